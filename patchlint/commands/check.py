@@ -1,0 +1,94 @@
+"""`patchlint check`: lint patches from mbox files, patch files, directories, stdin or a git range."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from patchlint.commands.common import (
+    format_option,
+    load_messages,
+    output_options,
+    progress_printer,
+    resolve_tree,
+    rule_selection,
+    write_output,
+)
+from patchlint.pipeline import CheckOptions, run_check
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--tree", "tree_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Kernel tree (extracted release or git checkout) the patches apply to.")
+@click.option("--base", help="In a git checkout: read pre-images at this revision.")
+@click.option("--no-tree", is_flag=True, help="Patch-only mode: do not look for a kernel tree.")
+@click.option("--git", "git_range", metavar="A..B",
+              help="Check each commit of a range of the current git repository.")
+@format_option
+@output_options
+@click.option("--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged.")
+@click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+def command(
+    paths: tuple[str, ...],
+    tree_dir: Path | None,
+    base: str | None,
+    no_tree: bool,
+    git_range: str | None,
+    output_format: str,
+    fail_on: str,
+    quiet: bool,
+    types: str | None,
+    ignore: str | None,
+    output: Path | None,
+    show_all: bool,
+    no_simulate: bool,
+    **format_flags: bool,
+) -> None:
+    """Check PATH... (mbox, .patch/.eml/.diff, format-patch directory, '-' for stdin)."""
+    if not paths and not git_range:
+        raise click.UsageError("give at least one PATH, '-' for stdin, or --git A..B")
+    if git_range and paths:
+        raise click.UsageError("--git and PATH arguments are exclusive")
+    if git_range:
+        stream, default_tree, default_base = _git_range_input(git_range)
+        sources: list[object] = [stream]
+        labels = [f"git:{git_range}"]
+        tree_dir = tree_dir or default_tree
+        base = base or default_base
+    else:
+        sources, labels = list(paths), list(paths)
+    tree = resolve_tree(tree_dir, no_tree, sources)
+    enable, ignored = rule_selection(types, ignore)
+    messages, errors = load_messages(sources, labels)
+    options = CheckOptions(tree=tree, base=base, enable=enable, ignore=ignored,
+                           show_all=show_all, simulate=not no_simulate)
+    result = run_check(messages, options, labels, progress=progress_printer("patches"))
+    result.errors.extend(errors)
+    write_output(result, output_format, output, quiet=quiet, fail_on=fail_on, flags=format_flags)
+    if errors and not result.messages:
+        sys.exit(2)
+    sys.exit(1 if result.failing(fail_on) else (2 if errors else 0))
+
+
+def _git_range_input(git_range: str) -> tuple[object, Path, str]:
+    if ".." not in git_range:
+        raise click.UsageError(f"--git wants a range A..B, got {git_range!r}")
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        patches = subprocess.run(
+            ["git", "format-patch", "--stdout", "--no-signature", git_range],
+            check=True, capture_output=True, cwd=top,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        stderr = getattr(error, "stderr", b"") or b""
+        detail = stderr.decode(errors="replace").strip() if isinstance(stderr, bytes) else stderr
+        raise click.UsageError(f"--git {git_range}: {detail or error}") from error
+    import io
+
+    base = git_range.split("..", 1)[0] or "HEAD"
+    return io.BytesIO(patches), Path(top), base

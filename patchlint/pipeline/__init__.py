@@ -1,0 +1,166 @@
+"""Wire the stages for `patchlint check`: mail → patch → source → rules → simulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patchlint.findings import Finding
+from patchlint.pipeline.analyse import ParseCache, analyse_file
+from patchlint.result import CheckResult, FileResult, PatchResult
+from patchlint.rules import select_rules
+from patchlint.rules.engine import RuleMeta, _check_function
+
+
+@dataclass
+class CheckOptions:
+    tree: Path | None = None
+    base: str | None = None
+    enable: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    show_all: bool = False
+    simulate: bool = True
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+
+
+def open_check_tree(options: CheckOptions) -> Any:
+    if options.tree is None:
+        return None
+    from patchlint.source import open_tree
+
+    return open_tree(options.tree, base_rev=options.base)
+
+
+def run_check(
+    messages: Iterable[Any],
+    options: CheckOptions,
+    inputs: list[str],
+    progress: Callable[[int], None] | None = None,
+) -> CheckResult:
+    from patchlint.mail import collect
+    from patchlint.patch import parse_patch
+    from patchlint.source import apply_series
+
+    collection = collect(messages)
+    tree = open_check_tree(options)
+    c_rules = select_rules(options.enable, options.ignore, "function")
+    mail_rules = select_rules(options.enable, options.ignore, "mail")
+    series_rules = select_rules(options.enable, options.ignore, "series")
+    cache = ParseCache()
+    index = _lazy_index(tree)
+
+    parsed = {m.index: parse_patch(m.diff_text or "", m.source) for m in collection.patches}
+    applied: dict[int, Any] = {}
+    for series in collection.series:
+        members = [m for m in series.patches if m.index in parsed]
+        results = apply_series([parsed[m.index] for m in members], tree)
+        for member, result in zip(members, results, strict=True):
+            applied[member.index] = result
+
+    patch_results = []
+    for count, message in enumerate(collection.patches, 1):
+        patch_results.append(
+            _check_patch(message, parsed[message.index], applied.get(message.index),
+                         c_rules, mail_rules, cache, index, tree, options)
+        )
+        if progress:
+            progress(count)
+
+    series_findings = [
+        finding
+        for problem in collection.problems
+        for meta in series_rules
+        for finding in _check_function(meta.entry)(problem)
+    ]
+    _apply_overrides(series_findings, options)
+    return CheckResult(
+        inputs=inputs,
+        messages=collection.messages,
+        patches=patch_results,
+        series_problems=collection.problems,
+        series_findings=series_findings,
+        tree=str(tree.root) if tree is not None else None,
+    )
+
+
+def _check_patch(
+    message: Any,
+    patch: Any,
+    applied: Any,
+    c_rules: list[RuleMeta],
+    mail_rules: list[RuleMeta],
+    cache: ParseCache,
+    index: Any,
+    tree: Any,
+    options: CheckOptions,
+) -> PatchResult:
+    result = PatchResult(message=message)
+    result.errors = [
+        f"{message.source}:{message.line}: {error.file or '-'}"
+        f"{':' + str(error.line) if error.line else ''}: {error.message}"
+        for error in patch.errors
+    ]
+    touched_functions: set[str] = set()
+    for file_patch in patch.files:
+        applied_file = applied.file(file_patch.path) if applied is not None else None
+        result.files.append(_file_result(file_patch, applied_file))
+        analysis = analyse_file(file_patch, applied_file, c_rules, cache, index.get())
+        result.findings.extend(analysis.findings)
+        touched_functions |= analysis.touched_functions
+        if analysis.partial:
+            result.partial = True
+            if analysis.note:
+                result.notes.append(analysis.note)
+        if applied_file is not None and (applied_file.pre or applied_file.post):
+            result.images[applied_file.path] = (applied_file.pre, applied_file.post)
+    for meta in mail_rules:
+        result.findings.extend(_check_function(meta.entry)(message))
+    if not options.show_all:
+        result.findings = [f for f in result.findings if f.status != "unchanged"]
+    _apply_overrides(result.findings, options)
+    if options.simulate and tree is not None and applied is not None and touched_functions:
+        from patchlint.pipeline.simulation import simulate_applied
+
+        result.simulation = simulate_applied(applied, touched_functions, index.get())
+    return result
+
+
+def _file_result(file_patch: Any, applied_file: Any) -> FileResult:
+    return FileResult(
+        path=file_patch.path,
+        old_path=file_patch.old_path,
+        status=file_patch.status,
+        added=file_patch.added,
+        removed=file_patch.removed,
+        apply_state=applied_file.state if applied_file is not None else "no tree",
+        hunks=[hunk.label for hunk in applied_file.hunks] if applied_file is not None else [],
+        error=applied_file.error if applied_file is not None else None,
+    )
+
+
+def _apply_overrides(findings: list[Finding], options: CheckOptions) -> None:
+    for finding in findings:
+        if finding.status == "resolved":
+            # Resolved findings are good news: shown as info, never failing a run.
+            finding.severity = "info"
+        elif finding.rule in options.severity_overrides:
+            finding.severity = options.severity_overrides[finding.rule]  # type: ignore[assignment]
+
+
+class _lazy_index:  # noqa: N801 - used like a function returning a holder
+    """Build the tree-wide FunctionIndex on first use only: many runs never need it."""
+
+    def __init__(self, tree: Any) -> None:
+        self._tree = tree
+        self._index: Any = None
+
+    def get(self) -> Any:
+        if self._tree is None:
+            return None
+        if self._index is None:
+            from patchlint.source import FunctionIndex
+
+            self._index = FunctionIndex(self._tree.root, reader=self._tree.read)
+        return self._index

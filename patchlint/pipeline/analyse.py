@@ -1,0 +1,121 @@
+"""C analysis of one patch: parse the touched files before and after, run the rules on
+the touched functions, and classify each finding as introduced, resolved or unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from patchlint.findings import Finding
+from patchlint.pipeline.partial import complete_functions, sparse_image
+from patchlint.pipeline.touched import functions_at, touched_lines
+from patchlint.rules import AnalysisUnit, RuleMeta, diff_findings, run_rules
+
+C_SUFFIXES = (".c", ".h")
+
+
+class ParseCache:
+    """Parsed files keyed by content: a series touching one file many times, or an
+    archive touching one subsystem, parses each version once."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+        self._capacity = capacity
+
+    def parse(self, text: str, path: str) -> Any:
+        from patchlint.source import parse_c
+
+        key = hashlib.blake2b(f"{path}\0{text}".encode(errors="surrogateescape")).hexdigest()
+        cached = self._entries.get(key)
+        if cached is not None:
+            self._entries.move_to_end(key)
+            return cached
+        source = parse_c(text, path)
+        self._entries[key] = source
+        if len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+        return source
+
+
+@dataclass
+class FileAnalysis:
+    findings: list[Finding] = field(default_factory=list)
+    touched_functions: set[str] = field(default_factory=set)
+    partial: bool = False
+    note: str | None = None
+
+
+def analyse_file(
+    file_patch: Any,
+    applied: Any | None,
+    rules: list[RuleMeta],
+    cache: ParseCache,
+    index: Any = None,
+) -> FileAnalysis:
+    path = file_patch.path or ""
+    if not path.endswith(C_SUFFIXES) or file_patch.status == "binary":
+        return FileAnalysis()
+    state = getattr(applied, "state", "no tree")
+    if applied is not None and state in ("applied", "added", "deleted"):
+        return _analyse_images(file_patch, applied, rules, cache, index)
+    return _analyse_hunks_only(file_patch, rules, cache, state)
+
+
+def _analyse_images(
+    file_patch: Any, applied: Any, rules: list[RuleMeta], cache: ParseCache, index: Any
+) -> FileAnalysis:
+    touched = touched_lines(file_patch, getattr(applied, "hunks", None))
+    pre_source = cache.parse(applied.pre, file_patch.old_path or applied.path) if applied.pre else None
+    post_source = cache.parse(applied.post, applied.path) if applied.post else None
+    names: set[str] = set()
+    if pre_source is not None:
+        names |= functions_at(pre_source, touched.pre)
+    if post_source is not None:
+        names |= functions_at(post_source, touched.post)
+    if not names:
+        return FileAnalysis()
+    pre_findings = _run(pre_source, file_patch.old_path or applied.path, names, rules, index)
+    post_findings = _run(post_source, applied.path, names, rules, index)
+    return FileAnalysis(findings=diff_findings(pre_findings, post_findings), touched_functions=names)
+
+
+def _analyse_hunks_only(
+    file_patch: Any, rules: list[RuleMeta], cache: ParseCache, state: str
+) -> FileAnalysis:
+    path = file_patch.path or ""
+    pre_text = sparse_image(file_patch, "pre") if file_patch.status != "added" else ""
+    post_text = sparse_image(file_patch, "post") if file_patch.status != "deleted" else ""
+    pre_source = cache.parse(pre_text, path) if pre_text else None
+    post_source = cache.parse(post_text, path) if post_text else None
+    names: set[str] = set()
+    if pre_source is not None:
+        names |= complete_functions(pre_source, file_patch, "pre")
+    if post_source is not None:
+        names |= complete_functions(post_source, file_patch, "post")
+    sections = {hunk.section.strip() for hunk in file_patch.hunks if hunk.section.strip()}
+    reason = "no tree" if state == "no tree" else f"file {state}"
+    note = (
+        f"{path}: partial analysis ({reason}): only functions wholly inside the hunks "
+        f"were checked ({', '.join(sorted(names)) or 'none'})"
+    )
+    if sections:
+        note += f"; hunks also change {', '.join(sorted(sections))}"
+    findings: list[Finding] = []
+    if names:
+        pre_findings = _run(pre_source, path, names, rules, None)
+        post_findings = _run(post_source, path, names, rules, None)
+        findings = diff_findings(pre_findings, post_findings)
+        for finding in findings:
+            finding.confidence = "low" if finding.confidence != "high" else "medium"
+    return FileAnalysis(findings=findings, touched_functions=names, partial=True, note=note)
+
+
+def _run(
+    source: Any, path: str, names: set[str], rules: list[RuleMeta], index: Any
+) -> list[Finding]:
+    if source is None:
+        return []
+    unit = AnalysisUnit(source=source, path=path, functions=names, index=index)
+    return run_rules(unit, rules)

@@ -1,0 +1,273 @@
+"""The modelled world: kernel objects as plain data, and the values the interpreter moves.
+
+Objects are untyped bags of fields with a type name, so the interpreter can run
+real kernel code against them without knowing struct layouts.  A field that was
+never set falls back to the per-type default declared in
+``rules/simulate/primitives.toml``; a field with no declared default stops the
+run rather than being guessed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Stop(Exception):  # noqa: N818 - it is a control signal, not an error class
+    """The run cannot continue without guessing; ``reason`` says what was missing."""
+
+    def __init__(self, reason: str, kind: str = "unmodelled") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+class Obj:
+    """One kernel object (a task, a signal struct, a lock ...)."""
+
+    __slots__ = ("type", "fields", "label", "parent", "world")
+
+    def __init__(self, type_name: str, label: str, fields: dict[str, Any] | None = None) -> None:
+        self.type = type_name
+        self.label = label
+        self.fields: dict[str, Any] = dict(fields or {})
+        # (owner, field) when embedded, so container_of can walk back out.
+        self.parent: tuple[Obj, str] | None = None
+        self.world: World | None = None
+
+    def get(self, name: str) -> Any:
+        if name in self.fields:
+            return self.fields[name]
+        if self.world is None:
+            raise Stop(f"field {self.type}.{name} not modelled")
+        value = self.world.default_field(self, name)
+        self.fields[name] = value
+        return value
+
+    def set(self, name: str, value: Any) -> None:
+        self.fields[name] = value
+
+    def __repr__(self) -> str:
+        return f"<{self.type} {self.label}>"
+
+
+# --- pointers and lvalues -------------------------------------------------
+# A C pointer is modelled as a location; `Ptr` points at a whole object.
+
+
+@dataclass(frozen=True, eq=False)
+class Ptr:
+    obj: Obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ptr) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def load(self) -> Any:
+        return self.obj
+
+    def store(self, value: Any) -> None:
+        raise Stop(f"store of a whole {self.obj.type} object")
+
+    def describe(self) -> str:
+        return self.obj.label
+
+
+@dataclass(frozen=True, eq=False)
+class FieldLoc:
+    obj: Obj
+    name: str
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FieldLoc) and other.obj is self.obj and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((id(self.obj), self.name))
+
+    def load(self) -> Any:
+        return self.obj.get(self.name)
+
+    def store(self, value: Any) -> None:
+        self.obj.set(self.name, value)
+
+    def describe(self) -> str:
+        return f"{self.obj.label}.{self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class ElemLoc:
+    array: list
+    index: int
+    label: str
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ElemLoc) and other.array is self.array and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((id(self.array), self.index))
+
+    def load(self) -> Any:
+        if not 0 <= self.index < len(self.array):
+            raise Stop(f"index {self.index} outside {self.label}", kind="error")
+        return self.array[self.index]
+
+    def store(self, value: Any) -> None:
+        if not 0 <= self.index < len(self.array):
+            raise Stop(f"index {self.index} outside {self.label}", kind="error")
+        self.array[self.index] = value
+
+    def describe(self) -> str:
+        return f"{self.label}[{self.index}]"
+
+
+class VarLoc:
+    """A local variable; taking its address gives a pointer usable by callees."""
+
+    __slots__ = ("env", "name")
+
+    def __init__(self, env: dict[str, Any], name: str) -> None:
+        self.env = env
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VarLoc) and other.env is self.env and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((id(self.env), self.name))
+
+    def load(self) -> Any:
+        return self.env[self.name]
+
+    def store(self, value: Any) -> None:
+        self.env[self.name] = value
+
+    def describe(self) -> str:
+        return f"&{self.name}"
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    name: str
+
+    def describe(self) -> str:
+        return self.name
+
+
+Location = Ptr | FieldLoc | ElemLoc | VarLoc
+
+
+def is_pointer(value: Any) -> bool:
+    return isinstance(value, Ptr | FieldLoc | ElemLoc | VarLoc | FuncRef)
+
+
+def truth(value: Any) -> bool:
+    if isinstance(value, bool | int):
+        return bool(value)
+    if value is None:
+        return False
+    if is_pointer(value) or isinstance(value, Obj):
+        return True
+    raise Stop(f"truth value of {describe(value)}", kind="error")
+
+
+def describe(value: Any) -> str:
+    """A short human name for a value (task label, number, pointer target)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if -4096 < value < 4096 else hex(value & (2**64 - 1))
+    if value is None:
+        return "NULL"
+    if isinstance(value, Obj):
+        return value.label
+    if hasattr(value, "describe"):
+        return value.describe()
+    return type(value).__name__
+
+
+# --- the world ---------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    """Something a primitive did that an observation or a report may ask about."""
+
+    kind: str  # wake, warn, lock, violation, unmodelled, budget
+    task: str | None
+    detail: str
+    function: str = ""
+    line: int = 0
+
+
+@dataclass
+class World:
+    """Tasks, shared per-process structs, globals and what happened to them."""
+
+    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: list[Obj] = field(default_factory=list)
+    globals: dict[str, Any] = field(default_factory=dict)
+    config: frozenset[str] = frozenset()
+    current: Obj | None = None
+    events: list[Event] = field(default_factory=list)
+    woken: set[str] = field(default_factory=set)
+    held: list[tuple[Any, str, str]] = field(default_factory=list)  # (lock key, label, mode)
+    counter: int = 0
+
+    def new(self, type_name: str, label: str, fields: dict[str, Any] | None = None) -> Obj:
+        obj = Obj(type_name, label, fields)
+        obj.world = self
+        for name, value in list(obj.fields.items()):
+            if isinstance(value, Obj):
+                value.parent = (obj, name)
+        return obj
+
+    def default_field(self, obj: Obj, name: str) -> Any:
+        spec = self.defaults.get(obj.type, {})
+        if name not in spec:
+            raise Stop(f"field {obj.type}.{name} not modelled")
+        return self.materialise(spec[name], f"{obj.label}.{name}", obj, name)
+
+    def materialise(self, spec: Any, label: str, owner: Obj | None = None, name: str = "") -> Any:
+        """Turn a declared default into a fresh value (embedded structs are new objects)."""
+        if isinstance(spec, dict) and "struct" in spec:
+            child = self.new(spec["struct"], label, {k: v for k, v in spec.items() if k != "struct"})
+            if owner is not None:
+                child.parent = (owner, name)
+            return child
+        if isinstance(spec, list):
+            return list(spec)
+        if isinstance(spec, bool):
+            return int(spec)
+        return copy.deepcopy(spec)
+
+    def task(self, label: str) -> Obj:
+        for task in self.tasks:
+            if task.label == label:
+                return task
+        raise Stop(f"no task {label} in the world", kind="error")
+
+    def threads_of(self, task: Obj) -> list[Obj]:
+        signal = task.get("signal")
+        threads = signal.obj.get("thread_list") if isinstance(signal, Ptr) else None
+        if not isinstance(threads, list):
+            raise Stop(f"{task.label} has no thread list", kind="error")
+        return [t.obj if isinstance(t, Ptr) else t for t in threads]
+
+    def leaders(self) -> list[Obj]:
+        seen: list[Obj] = []
+        for task in self.tasks:
+            leader = task.get("group_leader")
+            obj = leader.obj if isinstance(leader, Ptr) else task
+            if obj not in seen:
+                seen.append(obj)
+        return seen
+
+    def record(self, kind: str, task: Obj | None, detail: str, function: str = "",
+               line: int = 0) -> None:
+        self.events.append(Event(kind, task.label if task else None, detail, function, line))
+
+    def holds(self, key: Any) -> bool:
+        return any(entry[0] == key for entry in self.held)
