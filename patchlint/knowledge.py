@@ -2,14 +2,23 @@
 
 The data directory is ``patchlint/_rules`` inside an installed wheel and the
 repository's top-level ``rules/`` in a source checkout or editable install.
+
+A tree's configuration may extend that data (extra iterator macros, sleeping
+functions, locks): ``set_extensions()`` installs tables that ``load_toml()`` merges
+into the shipped files, so every reader sees the same extended knowledge.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+_extensions: dict[str, dict[str, Any]] = {}
+_listeners: list[Callable[[], None]] = []
 
 
 def data_dir() -> Path:
@@ -21,12 +30,74 @@ def data_dir() -> Path:
 
 
 @functools.cache
-def load_toml(relative: str) -> dict[str, Any]:
-    """Load one TOML file of the rules data, e.g. ``load_toml("kernel/dialect.toml")``."""
+def load_shipped(relative: str) -> dict[str, Any]:
+    """One TOML file of the rules data exactly as shipped, without extensions."""
     path = data_dir() / relative
     with path.open("rb") as handle:
         return tomllib.load(handle)
 
 
+@functools.cache
+def load_toml(relative: str) -> dict[str, Any]:
+    """Load one TOML file of the rules data, e.g. ``load_toml("kernel/dialect.toml")``,
+    with the installed extensions merged in."""
+    shipped = load_shipped(relative)
+    extension = _extensions.get(relative)
+    if not extension:
+        return shipped
+    # A deep copy keeps the shipped cache pristine so extensions can be swapped.
+    return merge_data(copy.deepcopy(shipped), extension)
+
+
 def data_path(relative: str) -> Path:
     return data_dir() / relative
+
+
+def merge_data(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `extra` into `base` in place: tables recursively, arrays extended (without
+    duplicating entries already present), scalars replaced."""
+    for key, value in extra.items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            merge_data(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            _merge_array(current, value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _merge_array(current: list[Any], extra: list[Any]) -> None:
+    named = {item.get("name"): item for item in current if isinstance(item, dict)}
+    for item in extra:
+        # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
+        # amends it rather than adding a second, conflicting entry.
+        if isinstance(item, Mapping) and item.get("name") in named:
+            named[item["name"]].update(copy.deepcopy(dict(item)))
+        elif item not in current:
+            current.append(copy.deepcopy(item))
+
+
+def set_extensions(extensions: Mapping[str, Mapping[str, Any]]) -> None:
+    """Install knowledge extensions, keyed by data file (``"kernel/sleeping.toml"``).
+
+    Replaces any previous extensions; an empty mapping restores the shipped data.
+    Caches derived from the data are dropped so the next reader sees the merge.
+    """
+    _extensions.clear()
+    for relative, tables in extensions.items():
+        _extensions[relative] = copy.deepcopy(dict(tables))
+    load_toml.cache_clear()
+    for listener in list(_listeners):
+        listener()
+
+
+def extensions() -> dict[str, dict[str, Any]]:
+    return copy.deepcopy(_extensions)
+
+
+def on_change(listener: Callable[[], None]) -> Callable[[], None]:
+    """Register a callable (e.g. a derived cache's ``cache_clear``) run whenever the
+    extensions change. Returns it, so it can decorate a function."""
+    _listeners.append(listener)
+    return listener

@@ -66,7 +66,13 @@ def command(
     messages, errors = load_messages(sources, labels)
     options = CheckOptions(tree=tree, base=base, enable=enable, ignore=ignored,
                            show_all=show_all, simulate=not no_simulate)
-    result = run_check(messages, options, labels, progress=progress_printer("patches"))
+    from patchlint.source import TreeError
+
+    try:
+        result = run_check(messages, options, labels, progress=progress_printer("patches"))
+    except TreeError as error:
+        click.echo(f"patchlint: {error}", err=True)
+        sys.exit(2)
     result.errors.extend(errors)
     write_output(result, output_format, output, quiet=quiet, fail_on=fail_on, flags=format_flags)
     if errors and not result.messages:

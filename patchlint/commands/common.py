@@ -71,7 +71,8 @@ def resolve_tree(tree_dir: Path | None, no_tree: bool, sources: list[object]) ->
 
 def load_messages(sources: list[object], labels: list[str]) -> tuple[Iterator[Any], list[str]]:
     """Messages of every input, in order; inputs that cannot be read become errors."""
-    from patchlint.mail import InputError, iter_inputs, iter_messages
+    from patchlint.mail import InputError, iter_messages
+    from patchlint.mail.inputs import check_input
 
     errors: list[str] = []
 
@@ -80,7 +81,8 @@ def load_messages(sources: list[object], labels: list[str]) -> tuple[Iterator[An
         for source, label in zip(sources, labels, strict=True):
             try:
                 if isinstance(source, str):
-                    stream = iter_inputs([source], start_index=index)
+                    check_input(source)
+                    stream = iter_messages(source, start_index=index)
                 else:
                     stream = iter_messages(source, name=label, start_index=index)
                 for message in stream:

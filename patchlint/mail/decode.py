@@ -27,8 +27,15 @@ _POLICY = _RawHeaders()
 _PARSER = BytesParser(policy=_POLICY)
 
 PATCH_CONTENT_TYPES = frozenset(
-    {"text/x-patch", "text/x-diff", "text/patch", "text/diff", "application/x-patch",
-     "application/x-diff", "text/x-git-diff"}
+    {
+        "text/x-patch",
+        "text/x-diff",
+        "text/patch",
+        "text/diff",
+        "application/x-patch",
+        "application/x-diff",
+        "text/x-git-diff",
+    }
 )
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _MSGID = re.compile(r"<([^<>\s]+)>")

@@ -23,6 +23,9 @@ class SubjectInfo:
     is_reply: bool = False
     title: str = ""
     is_pull: bool = False
+    # False when `version` is the default 1 (no vN in the subject): a v2 patchset's
+    # members are often plain "[PATCH 1/2]" and must not count as mixed versions.
+    version_explicit: bool = False
 
     @property
     def is_patch(self) -> bool:

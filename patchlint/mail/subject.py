@@ -70,10 +70,12 @@ def _read_group(inner: str, info: SubjectInfo) -> None:
         if glued:
             info.prefixes.append(word[: len(glued.group(1))])
             info.version = int(glued.group(2))
+            info.version_explicit = True
             continue
         version = _VERSION.match(word)
         if version:
             info.version = int(version.group(1))
+            info.version_explicit = True
             continue
         counter = _COUNTER.match(word)
         if counter:

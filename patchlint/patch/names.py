@@ -128,7 +128,9 @@ def strip_components(old: str | None, new: str | None, git: bool) -> tuple[str |
     def clean(name: str | None, other: str | None) -> str | None:
         if name is None or name == DEV_NULL:
             return None
-        if needs_strip(name, other):
+        # An absolute name stays absolute so that appliers refuse it, rather than
+        # quietly turning "/etc/passwd" into "etc/passwd" as patch -p1 would.
+        if not name.startswith("/") and needs_strip(name, other):
             name = name.split("/", 1)[1]
         return name
 

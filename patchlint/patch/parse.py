@@ -47,6 +47,8 @@ class _Section:
     git_names: tuple[str, str] | None = None
     minus: str | None = None
     plus: str | None = None
+    minus_raw: str = ""  # the whole ---/+++ field, timestamp included
+    plus_raw: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     binary: bool = False
     hunks: list[tuple[int, int]] = field(default_factory=list)  # [header, end) indexes
@@ -114,8 +116,9 @@ class _Scanner:
             if _is_file_header(lines, i):
                 if not (sec and sec.open and sec.git and not sec.hunks and sec.minus is None):
                     sec = self._new(i, git=False)
-                sec.minus = header_name(body[4:])
-                sec.plus = header_name(_body(lines[i + 1])[4:])
+                sec.minus_raw, sec.plus_raw = body[4:], _body(lines[i + 1])[4:]
+                sec.minus = header_name(sec.minus_raw)
+                sec.plus = header_name(sec.plus_raw)
                 i += 2
                 continue
             if body.startswith("@@") and sec is not None and sec.open and sec.error is None:
@@ -194,12 +197,9 @@ class _Scanner:
             return "ends at end of input"
         raw = lines[j]
         body = _body(raw)
-        if body == "-- " and (j + 1 == len(lines) or not _looks_like_body(lines[j + 1])):
-            return "is cut short by a '-- ' signature"
-        if body.startswith("diff --git ") or (
-            _is_file_header(lines, j) and j + 2 < len(lines) and lines[j + 2].startswith("@@")
-        ):
-            return "runs into the next file header"
+        boundary = self._boundary(j)
+        if boundary is not None:
+            return boundary
         if raw[0] == "\\":
             return None
         kind = raw[0] if body else " "
@@ -209,6 +209,18 @@ class _Scanner:
             return "has more old lines than its header says"
         if kind in (" ", "+") and new_need == 0:
             return "has more new lines than its header says"
+        return None
+
+    def _boundary(self, j: int) -> str | None:
+        """Why line ``j`` cannot belong to a hunk body although it may look like one."""
+        lines = self.lines
+        body = _body(lines[j])
+        if body == "-- " and (j + 1 == len(lines) or not _looks_like_body(lines[j + 1])):
+            return "is cut short by a '-- ' signature"
+        if body.startswith("diff --git ") or (
+            _is_file_header(lines, j) and j + 2 < len(lines) and lines[j + 2].startswith("@@")
+        ):
+            return "runs into the next file header"
         return None
 
     def _extra_body_line(self, j: int) -> bool:
@@ -224,7 +236,7 @@ class _Scanner:
         j = i + 1
         while j < len(self.lines) and _looks_like_body(self.lines[j]):
             body = _body(self.lines[j])
-            if body.startswith("diff --git ") or body == "-- " or _is_file_header(self.lines, j):
+            if self._boundary(j) is not None:
                 break
             kind = self.lines[j][0] if body else " "
             old += kind in (" ", "-")
@@ -328,6 +340,11 @@ def _section_text(header_raw: str) -> str:
     return match.group(5).strip() if match else ""
 
 
+def _epoch(header: str) -> bool:
+    stamp = header.partition("\t")[2]
+    return stamp.startswith(("1970-01-01", "1969-12-31", "Thu Jan  1 00:00:00 1970"))
+
+
 def _blob(value: str | None) -> str | None:
     if not value or set(value) == {"0"}:
         return None
@@ -362,10 +379,13 @@ def _build(lines: list[str], sec: _Section) -> FilePatch | PatchError:
         hunks = _hunks_by_hand(lines, sec)
 
     if not sec.git and hunks and old is not None:
-        # GNU diff -N writes a real name and an epoch timestamp for a missing side.
-        if all(hk.old_start == 0 and hk.old_count == 0 for hk in hunks):
+        # GNU diff -N writes a real name and an epoch timestamp for a missing side;
+        # without that timestamp an emptied file is just an empty file (as in patch).
+        if _epoch(sec.minus_raw) and all(hk.old_start == 0 and hk.old_count == 0 for hk in hunks):
             old = None
-        elif all(hk.new_start == 0 and hk.new_count == 0 for hk in hunks):
+        elif _epoch(sec.plus_raw) and all(
+            hk.new_start == 0 and hk.new_count == 0 for hk in hunks
+        ):
             new = None
     if old is None and new is None:
         return PatchError("file header names no file", sec.start + 1, None)

@@ -21,13 +21,10 @@ def touched_lines(file_patch: Any, hunk_results: Iterable[Any] | None) -> Touche
     """Removed lines (pre), added lines (post), and insertion points of pure additions."""
     results = list(hunk_results or [])
     touched = TouchedLines()
-    post_shift = 0
     for position, hunk in enumerate(file_patch.hunks):
         shift = 0
         if position < len(results):
-            applied_at = getattr(results[position], "applied_at", None)
-            if applied_at:
-                shift = applied_at - max(hunk.old_start, 1)
+            shift = getattr(results[position], "offset", 0) or 0
         pre_shift = shift
         post_shift = shift
         previous_old = None

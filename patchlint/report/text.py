@@ -28,8 +28,10 @@ def finding_lines(finding: Finding, color: bool = False) -> list[str]:
     lines = [f"{location}: {severity}: {status}{finding.message}{where} [{finding.rule}]"]
     for step in finding.evidence:
         place = ""
-        if step.file or step.line:
-            place = f"{step.file or finding.file or ''}:{step.line or ''}: "
+        if step.line:
+            place = f"{step.file or finding.file or ''}:{step.line}: "
+        elif step.file and step.file != finding.file:
+            place = f"{step.file}: "
         lines.append(f"    {place}{step.kind}: {step.message}")
     return lines
 

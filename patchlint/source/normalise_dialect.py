@@ -39,6 +39,8 @@ class Dialect:
     definition_macros: dict[str, FunctionMacro] = field(default_factory=dict)
     declaration_macros: frozenset[str] = frozenset()
     type_arg_macros: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    variable_patterns: list[str] = field(default_factory=list)
+    registration_patterns: list[str] = field(default_factory=list)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], extra_iterators: frozenset[str] = frozenset()):
@@ -63,6 +65,8 @@ class Dialect:
             definition_macros=functions,
             declaration_macros=frozenset(defs.get("declarations", [])),
             type_arg_macros={k: tuple(v) for k, v in data.get("type_args", {}).items()},
+            variable_patterns=list(data.get("variables", {}).get("patterns", [])),
+            registration_patterns=list(data.get("registrations", {}).get("patterns", [])),
         )
 
     @classmethod
@@ -89,6 +93,8 @@ class Dialect:
             tuple(sorted(self.definition_macros)),
             self.declaration_macros,
             tuple(sorted(self.type_arg_macros.items())),
+            tuple(self.variable_patterns),
+            tuple(self.registration_patterns),
         )
 
     def literal_names(self) -> set[str]:

@@ -148,7 +148,7 @@ class Tree(ABC):
     def exists(self, path: str) -> bool:
         return self.read(path) is not None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most trees hold nothing
         """Release helper processes; the tree stays usable (they restart on demand)."""
 
     def __enter__(self) -> Tree:

@@ -1,0 +1,208 @@
+"""The reviewer report as Markdown that renders well on a forge (GitHub/GitLab flavoured:
+tables, fenced code, explicit anchors so quoted hunks link to their place)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from patchlint import __version__
+from patchlint.report.reviewer import (
+    Excerpt,
+    FindingView,
+    PatchView,
+    ReplyView,
+    ReviewReport,
+    SimulationView,
+    build_report,
+    review_counts,
+)
+from patchlint.result import CheckResult
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKS = {"focus": ">", "added": "+", "removed": "-"}
+
+
+def md(value: Any) -> str:
+    """Inline text with Markdown and HTML syntax neutralised."""
+    text = "" if value is None else str(value)
+    return _SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+def cell(value: Any) -> str:
+    return md(value) or " "
+
+
+def _fence(text: str, info: str = "") -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def _anchor(name: str) -> str:
+    return f'<a name="{name}" id="{name}"></a>'
+
+
+def _link(anchor: str | None, text: str) -> str:
+    return f"[{md(text)}](#{anchor})" if anchor else md(text)
+
+
+def _excerpt(excerpt: Excerpt) -> str:
+    if not excerpt.lines:
+        return f"*{md(excerpt.path)}: {md(excerpt.note)}*"
+    width = len(str(excerpt.lines[-1].number))
+    body = "\n".join(f"{_MARKS.get(line.mark, ' ')} {line.number:>{width}} | {line.text}"
+                     for line in excerpt.lines)
+    return f"{md(excerpt.image)} `{excerpt.path}`:\n\n" + _fence(body)
+
+
+def _finding(view: FindingView) -> str:
+    f = view.finding
+    where = ":".join(str(x) for x in (f.file, f.line) if x) or "the mail"
+    if f.function:
+        where += f" in {f.function}()"
+    lines = [_anchor(view.anchor),
+             f"#### {md(f.severity)}: {md(f.message)} (`{f.rule}`)", "",
+             f"*{md(f.status)} · {md(where)} · confidence {md(f.confidence)}"
+             + (" · suppressed in the source" if f.suppressed else "") + "*", ""]
+    for excerpt in view.excerpts:
+        lines += [_excerpt(excerpt), ""]
+    if view.evidence:
+        lines.append("Evidence:")
+        lines.append("")
+        for number, step in enumerate(view.evidence, 1):
+            place = ":".join(str(x) for x in (step.file or f.file, step.line) if x) if step.line else ""
+            lines.append(f"{number}. `{step.kind}` {md(step.message)}"
+                         + (f" ({md(place)})" if place else ""))
+        lines.append("")
+    rule = view.rule
+    doc = f" [Rule documentation]({rule.doc_uri})" if rule.doc_uri else ""
+    lines += [f"> **{md(rule.name)}** — {md(rule.summary)}{doc}", ""]
+    return "\n".join(lines)
+
+
+def _simulation(sim: SimulationView) -> str:
+    lines = [f"**Scenario `{sim.scenario}`**", "",
+             "| Task | Before the patch | After the patch | Details |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| `{r.task}` | {cell(r.before)} | {cell(r.after)} | {cell(r.details)} |"
+              for r in sim.rows]
+    lines += [f"| **Property holds** | {cell(sim.before)} | {cell(sim.after)} |   |", "",
+              f"**Verdict:** {md(sim.verdict)}"]
+    if sim.difference:
+        lines += ["", f"Difference: {md(sim.difference)}"]
+    lines += [f"\n*Warning: {md(w)}*" for w in sim.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _patch(patch: PatchView) -> str:
+    position = f"[{patch.position}] " if patch.position else ""
+    out = [_anchor(patch.anchor), f"## {md(position + patch.subject)}", "",
+           f"**Status: {md(patch.status)}** · v{patch.version} · {md(patch.author)} · "
+           f"{md(patch.date)} · `{patch.message_id}`", ""]
+    if patch.files:
+        out += ["| File | Change | Lines | Applies | Hunks |", "| --- | --- | --- | --- | --- |"]
+        out += [f"| `{f.path}` | {cell(f.status)} | +{f.added} −{f.removed} | "
+                f"{cell(f.apply_state)} | {cell(', '.join(f.hunks) + (': ' + f.error if f.error else ''))} |"
+                for f in patch.files]
+        out.append("")
+    out += [f"- **Error:** {md(x)}" for x in patch.errors]
+    out += [f"- *Note:* {md(x)}" for x in patch.notes]
+    out += ["", "### Trailers", ""]
+    for t in patch.trailers:
+        origin = f" — in {_link(t.reply_anchor, 'a reply')}" if t.from_reply else ""
+        problems = f" (*{md('; '.join(t.problems))}*)" if t.problems else ""
+        out.append(f"- **{md(t.tag)}:** {md(t.value)}{origin}{problems}")
+    if not patch.trailers:
+        out.append("No trailers.")
+    if patch.missing:
+        out += ["", "**Missing:** " + "; ".join(md(m) for m in patch.missing)]
+    out.append("")
+    groups = [("introduced", "Findings introduced", patch.introduced),
+              ("resolved", "Findings resolved", patch.resolved),
+              ("other", "Other findings", patch.others),
+              ("suppressed", "Suppressed findings", patch.suppressed)]
+    for key, title, views in groups:
+        if key in ("introduced", "resolved") or views:
+            out += [_anchor(f"{patch.anchor}-{key}"), f"### {title} ({len(views)})", ""]
+            out += [_finding(v) for v in views] or ["None.", ""]
+    if patch.simulations:
+        out += [_anchor(f"{patch.anchor}-simulation"), "### Simulation", ""]
+        out += [_simulation(s) for s in patch.simulations]
+    if patch.hunks:
+        out += [_anchor(f"{patch.anchor}-changes"), "### Changes", ""]
+        for hunk in patch.hunks:
+            body = "\n".join(line.text for line in hunk.lines)
+            out += [_anchor(hunk.anchor), f"`{hunk.path}` `{hunk.header}`", "",
+                    _fence(body, "diff"), ""]
+    return "\n".join(out)
+
+
+def _overview(report: ReviewReport) -> str:
+    out = [_anchor("overview"), "## Series overview", ""]
+    if report.cover is not None:
+        out += [f"Cover letter: {md(report.cover.subject)} — {md(report.cover.author)}", ""]
+    out += ["| # | Patch | Version | Author | Status | Trailers | Missing |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for p in report.patches:
+        counts = review_counts(p)
+        given = "<br>".join(f"{md(tag)}: {md(', '.join(who))}"
+                            for tag, who in counts.items() if who) or "none"
+        missing = "<br>".join(md(m) for m in p.missing) or "—"
+        out.append(f"| {cell(p.position or '—')} | {_link(p.anchor, p.title)} | v{p.version} | "
+                   f"{cell(p.author)} | **{md(p.status)}** | {given} | {missing} |")
+    out.append("")
+    if report.series_problems:
+        out += ["### Series problems", ""] + [f"- {md(x)}" for x in report.series_problems] + [""]
+    out += [_finding(v) for v in report.series_findings]
+    if report.errors:
+        out += ["### Input errors", ""] + [f"- {md(x)}" for x in report.errors] + [""]
+    return "\n".join(out)
+
+
+def _reply(reply: ReplyView) -> str:
+    about = (f" on {_link(reply.answers, reply.answers_subject or 'the patch')}"
+             if reply.answers else "")
+    out = [_anchor(reply.anchor), f"### {md(reply.author)}{about}", "",
+           f"*{md(reply.date)} · {md(reply.subject)}*", ""]
+    if reply.trailers:
+        out += ["**Trailers given:** " + "; ".join(
+            f"{md(t.tag)}: {md(t.value)}" + (f" ({md('; '.join(t.problems))})" if t.problems else "")
+            for t in reply.trailers), ""]
+    if reply.quotes:
+        out += ["**Quotes:** " + ", ".join(_link(q.anchor, q.label) for q in reply.quotes), ""]
+    if reply.text:
+        out += [_fence(reply.text, "text"), ""]
+    return "\n".join(out)
+
+
+def render_report_markdown(report: ReviewReport) -> str:
+    summary = report.summary
+    found = ", ".join(f"{n} {k}" for k, n in sorted(summary.get("findings", {}).items())) or "none"
+    toc = ["## Contents", "", "- [Series overview](#overview)"]
+    for p in report.patches:
+        label = (f"[{p.position}] " if p.position else "") + p.title
+        toc.append(f"- {_link(p.anchor, label)} — {md(p.status)}")
+        toc.append(f"  - [Findings introduced ({len(p.introduced)})](#{p.anchor}-introduced)")
+        toc.append(f"  - [Findings resolved ({len(p.resolved)})](#{p.anchor}-resolved)")
+        if p.simulations:
+            toc.append(f"  - [Simulation](#{p.anchor}-simulation)")
+        if p.hunks:
+            toc.append(f"  - [Changes](#{p.anchor}-changes)")
+    toc.append(f"- [Review discussion ({len(report.replies)})](#discussion)")
+    parts = [
+        f"# {md(report.title)}", "",
+        f"Inputs: {md(', '.join(report.inputs))} · Tree: "
+        f"{md(report.tree or 'none (patch-only analysis)')}", "",
+        f"{summary.get('patches', 0)} patches, {len(report.replies)} replies; findings: {md(found)}",
+        "", "\n".join(toc), "", _overview(report),
+        *(_patch(p) for p in report.patches),
+        _anchor("discussion"), "## Review discussion", "",
+        *([_reply(r) for r in report.replies] or ["No replies in the input.", ""]),
+        "---", f"*Generated by patchlint {__version__}.*",
+    ]
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def render_markdown(result: CheckResult, **_options: Any) -> str:
+    return render_report_markdown(build_report(result))

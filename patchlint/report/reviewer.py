@@ -1,0 +1,444 @@
+"""The reviewer report's model: what a maintainer reading a thread wants, computed once
+from a CheckResult and rendered by report/html.py and report/markdown.py.
+
+Nothing here formats text for a medium; both renderers walk the same ReviewReport so
+the HTML and Markdown reports always say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from typing import Any
+
+from patchlint.findings import Evidence, Finding
+from patchlint.report.checkpatch import DiffLine, walk_diff
+from patchlint.result import CheckResult, PatchResult
+
+CONTEXT = 3  # lines of code shown either side of a finding
+_QUOTED = re.compile(r"^(?P<path>\S+)\s+@@\s*-(?P<old>\d+)(?:,(?P<count>\d+))?")
+_REVIEW_TAGS = ("Acked-by", "Reviewed-by", "Tested-by")
+
+
+@dataclass
+class CodeLine:
+    number: int
+    text: str
+    mark: str = ""  # "focus" (the finding's line), "added", "removed" or ""
+
+
+@dataclass
+class Excerpt:
+    image: str  # "pre-image" / "post-image"
+    path: str
+    lines: list[CodeLine]
+    note: str = ""
+
+
+@dataclass
+class RuleInfo:
+    id: str
+    name: str
+    summary: str
+    doc_uri: str | None
+
+
+@dataclass
+class FindingView:
+    finding: Finding
+    anchor: str
+    rule: RuleInfo
+    excerpts: list[Excerpt]
+    evidence: list[Evidence]
+
+
+@dataclass
+class TrailerView:
+    tag: str
+    value: str
+    given_by: str
+    from_reply: bool
+    problems: list[str]
+    reply_anchor: str | None = None
+
+
+@dataclass
+class TaskRow:
+    task: str
+    before: str
+    after: str
+    details: str
+
+
+@dataclass
+class SimulationView:
+    scenario: str
+    before: str
+    after: str
+    verdict: str
+    difference: str
+    warnings: list[str]
+    rows: list[TaskRow]
+
+
+@dataclass
+class HunkView:
+    anchor: str
+    path: str
+    header: str
+    lines: list[DiffLine]
+
+
+@dataclass
+class PatchView:
+    anchor: str
+    subject: str
+    title: str
+    position: str  # "2/3" or ""
+    version: int
+    author: str
+    date: str
+    message_id: str
+    status: str  # clean, findings, does not apply, partial analysis, not analysed
+    trailers: list[TrailerView]
+    missing: list[str]
+    files: list[Any]
+    introduced: list[FindingView]
+    resolved: list[FindingView]
+    others: list[FindingView]  # unchanged (with --all) and found (no pre-image)
+    suppressed: list[FindingView]
+    simulations: list[SimulationView]
+    hunks: list[HunkView]
+    notes: list[str]
+    errors: list[str]
+
+
+@dataclass
+class QuoteLink:
+    label: str
+    anchor: str | None
+
+
+@dataclass
+class ReplyView:
+    anchor: str
+    author: str
+    date: str
+    subject: str
+    answers: str | None  # the anchor of the patch it answers
+    answers_subject: str | None
+    trailers: list[TrailerView]
+    quotes: list[QuoteLink]
+    text: str  # the reply's own words, quoted lines left out
+
+
+@dataclass
+class ReviewReport:
+    title: str
+    inputs: list[str]
+    tree: str | None
+    summary: dict[str, Any]
+    cover: Any | None
+    patches: list[PatchView]
+    replies: list[ReplyView]
+    series_problems: list[str]
+    series_findings: list[FindingView]
+    errors: list[str]
+    others: list[Any] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def rule_info(rule_id: str) -> RuleInfo:
+    from patchlint.knowledge import data_path
+    from patchlint.rules.engine import get_rule
+
+    meta = get_rule(rule_id)
+    if meta is None:
+        return RuleInfo(rule_id, rule_id, "", None)
+    doc = data_path(meta.doc)
+    uri = doc.resolve().as_uri() if doc.is_file() else None
+    return RuleInfo(meta.id, meta.name, meta.summary, uri)
+
+
+def _address(value: str) -> str:
+    return parseaddr(value)[1].lower()
+
+
+def _shown(finding: Finding) -> bool:
+    return not finding.suppressed
+
+
+def patch_status(patch: PatchResult) -> str:
+    if patch.skipped:
+        return "not analysed"
+    if any(f.apply_state in ("does not apply", "refused") for f in patch.files):
+        return "does not apply"
+    if any(_shown(f) and f.status in ("introduced", "found", "unchanged") for f in patch.findings):
+        return "findings"
+    if patch.partial:
+        return "partial analysis"
+    return "clean"
+
+
+def missing_items(message: Any) -> list[str]:
+    """What a maintainer would still ask for before applying: the author's sign-off and
+    trailers whose address does not match the mail that gave them."""
+    items: list[str] = []
+    signoffs = [t for t in message.trailers if t.tag.lower() == "signed-off-by"]
+    author = (getattr(message, "author_addr", "") or _address(message.author)).lower()
+    if not signoffs:
+        items.append("no Signed-off-by")
+    elif author and all(_address(t.value) != author for t in signoffs):
+        items.append(f"no Signed-off-by from the author ({author})")
+    for trailer in message.trailers:
+        if trailer.from_reply and trailer.given_by:
+            given, named = _address(trailer.given_by), _address(trailer.value)
+            if given and named and given != named:
+                items.append(f"{trailer.tag}: {trailer.value} was sent from {given}")
+        for problem in trailer.problems:
+            text = f"{trailer.tag}: {trailer.value}: {problem}"
+            if text not in items:
+                items.append(text)
+    return items
+
+
+class _DiffMap:
+    """Line correspondences of one patch: which lines it adds/removes, and pre↔post."""
+
+    def __init__(self, diff_text: str) -> None:
+        self.lines = list(walk_diff(diff_text))
+        self.added: dict[str, set[int]] = {}
+        self.removed: dict[str, set[int]] = {}
+        for line in self.lines:
+            if line.kind == "+" and line.new_line is not None:
+                self.added.setdefault(line.path, set()).add(line.new_line)
+            elif line.kind == "-" and line.old_line is not None:
+                self.removed.setdefault(line.path, set()).add(line.old_line)
+
+    def counterpart(self, path: str, line: int, to_post: bool) -> int:
+        """The line at the same place in the other image (nearest, for changed lines)."""
+        mine, other = ("old_line", "new_line") if to_post else ("new_line", "old_line")
+        best: tuple[int, int] | None = None
+        for entry in self.lines:
+            if entry.path != path or entry.kind not in " @":
+                continue
+            here, there = getattr(entry, mine), getattr(entry, other)
+            if here is None or there is None or here > line:
+                continue
+            if entry.kind == " " and here == line:
+                return there
+            best = (here, there)
+        if best is None:
+            return line
+        # Past the last matching line before `line`, the images stay in step unless the
+        # line was changed, in which case this points just after the change.
+        return max(1, best[1] + (line - best[0]))
+
+
+def _excerpt(text: str | None, image: str, path: str, focus: int, marks: set[int],
+             mark: str, note: str = "") -> Excerpt | None:
+    if text is None:
+        return None
+    lines = text.splitlines()
+    if not lines:
+        return None
+    focus = min(max(focus, 1), len(lines))
+    start, end = max(1, focus - CONTEXT), min(len(lines), focus + CONTEXT)
+    code = [CodeLine(number, lines[number - 1],
+                     "focus" if number == focus else (mark if number in marks else ""))
+            for number in range(start, end + 1)]
+    return Excerpt(image, path, code, note)
+
+
+def _finding_view(finding: Finding, anchor: str, patch: PatchResult,
+                  diff: _DiffMap) -> FindingView:
+    excerpts: list[Excerpt] = []
+    if finding.file and finding.line and finding.file in patch.images:
+        pre, post = patch.images[finding.file]
+        path = finding.file
+        added, removed = diff.added.get(path, set()), diff.removed.get(path, set())
+        if finding.status == "resolved":
+            pre_line, post_line = finding.line, diff.counterpart(path, finding.line, True)
+        else:
+            post_line, pre_line = finding.line, diff.counterpart(path, finding.line, False)
+        post_note = "" if post is not None else "the patch deletes this file"
+        pre_note = "" if pre is not None else "the patch adds this file"
+        for excerpt in (_excerpt(pre, "pre-image", path, pre_line, removed, "removed"),
+                        _excerpt(post, "post-image", path, post_line, added, "added")):
+            if excerpt is not None:
+                excerpts.append(excerpt)
+        if not excerpts and (pre_note or post_note):
+            excerpts.append(Excerpt("", path, [], pre_note or post_note))
+    return FindingView(finding, anchor, rule_info(finding.rule), excerpts, list(finding.evidence))
+
+
+def _cell(run: dict[str, Any] | None) -> str:
+    if not run:
+        return "-"
+    holds = run.get("holds")
+    if holds is None:
+        return f"? of {run.get('total', '?')}"
+    return f"{holds} of {run.get('total', '?')}"
+
+
+def _task_cell(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "-"
+    holds = entry.get("holds")
+    return "holds" if holds is True else ("fails" if holds is False else "unknown")
+
+
+def simulation_view(sim: dict[str, Any]) -> SimulationView:
+    before, after = sim.get("before") or {}, sim.get("after") or {}
+    tasks: dict[str, dict[str, Any]] = {}
+    for side, run in (("before", before), ("after", after)):
+        for entry in run.get("per_task") or []:
+            tasks.setdefault(str(entry.get("task")), {})[side] = entry
+    rows = []
+    for task, sides in tasks.items():
+        details = [str(sides[s].get("details") or "") for s in ("before", "after") if s in sides]
+        detail = " → ".join(d for d in details if d) if len(set(details)) > 1 else details[0]
+        rows.append(TaskRow(task, _task_cell(sides.get("before")),
+                            _task_cell(sides.get("after")), detail))
+    return SimulationView(str(sim.get("scenario", "")), _cell(before), _cell(after),
+                          str(sim.get("verdict", "")), str(sim.get("difference") or ""),
+                          [str(w) for w in sim.get("warnings") or []], rows)
+
+
+def _hunks(anchor: str, diff: _DiffMap) -> list[HunkView]:
+    hunks: list[HunkView] = []
+    for line in diff.lines:
+        if line.kind == "@":
+            hunks.append(HunkView(f"{anchor}-h{len(hunks) + 1}", line.path, line.text, []))
+        elif line.kind in "+- " and hunks:
+            hunks[-1].lines.append(line)
+    return hunks
+
+
+def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
+    message = patch.message
+    anchor = f"patch-{message.index}"
+    diff = _DiffMap(message.diff_text or "")
+    views: dict[str, list[FindingView]] = {"introduced": [], "resolved": [], "others": [],
+                                           "suppressed": []}
+    for number, finding in enumerate(patch.findings, 1):
+        view = _finding_view(finding, f"{anchor}-f{number}", patch, diff)
+        if finding.suppressed:
+            views["suppressed"].append(view)
+        elif finding.status in ("introduced", "resolved"):
+            views[finding.status].append(view)
+        else:
+            views["others"].append(view)
+    series = message.series
+    position = f"{series.index}/{series.total}" if series.index is not None and series.total else ""
+    trailers = [TrailerView(t.tag, t.value, t.given_by, t.from_reply, list(t.problems),
+                            reply_anchors.get(t.message_id) if t.from_reply else None)
+                for t in message.trailers]
+    return PatchView(
+        anchor=anchor, subject=message.subject, title=series.title or message.subject,
+        position=position, version=series.version, author=message.author, date=message.date,
+        message_id=message.message_id, status=patch_status(patch), trailers=trailers,
+        missing=missing_items(message), files=list(patch.files),
+        introduced=views["introduced"], resolved=views["resolved"], others=views["others"],
+        suppressed=views["suppressed"],
+        simulations=[simulation_view(sim) for sim in patch.simulation],
+        hunks=_hunks(anchor, diff), notes=list(patch.notes), errors=list(patch.errors),
+    )
+
+
+def _quote_link(quoted: str, patch: PatchView | None) -> QuoteLink:
+    match = _QUOTED.match(quoted.strip())
+    if patch is None:
+        return QuoteLink(quoted, None)
+    if match is None:
+        return QuoteLink(quoted, patch.anchor)
+    path, old = match.group("path"), int(match.group("old"))
+    candidates = [h for h in patch.hunks if h.path == path]
+    for hunk in candidates:
+        header = re.match(r"^@@ -(\d+)(?:,(\d+))?", hunk.header)
+        if header is None:
+            continue
+        start, count = int(header.group(1)), int(header.group(2) or 1)
+        if start <= old <= start + max(count - 1, 0):
+            return QuoteLink(quoted, hunk.anchor)
+    return QuoteLink(quoted, candidates[0].anchor if candidates else patch.anchor)
+
+
+def _own_words(body: str, limit: int = 40) -> str:
+    kept = [line for line in body.splitlines()
+            if not line.startswith(">") and not re.match(r"^On .* wrote:$", line.strip())]
+    text = "\n".join(kept).strip()
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    lines = text.splitlines()
+    if len(lines) > limit:
+        text = "\n".join(lines[:limit]) + "\n[…]"
+    return text
+
+
+def build_report(result: CheckResult) -> ReviewReport:
+    replies = [m for m in result.messages if m.kind == "reply"]
+    reply_anchors = {m.message_id: f"reply-{m.index}" for m in replies if m.message_id}
+    patches = [_patch_view(p, reply_anchors) for p in result.patches]
+    by_id = {p.message.message_id: view for p, view in zip(result.patches, patches, strict=True)
+             if p.message.message_id}
+    parents = {m.message_id: m for m in result.messages if m.message_id}
+    reply_views = []
+    for reply in replies:
+        target = _answered_patch(reply, by_id, parents)
+        given = [TrailerView(t.tag, t.value, t.given_by, True, list(t.problems),
+                             reply_anchors.get(reply.message_id))
+                 for p in result.patches for t in p.message.trailers
+                 if t.from_reply and t.message_id == reply.message_id]
+        reply_views.append(ReplyView(
+            anchor=reply_anchors.get(reply.message_id, f"reply-{reply.index}"),
+            author=reply.author, date=reply.date, subject=reply.subject,
+            answers=target.anchor if target else None,
+            answers_subject=target.subject if target else None, trailers=given,
+            quotes=[_quote_link(q, target) for q in getattr(reply, "quoted_hunks", [])],
+            text=_own_words(getattr(reply, "body", "") or ""),
+        ))
+    cover = next((m for m in result.messages if m.kind == "cover"), None)
+    title = (cover.series.title or cover.subject) if cover else (
+        patches[0].title if patches else "patchlint report")
+    series_views = [_finding_view(f, f"series-f{n}", PatchResult(message=None), _DiffMap(""))
+                    for n, f in enumerate(result.series_findings, 1)]
+    return ReviewReport(
+        title=title, inputs=list(result.inputs), tree=result.tree, summary=result.summary(),
+        cover=cover, patches=patches, replies=reply_views,
+        series_problems=[f"{p.series}: {p.message}" for p in result.series_problems],
+        series_findings=series_views, errors=list(result.errors),
+        others=[m for m in result.messages if m.kind not in ("patch", "reply", "cover")],
+    )
+
+
+def _answered_patch(reply: Any, by_id: dict[str, PatchView],
+                    parents: dict[str, Any]) -> PatchView | None:
+    """The patch a reply is about: its parent, or the nearest patch up its thread."""
+    seen: set[str] = set()
+    current: Any = reply
+    while current is not None:
+        parent_id = current.in_reply_to or (current.references[-1] if current.references else None)
+        if not parent_id or parent_id in seen:
+            break
+        if parent_id in by_id:
+            return by_id[parent_id]
+        seen.add(parent_id)
+        current = parents.get(parent_id)
+    for ref in reversed(getattr(reply, "references", []) or []):
+        if ref in by_id:
+            return by_id[ref]
+    return None
+
+
+def review_counts(patch: PatchView) -> dict[str, list[str]]:
+    """Who acked, reviewed and tested the patch."""
+    counts: dict[str, list[str]] = {tag: [] for tag in _REVIEW_TAGS}
+    for trailer in patch.trailers:
+        for tag in _REVIEW_TAGS:
+            if trailer.tag.lower() == tag.lower() and trailer.value not in counts[tag]:
+                counts[tag].append(trailer.value)
+    return counts

@@ -1,0 +1,214 @@
+"""SARIF 2.1.0 output for code-scanning dashboards and CI bots.
+
+One run per check. Every catalog rule is listed in tool.driver.rules (so ruleIndex is
+stable whatever was selected). Results carry:
+- locations in the post-image (relative to SRCROOT, the kernel tree when there is one);
+  message-level findings (Signed-off-by, trailers) point at the mail in its input file;
+- partialFingerprints hashed from rule, file, function and construct key, never the
+  line, so a finding keeps its identity while code moves around it;
+- relatedLocations for every evidence step and a codeFlow (one threadFlow) when the
+  evidence is a path: locks taken and released, calls, callers, branches;
+- suppressions (kind inSource) for findings silenced by `/* patchlint: ignore ... */`:
+  they are reported, not dropped;
+- baselineState relative to the pre-image: "new" for introduced, "unchanged", and
+  resolved findings are kept as baselineState "absent" with kind "pass" (level none,
+  located in the pre-image) so a dashboard can show what the patch fixed without
+  counting it as a problem. Findings without a pre-image to compare get no baselineState.
+`quiet` does not apply: SARIF is always the complete machine-readable record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from patchlint import __version__
+from patchlint.findings import Evidence, Finding
+from patchlint.result import CheckResult
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+FINGERPRINT = "patchlintIdentity/v1"
+_BASELINE = {"introduced": "new", "unchanged": "unchanged", "resolved": "absent"}
+_FLOW_KINDS = {
+    "lock": ["acquire", "lock"],
+    "unlock": ["release", "lock"],
+    "call": ["call"],
+    "caller": ["call", "enter"],
+    "path": ["branch"],
+    "assert": ["lock"],
+}
+
+
+def fingerprint(finding: Finding) -> str:
+    rule, file, function, key = finding.identity()
+    text = "\x1f".join((rule, file, function, key))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _camel(rule_id: str) -> str:
+    return "".join(part.capitalize() for part in rule_id.replace("_", "-").split("-"))
+
+
+def _doc_uri(doc: str) -> str:
+    from patchlint.knowledge import data_path
+
+    return data_path(doc).resolve().as_uri()
+
+
+def rule_descriptors() -> list[dict[str, Any]]:
+    from patchlint.rules.engine import all_rules
+
+    descriptors = []
+    for meta in all_rules():
+        descriptors.append({
+            "id": meta.id,
+            "name": _camel(meta.id),
+            "shortDescription": {"text": meta.name},
+            "fullDescription": {"text": meta.summary},
+            "helpUri": _doc_uri(meta.doc),
+            "help": {"text": f"{meta.summary} See {meta.doc} in the patchlint rules data."},
+            "defaultConfiguration": {"level": LEVELS.get(meta.severity, "warning")},
+            "properties": {"family": meta.family, "confidence": meta.confidence,
+                           "scope": meta.scope, "tags": [meta.family] if meta.family else []},
+        })
+    return descriptors
+
+
+def _physical(file: str, line: int | None, column: int | None = None,
+              base: str | None = "SRCROOT") -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": quote(file)}
+    if base:
+        artifact["uriBaseId"] = base
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if line and line > 0:
+        region: dict[str, Any] = {"startLine": line}
+        if column and column > 0:
+            region["startColumn"] = column
+        physical["region"] = region
+    return physical
+
+
+def _location(finding: Finding, message: Any) -> dict[str, Any] | None:
+    if finding.file:
+        location: dict[str, Any] = {
+            "physicalLocation": _physical(finding.file, finding.line, finding.column)}
+        if finding.function:
+            location["logicalLocations"] = [{"name": finding.function, "kind": "function"}]
+        return location
+    if message is not None and message.source and message.source not in ("-", "<stdin>"):
+        # Mail-level findings live in the message: point at it in the input file.
+        return {"physicalLocation": _physical(message.source, message.line, None, None),
+                "message": {"text": f"message {message.message_id or message.subject}"}}
+    return None
+
+
+def _evidence_location(step: Evidence, finding: Finding, number: int) -> dict[str, Any]:
+    location: dict[str, Any] = {"id": number, "message": {"text": f"{step.kind}: {step.message}"}}
+    file = step.file or finding.file
+    if file and step.line:
+        location["physicalLocation"] = _physical(file, step.line)
+    return location
+
+
+def _code_flow(finding: Finding) -> dict[str, Any] | None:
+    steps = [s for s in finding.evidence if s.kind in _FLOW_KINDS and s.line]
+    if not steps:
+        return None
+    locations = []
+    depth = 0
+    for order, step in enumerate(finding.evidence, 1):
+        if not step.line:
+            continue
+        if step.kind == "unlock":
+            depth = max(0, depth - 1)
+        locations.append({
+            "location": {
+                "physicalLocation": _physical(step.file or finding.file or "", step.line),
+                "message": {"text": f"{step.kind}: {step.message}"},
+            },
+            "kinds": _FLOW_KINDS.get(step.kind, ["unknown"]),
+            "nestingLevel": depth,
+            "executionOrder": order,
+        })
+        if step.kind == "lock":
+            depth += 1
+    return {"message": {"text": "path to the finding"}, "threadFlows": [{"locations": locations}]}
+
+
+def result_object(finding: Finding, rule_index: dict[str, int], message: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"ruleId": finding.rule, "message": {"text": finding.message}}
+    if finding.rule in rule_index:
+        result["ruleIndex"] = rule_index[finding.rule]
+    if finding.status == "resolved":
+        result["kind"] = "pass"
+        result["level"] = "none"
+    else:
+        result["kind"] = "fail"
+        result["level"] = LEVELS.get(finding.severity, "warning")
+    location = _location(finding, message)
+    if location is not None:
+        result["locations"] = [location]
+    result["partialFingerprints"] = {FINGERPRINT: fingerprint(finding)}
+    related = [_evidence_location(step, finding, number)
+               for number, step in enumerate(finding.evidence, 1)]
+    if related:
+        result["relatedLocations"] = related
+    flow = _code_flow(finding)
+    if flow is not None:
+        result["codeFlows"] = [flow]
+    if finding.suppressed:
+        result["suppressions"] = [{
+            "kind": "inSource", "status": "accepted",
+            "justification": f"/* patchlint: ignore {finding.rule} */ in the source",
+        }]
+    if finding.status in _BASELINE:
+        result["baselineState"] = _BASELINE[finding.status]
+    properties: dict[str, Any] = {"status": finding.status, "confidence": finding.confidence,
+                                  "severity": finding.severity}
+    if finding.status == "resolved":
+        properties["image"] = "pre"
+    if message is not None:
+        properties["patch"] = {"subject": message.subject, "messageId": message.message_id}
+    result["properties"] = properties
+    return result
+
+
+def sarif_dict(result: CheckResult) -> dict[str, Any]:
+    rules = rule_descriptors()
+    rule_index = {rule["id"]: number for number, rule in enumerate(rules)}
+    results = [result_object(finding, rule_index, patch.message)
+               for patch in result.patches for finding in patch.findings]
+    results += [result_object(finding, rule_index, None) for finding in result.series_findings]
+    notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
+    for patch in result.patches:
+        for error in patch.errors:
+            notifications.append({"level": "error", "message": {"text": error}})
+        for note in patch.notes:
+            notifications.append({"level": "note", "message": {"text": note}})
+    invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "patchlint",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "rules": rules,
+        }},
+        "invocations": [invocation],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": {"inputs": list(result.inputs), "summary": result.summary()},
+    }
+    if result.tree:
+        root = Path(result.tree).resolve().as_uri().rstrip("/") + "/"
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": root}}
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render_sarif(result: CheckResult, **_options: Any) -> str:
+    return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,208 @@
+"""RCU rules: sleeping inside a read-side section, unbalanced lock/unlock, escaping tasks."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from patchlint.analysis.callers import caller_protection
+from patchlint.analysis.calls import squash, text
+from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
+from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.paths import held_evidence, witness_path
+from patchlint.findings import Evidence, Finding
+
+_RCU_TOKEN = re.compile(r"\brcu_read_(?:un)?lock|\bguard\s*\(\s*rcu\s*\)|\bscoped_guard\s*\(\s*rcu\b")
+
+
+def _rcu_functions(unit, ff: FileFacts) -> Iterator[tuple[object, FunctionFacts]]:
+    for fn in unit.source.functions:
+        if not unit.wants(fn.name) or fn.body is None:
+            continue
+        if not _RCU_TOKEN.search(ff.function_text(fn)):
+            continue
+        facts = ff.facts(fn)
+        if facts is not None and facts.precise:
+            yield fn, facts
+
+
+# ---------------------------------------------------------------- rcu-sleep
+
+def check_rcu_sleep(unit) -> Iterable[Finding]:
+    ff = file_facts(unit)
+    for fn, facts in _rcu_functions(unit, ff):
+        occurrences: Counter[str] = Counter()
+        for call, states, node_id in sorted(facts.events.calls.values(),
+                                            key=lambda item: item[0].start):
+            if not states or not all(state.rcu for state in states):
+                continue
+            chain: tuple[str, ...] | None = None
+            if ff.kb.may_sleep(call.name, call.args):
+                chain = (call.name,)
+            elif call.name != fn.name and ff.source.function(call.name) is not None:
+                inner = ff.sleeping_chain(call.name)
+                chain = (call.name, *inner) if inner else None
+            if chain is None:
+                continue
+            key = f"{call.name}()#{occurrences[call.name]}"
+            occurrences[call.name] += 1
+            state = next(iter(states))
+            evidence = held_evidence(state, ff.path)
+            evidence += witness_path(facts, node_id, ff.path, lambda s: bool(s.rcu))
+            if len(chain) > 1:
+                evidence.append(Evidence(
+                    "call", "call chain: " + " -> ".join(f"{name}()" for name in chain)
+                    + " (may sleep)", ff.path, call.line))
+            else:
+                evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path,
+                                         call.line))
+            what = chain[-1]
+            via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
+            yield Finding(
+                rule="rcu-sleep", severity="error",
+                message=f"{call.name}() may sleep{via}: {what}() inside an RCU read-side "
+                "critical section",
+                file=ff.path, line=call.line, column=call.column, function=fn.name,
+                confidence="high" if len(chain) == 1 else "medium", key=key,
+                evidence=evidence)
+
+
+# ---------------------------------------------------------------- rcu-unbalanced
+
+def _contract(ff: FileFacts, fn, side: str) -> str | None:
+    """Why a function may legitimately return holding RCU (side "acquire") or drop
+    one it did not take (side "release"), if it may."""
+    kb = ff.kb
+    annotations = kb.acquire_annotations if side == "acquire" else kb.release_annotations
+    for note in fn.annotations:
+        if note.name in annotations:
+            return f"annotated {note.name}({', '.join(note.args)})"
+    names = kb.lock_helper_names if side == "acquire" else kb.unlock_helper_names
+    # A release helper by name never takes the lock itself (else it is just misnamed).
+    pure = side == "acquire" or not re.search(r"\brcu_read_lock\w*\s*\(", ff.function_text(fn))
+    for pattern in names:
+        if pure and pattern.search(fn.name):
+            return f"named like a lock helper ({fn.name})"
+    comment, _line = ff.leading_comment(fn)
+    flat = " ".join(comment.replace("*", " ").split())
+    for pattern in kb.contract_comments:
+        if pattern.search(flat):
+            return "documented: " + pattern.pattern
+    return None
+
+
+def _conditional_locking(facts: FunctionFacts, kb) -> bool:
+    """Lock and unlock both guarded by the same condition text (`if (flag) lock`)."""
+    rcu = kb.locks["rcu"]
+    guards: dict[str, set[str]] = {"acquire": set(), "release": set()}
+    for call, _states, node_id in facts.events.calls.values():
+        side = "acquire" if call.name in rcu.acquire else (
+            "release" if call.name in rcu.release else None)
+        if side is None:
+            continue
+        ast = facts.node(node_id).ast
+        while ast is not None and ast.type not in ("function_definition",):
+            parent = ast.parent
+            if parent is not None and parent.type == "if_statement":
+                condition = parent.child_by_field_name("condition")
+                guards[side].add(squash(text(condition)).lstrip("(!").rstrip(")"))
+            ast = parent
+    return bool(guards["acquire"] & guards["release"])
+
+
+def check_rcu_unbalanced(unit) -> Iterable[Finding]:
+    ff = file_facts(unit)
+    for fn, facts in _rcu_functions(unit, ff):
+        if _conditional_locking(facts, ff.kb):
+            continue
+        summary = ff.summary(fn.name)
+        if summary is not None and ff.calls_by_name().get(fn.name):
+            # Every path nets the same change and same-file callers rely on it.
+            continue
+        if _contract(ff, fn, "acquire") is None:
+            yield from _unreleased(ff, fn, facts)
+        if _contract(ff, fn, "release") is None:
+            yield from _underflows(ff, fn, facts)
+
+
+def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
+    occurrences: Counter[str] = Counter()
+    for node_id in sorted(facts.events.returns, key=lambda n: facts.node(n).line):
+        held = [s for s in facts.events.returns[node_id] if s.acquired_rcu()]
+        if not held:
+            continue
+        node = facts.node(node_id)
+        label = squash(text(node.ast)) if node.ast is not None else "end of function"
+        key = f"{label}#{occurrences[label]}"
+        occurrences[label] += 1
+        state = held[0]
+        evidence = held_evidence(state._replace(tasklist=(), siglock=()), ff.path)
+        evidence += witness_path(facts, node_id, ff.path, lambda s: bool(s.acquired_rcu()))
+        evidence.append(Evidence("unlock", "no rcu_read_unlock() on this path before it "
+                                 "returns", ff.path, node.line))
+        where = "returns" if node.ast is not None else "falls off its end"
+        yield Finding(
+            rule="rcu-unbalanced", severity="error",
+            message=f"{fn.name}() {where} with the RCU read lock taken at line "
+            f"{state.acquired_rcu()[-1][0]} still held",
+            file=ff.path, line=node.line, function=fn.name, key=key, evidence=evidence,
+            confidence="high" if len(held) == len(facts.events.returns[node_id]) else "medium")
+
+
+def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
+    if not facts.events.underflows:
+        return
+    declared = [a for a in ff.declared_assumptions(fn) if a.lock == "rcu"]
+    if declared or caller_protection(ff, fn, {"rcu"}).protected is not None:
+        return
+    occurrences: Counter[str] = Counter()
+    for call, states, node_id in sorted(facts.events.underflows.values(),
+                                        key=lambda item: item[0].start):
+        key = f"{call.name}()#{occurrences[call.name]}"
+        occurrences[call.name] += 1
+        evidence = witness_path(facts, node_id, ff.path, lambda s: not s.rcu)
+        earlier = [s for s in facts.states(node_id) if s.rcu_under]
+        if earlier or any(s.rcu_under for s in states):
+            evidence.append(Evidence("unlock", "the RCU read lock was already released on "
+                                     "this path", ff.path, call.line))
+        else:
+            evidence.append(Evidence("unlock", "no rcu_read_lock() on any path to here",
+                                     ff.path, call.line))
+        yield Finding(
+            rule="rcu-unbalanced", severity="error",
+            message=f"{call.name}() without the RCU read lock held on this path",
+            file=ff.path, line=call.line, column=call.column, function=fn.name, key=key,
+            evidence=evidence, confidence="high")
+
+
+# ---------------------------------------------------------------- rcu-task-escape
+
+def check_rcu_task_escape(unit) -> Iterable[Finding]:
+    ff = file_facts(unit)
+    for fn, facts in _rcu_functions(unit, ff):
+        seen: set[tuple[str, int]] = set()
+        occurrences: Counter[str] = Counter()
+        for node_id, var, found, unlocked, line, how in sorted(
+            facts.events.escapes, key=lambda item: (item[4], item[1])
+        ):
+            if (var, line) in seen:
+                continue
+            seen.add((var, line))
+            key = f"{var}:{how}#{occurrences[var]}"
+            occurrences[var] += 1
+            evidence = [
+                Evidence("lock", f"{var} obtained inside the RCU section at line {found}",
+                         ff.path, found),
+                Evidence("unlock", f"RCU read lock released at line {unlocked} without "
+                         f"get_task_struct({var})", ff.path, unlocked),
+                Evidence("call", f"{var} used after the section ({how})", ff.path, line),
+            ]
+            yield Finding(
+                rule="rcu-task-escape", severity="warning",
+                message=f"task pointer {var} found under RCU is used after rcu_read_unlock() "
+                "without a reference",
+                file=ff.path, line=line, function=fn.name, key=key, evidence=evidence,
+                confidence="medium")
+
+

@@ -1,0 +1,210 @@
+"""Function index: enclosing functions, call sites, and tree-wide lookups.
+
+Tree-wide lookups prefilter candidate files by a whole-word token scan
+(``grep -rlw`` when available, else a Python scan) and parse only those,
+caching parsed files in a bounded LRU for the run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter
+
+from .normalise import Dialect
+from .parse import FunctionDef, SourceFile, parse_c
+
+Reader = Callable[[str], "str | None"]
+_SOURCE_SUFFIXES = (".c", ".h")
+
+
+@dataclass
+class CallSite:
+    name: str
+    line: int
+    node: tree_sitter.Node = field(repr=False, compare=False)
+
+
+def enclosing_functions(source: SourceFile, lines: Iterable[int]) -> dict[int, str | None]:
+    """Map each 1-based line to the name of the function defined around it."""
+    result: dict[int, str | None] = {}
+    for line in lines:
+        fn = source.function_at_line(line)
+        result[line] = fn.name if fn is not None else None
+    return result
+
+
+def _walk_calls(node: tree_sitter.Node) -> Iterable[tree_sitter.Node]:
+    cursor = node.walk()
+    visited_children = False
+    while True:
+        if not visited_children:
+            if cursor.node.type == "call_expression":
+                yield cursor.node
+            if cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+        elif cursor.goto_parent() and cursor.node != node:
+            visited_children = True
+        else:
+            return
+
+
+def calls_in(source: SourceFile, fn: FunctionDef) -> list[CallSite]:
+    """Direct calls (callee is a plain identifier) inside ``fn``'s body, in order."""
+    if fn.body is None:
+        return []
+    sites: list[CallSite] = []
+    for call in _walk_calls(fn.body):
+        callee = call.child_by_field_name("function")
+        if callee is not None and callee.type == "identifier":
+            name = source.node_text(callee)
+            sites.append(CallSite(name, call.start_point[0] + 1, call))
+    return sites
+
+
+def callers_in_file(source: SourceFile, name: str) -> list[tuple[FunctionDef, CallSite]]:
+    found: list[tuple[FunctionDef, CallSite]] = []
+    if name not in source.text:
+        return found
+    for fn in source.functions:
+        for site in calls_in(source, fn):
+            if site.name == name:
+                found.append((fn, site))
+    return found
+
+
+class FunctionIndex:
+    """Definitions and callers across a tree, parsing only candidate files."""
+
+    def __init__(
+        self,
+        root: Path,
+        reader: Reader | None = None,
+        dialect: Dialect | None = None,
+        cache_size: int = 256,
+    ) -> None:
+        self.root = Path(root)
+        self.reader = reader
+        self.dialect = dialect if dialect is not None else Dialect.load(self.root)
+        self.cache_size = cache_size
+        self._sources: OrderedDict[str, SourceFile | None] = OrderedDict()
+        self._candidates: dict[str, list[str]] = {}
+        self._all_files: list[str] | None = None
+
+    # -- files ------------------------------------------------------------
+
+    def _read(self, path: str) -> str | None:
+        if self.reader is not None:
+            text = self.reader(path)
+            if text is not None:
+                return text
+        try:
+            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def source(self, path: str) -> SourceFile | None:
+        """The parsed file, cached per run (LRU bounded by ``cache_size``)."""
+        if path in self._sources:
+            self._sources.move_to_end(path)
+            return self._sources[path]
+        text = self._read(path)
+        parsed = parse_c(text, path, self.dialect) if text is not None else None
+        self._sources[path] = parsed
+        while len(self._sources) > self.cache_size:
+            self._sources.popitem(last=False)
+        return parsed
+
+    def _files(self) -> list[str]:
+        if self._all_files is None:
+            self._all_files = sorted(
+                str(p.relative_to(self.root))
+                for p in self.root.rglob("*")
+                if p.suffix in _SOURCE_SUFFIXES and p.is_file()
+            )
+        return self._all_files
+
+    def candidates(self, name: str) -> list[str]:
+        """Files that mention ``name`` as a whole word (cached per name)."""
+        cached = self._candidates.get(name)
+        if cached is not None:
+            return cached
+        paths = self._grep(name)
+        if paths is None:
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            paths = []
+            for path in self._files():
+                text = self._read(path)
+                if text and name in text and pattern.search(text):
+                    paths.append(path)
+        elif self.reader is not None:
+            # Overlaid (patched) files may mention the name where the tree does not.
+            extra = [p for p in self._overlay_paths() if self._mentions(p, name)]
+            paths = sorted(set(paths) | set(extra))
+        self._candidates[name] = paths
+        return paths
+
+    def _overlay_paths(self) -> list[str]:
+        paths = getattr(self.reader, "paths", None)
+        return list(paths()) if callable(paths) else []
+
+    def _mentions(self, path: str, name: str) -> bool:
+        text = self._read(path)
+        return bool(text and re.search(rf"\b{re.escape(name)}\b", text))
+
+    def _grep(self, name: str) -> list[str] | None:
+        grep = shutil.which("grep")
+        if grep is None or not re.fullmatch(r"\w+", name):
+            return None
+        try:
+            proc = subprocess.run(
+                [grep, "-rlw", "--include=*.c", "--include=*.h", "-e", name, "."],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if proc.returncode not in (0, 1):
+            return None
+        return sorted(line[2:] if line.startswith("./") else line for line in proc.stdout.split())
+
+    # -- lookups ----------------------------------------------------------
+
+    def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
+        """Definitions of ``name``: .c files first, then ``static inline`` in headers."""
+        found: list[tuple[str, FunctionDef]] = []
+        for path in self.candidates(name):
+            source = self.source(path)
+            if source is None:
+                continue
+            for fn in source.functions:
+                if fn.name == name:
+                    found.append((path, fn))
+
+        def rank(item: tuple[str, FunctionDef]) -> tuple[int, int, str]:
+            path, fn = item
+            header = path.endswith(".h")
+            return (int(header), int(header and not (fn.is_static and fn.is_inline)), path)
+
+        found.sort(key=rank)
+        return found
+
+    def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
+        found: list[tuple[str, FunctionDef, CallSite]] = []
+        for path in self.candidates(name):
+            source = self.source(path)
+            if source is None:
+                continue
+            for fn, site in callers_in_file(source, name):
+                found.append((path, fn, site))
+        return found
