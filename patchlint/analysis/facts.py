@@ -103,6 +103,12 @@ class FileFacts:
             self._calls_by_name = by_name
         return self._calls_by_name
 
+    def address_taken(self, name: str) -> bool:
+        """Whether ``name`` is mentioned other than by its definition and direct calls."""
+        mentions = len(re.findall(rf"\b{re.escape(name)}\b", self.source.normalised.text))
+        definitions = sum(1 for fn in self.source.functions if fn.name == name)
+        return mentions > definitions + len(self.calls_by_name().get(name, []))
+
     # ---- per-function analysis ----
     def facts(self, fn: Any) -> FunctionFacts | None:
         key = f"{fn.name}@{fn.start_byte}"

@@ -144,7 +144,9 @@ def split_body(lines: list[str]) -> BodySplit | None:
     if not complete:
         # keep the broken hunk for the patch parser to report, minus the signature
         end = _signature_at(lines, end)
-    while end > chosen and not lines[end - 1].strip():
+    # Only truly empty trailing lines go: " " is a blank context line, and the patch
+    # parser reads hunks by their counts, so trailing blank lines are harmless there.
+    while end > chosen and lines[end - 1] == "" and not complete:
         end -= 1
     return BodySplit(separator if separator is not None else chosen, chosen, end)
 

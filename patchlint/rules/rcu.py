@@ -92,8 +92,17 @@ def _contract(ff: FileFacts, fn, side: str) -> str | None:
     return None
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_NOT_VARIABLES = {"NULL", "likely", "unlikely", "true", "false", "IS_ERR", "READ_ONCE"}
+
+
 def _conditional_locking(facts: FunctionFacts, kb) -> bool:
-    """Lock and unlock both guarded by the same condition text (`if (flag) lock`)."""
+    """Lock and unlock both under branches that test the same variable.
+
+    `if (need) rcu_read_lock(); ... if (need) rcu_read_unlock();` is balanced on
+    every real path, but a dataflow that does not track `need` sees two paths
+    that are not; such functions are left alone.
+    """
     rcu = kb.locks["rcu"]
     guards: dict[str, set[str]] = {"acquire": set(), "release": set()}
     for call, _states, node_id in facts.events.calls.values():
@@ -102,11 +111,11 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
         if side is None:
             continue
         ast = facts.node(node_id).ast
-        while ast is not None and ast.type not in ("function_definition",):
+        while ast is not None and ast.type != "function_definition":
             parent = ast.parent
-            if parent is not None and parent.type == "if_statement":
-                condition = parent.child_by_field_name("condition")
-                guards[side].add(squash(text(condition)).lstrip("(!").rstrip(")"))
+            if parent is not None and parent.type in ("if_statement", "switch_statement"):
+                condition = text(parent.child_by_field_name("condition"))
+                guards[side] |= set(_IDENT.findall(condition)) - _NOT_VARIABLES
             ast = parent
     return bool(guards["acquire"] & guards["release"])
 
@@ -120,10 +129,24 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
         if summary is not None and ff.calls_by_name().get(fn.name):
             # Every path nets the same change and same-file callers rely on it.
             continue
-        if _contract(ff, fn, "acquire") is None:
-            yield from _unreleased(ff, fn, facts)
-        if _contract(ff, fn, "release") is None:
-            yield from _underflows(ff, fn, facts)
+        unreleased = list(_unreleased(ff, fn, facts)) if _contract(
+            ff, fn, "acquire") is None else []
+        underflows = list(_underflows(ff, fn, facts)) if _contract(
+            ff, fn, "release") is None else []
+        if unreleased and underflows and _correlated(facts):
+            # One path leaks what another path over-releases: the paths are
+            # correlated through data we do not track, not really unbalanced.
+            continue
+        yield from unreleased
+        yield from underflows
+
+
+def _correlated(facts: FunctionFacts) -> bool:
+    for states in facts.events.returns.values():
+        for state in states:
+            if state.rcu_under and not state.acquired_rcu():
+                return True
+    return False
 
 
 def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:

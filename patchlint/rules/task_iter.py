@@ -57,6 +57,10 @@ def _check_function(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding
         verdict = caller_protection(ff, fn, locks)
         if verdict.protected is not None:
             continue
+        if fn.is_static and verdict.callers == 0 and not ff.address_taken(fn.name):
+            # Neither called nor referenced here: dead or #ifdef'd-out code, or an
+            # excerpt; its calling context is unknown, so say nothing.
+            continue
         yield _finding(ff, fn, facts, node_id, construct, spec, key, bad, states, verdict)
 
 

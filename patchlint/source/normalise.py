@@ -87,11 +87,13 @@ class Normalised:
 # literal first character so `re` can skip ahead quickly; the text is scanned
 # with a "\n" prepended for that reason.
 _COMMENT = r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|/\*.*|//[^\n]*"
+# No named groups at the top level: `re` then sees the branches' first
+# characters and skips ahead in C, which makes this scan several times faster.
 _TOKEN = re.compile(
-    rf"(?P<c>{_COMMENT})"
-    r"|(?P<s>\"(?:[^\"\\\n]+|\\.)*\"?|'(?:[^'\\\n]+|\\.)*'?)"
-    r"|\n(?P<d>[ \t]*\#[ \t]*(?P<dn>\w*)(?P<dc>(?:[^\n/\\]+|\\\r?\n|"
-    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|//[^\n]*|/|\\)*))",
+    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|/\*.*|//[^\n]*"
+    r"|\"(?:[^\"\\\n]+|\\.)*\"?|'(?:[^'\\\n]+|\\.)*'?"
+    r"|\n[ \t]*\#[ \t]*(\w*)((?:[^\n/\\]+|\\\r?\n|"
+    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|//[^\n]*|/|\\)*)",
     re.S,
 )
 _DIRECTIVE_COMMENT = re.compile(r"/\*.*?(?:\*/|$)|//.*", re.S)
@@ -119,16 +121,17 @@ def _mask(text: str) -> tuple[str, list[Directive]]:
     directives: list[Directive] = []
     pos = 0
     for match in _TOKEN.finditer("\n" + text):
-        start = match.start() - 1 if match.group("d") is None else match.start("d") - 1
-        end = match.end() - 1
-        if start < 0:
-            start = 0
+        # Offsets are shifted by the prepended "\n"; a directive match starts
+        # at the newline before it, which itself stays in the text.
+        start, end = match.span()
+        directive = match.group(1)
+        start += -1 if directive is None else 0
+        end -= 1
         pieces.append(text[pos:start])
-        pieces.append(blank(text[start:end]) if "\n" in text[start:end] else " " * (end - start))
+        pieces.append(blank(text[start:end]))
         pos = end
-        name = match.group("dn")
-        if name is not None:
-            directives.append((name, start, end, match.group("dc")))
+        if directive is not None:
+            directives.append((directive, start, end, match.group(2)))
     pieces.append(text[pos:])
     masked = "".join(pieces)
     if not masked.isascii():

@@ -40,7 +40,8 @@ _TYPE_WORDS = frozenset(
 )
 _MAX_PAREN_SCAN = 60000
 _TYPE_WORDS_MACROS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
-_CASE_RANGE = re.compile(r"\bcase\b[^:;{}\n]*?(?P<dots>\.\.\.)")
+_CASE_RANGE = re.compile(r"\.\.\.")
+_CASE_LINE = re.compile(r"\bcase\b[^:;{}]*$")
 _STORAGE_WORDS = frozenset({"static", "extern", "const"})
 
 
@@ -207,6 +208,9 @@ class Rewriter:
             if patterns:
                 regex = re.compile("|".join(fnmatch.translate(g) for g in patterns))
                 self.globs.append((regex, handler))
+        # A hint containing another hint is redundant: the shorter one finds
+        # every identifier the longer one would.
+        hints = {h for h in hints if not any(o != h and o in h for o in hints)}
         self.hint_scanners = [re.compile(re.escape(h)) for h in sorted(hints)]
 
     # -- scanning ---------------------------------------------------------
@@ -391,9 +395,13 @@ class Rewriter:
     def _case_ranges(self, masked: str, edits: list[Edit], records: list[Record]) -> None:
         """GNU ``case A ... B:`` ranges become ``case A  +  B:``."""
         for match in _CASE_RANGE.finditer(masked):
-            dots = match.start("dots")
+            dots = match.start()
+            line_start = masked.rfind("\n", 0, dots) + 1
+            case = _CASE_LINE.search(masked, line_start, dots)
+            if case is None:
+                continue
             edits.append((dots, dots + 3, "  +"))
-            records.append(("case_range", "case", (), match.start(), match.end()))
+            records.append(("case_range", "case", (), case.start(), dots + 3))
 
     def _registration(self, text, masked, name, start, end, edits, records) -> None:
         prev = _prev(masked, start)

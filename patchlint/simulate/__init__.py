@@ -1,0 +1,49 @@
+"""Simulate a patch: run the real kernel functions before and after on modelled worlds.
+
+Public entry points::
+
+    scenarios = select_scenarios(touched, [pre, post])
+    pre = make_resolver(index, {path: applied.pre ...})
+    post = make_resolver(index, {path: applied.post ...})
+    result = simulate_patch(pre, post, scenario, trace=False)
+    print(format_simulation_text(result))
+"""
+
+from __future__ import annotations
+
+from patchlint.simulate.interpreter import CallRecord, Interpreter, TraceStep
+from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.report import format_simulation_text
+from patchlint.simulate.resolve import Resolver, make_resolver
+from patchlint.simulate.runner import (
+    RunOutcome,
+    SimulationResult,
+    TaskOutcome,
+    run_scenario,
+    simulate_patch,
+)
+from patchlint.simulate.scenario import Scenario, load_scenarios
+from patchlint.simulate.select import exercised_functions, select_scenarios
+from patchlint.simulate.world import Obj, Stop, World
+
+__all__ = [
+    "CallRecord",
+    "Interpreter",
+    "Obj",
+    "Primitives",
+    "Resolver",
+    "RunOutcome",
+    "Scenario",
+    "SimulationResult",
+    "Stop",
+    "TaskOutcome",
+    "TraceStep",
+    "World",
+    "exercised_functions",
+    "format_simulation_text",
+    "load_scenarios",
+    "make_resolver",
+    "run_scenario",
+    "select_scenarios",
+    "simulate_patch",
+]

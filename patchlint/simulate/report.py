@@ -1,0 +1,44 @@
+"""Text rendering of a simulation: a before/after table per task, the why, the trace."""
+
+from __future__ import annotations
+
+from patchlint.simulate.interpreter import TraceStep
+from patchlint.simulate.runner import SimulationResult
+
+
+def _mark(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def _trace_lines(label: str, steps: list[TraceStep]) -> list[str]:
+    lines = [f"  trace {label}:"]
+    for step in steps:
+        indent = "  " * min(step.depth, 12)
+        lines.append(f"    {indent}{step.function}:{step.line}  {step.what}")
+    return lines
+
+
+def format_simulation_text(result: SimulationResult, trace: bool = False) -> str:
+    before, after = result.before, result.after
+    lines = [f"simulation {result.scenario}", f"  {result.verdict}"]
+    rows = [("task", "before", "after", "observation after")]
+    old = {t.task: t for t in before.per_task}
+    for task in after.per_task:
+        previous = old.get(task.task)
+        rows.append((task.task, _mark(previous.holds if previous else None), _mark(task.holds),
+                     task.details))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
+                     + "  " + row[3])
+    if result.explanation:
+        lines.append("  why:")
+        lines.extend(f"    {line}" for line in result.explanation)
+    lines.append(f"  difference: {result.difference}")
+    if result.warnings:
+        lines.append("  warnings:")
+        lines.extend(f"    {w}" for w in result.warnings)
+    if trace:
+        lines.extend(_trace_lines("before", result.trace_before or before.trace))
+        lines.extend(_trace_lines("after", result.trace_after or after.trace))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,60 @@
+"""Which scenarios a patch selects: those whose exercised functions (or callees) it touches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.scenario import Scenario, load_scenarios
+from patchlint.source import calls_in
+
+_CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def exercised_functions(scenario: Scenario, resolvers: Iterable[Any] = (), depth: int = 2
+                        ) -> set[str]:
+    """The scenario's declared functions, those its C text calls, and their callees.
+
+    Callees are followed ``depth`` levels through each resolver (pre and post
+    views both, so a function a patch adds is seen), skipping modelled primitives.
+    """
+    prims = Primitives()
+    names = set(scenario.exercises)
+    for text in (scenario.action, scenario.observe):
+        names.update(n for n in _CALLED.findall(text) if not prims.has(n))
+    for resolver in resolvers:
+        frontier = set(names)
+        for _ in range(depth):
+            found: set[str] = set()
+            for name in frontier:
+                hit = resolver(name)
+                if hit is None:
+                    continue
+                source, fn = hit
+                for site in calls_in(source, fn):
+                    if not prims.has(site.name) and site.name not in names:
+                        found.add(site.name)
+                # Callbacks handed to task_call_func() and friends are static
+                # functions of the same file.
+                local = {f.name for f in source.functions}
+                body = source.node_text(fn.body) if fn.body is not None else ""
+                found.update(n for n in re.findall(r"[,(]\s*([A-Za-z_]\w*)\s*[,)]", body)
+                             if n in local and n not in names)
+            names |= found
+            frontier = found
+    return names
+
+
+def select_scenarios(touched_functions: set[str], resolvers: Iterable[Any] = (),
+                     scenarios: list[Scenario] | None = None) -> list[Scenario]:
+    """Scenarios whose exercised functions intersect ``touched_functions``."""
+    chosen = []
+    resolvers = list(resolvers)
+    for scenario in scenarios if scenarios is not None else load_scenarios():
+        declared = set(scenario.exercises)
+        if declared & touched_functions or exercised_functions(scenario, resolvers) & \
+                touched_functions:
+            chosen.append(scenario)
+    return chosen
