@@ -16,7 +16,6 @@ identical to a manual `patchlint check` (same options, same exit status).
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
@@ -145,7 +144,7 @@ def run_pre_commit(fail_on: str) -> int:
     top = _toplevel()
     has_head = _commit_exists("HEAD", top)
     diff = _git("diff", "--cached", "--no-color", "--no-ext-diff", "--full-index",
-                *([] if has_head else ["--root"]), cwd=top).stdout
+                cwd=top).stdout
     if not diff.strip():
         return 0
     ident = _git("var", "GIT_AUTHOR_IDENT", cwd=top, check=False).stdout.strip()
@@ -219,7 +218,3 @@ def run_hook(hook_type: str, args: list[str], fail_on: str) -> int:
                          f"(bypass with `{bypass}`)\n")
     return status
 
-
-def environment_note() -> str:
-    """Why a hook may not find patchlint: shown by `hook install`."""
-    return f"the hook runs {sys.executable} -m patchlint (PATH={os.environ.get('PATH', '')})"

@@ -24,7 +24,8 @@ _FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "ma
               help="Configuration file (default: the tree's .patchlint.toml or pyproject.toml).")
 @click.option("--types", metavar="RULE,...", help="Only these rules.")
 @click.option("--ignore", metavar="RULE,...", help="Skip these rules.")
-@click.option("--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged.")
+@click.option("--all", "show_all", is_flag=True, 
+              help="Also show findings the patch leaves unchanged.")
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
 def command(paths: tuple[str, ...], output: Path, tree_dir: Path | None, base: str | None,
             no_tree: bool, config_path: Path | None, types: str | None, ignore: str | None,
@@ -58,8 +59,9 @@ def command(paths: tuple[str, ...], output: Path, tree_dir: Path | None, base: s
     else:
         from patchlint.report.markdown import render_markdown as render
     output.write_text(render(result), encoding="utf-8")
-    summary = result.summary()
-    click.echo(f"patchlint: wrote {output} ({summary['patches']} patches, "
-               f"{len(result.failing('info'))} findings)", err=True)
+    introduced = [f for f in result.all_findings()
+                  if f.status in ("introduced", "found") and not f.suppressed]
+    click.echo(f"patchlint: wrote {output} ({len(result.patches)} patches, "
+               f"{len(introduced)} findings)", err=True)
     if errors and not result.messages:
         sys.exit(2)

@@ -114,7 +114,8 @@ class _InputLines:
         if source not in self._files:
             path = Path(source)
             try:
-                text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+                text = (path.read_text(encoding="utf-8", errors="replace")
+                        if path.is_file() else None)
             except OSError:
                 text = None
             self._files[source] = text.splitlines() if text is not None else None
@@ -161,7 +162,8 @@ def _level(finding: Finding, show_types: bool, color: bool) -> str:
     level = LEVELS.get(finding.severity, "CHECK")
     out = f"{_COLORS[level]}{level}:" if color else f"{level}:"
     if show_types:
-        out += f"{_BLUE}{checkpatch_type(finding.rule)}:" if color else f"{checkpatch_type(finding.rule)}:"
+        kind = checkpatch_type(finding.rule)
+        out += f"{_BLUE}{kind}:" if color else f"{kind}:"
     if color:
         out += _RESET
     return out

@@ -16,6 +16,7 @@ from patchlint.report.reviewer import (
     ReviewReport,
     SimulationView,
     build_report,
+    evidence_place,
     review_counts,
     slug,
 )
@@ -67,7 +68,7 @@ def _finding(view: FindingView) -> str:
     if view.evidence:
         items = []
         for step in view.evidence:
-            place = ":".join(str(x) for x in (step.file or f.file, step.line) if x) if step.line else ""
+            place = evidence_place(step, f)
             items.append(f'<li><span class="kind">{e(step.kind)}</span> {e(step.message)}'
                          + (f' <span class="meta">({e(place)})</span>' if place else "") + "</li>")
         parts.append('<p><strong>Evidence</strong></p><ol class="evidence">' + "".join(items)
@@ -135,8 +136,9 @@ def _trailer_list(patch: PatchView) -> str:
 def _patch(patch: PatchView) -> str:
     position = f"[{patch.position}] " if patch.position else ""
     parts = [f'<section class="patch" id="{e(patch.anchor)}">',
-             f"<h2>{e(position)}{e(patch.subject)} {_status(patch.status)}</h2>",
-             f'<p class="meta">v{patch.version} · {e(patch.author)} · {e(patch.date)} · '
+             f"<h2>{e(position)}{e(patch.title)} {_status(patch.status)}</h2>",
+             f'<p class="meta">{e(patch.subject)} · v{patch.version} · {e(patch.author)} · '
+             f'{e(patch.date)} · '
              f"<code>{e(patch.message_id)}</code></p>",
              _files(patch)]
     parts += [f'<p class="missing">Error: {e(x)}</p>' for x in patch.errors]
@@ -173,7 +175,8 @@ def _overview(report: ReviewReport) -> str:
         rows.append(
             f"<tr><td>{e(p.position or '—')}</td><td>{_link(p.anchor, p.title)}</td>"
             f"<td>v{p.version}</td><td>{e(p.author)}</td><td>{_status(p.status)}</td>"
-            f'<td><ul class="plain">{given}</ul></td><td><ul class="plain">{missing}</ul></td></tr>')
+            f'<td><ul class="plain">{given}</ul></td>'
+            f'<td><ul class="plain">{missing}</ul></td></tr>')
     parts = ['<section id="overview"><h2>Series overview</h2>']
     if report.cover is not None:
         parts.append(f"<p>Cover letter: {e(report.cover.subject)} — {e(report.cover.author)}</p>")
@@ -215,13 +218,15 @@ def _toc(report: ReviewReport) -> str:
     for p in report.patches:
         sub = [f'<li><a href="#{e(p.anchor)}-introduced">Findings introduced '
                f"({len(p.introduced)})</a></li>",
-               f'<li><a href="#{e(p.anchor)}-resolved">Findings resolved ({len(p.resolved)})</a></li>']
+               f'<li><a href="#{e(p.anchor)}-resolved">Findings resolved '
+               f"({len(p.resolved)})</a></li>"]
         if p.simulations:
             sub.append(f'<li><a href="#{e(p.anchor)}-simulation">Simulation</a></li>')
         if p.hunks:
             sub.append(f'<li><a href="#{e(p.anchor)}-changes">Changes</a></li>')
         label = (f"[{p.position}] " if p.position else "") + p.title
-        items.append(f"<li>{_link(p.anchor, label)} {_status(p.status)}<ol>{''.join(sub)}</ol></li>")
+        items.append(f"<li>{_link(p.anchor, label)} {_status(p.status)}"
+                     f"<ol>{''.join(sub)}</ol></li>")
     items.append(f'<li><a href="#discussion">Review discussion ({len(report.replies)})</a></li>')
     return f'<nav id="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
 

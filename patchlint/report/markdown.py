@@ -15,11 +15,13 @@ from patchlint.report.reviewer import (
     ReviewReport,
     SimulationView,
     build_report,
+    evidence_place,
     review_counts,
 )
 from patchlint.result import CheckResult
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Enough to stop emphasis, links, HTML and table cells from being created by mail text.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _MARKS = {"focus": ">", "added": "+", "removed": "-"}
 
 
@@ -71,7 +73,7 @@ def _finding(view: FindingView) -> str:
         lines.append("Evidence:")
         lines.append("")
         for number, step in enumerate(view.evidence, 1):
-            place = ":".join(str(x) for x in (step.file or f.file, step.line) if x) if step.line else ""
+            place = evidence_place(step, f)
             lines.append(f"{number}. `{step.kind}` {md(step.message)}"
                          + (f" ({md(place)})" if place else ""))
         lines.append("")
@@ -95,15 +97,25 @@ def _simulation(sim: SimulationView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _hunk_states(file: Any) -> str:
+    return ", ".join(file.hunks) + (f": {file.error}" if file.error else "")
+
+
+def _given(trailers: list[Any]) -> str:
+    return "; ".join(f"{md(t.tag)}: {md(t.value)}"
+                     + (f" ({md('; '.join(t.problems))})" if t.problems else "")
+                     for t in trailers)
+
+
 def _patch(patch: PatchView) -> str:
     position = f"[{patch.position}] " if patch.position else ""
-    out = [_anchor(patch.anchor), f"## {md(position + patch.subject)}", "",
-           f"**Status: {md(patch.status)}** · v{patch.version} · {md(patch.author)} · "
-           f"{md(patch.date)} · `{patch.message_id}`", ""]
+    out = [_anchor(patch.anchor), f"## {md(position + patch.title)}", "",
+           f"**Status: {md(patch.status)}** · {md(patch.subject)} · v{patch.version} · "
+           f"{md(patch.author)} · {md(patch.date)} · `{patch.message_id}`", ""]
     if patch.files:
         out += ["| File | Change | Lines | Applies | Hunks |", "| --- | --- | --- | --- | --- |"]
         out += [f"| `{f.path}` | {cell(f.status)} | +{f.added} −{f.removed} | "
-                f"{cell(f.apply_state)} | {cell(', '.join(f.hunks) + (': ' + f.error if f.error else ''))} |"
+                f"{cell(f.apply_state)} | {cell(_hunk_states(f))} |"
                 for f in patch.files]
         out.append("")
     out += [f"- **Error:** {md(x)}" for x in patch.errors]
@@ -166,9 +178,7 @@ def _reply(reply: ReplyView) -> str:
     out = [_anchor(reply.anchor), f"### {md(reply.author)}{about}", "",
            f"*{md(reply.date)} · {md(reply.subject)}*", ""]
     if reply.trailers:
-        out += ["**Trailers given:** " + "; ".join(
-            f"{md(t.tag)}: {md(t.value)}" + (f" ({md('; '.join(t.problems))})" if t.problems else "")
-            for t in reply.trailers), ""]
+        out += ["**Trailers given:** " + _given(reply.trailers), ""]
     if reply.quotes:
         out += ["**Quotes:** " + ", ".join(_link(q.anchor, q.label) for q in reply.quotes), ""]
     if reply.text:
@@ -194,7 +204,8 @@ def render_report_markdown(report: ReviewReport) -> str:
         f"# {md(report.title)}", "",
         f"Inputs: {md(', '.join(report.inputs))} · Tree: "
         f"{md(report.tree or 'none (patch-only analysis)')}", "",
-        f"{summary.get('patches', 0)} patches, {len(report.replies)} replies; findings: {md(found)}",
+        f"{summary.get('patches', 0)} patches, {len(report.replies)} replies; "
+        f"findings: {md(found)}",
         "", "\n".join(toc), "", _overview(report),
         *(_patch(p) for p in report.patches),
         _anchor("discussion"), "## Review discussion", "",

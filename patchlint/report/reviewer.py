@@ -148,6 +148,13 @@ class ReviewReport:
     others: list[Any] = field(default_factory=list)
 
 
+def evidence_place(step: Evidence, finding: Finding) -> str:
+    """`file:line` of an evidence step (its finding's file when it names none)."""
+    if not step.line:
+        return ""
+    return f"{step.file or finding.file or ''}:{step.line}".lstrip(":")
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 

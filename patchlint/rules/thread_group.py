@@ -33,6 +33,7 @@ from patchlint.rules.taskstate import (
 )
 from patchlint.rules.thread_group_facts import (
     FunctionFacts,
+    called_with_process,
     counterpart_elsewhere,
     defines,
     file_facts,
@@ -142,6 +143,9 @@ def _process_evidence(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
     if (chain and chain[-1] in kb.leader_fields) or subject in facts.names.leaders:
         return [Evidence("note", f"{subject} is a group leader, which stays around as a "
                          "zombie while other threads run", unit.path, _line(test.node))], "high"
+    passed = called_with_process(unit, kb, facts.function, subject)
+    if passed is not None:
+        return [passed], "high"
     evidence: list[Evidence] = []
     if _mixes_other_bits(kb, test):
         return evidence, "medium"  # PF_EXITING | PF_DUMPCORE | ...: this thread's own state

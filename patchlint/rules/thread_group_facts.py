@@ -208,3 +208,21 @@ def _on_subject(kb: TaskStateKB, facts: FileFacts, caller: str, call: Call,
                 subject: str) -> bool:
     names = facts.functions[caller].names if caller in facts.functions else Aliases()
     return any(task_name(kb, a, names) == subject for a in call.args)
+
+
+def called_with_process(unit: AnalysisUnit, kb: TaskStateKB, fn: Any,
+                        subject: str) -> Evidence | None:
+    """A caller in this file passes a for_each_process cursor as the tested parameter."""
+    if subject not in fn.params:
+        return None
+    position = fn.params.index(subject)
+    facts = file_facts(unit, kb)
+    for caller, line, _region, call in facts.callers.get(fn.name, ()):
+        if position >= len(call.args) or caller not in facts.functions:
+            continue
+        cursor = squash(call.args[position].text.decode("utf-8", "replace"))
+        region = facts.functions[caller].walk_at(call.node, "process", cursor)
+        if region is not None:
+            return Evidence("caller", f"{caller}() passes each process of a {region.name}() "
+                            f"walk as {subject}", unit.path, line)
+    return None

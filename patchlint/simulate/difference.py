@@ -46,6 +46,11 @@ def _calls(record: CallRecord) -> list[str]:
     return [p[1] for p in record.path if p[0] == "call"]
 
 
+def _shape(record: CallRecord) -> list[tuple[str, object]]:
+    """The path without line numbers: the same decisions in a shifted file compare equal."""
+    return [(p[0], p[-1]) for p in record.path]
+
+
 def divergences(before: list[CallRecord], after: list[CallRecord]) -> list[str]:
     """Sentences for the outermost calls whose path differs, plus calls only one run made."""
     found: list[str] = []
@@ -58,7 +63,7 @@ def divergences(before: list[CallRecord], after: list[CallRecord]) -> list[str]:
             continue
         if old is None or new is None or old.primitive:
             continue
-        if old.path != new.path:
+        if _shape(old) != _shape(new):
             found.append(_path_sentence(old, new))
         elif old.result != new.result or old.children != new.children:
             found.extend(divergences(old.children, new.children))
@@ -74,8 +79,9 @@ def _path_sentence(old: CallRecord, new: CallRecord) -> str:
     if lost:
         parts.append(f"{', '.join(dict.fromkeys(lost))} before")
     if not parts:
-        changed = [(a, b) for a, b in zip(old.path, new.path, strict=False) if a != b]
-        where = f" at line {changed[0][1][1]}" if changed and len(changed[0][1]) > 2 else ""
+        changed = [b for a, b in zip(old.path, new.path, strict=False)
+                   if (a[0], a[-1]) != (b[0], b[-1])]
+        where = f" at line {changed[0][1]}" if changed and len(changed[0]) > 2 else ""
         parts.append(f"takes another branch{where}")
     result = ""
     if old.result != new.result and new.result is not None:
@@ -104,7 +110,7 @@ def _changed_calls(before: CallRecord, after: CallRecord) -> list[tuple[str, str
     for old, new in align(before.children, after.children):
         if old is None or new is None or old.primitive:
             continue
-        if old.path != new.path and old.result != new.result:
+        if _shape(old) != _shape(new) and old.result != new.result:
             out.append((new.function, old.result or "?", new.result or "?"))
         elif old.result != new.result:
             out.extend(_changed_calls(old, new))
@@ -155,7 +161,7 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
 
     # Group per-term changes across tasks: (term, before, after, reason) -> tasks.
     grouped: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
-    deciders: list[str] = []
+    blockers: dict[str, list[str]] = defaultdict(list)
     old_tasks = {t.task: t for t in before.per_task}
     for new_task in after.per_task:
         old_task = old_tasks.get(new_task.task)
@@ -171,13 +177,21 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
                 if changes:
                     function, was, now = changes[0]
                     reason = f"{function} returned {now} after ({was} before)"
-                    deciders.append(f"{function} returned {now} for {{tasks}} after ({was} before)")
                 elif action_diffs or woke_after or woke_before:
                     reason = "changed by the action"
             elif new_value == "false" and new_rec is not None:
                 decider = deciding_call(new_rec)
                 if decider is not None:
                     reason = f"{decider.function} returned {decider.result} in both runs"
+                    if old_task.holds == new_task.holds and any(
+                            a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)):
+                        blockers[f"{decider.function} still returned {decider.result} for {{}}"
+                                 f" ({text} stays false)"].append(new_task.task)
+                else:
+                    reason = "not changed by the action"
+                    if old_task.holds == new_task.holds and any(
+                            a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)):
+                        blockers[f"{text} stays false for {{}}"].append(new_task.task)
             grouped[(text, old_value, new_value, reason)].append(new_task.task)
     changed_terms = [k for k in grouped if k[1] != k[2]]
     for (text, old_value, new_value, reason), tasks in grouped.items():
@@ -203,6 +217,7 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
                                   ].append(new_task.task)
     summary = [pattern.format(_ranges(list(dict.fromkeys(tasks))))
                for pattern, tasks in decider_tasks.items()]
+    summary += [pattern.format(_ranges(tasks)) for pattern, tasks in blockers.items()]
     if action_diffs:
         summary.insert(0, action_diffs[0])
     difference = "; ".join(summary) if summary else "no function's path or result differs"

@@ -15,6 +15,7 @@ from patchlint.simulate.interpreter import (
     TraceStep,
     text_of,
 )
+from patchlint.simulate.macros import MacroTable
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver, parse_snippet
 from patchlint.simulate.scenario import Scenario, WorldBuilder
@@ -142,9 +143,10 @@ def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
         world = WorldBuilder(prims.data, constants, defined).build(scenario)
     except Stop as stop:
         return RunOutcome(0, 0, [], [f"world: {stop.reason}"], stopped=stop.reason)
+    macros = MacroTable(resolver.read, resolver.includes, headers, defined)
     interp = Interpreter(world, resolver, prims, constants,
                          lambda text: parse_snippet(text)[2], budget=scenario.budget,
-                         max_depth=max_depth, trace=trace)
+                         max_depth=max_depth, trace=trace, macros=macros)
     env: dict[str, Any] = {task.label: Ptr(task) for task in world.tasks}
 
     def frame_for(name: str, source: Any, extra: dict[str, Any]) -> Frame:

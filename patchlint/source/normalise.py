@@ -191,8 +191,13 @@ def _apply(text: str, edits: list[tuple[int, int, str | None]]) -> str:
                 pieces.append(_blank_code(text[pos:end]))
                 pos = end
             continue
+        segment = text[start:end]
+        if replacement is not None and ("\n" in segment or not segment.isascii()):
+            # A malformed invocation can make a handler's span cross a line
+            # or a non-ASCII character; the position guarantee wins.
+            continue
         pieces.append(text[pos:start])
-        pieces.append(_blank_code(text[start:end]) if replacement is None else replacement)
+        pieces.append(_blank_code(segment) if replacement is None else replacement)
         pos = end
     pieces.append(text[pos:])
     return "".join(pieces)
