@@ -16,7 +16,9 @@ from tree_sitter import Node, Query, QueryCursor
 from patchlint.analysis.calls import text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.kb import Knowledge, knowledge
-from patchlint.analysis.lockstate import Events, LockAnalysis, LockState
+# MAYBE: the summary of a helper that takes RCU on some paths only (a conditional
+# lock helper, such as a lookup returning with RCU held when it finds something).
+from patchlint.analysis.lockstate import MAYBE, Events, LockAnalysis, LockState
 
 _CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name)"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -174,7 +176,10 @@ class FileFacts:
             return self._summaries[name]
         fn = self.source.function(name)
         result: dict[str, int] | None = None
-        if fn is not None and fn.body is not None and self.relevant(fn):
+        declared = _annotated_effect(self.kb, fn) if fn is not None else None
+        if declared is not None:
+            result = declared
+        elif fn is not None and fn.body is not None and self.relevant(fn):
             self._summaries[name] = None  # recursion guard
             facts = self.facts(fn)
             if facts is not None and facts.precise:
@@ -216,7 +221,11 @@ class FileFacts:
                     continue
                 if facts is not None:
                     seen = facts.events.calls.get(node.start_byte)
-                    if seen is not None and all(state.rcu for state in seen[1]):
+                    # Inside its own section, or after dropping its caller's
+                    # (rcu_read_unlock(); schedule(); rcu_read_lock();): not a
+                    # sleep under the caller's RCU.
+                    if seen is not None and all(state.rcu or state.rcu_under
+                                                for state in seen[1]):
                         continue
                 found.append((callee, node))
         found.sort(key=lambda item: item[1].start_byte)
@@ -279,6 +288,21 @@ def _args(call: Node) -> tuple[str, ...]:
     return tuple(text(a) for a in arguments.named_children) if arguments is not None else ()
 
 
+def _annotated_effect(kb: Knowledge, fn: Any) -> dict[str, int] | None:
+    """The sparse context annotation's word on RCU, which we trust over our paths."""
+    rcu = kb.locks["rcu"].annotation
+    for note in fn.annotations:
+        if rcu is None or not any(rcu.search(arg) for arg in note.args):
+            continue
+        if note.name == "__acquires":
+            return {"rcu": 1}
+        if note.name == "__releases":
+            return {"rcu": -1}
+        if note.name == "__cond_acquires":
+            return {"rcu": MAYBE}
+    return None
+
+
 def _net_effect(facts: FunctionFacts) -> dict[str, int] | None:
     deltas: set[tuple[int, int]] = set()
     for states in facts.events.returns.values():
@@ -288,6 +312,8 @@ def _net_effect(facts: FunctionFacts) -> dict[str, int] | None:
                            or how.startswith("helper:"))
             deltas.add((rcu, tasklist))
     if len(deltas) != 1:
+        if {rcu for rcu, _ in deltas} == {0, 1}:
+            return {"rcu": MAYBE}
         return None
     rcu, tasklist = deltas.pop()
     effect = {key: value for key, value in (("rcu", rcu), ("tasklist", tasklist)) if value}

@@ -21,6 +21,7 @@ from patchlint.analysis.kb import Knowledge
 
 MAX_STATES = 64
 MAX_DEPTH = 3
+MAYBE = 99  # summary value of a conditional lock helper (mirrors facts.MAYBE)
 
 # (line, how): how is "lock", "guard", "assert", "helper:NAME", "lock_task_sighand" ...
 Held = tuple[int, str]
@@ -37,6 +38,8 @@ class LockState(NamedTuple):
     dangling: frozenset[tuple[str, int, int]] = frozenset()  # (var, found line, unlock line)
 
     def holds(self, lock: str) -> bool:
+        if lock == "rcu":
+            return any(not how.startswith("maybe:") for _, how in self.rcu)
         return bool(getattr(self, lock))
 
     def acquired_rcu(self) -> tuple[Held, ...]:
@@ -234,6 +237,12 @@ class LockAnalysis:
                       node: CfgNode, events: Events | None) -> LockState:
         for lock, change in delta.items():
             if lock not in ("rcu", "tasklist"):
+                continue
+            if change == MAYBE:
+                # Held or not depending on the helper's result: remember it so a
+                # later unlock is not an underflow, without claiming protection.
+                held = state.rcu + ((call.line, f"maybe:{call.name}"),)
+                state = state._replace(rcu=held[-MAX_DEPTH:])
                 continue
             for _ in range(abs(change)):
                 if change > 0:

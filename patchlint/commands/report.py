@@ -24,7 +24,7 @@ _FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "ma
               help="Configuration file (default: the tree's .patchlint.toml or pyproject.toml).")
 @click.option("--types", metavar="RULE,...", help="Only these rules.")
 @click.option("--ignore", metavar="RULE,...", help="Skip these rules.")
-@click.option("--all", "show_all", is_flag=True, 
+@click.option("--all", "show_all", is_flag=True,
               help="Also show findings the patch leaves unchanged.")
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
 def command(paths: tuple[str, ...], output: Path, tree_dir: Path | None, base: str | None,

@@ -10,6 +10,7 @@ from patchlint.analysis.callers import caller_protection
 from patchlint.analysis.calls import squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
 from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.lockstate import LockState
 from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.findings import Evidence, Finding
 
@@ -35,7 +36,7 @@ def check_rcu_sleep(unit) -> Iterable[Finding]:
         occurrences: Counter[str] = Counter()
         for call, states, node_id in sorted(facts.events.calls.values(),
                                             key=lambda item: item[0].start):
-            if not states or not all(state.rcu for state in states):
+            if not states or not all(state.holds("rcu") for state in states):
                 continue
             chain: tuple[str, ...] | None = None
             if ff.kb.may_sleep(call.name, call.args):
@@ -120,6 +121,20 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
     return bool(guards["acquire"] & guards["release"])
 
 
+_ERROR_RETURN = re.compile(
+    r"^(?:return\s*;|return\s+(?:-\s*E[A-Z0-9_]+|-\s*\d+|NULL|false|ERR_PTR\s*\(.*\)|"
+    r"ret|err|error|rc|retval|status)\s*;)$")
+
+
+# `return res;` / `return 1;` / `return true;`: a trylock-style success report.
+_HANDOFF_RETURN = re.compile(r"^return\s+(?:[A-Za-z_]\w*|1|true)\s*;$")
+
+
+def _returns_pointer(fn) -> bool:
+    declarator = fn.node.child_by_field_name("declarator")
+    return declarator is not None and declarator.type == "pointer_declarator"
+
+
 def check_rcu_unbalanced(unit) -> Iterable[Finding]:
     ff = file_facts(unit)
     for fn, facts in _rcu_functions(unit, ff):
@@ -149,19 +164,42 @@ def _correlated(facts: FunctionFacts) -> bool:
     return False
 
 
+def _net(state: LockState) -> int:
+    return len(state.acquired_rcu()) - state.rcu_under
+
+
+def _releases(ff: FileFacts, facts: FunctionFacts) -> bool:
+    release = ff.kb.locks["rcu"].release
+    return any(call.name in release for call, _s, _n in facts.events.calls.values())
+
+
 def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
+    returns = facts.events.returns
+    leaking = {node_id: [s for s in states if _net(s) > 0] for node_id, states in
+               returns.items()}
+    leaking = {node_id: states for node_id, states in leaking.items() if states}
+    if not leaking:
+        return
+    balanced = any(_net(s) == 0 for states in returns.values() for s in states)
+    if not balanced and not _releases(ff, facts):
+        # Takes RCU on every path and never drops it: a lock helper by shape.
+        return
     occurrences: Counter[str] = Counter()
-    for node_id in sorted(facts.events.returns, key=lambda n: facts.node(n).line):
-        held = [s for s in facts.events.returns[node_id] if s.acquired_rcu()]
-        if not held:
-            continue
+    for node_id in sorted(leaking, key=lambda n: facts.node(n).line):
         node = facts.node(node_id)
         label = squash(text(node.ast)) if node.ast is not None else "end of function"
+        if balanced and node.ast is not None and not _ERROR_RETURN.match(label) and (
+            _returns_pointer(fn) or _HANDOFF_RETURN.match(label)
+        ):
+            # Some paths return balanced and this one hands back a result with
+            # RCU held: the shape of a conditional lock helper, not a leak.
+            continue
         key = f"{label}#{occurrences[label]}"
         occurrences[label] += 1
+        held = leaking[node_id]
         state = held[0]
         evidence = held_evidence(state._replace(tasklist=(), siglock=()), ff.path)
-        evidence += witness_path(facts, node_id, ff.path, lambda s: bool(s.acquired_rcu()))
+        evidence += witness_path(facts, node_id, ff.path, lambda s: _net(s) > 0)
         evidence.append(Evidence("unlock", "no rcu_read_unlock() on this path before it "
                                  "returns", ff.path, node.line))
         where = "returns" if node.ast is not None else "falls off its end"
@@ -170,11 +208,20 @@ def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
             message=f"{fn.name}() {where} with the RCU read lock taken at line "
             f"{state.acquired_rcu()[-1][0]} still held",
             file=ff.path, line=node.line, function=fn.name, key=key, evidence=evidence,
-            confidence="high" if len(held) == len(facts.events.returns[node_id]) else "medium")
+            confidence="high" if len(held) == len(returns[node_id]) else "medium")
 
 
 def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     if not facts.events.underflows:
+        return
+    acquire = ff.kb.locks["rcu"].acquire
+    if not any(call.name in acquire for call, _s, _n in facts.events.calls.values()):
+        # Only releases: its callers hold RCU by a contract we cannot see.
+        return
+    dropped = [s for states in facts.events.returns.values() for s in states if s.rcu_under]
+    if dropped and all(_net(s) >= 0 for s in dropped):
+        # rcu_read_unlock(); ...; rcu_read_lock(): drops its caller's section
+        # and takes it back before returning.
         return
     declared = [a for a in ff.declared_assumptions(fn) if a.lock == "rcu"]
     if declared or caller_protection(ff, fn, {"rcu"}).protected is not None:

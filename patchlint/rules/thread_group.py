@@ -52,7 +52,7 @@ def _line(node: Any) -> int:
     return node.start_point[0] + 1
 
 
-def _mentions(kb: TaskStateKB, unit: AnalysisUnit, words: Iterable[str]) -> bool:
+def _mentions(unit: AnalysisUnit, words: Iterable[str]) -> bool:
     text = unit.source.text
     return any(word in text for word in words)
 
@@ -118,8 +118,7 @@ def _asked_group_first(facts: FunctionFacts, test: FlagTest) -> bool:
                and call.node.end_byte <= test.node.start_byte for call in facts.calls)
 
 
-def _scoped_in_condition(kb: TaskStateKB, test: FlagTest, subject: str,
-                         facts: FunctionFacts) -> bool:
+def _scoped_in_condition(kb: TaskStateKB, test: FlagTest) -> bool:
     """``thread_group_empty(task) && (task->flags & PF_EXITING)``: scoped deliberately."""
     condition = enclosing_condition(test.node)
     for node in walk(condition):
@@ -214,15 +213,12 @@ def _judge_flag(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
         if other is not None:
             evidence.append(other)
     elif concept.when == "process":
-        if subject == CURRENT or _scoped_in_condition(kb, test, subject, facts):
+        if subject == CURRENT or _scoped_in_condition(kb, test):
             return None
         found, confidence = _process_evidence(kb, unit, facts, test, subject)
         if not found:
             return None
         evidence.extend(found)
-        other = counterpart_elsewhere(unit, kb, (), fn)
-        if other is not None:
-            evidence.append(other)
     else:
         return None
     message = (f"{test.key} tests one thread, but {concept.name} is {concept.meaning}; "
@@ -243,11 +239,11 @@ def _judge_flag(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
 
 def check_thread_flag_as_group(unit: AnalysisUnit) -> Iterable[Finding]:
     kb = knowledge()
-    if not _mentions(kb, unit, kb.reportable):
+    if not _mentions(unit, kb.reportable):
         return []
     findings = []
-    for name, facts in file_facts(unit, kb).functions.items():
-        if not unit.wants(name):
+    for facts in file_facts(unit, kb).every:
+        if not unit.wants(facts.function.name):
             continue
         for test in _flag_tests(kb, unit.source, facts):
             finding = _judge_flag(kb, unit, facts, test)
@@ -408,10 +404,10 @@ def _judge_actions(kb: TaskStateKB, unit: AnalysisUnit,
 
 def check_thread_action_on_group(unit: AnalysisUnit) -> Iterable[Finding]:
     kb = knowledge()
-    if not _mentions(kb, unit, kb.actions):
+    if not _mentions(unit, kb.actions):
         return []
     findings = []
-    for name, facts in file_facts(unit, kb).functions.items():
-        if unit.wants(name):
+    for facts in file_facts(unit, kb).every:
+        if unit.wants(facts.function.name):
             findings.extend(_judge_actions(kb, unit, facts))
     return findings

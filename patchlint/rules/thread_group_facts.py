@@ -56,6 +56,8 @@ class FunctionFacts:
 
 @dataclass
 class FileFacts:
+    # Every definition, in order (both arms of an #ifdef may define the same name).
+    every: list[FunctionFacts] = field(default_factory=list)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     # callee -> [(caller, line, walk the call sits in, or None)]
     callers: dict[str, list[tuple[str, int, WalkRegion | None, Call]]] = field(
@@ -107,7 +109,8 @@ def file_facts(unit: AnalysisUnit, kb: TaskStateKB) -> FileFacts:
         names = aliases(kb, fn.node)
         walks = _walk_regions(kb, unit.source, fn)
         calls = list(calls_in(fn.body if fn.body is not None else fn.node))
-        facts.functions[fn.name] = FunctionFacts(fn, names, calls, walks)
+        facts.every.append(FunctionFacts(fn, names, calls, walks))
+        facts.functions.setdefault(fn.name, facts.every[-1])
         for call in calls:
             region = next((w for w in walks if w.contains(call.node)), None)
             line = call.node.start_point[0] + 1

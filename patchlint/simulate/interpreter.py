@@ -142,6 +142,11 @@ class Interpreter(ExpressionMixin, StatementMixin):
     def line_of(self, node: Node) -> int:
         return node.start_point[0] + 1
 
+    def resolve_local(self, name: str, from_path: str | None) -> Any:
+        """Definitions near the caller only; plain resolvers have no cheaper mode."""
+        local = getattr(self.resolve, "local", None)
+        return local(name, from_path) if local is not None else self.resolve(name, from_path)
+
     # -- calls -----------------------------------------------------------------
     def call(self, name: str, args: list[Any], caller: Frame | None, line: int = 0,
              from_path: str | None = None) -> Any:
@@ -186,7 +191,8 @@ class Interpreter(ExpressionMixin, StatementMixin):
         if returns_pointer or return_type.strip() != "void":
             is_bool = not returns_pointer and int_type(return_type) == (1, False)
             record.result = ("true" if result else "false") if is_bool else describe(result)
-        self.note(frame, fdef.node, f"return {record.result}")
+        self.note(frame, fdef.node, "return" if record.result is None else
+                  f"return {record.result}")
         return result
 
     def signature(self, node: Node) -> tuple[list[tuple[str, str, bool]], str, bool]:
@@ -237,11 +243,13 @@ class Interpreter(ExpressionMixin, StatementMixin):
         value = self.constants.lookup(name, paths)
         if value is not None:
             return value
-        if self.resolve(name, frame.src.path) is not None:
+        if self.resolve_local(name, frame.src.path) is not None:
             return FuncRef(name)
         macro = self.macros.find(name, frame.src.path) if self.macros else None
         if macro is not None and macro.params is None and macro.body:
             return self.eval_macro(macro, [], frame)
+        if self.resolve(name, frame.src.path) is not None:
+            return FuncRef(name)
         found = self.primitives.file_global(self, frame, name)
         if found is not None:
             self.world.globals[name] = found
@@ -344,7 +352,7 @@ class Interpreter(ExpressionMixin, StatementMixin):
             elif self.primitives.has(name):
                 self.note(frame, node, f"primitive {name}")
                 return self.primitives.call(self, frame, name, arg_nodes, line)
-        if self.resolve(name, frame.src.path) is None and self.macros is not None:
+        if self.resolve_local(name, frame.src.path) is None and self.macros is not None:
             macro = self.macros.find(name, frame.src.path)
             if macro is not None and macro.params is not None:
                 self.note(frame, node, f"macro {name}")

@@ -85,6 +85,11 @@ def text_of(node: Node) -> str:
 
 
 def _number(text: str) -> int:
+    text = text.strip()
+    if text.startswith(("-", "+")):
+        # tree-sitter folds a sign into the literal in some positions.
+        value = _number(text[1:])
+        return -value if text[0] == "-" else value
     body = text.rstrip("uUlL")
     if body.startswith(("0x", "0X")):
         return int(body, 16)

@@ -67,10 +67,11 @@ class StatementMixin:
         return self.preproc_branch(alternative) if alternative is not None else []
 
     def statements_of_preproc(self, node: Node, skip: tuple[str, ...]) -> list[Node]:
-        skipped = {id(node.child_by_field_name(f)) for f in skip if node.child_by_field_name(f)}
+        skipped = {node.child_by_field_name(f).id for f in skip
+                   if node.child_by_field_name(f) is not None}
         out: list[Node] = []
         for child in node.named_children:
-            if id(child) in skipped:
+            if child.id in skipped:
                 continue
             if child.type in _PREPROC:
                 out.extend(self.preproc_branch(child))
@@ -132,7 +133,7 @@ class StatementMixin:
                 self.exec_stmt(child, frame)
 
     def _s_declaration(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import UNINIT, convert
+        from patchlint.simulate.interpreter_expr import UNINIT, convert
 
         type_text = node.child_by_field_name("type").text.decode()
         if any(c.type == "storage_class_specifier" and c.text == b"static"
@@ -275,7 +276,8 @@ class StatementMixin:
             self.leave_scope(frame)
 
     def _s_switch_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Break, same
+        from patchlint.simulate.interpreter import Break
+        from patchlint.simulate.interpreter_expr import same
 
         value = self.eval(node.child_by_field_name("condition"), frame)
         cases = [c for c in node.child_by_field_name("body").named_children
@@ -309,8 +311,11 @@ class StatementMixin:
 
 
 def _short(value: Any) -> str:
+    from patchlint.simulate.interpreter_expr import UNINIT
     from patchlint.simulate.world import describe
 
+    if value is UNINIT:
+        return "(uninitialised)"
     if isinstance(value, Obj | Ptr):
         return describe(value)
     text = describe(value)

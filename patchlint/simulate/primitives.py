@@ -202,7 +202,7 @@ class Primitives:
 
     def _m_cmpxchg(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
                    args: list) -> Any:
-        from patchlint.simulate.interpreter import same
+        from patchlint.simulate.interpreter_expr import same
 
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 3)

@@ -99,7 +99,16 @@ class Resolver:
                 return source, fn
         return None
 
-    def _find(self, name: str, from_path: str | None) -> tuple[SourceFile, FunctionDef] | None:
+    def local(self, name: str, from_path: str | None = None
+              ) -> tuple[SourceFile, FunctionDef] | None:
+        """Like calling the resolver, without the tree-wide search (cheap, no grep)."""
+        key = (name, f"local:{from_path}")
+        if key not in self._cache:
+            self._cache[key] = self._find(name, from_path, tree_wide=False)
+        return self._cache[key]
+
+    def _find(self, name: str, from_path: str | None, tree_wide: bool = True
+              ) -> tuple[SourceFile, FunctionDef] | None:
         if from_path:
             found = self._active(from_path, name)
             if found is not None:
@@ -122,6 +131,8 @@ class Resolver:
             found = self._active(path, name)
             if found is not None:
                 return found
+        if not tree_wide:
+            return None
         for path, _ in self.index.definitions(name):
             if path in self.overlay:
                 continue  # already looked at the overlaid text above

@@ -184,8 +184,11 @@ def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
             frame = frame_for(f"<observe {task.label}: {text}>", source, {"t": Ptr(task)})
             interp.steps = 0
             result: list[Any] = []
-            reason = _guarded(interp, frame.record, lambda f=frame, n=term: result.append(
-                truth(interp.eval(n, f))))
+
+            def evaluate(f: Frame = frame, n: Any = term, out: list[Any] = result) -> None:
+                out.append(truth(interp.eval(n, f)))
+
+            reason = _guarded(interp, frame.record, evaluate)
             if reason is not None or not result:
                 values.append((text, "unknown"))
                 verdicts.append(None)

@@ -17,32 +17,39 @@ def exercised_functions(scenario: Scenario, resolvers: Iterable[Any] = (), depth
                         ) -> set[str]:
     """The scenario's declared functions, those its C text calls, and their callees.
 
-    Callees are followed ``depth`` levels through each resolver (pre and post
-    views both, so a function a patch adds is seen), skipping modelled primitives.
+    Declared functions are found tree-wide through each resolver (pre and post
+    views both, so a function a patch adds is seen); their callees are followed
+    ``depth`` levels through the caller's own file and includes only, which needs
+    no tree-wide search.  Modelled primitives are skipped.
     """
     prims = Primitives()
     names = set(scenario.exercises)
     for text in (scenario.action, scenario.observe):
         names.update(n for n in _CALLED.findall(text) if not prims.has(n))
     for resolver in resolvers:
-        frontier = set(names)
-        for _ in range(depth):
-            found: set[str] = set()
-            for name in frontier:
-                hit = resolver(name)
+        local = getattr(resolver, "local", None)
+        frontier: set[tuple[str, str | None]] = {(n, None) for n in names}
+        for level in range(depth + 1):
+            found: set[tuple[str, str | None]] = set()
+            for name, caller in frontier:
+                if level == 0 or local is None:
+                    hit = resolver(name)
+                else:
+                    hit = local(name, caller)
                 if hit is None:
                     continue
                 source, fn = hit
+                names.add(name)
                 for site in calls_in(source, fn):
                     if not prims.has(site.name) and site.name not in names:
-                        found.add(site.name)
+                        found.add((site.name, source.path))
                 # Callbacks handed to task_call_func() and friends are static
                 # functions of the same file.
-                local = {f.name for f in source.functions}
+                defined_here = {f.name for f in source.functions}
                 body = source.node_text(fn.body) if fn.body is not None else ""
-                found.update(n for n in re.findall(r"[,(]\s*([A-Za-z_]\w*)\s*[,)]", body)
-                             if n in local and n not in names)
-            names |= found
+                found.update((n, source.path)
+                             for n in re.findall(r"[,(]\s*([A-Za-z_]\w*)\s*[,)]", body)
+                             if n in defined_here and n not in names)
             frontier = found
     return names
 

@@ -46,6 +46,8 @@ class Obj:
         return value
 
     def set(self, name: str, value: Any) -> None:
+        if isinstance(value, Obj) and value.parent is None:
+            value.parent = (self, name)
         self.fields[name] = value
 
     def __repr__(self) -> str:
@@ -104,7 +106,8 @@ class ElemLoc:
     label: str
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ElemLoc) and other.array is self.array and other.index == self.index
+        return (isinstance(other, ElemLoc) and other.array is self.array
+                and other.index == self.index)
 
     def __hash__(self) -> int:
         return hash((id(self.array), self.index))
@@ -233,12 +236,18 @@ class World:
     def materialise(self, spec: Any, label: str, owner: Obj | None = None, name: str = "") -> Any:
         """Turn a declared default into a fresh value (embedded structs are new objects)."""
         if isinstance(spec, dict) and "struct" in spec:
-            child = self.new(spec["struct"], label, {k: v for k, v in spec.items() if k != "struct"})
+            child = self.new(spec["struct"], label)
+            for key, value in spec.items():
+                if key != "struct":
+                    child.set(key, self.materialise(value, f"{label}.{key}", child, key))
             if owner is not None:
                 child.parent = (owner, name)
             return child
+        if isinstance(spec, dict) and "array" in spec:
+            return [self.materialise(spec.get("of", 0), f"{label}[{i}]")
+                    for i in range(int(spec["array"]))]
         if isinstance(spec, list):
-            return list(spec)
+            return [self.materialise(v, f"{label}[{i}]") for i, v in enumerate(spec)]
         if isinstance(spec, bool):
             return int(spec)
         return copy.deepcopy(spec)

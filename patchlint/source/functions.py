@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tree_sitter
+
+from patchlint.knowledge import load_toml
 
 from .normalise import Dialect
 from .parse import FunctionDef, SourceFile, parse_c
@@ -98,6 +100,10 @@ class FunctionIndex:
         self._sources: OrderedDict[str, SourceFile | None] = OrderedDict()
         self._candidates: dict[str, list[str]] = {}
         self._all_files: list[str] | None = None
+        self._definition_files: dict[str, list[str]] = {}
+        self._search_order: list[str] = list(
+            load_toml("kernel/dialect.toml").get("index", {}).get("definition_search_order", [])
+        )
 
     # -- files ------------------------------------------------------------
 
@@ -160,13 +166,16 @@ class FunctionIndex:
         text = self._read(path)
         return bool(text and re.search(rf"\b{re.escape(name)}\b", text))
 
-    def _grep(self, name: str) -> list[str] | None:
+    def _grep(self, name: str, dirs: Sequence[str] = (".",)) -> list[str] | None:
         grep = shutil.which("grep")
         if grep is None or not re.fullmatch(r"\w+", name):
             return None
+        dirs = [d for d in dirs if d == "." or (self.root / d).is_dir()]
+        if not dirs:
+            return []
         try:
             proc = subprocess.run(
-                [grep, "-rlw", "--include=*.c", "--include=*.h", "-e", name, "."],
+                [grep, "-rlw", "--include=*.c", "--include=*.h", "-e", name, "--", *dirs],
                 cwd=self.root,
                 capture_output=True,
                 text=True,
@@ -179,11 +188,40 @@ class FunctionIndex:
         return sorted(line[2:] if line.startswith("./") else line for line in proc.stdout.split())
 
     # -- lookups ----------------------------------------------------------
+    def _definition_candidates(self, name: str) -> list[str]:
+        """Files that may define ``name``: they mention it at the start of a declarator
+        line (kernel style puts definitions at column 0, calls are indented). The
+        common directories are searched first; the whole tree only when they fail."""
+        cached = self._definition_files.get(name)
+        if cached is not None:
+            return cached
+        declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}]*\W)?{re.escape(name)}\s*\(", re.M)
+        overlay = [p for p in self._overlay_paths() if self._has(p, declarator)]
+        found: list[str] = []
+        tiered = self._grep(name, self._search_order)
+        if tiered is not None:
+            found = [p for p in tiered if self._has(p, declarator)]
+            macro = re.compile(rf"^\s*#\s*define\s+{re.escape(name)}\b", re.M)
+            if not found and any(self._has(p, macro) for p in tiered):
+                # A macro in the shared headers: there is no C body to find elsewhere.
+                found = []
+            elif not found:
+                found = [p for p in self.candidates(name) if self._has(p, declarator)]
+        else:
+            found = [p for p in self.candidates(name) if self._has(p, declarator)]
+        result = sorted(set(found) | set(overlay))
+        self._definition_files[name] = result
+        return result
+
+    def _has(self, path: str, pattern: re.Pattern[str]) -> bool:
+        text = self._read(path)
+        return bool(text and pattern.search(text))
+
 
     def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
         """Definitions of ``name``: .c files first, then ``static inline`` in headers."""
         found: list[tuple[str, FunctionDef]] = []
-        for path in self.candidates(name):
+        for path in self._definition_candidates(name):
             source = self.source(path)
             if source is None:
                 continue

@@ -121,14 +121,31 @@ def test_reverting_a_group_question_is_introduced(
     assert not [f for f in diff_findings(pre, post) if f.status == "resolved"]
 
 
+class Overlay:
+    """A FunctionIndex reader that sees the patched files over the tree."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+
+    def __call__(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def paths(self) -> list[str]:
+        return list(self.files)
+
+
 def test_reverting_the_seed_fix_is_introduced(kernel_tree: Path) -> None:
     post = seed_post(kernel_tree)
+    index = FunctionIndex(kernel_tree, reader=Overlay(post))
     oom = post["mm/oom_kill.c"]
     reverted = oom.replace(SEED_OOM[1], SEED_OOM[0])
-    introduced = [f for f in diff_findings(run(oom, "mm/oom_kill.c"),
-                                           run(reverted, "mm/oom_kill.c"))
+    introduced = [f for f in diff_findings(run(oom, "mm/oom_kill.c", index),
+                                           run(reverted, "mm/oom_kill.c", index))
                   if f.status == "introduced"]
     assert [(f.rule, f.function) for f in introduced] == [(ACTION_RULE, "mark_oom_victim")]
+    # The patched tree defines thaw_process(): the message names it.
+    assert "use thaw_process(tsk)" in introduced[0].message
+    assert introduced[0].confidence == "high"
 
 
 OWNERS = {

@@ -7,8 +7,22 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from patchlint.simulate import make_resolver
+from patchlint.simulate import Scenario, make_resolver
 from patchlint.source import FunctionIndex
+
+CONFIG = frozenset({"__KERNEL__", "CONFIG_FREEZER", "CONFIG_SMP"})
+
+# The headers a mini tree needs so worlds and constants resolve like the kernel's.
+MINI_SCHED_H = """
+#define TASK_RUNNING 0x00000000
+#define TASK_INTERRUPTIBLE 0x00000001
+#define TASK_UNINTERRUPTIBLE 0x00000002
+#define TASK_NORMAL (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
+#define TASK_FROZEN 0x00008000
+#define PF_KTHREAD 0x00200000
+#define TIF_MEMDIE 20
+"""
+
 
 REPO = Path(__file__).resolve().parents[2]
 SIM_FIXTURES = REPO / "fixtures" / "simulate"
@@ -47,3 +61,20 @@ def resolvers(tree: Path, fixture: str, workdir: Path):
     pre, post = overlays(tree, diff, workdir)
     index = index_for(tree)
     return make_resolver(index, pre), make_resolver(index, post)
+
+
+def scenario(action: str, observe: str = "1", action_file: str = "kernel/test.c",
+             processes: list[dict] | None = None, **extra: object) -> Scenario:
+    data: dict = {
+        "name": "unit",
+        "action": action,
+        "action_file": action_file,
+        "observe": observe,
+        "observe_file": action_file,
+        "current": "T0",
+        "context_files": ["include/linux/sched.h"],
+        "process": processes or [{"name": "P0", "threads": 2, "names": ["T0", "T1"],
+                                  "state": "TASK_INTERRUPTIBLE"}],
+    }
+    data.update(extra)
+    return Scenario.from_data(data)
