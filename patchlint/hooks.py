@@ -12,6 +12,8 @@ identical to a manual `patchlint check` (same options, same exit status).
 - pre-commit: the staged diff (`git diff --cached`) checked with the pre-image at HEAD.
 - pre-push: each pushed ref's new commits (`remote..local`, or for a new branch the
   commits no remote has), checked with `check --git A..B`.
+Commits are not mails yet: pre-commit and pre-push leave out the rules about the mail
+(sign-off, trailers, series); sendemail-validate applies every rule.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from email.utils import formatdate
 from pathlib import Path
 
 HOOK_TYPES = ("sendemail-validate", "pre-commit", "pre-push")
 MARKER = "# patchlint-managed-hook"
 ZERO = "0" * 40
-# Rules about the mail itself (sign-off, trailers, series) make no sense for a staged
-# diff that is not a mail yet.
+# Rules about the mail itself (sign-off, trailers, series): for sendemail-validate only.
 _MAIL_SCOPES = ("mail", "series")
 
 
@@ -149,7 +151,8 @@ def run_pre_commit(fail_on: str) -> int:
         return 0
     ident = _git("var", "GIT_AUTHOR_IDENT", cwd=top, check=False).stdout.strip()
     author = ident.rsplit(">", 1)[0] + ">" if ">" in ident else "patchlint <patchlint@localhost>"
-    mail = (f"From: {author}\nSubject: [PATCH] staged changes\n\n"
+    mail = (f"From: {author}\nDate: {formatdate(localtime=True)}\n"
+            "Subject: [PATCH] staged changes\n\n"
             f"The changes staged for commit.\n---\n{diff}")
     args = ["--fail-on", fail_on]
     args += ["--tree", str(top), "--base", "HEAD"] if has_head else ["--no-tree"]
@@ -193,8 +196,10 @@ def push_ranges(lines: list[str], top: Path) -> list[str]:
 def run_pre_push(fail_on: str, stdin_text: str) -> int:
     top = _toplevel()
     status = 0
+    ignored = _mail_rule_ids()
+    extra = ["--ignore", ",".join(ignored)] if ignored else []
     for git_range in push_ranges(stdin_text.splitlines(), top):
-        status = max(status, _check(["--git", git_range, "--fail-on", fail_on], top))
+        status = max(status, _check(["--git", git_range, "--fail-on", fail_on, *extra], top))
     return status
 
 

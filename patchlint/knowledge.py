@@ -71,9 +71,9 @@ def _merge_array(current: list[Any], extra: list[Any]) -> None:
     named = {item.get("name"): item for item in current if isinstance(item, dict)}
     for item in extra:
         # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
-        # amends it rather than adding a second, conflicting entry.
+        # amends it (merged like any table) rather than adding a second, conflicting one.
         if isinstance(item, Mapping) and item.get("name") in named:
-            named[item["name"]].update(copy.deepcopy(dict(item)))
+            merge_data(named[item["name"]], item)
         elif item not in current:
             current.append(copy.deepcopy(item))
 

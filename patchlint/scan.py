@@ -8,7 +8,9 @@ mentions. Token lists are kernel knowledge and live in the rules' TOML files.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import shutil
 import subprocess
 import time
@@ -122,30 +124,64 @@ def candidate_files(root: Path, tokens: dict[str, tuple[str, ...] | None]) -> li
 
 
 # ---------------------------------------------------------------- workers
+#
+# Tree-wide caller lookups are the expensive part of a scan (each is a search
+# of the whole tree), so they are batched: a first pass records which function
+# names any rule wanted callers for and treats them as uncalled; one grep then
+# finds the files mentioning all those names at once; and only the files that
+# asked are analysed again with the answers at hand.
 
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(root: str, rule_ids: list[str], tokens: dict[str, Any]) -> None:
+def _worker_init(root: str, rule_ids: list[str], tokens: dict[str, Any],
+                 mentions: dict[str, list[str]] | None = None) -> None:
     from patchlint.source.normalise import Dialect
 
     _WORKER.update(root=Path(root), rule_ids=rule_ids, tokens=tokens,
-                   dialect=Dialect.load(Path(root)), index=None)
+                   dialect=Dialect.load(Path(root)), index=None, mentions=mentions)
 
 
-class _LazyIndex:
-    """A FunctionIndex built on first use: most files never need tree-wide callers."""
+class _RecordingIndex:
+    """First pass: remember the names asked about, answer "no callers"."""
 
-    def __getattr__(self, name: str) -> Any:
-        index = _WORKER.get("index")
-        if index is None:
-            from patchlint.source import FunctionIndex
+    def __init__(self) -> None:
+        self.asked: set[str] = set()
 
-            index = _WORKER["index"] = FunctionIndex(_WORKER["root"], dialect=_WORKER["dialect"])
-        return getattr(index, name)
+    def callers(self, name: str) -> list[Any]:
+        self.asked.add(name)
+        return []
+
+    def definitions(self, name: str) -> list[Any]:
+        self.asked.add(name)
+        return []
+
+    def source(self, path: str) -> Any:
+        return None
 
 
-def _scan_one(relative: str) -> tuple[str, list[Finding], str | None]:
+def _answering_index() -> Any:
+    """Second pass: a FunctionIndex whose candidate files come from the batch grep."""
+    index = _WORKER.get("index")
+    if index is None:
+        from patchlint.source import FunctionIndex
+
+        mentions: dict[str, list[str]] = _WORKER.get("mentions") or {}
+
+        class BatchedIndex(FunctionIndex):
+            def candidates(self, name: str) -> list[str]:
+                if name in mentions:
+                    return mentions[name]
+                return super().candidates(name)
+
+        index = _WORKER["index"] = BatchedIndex(_WORKER["root"], dialect=_WORKER["dialect"])
+    return index
+
+
+Outcome = tuple[str, list[Finding], "str | None", list[str]]
+
+
+def _scan_one(relative: str) -> Outcome:
     from patchlint.rules import AnalysisUnit, run_rules, select_rules
     from patchlint.source.parse import parse_c
 
@@ -153,49 +189,119 @@ def _scan_one(relative: str) -> tuple[str, list[Finding], str | None]:
     try:
         text = (root / relative).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
-        return relative, [], f"unreadable: {error}"
+        return relative, [], f"unreadable: {error}", []
     tokens: dict[str, Any] = _WORKER["tokens"]
     wanted = [rule_id for rule_id in _WORKER["rule_ids"]
               if tokens.get(rule_id) is None or any(t in text for t in tokens[rule_id])]
     if not wanted:
-        return relative, [], None
+        return relative, [], None, []
+    second_pass = _WORKER.get("mentions") is not None
+    index = _answering_index() if second_pass else _RecordingIndex()
     try:
         source = parse_c(text, relative, _WORKER["dialect"])
-        unit = AnalysisUnit(source=source, path=relative, index=_LazyIndex())
+        unit = AnalysisUnit(source=source, path=relative, index=index)
         findings = run_rules(unit, select_rules(enabled=wanted))
     except RecursionError:
-        return relative, [], "recursion limit while analysing"
+        return relative, [], "recursion limit while analysing", []
     except Exception as error:  # one bad file must not end a whole-tree scan
-        return relative, [], f"{type(error).__name__}: {error}"
+        return relative, [], f"{type(error).__name__}: {error}", []
     for finding in findings:
-        # Tree nodes do not cross process boundaries; findings are plain data.
         finding.file = relative
-    return relative, findings, None
+    asked = sorted(index.asked) if isinstance(index, _RecordingIndex) else []
+    return relative, findings, None, asked
+
+
+def _mentions(root: Path, names: set[str]) -> dict[str, list[str]]:
+    """For each name, the files mentioning it as a word: one grep for all names."""
+    result: dict[str, set[str]] = {name: set() for name in names}
+    grep = shutil.which("grep")
+    words = sorted(name for name in names if name.isidentifier())
+    if grep is None or not words:
+        return {}
+    command = [grep, "-rowF", "--include=*.c", "--include=*.h"]
+    for word in words:
+        command += ["-e", word]
+    try:
+        proc = subprocess.run(command + ["."], cwd=root, capture_output=True, timeout=900)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        path, _, word = line.rpartition(":")
+        if word in result:
+            result[word].add(path[2:] if path.startswith("./") else path)
+    return {name: sorted(paths) for name, paths in result.items()}
+
+
+def _run(root: Path, files: list[str], ids: list[str], tokens: dict[str, Any], jobs: int,
+         mentions: dict[str, list[str]] | None, progress: Progress | None,
+         total: int, offset: int) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    if jobs == 1 or len(files) < 8:
+        _worker_init(str(root), ids, tokens, mentions)
+        iterator: Iterable[Outcome] = map(_scan_one, files)
+        for outcome in iterator:
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(offset + len(outcomes), total)
+        return outcomes
+    chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                             initargs=(str(root), ids, tokens, mentions)) as pool:
+        for outcome in pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize):
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(offset + len(outcomes), total)
+    return outcomes
 
 
 def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = None,
-              progress: Progress | None = None) -> ScanResult:
-    """Run C rules over every candidate file under ``root``."""
+              progress: Progress | None = None, use_cache: bool = False) -> ScanResult:
+    """Run C rules over every candidate file under ``root``.
+
+    ``use_cache`` keeps each file's findings keyed by its content and by the
+    version of the analysis code and knowledge, so an unchanged tree is not
+    analysed twice. Caveat: a finding that depends on callers in *other* files
+    is not invalidated when only those files change.
+    """
     from patchlint.rules import select_rules
 
     started = time.perf_counter()
     root = Path(root).resolve()
-    metas = select_rules(enabled=rule_ids)
-    ids = [meta.id for meta in metas]
+    ids = [meta.id for meta in select_rules(enabled=rule_ids)]
     tokens = candidate_tokens(ids)
     files = candidate_files(root, tokens)
     result = ScanResult(files_candidate=len(files))
     jobs = max(1, jobs or os.cpu_count() or 1)
-    if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, tokens)
-        outcomes: Iterable[tuple[str, list[Finding], str | None]] = map(_scan_one, files)
-        result = _collect(result, outcomes, len(files), progress)
-    else:
-        chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                 initargs=(str(root), ids, tokens)) as pool:
-            outcomes = pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize)
-            result = _collect(result, outcomes, len(files), progress)
+    cache = _ResultCache(root, ids) if use_cache else None
+    final: list[Outcome] = []
+    todo = files
+    if cache is not None:
+        todo = []
+        for relative in files:
+            hit = cache.get(relative)
+            if hit is None:
+                todo.append(relative)
+            else:
+                final.append(hit)
+    first = _run(root, todo, ids, tokens, jobs, None, progress, len(files), len(final))
+    asked: set[str] = set()
+    again: list[str] = []
+    for outcome in first:
+        if outcome[3]:
+            asked.update(outcome[3])
+            again.append(outcome[0])
+        else:
+            final.append(outcome)
+    if again:
+        mentions = _mentions(root, asked)
+        final += _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0)
+    if cache is not None:
+        cache.put_all(o for o in final if o[0] in set(todo))
+    for relative, findings, error, _asked in final:
+        result.files_scanned += 1
+        result.findings.extend(findings)
+        if error:
+            result.errors.append((relative, error))
     result.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
     result.seconds = time.perf_counter() - started
     return result
@@ -211,15 +317,62 @@ def _heavy_first(root: Path, files: list[str]) -> list[str]:
     return sorted(files, key=size, reverse=True)
 
 
-def _collect(result: ScanResult, outcomes: Iterable[tuple[str, list[Finding], str | None]],
-             total: int, progress: Progress | None) -> ScanResult:
-    for count, (relative, findings, error) in enumerate(outcomes, 1):
-        result.files_scanned += 1
-        result.findings.extend(findings)
-        if error:
-            result.errors.append((relative, error))
-        if progress is not None:
-            progress(count, total)
-    return result
+class _ResultCache:
+    """Per-file findings keyed by file content and analysis version (like ruff's cache)."""
+
+    def __init__(self, root: Path, rule_ids: list[str]) -> None:
+        base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint")
+        self.root = root
+        self.dir = Path(base) / "scan" / _version(rule_ids)
+        self.hashes: dict[str, str] = {}
+
+    def _key(self, relative: str) -> str | None:
+        try:
+            data = (self.root / relative).read_bytes()
+        except OSError:
+            return None
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        self.hashes[relative] = digest
+        return digest
+
+    def get(self, relative: str) -> Outcome | None:
+        key = self._key(relative)
+        if key is None:
+            return None
+        try:
+            with (self.dir / key[:2] / key).open("rb") as handle:
+                findings, error = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, ValueError):
+            return None
+        for finding in findings:
+            finding.file = relative
+        return relative, findings, error, []
+
+    def put_all(self, outcomes: Iterable[Outcome]) -> None:
+        for relative, findings, error, _asked in outcomes:
+            key = self.hashes.get(relative) or self._key(relative)
+            if key is None:
+                continue
+            target = self.dir / key[:2] / key
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary = target.with_suffix(f".{os.getpid()}.tmp")
+                with temporary.open("wb") as handle:
+                    pickle.dump((findings, error), handle)
+                temporary.replace(target)
+            except OSError:
+                return
 
 
+def _version(rule_ids: list[str]) -> str:
+    """Hash of the analysis code, the rules data and the rule selection."""
+    digest = hashlib.blake2b(digest_size=12)
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")) + sorted(data_dir().rglob("*.toml")):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            continue
+    digest.update(",".join(sorted(rule_ids)).encode())
+    return digest.hexdigest()

@@ -53,14 +53,17 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     return other
 
 
-def _call_sites(ff: FileFacts, fn: Any) -> list[tuple[FileFacts, Any, Any]] | None:
+def _call_sites(ff: FileFacts, fn: Any,
+                remote: bool = True) -> list[tuple[FileFacts, Any, Any]] | None:
     """(facts of the caller's file, caller FunctionDef, call node) for each call."""
     sites: list[tuple[FileFacts, Any, Any]] = []
     for node in ff.calls_by_name().get(fn.name, []):
         caller = ff.function_containing(node.start_byte)
         if caller is not None and caller.name != fn.name:
             sites.append((ff, caller, node))
-    if not fn.is_static and ff.index is not None:
+    # Tree-wide callers are asked for only about the function itself: following
+    # global chains across files costs a tree search per link and rarely decides.
+    if not fn.is_static and ff.index is not None and remote:
         try:
             remote = ff.index.callers(fn.name)
         except Exception:
@@ -86,7 +89,7 @@ def caller_protection(ff: FileFacts, fn: Any, locks: set[str], depth: int = 0,
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
-    sites = _call_sites(ff, fn)
+    sites = _call_sites(ff, fn, remote=depth == 0)
     if not sites:
         return verdict
     verdict.callers = len(sites)
@@ -116,7 +119,7 @@ def caller_protection(ff: FileFacts, fn: Any, locks: set[str], depth: int = 0,
         if inner.protected is not None:
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line), *inner.protected.chain]
-                lock_example = inner.protected.message
+                lock_example = inner.protected.lock
             continue
         verdict.unprotected.append((facts_file.path, caller.name, line))
     if verdict.unprotected:

@@ -10,6 +10,7 @@ from tree_sitter import Node
 # Fragments that start a new body: their calls belong to no CFG node of ours.
 _NESTED_BODIES = frozenset({"function_definition"})
 _SPACE = re.compile(r"\s+")
+INDIRECT = "<indirect>"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def call_name(call: Node) -> str:
         # guard(rcu)() and friends: the outer call is named after the inner one.
         inner = function.child_by_field_name("function")
         return text(inner) + "()" if inner is not None and inner.type == "identifier" else ""
-    return ""
+    # ops->fn(...), (*fn)(...): the callee is unknown, but that it is a call matters.
+    return INDIRECT
 
 
 def call_args(call: Node) -> tuple[str, ...]:

@@ -176,7 +176,10 @@ class _Builder:
             if guard is not None and self.scopes:
                 self.scopes[-1][1].append(guard)
                 return self.step(frontier, "guard", node, info=guard)
-        if kind == "ERROR":
+        if kind == "ERROR" or (node.text is not None and b"({" in node.text
+                               and _has_branching_block(node)):
+            # Branches inside a statement expression (often a macro argument)
+            # would be flattened into one straight line: give up on precision.
             self.complete = False
         return self.step(frontier, "stmt", node)
 
@@ -302,7 +305,9 @@ class _Builder:
             if child.type == "case_statement":
                 value = child.child_by_field_name("value")
                 has_default = has_default or value is None
-                label = self.new("case", value or child)
+                # The label node runs nothing; `default` has no value to show.
+                label = self.new("case", value)
+                label.line = child.start_point[0] + 1
                 head.succ.append((label.id, None))
                 self.link(flow, label.id)
                 flow = [(label.id, None)]
@@ -332,6 +337,21 @@ class _Builder:
 
 def _contains(outer: Node, inner: Node) -> bool:
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+_BRANCHING = frozenset({"if_statement", "for_statement", "while_statement", "do_statement",
+                        "switch_statement", "return_statement", "goto_statement",
+                        "break_statement", "continue_statement"})
+
+
+def _has_branching_block(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in _BRANCHING:
+            return True
+        stack.extend(current.named_children)
+    return False
 
 
 def _same(a: Node, b: Node) -> bool:

@@ -16,6 +16,7 @@ from tree_sitter import Node, Query, QueryCursor
 from patchlint.analysis.calls import text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.kb import Knowledge, knowledge
+
 # MAYBE: the summary of a helper that takes RCU on some paths only (a conditional
 # lock helper, such as a lookup returning with RCU held when it finds something).
 from patchlint.analysis.lockstate import MAYBE, Events, LockAnalysis, LockState
@@ -72,6 +73,7 @@ class FileFacts:
             c.start: c for c in source.constructs if c.kind in ("iterator", "scoped_guard")
         }
         self._token_re = _token_regex(self.kb)
+        self._positions: dict[str, list[int]] = {}
 
     # ---- lookup helpers ----
     def function_text(self, fn: Any) -> str:
@@ -79,7 +81,16 @@ class FileFacts:
 
     def relevant(self, fn: Any) -> bool:
         """Whether the function mentions anything the lock rules react to."""
-        return bool(self._token_re.search(self.function_text(fn)))
+        return self.mentions(fn, "tokens", self._token_re)
+
+    def mentions(self, fn: Any, key: str, pattern: re.Pattern[bytes]) -> bool:
+        """Whether ``pattern`` matches inside ``fn``; one scan of the file per pattern."""
+        positions = self._positions.get(key)
+        if positions is None:
+            positions = self._positions[key] = [
+                m.start() for m in pattern.finditer(self.source.data)]
+        index = bisect.bisect_left(positions, fn.start_byte)
+        return index < len(positions) and positions[index] < fn.end_byte
 
     def function_containing(self, byte: int) -> Any:
         index = bisect.bisect_right(self._starts, byte) - 1
@@ -144,8 +155,8 @@ class FileFacts:
     def _guard_of(self, node: Node) -> GuardInfo | None:
         construct = self.loops.get(node.start_byte)
         if construct is not None and construct.kind == "scoped_guard" and construct.args:
-            return GuardInfo(construct.args[0].strip(), tuple(a.strip() for a in construct.args[1:]),
-                             node.start_point[0] + 1, node)
+            args = tuple(a.strip() for a in construct.args[1:])
+            return GuardInfo(construct.args[0].strip(), args, node.start_point[0] + 1, node)
         if node.type != "expression_statement" or not node.named_children:
             return None
         call = node.named_children[0]
@@ -198,11 +209,15 @@ class FileFacts:
         result: tuple[str, ...] | None = None
         if fn is not None and fn.body is not None:
             for callee, node in self._direct_calls(fn):
+                if callee in self.kb.sleeping_conditional or _tests_parameter(fn, node):
+                    continue
                 if self.kb.may_sleep(callee, _args(node)):
                     result = (callee,)
                     break
             if result is None:
-                for callee, _node in self._direct_calls(fn):
+                for callee, node in self._direct_calls(fn):
+                    if _tests_parameter(fn, node):
+                        continue
                     if callee != name and self.source.function(callee) is not None:
                         chain = self.sleeping_chain(callee)
                         if chain is not None:
@@ -283,6 +298,27 @@ class FileFacts:
         return found
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def _tests_parameter(fn: Any, call: Node) -> bool:
+    """Whether a branch around ``call`` tests one of ``fn``'s parameters.
+
+    `if (sync) synchronize_net();` sleeps only for callers that ask it to,
+    so the helper is not a sleeper for every caller.
+    """
+    params = set(fn.params)
+    node = call.parent
+    while node is not None and node.start_byte >= fn.start_byte and params:
+        if node.type in ("if_statement", "switch_statement", "conditional_expression",
+                         "while_statement"):
+            condition = node.child_by_field_name("condition")
+            if condition is not None and params & set(_IDENT.findall(text(condition))):
+                return True
+        node = node.parent
+    return False
+
+
 def _args(call: Node) -> tuple[str, ...]:
     arguments = call.child_by_field_name("arguments")
     return tuple(text(a) for a in arguments.named_children) if arguments is not None else ()
@@ -320,11 +356,18 @@ def _net_effect(facts: FunctionFacts) -> dict[str, int] | None:
     return effect or None
 
 
-def _token_regex(kb: Knowledge) -> re.Pattern[str]:
+_TOKEN_RE: dict[int, re.Pattern[bytes]] = {}
+
+
+def _token_regex(kb: Knowledge) -> re.Pattern[bytes]:
+    cached = _TOKEN_RE.get(id(kb))
+    if cached is not None:
+        return cached
     names = set(kb.interesting) | set(kb.iterators) | {"scoped_guard"}
     names.discard("guard")
     alternation = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternation}|guard\s*\()")
+    pattern = _TOKEN_RE[id(kb)] = re.compile(rf"\b(?:{alternation}|guard\s*\()".encode())
+    return pattern
 
 
 def file_facts(unit: Any) -> FileFacts:

@@ -53,6 +53,11 @@ class Knowledge:
     lock_helper_names: tuple[re.Pattern[str], ...]
     unlock_helper_names: tuple[re.Pattern[str], ...]
     contract_comments: tuple[re.Pattern[str], ...]
+    release_like_calls: re.Pattern[str] | None = None
+    sleeping_conditional: frozenset[str] = frozenset()
+    lock_word: re.Pattern[str] | None = None
+    exclusive_paths: tuple[re.Pattern[str], ...] = ()
+    exclusive_comments: tuple[re.Pattern[str], ...] = ()
     prefilter: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Every call name any lock rule reacts to: functions without one are skipped.
     interesting: frozenset[str] = frozenset()
@@ -146,6 +151,14 @@ def knowledge() -> Knowledge:
         unlock_helper_names=tuple(re.compile(p) for p in contract.get(
             "unlock_helper_name_patterns", [])),
         contract_comments=_patterns(contract.get("comment_patterns", [])),
+        release_like_calls=re.compile("|".join(contract.get("release_like_call_patterns", []))
+                                      or r"(?!)"),
+        exclusive_paths=tuple(re.compile(p) for p in iter_data.get(
+            "exclusive_context", {}).get("path_patterns", [])),
+        exclusive_comments=_patterns(iter_data.get("exclusive_context", {}).get(
+            "comment_patterns", [])),
+        sleeping_conditional=frozenset(sleeping.get("conditional", [])),
+        lock_word=_pattern(contract.get("lock_word_pattern")),
         prefilter=_prefilter(locks_data, iter_data, sleep_data),
         interesting=frozenset(interesting),
     )

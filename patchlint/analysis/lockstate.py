@@ -32,10 +32,12 @@ class LockState(NamedTuple):
     rcu_under: int = 0  # unlocks without a matching lock on this path
     tasklist: tuple[Held, ...] = ()
     siglock: tuple[tuple[str, int, str], ...] = ()  # (owner, line, how)
-    atomic: int = 0
+    atomic: tuple[Held, ...] = ()  # preemption/irqs disabled: spinlocks, preempt_disable()
     pending: tuple[tuple[str, str, int], ...] = ()  # lock_task_sighand result: (var, owner, line)
     taint: frozenset[tuple[str, int]] = frozenset()  # task pointers valid only under RCU
     dangling: frozenset[tuple[str, int, int]] = frozenset()  # (var, found line, unlock line)
+    # A call that may drop the RCU lock this function took (free(), ops->fn()).
+    handoff: bool = False
 
     def holds(self, lock: str) -> bool:
         if lock == "rcu":
@@ -131,7 +133,7 @@ class LockAnalysis:
     # ---- transfer ----
     def transfer(self, node: CfgNode, state: LockState, label: str | None,
                  events: Events | None) -> list[LockState]:
-        if node.kind in ("entry", "exit"):
+        if node.kind in ("entry", "exit", "case", "label"):
             return [state]
         if node.kind == "guard" and isinstance(node.info, GuardInfo):
             state = self.guard(state, node.info, acquire=True)
@@ -166,10 +168,22 @@ class LockAnalysis:
             events.calls[call.start][1].add(state)
         rcu, tasklist, siglock = kb.locks["rcu"], kb.locks["tasklist"], kb.locks["siglock"]
         atomic = kb.locks["atomic"]
-        if name in atomic.acquire:
-            state = state._replace(atomic=min(state.atomic + 1, MAX_DEPTH))
+        # The siglock and tasklist_lock have their own fields: a siglock protects
+        # one group's threads, and is deliberately not counted as the implicit
+        # RCU section its irq-disabling would give (walking the process list
+        # under it relies on the wrong lock).
+        own_field = (name in siglock.acquire or name in siglock.release) and bool(
+            self.lock_of_arg("siglock", call.args)) or bool(
+            (name in tasklist.acquire or name in tasklist.release)
+            and self.lock_of_arg("tasklist", call.args))
+        if own_field:
+            pass
+        elif name in atomic.acquire:
+            state = state._replace(atomic=(state.atomic + ((line, name),))[-MAX_DEPTH:])
         elif name in atomic.release and state.atomic:
-            state = state._replace(atomic=state.atomic - 1)
+            state = state._replace(atomic=state.atomic[:-1])
+        elif name in atomic.asserts:
+            state = state._replace(atomic=(state.atomic + ((line, "assert"),))[-MAX_DEPTH:])
         if name in rcu.acquire:
             return state._replace(rcu=(state.rcu + ((line, "lock"),))[-MAX_DEPTH:])
         if name in rcu.release:
@@ -206,7 +220,10 @@ class LockAnalysis:
             return state._replace(taint=frozenset(t for t in state.taint if t[0] != var))
         delta = self.summary(name)
         if delta:
-            state = self.apply_summary(state, call, delta, node, events)
+            return self.apply_summary(state, call, delta, node, events)
+        if (not state.handoff and state.acquired_rcu() and kb.release_like_calls is not None
+                and kb.release_like_calls.search(name)):
+            state = state._replace(handoff=True)
         return state
 
     def rcu_warning(self, name: str, args: tuple[str, ...]) -> bool:
@@ -266,6 +283,15 @@ class LockAnalysis:
                 held = (state.tasklist + ((guard.line, "guard"),))[-MAX_DEPTH:]
                 return state._replace(tasklist=held)
             return state._replace(tasklist=state.tasklist[:-1])
+        own_field = bool(self.lock_of_arg("siglock", guard.args)
+                         or self.lock_of_arg("tasklist", guard.args))
+        if guard.kind.startswith(("spinlock", "raw_spinlock", "preempt", "irq", "read_lock",
+                                  "write_lock")) and not own_field:
+            if acquire:
+                held = (state.atomic + ((guard.line, f"guard({guard.kind})"),))[-MAX_DEPTH:]
+                state = state._replace(atomic=held)
+            elif state.atomic:
+                state = state._replace(atomic=state.atomic[:-1])
         if guard.kind in siglock.guards:
             match = self.lock_of_arg("siglock", guard.args)
             if match and acquire:
@@ -348,7 +374,8 @@ def _truths(cond: Node, positive: bool) -> list[tuple[str, bool]]:
     if node.type == "call_expression":
         function = node.child_by_field_name("function")
         name = text(function)
-        if name in ("likely", "unlikely", "IS_ERR_OR_NULL") and name != "IS_ERR_OR_NULL":
+        # These return their condition's truth value.
+        if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE"):
             args = node.child_by_field_name("arguments")
             if args is not None and args.named_children:
                 return _truths(args.named_children[0], positive)

@@ -42,6 +42,8 @@ class RuleInfo:
     name: str
     summary: str
     doc_uri: str | None
+    doc_text: str = ""  # the documentation page, so the report carries it along
+    anchor: str = ""
 
 
 @dataclass
@@ -80,6 +82,8 @@ class SimulationView:
     difference: str
     warnings: list[str]
     rows: list[TaskRow]
+    question: str = ""  # what "holds" means, e.g. "threads of the victim that can run"
+    explanation: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -146,6 +150,7 @@ class ReviewReport:
     series_findings: list[FindingView]
     errors: list[str]
     others: list[Any] = field(default_factory=list)
+    rules: list[RuleInfo] = field(default_factory=list)  # every rule the report cites
 
 
 def evidence_place(step: Evidence, finding: Finding) -> str:
@@ -164,11 +169,14 @@ def rule_info(rule_id: str) -> RuleInfo:
     from patchlint.rules.engine import get_rule
 
     meta = get_rule(rule_id)
+    anchor = f"rule-{slug(rule_id)}"
     if meta is None:
-        return RuleInfo(rule_id, rule_id, "", None)
+        return RuleInfo(rule_id, rule_id, "", None, "", anchor)
     doc = data_path(meta.doc)
-    uri = doc.resolve().as_uri() if doc.is_file() else None
-    return RuleInfo(meta.id, meta.name, meta.summary, uri)
+    if not doc.is_file():
+        return RuleInfo(meta.id, meta.name, meta.summary, None, "", anchor)
+    text = doc.read_text(encoding="utf-8", errors="replace")
+    return RuleInfo(meta.id, meta.name, meta.summary, doc.resolve().as_uri(), text, anchor)
 
 
 def _address(value: str) -> str:
@@ -227,27 +235,38 @@ class _DiffMap:
                 self.removed.setdefault(line.path, set()).add(line.old_line)
 
     def counterpart(self, path: str, line: int, to_post: bool) -> int:
-        """The line at the same place in the other image (nearest, for changed lines)."""
-        mine, other = ("old_line", "new_line") if to_post else ("new_line", "old_line")
-        best: tuple[int, int] | None = None
+        """The line at the same place in the other image; for a line only one image has,
+        the line where the other image continues after that point."""
+        src, dst = ("old_line", "new_line") if to_post else ("new_line", "old_line")
+        own = "-" if to_post else "+"
+        last_src = last_dst = 0
         for entry in self.lines:
-            if entry.path != path or entry.kind not in " @":
+            if entry.path != path or entry.kind not in " +-@":
                 continue
-            here, there = getattr(entry, mine), getattr(entry, other)
-            if here is None or there is None or here > line:
+            here, there = getattr(entry, src), getattr(entry, dst)
+            if entry.kind == "@":
+                if here is None or there is None or here > line:
+                    break
+                # Before a hunk the two images are in step.
+                last_src, last_dst = here - 1, there - 1
                 continue
-            if entry.kind == " " and here == line:
-                return there
-            best = (here, there)
-        if best is None:
-            return line
-        # Past the last matching line before `line`, the images stay in step unless the
-        # line was changed, in which case this points just after the change.
-        return max(1, best[1] + (line - best[0]))
+            if here is not None and here > line:
+                break
+            if entry.kind == " ":
+                if here == line:
+                    return there
+                last_src, last_dst = here, there
+            elif entry.kind == own:
+                if here == line:
+                    return last_dst + 1
+                last_src = here
+            else:
+                last_dst = there
+        return max(1, last_dst + (line - last_src))
 
 
 def _excerpt(text: str | None, image: str, path: str, focus: int, marks: set[int],
-             mark: str, note: str = "") -> Excerpt | None:
+             mark: str, note: str = "", highlight: bool = True) -> Excerpt | None:
     if text is None:
         return None
     lines = text.splitlines()
@@ -256,7 +275,8 @@ def _excerpt(text: str | None, image: str, path: str, focus: int, marks: set[int
     focus = min(max(focus, 1), len(lines))
     start, end = max(1, focus - CONTEXT), min(len(lines), focus + CONTEXT)
     code = [CodeLine(number, lines[number - 1],
-                     "focus" if number == focus else (mark if number in marks else ""))
+                     "focus" if highlight and number == focus
+                     else (mark if number in marks else ""))
             for number in range(start, end + 1)]
     return Excerpt(image, path, code, note)
 
@@ -268,14 +288,26 @@ def _finding_view(finding: Finding, anchor: str, patch: PatchResult,
         pre, post = patch.images[finding.file]
         path = finding.file
         added, removed = diff.added.get(path, set()), diff.removed.get(path, set())
-        if finding.status == "resolved":
+        resolved = finding.status == "resolved"
+        if resolved:
             pre_line, post_line = finding.line, diff.counterpart(path, finding.line, True)
         else:
             post_line, pre_line = finding.line, diff.counterpart(path, finding.line, False)
+        # A line only one image has is shown, unhighlighted, where the other image
+        # continues: the reader sees what was there instead.
+        # A changed line (removed and added at the same place) is highlighted in both.
+        new_line = not resolved and post_line in added and pre_line not in removed
+        gone_line = resolved and pre_line in removed and post_line not in added
         post_note = "" if post is not None else "the patch deletes this file"
         pre_note = "" if pre is not None else "the patch adds this file"
-        for excerpt in (_excerpt(pre, "pre-image", path, pre_line, removed, "removed"),
-                        _excerpt(post, "post-image", path, post_line, added, "added")):
+        for excerpt in (
+            _excerpt(pre, "pre-image", path, pre_line, removed, "removed",
+                     "the line is new: where the patch puts it" if new_line else "",
+                     highlight=not new_line),
+            _excerpt(post, "post-image", path, post_line, added, "added",
+                     "the line is gone: where it used to be" if gone_line else "",
+                     highlight=not gone_line),
+        ):
             if excerpt is not None:
                 excerpts.append(excerpt)
         if not excerpts and (pre_note or post_note):
@@ -313,7 +345,9 @@ def simulation_view(sim: dict[str, Any]) -> SimulationView:
                             _task_cell(sides.get("after")), detail))
     return SimulationView(str(sim.get("scenario", "")), _cell(before), _cell(after),
                           str(sim.get("verdict", "")), str(sim.get("difference") or ""),
-                          [str(w) for w in sim.get("warnings") or []], rows)
+                          [str(w) for w in sim.get("warnings") or []], rows,
+                          str(sim.get("question") or ""),
+                          [str(x) for x in sim.get("explanation") or []])
 
 
 def _hunks(anchor: str, diff: _DiffMap) -> list[HunkView]:
@@ -413,13 +447,21 @@ def build_report(result: CheckResult) -> ReviewReport:
         patches[0].title if patches else "patchlint report")
     series_views = [_finding_view(f, f"series-f{n}", PatchResult(message=None), _DiffMap(""))
                     for n, f in enumerate(result.series_findings, 1)]
+    cited: dict[str, RuleInfo] = {}
+    for view in [*series_views, *(v for p in patches for v in _all_views(p))]:
+        cited.setdefault(view.rule.id, view.rule)
     return ReviewReport(
+        rules=sorted(cited.values(), key=lambda rule: rule.id),
         title=title, inputs=list(result.inputs), tree=result.tree, summary=result.summary(),
         cover=cover, patches=patches, replies=reply_views,
         series_problems=[f"{p.series}: {p.message}" for p in result.series_problems],
         series_findings=series_views, errors=list(result.errors),
         others=[m for m in result.messages if m.kind not in ("patch", "reply", "cover")],
     )
+
+
+def _all_views(patch: PatchView) -> list[FindingView]:
+    return [*patch.introduced, *patch.resolved, *patch.others, *patch.suppressed]
 
 
 def _answered_patch(reply: Any, by_id: dict[str, PatchView],

@@ -10,22 +10,31 @@ from patchlint.analysis.callers import caller_protection
 from patchlint.analysis.calls import squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
 from patchlint.analysis.lockstate import LockState
-from patchlint.analysis.lockstate import LockState
 from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.findings import Evidence, Finding
 
-_RCU_TOKEN = re.compile(r"\brcu_read_(?:un)?lock|\bguard\s*\(\s*rcu\s*\)|\bscoped_guard\s*\(\s*rcu\b")
+_RCU_TOKEN = re.compile(
+    rb"\brcu_read_(?:un)?lock|\bguard\s*\(\s*rcu\s*\)|\bscoped_guard\s*\(\s*rcu\b")
 
 
-def _rcu_functions(unit, ff: FileFacts) -> Iterator[tuple[object, FunctionFacts]]:
-    for fn in unit.source.functions:
-        if not unit.wants(fn.name) or fn.body is None:
-            continue
-        if not _RCU_TOKEN.search(ff.function_text(fn)):
-            continue
-        facts = ff.facts(fn)
-        if facts is not None and facts.precise:
-            yield fn, facts
+def _rcu_functions(unit, ff: FileFacts) -> list[tuple[object, FunctionFacts]]:
+    """Functions with an RCU section, analysed; computed once for the three rules."""
+    key = ("rcu-functions", frozenset(unit.functions) if unit.functions else None)
+    cached = unit.cache.get(key)
+    if cached is not None:
+        return cached
+    found = []
+    if _RCU_TOKEN.search(unit.source.data):
+        for fn in unit.source.functions:
+            if not unit.wants(fn.name) or fn.body is None:
+                continue
+            if not ff.mentions(fn, "rcu", _RCU_TOKEN):
+                continue
+            facts = ff.facts(fn)
+            if facts is not None and facts.precise:
+                found.append((fn, facts))
+    unit.cache[key] = found
+    return found
 
 
 # ---------------------------------------------------------------- rcu-sleep
@@ -168,6 +177,37 @@ def _net(state: LockState) -> int:
     return len(state.acquired_rcu()) - state.rcu_under
 
 
+def _enclosing_conditions(facts: FunctionFacts, node_id: int) -> set[str]:
+    """Identifiers tested by the if/switch statements around a CFG node."""
+    names: set[str] = set()
+    ast = facts.node(node_id).ast
+    while ast is not None and ast.type != "function_definition":
+        parent = ast.parent
+        if parent is not None and parent.type in ("if_statement", "switch_statement"):
+            names |= set(_IDENT.findall(text(parent.child_by_field_name("condition"))))
+        ast = parent
+    return names - _NOT_VARIABLES
+
+
+def _in_case(facts: FunctionFacts, node_id: int) -> bool:
+    ast = facts.node(node_id).ast
+    while ast is not None and ast.type != "function_definition":
+        if ast.type == "case_statement":
+            return True
+        ast = ast.parent
+    return False
+
+
+def _trylock_shape(facts: FunctionFacts, kb, label: str) -> bool:
+    """`if (ret) rcu_read_lock(); return ret;`: RCU is held exactly when it says so."""
+    match = re.match(r"^return\s+([A-Za-z_]\w*)\s*;$", label)
+    if not match:
+        return False
+    acquire = kb.locks["rcu"].acquire
+    return any(call.name in acquire and match.group(1) in _enclosing_conditions(facts, node_id)
+               for call, _s, node_id in facts.events.calls.values())
+
+
 def _releases(ff: FileFacts, facts: FunctionFacts) -> bool:
     release = ff.kb.locks["rcu"].release
     return any(call.name in release for call, _s, _n in facts.events.calls.values())
@@ -175,21 +215,27 @@ def _releases(ff: FileFacts, facts: FunctionFacts) -> bool:
 
 def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     returns = facts.events.returns
-    leaking = {node_id: [s for s in states if _net(s) > 0] for node_id, states in
-               returns.items()}
+    # A path that called something which may drop the lock for us (free(),
+    # ops->release()) is not known to leak.
+    leaking = {node_id: [s for s in states if _net(s) > 0 and not s.handoff]
+               for node_id, states in returns.items()}
     leaking = {node_id: states for node_id, states in leaking.items() if states}
     if not leaking:
         return
     balanced = any(_net(s) == 0 for states in returns.values() for s in states)
-    if not balanced and not _releases(ff, facts):
-        # Takes RCU on every path and never drops it: a lock helper by shape.
+    if not balanced and not _releases(ff, facts) and (
+        ff.kb.lock_word is None or ff.kb.lock_word.search(fn.name)
+    ):
+        # Takes RCU on every path, never drops it, and is named for it: a lock helper.
         return
     occurrences: Counter[str] = Counter()
     for node_id in sorted(leaking, key=lambda n: facts.node(n).line):
         node = facts.node(node_id)
         label = squash(text(node.ast)) if node.ast is not None else "end of function"
-        if balanced and node.ast is not None and not _ERROR_RETURN.match(label) and (
-            _returns_pointer(fn) or _HANDOFF_RETURN.match(label)
+        if balanced and node.ast is not None and (
+            (not _ERROR_RETURN.match(label)
+             and (_returns_pointer(fn) or _HANDOFF_RETURN.match(label)))
+            or _trylock_shape(facts, ff.kb, label)
         ):
             # Some paths return balanced and this one hands back a result with
             # RCU held: the shape of a conditional lock helper, not a leak.
@@ -229,6 +275,11 @@ def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     occurrences: Counter[str] = Counter()
     for call, states, node_id in sorted(facts.events.underflows.values(),
                                         key=lambda item: item[0].start):
+        if _enclosing_conditions(facts, node_id) or _in_case(facts, node_id):
+            # A conditional release (`if (!(seq & 1)) rcu_read_unlock();`) is
+            # usually correlated with how the lock was taken; only releases
+            # every path makes are judged.
+            continue
         key = f"{call.name}()#{occurrences[call.name]}"
         occurrences[call.name] += 1
         evidence = witness_path(facts, node_id, ff.path, lambda s: not s.rcu)
@@ -253,7 +304,7 @@ def check_rcu_task_escape(unit) -> Iterable[Finding]:
     for fn, facts in _rcu_functions(unit, ff):
         seen: set[tuple[str, int]] = set()
         occurrences: Counter[str] = Counter()
-        for node_id, var, found, unlocked, line, how in sorted(
+        for _node_id, var, found, unlocked, line, how in sorted(
             facts.events.escapes, key=lambda item: (item[4], item[1])
         ):
             if (var, line) in seen:

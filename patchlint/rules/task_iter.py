@@ -13,7 +13,17 @@ from patchlint.findings import Evidence, Finding
 
 RULE = "task-iter-unlocked"
 _LOCK_NAMES = {"rcu": "RCU (rcu_read_lock)", "tasklist": "tasklist_lock",
-               "siglock": "the group's siglock"}
+               "siglock": "the group's siglock", "atomic": "preemption disabled"}
+
+
+def _exclusive_context(ff: FileFacts, fn) -> bool:
+    """Debugger or stop_machine code: every other CPU is stopped, no lock is needed."""
+    path = ff.path.replace("\\", "/")
+    if any(pattern.search(path) for pattern in ff.kb.exclusive_paths):
+        return True
+    comment, _line = ff.leading_comment(fn)
+    flat = " ".join(comment.replace("*", " ").split())
+    return any(pattern.search(flat) for pattern in ff.kb.exclusive_comments)
 
 
 def _protected(state: LockState, locks: tuple[str, ...]) -> bool:
@@ -27,7 +37,7 @@ def check_task_iter_unlocked(unit) -> Iterable[Finding]:
             continue
         loops = [c for start, c in ff.loops.items() if fn.start_byte <= start < fn.end_byte
                  and c.kind == "iterator" and c.name in ff.kb.iterators]
-        if not loops:
+        if not loops or _exclusive_context(ff, fn):
             continue
         facts = ff.facts(fn)
         if facts is None or not facts.precise:
@@ -67,7 +77,7 @@ def _check_function(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding
 def _finding(ff: FileFacts, fn, facts: FunctionFacts, node_id: int, construct, spec, key: str,
              bad: list[LockState], states: set[LockState], verdict) -> Finding:
     node = facts.node(node_id)
-    needs = " or ".join(_LOCK_NAMES[lock] for lock in spec.protected_by)
+    needs = " or ".join(_LOCK_NAMES[lock] for lock in spec.protected_by if lock != "atomic")
     evidence: list[Evidence] = [Evidence("note", f"{construct.name}() needs {needs}",
                                          ff.path, node.line)]
     partial = len(bad) < len(states)

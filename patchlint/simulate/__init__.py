@@ -2,16 +2,19 @@
 
 Public entry points::
 
+    pre = make_resolver(index, {path: applied.pre ...})     # before view
+    post = make_resolver(index, {path: applied.post ...})   # after view
     scenarios = select_scenarios(touched, [pre, post])
-    pre = make_resolver(index, {path: applied.pre ...})
-    post = make_resolver(index, {path: applied.post ...})
     result = simulate_patch(pre, post, scenario, trace=False)
     print(format_simulation_text(result))
+
+or, from ``apply_series`` output, ``simulate_applied(index, applied.files)``.
 """
 
 from __future__ import annotations
 
 from patchlint.simulate.interpreter import CallRecord, Interpreter, TraceStep
+from patchlint.simulate.patches import simulate_applied, touched_functions, views
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.report import format_simulation_text
 from patchlint.simulate.resolve import Resolver, make_resolver
@@ -45,5 +48,8 @@ __all__ = [
     "make_resolver",
     "run_scenario",
     "select_scenarios",
+    "simulate_applied",
     "simulate_patch",
+    "touched_functions",
+    "views",
 ]

@@ -40,10 +40,19 @@ _SYMBOLIC_BASE = 48  # symbolic bits live above every real kernel flag word
 class ConstantResolver:
     """Look constants up by name in a list of headers plus the caller's includes."""
 
-    def __init__(self, reader: Reader, headers: Iterable[str], defined: frozenset[str],
-                 include_dirs: Iterable[str] = ("include", "arch/x86/include",
-                                                "arch/x86/include/generated",
-                                                "include/uapi", "arch/x86/include/uapi")) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        headers: Iterable[str],
+        defined: frozenset[str],
+        include_dirs: Iterable[str] = (
+            "include",
+            "arch/x86/include",
+            "arch/x86/include/generated",
+            "include/uapi",
+            "arch/x86/include/uapi",
+        ),
+    ) -> None:
         self._reader = reader
         self._headers = list(headers)
         self._include_dirs = list(include_dirs)
@@ -257,8 +266,25 @@ class ConstantResolver:
         raise ValueError(f"unexpected {text}")
 
 
-_TYPE_WORDS = {"unsigned", "signed", "long", "int", "short", "char", "u8", "u16", "u32", "u64",
-               "s32", "s64", "__u32", "__u64", "size_t", "gfp_t", "__force"}
+_TYPE_WORDS = {
+    "unsigned",
+    "signed",
+    "long",
+    "int",
+    "short",
+    "char",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "s32",
+    "s64",
+    "__u32",
+    "__u64",
+    "size_t",
+    "gfp_t",
+    "__force",
+}
 
 
 def _join_continuations(text: str, match: re.Match[str]) -> str:

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from patchlint.simulate.scenario import Scenario
 
 
-def _key_list(records: list[CallRecord]) -> list[tuple[tuple[str, tuple[str, ...], int],
-                                                       CallRecord]]:
+def _key_list(
+    records: list[CallRecord],
+) -> list[tuple[tuple[str, tuple[str, ...], int], CallRecord]]:
     seen: Counter[tuple[str, tuple[str, ...]]] = Counter()
     out = []
     for record in records:
@@ -30,8 +31,9 @@ def _key_list(records: list[CallRecord]) -> list[tuple[tuple[str, tuple[str, ...
     return out
 
 
-def align(before: list[CallRecord], after: list[CallRecord]
-          ) -> list[tuple[CallRecord | None, CallRecord | None]]:
+def align(
+    before: list[CallRecord], after: list[CallRecord]
+) -> list[tuple[CallRecord | None, CallRecord | None]]:
     left = dict(_key_list(before))
     pairs: list[tuple[CallRecord | None, CallRecord | None]] = []
     matched = set()
@@ -79,8 +81,9 @@ def _path_sentence(old: CallRecord, new: CallRecord) -> str:
     if lost:
         parts.append(f"{', '.join(dict.fromkeys(lost))} before")
     if not parts:
-        changed = [b for a, b in zip(old.path, new.path, strict=False)
-                   if (a[0], a[-1]) != (b[0], b[-1])]
+        changed = [
+            b for a, b in zip(old.path, new.path, strict=False) if (a[0], a[-1]) != (b[0], b[-1])
+        ]
         where = f" at line {changed[0][1]}" if changed and len(changed[0]) > 2 else ""
         parts.append(f"takes another branch{where}")
     result = ""
@@ -127,8 +130,12 @@ def _ranges(labels: list[str]) -> str:
     while i < len(parsed):
         prefix, number = parsed[i]
         j = i
-        while (number is not None and j + 1 < len(parsed) and parsed[j + 1][0] == prefix
-               and parsed[j + 1][1] == parsed[j][1] + 1):
+        while (
+            number is not None
+            and j + 1 < len(parsed)
+            and parsed[j + 1][0] == prefix
+            and parsed[j + 1][1] == parsed[j][1] + 1
+        ):
             j += 1
         out.append(labels[i] if j - i < 2 else f"{labels[i]}..{labels[j]}")
         if 0 < j - i < 2:
@@ -143,13 +150,15 @@ def _phase(run: RunOutcome, name: str) -> CallRecord | None:
     return next((r for r in run.record.children if r.function == name), None)
 
 
-def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
-            ) -> tuple[str, str, list[str]]:
+def explain(
+    scenario: Scenario, before: RunOutcome, after: RunOutcome
+) -> tuple[str, str, list[str]]:
     """(verdict, difference, explanation lines)."""
     lines: list[str] = []
     action_old, action_new = _phase(before, "<action>"), _phase(after, "<action>")
-    action_diffs = (divergences(action_old.children, action_new.children)
-                    if action_old and action_new else [])
+    action_diffs = (
+        divergences(action_old.children, action_new.children) if action_old and action_new else []
+    )
     woke_after = [t for t in after.woken if t not in before.woken]
     woke_before = [t for t in before.woken if t not in after.woken]
     for sentence in action_diffs:
@@ -167,8 +176,7 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
         old_task = old_tasks.get(new_task.task)
         if old_task is None:
             continue
-        for (text, new_value), (_, old_value) in zip(new_task.terms, old_task.terms,
-                                                     strict=False):
+        for (text, new_value), (_, old_value) in zip(new_task.terms, old_task.terms, strict=False):
             old_rec = _phase(before, f"<observe {new_task.task}: {text}>")
             new_rec = _phase(after, f"<observe {new_task.task}: {text}>")
             reason = ""
@@ -184,21 +192,26 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
                 if decider is not None:
                     reason = f"{decider.function} returned {decider.result} in both runs"
                     if old_task.holds == new_task.holds and any(
-                            a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)):
-                        blockers[f"{decider.function} still returned {decider.result} for {{}}"
-                                 f" ({text} stays false)"].append(new_task.task)
+                        a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)
+                    ):
+                        blockers[
+                            f"{decider.function} still returned {decider.result} for {{}}"
+                            f" ({text} stays false)"
+                        ].append(new_task.task)
                 else:
                     reason = "not changed by the action"
                     if old_task.holds == new_task.holds and any(
-                            a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)):
+                        a != b for a, b in zip(old_task.terms, new_task.terms, strict=False)
+                    ):
                         blockers[f"{text} stays false for {{}}"].append(new_task.task)
             grouped[(text, old_value, new_value, reason)].append(new_task.task)
     changed_terms = [k for k in grouped if k[1] != k[2]]
     for (text, old_value, new_value, reason), tasks in grouped.items():
         if old_value == new_value and not (changed_terms and new_value == "false"):
             continue
-        arrow = f"{old_value} -> {new_value}" if old_value != new_value else \
-            f"{new_value} in both runs"
+        arrow = (
+            f"{old_value} -> {new_value}" if old_value != new_value else f"{new_value} in both runs"
+        )
         because = f" ({reason})" if reason else ""
         lines.append(f"{_ranges(tasks)}: {text}: {arrow}{because}")
 
@@ -206,17 +219,21 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
     decider_tasks: dict[str, list[str]] = defaultdict(list)
     for new_task in after.per_task:
         for (text, new_value), (_, old_value) in zip(
-                new_task.terms, old_tasks.get(new_task.task, new_task).terms, strict=False):
+            new_task.terms, old_tasks.get(new_task.task, new_task).terms, strict=False
+        ):
             if old_value == new_value:
                 continue
             old_rec = _phase(before, f"<observe {new_task.task}: {text}>")
             new_rec = _phase(after, f"<observe {new_task.task}: {text}>")
             if old_rec and new_rec:
                 for function, was, now in _changed_calls(old_rec, new_rec)[:1]:
-                    decider_tasks[f"{function} returned {now} for {{}} after ({was} before)"
-                                  ].append(new_task.task)
-    summary = [pattern.format(_ranges(list(dict.fromkeys(tasks))))
-               for pattern, tasks in decider_tasks.items()]
+                    decider_tasks[
+                        f"{function} returned {now} for {{}} after ({was} before)"
+                    ].append(new_task.task)
+    summary = [
+        pattern.format(_ranges(list(dict.fromkeys(tasks))))
+        for pattern, tasks in decider_tasks.items()
+    ]
     summary += [pattern.format(_ranges(tasks)) for pattern, tasks in blockers.items()]
     if action_diffs:
         summary.insert(0, action_diffs[0])
@@ -228,8 +245,9 @@ def explain(scenario: Scenario, before: RunOutcome, after: RunOutcome
 
 def _verdict(scenario: Scenario, before: RunOutcome, after: RunOutcome) -> str:
     question = scenario.question or "tasks for which the observation holds"
-    counts = (f"{question}: {before.holds} of {before.total} before, "
-              f"{after.holds} of {after.total} after")
+    counts = (
+        f"{question}: {before.holds} of {before.total} before, {after.holds} of {after.total} after"
+    )
     notes = []
     for label, run in (("before", before), ("after", after)):
         if run.stopped:

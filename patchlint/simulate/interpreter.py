@@ -10,6 +10,7 @@ compares between the before and after runs.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,17 +101,37 @@ class Goto(Signal):
         self.label = label
 
 
+def _two_argument(resolve: Callable[..., Any]) -> Callable[[str, str | None], Any]:
+    """Accept plain ``resolver(name)`` callables as well as ``resolver(name, from_path)``."""
+    try:
+        params = inspect.signature(resolve).parameters.values()
+    except (TypeError, ValueError):
+        return resolve
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params):
+        return resolve
+    return lambda name, from_path=None: resolve(name)
+
+
 class Interpreter(ExpressionMixin, StatementMixin):
     """Runs C functions from the tree on a world; one instance per run."""
 
-    def __init__(self, world: World, resolve: Callable[[str, str | None], Any],
-                 primitives: Any, constants: Any, parse_snippet: Callable[[str], Any],
-                 budget: int = 20000, max_depth: int = 40, trace: bool = False,
-                 macros: Any = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        resolve: Callable[[str, str | None], Any],
+        primitives: Any,
+        constants: Any,
+        parse_snippet: Callable[[str], Any],
+        budget: int = 20000,
+        max_depth: int = 40,
+        trace: bool = False,
+        macros: Any = None,
+    ) -> None:
         self.macros = macros
         self._expanding: set[str] = set()
         self.world = world
-        self.resolve = resolve
+        self.resolve = _two_argument(resolve)
         self.primitives = primitives
         self.constants = constants
         self.parse_snippet = parse_snippet
@@ -131,8 +152,9 @@ class Interpreter(ExpressionMixin, StatementMixin):
 
     def note(self, frame: Frame, node: Node, what: str) -> None:
         if self.tracing:
-            self.trace.append(TraceStep(frame.function, node.start_point[0] + 1, what,
-                                        len(self.frames)))
+            self.trace.append(
+                TraceStep(frame.function, node.start_point[0] + 1, what, len(self.frames))
+            )
 
     def branch(self, frame: Frame, node: Node, taken: Any) -> None:
         line = node.start_point[0] + 1
@@ -148,20 +170,48 @@ class Interpreter(ExpressionMixin, StatementMixin):
         return local(name, from_path) if local is not None else self.resolve(name, from_path)
 
     # -- calls -----------------------------------------------------------------
-    def call(self, name: str, args: list[Any], caller: Frame | None, line: int = 0,
-             from_path: str | None = None) -> Any:
-        """Call ``name`` with evaluated arguments (used for callbacks and actions)."""
+    def call(
+        self,
+        name: str,
+        args: list[Any],
+        caller: Frame | None,
+        line: int = 0,
+        from_path: str | None = None,
+    ) -> Any:
+        """Call ``name`` with evaluated arguments (used for callbacks and actions).
+
+        Called from outside a run (``caller`` None), every failure surfaces as
+        ``Stop``: callers only ever see "unknown", never an interpreter crash.
+        """
+        if caller is not None:
+            return self._call(name, args, caller, line, from_path)
+        try:
+            return self._call(name, args, caller, line, from_path)
+        except Stop:
+            raise
+        except RecursionError as error:
+            raise Stop(f"nesting too deep in {name}()", kind="recursion") from error
+        except Exception as error:
+            raise Stop(
+                f"internal error {type(error).__name__} in {name}(): {error}", kind="error"
+            ) from error
+
+    def _call(
+        self, name: str, args: list[Any], caller: Frame | None, line: int, from_path: str | None
+    ) -> Any:
         found = self.resolve(name, from_path or (caller.src.path if caller else None))
         if found is None:
             raise Stop(f"unmodelled call {name}()")
         src, fdef = found
         return self.run_function(name, src, fdef, args, caller, line)
 
-    def run_function(self, name: str, src: Any, fdef: Any, args: list[Any],
-                     caller: Frame | None, line: int) -> Any:
+    def run_function(
+        self, name: str, src: Any, fdef: Any, args: list[Any], caller: Frame | None, line: int
+    ) -> Any:
         if len(self.frames) >= self.max_depth:
-            raise Stop(f"recursion limit of {self.max_depth} reached calling {name}()",
-                       kind="recursion")
+            raise Stop(
+                f"recursion limit of {self.max_depth} reached calling {name}()", kind="recursion"
+            )
         params, return_type, returns_pointer = self.signature(fdef.node)
         record = CallRecord(name, tuple(describe(a) for a in args), line)
         parent = caller.record if caller else self.root
@@ -170,8 +220,7 @@ class Interpreter(ExpressionMixin, StatementMixin):
             caller.record.path.append(("call", name))
         frame = Frame(name, src, {}, {}, record)
         if len(params) != len(args) and not (params == [] and not args):
-            raise Stop(f"{name}() takes {len(params)} arguments, given {len(args)}",
-                       kind="error")
+            raise Stop(f"{name}() takes {len(params)} arguments, given {len(args)}", kind="error")
         for (pname, ptype, pptr), value in zip(params, args, strict=False):
             frame.env[pname] = convert(value, ptype, pptr)
             frame.types[pname] = "" if pptr else ptype
@@ -183,6 +232,12 @@ class Interpreter(ExpressionMixin, StatementMixin):
             self.exec_block(body, frame)
         except Return as ret:
             result = convert(ret.value, return_type, returns_pointer)
+        except Goto as jump:
+            record.stopped = f"goto {jump.label}: label not reachable in {name}()"
+            raise Stop(record.stopped, kind="unsupported") from None
+        except (Break, Continue) as stray:
+            record.stopped = f"{type(stray).__name__.lower()} outside a loop in {name}()"
+            raise Stop(record.stopped, kind="error") from None
         except Stop as stop:
             record.stopped = stop.reason
             raise
@@ -191,8 +246,9 @@ class Interpreter(ExpressionMixin, StatementMixin):
         if returns_pointer or return_type.strip() != "void":
             is_bool = not returns_pointer and int_type(return_type) == (1, False)
             record.result = ("true" if result else "false") if is_bool else describe(result)
-        self.note(frame, fdef.node, "return" if record.result is None else
-                  f"return {record.result}")
+        self.note(
+            frame, fdef.node, "return" if record.result is None else f"return {record.result}"
+        )
         return result
 
     def signature(self, node: Node) -> tuple[list[tuple[str, str, bool]], str, bool]:
@@ -216,8 +272,12 @@ class Interpreter(ExpressionMixin, StatementMixin):
             inner = param.child_by_field_name("declarator")
             pointer = False
             while inner is not None and inner.type != "identifier":
-                if inner.type in ("pointer_declarator", "function_declarator",
-                                  "array_declarator", "abstract_pointer_declarator"):
+                if inner.type in (
+                    "pointer_declarator",
+                    "function_declarator",
+                    "array_declarator",
+                    "abstract_pointer_declarator",
+                ):
                     pointer = True
                 inner = inner.child_by_field_name("declarator")
             if inner is None:
@@ -256,8 +316,12 @@ class Interpreter(ExpressionMixin, StatementMixin):
             return found
         if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
             value = self.constants.value(name, paths)
-            self.world.record("symbolic", None, f"constant {name} not found in the tree; "
-                              f"using a distinct symbolic bit", frame.function)
+            self.world.record(
+                "symbolic",
+                None,
+                f"constant {name} not found in the tree; using a distinct symbolic bit",
+                frame.function,
+            )
             return value
         raise Stop(f"identifier {name} not modelled (in {frame.function})")
 
@@ -372,11 +436,19 @@ class Interpreter(ExpressionMixin, StatementMixin):
         try:
             source, _, node = parse_snippet(text, macro.path)
         except ValueError as error:
-            raise Stop(f"macro {macro.name} does not expand to an expression",
-                       kind="unsupported") from error
+            raise Stop(
+                f"macro {macro.name} does not expand to an expression", kind="unsupported"
+            ) from error
         frame.record.path.append(("call", macro.name))
-        inner = Frame(frame.function, source, frame.env, frame.types, frame.record, frame.scopes,
-                      [frame.src.path, *frame.context])
+        inner = Frame(
+            frame.function,
+            source,
+            frame.env,
+            frame.types,
+            frame.record,
+            frame.scopes,
+            [frame.src.path, *frame.context],
+        )
         self._expanding.add(macro.name)
         try:
             return self.eval(node, inner)

@@ -32,18 +32,35 @@ UNINIT = object()
 
 
 _INT_TYPES = {
-    "bool": (1, False), "_Bool": (1, False), "char": (8, True), "u8": (8, False),
-    "s8": (8, True), "short": (16, True), "u16": (16, False), "s16": (16, True),
-    "int": (32, True), "u32": (32, False), "s32": (32, True), "unsigned": (32, False),
-    "long": (64, True), "u64": (64, False), "s64": (64, True), "size_t": (64, False),
-    "ssize_t": (64, True), "gfp_t": (32, False), "pid_t": (32, True),
+    "bool": (1, False),
+    "_Bool": (1, False),
+    "char": (8, True),
+    "u8": (8, False),
+    "s8": (8, True),
+    "short": (16, True),
+    "u16": (16, False),
+    "s16": (16, True),
+    "int": (32, True),
+    "u32": (32, False),
+    "s32": (32, True),
+    "unsigned": (32, False),
+    "long": (64, True),
+    "u64": (64, False),
+    "s64": (64, True),
+    "size_t": (64, False),
+    "ssize_t": (64, True),
+    "gfp_t": (32, False),
+    "pid_t": (32, True),
 }
 
 
 def int_type(type_text: str) -> tuple[int, bool] | None:
     """(bits, signed) for a scalar C type name, ``None`` for anything else."""
-    words = [w for w in re.split(r"\s+", type_text.strip()) if w not in ("const", "volatile",
-                                                                        "static", "register")]
+    words = [
+        w
+        for w in re.split(r"\s+", type_text.strip())
+        if w not in ("const", "volatile", "static", "register")
+    ]
     if not words or any(w.startswith(("struct", "union", "*")) for w in words):
         return None
     if "bool" in words or "_Bool" in words:
@@ -116,13 +133,19 @@ def same(a: Any, b: Any) -> bool:
 
 
 _ARITH: dict[str, Callable[[int, int], int]] = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
-    "<<": lambda a, b: a << b if 0 <= b < 128 else 0, ">>": lambda a, b: a >> b if b >= 0 else 0,
-    "<": lambda a, b: int(a < b), ">": lambda a, b: int(a > b),
-    "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "&": lambda a, b: a & b,
+    "|": lambda a, b: a | b,
+    "^": lambda a, b: a ^ b,
+    "<<": lambda a, b: a << b if 0 <= b < 128 else 0,
+    ">>": lambda a, b: a >> b if b >= 0 else 0,
+    "<": lambda a, b: int(a < b),
+    ">": lambda a, b: int(a > b),
+    "<=": lambda a, b: int(a <= b),
+    ">=": lambda a, b: int(a >= b),
 }
-
 
 
 class ExpressionMixin:
@@ -132,8 +155,10 @@ class ExpressionMixin:
     def eval(self, node: Node, frame: Frame) -> Any:
         method = getattr(self, "_e_" + node.type, None)
         if method is None:
-            raise Stop(f"unsupported expression {node.type} at {frame.function}:"
-                       f"{self.line_of(node)}", kind="unsupported")
+            raise Stop(
+                f"unsupported expression {node.type} at {frame.function}:{self.line_of(node)}",
+                kind="unsupported",
+            )
         return method(node, frame)
 
     def _e_number_literal(self, node: Node, frame: Frame) -> Any:
@@ -210,8 +235,10 @@ class ExpressionMixin:
 
     def arith(self, op: str, left: Any, right: Any, node: Node) -> int:
         if not isinstance(left, int) or not isinstance(right, int):
-            raise Stop(f"arithmetic {op} on {describe(left)} and {describe(right)} "
-                       f"({text_of(node)[:60]})", kind="unsupported")
+            raise Stop(
+                f"arithmetic {op} on {describe(left)} and {describe(right)} ({text_of(node)[:60]})",
+                kind="unsupported",
+            )
         if op in ("/", "%"):
             if right == 0:
                 raise Stop(f"division by zero in {text_of(node)[:60]}", kind="error")
@@ -270,4 +297,3 @@ class ExpressionMixin:
 
     def _e_sizeof_expression(self, node: Node, frame: Frame) -> Any:
         raise Stop("sizeof is not modelled", kind="unsupported")
-

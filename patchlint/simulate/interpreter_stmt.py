@@ -16,9 +16,21 @@ if TYPE_CHECKING:
 
 Node = Any
 
-_SKIPPED = {"comment", "preproc_call", "preproc_def", "preproc_function_def",
-            "preproc_include", "type_definition", "struct_specifier", "enum_specifier",
-            "union_specifier", ";", "{", "}", "function_definition"}
+_SKIPPED = {
+    "comment",
+    "preproc_call",
+    "preproc_def",
+    "preproc_function_def",
+    "preproc_include",
+    "type_definition",
+    "struct_specifier",
+    "enum_specifier",
+    "union_specifier",
+    ";",
+    "{",
+    "}",
+    "function_definition",
+}
 _PREPROC = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
 
 
@@ -57,7 +69,7 @@ class StatementMixin:
             name = node.child_by_field_name("name")
             directive = node.children[0].type if node.children else "#ifdef"
             wanted = "ndef" not in directive
-            taken = ((name is not None and name.text.decode() in defined) == wanted)
+            taken = (name is not None and name.text.decode() in defined) == wanted
         else:
             cond = node.child_by_field_name("condition")
             taken = eval_condition(cond.text.decode() if cond is not None else "1", defined)
@@ -67,8 +79,9 @@ class StatementMixin:
         return self.preproc_branch(alternative) if alternative is not None else []
 
     def statements_of_preproc(self, node: Node, skip: tuple[str, ...]) -> list[Node]:
-        skipped = {node.child_by_field_name(f).id for f in skip
-                   if node.child_by_field_name(f) is not None}
+        skipped = {
+            node.child_by_field_name(f).id for f in skip if node.child_by_field_name(f) is not None
+        }
         out: list[Node] = []
         for child in node.named_children:
             if child.id in skipped:
@@ -84,9 +97,12 @@ class StatementMixin:
 
         labels = {}
         for index, stmt in enumerate(statements):
-            if stmt.type == "labeled_statement":
+            # `a: b: stmt` nests one labeled statement in another.
+            while stmt is not None and stmt.type == "labeled_statement":
                 label = stmt.child_by_field_name("label")
                 labels[label.text.decode()] = index
+                inner = [c for c in stmt.named_children if c.id != label.id]
+                stmt = inner[0] if inner else None
         index = 0
         while index < len(statements):
             try:
@@ -109,8 +125,10 @@ class StatementMixin:
             return
         method = getattr(self, "_s_" + kind, None)
         if method is None:
-            raise Stop(f"unsupported statement {kind} at {frame.function}:"
-                       f"{node.start_point[0] + 1}", kind="unsupported")
+            raise Stop(
+                f"unsupported statement {kind} at {frame.function}:{node.start_point[0] + 1}",
+                kind="unsupported",
+            )
         method(node, frame)
 
     def _s_compound_statement(self, node: Node, frame: Frame) -> None:
@@ -136,8 +154,7 @@ class StatementMixin:
         from patchlint.simulate.interpreter_expr import UNINIT, convert
 
         type_text = node.child_by_field_name("type").text.decode()
-        if any(c.type == "storage_class_specifier" and c.text == b"static"
-               for c in node.children):
+        if any(c.type == "storage_class_specifier" and c.text == b"static" for c in node.children):
             raise Stop(f"static local in {frame.function}", kind="unsupported")
         for declarator in node.children_by_field_name("declarator"):
             value: Any = UNINIT
@@ -159,7 +176,8 @@ class StatementMixin:
                 elif target.type not in ("parenthesized_declarator", "attributed_declarator"):
                     raise Stop(f"declarator {target.type}", kind="unsupported")
                 target = target.child_by_field_name("declarator") or (
-                    target.named_children[0] if target.named_children else None)
+                    target.named_children[0] if target.named_children else None
+                )
             if target is None:
                 raise Stop("declaration without a name", kind="unsupported")
             name = target.text.decode()
@@ -237,6 +255,10 @@ class StatementMixin:
                 return
 
     def _s_do_statement(self, node: Node, frame: Frame) -> None:
+        from patchlint.simulate.iterators import run_do_iterator
+
+        if run_do_iterator(self.primitives, self, frame, node):
+            return
         while True:
             self.tick(frame, node)
             if not self.loop_body(node.child_by_field_name("body"), frame):
@@ -280,8 +302,9 @@ class StatementMixin:
         from patchlint.simulate.interpreter_expr import same
 
         value = self.eval(node.child_by_field_name("condition"), frame)
-        cases = [c for c in node.child_by_field_name("body").named_children
-                 if c.type == "case_statement"]
+        cases = [
+            c for c in node.child_by_field_name("body").named_children if c.type == "case_statement"
+        ]
         start = None
         for index, case in enumerate(cases):
             label = case.child_by_field_name("value")
@@ -289,12 +312,20 @@ class StatementMixin:
                 start = index
                 break
         if start is None:
-            start = next((i for i, c in enumerate(cases)
-                          if c.child_by_field_name("value") is None), None)
-        self.branch(frame, node, "default" if start is not None and
-                    cases[start].child_by_field_name("value") is None else
-                    (f"case {cases[start].child_by_field_name('value').text.decode()}"
-                     if start is not None else "none"))
+            start = next(
+                (i for i, c in enumerate(cases) if c.child_by_field_name("value") is None), None
+            )
+        self.branch(
+            frame,
+            node,
+            "default"
+            if start is not None and cases[start].child_by_field_name("value") is None
+            else (
+                f"case {cases[start].child_by_field_name('value').text.decode()}"
+                if start is not None
+                else "none"
+            ),
+        )
         if start is None:
             return
         body: list[Node] = []

@@ -46,8 +46,9 @@ def _protected(prims: Primitives, interp: Interpreter, locks: list[str], task: O
     return False
 
 
-def run_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Node,
-                 construct: Any) -> None:
+def run_iterator(
+    prims: Primitives, interp: Interpreter, frame: Frame, node: Node, construct: Any
+) -> None:
     spec = prims.iterators.get(construct.name)
     if spec is None:
         raise Stop(f"unmodelled iterator {construct.name}()")
@@ -63,7 +64,7 @@ def run_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Nod
         threads = world.threads_of(owner)
         if walk == "other_threads":
             start = threads.index(owner)
-            threads = threads[start + 1:] + threads[:start]
+            threads = threads[start + 1 :] + threads[:start]
         items = [(args[1], t) for t in threads]
     elif walk == "signal_threads":
         signal = interp.eval(args[0], frame)
@@ -87,14 +88,19 @@ def run_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Nod
         raise Stop(f"iterator walk {walk} not modelled", kind="error")
     if not _protected(prims, interp, list(spec.get("protected_by", [])), owner):
         locks = " or ".join(spec.get("protected_by", []))
-        world.record("violation", None, f"{construct.name}() walk without {locks} held",
-                     frame.function, node.start_point[0] + 1)
+        world.record(
+            "violation",
+            None,
+            f"{construct.name}() walk without {locks} held",
+            frame.function,
+            node.start_point[0] + 1,
+        )
     body = node.child_by_field_name("body")
     pairs = walk == "all_threads"
     index = 0
     while index < len(items):
         interp.tick(frame, node)
-        step = items[index:index + 2] if pairs else items[index:index + 1]
+        step = items[index : index + 2] if pairs else items[index : index + 1]
         for target, task in step:
             interp.store(interp.lvalue(target, frame), Ptr(task), frame)
         interp.branch(frame, node, f"{construct.name} -> {step[-1][1].label}")
@@ -104,8 +110,86 @@ def run_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Nod
     interp.branch(frame, node, f"{construct.name} done")
 
 
-def run_scoped_guard(prims: Primitives, interp: Interpreter, frame: Frame, node: Node,
-                     construct: Any) -> None:
+def _do_construct(src: Any, node: Node, kind: str) -> Any:
+    """The iterator construct recorded at the `do` (kind "do") or the `while` of a do loop."""
+    finder = getattr(src, "constructs_in", None)
+    if finder is None:
+        return None
+    anchor = (
+        node.children[0]
+        if kind == "do"
+        else next((c for c in node.children if c.type == "while"), None)
+    )
+    if anchor is None:
+        return None
+    for construct in finder(node):
+        if construct.kind == "iterator" and construct.start == anchor.start_byte:
+            return construct
+    return None
+
+
+def run_do_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Node) -> bool:
+    """``do_each_thread ... while_each_thread`` and ``do { } while_each_thread(p, t)``."""
+    from patchlint.simulate.interpreter import Break, Continue
+
+    head = _do_construct(frame.src, node, "do")
+    tail = _do_construct(frame.src, node, "while")
+    construct = head or tail
+    if construct is None:
+        return False
+    spec = prims.iterators.get(construct.name)
+    if spec is None or len(construct.args) != 2:
+        raise Stop(f"unmodelled iterator {construct.name}()")
+    first, second = (interp.parse_snippet(a) for a in construct.args)
+    world = interp.world
+    if spec["walk"] == "do_all_threads":
+        groups = [(leader, world.threads_of(leader)) for leader in world.leaders()]
+        owner = None
+    elif spec["walk"] == "do_rest_of_group":
+        owner = _task(interp.eval(first, frame), construct.name)
+        start = _task(interp.eval(second, frame), construct.name)
+        threads = world.threads_of(owner)
+        if start not in threads:
+            raise Stop(
+                f"{construct.name}: {start.label} is not a thread of {owner.label}", kind="error"
+            )
+        index = threads.index(start)
+        rest = threads[index:] + threads[:index]
+        stop_at = threads.index(owner)
+        # The loop ends when next_thread() comes back round to p.
+        rest = rest[: (stop_at - index) % len(threads) or len(threads)]
+        groups = [(owner, rest)]
+    else:
+        raise Stop(f"iterator walk {spec['walk']} not modelled", kind="error")
+    if not _protected(prims, interp, list(spec.get("protected_by", [])), owner):
+        world.record(
+            "violation",
+            None,
+            f"{construct.name}() walk without {' or '.join(spec.get('protected_by', []))} held",
+            frame.function,
+            node.start_point[0] + 1,
+        )
+    frame.record.path.append(("call", construct.name))
+    body = node.child_by_field_name("body")
+    for leader, threads in groups:
+        if head is not None:
+            interp.store(interp.lvalue(first, frame), Ptr(leader), frame)
+        for thread in threads:
+            interp.tick(frame, node)
+            interp.store(interp.lvalue(second, frame), Ptr(thread), frame)
+            interp.branch(frame, node, f"{construct.name} -> {thread.label}")
+            try:
+                interp.exec_stmt(body, frame)
+            except Break:
+                break
+            except Continue:
+                pass
+    return True
+
+
+def run_scoped_guard(
+    prims: Primitives, interp: Interpreter, frame: Frame, node: Node, construct: Any
+) -> None:
     if not construct.args:
         raise Stop("scoped_guard without a lock kind", kind="error")
     kind = construct.args[0].strip()

@@ -32,8 +32,14 @@ def _define_pattern(name: str) -> re.Pattern[str]:
 class MacroTable:
     """Finds macro definitions in a file, its includes and configured headers."""
 
-    def __init__(self, read: Callable[[str], str | None], includes: Callable[[str], list[str]],
-                 headers: list[str], defined: frozenset[str], depth: int = 3) -> None:
+    def __init__(
+        self,
+        read: Callable[[str], str | None],
+        includes: Callable[[str], list[str]],
+        headers: list[str],
+        defined: frozenset[str],
+        depth: int = 3,
+    ) -> None:
         self.read = read
         self.includes = includes
         self.headers = headers

@@ -82,8 +82,9 @@ class Primitives:
             raise Stop("the scenario has no current task")
         return Ptr(interp.world.current)
 
-    def call(self, interp: Interpreter, frame: Frame, name: str, args: list[Node],
-             line: int) -> Any:
+    def call(
+        self, interp: Interpreter, frame: Frame, name: str, args: list[Node], line: int
+    ) -> Any:
         spec = self.spec(name) or {}
         handler = getattr(self, "_m_" + spec.get("model", ""), None)
         if handler is None:
@@ -91,6 +92,9 @@ class Primitives:
         from patchlint.simulate.interpreter import CallRecord
 
         record = CallRecord(name, (), line, primitive=True)
+        # Handlers decide themselves which arguments to evaluate (lazy tracing,
+        # lvalues for stores); the values they did evaluate are left here so the
+        # record can show them without each handler building it.
         self._last_args: list[Any] = []
         frame.record.children.append(record)
         frame.record.path.append(("call", name))
@@ -120,8 +124,9 @@ class Primitives:
         self._eval_all(interp, frame, args)
         return 0
 
-    def _m_identity(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                    args: list) -> Any:
+    def _m_identity(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         return values[0]
@@ -140,8 +145,9 @@ class Primitives:
         interp.store(loc, value, frame)
         return None
 
-    def _m_store_pointer(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                         args: list) -> Any:
+    def _m_store_pointer(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 2)
         _loc(values[0], name).store(values[1])
@@ -152,13 +158,15 @@ class Primitives:
         self._need(name, values, 1)
         return _obj(values[0], name).get(spec["field"])
 
-    def _m_field_address(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                         args: list) -> Any:
+    def _m_field_address(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         inner = _obj(values[0], name).get(spec["field"])
-        return Ptr(inner) if isinstance(inner, Obj) else FieldLoc(_obj(values[0], name),
-                                                                   spec["field"])
+        return (
+            Ptr(inner) if isinstance(inner, Obj) else FieldLoc(_obj(values[0], name), spec["field"])
+        )
 
     def _bit_args(self, interp: Interpreter, frame: Frame, name: str, args: list) -> tuple:
         values = self._eval_all(interp, frame, args)
@@ -171,37 +179,43 @@ class Primitives:
             raise Stop(f"{name}: word {describe(word)}", kind="error")
         return nr, where, word
 
-    def _m_bit_test(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                    args: list) -> Any:
+    def _m_bit_test(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         nr, _, word = self._bit_args(interp, frame, name, args)
         return (word >> nr) & 1
 
-    def _m_bit_set(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                   args: list) -> Any:
+    def _m_bit_set(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         nr, where, word = self._bit_args(interp, frame, name, args)
         where.store(word | (1 << nr))
         return None
 
-    def _m_bit_clear(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                     args: list) -> Any:
+    def _m_bit_clear(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         nr, where, word = self._bit_args(interp, frame, name, args)
         where.store(word & ~(1 << nr))
         return None
 
-    def _m_bit_test_and_set(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                            args: list) -> Any:
+    def _m_bit_test_and_set(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         nr, where, word = self._bit_args(interp, frame, name, args)
         where.store(word | (1 << nr))
         return (word >> nr) & 1
 
-    def _m_bit_test_and_clear(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                              args: list) -> Any:
+    def _m_bit_test_and_clear(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         nr, where, word = self._bit_args(interp, frame, name, args)
         where.store(word & ~(1 << nr))
         return (word >> nr) & 1
 
-    def _m_cmpxchg(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                   args: list) -> Any:
+    def _m_cmpxchg(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         from patchlint.simulate.interpreter_expr import same
 
         values = self._eval_all(interp, frame, args)
@@ -220,8 +234,9 @@ class Primitives:
         where.store(values[1])
         return old
 
-    def _m_atomic(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                  args: list) -> Any:
+    def _m_atomic(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         atomic = _obj(values[0], name)
@@ -240,8 +255,9 @@ class Primitives:
             return int(atomic.get("counter") == 0)
         return None
 
-    def _m_static_key(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                      args: list) -> Any:
+    def _m_static_key(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         key = _obj(values[0], name)
@@ -249,8 +265,7 @@ class Primitives:
         op = spec["op"]
         if op == "read":
             return int(truth(enabled))
-        key.set("enabled", {"inc": enabled + 1, "dec": enabled - 1, "enable": 1,
-                            "disable": 0}[op])
+        key.set("enabled", {"inc": enabled + 1, "dec": enabled - 1, "enable": 1, "disable": 0}[op])
         return None
 
     def _m_warn(self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list) -> Any:
@@ -261,8 +276,9 @@ class Primitives:
         hit = truth(value)
         if hit:
             text = args[0].text.decode("utf-8", "replace")
-            interp.world.record("warn", None, f"{name}({text}) fired", frame.function,
-                                interp.line_of(args[0]))
+            interp.world.record(
+                "warn", None, f"{name}({text}) fired", frame.function, interp.line_of(args[0])
+            )
         return int(hit)
 
     # -- tasks ----------------------------------------------------------------
@@ -272,13 +288,15 @@ class Primitives:
             raise Stop(f"{name}() on a {task.type}", kind="error")
         return task
 
-    def _m_current(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                   args: list) -> Any:
+    def _m_current(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         self._last_args = []
         return self.identifier(interp, name, frame)
 
-    def _m_wake_up_state(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                         args: list) -> Any:
+    def _m_wake_up_state(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         task = self._task(values[0], name)
@@ -294,8 +312,9 @@ class Primitives:
         interp.world.record("wake", task, f"{name} woke {task.label}", frame.function)
         return 1
 
-    def _m_task_call_func(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                          args: list) -> Any:
+    def _m_task_call_func(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 3)
         task, func = self._task(values[0], name), values[1]
@@ -308,22 +327,25 @@ class Primitives:
         finally:
             self.release(interp, frame, lock)
 
-    def _m_next_thread(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                       args: list) -> Any:
+    def _m_next_thread(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         task = self._task(values[0], name)
         threads = interp.world.threads_of(task)
         return Ptr(threads[(threads.index(task) + 1) % len(threads)])
 
-    def _m_thread_group_empty(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                              args: list) -> Any:
+    def _m_thread_group_empty(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         return int(len(interp.world.threads_of(self._task(values[0], name))) == 1)
 
-    def _m_task_css(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                    args: list) -> Any:
+    def _m_task_css(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         # The subsystem id is generated by token pasting (freezer_cgrp_id); only
         # the freezer hierarchy is modelled, so it is not evaluated.
         values = self._eval_all(interp, frame, args[:1])
@@ -331,8 +353,9 @@ class Primitives:
         freezer = self._task(values[0], name).get("freezer")
         return Ptr(_obj(freezer, name).get("css"))
 
-    def _m_container_of(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                        args: list) -> Any:
+    def _m_container_of(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         if len(args) != 3:
             raise Stop("container_of() needs 3 arguments", kind="error")
         inner = interp.eval(args[0], frame)
@@ -342,30 +365,31 @@ class Primitives:
         member = args[2].text.decode().strip()
         obj = _obj(inner, name)
         if obj.parent is None or obj.parent[1] != member:
-            raise Stop(f"container_of: {describe(inner)} is not embedded as {member}",
-                       kind="error")
+            raise Stop(f"container_of: {describe(inner)} is not embedded as {member}", kind="error")
         return Ptr(obj.parent[0])
 
-    def _m_is_enabled(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                      args: list) -> Any:
+    def _m_is_enabled(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         self._last_args = []
         return int(bool(args) and args[0].text.decode().strip() in interp.world.config)
 
-    def _m_woken(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                 args: list) -> Any:
+    def _m_woken(self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         return int(self._task(values[0], name).label in interp.world.woken)
 
-    def _m_running(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                   args: list) -> Any:
+    def _m_running(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self._need(name, values, 1)
         return int(self._task(values[0], name).get("__state") == 0)
 
     # -- locks ----------------------------------------------------------------
-    def lock_key(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                 values: list[Any]) -> Any:
+    def lock_key(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, values: list[Any]
+    ) -> Any:
         if "key" in spec:
             return spec["key"]
         if not values:
@@ -388,14 +412,19 @@ class Primitives:
                 del interp.world.held[index]
                 return
         label = key if isinstance(key, str) else describe(key)
-        interp.world.record("violation", None, f"unlock of {label}, which is not held",
-                            frame.function)
+        interp.world.record(
+            "violation", None, f"unlock of {label}, which is not held", frame.function
+        )
 
     def check_sleep(self, interp: Interpreter, frame: Frame, what: str) -> None:
         atomic = [label for _, label, mode in interp.world.held if mode in _SLEEP_FORBIDDEN]
         if atomic:
-            interp.world.record("violation", None, f"{what} may sleep while holding "
-                                f"{', '.join(atomic)}", frame.function)
+            interp.world.record(
+                "violation",
+                None,
+                f"{what} may sleep while holding {', '.join(atomic)}",
+                frame.function,
+            )
 
     def _m_lock(self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list) -> Any:
         values = self._eval_all(interp, frame, args)
@@ -404,33 +433,38 @@ class Primitives:
             interp.store(interp.lvalue(args[spec["flags_arg"]], frame), 0, frame)
         return None
 
-    def _m_unlock(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                  args: list) -> Any:
+    def _m_unlock(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         self.release(interp, frame, self.lock_key(interp, frame, name, spec, values))
         return None
 
-    def _m_lock_task_sighand(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                             args: list) -> Any:
+    def _m_lock_task_sighand(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         sighand = self._task(values[0], name).get("sighand")
         self.acquire(interp, frame, Ptr(_obj(sighand, name).get("siglock")), "spin")
         return sighand
 
-    def _m_unlock_task_sighand(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                               args: list) -> Any:
+    def _m_unlock_task_sighand(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         sighand = self._task(values[0], name).get("sighand")
         self.release(interp, frame, Ptr(_obj(sighand, name).get("siglock")))
         return None
 
-    def _m_assert_held(self, interp: Interpreter, frame: Frame, name: str, spec: dict,
-                       args: list) -> Any:
+    def _m_assert_held(
+        self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list
+    ) -> Any:
         values = self._eval_all(interp, frame, args)
         key = self.lock_key(interp, frame, name, spec, values)
         if not interp.world.holds(key):
-            interp.world.record("violation", None, f"{name}({describe(key)}) failed: "
-                                "lock not held", frame.function)
+            interp.world.record(
+                "violation", None, f"{name}({describe(key)}) failed: lock not held", frame.function
+            )
         return None
 
     def _m_sleep(self, interp: Interpreter, frame: Frame, name: str, spec: dict, args: list) -> Any:
@@ -459,8 +493,11 @@ class Primitives:
     def file_global(self, interp: Interpreter, frame: Frame, name: str) -> Any:
         """A zero-initialised file-scope variable of the running function's own file."""
         text = getattr(frame.src, "text", "") or ""
-        pattern = re.compile(rf"^(?:static\s+)?(?:[A-Za-z_][\w ]*?\s)\**\s*{re.escape(name)}"
-                             rf"(?:\s+__\w+)*\s*;", re.M)
+        pattern = re.compile(
+            rf"^(?:static\s+)?(?:[A-Za-z_][\w ]*?\s)\**\s*{re.escape(name)}"
+            rf"(?:\s+__\w+)*\s*;",
+            re.M,
+        )
         match = pattern.search(text)
         if match is None or "(" in match.group(0) or "extern" in match.group(0):
             return None
@@ -475,8 +512,10 @@ class Primitives:
         if finder is None:
             return None
         for construct in finder(node):
-            if construct.start == node.start_byte and construct.kind in ("iterator",
-                                                                         "scoped_guard"):
+            if construct.start == node.start_byte and construct.kind in (
+                "iterator",
+                "scoped_guard",
+            ):
                 return construct
         return None
 

@@ -25,12 +25,22 @@ def format_simulation_text(result: SimulationResult, trace: bool = False) -> str
     old = {t.task: t for t in before.per_task}
     for task in after.per_task:
         previous = old.get(task.task)
-        rows.append((task.task, _mark(previous.holds if previous else None), _mark(task.holds),
-                     task.details))
+        rows.append(
+            (
+                task.task,
+                _mark(previous.holds if previous else None),
+                _mark(task.holds),
+                task.details,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
-                     + "  " + row[3])
+        lines.append(
+            "  "
+            + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
+            + "  "
+            + row[3]
+        )
     if result.explanation:
         lines.append("  why:")
         lines.extend(f"    {line}" for line in result.explanation)

@@ -24,8 +24,9 @@ _INCLUDE_DEPTH = 2
 class Resolver:
     """``resolver(name, from_path=None) -> (SourceFile, FunctionDef) | None``."""
 
-    def __init__(self, index: FunctionIndex, overlay: dict[str, str] | None,
-                 defined: frozenset[str]) -> None:
+    def __init__(
+        self, index: FunctionIndex, overlay: dict[str, str] | None, defined: frozenset[str]
+    ) -> None:
         self.index = index
         self.overlay = dict(overlay or {})
         self.defined = defined
@@ -71,16 +72,18 @@ class Resolver:
             bases = ([str(Path(path).parent)] if quote == '"' else []) + list(_INCLUDE_DIRS)
             for base in bases:
                 candidate = f"{base}/{target}" if base not in ("", ".") else target
-                if candidate in self.overlay or (_inside(self.index.root, candidate)
-                                                 and (self.index.root / candidate).is_file()):
+                if candidate in self.overlay or (
+                    _inside(self.index.root, candidate) and (self.index.root / candidate).is_file()
+                ):
                     found.append(candidate)
                     break
         self._includes[path] = found
         return found
 
     # -- lookup -----------------------------------------------------------------------
-    def __call__(self, name: str, from_path: str | None = None
-                 ) -> tuple[SourceFile, FunctionDef] | None:
+    def __call__(
+        self, name: str, from_path: str | None = None
+    ) -> tuple[SourceFile, FunctionDef] | None:
         key = (name, from_path)
         if key not in self._cache:
             self._cache[key] = self._find(name, from_path)
@@ -94,21 +97,26 @@ class Resolver:
         if source is None:
             return None
         for fn in source.functions:
-            if fn.name == name and fn.body is not None and is_active(source.text, fn.start_line,
-                                                                     self.defined):
+            if (
+                fn.name == name
+                and fn.body is not None
+                and is_active(source.text, fn.start_line, self.defined)
+            ):
                 return source, fn
         return None
 
-    def local(self, name: str, from_path: str | None = None
-              ) -> tuple[SourceFile, FunctionDef] | None:
+    def local(
+        self, name: str, from_path: str | None = None
+    ) -> tuple[SourceFile, FunctionDef] | None:
         """Like calling the resolver, without the tree-wide search (cheap, no grep)."""
         key = (name, f"local:{from_path}")
         if key not in self._cache:
             self._cache[key] = self._find(name, from_path, tree_wide=False)
         return self._cache[key]
 
-    def _find(self, name: str, from_path: str | None, tree_wide: bool = True
-              ) -> tuple[SourceFile, FunctionDef] | None:
+    def _find(
+        self, name: str, from_path: str | None, tree_wide: bool = True
+    ) -> tuple[SourceFile, FunctionDef] | None:
         if from_path:
             found = self._active(from_path, name)
             if found is not None:
@@ -143,11 +151,15 @@ class Resolver:
 
 
 def _inside(root: Path, path: str) -> bool:
+    """Only relative paths without `..`: scenario and include text must not leave ``root``."""
     return bool(path) and not path.startswith("/") and ".." not in Path(path).parts
 
 
-def make_resolver(index: FunctionIndex, overlay: dict[str, str] | None = None,
-                  defined: frozenset[str] | None = None) -> Resolver:
+def make_resolver(
+    index: FunctionIndex,
+    overlay: dict[str, str] | None = None,
+    defined: frozenset[str] | None = None,
+) -> Resolver:
     """A resolver over ``index`` with ``overlay`` (path -> text) replacing the tree's files.
 
     Use the patch's pre-images as overlay for the before view and its post-images

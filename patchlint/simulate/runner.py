@@ -43,6 +43,7 @@ class RunOutcome:
     record: CallRecord | None = field(default=None, repr=False)
     trace: list[TraceStep] = field(default_factory=list, repr=False)
     woken: list[str] = field(default_factory=list)
+    steps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,8 +51,9 @@ class RunOutcome:
             "total": self.total,
             "unknown": self.unknown,
             "stopped": self.stopped,
-            "per_task": [{"task": t.task, "holds": t.holds, "details": t.details}
-                         for t in self.per_task],
+            "per_task": [
+                {"task": t.task, "holds": t.holds, "details": t.details} for t in self.per_task
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -113,8 +115,9 @@ def _guarded(interp: Interpreter, record: CallRecord, run: Any) -> str | None:
         run()
     except Stop as stop:
         record.stopped = stop.reason
-        interp.world.record(stop.kind if stop.kind in ("budget", "recursion") else "unmodelled",
-                            None, stop.reason)
+        interp.world.record(
+            stop.kind if stop.kind in ("budget", "recursion") else "unmodelled", None, stop.reason
+        )
         return stop.reason
     except Return:
         return None
@@ -132,8 +135,13 @@ def _guarded(interp: Interpreter, record: CallRecord, run: Any) -> str | None:
     return None
 
 
-def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
-                 primitives: Primitives | None = None, max_depth: int = 40) -> RunOutcome:
+def run_scenario(
+    resolver: Resolver,
+    scenario: Scenario,
+    trace: bool = False,
+    primitives: Primitives | None = None,
+    max_depth: int = 40,
+) -> RunOutcome:
     """Build the scenario's world, run its action, evaluate the observation per task."""
     prims = primitives or Primitives()
     defined = resolver.defined
@@ -144,9 +152,17 @@ def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
     except Stop as stop:
         return RunOutcome(0, 0, [], [f"world: {stop.reason}"], stopped=stop.reason)
     macros = MacroTable(resolver.read, resolver.includes, headers, defined)
-    interp = Interpreter(world, resolver, prims, constants,
-                         lambda text: parse_snippet(text)[2], budget=scenario.budget,
-                         max_depth=max_depth, trace=trace, macros=macros)
+    interp = Interpreter(
+        world,
+        resolver,
+        prims,
+        constants,
+        lambda text: parse_snippet(text)[2],
+        budget=scenario.budget,
+        max_depth=max_depth,
+        trace=trace,
+        macros=macros,
+    )
     env: dict[str, Any] = {task.label: Ptr(task) for task in world.tasks}
 
     def frame_for(name: str, source: Any, extra: dict[str, Any]) -> Frame:
@@ -165,12 +181,14 @@ def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
 
     stopped = _guarded(interp, setup.record, take_locks)
     initial_locks = len(world.held)
+    action_steps = 0
     if stopped is None:
         source, _, body = parse_snippet(scenario.action, scenario.action_file, kind="body")
         action = frame_for("<action>", source, {})
         interp.frames.append(action)
         stopped = _guarded(interp, action.record, lambda: interp.exec_block(body, action))
         interp.frames.pop()
+        action_steps = interp.steps
         for _, label, _ in world.held[initial_locks:]:
             world.record("violation", None, f"{label} still held when the action returned")
 
@@ -217,11 +235,13 @@ def run_scenario(resolver: Resolver, scenario: Scenario, trace: bool = False,
         record=interp.root,
         trace=interp.trace,
         woken=sorted(world.woken),
+        steps=action_steps,
     )
 
 
-def simulate_patch(pre_resolver: Resolver, post_resolver: Resolver, scenario: Scenario,
-                   trace: bool = False) -> SimulationResult:
+def simulate_patch(
+    pre_resolver: Resolver, post_resolver: Resolver, scenario: Scenario, trace: bool = False
+) -> SimulationResult:
     """Run ``scenario`` on the before and after views and explain the difference."""
     from patchlint.simulate.difference import explain
 
@@ -245,5 +265,11 @@ def simulate_patch(pre_resolver: Resolver, post_resolver: Resolver, scenario: Sc
     )
 
 
-__all__ = ["RunOutcome", "SimulationResult", "TaskOutcome", "describe", "run_scenario",
-           "simulate_patch"]
+__all__ = [
+    "RunOutcome",
+    "SimulationResult",
+    "TaskOutcome",
+    "describe",
+    "run_scenario",
+    "simulate_patch",
+]

@@ -1,5 +1,27 @@
 """Scenarios (rules/scenarios/*.toml): a world, an action, a per-task observation.
 
+Keys of a scenario file:
+
+* ``name``, ``summary``, ``question`` (what the count means, for the report);
+* ``action``: C statements run first, e.g. ``"mark_oom_victim(T0);"``; task labels
+  are variables; ``action_file`` is the file the action is compiled in (so static
+  functions such as ``mark_oom_victim`` resolve);
+* ``observe``: a C expression evaluated per observed task with ``t`` bound to it;
+  it may call kernel functions and the ``woken``/``running`` primitives; its
+  top-level ``&&`` terms are reported separately; ``observe_file`` as above;
+* ``observe_tasks``: process names or task labels (default: every task);
+* ``exercises``: functions whose change (or whose callees' change) selects it;
+* ``current``: label of the task ``current`` names; ``held``: lock expressions
+  (``"&T1->sighand->siglock"``, ``"rcu"``) held when the action starts;
+* ``[globals]``: overrides of the globals in primitives.toml;
+* ``[freezers.NAME]``: cgroup v1 freezers (``state``); a process joins one with
+  ``freezer = "NAME"`` (default: the root freezer, never freezing);
+* ``[[process]]``: ``name``, ``threads``, ``names``, ``kernel_thread`` and task
+  fields for every thread (``state`` is ``__state``, ``flags``, ``saved_state``,
+  ``thread_flags``), per-thread ``overrides = { T1 = { ... } }``;
+* ``context_files``: extra files searched for constants (e.g. an enum in a .c file);
+* ``budget``: the step budget of each run.
+
 A scenario names constants (``TASK_FROZEN``, ``PF_KTHREAD``) rather than
 numbers; they are resolved from the tree when the world is built, so the world
 follows the kernel's own definitions.
@@ -52,26 +74,38 @@ class Scenario:
             count = int(spec.get("threads", 1))
             names = list(spec.get("names", []))
             reserved = {"name", "threads", "names", "overrides", "freezer", "kernel_thread"}
-            processes.append(ProcessSpec(
-                name=spec["name"], threads=count, names=names,
-                fields={k: v for k, v in spec.items() if k not in reserved},
-                overrides=dict(spec.get("overrides", {})),
-                freezer=spec.get("freezer"), kernel_thread=bool(spec.get("kernel_thread")),
-            ))
+            processes.append(
+                ProcessSpec(
+                    name=spec["name"],
+                    threads=count,
+                    names=names,
+                    fields={k: v for k, v in spec.items() if k not in reserved},
+                    overrides=dict(spec.get("overrides", {})),
+                    freezer=spec.get("freezer"),
+                    kernel_thread=bool(spec.get("kernel_thread")),
+                )
+            )
         observe_tasks = data.get("observe_tasks", [])
         if isinstance(observe_tasks, str):
             observe_tasks = [observe_tasks]
         return cls(
-            name=data["name"], summary=data.get("summary", ""),
+            name=data["name"],
+            summary=data.get("summary", ""),
             question=data.get("question", "tasks for which the observation holds"),
-            action=data["action"], action_file=data.get("action_file", ""),
-            observe=data["observe"], observe_file=data.get("observe_file", ""),
-            observe_tasks=list(observe_tasks), exercises=list(data.get("exercises", [])),
-            current=data.get("current", ""), held=list(data.get("held", [])),
-            globals=dict(data.get("globals", {})), processes=processes,
+            action=data["action"],
+            action_file=data.get("action_file", ""),
+            observe=data["observe"],
+            observe_file=data.get("observe_file", ""),
+            observe_tasks=list(observe_tasks),
+            exercises=list(data.get("exercises", [])),
+            current=data.get("current", ""),
+            held=list(data.get("held", [])),
+            globals=dict(data.get("globals", {})),
+            processes=processes,
             freezers=dict(data.get("freezers", {})),
             context_files=list(data.get("context_files", [])),
-            budget=int(data.get("budget", 20000)), data=data,
+            budget=int(data.get("budget", 20000)),
+            data=data,
         )
 
 
@@ -89,8 +123,9 @@ def load_scenarios() -> list[Scenario]:
 class WorldBuilder:
     """Builds a fresh ``World`` for one run of a scenario."""
 
-    def __init__(self, primitives_data: dict[str, Any], constants: Any, config: frozenset[str]
-                 ) -> None:
+    def __init__(
+        self, primitives_data: dict[str, Any], constants: Any, config: frozenset[str]
+    ) -> None:
         self.data = primitives_data
         self.constants = constants
         self.config = config
@@ -136,10 +171,15 @@ class WorldBuilder:
             mm = 0 if process.kernel_thread else Ptr(world.new("mm_struct", f"{process.name}.mm"))
             threads: list[Obj] = []
             for index in range(process.threads):
-                label = (process.names[index] if index < len(process.names)
-                         else f"{process.name[0]}{len(world.tasks)}")
+                label = (
+                    process.names[index]
+                    if index < len(process.names)
+                    else f"{process.name[0]}{len(world.tasks)}"
+                )
                 task = world.new("task_struct", label)
                 task.set("pid", pid)
+                task.set("tgid", threads[0].get("pid") if threads else pid)
+                task.set("comm", process.fields.get("comm", process.name))
                 pid += 1
                 fields = {**process.fields, **process.overrides.get(label, {})}
                 self.set_task_fields(task, fields, context)

@@ -13,8 +13,9 @@ from patchlint.source import calls_in
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
-def exercised_functions(scenario: Scenario, resolvers: Iterable[Any] = (), depth: int = 2
-                        ) -> set[str]:
+def exercised_functions(
+    scenario: Scenario, resolvers: Iterable[Any] = (), depth: int = 2
+) -> set[str]:
     """The scenario's declared functions, those its C text calls, and their callees.
 
     Declared functions are found tree-wide through each resolver (pre and post
@@ -47,21 +48,28 @@ def exercised_functions(scenario: Scenario, resolvers: Iterable[Any] = (), depth
                 # functions of the same file.
                 defined_here = {f.name for f in source.functions}
                 body = source.node_text(fn.body) if fn.body is not None else ""
-                found.update((n, source.path)
-                             for n in re.findall(r"[,(]\s*([A-Za-z_]\w*)\s*[,)]", body)
-                             if n in defined_here and n not in names)
+                found.update(
+                    (n, source.path)
+                    for n in re.findall(r"[,(]\s*([A-Za-z_]\w*)\s*[,)]", body)
+                    if n in defined_here and n not in names
+                )
             frontier = found
     return names
 
 
-def select_scenarios(touched_functions: set[str], resolvers: Iterable[Any] = (),
-                     scenarios: list[Scenario] | None = None) -> list[Scenario]:
+def select_scenarios(
+    touched_functions: set[str],
+    resolvers: Iterable[Any] = (),
+    scenarios: list[Scenario] | None = None,
+) -> list[Scenario]:
     """Scenarios whose exercised functions intersect ``touched_functions``."""
     chosen = []
     resolvers = list(resolvers)
     for scenario in scenarios if scenarios is not None else load_scenarios():
         declared = set(scenario.exercises)
-        if declared & touched_functions or exercised_functions(scenario, resolvers) & \
-                touched_functions:
+        if (
+            declared & touched_functions
+            or exercised_functions(scenario, resolvers) & touched_functions
+        ):
             chosen.append(scenario)
     return chosen

@@ -106,8 +106,9 @@ class ElemLoc:
     label: str
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, ElemLoc) and other.array is self.array
-                and other.index == self.index)
+        return (
+            isinstance(other, ElemLoc) and other.array is self.array and other.index == self.index
+        )
 
     def __hash__(self) -> int:
         return hash((id(self.array), self.index))
@@ -244,8 +245,10 @@ class World:
                 child.parent = (owner, name)
             return child
         if isinstance(spec, dict) and "array" in spec:
-            return [self.materialise(spec.get("of", 0), f"{label}[{i}]")
-                    for i in range(int(spec["array"]))]
+            return [
+                self.materialise(spec.get("of", 0), f"{label}[{i}]")
+                for i in range(int(spec["array"]))
+            ]
         if isinstance(spec, list):
             return [self.materialise(v, f"{label}[{i}]") for i, v in enumerate(spec)]
         if isinstance(spec, bool):
@@ -274,8 +277,9 @@ class World:
                 seen.append(obj)
         return seen
 
-    def record(self, kind: str, task: Obj | None, detail: str, function: str = "",
-               line: int = 0) -> None:
+    def record(
+        self, kind: str, task: Obj | None, detail: str, function: str = "", line: int = 0
+    ) -> None:
         self.events.append(Event(kind, task.label if task else None, detail, function, line))
 
     def holds(self, key: Any) -> bool:

@@ -21,3 +21,23 @@ def schema_path() -> Path:
     if not path.is_file():
         pytest.skip(f"SARIF schema not found at {path} (../shared/schemas from the repo root)")
     return path
+
+
+SEED = REPO / "fixtures" / "mail" / "seed-v9-thread.mbox"
+
+
+@pytest.fixture(scope="session")
+def seed_report_html(kernel_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`patchlint report` of the seed thread against linux 6.12, with simulation; built
+    once per session since the simulation takes a while."""
+    import subprocess
+    import sys
+
+    if not SEED.is_file():
+        pytest.skip("fixtures/mail/seed-v9-thread.mbox not written yet")
+    out = tmp_path_factory.mktemp("seed-report") / "report.html"
+    run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--tree",
+                          str(kernel_tree), str(SEED), "-o", str(out)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    return out

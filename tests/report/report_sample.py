@@ -101,11 +101,12 @@ def build_result(source: str = "seed.mbox", simulate: bool = True) -> CheckResul
                    message="Acked-by: Michal Hocko <mhocko@suse.com> sent from mhocko@kernel.org",
                    status="found")
     simulation = [{
-        "scenario": "oom-victim-frozen-group",
-        "before": {"holds": False, "total": 2, "per_task": [
+        "scenario": "oom-victim-frozen-group", "question": "threads of the victim that can run",
+        "explanation": ["action: wakes victim-thread-2 only after"],
+        "before": {"holds": 1, "total": 2, "per_task": [
             {"task": "victim", "holds": True, "details": "thawed"},
             {"task": "victim-thread-2", "holds": False, "details": "stays frozen"}]},
-        "after": {"holds": True, "total": 2, "per_task": [
+        "after": {"holds": 2, "total": 2, "per_task": [
             {"task": "victim", "holds": True, "details": "thawed"},
             {"task": "victim-thread-2", "holds": True, "details": "thawed"}]},
         "warnings": [], "verdict": "the patch fixes the scenario",

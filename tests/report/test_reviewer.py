@@ -108,6 +108,9 @@ def test_html_self_contained_and_escaped() -> None:
     assert re.search(r'<span class="focus"><span class="ln">\d+</span>\t\t__thaw_task\(t\);',
                      html)
     assert "victim-thread-2" in html and "the patch fixes the scenario" in html
+    documented = [r for r in build_report(build_result()).rules if r.doc_text]
+    for rule in documented:  # the pages travel with the report
+        assert f'id="rule-{rule.id}"' in html and f'href="#rule-{rule.id}"' in html
 
 
 def test_markdown() -> None:
@@ -120,6 +123,7 @@ def test_markdown() -> None:
     anchors = set(re.findall(r'<a name="([^"]+)"', text))
     links = set(re.findall(r"\]\(#([^)]+)\)", text))
     assert links and links <= anchors
+    assert "\n# " not in text.split("## Rule documentation", 1)[-1]
     assert "> 222 |" in text or re.search(r"^> \d+ \| \t\t__thaw_task\(t\);$", text, re.M)
 
 
@@ -136,18 +140,20 @@ def test_patch_without_images_or_tree() -> None:
 
 
 @pytest.mark.kernel
-def test_report_command_on_seed_thread(kernel_tree: Path, tmp_path: Path) -> None:
-    if not SEED.is_file():
-        pytest.skip("fixtures/mail/seed-v9-thread.mbox not written yet")
-    for name in ("report.html", "report.md"):
-        out = tmp_path / name
-        run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--tree",
-                              str(kernel_tree), str(SEED), "-o", str(out)],
-                             capture_output=True, text=True, cwd=REPO)
-        assert run.returncode == 0, run.stderr
-        text = out.read_text(encoding="utf-8")
-        assert "Review discussion" in text and "Michal Hocko" in text
-        assert "Acked-by" in text and "Reviewed-by" in text
+@pytest.mark.slow
+def test_report_command_on_seed_thread(seed_report_html: Path, kernel_tree: Path,
+                                       tmp_path: Path) -> None:
+    html = seed_report_html.read_text(encoding="utf-8")
+    assert "Review discussion" in html and "Michal Hocko" in html
+    assert "Acked-by" in html and "Reviewed-by" in html
+    assert 'class="simulation"' in html
+    out = tmp_path / "report.md"
+    run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--no-simulate",
+                          "--tree", str(kernel_tree), str(SEED), "-o", str(out)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "## Review discussion" in text and "Reviewed-by" in text
 
 
 def test_report_command_rejects_unknown_suffix(tmp_path: Path) -> None:

@@ -41,8 +41,9 @@ def overlays(tree: Path, diff: str, workdir: Path) -> tuple[dict[str, str], dict
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tree / path, target)
         pre[path] = (tree / path).read_text(encoding="utf-8", errors="replace")
-    subprocess.run(["patch", "-p1", "--quiet", "--batch"], input=diff, text=True,
-                   cwd=workdir, check=True)
+    subprocess.run(
+        ["patch", "-p1", "--quiet", "--batch"], input=diff, text=True, cwd=workdir, check=True
+    )
     post = {p: (workdir / p).read_text(encoding="utf-8", errors="replace") for p in paths}
     return pre, post
 
@@ -63,8 +64,13 @@ def resolvers(tree: Path, fixture: str, workdir: Path):
     return make_resolver(index, pre), make_resolver(index, post)
 
 
-def scenario(action: str, observe: str = "1", action_file: str = "kernel/test.c",
-             processes: list[dict] | None = None, **extra: object) -> Scenario:
+def scenario(
+    action: str,
+    observe: str = "1",
+    action_file: str = "kernel/test.c",
+    processes: list[dict] | None = None,
+    **extra: object,
+) -> Scenario:
     data: dict = {
         "name": "unit",
         "action": action,
@@ -73,8 +79,8 @@ def scenario(action: str, observe: str = "1", action_file: str = "kernel/test.c"
         "observe_file": action_file,
         "current": "T0",
         "context_files": ["include/linux/sched.h"],
-        "process": processes or [{"name": "P0", "threads": 2, "names": ["T0", "T1"],
-                                  "state": "TASK_INTERRUPTIBLE"}],
+        "process": processes
+        or [{"name": "P0", "threads": 2, "names": ["T0", "T1"], "state": "TASK_INTERRUPTIBLE"}],
     }
     data.update(extra)
     return Scenario.from_data(data)

@@ -85,9 +85,14 @@ def test_arithmetic_control_flow_and_constants(mini_tree):
     # loops(10): 0+1+3+4+5 = 13, +1 from do/while, n ends 0 -> 14
     # sw: 15 + 5 + 99 - 1 = 118 ; jump(3) = 1003
     expected = 118 + 511 + 14 + 1003
-    run = run_scenario(resolver, scenario(
-        "mark(T0);", observe=f"t->saved_state == {expected} && (t->flags & PF_KTHREAD)",
-        observe_tasks=["T0"]))
+    run = run_scenario(
+        resolver,
+        scenario(
+            "mark(T0);",
+            observe=f"t->saved_state == {expected} && (t->flags & PF_KTHREAD)",
+            observe_tasks=["T0"],
+        ),
+    )
     assert run.stopped is None, run.warnings
     assert (run.holds, run.total) == (1, 1), run.per_task
 
@@ -161,8 +166,9 @@ void sleeper(void)
 """
     resolver = mini_tree({"kernel/test.c": code})
     extra = {"globals": {"my_lock": {"struct": "spinlock"}}}
-    run = run_scenario(resolver, scenario("poke(T1);", observe="t->saved_state == TASK_FROZEN",
-                                          **extra))
+    run = run_scenario(
+        resolver, scenario("poke(T1);", observe="t->saved_state == TASK_FROZEN", **extra)
+    )
     assert [t.holds for t in run.per_task] == [False, True]
     assert not run.warnings
     sleep = run_scenario(resolver, scenario("sleeper();", **extra))
@@ -185,8 +191,9 @@ void f(struct task_struct *p) { p->saved_state = frozen_count(p) + FROZEN_OR_NOR
 """
     resolver = mini_tree({"kernel/test.c": code, "include/linux/freezer_test.h": header})
     procs = [{"name": "P0", "threads": 1, "names": ["T0"], "state": "TASK_FROZEN"}]
-    run = run_scenario(resolver, scenario("f(T0);", observe="t->saved_state == 0x8004",
-                                          processes=procs))
+    run = run_scenario(
+        resolver, scenario("f(T0);", observe="t->saved_state == 0x8004", processes=procs)
+    )
     assert run.holds == 1, (run.per_task, run.warnings)
 
 
@@ -194,3 +201,44 @@ def test_warn_on_is_recorded(mini_tree):
     resolver = mini_tree({"kernel/test.c": "void f(int x) { WARN_ON(x > 1); }\n"})
     run = run_scenario(resolver, scenario("f(2);"))
     assert any("WARN_ON(x > 1)" in w for w in run.warnings)
+
+
+def test_do_while_iterators(mini_tree):
+    code = """
+void all(void)
+{
+	struct task_struct *g, *t;
+
+	read_lock(&tasklist_lock);
+	do_each_thread(g, t) {
+		if (t->pid == 101)
+			break;
+		t->saved_state = 1;
+	} while_each_thread(g, t);
+	read_unlock(&tasklist_lock);
+}
+
+void rest(struct task_struct *p, struct task_struct *start)
+{
+	struct task_struct *t = start;
+
+	rcu_read_lock();
+	do {
+		t->saved_state = 2;
+	} while_each_thread(p, t);
+	rcu_read_unlock();
+}
+"""
+    resolver = mini_tree({"kernel/test.c": code})
+    procs = [
+        {"name": "P0", "threads": 3, "names": ["T0", "T1", "T2"]},
+        {"name": "P1", "threads": 1, "names": ["U0"]},
+    ]
+    run = run_scenario(resolver, scenario("all();", observe="t->saved_state == 1", processes=procs))
+    # pids 100..103: the break at T1 (pid 101) leaves only P0's walk; P1 is still visited
+    assert [t.holds for t in run.per_task] == [True, False, False, True], run.warnings
+    assert not run.warnings
+    run = run_scenario(
+        resolver, scenario("rest(T0, T1);", observe="t->saved_state == 2", processes=procs)
+    )
+    assert [t.holds for t in run.per_task] == [False, True, True, False], run.warnings

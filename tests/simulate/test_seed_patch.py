@@ -64,8 +64,16 @@ def test_trace_shows_the_executed_path(kernel_tree, tmp_path):
     result = simulate_patch(pre, post, _scenario("oom-victim-frozen-group"), trace=True)
     assert result.trace_after is not None
     functions = {step.function for step in result.trace_after}
-    assert {"mark_oom_victim", "thaw_process", "__thaw_task", "__restore_freezer_state",
-            "frozen", "freezing", "freezing_slow_path", "tsk_is_oom_victim"} <= functions
+    assert {
+        "mark_oom_victim",
+        "thaw_process",
+        "__thaw_task",
+        "__restore_freezer_state",
+        "frozen",
+        "freezing",
+        "freezing_slow_path",
+        "tsk_is_oom_victim",
+    } <= functions
     text = format_simulation_text(result, trace=True)
     assert "trace after:" in text and "thaw_process" in text
     assert result.to_dict()["after"]["holds"] == 4
@@ -82,8 +90,10 @@ def test_scenarios_run_clean_on_the_tree(kernel_tree):
     }
     for scenario in load_scenarios():
         result = simulate_patch(view, view, scenario)
-        assert (result.before.holds, result.before.total) == expected[scenario.name], \
-            (scenario.name, result.warnings)
+        assert (result.before.holds, result.before.total) == expected[scenario.name], (
+            scenario.name,
+            result.warnings,
+        )
         assert not result.warnings, (scenario.name, result.warnings)
 
 

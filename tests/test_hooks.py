@@ -1,0 +1,247 @@
+"""Git hooks: installation (core.hooksPath, foreign hooks, --force, uninstall) and the
+hooks exercised end to end with git itself in a repository of real kernel files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from patchlint.hooks import MARKER, HookError, hooks_dir, install, push_ranges, uninstall
+
+REPO = Path(__file__).resolve().parent.parent
+KERNEL_FILES = ["kernel/freezer.c", "include/linux/freezer.h", "mm/oom_kill.c",
+                "include/linux/oom.h", "include/linux/sched/signal.h"]
+# find_lock_task_mm() walks the threads under rcu_read_lock(); removing the lock is the
+# bug task-iter-unlocked (fixtures/rules/task-iter-unlocked) reports as an error.
+LOCKED = "\tstruct task_struct *t;\n\n\trcu_read_lock();\n\n\tfor_each_thread(p, t) {"
+UNLOCKED = "\tstruct task_struct *t;\n\n\tfor_each_thread(p, t) {"
+UNLOCK = "found:\n\trcu_read_unlock();\n\n\treturn t;"
+NO_UNLOCK = "found:\n\treturn t;"
+
+
+def git_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Dev Eloper",
+        "GIT_AUTHOR_EMAIL": "dev@example.org", "GIT_COMMITTER_NAME": "Dev Eloper",
+        "GIT_COMMITTER_EMAIL": "dev@example.org", "GIT_TERMINAL_PROMPT": "0",
+        "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    })
+    env.pop("GIT_DIR", None)
+    env.pop("CI", None)
+    return env
+
+
+def git(repo: Path, *args: str, check: bool = True,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                         env=env or git_env(repo.parent), stdin=subprocess.DEVNULL, timeout=600)
+    if check and run.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {run.stdout}{run.stderr}")
+    return run
+
+
+def patchlint(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "patchlint", *args], cwd=repo,
+                          capture_output=True, text=True, env=git_env(repo.parent))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README").write_text("hello\n")
+    git(path, "add", "README")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def test_install_writes_a_marked_executable_script(repo: Path) -> None:
+    path = install("pre-commit", repo)
+    assert path == repo / ".git" / "hooks" / "pre-commit"
+    text = path.read_text()
+    assert text.startswith("#!/bin/sh\n") and MARKER in text
+    assert f"{sys.executable} -m patchlint hook run pre-commit --fail-on error" in text
+    assert path.stat().st_mode & stat.S_IXUSR
+
+
+def test_install_respects_core_hooks_path(repo: Path) -> None:
+    git(repo, "config", "core.hooksPath", ".githooks")
+    assert hooks_dir(repo) == (repo / ".githooks").resolve()
+    path = install("pre-push", repo)
+    assert path == (repo / ".githooks" / "pre-push").resolve()
+    assert not (repo / ".git" / "hooks" / "pre-push").exists()
+
+
+def test_foreign_hook_needs_force(repo: Path) -> None:
+    foreign = repo / ".git" / "hooks" / "pre-commit"
+    foreign.write_text("#!/bin/sh\nmake check\n")
+    with pytest.raises(HookError, match="not written by patchlint"):
+        install("pre-commit", repo)
+    assert foreign.read_text() == "#!/bin/sh\nmake check\n"
+    with pytest.raises(HookError, match="not removing"):
+        uninstall("pre-commit", repo)
+    assert foreign.exists()
+    install("pre-commit", repo, force=True)
+    assert MARKER in foreign.read_text()
+    # Reinstalling over our own hook needs no --force.
+    install("pre-commit", repo, fail_on="warning")
+    assert "--fail-on warning" in foreign.read_text()
+    assert uninstall("pre-commit", repo) == foreign and not foreign.exists()
+    assert uninstall("pre-commit", repo) is None
+
+
+def test_cli_install_and_uninstall(repo: Path) -> None:
+    run = patchlint(repo, "hook", "install", "--type", "pre-commit", "--type", "pre-push")
+    assert run.returncode == 0, run.stderr
+    assert (repo / ".git/hooks/pre-commit").exists() and (repo / ".git/hooks/pre-push").exists()
+    (repo / ".git/hooks/sendemail-validate").write_text("#!/bin/sh\nexit 0\n")
+    run = patchlint(repo, "hook", "install")
+    assert run.returncode == 1 and "--force" in run.stderr
+    run = patchlint(repo, "hook", "uninstall")
+    assert run.returncode == 0, run.stderr
+    assert not (repo / ".git/hooks/pre-commit").exists()
+    assert (repo / ".git/hooks/sendemail-validate").exists()  # not ours: left alone
+
+
+def test_push_ranges(repo: Path) -> None:
+    first = git(repo, "rev-parse", "HEAD").stdout.strip()
+    (repo / "a").write_text("a\n")
+    git(repo, "add", "a")
+    git(repo, "commit", "-q", "-m", "a")
+    second = git(repo, "rev-parse", "HEAD").stdout.strip()
+    zero = "0" * 40
+    lines = [f"refs/heads/main {second} refs/heads/main {first}",
+             f"(delete) {zero} refs/heads/gone {first}",
+             "garbage"]
+    os.chdir(repo)
+    assert push_ranges(lines, repo) == [f"{first}..{second}"]
+    # A new branch: the commits no remote has (none is known here: all but the root).
+    assert push_ranges([f"refs/heads/main {second} refs/heads/new {zero}"], repo) == [
+        f"{first}..{second}"]
+
+
+# --- end to end with real kernel files ------------------------------------------------
+
+
+@pytest.fixture
+def kernel_repo(tmp_path: Path, kernel_tree: Path) -> Path:
+    path = tmp_path / "linux"
+    for name in KERNEL_FILES:
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(kernel_tree / name, path / name)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "linux 6.12 excerpt")
+    assert LOCKED in (path / "mm/oom_kill.c").read_text()
+    return path
+
+
+def introduce_bug(repo: Path) -> None:
+    source = repo / "mm/oom_kill.c"
+    text = source.read_text()
+    source.write_text(text.replace(LOCKED, UNLOCKED, 1).replace(UNLOCK, NO_UNLOCK, 1))
+
+
+def clean_change(repo: Path) -> None:
+    source = repo / "kernel/freezer.c"
+    source.write_text(source.read_text().replace(
+        "/* total number of freezing conditions in effect */",
+        "/* total number of freezing conditions in effect (see freeze_processes) */", 1))
+
+
+@pytest.mark.kernel
+def test_pre_commit_blocks_a_bug_and_allows_a_clean_change(kernel_repo: Path) -> None:
+    assert patchlint(kernel_repo, "hook", "install", "--type", "pre-commit").returncode == 0
+    head = git(kernel_repo, "rev-parse", "HEAD").stdout
+    introduce_bug(kernel_repo)
+    git(kernel_repo, "add", "-A")
+    run = git(kernel_repo, "commit", "-m", "mm: drop a lock", check=False)
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert "task-iter-unlocked" in run.stdout + run.stderr
+    assert git(kernel_repo, "rev-parse", "HEAD").stdout == head
+    git(kernel_repo, "reset", "-q", "--hard")
+    clean_change(kernel_repo)
+    git(kernel_repo, "add", "-A")
+    run = git(kernel_repo, "commit", "-m", "freezer: comment", check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert git(kernel_repo, "rev-parse", "HEAD").stdout != head
+
+
+def _send_email_available(repo: Path) -> bool:
+    run = git(repo, "send-email", "-h", check=False)
+    return "validate" in run.stdout + run.stderr
+
+
+def _send(repo: Path) -> subprocess.CompletedProcess[str]:
+    return git(repo, "send-email", "--dry-run", "--validate", "--confirm=never",
+               "--to=list@example.org", "--from=Dev Eloper <dev@example.org>",
+               "--suppress-cc=all", "-1", check=False)
+
+
+@pytest.mark.kernel
+def test_sendemail_validate(kernel_repo: Path, tmp_path: Path) -> None:
+    assert patchlint(kernel_repo, "hook", "install").returncode == 0
+    hook = kernel_repo / ".git/hooks/sendemail-validate"
+    introduce_bug(kernel_repo)
+    git(kernel_repo, "commit", "-qsam", "mm: drop a lock", "--no-verify")
+    bad = Path(git(kernel_repo, "format-patch", "-1", "-o", str(tmp_path / "bad")).stdout.strip())
+    # As git documents it: the hook gets the mail's file as $1, from the work tree's top.
+    env = git_env(tmp_path)
+    env["GIT_DIR"] = str(kernel_repo / ".git")
+    run = subprocess.run([str(hook), str(bad)], cwd=kernel_repo, capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "task-iter-unlocked" in run.stdout
+    if _send_email_available(kernel_repo):
+        run = _send(kernel_repo)
+        assert run.returncode != 0 and "task-iter-unlocked" in run.stdout + run.stderr
+        assert "Dry-OK" not in run.stdout
+    git(kernel_repo, "reset", "-q", "--hard", "HEAD^")
+    clean_change(kernel_repo)
+    git(kernel_repo, "commit", "-qam", "freezer: comment")
+    unsigned = Path(git(kernel_repo, "format-patch", "-1", "-o",
+                        str(tmp_path / "unsigned")).stdout.strip())
+    run = subprocess.run([str(hook), str(unsigned)], cwd=kernel_repo, capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 1 and "missing-signoff" in run.stdout  # a mail needs one
+    git(kernel_repo, "commit", "-q", "--amend", "-s", "--no-edit")
+    good = Path(git(kernel_repo, "format-patch", "-1", "-o", str(tmp_path / "good")).stdout.strip())
+    run = subprocess.run([str(hook), str(good)], cwd=kernel_repo, capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    if _send_email_available(kernel_repo):
+        run = _send(kernel_repo)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Dry-OK" in run.stdout
+
+
+@pytest.mark.kernel
+def test_pre_push_checks_every_pushed_commit(kernel_repo: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(kernel_repo, "remote", "add", "origin", str(remote))
+    git(kernel_repo, "push", "-q", "origin", "main")
+    assert patchlint(kernel_repo, "hook", "install", "--type", "pre-push").returncode == 0
+    clean_change(kernel_repo)
+    git(kernel_repo, "commit", "-qam", "freezer: comment")
+    run = git(kernel_repo, "push", "origin", "main", check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    introduce_bug(kernel_repo)
+    git(kernel_repo, "commit", "-qam", "mm: drop a lock")
+    clean_source = kernel_repo / "include/linux/oom.h"
+    clean_source.write_text(clean_source.read_text() + "\n")
+    git(kernel_repo, "commit", "-qam", "oom: trailing line")
+    run = git(kernel_repo, "push", "origin", "main", check=False)
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert "task-iter-unlocked" in run.stdout + run.stderr
+    # A new branch holding the bad commit is checked too.
+    run = git(kernel_repo, "push", "origin", "main:refs/heads/topic", check=False)
+    assert run.returncode != 0 and "task-iter-unlocked" in run.stdout + run.stderr
