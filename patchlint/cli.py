@@ -40,6 +40,8 @@ def _register() -> None:
                 raise
             continue
         main.add_command(module.command)
+        for extra in getattr(module, "EXTRA_COMMANDS", ()):
+            main.add_command(extra)
 
 
 _register()

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import patchlint.knowledge as _knowledge
 from patchlint.knowledge import load_toml
 
 
@@ -162,3 +163,7 @@ def knowledge() -> Knowledge:
         prefilter=_prefilter(locks_data, iter_data, sleep_data),
         interesting=frozenset(interesting),
     )
+
+
+# User configuration may extend the knowledge data; drop what was derived from it.
+_knowledge.on_change(knowledge.cache_clear)

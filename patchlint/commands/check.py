@@ -1,4 +1,4 @@
-"""`patchlint check`: lint patches from mbox files, patch files, directories, stdin or a git range."""
+"""`patchlint check`: patches from mbox files, patch files, directories, stdin or a git range."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from patchlint.commands.common import (
+    configure,
     format_option,
     load_messages,
     output_options,
     progress_printer,
     resolve_tree,
-    rule_selection,
     write_output,
 )
 from patchlint.pipeline import CheckOptions, run_check
@@ -30,7 +30,8 @@ from patchlint.pipeline import CheckOptions, run_check
               help="Check each commit of a range of the current git repository.")
 @format_option
 @output_options
-@click.option("--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show findings the patch leaves unchanged.")
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
 def command(
     paths: tuple[str, ...],
@@ -39,7 +40,8 @@ def command(
     no_tree: bool,
     git_range: str | None,
     output_format: str,
-    fail_on: str,
+    fail_on: str | None,
+    config_path: Path | None,
     quiet: bool,
     types: str | None,
     ignore: str | None,
@@ -62,10 +64,12 @@ def command(
     else:
         sources, labels = list(paths), list(paths)
     tree = resolve_tree(tree_dir, no_tree, sources)
-    enable, ignored = rule_selection(types, ignore)
+    settings = configure(tree, config_path, types, ignore, fail_on)
+    fail_on = settings.fail_on
     messages, errors = load_messages(sources, labels)
-    options = CheckOptions(tree=tree, base=base, enable=enable, ignore=ignored,
-                           show_all=show_all, simulate=not no_simulate)
+    options = CheckOptions(tree=tree, base=base, enable=settings.enable, ignore=settings.ignore,
+                           show_all=show_all, simulate=not no_simulate,
+                           severity_overrides=settings.severity)
     from patchlint.source import TreeError
 
     try:

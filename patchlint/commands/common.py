@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,14 @@ def format_option(function: F) -> F:
 
 def output_options(function: F) -> F:
     options = [
-        click.option("--fail-on", default="error", show_default=True,
+        click.option("--fail-on", default=None,
                      type=click.Choice(["error", "warning", "info", "never"]),
-                     help="Exit 1 when a finding at or above this severity is introduced."),
+                     help="Exit 1 when a finding at or above this severity is introduced "
+                     "(default: the configuration's fail-on, else error)."),
+        click.option("--config", "config_path",
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Configuration file (default: .patchlint.toml or pyproject.toml "
+                     "[tool.patchlint] at the tree's root)."),
         click.option("--quiet", "-q", is_flag=True, help="Print findings only."),
         click.option("--types", metavar="RULE,...", help="Only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
@@ -55,6 +61,29 @@ def rule_selection(types: str | None, ignore: str | None) -> tuple[list[str] | N
 
     enabled = split(types)
     return (enabled or None), split(ignore)
+
+
+@dataclass
+class RunSettings:
+    enable: list[str] | None
+    ignore: list[str]
+    severity: dict[str, str]
+    fail_on: str
+
+
+def configure(tree: Path | None, config_path: Path | None, types: str | None,
+              ignore: str | None, fail_on: str | None) -> RunSettings:
+    """Command line over configuration file over defaults; installs knowledge extensions."""
+    from patchlint.config import ConfigError, apply_config, load_config, merge_selection
+
+    try:
+        config = load_config(tree, config_path)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    apply_config(config)
+    enable, ignored = merge_selection(config, *rule_selection(types, ignore))
+    return RunSettings(enable, ignored, dict(config.severity),
+                       fail_on or config.fail_on or "error")
 
 
 def resolve_tree(tree_dir: Path | None, no_tree: bool, sources: list[object]) -> Path | None:

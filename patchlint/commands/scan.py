@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from patchlint.commands.common import rule_selection
+from patchlint.commands.common import configure
 from patchlint.report.text import finding_lines
 
 
@@ -24,15 +24,21 @@ from patchlint.report.text import finding_lines
 @click.option("--fail-on", default="never", show_default=True,
               type=click.Choice(["error", "warning", "info", "never"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cache/--no-cache", default=False, show_default=True,
+              help="Reuse per-file results of earlier scans (kept in the user's cache folder).")
+@click.option("--config", "config_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Configuration file (default: .patchlint.toml at DIRECTORY's root).")
 def command(directory: Path, jobs: int | None, output_format: str, types: str | None,
-            ignore: str | None, fail_on: str, output: Path | None) -> None:
+            ignore: str | None, fail_on: str, output: Path | None, cache: bool,
+            config_path: Path | None) -> None:
     """Scan every C file of DIRECTORY (read-only) with the selected rules."""
     from patchlint.findings import SEVERITY_ORDER
     from patchlint.rules import select_rules
     from patchlint.scan import scan_tree
 
-    enabled, ignored = rule_selection(types, ignore)
-    rule_ids = [meta.id for meta in select_rules(enabled, ignored, "function")]
+    settings = configure(directory, config_path, types, ignore, None)
+    rule_ids = [meta.id for meta in select_rules(settings.enable, settings.ignore, "function")]
     show_progress = sys.stderr.isatty() and not os.environ.get("CI")
 
     def progress(done: int, total: int) -> None:
@@ -41,7 +47,10 @@ def command(directory: Path, jobs: int | None, output_format: str, types: str | 
             sys.stderr.flush()
 
     result = scan_tree(directory, rule_ids=rule_ids, jobs=jobs or os.cpu_count() or 1,
-                       progress=progress)
+                       progress=progress, use_cache=cache)
+    for finding in result.findings:
+        if finding.rule in settings.severity:
+            finding.severity = settings.severity[finding.rule]  # type: ignore[assignment]
     if show_progress:
         sys.stderr.write("\r\033[K")
     findings = sorted(result.findings, key=lambda f: (f.file or "", f.line or 0, f.rule))

@@ -121,9 +121,11 @@ def _check_patch(
         result.findings = [f for f in result.findings if f.status != "unchanged"]
     _apply_overrides(result.findings, options)
     if options.simulate and tree is not None and applied is not None and touched_functions:
-        from patchlint.pipeline.simulation import simulate_applied
+        from patchlint.simulate import simulate_applied
 
-        result.simulation = simulate_applied(applied, touched_functions, index.get())
+        result.simulation = [
+            simulation.to_dict() for simulation in simulate_applied(index.get(), applied.files)
+        ]
     return result
 
 

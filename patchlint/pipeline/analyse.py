@@ -67,7 +67,8 @@ def _analyse_images(
     file_patch: Any, applied: Any, rules: list[RuleMeta], cache: ParseCache, index: Any
 ) -> FileAnalysis:
     touched = touched_lines(file_patch, getattr(applied, "hunks", None))
-    pre_source = cache.parse(applied.pre, file_patch.old_path or applied.path) if applied.pre else None
+    pre_path = file_patch.old_path or applied.path
+    pre_source = cache.parse(applied.pre, pre_path) if applied.pre else None
     post_source = cache.parse(applied.post, applied.path) if applied.post else None
     names: set[str] = set()
     if pre_source is not None:
@@ -76,9 +77,10 @@ def _analyse_images(
         names |= functions_at(post_source, touched.post)
     if not names:
         return FileAnalysis()
-    pre_findings = _run(pre_source, file_patch.old_path or applied.path, names, rules, index)
+    pre_findings = _run(pre_source, pre_path, names, rules, index)
     post_findings = _run(post_source, applied.path, names, rules, index)
-    return FileAnalysis(findings=diff_findings(pre_findings, post_findings), touched_functions=names)
+    findings = diff_findings(pre_findings, post_findings)
+    return FileAnalysis(findings=findings, touched_functions=names)
 
 
 def _analyse_hunks_only(

@@ -7,6 +7,7 @@ keyword options (quiet, fail_on, color, and format-specific flags it may ignore)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 FORMATS: dict[str, str] = {

@@ -212,3 +212,10 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
 
 def render_sarif(result: CheckResult, **_options: Any) -> str:
     return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_sarif_findings(findings: list[Finding], root: Path) -> str:
+    """SARIF for a whole-tree scan: the same run shape, with no patches."""
+    scan = CheckResult(inputs=[str(root)], messages=[], patches=[], series_problems=[],
+                       series_findings=list(findings), tree=str(root))
+    return render_sarif(scan)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import patchlint.knowledge as _knowledge
 from patchlint.findings import Finding
 from patchlint.knowledge import data_path, load_toml
 
@@ -139,3 +140,7 @@ def mark_suppressed(findings: list[Finding], source: Any) -> None:
             ids = by_line.get(line or 0, set())
             if finding.rule in ids or "all" in ids:
                 finding.suppressed = True
+
+
+# User configuration may extend the knowledge data; drop what was derived from it.
+_knowledge.on_change(all_rules.cache_clear)

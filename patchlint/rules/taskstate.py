@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import patchlint.knowledge as _knowledge
 from patchlint.knowledge import load_toml
 
 CURRENT = "current"
@@ -341,3 +342,7 @@ def signal_owner(chain: list[str], names: Aliases) -> tuple[str, str] | None:
     if len(chain) >= 2 and chain[0] in names.signal_of:
         return names.signal_of[chain[0]], chain[1]
     return None
+
+
+# User configuration may extend the knowledge data; drop what was derived from it.
+_knowledge.on_change(knowledge.cache_clear)

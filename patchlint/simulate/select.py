@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from patchlint.simulate.primitives import Primitives
@@ -62,14 +66,78 @@ def select_scenarios(
     resolvers: Iterable[Any] = (),
     scenarios: list[Scenario] | None = None,
 ) -> list[Scenario]:
-    """Scenarios whose exercised functions intersect ``touched_functions``."""
+    """Scenarios whose exercised functions intersect ``touched_functions``.
+
+    The exercised set of a scenario is a property of the tree, not of the patch, so
+    it is computed once per tree (see ``_closure``) rather than once per patch; a
+    function the patch itself adds is still seen through the scenario's declared
+    names and the patch's own views.
+    """
     chosen = []
     resolvers = list(resolvers)
+    if not touched_functions:
+        return chosen
     for scenario in scenarios if scenarios is not None else load_scenarios():
         declared = set(scenario.exercises)
-        if (
-            declared & touched_functions
-            or exercised_functions(scenario, resolvers) & touched_functions
-        ):
+        if declared & touched_functions:
+            chosen.append(scenario)
+            continue
+        index = getattr(resolvers[0], "index", None) if resolvers else None
+        closure = (
+            _closure(scenario, index) if index is not None
+            else exercised_functions(scenario, resolvers)
+        )
+        if closure & touched_functions:
             chosen.append(scenario)
     return chosen
+
+
+_CLOSURES: dict[tuple[int, str], set[str]] = {}
+
+
+def _closure(scenario: Scenario, index: Any) -> set[str]:
+    """Exercised functions on the unpatched tree, kept in memory for the run and on
+    disk per tree, so a one-patch hook run does not search the tree again."""
+    key = (id(index), scenario.name)
+    if key in _CLOSURES:
+        return _CLOSURES[key]
+    cache_file = _cache_file(scenario, index)
+    if cache_file is not None and cache_file.is_file():
+        try:
+            names = set(json.loads(cache_file.read_text()))
+            _CLOSURES[key] = names
+            return names
+        except (OSError, ValueError):
+            pass
+    from patchlint.simulate.resolve import make_resolver
+
+    names = exercised_functions(scenario, [make_resolver(index, {})])
+    _CLOSURES[key] = names
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            cache_file.write_text(json.dumps(sorted(names)))
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return names
+
+
+def _cache_file(scenario: Scenario, index: Any) -> Path | None:
+    root = Path(getattr(index, "root", ""))
+    if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
+        return None
+    identity = [str(root.resolve()), scenario.name, repr(sorted(scenario.exercises)),
+                scenario.action, scenario.observe]
+    # The tree's identity: a release's Makefile (version), a checkout's HEAD.
+    for marker in ("Makefile", ".git/HEAD"):
+        try:
+            stat = (root / marker).stat()
+            identity.append(f"{marker}:{stat.st_mtime_ns}:{stat.st_size}")
+            if marker == ".git/HEAD":
+                identity.append((root / marker).read_text(errors="replace"))
+        except OSError:
+            continue
+    digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:24]
+    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint")
+    return Path(base) / "scenario-closures" / f"{digest}.json"

@@ -30,6 +30,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+import patchlint.knowledge as _knowledge
+
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
 from .normalise_preproc import Directive, flatten_conditionals
 from .normalise_rewrite import Rewriter, blank
@@ -224,3 +226,7 @@ def _constructs(
         pos = start
         constructs.append(Construct(kind, name, args, byte_start, byte_end, line))
     return constructs
+
+
+# User configuration may extend the knowledge data; drop what was derived from it.
+_knowledge.on_change(_default_dialect.cache_clear)
