@@ -374,7 +374,13 @@ def _collect_labels(body: Node) -> dict[str, Node]:
 
 def build_cfg(body: Node, guard_of: GuardHook | None = None,
               loop_of: LoopHook | None = None) -> Cfg:
-    """The CFG of a function body (a compound_statement)."""
+    """The CFG of a function body (a compound_statement), however deeply nested."""
+    from patchlint.analysis.deep import call_deep
+
+    return call_deep(_build_cfg, body, guard_of, loop_of)
+
+
+def _build_cfg(body: Node, guard_of: GuardHook | None, loop_of: LoopHook | None) -> Cfg:
     builder = _Builder(guard_of or (lambda _n: None), loop_of or (lambda _n: None))
     builder.label_nodes = _collect_labels(body)
     entry = builder.new("entry", None)

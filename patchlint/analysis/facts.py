@@ -15,6 +15,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from patchlint.analysis.calls import text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
+from patchlint.analysis.deep import call_deep
 from patchlint.analysis.kb import Knowledge, knowledge
 
 # MAYBE: the summary of a helper that takes RCU on some paths only (a conditional
@@ -131,17 +132,20 @@ class FileFacts:
             return None
         self._in_progress.add(key)
         try:
-            cfg = build_cfg(fn.body, self._guard_of, self._loop_of)
-            analysis = LockAnalysis(cfg, self.kb, self.summary, self._iter_task_var)
-            analysis.run()
-            events = analysis.replay()
-            result: FunctionFacts | None = FunctionFacts(fn, cfg, analysis, events)
+            result: FunctionFacts | None = call_deep(self._analyse, fn)
         except RecursionError:
             result = None
         finally:
             self._in_progress.discard(key)
         self._facts[key] = result
         return result
+
+    def _analyse(self, fn: Any) -> FunctionFacts:
+        cfg = build_cfg(fn.body, self._guard_of, self._loop_of)
+        analysis = LockAnalysis(cfg, self.kb, self.summary, self._iter_task_var)
+        analysis.run()
+        events = analysis.replay()
+        return FunctionFacts(fn, cfg, analysis, events)
 
     def _loop_of(self, node: Node) -> Any:
         found = self.loops.get(node.start_byte)

@@ -33,6 +33,8 @@ from patchlint.pipeline import CheckOptions, run_check
 @click.option("--all", "show_all", is_flag=True,
               help="Also show findings the patch leaves unchanged.")
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+@click.option("--patch-timeout", type=float, default=120.0, show_default=True,
+              help="Seconds one patch may take before it is reported as skipped (0: none).")
 def command(
     paths: tuple[str, ...],
     tree_dir: Path | None,
@@ -48,6 +50,7 @@ def command(
     output: Path | None,
     show_all: bool,
     no_simulate: bool,
+    patch_timeout: float,
     **format_flags: bool,
 ) -> None:
     """Check PATH... (mbox, .patch/.eml/.diff, format-patch directory, '-' for stdin)."""
@@ -69,7 +72,8 @@ def command(
     messages, errors = load_messages(sources, labels)
     options = CheckOptions(tree=tree, base=base, enable=settings.enable, ignore=settings.ignore,
                            show_all=show_all, simulate=not no_simulate,
-                           severity_overrides=settings.severity)
+                           severity_overrides=settings.severity, keep_images=False,
+                           patch_seconds=patch_timeout or None)
     from patchlint.source import TreeError
 
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from patchlint.findings import Finding
 from patchlint.pipeline.analyse import ParseCache, analyse_file
+from patchlint.pipeline.budget import BudgetExceeded, patch_budget
 from patchlint.result import CheckResult, FileResult, PatchResult
 from patchlint.rules import select_rules
 from patchlint.rules.engine import RuleMeta, _check_function
@@ -23,6 +24,12 @@ class CheckOptions:
     show_all: bool = False
     simulate: bool = True
     severity_overrides: dict[str, str] = field(default_factory=dict)
+    # Pre/post file texts kept for reports that show code excerpts; a plain check of
+    # a large archive does not need them and should not hold them.
+    keep_images: bool = True
+    # Wall-clock budget per patch; a patch past it is reported as skipped and the run
+    # goes on (None: no budget).
+    patch_seconds: float | None = 120.0
 
 
 def open_check_tree(options: CheckOptions) -> Any:
@@ -44,6 +51,10 @@ def run_check(
     from patchlint.source import apply_series
 
     collection = collect(messages)
+    for message in collection.messages:
+        # Everything later stages need was extracted by collect(); the decoded bodies
+        # are the bulk of an archive's memory.
+        message.body = ""
     tree = open_check_tree(options)
     c_rules = select_rules(options.enable, options.ignore, "function")
     mail_rules = select_rules(options.enable, options.ignore, "mail")
@@ -52,21 +63,32 @@ def run_check(
     index = _lazy_index(tree)
 
     parsed = {m.index: parse_patch(m.diff_text or "", m.source) for m in collection.patches}
-    applied: dict[int, Any] = {}
-    for series in collection.series:
-        members = [m for m in series.patches if m.index in parsed]
-        results = apply_series([parsed[m.index] for m in members], tree)
-        for member, result in zip(members, results, strict=True):
-            applied[member.index] = result
+    by_index: dict[int, PatchResult] = {}
 
-    patch_results = []
-    for count, message in enumerate(collection.patches, 1):
-        patch_results.append(
-            _check_patch(message, parsed[message.index], applied.get(message.index),
-                         c_rules, mail_rules, cache, index, tree, options)
-        )
+    def check(message: Any, applied: Any) -> None:
+        try:
+            with patch_budget(options.patch_seconds):
+                by_index[message.index] = _check_patch(
+                    message, parsed[message.index], applied, c_rules, mail_rules, cache, index,
+                    tree, options)
+        except BudgetExceeded as error:
+            by_index[message.index] = PatchResult(
+                message=message, skipped=f"budget exceeded: {error}",
+                files=[_file_result(f, applied.file(f.path) if applied is not None else None)
+                       for f in parsed[message.index].files])
         if progress:
-            progress(count)
+            progress(len(by_index))
+
+    # One series at a time: its applied images are dropped before the next is applied.
+    for series in collection.series:
+        members = [m for m in series.patches if m.index in parsed and m.index not in by_index]
+        results = apply_series([parsed[m.index] for m in members], tree)
+        for member, applied in zip(members, results, strict=True):
+            check(member, applied)
+    for message in collection.patches:
+        if message.index not in by_index:
+            check(message, apply_series([parsed[message.index]], tree)[0])
+    patch_results = [by_index[m.index] for m in collection.patches]
 
     series_findings = [
         finding
@@ -113,7 +135,9 @@ def _check_patch(
             result.partial = True
             if analysis.note:
                 result.notes.append(analysis.note)
-        if applied_file is not None and (applied_file.pre or applied_file.post):
+        if options.keep_images and applied_file is not None and (
+            applied_file.pre or applied_file.post
+        ):
             result.images[applied_file.path] = (applied_file.pre, applied_file.post)
     for meta in mail_rules:
         result.findings.extend(_check_function(meta.entry)(message))

@@ -20,7 +20,7 @@ class ParseCache:
     """Parsed files keyed by content: a series touching one file many times, or an
     archive touching one subsystem, parses each version once."""
 
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(self, capacity: int = 32) -> None:
         self._entries: OrderedDict[str, Any] = OrderedDict()
         self._capacity = capacity
 
