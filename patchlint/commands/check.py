@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ from patchlint.pipeline import CheckOptions, run_check
 @click.option("--all", "show_all", is_flag=True,
               help="Also show findings the patch leaves unchanged.")
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Worker processes (default: the machine's cores).")
 @click.option("--patch-timeout", type=float, default=120.0, show_default=True,
               help="Seconds one patch may take before it is reported as skipped (0: none).")
 def command(
@@ -51,6 +54,7 @@ def command(
     show_all: bool,
     no_simulate: bool,
     patch_timeout: float,
+    jobs: int | None,
     **format_flags: bool,
 ) -> None:
     """Check PATH... (mbox, .patch/.eml/.diff, format-patch directory, '-' for stdin)."""
@@ -73,7 +77,8 @@ def command(
     options = CheckOptions(tree=tree, base=base, enable=settings.enable, ignore=settings.ignore,
                            show_all=show_all, simulate=not no_simulate,
                            severity_overrides=settings.severity, keep_images=False,
-                           patch_seconds=patch_timeout or None)
+                           patch_seconds=patch_timeout or None,
+                           jobs=max(1, jobs if jobs is not None else (os.cpu_count() or 1)))
     from patchlint.source import TreeError
 
     try:

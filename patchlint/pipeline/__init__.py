@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ class CheckOptions:
     # Wall-clock budget per patch; a patch past it is reported as skipped and the run
     # goes on (None: no budget).
     patch_seconds: float | None = 120.0
+    jobs: int = 1
 
 
 def open_check_tree(options: CheckOptions) -> Any:
@@ -47,47 +48,32 @@ def run_check(
     progress: Callable[[int], None] | None = None,
 ) -> CheckResult:
     from patchlint.mail import collect
-    from patchlint.patch import parse_patch
-    from patchlint.source import apply_series
 
-    collection = collect(messages)
+    collection = collect(_lean(messages))
     for message in collection.messages:
         # Everything later stages need was extracted by collect(); the decoded bodies
         # are the bulk of an archive's memory.
         message.body = ""
-    tree = open_check_tree(options)
-    c_rules = select_rules(options.enable, options.ignore, "function")
-    mail_rules = select_rules(options.enable, options.ignore, "mail")
     series_rules = select_rules(options.enable, options.ignore, "series")
-    cache = ParseCache()
-    index = _lazy_index(tree)
-
-    parsed = {m.index: parse_patch(m.diff_text or "", m.source) for m in collection.patches}
+    work = _series_work(collection)
+    total = sum(len(members) for members in work)
+    done = 0
     by_index: dict[int, PatchResult] = {}
+    if options.jobs > 1 and len(work) > 1:
+        from patchlint.pipeline.parallel import check_in_parallel
 
-    def check(message: Any, applied: Any) -> None:
-        try:
-            with patch_budget(options.patch_seconds):
-                by_index[message.index] = _check_patch(
-                    message, parsed[message.index], applied, c_rules, mail_rules, cache, index,
-                    tree, options)
-        except BudgetExceeded as error:
-            by_index[message.index] = PatchResult(
-                message=message, skipped=f"budget exceeded: {error}",
-                files=[_file_result(f, applied.file(f.path) if applied is not None else None)
-                       for f in parsed[message.index].files])
+        batches = check_in_parallel(work, options)
+        tree_root = str(options.tree) if options.tree is not None else None
+    else:
+        checker = SeriesChecker(options)
+        batches = (checker.check_series(members) for members in work)
+        tree_root = str(checker.tree.root) if checker.tree is not None else None
+    for batch in batches:
+        for result in batch:
+            by_index[result.message.index] = result
+        done += len(batch)
         if progress:
-            progress(len(by_index))
-
-    # One series at a time: its applied images are dropped before the next is applied.
-    for series in collection.series:
-        members = [m for m in series.patches if m.index in parsed and m.index not in by_index]
-        results = apply_series([parsed[m.index] for m in members], tree)
-        for member, applied in zip(members, results, strict=True):
-            check(member, applied)
-    for message in collection.patches:
-        if message.index not in by_index:
-            check(message, apply_series([parsed[message.index]], tree)[0])
+            progress(min(done, total))
     patch_results = [by_index[m.index] for m in collection.patches]
 
     series_findings = [
@@ -103,8 +89,65 @@ def run_check(
         patches=patch_results,
         series_problems=collection.problems,
         series_findings=series_findings,
-        tree=str(tree.root) if tree is not None else None,
+        tree=tree_root,
     )
+
+
+def _lean(messages: Iterable[Any]) -> Iterator[Any]:
+    """Drop decoded bodies as messages stream in: only a mail that may turn out to be
+    an unlabelled cover letter (a non-"Re:" reply, an "other") still needs its text in
+    collect(); keeping every body would make memory grow with the archive."""
+    for message in messages:
+        if not (message.kind == "other" or (message.kind == "reply"
+                                             and not message.series.is_reply)):
+            message.body = ""
+        yield message
+
+
+def _series_work(collection: Any) -> list[list[Any]]:
+    """Patches grouped by series, in input order: patch N of a series must see 1..N-1."""
+    seen: set[int] = set()
+    work: list[list[Any]] = []
+    for series in collection.series:
+        members = [m for m in series.patches if m.kind == "patch" and m.index not in seen]
+        seen.update(m.index for m in members)
+        if members:
+            work.append(members)
+    work.extend([m] for m in collection.patches if m.index not in seen)
+    return work
+
+
+class SeriesChecker:
+    """Everything one process needs to check series: the tree, rules and caches."""
+
+    def __init__(self, options: CheckOptions) -> None:
+        self.options = options
+        self.tree = open_check_tree(options)
+        self.c_rules = select_rules(options.enable, options.ignore, "function")
+        self.mail_rules = select_rules(options.enable, options.ignore, "mail")
+        self.cache = ParseCache()
+        self.index = _lazy_index(self.tree)
+
+    def check_series(self, members: list[Any]) -> list[PatchResult]:
+        from patchlint.patch import parse_patch
+        from patchlint.source import apply_series
+
+        parsed = [parse_patch(m.diff_text or "", m.source) for m in members]
+        # One series at a time: its applied images are dropped before the next one.
+        applied_all = apply_series(parsed, self.tree)
+        return [self._check_one(message, patch, applied)
+                for message, patch, applied in zip(members, parsed, applied_all, strict=True)]
+
+    def _check_one(self, message: Any, patch: Any, applied: Any) -> PatchResult:
+        try:
+            with patch_budget(self.options.patch_seconds):
+                return _check_patch(message, patch, applied, self.c_rules, self.mail_rules,
+                                    self.cache, self.index, self.tree, self.options)
+        except BudgetExceeded as error:
+            return PatchResult(
+                message=message, skipped=f"budget exceeded: {error}",
+                files=[_file_result(f, applied.file(f.path) if applied is not None else None)
+                       for f in patch.files])
 
 
 def _check_patch(

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from patchlint.analysis.callers import caller_protection
 from patchlint.analysis.calls import squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
-from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.lockstate import MAYBE, LockState
 from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.findings import Evidence, Finding
 
@@ -150,8 +150,13 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
         if _conditional_locking(facts, ff.kb):
             continue
         summary = ff.summary(fn.name)
-        if summary is not None and ff.calls_by_name().get(fn.name):
-            # Every path nets the same change and same-file callers rely on it.
+        callers = ff.calls_by_name().get(fn.name)
+        if summary is not None and callers and (
+            summary.get("rcu") != MAYBE or _callers_release(ff, callers)
+        ):
+            # A lock helper whose same-file callers rely on its effect: every path
+            # nets the same change, or it may return holding RCU and its callers
+            # release it themselves (a documented hand-off).
             continue
         unreleased = list(_unreleased(ff, fn, facts)) if _contract(
             ff, fn, "acquire") is None else []
@@ -163,6 +168,17 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
             continue
         yield from unreleased
         yield from underflows
+
+
+def _callers_release(ff: FileFacts, calls: list) -> bool:
+    release = ff.kb.locks["rcu"].release
+    for call in calls:
+        node = call
+        while node is not None and node.type != "function_definition":
+            node = node.parent
+        if node is not None and any(name in text(node) for name in release):
+            return True
+    return False
 
 
 def _correlated(facts: FunctionFacts) -> bool:
