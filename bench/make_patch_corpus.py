@@ -171,7 +171,10 @@ def _rcu_sections(lines: list[str], fn: Function) -> list[tuple[int, int]]:
 def edit_unlocked_walk(lines: list[str], fn: Function) -> Edit | None:
     for lock, unlock in _rcu_sections(lines, fn):
         inside = "".join(lines[lock + 1: unlock])
-        if _WALK.search(inside) and "rcu_read_" not in inside:
+        # A thread walk under the group's siglock stays protected without RCU: dropping
+        # RCU there is not the bug task-iter-unlocked reports.
+        siglocked = "lock_task_sighand" in inside or "siglock" in inside
+        if _WALK.search(inside) and "rcu_read_" not in inside and not siglocked:
             post = [line for i, line in enumerate(lines) if i not in (lock, unlock)]
             return Edit("drop-rcu-around-walk", "task-iter-unlocked",
                         f"{fn.name}: drop the RCU read lock around the task walk", post, lock + 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from patchlint.analysis.callers import caller_protection
 from patchlint.analysis.calls import squash, text
@@ -114,19 +115,36 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
     that are not; such functions are left alone.
     """
     rcu = kb.locks["rcu"]
-    guards: dict[str, set[str]] = {"acquire": set(), "release": set()}
+    # Branches around each lock and unlock call, by the branch statement's position.
+    enclosing: dict[str, list[dict[int, set[str]]]] = {"acquire": [], "release": []}
     for call, _states, node_id in facts.events.calls.values():
         side = "acquire" if call.name in rcu.acquire else (
             "release" if call.name in rcu.release else None)
         if side is None:
             continue
+        branches: dict[int, set[str]] = {}
         ast = facts.node(node_id).ast
         while ast is not None and ast.type != "function_definition":
             parent = ast.parent
             if parent is not None and parent.type in ("if_statement", "switch_statement"):
                 condition = text(parent.child_by_field_name("condition"))
-                guards[side] |= set(_IDENT.findall(condition)) - _NOT_VARIABLES
+                branches[parent.start_byte] = set(_IDENT.findall(condition)) - _NOT_VARIABLES
             ast = parent
+        enclosing[side].append(branches)
+    # When every lock sits in a branch that also holds an unlock, the branch is an
+    # ordinary section (`if (x) { lock; ...; unlock; }`), not the
+    # `if (need) lock; ... if (need) unlock;` shape.
+    def innermost(branches: dict[int, set[str]]) -> int | None:
+        return max(branches) if branches else None
+
+    if enclosing["acquire"] and all(
+        innermost(a) is not None and any(innermost(a) in r for r in enclosing["release"])
+        for a in enclosing["acquire"]
+    ):
+        return False
+    guards = {side: {name for branches in found for names in branches.values()
+                     for name in names}
+              for side, found in enclosing.items()}
     return bool(guards["acquire"] & guards["release"])
 
 
@@ -152,7 +170,7 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
         summary = ff.summary(fn.name)
         callers = ff.calls_by_name().get(fn.name)
         if summary is not None and callers and (
-            summary.get("rcu") != MAYBE or _callers_release(ff, callers)
+            summary.get("rcu") != MAYBE or _callers_release(ff, callers, fn.name)
         ):
             # A lock helper whose same-file callers rely on its effect: every path
             # nets the same change, or it may return holding RCU and its callers
@@ -170,15 +188,37 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
         yield from underflows
 
 
-def _callers_release(ff: FileFacts, calls: list) -> bool:
+def _callers_release(ff: FileFacts, calls: list, helper: str) -> bool:
+    """Whether a caller releases RCU itself, directly or through same-file helpers
+    (`path_init()` returns holding RCU; its callers leave it via `terminate_walk()`)."""
     release = ff.kb.locks["rcu"].release
+    seen: set[str] = {helper}
+
+    def releases(function: Any, depth: int) -> bool:
+        if function is None or function.name in seen:
+            return False
+        seen.add(function.name)
+        body = ff.source.node_text(function.node)
+        if any(name in body for name in release):
+            return True
+        if depth == 0:
+            return False
+        return any(releases(ff.source.function(callee), depth - 1)
+                   for callee in set(_CALLEE.findall(body)) if callee != function.name)
+
     for call in calls:
         node = call
         while node is not None and node.type != "function_definition":
             node = node.parent
-        if node is not None and any(name in text(node) for name in release):
+        if node is None:
+            continue
+        caller = ff.source.function_at_line(node.start_point[0] + 1)
+        if releases(caller, 2):
             return True
     return False
+
+
+_CALLEE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
 def _correlated(facts: FunctionFacts) -> bool:
@@ -239,10 +279,11 @@ def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     if not leaking:
         return
     balanced = any(_net(s) == 0 for states in returns.values() for s in states)
-    if not balanced and not _releases(ff, facts) and (
+    if not _releases(ff, facts) and (
         ff.kb.lock_word is None or ff.kb.lock_word.search(fn.name)
     ):
-        # Takes RCU on every path, never drops it, and is named for it: a lock helper.
+        # Takes RCU (on every path, or conditionally) and never drops it, and is named
+        # for it: a lock helper such as __local_bh_disable_ip(); its pair releases.
         return
     occurrences: Counter[str] = Counter()
     for node_id in sorted(leaking, key=lambda n: facts.node(n).line):

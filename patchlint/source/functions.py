@@ -91,7 +91,7 @@ class FunctionIndex:
         root: Path,
         reader: Reader | None = None,
         dialect: Dialect | None = None,
-        cache_size: int = 256,
+        cache_size: int = 64,
     ) -> None:
         self.root = Path(root)
         self.reader = reader
