@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from patchlint.commands.common import load_messages, progress_printer, resolve_tree, rule_selection
+from patchlint.commands.common import configure, load_messages, progress_printer, resolve_tree
 
 _FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -34,22 +34,16 @@ def command(paths: tuple[str, ...], output: Path, tree_dir: Path | None, base: s
     output_format = _FORMATS.get(output.suffix.lower())
     if output_format is None:
         raise click.UsageError(f"-o {output}: the name must end in .html or .md")
-    from patchlint.config import ConfigError, apply_config, load_config, merge_selection
     from patchlint.pipeline import CheckOptions, run_check
 
     sources: list[object] = list(paths)
     labels = list(paths)
     tree = resolve_tree(tree_dir, no_tree, sources)
-    try:
-        config = load_config(tree, config_path)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from error
-    apply_config(config)
-    enable, ignored = merge_selection(config, *rule_selection(types, ignore))
+    settings = configure(tree, config_path, types, ignore, None)
     messages, errors = load_messages(sources, labels)
-    options = CheckOptions(tree=tree, base=base, enable=enable, ignore=ignored,
+    options = CheckOptions(tree=tree, base=base, enable=settings.enable, ignore=settings.ignore,
                            show_all=show_all, simulate=not no_simulate,
-                           severity_overrides=dict(config.severity))
+                           severity_overrides=settings.severity)
     result = run_check(messages, options, labels, progress=progress_printer("patches"))
     result.errors.extend(errors)
     if sys.stderr.isatty():
