@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from patchlint.analysis.callers import caller_protection
 from patchlint.analysis.calls import squash, text
@@ -131,20 +130,19 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
                 branches[parent.start_byte] = set(_IDENT.findall(condition)) - _NOT_VARIABLES
             ast = parent
         enclosing[side].append(branches)
-    # When every lock sits in a branch that also holds an unlock, the branch is an
-    # ordinary section (`if (x) { lock; ...; unlock; }`), not the
-    # `if (need) lock; ... if (need) unlock;` shape.
+    # A lock and an unlock in the same innermost branch form an ordinary section
+    # (`if (x) { lock; ...; unlock; }`); only calls standing alone under a branch can
+    # make the `if (need) lock; ... if (need) unlock;` shape.
     def innermost(branches: dict[int, set[str]]) -> int | None:
         return max(branches) if branches else None
 
-    if enclosing["acquire"] and all(
-        innermost(a) is not None and any(innermost(a) in r for r in enclosing["release"])
-        for a in enclosing["acquire"]
-    ):
-        return False
-    guards = {side: {name for branches in found for names in branches.values()
+    def alone(side: str, other: str) -> list[dict[int, set[str]]]:
+        return [b for b in enclosing[side] if innermost(b) is not None
+                and not any(innermost(b) in o for o in enclosing[other])]
+
+    guards = {side: {name for branches in alone(side, other) for names in branches.values()
                      for name in names}
-              for side, found in enclosing.items()}
+              for side, other in (("acquire", "release"), ("release", "acquire"))}
     return bool(guards["acquire"] & guards["release"])
 
 
@@ -189,22 +187,31 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
 
 
 def _callers_release(ff: FileFacts, calls: list, helper: str) -> bool:
-    """Whether a caller releases RCU itself, directly or through same-file helpers
-    (`path_init()` returns holding RCU; its callers leave it via `terminate_walk()`)."""
+    """Whether a caller releases RCU after calling the helper, directly or through
+    same-file functions it calls afterwards (`path_init()` returns holding RCU; its
+    callers leave it later through `terminate_walk()`)."""
     release = ff.kb.locks["rcu"].release
+    acquire = ff.kb.locks["rcu"].acquire
     seen: set[str] = {helper}
 
-    def releases(function: Any, depth: int) -> bool:
-        if function is None or function.name in seen:
-            return False
-        seen.add(function.name)
-        body = ff.source.node_text(function.node)
-        if any(name in body for name in release):
+    def releases(code: str, depth: int) -> bool:
+        if any(name in code for name in release):
             return True
         if depth == 0:
             return False
-        return any(releases(ff.source.function(callee), depth - 1)
-                   for callee in set(_CALLEE.findall(body)) if callee != function.name)
+        for callee in set(_CALLEE.findall(code)):
+            function = ff.source.function(callee)
+            if function is None or callee in seen:
+                continue
+            seen.add(callee)
+            body = ff.source.node_text(function.node)
+            # Only an unlocking helper counts: a callee with RCU sections of its own
+            # balances them and releases nothing of the caller's.
+            if any(name in body for name in acquire):
+                continue
+            if releases(body, depth - 1):
+                return True
+        return False
 
     for call in calls:
         node = call
@@ -212,8 +219,9 @@ def _callers_release(ff: FileFacts, calls: list, helper: str) -> bool:
             node = node.parent
         if node is None:
             continue
-        caller = ff.source.function_at_line(node.start_point[0] + 1)
-        if releases(caller, 2):
+        # Only what the caller does after the call can release what the helper kept.
+        after = ff.source.data[call.end_byte:node.end_byte].decode("utf-8", "replace")
+        if releases(after, 2):
             return True
     return False
 
