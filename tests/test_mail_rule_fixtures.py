@@ -58,3 +58,16 @@ def test_fixture_headers_do_not_change_classification() -> None:
     for fixture in FIXTURES:
         kinds = [m.kind for m in collect(iter_messages(str(fixture))).messages]
         assert "error" not in kinds
+
+
+def test_every_message_rule_has_a_fixture_and_a_doc_page() -> None:
+    from patchlint.knowledge import data_path
+    from patchlint.rules import all_rules
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
+    for meta in all_rules():
+        assert data_path(meta.doc).is_file(), f"rule {meta.id} has no doc page"
+        if meta.scope == "function":
+            continue
+        texts = [p.read_text() for p in (fixtures / meta.id).glob("*.mbox")]
+        assert any(meta.id in t for t in texts), f"rule {meta.id} has no positive fixture"

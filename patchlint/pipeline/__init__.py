@@ -126,7 +126,7 @@ class SeriesChecker:
         self.c_rules = select_rules(options.enable, options.ignore, "function")
         self.mail_rules = select_rules(options.enable, options.ignore, "mail")
         self.cache = ParseCache()
-        self.index = _lazy_index(self.tree)
+        self.index = LazyIndex(self.tree)
 
     def check_series(self, members: list[Any]) -> list[PatchResult]:
         from patchlint.patch import parse_patch
@@ -218,7 +218,7 @@ def _apply_overrides(findings: list[Finding], options: CheckOptions) -> None:
             finding.severity = options.severity_overrides[finding.rule]  # type: ignore[assignment]
 
 
-class _lazy_index:  # noqa: N801 - used like a function returning a holder
+class LazyIndex:
     """Build the tree-wide FunctionIndex on first use only: many runs never need it."""
 
     def __init__(self, tree: Any) -> None:
