@@ -62,6 +62,11 @@ def run_check(
     if options.jobs > 1 and len(work) > 1:
         from patchlint.pipeline.parallel import check_in_parallel
 
+        # Open the tree here once so that a bad --tree/--base fails in this process
+        # with a clear error rather than inside every worker.
+        probe = open_check_tree(options)
+        if probe is not None and hasattr(probe, "close"):
+            probe.close()
         batches = check_in_parallel(work, options)
         tree_root = str(options.tree) if options.tree is not None else None
     else:
@@ -110,6 +115,8 @@ def _series_work(collection: Any) -> list[list[Any]]:
     work: list[list[Any]] = []
     for series in collection.series:
         members = [m for m in series.patches if m.kind == "patch" and m.index not in seen]
+        # Patch N applies on top of 1..N-1 whatever order the mailbox holds them in.
+        members.sort(key=lambda m: (m.series.index or 0, m.index))
         seen.update(m.index for m in members)
         if members:
             work.append(members)
