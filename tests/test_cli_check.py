@@ -138,3 +138,29 @@ def test_git_range(tmp_path: Path) -> None:
     assert result.exit_code == 1
     rules = [[f["rule"] for f in p["findings"]] for p in data["patches"]]
     assert rules == [[], ["missing-signoff"]]
+
+
+def test_series_applies_in_patch_order_whatever_the_mbox_order(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True,
+                              capture_output=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "dev@example.org")
+    git("config", "user.name", "Dev Eloper")
+    for value in (1, 2, 3):
+        (repo / "lib.c").write_text(f"int f(void)\n{{\n\treturn {value};\n}}\n")
+        if value == 1:
+            git("add", ".")
+        git("commit", "-qam", f"lib: return {value}\n\nSigned-off-by: Dev Eloper <dev@example.org>")
+    patches = git("format-patch", "--stdout", "HEAD~2..HEAD").split(b"\nFrom ")
+    reversed_mbox = tmp_path / "reversed.mbox"
+    reversed_mbox.write_bytes(b"From " + patches[1] + b"\n" + patches[0] + b"\n")
+    git("checkout", "-q", "HEAD~2")
+    code, data = check_json("--tree", str(repo), "--no-simulate", str(reversed_mbox))
+    assert [p["series"]["index"] for p in data["patches"]] == [2, 1]
+    assert all(f["apply_state"] == "applied" for p in data["patches"] for f in p["files"])
+    assert code == 0
