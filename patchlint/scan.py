@@ -9,6 +9,7 @@ mentions. Token lists are kernel knowledge and live in the rules' TOML files.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -78,21 +79,60 @@ def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[s
 
 # ---------------------------------------------------------------- prefilter
 
-def _grep_candidates(root: Path, tokens: list[str]) -> list[str] | None:
+def _tree_parts(root: Path, jobs: int) -> list[list[str]]:
+    """Split the tree into `jobs` groups of paths for parallel greps. drivers/ holds
+    two thirds of a kernel tree, so its subdirectories (and drm's) are spread out."""
+    big = {"drivers", "drivers/gpu", "drivers/gpu/drm"}
+    entries: list[str] = []
+    pending = ["."]
+    while pending:
+        current = pending.pop()
+        try:
+            children = sorted(os.scandir(root / current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for child in children:
+            relative = child.name if current == "." else f"{current}/{child.name}"
+            if child.name.startswith("."):
+                continue
+            if child.is_dir(follow_symlinks=False):
+                (pending if relative in big else entries).append(relative)
+            elif child.name.endswith(SOURCE_SUFFIXES):
+                entries.append(relative)
+    groups: list[list[str]] = [[] for _ in range(max(1, jobs))]
+    for position, entry in enumerate(entries):
+        groups[position % len(groups)].append(entry)
+    return [group for group in groups if group]
+
+
+def _parallel_grep(root: Path, options: list[str], needles: list[str], jobs: int
+                   ) -> str | None:
+    """`grep -r OPTIONS -e NEEDLE...` over the tree, split across `jobs` processes."""
     grep = shutil.which("grep")
     if grep is None:
         return None
-    command = [grep, "-rlF", "--include=*.c", "--include=*.h"]
-    for token in tokens:
-        command += ["-e", token]
+    command = [grep, "-r", *options, "--include=*.c", "--include=*.h"]
+    for needle in needles:
+        command += ["-e", needle]
+    environment = {**os.environ, "LC_ALL": "C"}
     try:
-        proc = subprocess.run(command + ["."], cwd=root, capture_output=True, timeout=600)
+        processes = [subprocess.Popen([*command, "--", *group], cwd=root,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      env=environment)
+                     for group in _tree_parts(root, jobs)]
+        outputs = [process.communicate(timeout=600)[0] for process in processes]
     except (OSError, subprocess.SubprocessError):
         return None
-    if proc.returncode not in (0, 1):
+    if any(process.returncode not in (0, 1) for process in processes):
         return None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    return sorted(line[2:] if line.startswith("./") else line for line in lines)
+    return b"".join(outputs).decode("utf-8", "surrogateescape")
+
+
+def _grep_candidates(root: Path, tokens: list[str], jobs: int = 1) -> list[str] | None:
+    output = _parallel_grep(root, ["-lF"], tokens, jobs)
+    if output is None:
+        return None
+    return sorted(line[2:] if line.startswith("./") else line for line in output.splitlines())
 
 
 def _walk_candidates(root: Path, tokens: list[str] | None) -> list[str]:
@@ -115,12 +155,26 @@ def _walk_candidates(root: Path, tokens: list[str] | None) -> list[str]:
     return sorted(found)
 
 
-def candidate_files(root: Path, tokens: dict[str, tuple[str, ...] | None]) -> list[str]:
+def candidate_files(root: Path, tokens: dict[str, tuple[str, ...] | None],
+                    jobs: int = 1) -> list[str]:
     if any(value is None for value in tokens.values()):
         return _walk_candidates(root, None)
     union = sorted({token for value in tokens.values() for token in value or ()})
-    found = _grep_candidates(root, union)
+    found = _grep_candidates(root, union, jobs)
     return found if found is not None else _walk_candidates(root, union)
+
+
+def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, list[str]] | None:
+    """For each word, the files mentioning it as a word: one parallel pass."""
+    output = _parallel_grep(root, ["-owF"], words, jobs)
+    if output is None:
+        return None
+    mentions: dict[str, set[str]] = {word: set() for word in words}
+    for line in output.splitlines():
+        path, _, word = line.rpartition(":")
+        if word in mentions:
+            mentions[word].add(path[2:] if path.startswith("./") else path)
+    return {word: sorted(paths) for word, paths in mentions.items()}
 
 
 # ---------------------------------------------------------------- workers
@@ -211,27 +265,6 @@ def _scan_one(relative: str) -> Outcome:
     return relative, findings, None, asked
 
 
-def _mentions(root: Path, names: set[str]) -> dict[str, list[str]]:
-    """For each name, the files mentioning it as a word: one grep for all names."""
-    result: dict[str, set[str]] = {name: set() for name in names}
-    grep = shutil.which("grep")
-    words = sorted(name for name in names if name.isidentifier())
-    if grep is None or not words:
-        return {}
-    command = [grep, "-rowF", "--include=*.c", "--include=*.h"]
-    for word in words:
-        command += ["-e", word]
-    try:
-        proc = subprocess.run(command + ["."], cwd=root, capture_output=True, timeout=900)
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-        path, _, word = line.rpartition(":")
-        if word in result:
-            result[word].add(path[2:] if path.startswith("./") else path)
-    return {name: sorted(paths) for name, paths in result.items()}
-
-
 def _run(root: Path, files: list[str], ids: list[str], tokens: dict[str, Any], jobs: int,
          mentions: dict[str, list[str]] | None, progress: Progress | None,
          total: int, offset: int) -> list[Outcome]:
@@ -258,10 +291,12 @@ def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = 
               progress: Progress | None = None, use_cache: bool = False) -> ScanResult:
     """Run C rules over every candidate file under ``root``.
 
-    ``use_cache`` keeps each file's findings keyed by its content and by the
-    version of the analysis code and knowledge, so an unchanged tree is not
-    analysed twice. Caveat: a finding that depends on callers in *other* files
-    is not invalidated when only those files change.
+    ``use_cache`` keeps each file's findings keyed by its path, its content, the
+    tree's dialect and the version of the analysis code and knowledge, so an
+    unchanged tree is not analysed twice. Only files whose analysis consulted
+    nothing outside themselves are cached: a file that asked the tree-wide index
+    about callers is analysed again on every scan, so a change elsewhere in the
+    tree can never leave a stale result behind.
     """
     from patchlint.rules import select_rules
 
@@ -269,10 +304,14 @@ def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = 
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
     tokens = candidate_tokens(ids)
-    files = candidate_files(root, tokens)
-    result = ScanResult(files_candidate=len(files))
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache = _ResultCache(root, ids) if use_cache else None
+    files = candidate_files(root, tokens, jobs)
+    # A warm scan already knows which names the last one asked about; their mentions
+    # are found in one parallel pass instead of after the first analysis pass.
+    prior = cache.asked_last_time() if cache is not None else set()
+    known_mentions = (_mentions_parallel(root, sorted(prior), jobs) or {}) if prior else {}
+    result = ScanResult(files_candidate=len(files))
     final: list[Outcome] = []
     todo = files
     if cache is not None:
@@ -293,10 +332,15 @@ def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = 
         else:
             final.append(outcome)
     if again:
-        mentions = _mentions(root, asked)
+        mentions = {name: known_mentions[name] for name in asked if name in known_mentions}
+        missing = asked - set(mentions)
+        if missing:
+            mentions.update(_mentions_parallel(root, sorted(missing), jobs) or {})
         final += _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0)
     if cache is not None:
-        cache.put_all(o for o in final if o[0] in set(todo))
+        fresh = set(todo) - set(again)
+        cache.put_all(o for o in final if o[0] in fresh)
+        cache.remember_asked(asked)
     for relative, findings, error, _asked in final:
         result.files_scanned += 1
         result.findings.extend(findings)
@@ -324,7 +368,7 @@ class _ResultCache:
         base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint")
         self.root = root
-        self.dir = Path(base) / "scan" / _version(rule_ids)
+        self.dir = Path(base) / "scan" / _version(rule_ids, root)
         self.hashes: dict[str, str] = {}
 
     def _key(self, relative: str) -> str | None:
@@ -332,7 +376,9 @@ class _ResultCache:
             data = (self.root / relative).read_bytes()
         except OSError:
             return None
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        # The path is part of the key: some knowledge is per path (debugger code,
+        # the owners of a per-thread flag).
+        digest = hashlib.blake2b(relative.encode() + b"\0" + data, digest_size=16).hexdigest()
         self.hashes[relative] = digest
         return digest
 
@@ -348,6 +394,19 @@ class _ResultCache:
         for finding in findings:
             finding.file = relative
         return relative, findings, error, []
+
+    def asked_last_time(self) -> set[str]:
+        try:
+            return set(json.loads((self.dir / "asked.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def remember_asked(self, names: set[str]) -> None:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "asked.json").write_text(json.dumps(sorted(names)))
+        except OSError:
+            pass
 
     def put_all(self, outcomes: Iterable[Outcome]) -> None:
         for relative, findings, error, _asked in outcomes:
@@ -365,8 +424,9 @@ class _ResultCache:
                 return
 
 
-def _version(rule_ids: list[str]) -> str:
-    """Hash of the analysis code, the rules data and the rule selection."""
+def _version(rule_ids: list[str], root: Path) -> str:
+    """Hash of the analysis code, the rules data, the rule selection, and the tree's
+    own dialect (its .clang-format iterator list changes how files parse)."""
     digest = hashlib.blake2b(digest_size=12)
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")) + sorted(data_dir().rglob("*.toml")):
@@ -375,4 +435,12 @@ def _version(rule_ids: list[str]) -> str:
         except OSError:
             continue
     digest.update(",".join(sorted(rule_ids)).encode())
+    # Knowledge added by the user's configuration changes results as much as ours.
+    from patchlint.knowledge import extensions
+
+    digest.update(json.dumps(extensions(), sort_keys=True, default=str).encode())
+    try:
+        digest.update((root / ".clang-format").read_bytes())
+    except OSError:
+        pass
     return digest.hexdigest()

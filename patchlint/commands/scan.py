@@ -24,8 +24,9 @@ from patchlint.report.text import finding_lines
 @click.option("--fail-on", default="never", show_default=True,
               type=click.Choice(["error", "warning", "info", "never"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--cache/--no-cache", default=False, show_default=True,
-              help="Reuse per-file results of earlier scans (kept in the user's cache folder).")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Reuse per-file results of earlier scans of unchanged files (kept in "
+              "the user's cache folder, never in the tree).")
 @click.option("--config", "config_path",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Configuration file (default: .patchlint.toml at DIRECTORY's root).")
