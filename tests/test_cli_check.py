@@ -164,3 +164,28 @@ def test_series_applies_in_patch_order_whatever_the_mbox_order(tmp_path: Path) -
     assert [p["series"]["index"] for p in data["patches"]] == [2, 1]
     assert all(f["apply_state"] == "applied" for p in data["patches"] for f in p["files"])
     assert code == 0
+
+
+def test_patch_already_in_the_checkout_uses_its_blob_ids(tmp_path: Path) -> None:
+    """b4 prep --check and sendemail hooks check commits the work tree already holds:
+    the diff's `index` blob ids give the exact pre-image."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True,
+                              capture_output=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "dev@example.org")
+    git("config", "user.name", "Dev Eloper")
+    (repo / "lib.c").write_text("int f(void)\n{\n\treturn 1;\n}\n")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    (repo / "lib.c").write_text("int f(void)\n{\n\treturn 2;\n}\n")
+    git("commit", "-qam", "lib: return 2\n\nSigned-off-by: Dev Eloper <dev@example.org>")
+    mail = git("format-patch", "-1", "--stdout", "HEAD")
+    code, data = check_json("--tree", str(repo), "--no-simulate", "-", input=mail)
+    (file,) = data["patches"][0]["files"]
+    assert file["apply_state"] == "applied", file
+    assert code == 0
