@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -104,17 +105,23 @@ def test_every_fixture_message_accounted_for() -> None:
                 assert message["reason"], (fixture.name, message)
 
 
-def test_git_range(tmp_path: Path) -> None:
+def new_repo(tmp_path: Path) -> tuple[Path, Callable[..., bytes]]:
+    """An empty git repository with an identity, and a runner for git in it."""
     repo = tmp_path / "repo"
     repo.mkdir()
 
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                              text=True).stdout
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True,
+                              capture_output=True).stdout
 
     git("init", "-q")
     git("config", "user.email", "dev@example.org")
     git("config", "user.name", "Dev Eloper")
+    return repo, git
+
+
+def test_git_range(tmp_path: Path) -> None:
+    repo, git = new_repo(tmp_path)
     (repo / "lib.c").write_text("int f(void)\n{\n\treturn 1;\n}\n")
     git("add", ".")
     git("commit", "-qm", "base")
@@ -141,16 +148,7 @@ def test_git_range(tmp_path: Path) -> None:
 
 
 def test_series_applies_in_patch_order_whatever_the_mbox_order(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                              capture_output=True).stdout
-
-    git("init", "-q")
-    git("config", "user.email", "dev@example.org")
-    git("config", "user.name", "Dev Eloper")
+    repo, git = new_repo(tmp_path)
     for value in (1, 2, 3):
         (repo / "lib.c").write_text(f"int f(void)\n{{\n\treturn {value};\n}}\n")
         if value == 1:
@@ -169,16 +167,7 @@ def test_series_applies_in_patch_order_whatever_the_mbox_order(tmp_path: Path) -
 def test_patch_already_in_the_checkout_uses_its_blob_ids(tmp_path: Path) -> None:
     """b4 prep --check and sendemail hooks check commits the work tree already holds:
     the diff's `index` blob ids give the exact pre-image."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                              capture_output=True).stdout
-
-    git("init", "-q")
-    git("config", "user.email", "dev@example.org")
-    git("config", "user.name", "Dev Eloper")
+    repo, git = new_repo(tmp_path)
     (repo / "lib.c").write_text("int f(void)\n{\n\treturn 1;\n}\n")
     git("add", ".")
     git("commit", "-qm", "base")
