@@ -78,13 +78,24 @@ class Figures:
     memory: dict[str, object] = field(default_factory=dict)
 
 
-def measure(cmd: list[str], *, stdin: bytes | None = None, cwd: Path | None = None,
-            stdout: Path | None = None, timeout: float | None = None) -> Run:
+def measure(
+    cmd: list[str],
+    *,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    stdout: Path | None = None,
+    timeout: float | None = None,
+) -> Run:
     """Run one process; its own rusage comes from wait4, so runs never blur together."""
     out_handle = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else
-                            subprocess.DEVNULL, stdout=out_handle, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=out_handle,
+        stderr=subprocess.DEVNULL,
+    )
     killed = threading.Event()
 
     def kill() -> None:
@@ -107,8 +118,15 @@ def measure(cmd: list[str], *, stdin: bytes | None = None, cwd: Path | None = No
         timer.cancel()
     if stdout:
         out_handle.close()  # type: ignore[union-attr]
-    return Run(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
-               killed.is_set(), 1)
+    return Run(
+        wall,
+        usage.ru_utime,
+        usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        killed.is_set(),
+        1,
+    )
 
 
 def machine() -> dict[str, object]:
@@ -120,9 +138,12 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "perl": subprocess.run(["perl", "-e", "print $^V"], capture_output=True,
-                                   text=True).stdout}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "perl": subprocess.run(["perl", "-e", "print $^V"], capture_output=True, text=True).stdout,
+    }
 
 
 def split_mails(mbox: bytes) -> list[bytes]:
@@ -130,18 +151,41 @@ def split_mails(mbox: bytes) -> list[bytes]:
     return [mbox[a:b] for a, b in zip(starts, starts[1:] + [len(mbox)], strict=True)]
 
 
-def patchlint_cmd(tree: Path, inputs: list[Path], out: Path, jobs: int | None,
-                  supports_jobs: bool, extra: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "patchlint", "check", "--tree", str(tree), "--format", "json",
-           "-o", str(out), "--fail-on", "never", *extra]
+def patchlint_cmd(
+    tree: Path,
+    inputs: list[Path],
+    out: Path,
+    jobs: int | None,
+    supports_jobs: bool,
+    extra: list[str],
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "patchlint",
+        "check",
+        "--tree",
+        str(tree),
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--fail-on",
+        "never",
+        *extra,
+    ]
     if jobs is not None and supports_jobs:
         cmd += ["--jobs", str(jobs)]
     return cmd + [str(p) for p in inputs]
 
 
 def check_supports_jobs() -> bool:
-    help_text = subprocess.run([sys.executable, "-m", "patchlint", "check", "--help"],
-                               capture_output=True, text=True, cwd=REPO).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "patchlint", "check", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    ).stdout
     return "--jobs" in help_text
 
 
@@ -161,16 +205,19 @@ def patchlint_findings(out: Path, index: dict[str, object] | None) -> dict[str, 
                 introduced += 1
                 found.setdefault(patch.get("message_id", ""), set()).add(finding.get("rule"))
     result: dict[str, object] = {
-        "messages": len(data.get("messages", [])), "patches": len(data.get("patches", [])),
-        "findings_introduced": introduced, "skipped": skipped,
+        "messages": len(data.get("messages", [])),
+        "patches": len(data.get("patches", [])),
+        "findings_introduced": introduced,
+        "skipped": skipped,
         "errors": len(data.get("errors", [])),
     }
     if index is not None:
         expected = [p for p in index["patches"] if p["expected"]]  # type: ignore[index]
         hits = [p for p in expected if p["expected"] in found.get(p["message_id"], set())]
         result["recall"] = f"{len(hits)}/{len(expected)}"
-        result["missed"] = [f"{p['file']}:{p['function']} ({p['expected']})"
-                            for p in expected if p not in hits]
+        result["missed"] = [
+            f"{p['file']}:{p['function']} ({p['expected']})" for p in expected if p not in hits
+        ]
     return result
 
 
@@ -179,8 +226,12 @@ def run_checkpatch(tree: Path, mails: list[bytes]) -> tuple[Run, int]:
     findings = 0
     with tempfile.NamedTemporaryFile() as out:
         for mail in mails:
-            run = measure(["perl", "scripts/checkpatch.pl", *CHECKPATCH_FLAGS], stdin=mail,
-                          cwd=tree, stdout=Path(out.name))
+            run = measure(
+                ["perl", "scripts/checkpatch.pl", *CHECKPATCH_FLAGS],
+                stdin=mail,
+                cwd=tree,
+                stdout=Path(out.name),
+            )
             total.add(run)
             text = Path(out.name).read_text(errors="replace")
             findings += len(re.findall(r": (?:ERROR|WARNING|CHECK):", text))
@@ -233,26 +284,42 @@ def ratio(a: float, b: float) -> float | None:
 
 def print_row(label: str, run: Run, per: int = 1) -> None:
     flag = " (TIMED OUT)" if run.timed_out else ""
-    print(f"  {label:<28} wall {run.wall:8.2f}s  cpu {run.cpu:8.2f}s  "
-          f"per item {run.wall / max(per, 1):7.3f}s  peak {run.maxrss_mb:7.1f} MB  "
-          f"rc {run.returncode}{flag}")
+    print(
+        f"  {label:<28} wall {run.wall:8.2f}s  cpu {run.cpu:8.2f}s  "
+        f"per item {run.wall / max(per, 1):7.3f}s  peak {run.maxrss_mb:7.1f} MB  "
+        f"rc {run.returncode}{flag}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tree", type=Path)
     parser.add_argument("--patches", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="passed to `patchlint check --jobs` when it has the option")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="passed to `patchlint check --jobs` when it has the option",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mbox-mb", type=int, default=200, help="size of the memory mbox")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="per patchlint run; a killed run reports its figures so far")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["throughput", "small", "memory"])
-    parser.add_argument("--extra", action="append", default=[],
-                        help="extra argument for every patchlint run (e.g. --no-simulate)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="per patchlint run; a killed run reports its figures so far",
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["throughput", "small", "memory"]
+    )
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="extra argument for every patchlint run (e.g. --no-simulate)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
@@ -266,16 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="patchlint-bench-") as scratch:
         work = Path(scratch)
         corpus = work / "corpus.mbox"
-        make_patch_corpus.main([str(tree), str(corpus), "--count", str(args.patches),
-                                "--seed", str(args.seed)])
+        make_patch_corpus.main(
+            [str(tree), str(corpus), "--count", str(args.patches), "--seed", str(args.seed)]
+        )
         index = json.loads(corpus.with_suffix(".json").read_text())
         mails = split_mails(corpus.read_bytes())
 
         if "throughput" not in args.skip:
             print(f"(a) throughput on {len(mails)} patches")
             out = work / "check.json"
-            pl = measure(patchlint_cmd(tree, [corpus], out, args.jobs, supports_jobs,
-                                       args.extra), cwd=REPO, timeout=args.timeout)
+            pl = measure(
+                patchlint_cmd(tree, [corpus], out, args.jobs, supports_jobs, args.extra),
+                cwd=REPO,
+                timeout=args.timeout,
+            )
             print_row("patchlint check --tree", pl, len(mails))
             cp, cp_findings = run_checkpatch(tree, mails)
             print_row("checkpatch.pl per patch", cp, len(mails))
@@ -283,31 +354,47 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  patchlint findings: {pl_findings}")
             print(f"  checkpatch findings (ERROR/WARNING/CHECK lines): {cp_findings}")
             figures.throughput = {
-                "patches": len(mails), "patchlint": asdict(pl), "checkpatch": asdict(cp),
-                "patchlint_findings": pl_findings, "checkpatch_findings": cp_findings,
-                "speedup_wall": ratio(cp.wall, pl.wall), "speedup_cpu": ratio(cp.cpu, pl.cpu),
+                "patches": len(mails),
+                "patchlint": asdict(pl),
+                "checkpatch": asdict(cp),
+                "patchlint_findings": pl_findings,
+                "checkpatch_findings": cp_findings,
+                "speedup_wall": ratio(cp.wall, pl.wall),
+                "speedup_cpu": ratio(cp.cpu, pl.cpu),
                 "target": ">= 10x",
             }
-            print(f"  speed-up: wall {figures.throughput['speedup_wall']}x, "
-                  f"cpu {figures.throughput['speedup_cpu']}x (target >= 10x)")
+            print(
+                f"  speed-up: wall {figures.throughput['speedup_wall']}x, "
+                f"cpu {figures.throughput['speedup_cpu']}x (target >= 10x)"
+            )
 
         if "small" not in args.skip:
             small = work / "small.patch"
             small.write_bytes(min(mails, key=len))
-            pl_runs = [measure(patchlint_cmd(tree, [small], work / "small.json", args.jobs,
-                                             supports_jobs, args.extra), cwd=REPO,
-                               timeout=args.timeout) for _ in range(3)]
-            cp_runs = [measure(["perl", "scripts/checkpatch.pl", str(small)], cwd=tree)
-                       for _ in range(3)]
+            pl_runs = [
+                measure(
+                    patchlint_cmd(
+                        tree, [small], work / "small.json", args.jobs, supports_jobs, args.extra
+                    ),
+                    cwd=REPO,
+                    timeout=args.timeout,
+                )
+                for _ in range(3)
+            ]
+            cp_runs = [
+                measure(["perl", "scripts/checkpatch.pl", str(small)], cwd=tree) for _ in range(3)
+            ]
             pl_wall = statistics.median(r.wall for r in pl_runs)
             cp_wall = statistics.median(r.wall for r in cp_runs)
             print("(b) one small patch end to end (median of 3)")
             print_row("patchlint check --tree", pl_runs[0])
             print_row("checkpatch.pl", cp_runs[0])
             figures.small_patch = {
-                "patchlint_wall": round(pl_wall, 3), "checkpatch_wall": round(cp_wall, 3),
+                "patchlint_wall": round(pl_wall, 3),
+                "checkpatch_wall": round(cp_wall, 3),
                 "patchlint_peak_mb": max(r.maxrss_mb for r in pl_runs),
-                "ratio": ratio(pl_wall, cp_wall), "target": "<= 1.0 (no slower)",
+                "ratio": ratio(pl_wall, cp_wall),
+                "target": "<= 1.0 (no slower)",
             }
             print(f"  patchlint/checkpatch wall: {figures.small_patch['ratio']} (target <= 1)")
 
@@ -316,17 +403,23 @@ def main(argv: list[str] | None = None) -> int:
             built = build_big_mbox(big, corpus, args.mbox_mb)
             out = work / "big.json"
             print(f"(c) memory on {built['bytes'] / 2**20:.0f} MB mbox ({built['copies']} copies)")
-            mem = measure(patchlint_cmd(tree, [big], out, args.jobs, supports_jobs, args.extra),
-                          cwd=REPO, timeout=args.timeout)
+            mem = measure(
+                patchlint_cmd(tree, [big], out, args.jobs, supports_jobs, args.extra),
+                cwd=REPO,
+                timeout=args.timeout,
+            )
             print_row("patchlint check --tree", mem)
             figures.memory = {
                 "mbox_mb": round(built["bytes"] / 2**20, 1),  # type: ignore[operator]
-                "run": asdict(mem), "peak_mb": round(mem.maxrss_mb, 1),
+                "run": asdict(mem),
+                "peak_mb": round(mem.maxrss_mb, 1),
                 "findings": patchlint_findings(out, None) if not mem.timed_out else None,
                 "target": "<= 500 MB",
             }
-            print(f"  peak RSS {mem.maxrss_mb:.0f} MB (target <= 500 MB)"
-                  + (" - killed at the timeout, peak so far" if mem.timed_out else ""))
+            print(
+                f"  peak RSS {mem.maxrss_mb:.0f} MB (target <= 500 MB)"
+                + (" - killed at the timeout, peak so far" if mem.timed_out else "")
+            )
 
     if args.json:
         args.json.write_text(json.dumps(asdict(figures), indent=2) + "\n", encoding="utf-8")

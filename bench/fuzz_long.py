@@ -63,11 +63,15 @@ def run_hypothesis(layer: Layer, seconds: float, max_failures: int) -> LayerRepo
         round_number += 1
         counter = {"n": 0}
         body = _counted(layer, counter, deadline)
-        test = seed(round_number)(settings(
-            max_examples=500, deadline=None, database=None,
-            phases=[Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-        )(given(layer.strategy)(body)))
+        test = seed(round_number)(
+            settings(
+                max_examples=500,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+            )(given(layer.strategy)(body))
+        )
         try:
             test()
         except Exception as error:  # noqa: BLE001 - every failure is a finding to report
@@ -75,11 +79,13 @@ def run_hypothesis(layer: Layer, seconds: float, max_failures: int) -> LayerRepo
                 key = f"{type(single).__name__}:{_origin(single)}"
                 if key not in seen:
                     seen.add(key)
-                    report.failures.append({
-                        "error": f"{type(single).__name__}: {str(single)[:300]}",
-                        "where": _origin(single),
-                        "reproducer": _reproducer(single),
-                    })
+                    report.failures.append(
+                        {
+                            "error": f"{type(single).__name__}: {str(single)[:300]}",
+                            "where": _origin(single),
+                            "reproducer": _reproducer(single),
+                        }
+                    )
         report.examples += counter["n"]
     report.seconds = seconds
     return report
@@ -146,31 +152,49 @@ def run_atheris(layer: Layer, seconds: float, workdir: Path) -> LayerReport:
     artifacts = workdir / layer.name
     artifacts.mkdir(exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, str(script), f"-max_total_time={int(seconds)}",
-         f"-artifact_prefix={artifacts}/", "-print_final_stats=1", "-rss_limit_mb=2048"],
-        capture_output=True, text=True, cwd=workdir,
+        [
+            sys.executable,
+            str(script),
+            f"-max_total_time={int(seconds)}",
+            f"-artifact_prefix={artifacts}/",
+            "-print_final_stats=1",
+            "-rss_limit_mb=2048",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
     )
     for line in proc.stderr.splitlines():
         if line.startswith("stat::number_of_executed_units:"):
             report.examples = int(line.split(":")[-1])
     for crash in sorted(artifacts.iterdir()):
         tail = proc.stderr[-1500:]
-        report.failures.append({"error": crash.name, "where": tail,
-                                "reproducer": f"{crash} ({crash.stat().st_size} bytes)"})
+        report.failures.append(
+            {
+                "error": crash.name,
+                "where": tail,
+                "reproducer": f"{crash} ({crash.stat().st_size} bytes)",
+            }
+        )
     report.seconds = seconds
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--layer", action="append", choices=[layer.name for layer in LAYERS])
     parser.add_argument("--engine", choices=["hypothesis", "atheris"], default="hypothesis")
     parser.add_argument("--max-failures", type=int, default=5, help="per layer")
     parser.add_argument("--json", type=Path, help="write the summary here")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="atheris artifacts (default: a new temporary directory)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="atheris artifacts (default: a new temporary directory)",
+    )
     args = parser.parse_args(argv)
     chosen = [layer for layer in LAYERS if not args.layer or layer.name in args.layer]
     present = [layer for layer in chosen if _exists(layer.module)]
@@ -194,14 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             reports.append(run_hypothesis(layer, share, args.max_failures))
     failed = sum(len(r.failures) for r in reports)
-    print(f"fuzz_long: engine {args.engine}, {args.minutes:g} min, python {sys.version.split()[0]}"
-          f", {os.cpu_count()} cpus")
+    print(
+        f"fuzz_long: engine {args.engine}, {args.minutes:g} min, python {sys.version.split()[0]}"
+        f", {os.cpu_count()} cpus"
+    )
     for report in reports:
         status = report.skipped or f"{report.examples} examples, {len(report.failures)} failures"
         print(f"  {report.name:<17} {status}")
         for failure in report.failures:
-            print(f"    {failure['error']}\n      at {failure['where']}\n"
-                  + "\n".join(f"      {line}" for line in failure["reproducer"].splitlines()))
+            print(
+                f"    {failure['error']}\n      at {failure['where']}\n"
+                + "\n".join(f"      {line}" for line in failure["reproducer"].splitlines())
+            )
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in reports], indent=2) + "\n")
     return 1 if failed else 0

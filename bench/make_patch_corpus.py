@@ -75,11 +75,15 @@ def find_functions(lines: list[str]) -> list[Function]:
         start = sig_end
         while start > 0 and "(" not in lines[start] and sig_end - start < 6:
             start -= 1
-        while start > 0 and lines[start - 1].strip() and not lines[start - 1].rstrip().endswith(
-            (";", "}", "*/")
-        ) and not lines[start - 1].startswith(("#", " ", "\t")) and sig_end - start < 6:
+        while (
+            start > 0
+            and lines[start - 1].strip()
+            and not lines[start - 1].rstrip().endswith((";", "}", "*/"))
+            and not lines[start - 1].startswith(("#", " ", "\t"))
+            and sig_end - start < 6
+        ):
             start -= 1
-        head = "".join(lines[start:sig_end + 1])
+        head = "".join(lines[start : sig_end + 1])
         match = _NAME.search(head)
         close = i + 1
         while close < len(lines) and not lines[close].startswith("}"):
@@ -102,7 +106,7 @@ def _indent_of(line: str) -> str:
 
 
 def edit_add_local(lines: list[str], fn: Function) -> Edit | None:
-    body = lines[fn.open + 1: fn.close]
+    body = lines[fn.open + 1 : fn.close]
     if not body:
         return None
     post = list(lines)
@@ -130,8 +134,10 @@ def edit_reword_comment(lines: list[str], fn: Function) -> Edit | None:
     for i in range(fn.open + 1, fn.close):
         line = lines[i]
         stripped = line.strip()
-        if stripped.startswith(("/*", "*", "//")) and " the " in line and not stripped.startswith(
-            "*/"
+        if (
+            stripped.startswith(("/*", "*", "//"))
+            and " the " in line
+            and not stripped.startswith("*/")
         ):
             post = list(lines)
             post[i] = line.replace(" the ", " the current ", 1)
@@ -149,7 +155,7 @@ def edit_change_constant(lines: list[str], fn: Function) -> Edit | None:
         if match:
             value = int(match.group(1)) + 1
             post = list(lines)
-            post[i] = line[: match.start(1)] + str(value) + line[match.end(1):]
+            post[i] = line[: match.start(1)] + str(value) + line[match.end(1) :]
             return Edit("change-constant", None, f"{fn.name}: adjust a constant", post, i + 1)
     return None
 
@@ -170,14 +176,19 @@ def _rcu_sections(lines: list[str], fn: Function) -> list[tuple[int, int]]:
 
 def edit_unlocked_walk(lines: list[str], fn: Function) -> Edit | None:
     for lock, unlock in _rcu_sections(lines, fn):
-        inside = "".join(lines[lock + 1: unlock])
+        inside = "".join(lines[lock + 1 : unlock])
         # A thread walk under the group's siglock stays protected without RCU: dropping
         # RCU there is not the bug task-iter-unlocked reports.
         siglocked = "lock_task_sighand" in inside or "siglock" in inside
         if _WALK.search(inside) and "rcu_read_" not in inside and not siglocked:
             post = [line for i, line in enumerate(lines) if i not in (lock, unlock)]
-            return Edit("drop-rcu-around-walk", "task-iter-unlocked",
-                        f"{fn.name}: drop the RCU read lock around the task walk", post, lock + 1)
+            return Edit(
+                "drop-rcu-around-walk",
+                "task-iter-unlocked",
+                f"{fn.name}: drop the RCU read lock around the task walk",
+                post,
+                lock + 1,
+            )
     return None
 
 
@@ -187,8 +198,9 @@ def edit_sleep_in_rcu(lines: list[str], fn: Function) -> Edit | None:
             continue
         post = list(lines)
         post.insert(lock + 1, f"{_indent_of(lines[lock])}msleep(1);\n")
-        return Edit("sleep-in-rcu", "rcu-sleep", f"{fn.name}: back off while scanning", post,
-                    lock + 2)
+        return Edit(
+            "sleep-in-rcu", "rcu-sleep", f"{fn.name}: back off while scanning", post, lock + 2
+        )
     return None
 
 
@@ -201,12 +213,17 @@ def edit_early_return(lines: list[str], fn: Function) -> Edit | None:
         if not fn.returns_void and "bool" in lines[fn.start]:
             value = " false"
         post = list(lines)
-        post[lock + 1: lock + 1] = [
+        post[lock + 1 : lock + 1] = [
             f"{indent}if (unlikely(fatal_signal_pending(current)))\n",
             f"{indent}\treturn{value};\n",
         ]
-        return Edit("early-return-in-rcu", "rcu-unbalanced",
-                    f"{fn.name}: bail out early on a fatal signal", post, lock + 2)
+        return Edit(
+            "early-return-in-rcu",
+            "rcu-unbalanced",
+            f"{fn.name}: bail out early on a fatal signal",
+            post,
+            lock + 2,
+        )
     return None
 
 
@@ -215,19 +232,31 @@ def edit_thread_flag(lines: list[str], fn: Function) -> Edit | None:
         match = re.search(r"\btsk_is_oom_victim\(([^()]+)\)", lines[i])
         if match:
             post = list(lines)
-            post[i] = (lines[i][: match.start()]
-                       + f"test_tsk_thread_flag({match.group(1)}, TIF_MEMDIE)"
-                       + lines[i][match.end():])
-            return Edit("oom-victim-as-thread-flag", "thread-flag-as-group",
-                        f"{fn.name}: test TIF_MEMDIE directly", post, i + 1)
+            post[i] = (
+                lines[i][: match.start()]
+                + f"test_tsk_thread_flag({match.group(1)}, TIF_MEMDIE)"
+                + lines[i][match.end() :]
+            )
+            return Edit(
+                "oom-victim-as-thread-flag",
+                "thread-flag-as-group",
+                f"{fn.name}: test TIF_MEMDIE directly",
+                post,
+                i + 1,
+            )
     return None
 
 
 BENIGN: list[Callable[[list[str], Function], Edit | None]] = [
-    edit_add_local, edit_reword_comment, edit_change_constant,
+    edit_add_local,
+    edit_reword_comment,
+    edit_change_constant,
 ]
 BUGGY: list[Callable[[list[str], Function], Edit | None]] = [
-    edit_unlocked_walk, edit_sleep_in_rcu, edit_thread_flag, edit_early_return,
+    edit_unlocked_walk,
+    edit_sleep_in_rcu,
+    edit_thread_flag,
+    edit_early_return,
 ]
 
 
@@ -271,33 +300,45 @@ def _with_section(line: str, pre: list[str]) -> str:
 
 
 def render_diff(rel: str, pre: list[str], post: list[str]) -> tuple[str, int, int]:
-    hunks = [_with_section(line, pre) for line in
-             difflib.unified_diff(pre, post, f"a/{rel}", f"b/{rel}", n=3)]
+    hunks = [
+        _with_section(line, pre)
+        for line in difflib.unified_diff(pre, post, f"a/{rel}", f"b/{rel}", n=3)
+    ]
     added = sum(1 for line in hunks[2:] if line.startswith("+"))
     removed = sum(1 for line in hunks[2:] if line.startswith("-"))
-    head = (f"diff --git a/{rel} b/{rel}\n"
-            f"index {blob_id(''.join(pre))[:12]}..{blob_id(''.join(post))[:12]} 100644\n")
+    head = (
+        f"diff --git a/{rel} b/{rel}\n"
+        f"index {blob_id(''.join(pre))[:12]}..{blob_id(''.join(post))[:12]} 100644\n"
+    )
     return head + "".join(hunks), added, removed
 
 
-def render_mail(i: int, total: int, rel: str, edit: Edit, diff: str, added: int,
-                removed: int, seed: int) -> str:
-    subsystem = rel.split("/")[0] if not rel.startswith("drivers/") else "/".join(
-        rel.split("/")[:2])
+def render_mail(
+    i: int, total: int, rel: str, edit: Edit, diff: str, added: int, removed: int, seed: int
+) -> str:
+    subsystem = (
+        rel.split("/")[0] if not rel.startswith("drivers/") else "/".join(rel.split("/")[:2])
+    )
     subject = f"[PATCH {i}/{total}] {subsystem}: {edit.summary}"
     sha = hashlib.sha1(f"{seed}:{i}:{diff}".encode()).hexdigest()  # noqa: S324 - fake commit
     changes = added + removed
     bar = "+" * min(added, 40) + "-" * min(removed, 40)
-    stat = (f" {rel} | {changes} {bar}\n 1 file changed, {added} insertion"
-            f"{'s' if added != 1 else ''}(+), {removed} deletion{'s' if removed != 1 else ''}(-)\n")
-    body = (f"The {edit.kind.replace('-', ' ')} change in {rel} is generated by\n"
-            f"bench/make_patch_corpus.py (seed {seed}) to measure patch checkers.\n")
-    return (f"From {sha} Mon Sep 17 00:00:00 2001\n"
-            f"From: {AUTHOR}\n"
-            f"Date: {formatdate(BASE_EPOCH + 60 * i, localtime=False)}\n"
-            f"Subject: {subject}\n"
-            f"Message-ID: <bench-{seed}-{i}@patchlint.invalid>\n"
-            f"\n{body}\nSigned-off-by: {AUTHOR}\n---\n{stat}\n{diff}--\n2.47.0\n\n")
+    stat = (
+        f" {rel} | {changes} {bar}\n 1 file changed, {added} insertion"
+        f"{'s' if added != 1 else ''}(+), {removed} deletion{'s' if removed != 1 else ''}(-)\n"
+    )
+    body = (
+        f"The {edit.kind.replace('-', ' ')} change in {rel} is generated by\n"
+        f"bench/make_patch_corpus.py (seed {seed}) to measure patch checkers.\n"
+    )
+    return (
+        f"From {sha} Mon Sep 17 00:00:00 2001\n"
+        f"From: {AUTHOR}\n"
+        f"Date: {formatdate(BASE_EPOCH + 60 * i, localtime=False)}\n"
+        f"Subject: {subject}\n"
+        f"Message-ID: <bench-{seed}-{i}@patchlint.invalid>\n"
+        f"\n{body}\nSigned-off-by: {AUTHOR}\n---\n{stat}\n{diff}--\n2.47.0\n\n"
+    )
 
 
 def plan(tree: Path, count: int, rng: random.Random) -> list[tuple[str, Function, Edit]]:
@@ -315,8 +356,10 @@ def plan(tree: Path, count: int, rng: random.Random) -> list[tuple[str, Function
         if sum(bug_counts.values()) >= wanted_bugs:
             break
         lines = read_lines(tree, rel)
-        if lines is None or "rcu_read_lock" not in "".join(lines) and "tsk_is_oom" not in "".join(
-            lines
+        if (
+            lines is None
+            or "rcu_read_lock" not in "".join(lines)
+            and "tsk_is_oom" not in "".join(lines)
         ):
             continue
         for fn in find_functions(lines):
@@ -365,22 +408,27 @@ def check_applies(tree: Path, patches: list[tuple[str, str]]) -> list[str]:
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(tree / rel, target)
-            proc = subprocess.run(["patch", "-p1", "--dry-run", "--batch", "--silent"],
-                                  input=diff, text=True, cwd=root, capture_output=True)
+            proc = subprocess.run(
+                ["patch", "-p1", "--dry-run", "--batch", "--silent"],
+                input=diff,
+                text=True,
+                cwd=root,
+                capture_output=True,
+            )
             if proc.returncode != 0:
                 failures.append(f"{rel}: {proc.stdout.strip()} {proc.stderr.strip()}")
     return failures
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tree", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-verify", action="store_true",
-                        help="skip the `patch --dry-run` check")
+    parser.add_argument("--no-verify", action="store_true", help="skip the `patch --dry-run` check")
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
     if not (tree / "kernel").is_dir():
@@ -397,20 +445,35 @@ def main(argv: list[str] | None = None) -> int:
         diff, added, removed = render_diff(rel, pre, edit.post)
         diffs.append((rel, diff))
         mails.append(render_mail(i, total, rel, edit, diff, added, removed, args.seed))
-        entries.append({"index": i, "message_id": f"bench-{args.seed}-{i}@patchlint.invalid",
-                        "file": rel, "function": fn.name, "line": edit.line,
-                        "edit": edit.kind, "expected": edit.expected})
+        entries.append(
+            {
+                "index": i,
+                "message_id": f"bench-{args.seed}-{i}@patchlint.invalid",
+                "file": rel,
+                "function": fn.name,
+                "line": edit.line,
+                "edit": edit.kind,
+                "expected": edit.expected,
+            }
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(mails), encoding="utf-8")
-    index = {"tree": str(tree), "seed": args.seed, "count": total,
-             "bugs": sum(1 for e in entries if e["expected"]), "patches": entries}
+    index = {
+        "tree": str(tree),
+        "seed": args.seed,
+        "count": total,
+        "bugs": sum(1 for e in entries if e["expected"]),
+        "patches": entries,
+    }
     out.with_suffix(".json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     failures = [] if args.no_verify else check_applies(tree, diffs)
     kinds: dict[str, int] = {}
     for entry in entries:
         kinds[entry["edit"]] = kinds.get(entry["edit"], 0) + 1
-    print(f"{out}: {total} patches ({index['bugs']} with an expected finding): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(
+        f"{out}: {total} patches ({index['bugs']} with an expected finding): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+    )
     for failure in failures:
         print(f"does not apply: {failure}", file=sys.stderr)
     return 1 if failures else 0

@@ -55,15 +55,17 @@ print(json.dumps({"findings": len(result.findings), "by_rule": by_rule,
 
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env
+    )
     return json.loads(proc.stdout)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_tree = Path(os.environ.get("PATCHLINT_KERNEL_TREE",
-                                       Path.home() / ".cache/patchlint/linux-6.12"))
+    default_tree = Path(
+        os.environ.get("PATCHLINT_KERNEL_TREE", Path.home() / ".cache/patchlint/linux-6.12")
+    )
     parser.add_argument("tree", nargs="?", type=Path, default=default_tree)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -71,46 +73,74 @@ def main() -> int:
     rows: list[tuple[str, float, int, str]] = []
 
     # Warm the page cache so every tool reads from memory.
-    subprocess.run(["grep", "-r", "-q", "a_token_that_is_nowhere_xyzzy", str(tree)],
-                   capture_output=True)
+    subprocess.run(
+        ["grep", "-r", "-q", "a_token_that_is_nowhere_xyzzy", str(tree)], capture_output=True
+    )
 
     grep = measure(["grep", "-r", "for_each_thread", str(tree)])
-    grep = min(grep, measure(["grep", "-r", "for_each_thread", str(tree)]),
-               key=lambda run: run["wall"])
+    grep = min(
+        grep, measure(["grep", "-r", "for_each_thread", str(tree)]), key=lambda run: run["wall"]
+    )
     grep_hits = len(grep["stdout"].splitlines())
-    rows.append(("grep -r for_each_thread", grep["wall"], grep["maxrss_kb"],
-                 f"{grep_hits} matching lines"))
+    rows.append(
+        ("grep -r for_each_thread", grep["wall"], grep["maxrss_kb"], f"{grep_hits} matching lines")
+    )
 
-    listed = subprocess.run(["grep", "-rlw", "--include=*.c", "for_each_thread", "."],
-                            cwd=tree, capture_output=True, text=True).stdout.split()
+    listed = subprocess.run(
+        ["grep", "-rlw", "--include=*.c", "for_each_thread", "."],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     if shutil.which("spatch"):
-        cocci = measure(["spatch", "--sp-file", str(COCCI), "--no-includes", "--very-quiet",
-                         *[str(tree / name) for name in listed]])
+        cocci = measure(
+            [
+                "spatch",
+                "--sp-file",
+                str(COCCI),
+                "--no-includes",
+                "--very-quiet",
+                *[str(tree / name) for name in listed],
+            ]
+        )
         findings = [line for line in cocci["stdout"].splitlines() if line.startswith("FINDING")]
-        rows.append((f"spatch naive rule ({len(listed)} files)", cocci["wall"],
-                     cocci["maxrss_kb"], f"{len(findings)} findings"))
+        rows.append(
+            (
+                f"spatch naive rule ({len(listed)} files)",
+                cocci["wall"],
+                cocci["maxrss_kb"],
+                f"{len(findings)} findings",
+            )
+        )
     else:
         rows.append(("spatch (not installed: apt-get install coccinelle)", 0.0, 0, "-"))
 
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as cache:
         env["PATCHLINT_CACHE"] = cache
-        for label, use_cache in (("patchlint scan, all rules, no result cache", "0"),
-                                 ("patchlint scan, all rules, filling result cache", "1"),
-                                 ("patchlint scan, all rules, result cache warm", "1")):
-            run = measure([sys.executable, "-c", _SCAN, str(tree), str(args.jobs), use_cache],
-                          env=env)
+        for label, use_cache in (
+            ("patchlint scan, all rules, no result cache", "0"),
+            ("patchlint scan, all rules, filling result cache", "1"),
+            ("patchlint scan, all rules, result cache warm", "1"),
+        ):
+            run = measure(
+                [sys.executable, "-c", _SCAN, str(tree), str(args.jobs), use_cache], env=env
+            )
             try:
                 info = json.loads(run["stdout"].strip().splitlines()[-1])
-                detail = (f"{info['findings']} findings {info['by_rule']}, "
-                          f"{info['candidates']} candidate files, {info['errors']} errors")
+                detail = (
+                    f"{info['findings']} findings {info['by_rule']}, "
+                    f"{info['candidates']} candidate files, {info['errors']} errors"
+                )
             except (IndexError, ValueError):
                 detail = "failed: " + run["stderr"][-300:]
             rows.append((label, run["wall"], run["maxrss_kb"], detail))
 
     floor = rows[0][1] or 1e-9
-    print(f"tree: {tree}  jobs: {args.jobs}  cpus: {os.cpu_count()}  "
-          f"date: {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"tree: {tree}  jobs: {args.jobs}  cpus: {os.cpu_count()}  "
+        f"date: {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     print(f"{'tool':52} {'wall s':>8} {'x grep':>7} {'peak MB':>8}  findings")
     for label, wall, rss, detail in rows:
         print(f"{label:52} {wall:8.2f} {wall / floor:7.1f} {rss / 1024:8.0f}  {detail}")

@@ -144,8 +144,12 @@ def _rule_list(value: Any, key: str, known: set[str], fail: Any) -> list[str]:
 
 def _check_extension(relative: str, tables: Any, fail: Any) -> dict[str, Any]:
     key = f"knowledge.{relative}"
-    if (not relative.endswith(".toml") or relative in _NOT_EXTENSIBLE
-            or ".." in Path(relative).parts or Path(relative).is_absolute()):
+    if (
+        not relative.endswith(".toml")
+        or relative in _NOT_EXTENSIBLE
+        or ".." in Path(relative).parts
+        or Path(relative).is_absolute()
+    ):
         raise fail(key, "not an extensible knowledge file")
     if not knowledge.data_path(relative).is_file():
         raise fail(key, "unknown knowledge file (see the rules/ data directory)")
@@ -219,8 +223,9 @@ def _check_fields(fields: dict[str, Any], entry: dict[str, Any], path: str, fail
             raise fail(f"{path}.{name}", f"must be a {_kind(fields[name])}")
 
 
-def merge_selection(config: Config, enable: list[str] | None,
-                    ignore: list[str]) -> tuple[list[str] | None, list[str]]:
+def merge_selection(
+    config: Config, enable: list[str] | None, ignore: list[str]
+) -> tuple[list[str] | None, list[str]]:
     """Rule selection for a run: command-line --types wins over the file's `enable`;
     --ignore adds to its `disable`."""
     chosen = enable if enable else config.enable

@@ -36,11 +36,13 @@ class HookError(Exception):
     pass
 
 
-def _git(*args: str, cwd: Path | None = None, check: bool = True,
-         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _git(
+    *args: str, cwd: Path | None = None, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True,
-                              text=True, input=stdin)
+        return subprocess.run(
+            ["git", *args], cwd=cwd, check=check, capture_output=True, text=True, input=stdin
+        )
     except subprocess.CalledProcessError as error:
         raise HookError(f"git {' '.join(args)}: {error.stderr.strip() or error}") from error
     except OSError as error:
@@ -71,15 +73,17 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(hook_type: str, repo: Path | None = None, force: bool = False,
-            fail_on: str = "error") -> Path:
+def install(
+    hook_type: str, repo: Path | None = None, force: bool = False, fail_on: str = "error"
+) -> Path:
     if hook_type not in HOOK_TYPES:
         raise HookError(f"unknown hook type {hook_type!r}")
     directory = hooks_dir(repo)
     target = directory / hook_type
     if (target.exists() or target.is_symlink()) and not is_ours(target) and not force:
-        raise HookError(f"{target} exists and was not written by patchlint; "
-                        "use --force to replace it")
+        raise HookError(
+            f"{target} exists and was not written by patchlint; use --force to replace it"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     if target.is_symlink():
         target.unlink()
@@ -145,15 +149,16 @@ def run_sendemail_validate(mail: Path, fail_on: str) -> int:
 def run_pre_commit(fail_on: str) -> int:
     top = _toplevel()
     has_head = _commit_exists("HEAD", top)
-    diff = _git("diff", "--cached", "--no-color", "--no-ext-diff", "--full-index",
-                cwd=top).stdout
+    diff = _git("diff", "--cached", "--no-color", "--no-ext-diff", "--full-index", cwd=top).stdout
     if not diff.strip():
         return 0
     ident = _git("var", "GIT_AUTHOR_IDENT", cwd=top, check=False).stdout.strip()
     author = ident.rsplit(">", 1)[0] + ">" if ">" in ident else "patchlint <patchlint@localhost>"
-    mail = (f"From: {author}\nDate: {formatdate(localtime=True)}\n"
-            "Subject: [PATCH] staged changes\n\n"
-            f"The changes staged for commit.\n---\n{diff}")
+    mail = (
+        f"From: {author}\nDate: {formatdate(localtime=True)}\n"
+        "Subject: [PATCH] staged changes\n\n"
+        f"The changes staged for commit.\n---\n{diff}"
+    )
     args = ["--fail-on", fail_on]
     args += ["--tree", str(top), "--base", "HEAD"] if has_head else ["--no-tree"]
     ignored = _mail_rule_ids()
@@ -178,8 +183,9 @@ def push_ranges(lines: list[str], top: Path) -> list[str]:
         if set(remote_sha) != {"0"} and _commit_exists(remote_sha, top):
             ranges.append(f"{remote_sha}..{local_sha}")
             continue
-        new = _git("rev-list", "--reverse", "--topo-order", local_sha, "--not", "--remotes",
-                   cwd=top).stdout.split()
+        new = _git(
+            "rev-list", "--reverse", "--topo-order", local_sha, "--not", "--remotes", cwd=top
+        ).stdout.split()
         if not new:
             continue
         oldest = new[0]
@@ -215,11 +221,11 @@ def run_hook(hook_type: str, args: list[str], fail_on: str) -> int:
     else:
         raise HookError(f"unknown hook type {hook_type!r}")
     if status != 0:
-        bypass = {"sendemail-validate": "git send-email --no-validate",
-                  "pre-commit": "git commit --no-verify",
-                  "pre-push": "git push --no-verify"}[hook_type]
+        bypass = {
+            "sendemail-validate": "git send-email --no-validate",
+            "pre-commit": "git commit --no-verify",
+            "pre-push": "git push --no-verify",
+        }[hook_type]
         what = "findings at or above --fail-on" if status == 1 else "errors"
-        sys.stderr.write(f"patchlint {hook_type}: blocked by {what} "
-                         f"(bypass with `{bypass}`)\n")
+        sys.stderr.write(f"patchlint {hook_type}: blocked by {what} (bypass with `{bypass}`)\n")
     return status
-

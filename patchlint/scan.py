@@ -39,6 +39,7 @@ class ScanResult:
 
 # ---------------------------------------------------------------- tokens
 
+
 def _rule_tables() -> dict[str, tuple[str, ...]]:
     """`[rules.<id>] prefilter_tokens` from every knowledge file under kernel/."""
     tokens: dict[str, tuple[str, ...]] = {}
@@ -59,8 +60,11 @@ def _task_state_tokens() -> dict[str, tuple[str, ...]]:
     if not (data_dir() / "kernel" / "task-state.toml").is_file():
         return {}
     data = load_toml("kernel/task-state.toml")
-    flags = tuple(item["name"] for item in data.get("per_thread", [])
-                  if str(item.get("name", "")).startswith(("TIF_", "PF_")))
+    flags = tuple(
+        item["name"]
+        for item in data.get("per_thread", [])
+        if str(item.get("name", "")).startswith(("TIF_", "PF_"))
+    )
     actions = tuple(item["name"] for item in data.get("single_action", []) if "name" in item)
     return {"thread-flag-as-group": flags, "thread-action-on-group": flags + actions}
 
@@ -78,6 +82,7 @@ def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[s
 
 
 # ---------------------------------------------------------------- prefilter
+
 
 def _tree_parts(root: Path, jobs: int) -> list[list[str]]:
     """Split the tree into `jobs` groups of paths for parallel greps. drivers/ holds
@@ -105,8 +110,7 @@ def _tree_parts(root: Path, jobs: int) -> list[list[str]]:
     return [group for group in groups if group]
 
 
-def _parallel_grep(root: Path, options: list[str], needles: list[str], jobs: int
-                   ) -> str | None:
+def _parallel_grep(root: Path, options: list[str], needles: list[str], jobs: int) -> str | None:
     """`grep -r OPTIONS -e NEEDLE...` over the tree, split across `jobs` processes."""
     grep = shutil.which("grep")
     if grep is None:
@@ -116,10 +120,16 @@ def _parallel_grep(root: Path, options: list[str], needles: list[str], jobs: int
         command += ["-e", needle]
     environment = {**os.environ, "LC_ALL": "C"}
     try:
-        processes = [subprocess.Popen([*command, "--", *group], cwd=root,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      env=environment)
-                     for group in _tree_parts(root, jobs)]
+        processes = [
+            subprocess.Popen(
+                [*command, "--", *group],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=environment,
+            )
+            for group in _tree_parts(root, jobs)
+        ]
         outputs = [process.communicate(timeout=600)[0] for process in processes]
     except (OSError, subprocess.SubprocessError):
         return None
@@ -155,8 +165,9 @@ def _walk_candidates(root: Path, tokens: list[str] | None) -> list[str]:
     return sorted(found)
 
 
-def candidate_files(root: Path, tokens: dict[str, tuple[str, ...] | None],
-                    jobs: int = 1) -> list[str]:
+def candidate_files(
+    root: Path, tokens: dict[str, tuple[str, ...] | None], jobs: int = 1
+) -> list[str]:
     if any(value is None for value in tokens.values()):
         return _walk_candidates(root, None)
     union = sorted({token for value in tokens.values() for token in value or ()})
@@ -188,12 +199,22 @@ def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, lis
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(root: str, rule_ids: list[str], tokens: dict[str, Any],
-                 mentions: dict[str, list[str]] | None = None) -> None:
+def _worker_init(
+    root: str,
+    rule_ids: list[str],
+    tokens: dict[str, Any],
+    mentions: dict[str, list[str]] | None = None,
+) -> None:
     from patchlint.source.normalise import Dialect
 
-    _WORKER.update(root=Path(root), rule_ids=rule_ids, tokens=tokens,
-                   dialect=Dialect.load(Path(root)), index=None, mentions=mentions)
+    _WORKER.update(
+        root=Path(root),
+        rule_ids=rule_ids,
+        tokens=tokens,
+        dialect=Dialect.load(Path(root)),
+        index=None,
+        mentions=mentions,
+    )
 
 
 class _RecordingIndex:
@@ -245,8 +266,11 @@ def _scan_one(relative: str) -> Outcome:
     except OSError as error:
         return relative, [], f"unreadable: {error}", []
     tokens: dict[str, Any] = _WORKER["tokens"]
-    wanted = [rule_id for rule_id in _WORKER["rule_ids"]
-              if tokens.get(rule_id) is None or any(t in text for t in tokens[rule_id])]
+    wanted = [
+        rule_id
+        for rule_id in _WORKER["rule_ids"]
+        if tokens.get(rule_id) is None or any(t in text for t in tokens[rule_id])
+    ]
     if not wanted:
         return relative, [], None, []
     second_pass = _WORKER.get("mentions") is not None
@@ -265,9 +289,17 @@ def _scan_one(relative: str) -> Outcome:
     return relative, findings, None, asked
 
 
-def _run(root: Path, files: list[str], ids: list[str], tokens: dict[str, Any], jobs: int,
-         mentions: dict[str, list[str]] | None, progress: Progress | None,
-         total: int, offset: int) -> list[Outcome]:
+def _run(
+    root: Path,
+    files: list[str],
+    ids: list[str],
+    tokens: dict[str, Any],
+    jobs: int,
+    mentions: dict[str, list[str]] | None,
+    progress: Progress | None,
+    total: int,
+    offset: int,
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if jobs == 1 or len(files) < 8:
         _worker_init(str(root), ids, tokens, mentions)
@@ -278,8 +310,9 @@ def _run(root: Path, files: list[str], ids: list[str], tokens: dict[str, Any], j
                 progress(offset + len(outcomes), total)
         return outcomes
     chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                             initargs=(str(root), ids, tokens, mentions)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_worker_init, initargs=(str(root), ids, tokens, mentions)
+    ) as pool:
         for outcome in pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize):
             outcomes.append(outcome)
             if progress is not None:
@@ -287,8 +320,13 @@ def _run(root: Path, files: list[str], ids: list[str], tokens: dict[str, Any], j
     return outcomes
 
 
-def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = None,
-              progress: Progress | None = None, use_cache: bool = False) -> ScanResult:
+def scan_tree(
+    root: Path,
+    rule_ids: list[str] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = False,
+) -> ScanResult:
     """Run C rules over every candidate file under ``root``.
 
     ``use_cache`` keeps each file's findings keyed by its path, its content, the
@@ -353,11 +391,13 @@ def scan_tree(root: Path, rule_ids: list[str] | None = None, jobs: int | None = 
 
 def _heavy_first(root: Path, files: list[str]) -> list[str]:
     """Big files first, so one large file does not finish the run alone."""
+
     def size(relative: str) -> int:
         try:
             return (root / relative).stat().st_size
         except OSError:
             return 0
+
     return sorted(files, key=size, reverse=True)
 
 
@@ -366,7 +406,8 @@ class _ResultCache:
 
     def __init__(self, root: Path, rule_ids: list[str]) -> None:
         base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint")
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
+        )
         self.root = root
         self.dir = Path(base) / "scan" / _version(rule_ids, root)
         self.hashes: dict[str, str] = {}

@@ -28,8 +28,19 @@ def test_budget_interrupts_a_long_step() -> None:
 def test_skipped_patch_is_reported_and_others_continue() -> None:
     seed = REPO / "fixtures" / "mail" / "seed-v9-thread.mbox"
     other = REPO / "fixtures" / "rules" / "fixes-short-sha" / "fixes.mbox"
-    result = CliRunner().invoke(main, ["check", "--no-tree", "--format", "json",
-                                       "--patch-timeout", "0.000001", str(seed), str(other)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            "--no-tree",
+            "--format",
+            "json",
+            "--patch-timeout",
+            "0.000001",
+            str(seed),
+            str(other),
+        ],
+    )
     data = json.loads(result.stdout)
     assert len(data["patches"]) == 2
     assert all(p["skipped"].startswith("budget exceeded") for p in data["patches"])

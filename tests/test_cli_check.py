@@ -42,7 +42,10 @@ def test_seed_thread_patch_only() -> None:
     assert ("Reviewed-by", "Suren Baghdasaryan <surenb@google.com>") in reply_trailers
     assert any("2/2 not in this input" in p["message"] for p in data["series_problems"])
     assert [f["path"] for f in patch["files"]] == [
-        "include/linux/freezer.h", "kernel/freezer.c", "mm/oom_kill.c"]
+        "include/linux/freezer.h",
+        "kernel/freezer.c",
+        "mm/oom_kill.c",
+    ]
     assert patch["partial"] is True
 
 
@@ -80,8 +83,9 @@ def test_directory_of_format_patch_files(tmp_path: Path) -> None:
 
 
 def test_unreadable_input_exits_2_and_other_inputs_still_run(tmp_path: Path) -> None:
-    code, output = run("check", "--no-tree", "--format", "json", str(tmp_path / "missing.mbox"),
-                       str(SEED))
+    code, output = run(
+        "check", "--no-tree", "--format", "json", str(tmp_path / "missing.mbox"), str(SEED)
+    )
     assert code == 2
     data = json.loads(output)
     assert len(data["patches"]) == 1
@@ -111,8 +115,9 @@ def new_repo(tmp_path: Path) -> tuple[Path, Callable[..., bytes]]:
     repo.mkdir()
 
     def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                              capture_output=True).stdout
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], check=True, capture_output=True
+        ).stdout
 
     git("init", "-q")
     git("config", "user.email", "dev@example.org")

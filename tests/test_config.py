@@ -49,8 +49,11 @@ def test_example_file(tmp_path: Path) -> None:
     assert config.disable == ["rcu-task-escape"]
     assert config.fail_on == "warning"
     assert config.severity == {"thread-flag-as-group": "error"}
-    assert set(config.knowledge) == {"kernel/sleeping.toml", "kernel/dialect.toml",
-                                     "kernel/iterators.toml"}
+    assert set(config.knowledge) == {
+        "kernel/sleeping.toml",
+        "kernel/dialect.toml",
+        "kernel/iterators.toml",
+    }
 
 
 def test_pyproject(tmp_path: Path) -> None:
@@ -78,24 +81,35 @@ def test_explicit_file(tmp_path: Path) -> None:
         load_config(None, tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ('disabel = ["rcu-sleep"]\n', "disabel"),
-    ('[severity]\nno-such-rule = "error"\n', "severity.no-such-rule"),
-    ('[severity]\nrcu-sleep = "fatal"\n', "severity.rcu-sleep"),
-    ('enable = ["rcu-sleeep"]\n', "enable"),
-    ('fail-on = "sometimes"\n', "fail-on"),
-    ('[knowledge."kernel/nope.toml"]\nx = 1\n', "knowledge.kernel/nope.toml"),
-    ('[knowledge."catalog.toml"]\nx = 1\n', "knowledge.catalog.toml"),
-    ('[knowledge."../etc/passwd.toml"]\nx = 1\n', "knowledge.../etc/passwd.toml"),
-    ('[knowledge."kernel/sleeping.toml".sleeping]\nnmaes = ["x"]\n',
-     "knowledge.kernel/sleeping.toml.sleeping.nmaes"),
-    ('[knowledge."kernel/sleeping.toml".sleeping]\nnames = "x"\n',
-     "knowledge.kernel/sleeping.toml.sleeping.names"),
-    ('[[knowledge."kernel/iterators.toml".iterator]]\nname = "x"\nprotected = ["rcu"]\n',
-     "knowledge.kernel/iterators.toml.iterator[0].protected"),
-    ('[knowledge."kernel/locks.toml".lock.mylock]\nacquire = ["a"]\nreleases = ["b"]\n',
-     "knowledge.kernel/locks.toml.lock.mylock.releases"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('disabel = ["rcu-sleep"]\n', "disabel"),
+        ('[severity]\nno-such-rule = "error"\n', "severity.no-such-rule"),
+        ('[severity]\nrcu-sleep = "fatal"\n', "severity.rcu-sleep"),
+        ('enable = ["rcu-sleeep"]\n', "enable"),
+        ('fail-on = "sometimes"\n', "fail-on"),
+        ('[knowledge."kernel/nope.toml"]\nx = 1\n', "knowledge.kernel/nope.toml"),
+        ('[knowledge."catalog.toml"]\nx = 1\n', "knowledge.catalog.toml"),
+        ('[knowledge."../etc/passwd.toml"]\nx = 1\n', "knowledge.../etc/passwd.toml"),
+        (
+            '[knowledge."kernel/sleeping.toml".sleeping]\nnmaes = ["x"]\n',
+            "knowledge.kernel/sleeping.toml.sleeping.nmaes",
+        ),
+        (
+            '[knowledge."kernel/sleeping.toml".sleeping]\nnames = "x"\n',
+            "knowledge.kernel/sleeping.toml.sleeping.names",
+        ),
+        (
+            '[[knowledge."kernel/iterators.toml".iterator]]\nname = "x"\nprotected = ["rcu"]\n',
+            "knowledge.kernel/iterators.toml.iterator[0].protected",
+        ),
+        (
+            '[knowledge."kernel/locks.toml".lock.mylock]\nacquire = ["a"]\nreleases = ["b"]\n',
+            "knowledge.kernel/locks.toml.lock.mylock.releases",
+        ),
+    ],
+)
 def test_unknown_or_wrong_keys_name_key_and_file(tmp_path: Path, text: str, key: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:
@@ -129,21 +143,34 @@ def test_knowledge_merge_visible_to_load_toml(tmp_path: Path) -> None:
     assert "for_each_thread" in [i["name"] for i in iterators]
     assert "my_for_each_widget" in knowledge.load_toml("kernel/dialect.toml")["iterators"]["names"]
     # The shipped data itself is untouched, and clearing restores it.
-    assert "my_driver_wait_for_fw" not in knowledge.load_shipped(
-        "kernel/sleeping.toml")["sleeping"]["names"]
+    assert (
+        "my_driver_wait_for_fw"
+        not in knowledge.load_shipped("kernel/sleeping.toml")["sleeping"]["names"]
+    )
     apply_config(Config())
-    assert "my_driver_wait_for_fw" not in knowledge.load_toml(
-        "kernel/sleeping.toml")["sleeping"]["names"]
+    assert (
+        "my_driver_wait_for_fw"
+        not in knowledge.load_toml("kernel/sleeping.toml")["sleeping"]["names"]
+    )
 
 
 def test_named_array_entry_amends_the_shipped_one(tmp_path: Path) -> None:
-    write(tmp_path, '[[knowledge."kernel/iterators.toml".iterator]]\n'
-                    'name = "for_each_thread"\nprotected_by = ["my_lock"]\ndouble = false\n')
+    write(
+        tmp_path,
+        '[[knowledge."kernel/iterators.toml".iterator]]\n'
+        'name = "for_each_thread"\nprotected_by = ["my_lock"]\ndouble = false\n',
+    )
     apply_config(load_config(tmp_path))
-    entries = [i for i in knowledge.load_toml("kernel/iterators.toml")["iterator"]
-               if i["name"] == "for_each_thread"]
-    shipped = next(i for i in knowledge.load_shipped("kernel/iterators.toml")["iterator"]
-                   if i["name"] == "for_each_thread")
+    entries = [
+        i
+        for i in knowledge.load_toml("kernel/iterators.toml")["iterator"]
+        if i["name"] == "for_each_thread"
+    ]
+    shipped = next(
+        i
+        for i in knowledge.load_shipped("kernel/iterators.toml")["iterator"]
+        if i["name"] == "for_each_thread"
+    )
     assert len(entries) == 1
     assert entries[0]["protected_by"] == [*shipped["protected_by"], "my_lock"]
     assert entries[0]["double"] is False
@@ -152,8 +179,11 @@ def test_named_array_entry_amends_the_shipped_one(tmp_path: Path) -> None:
 def test_new_lock_and_listeners(tmp_path: Path) -> None:
     calls: list[int] = []
     knowledge.on_change(lambda: calls.append(1))
-    write(tmp_path, '[knowledge."kernel/locks.toml".lock.mylock]\nkind = "held"\n'
-                    'acquire = ["my_lock"]\nrelease = ["my_unlock"]\n')
+    write(
+        tmp_path,
+        '[knowledge."kernel/locks.toml".lock.mylock]\nkind = "held"\n'
+        'acquire = ["my_lock"]\nrelease = ["my_unlock"]\n',
+    )
     apply_config(load_config(tmp_path))
     assert knowledge.load_toml("kernel/locks.toml")["lock"]["mylock"]["acquire"] == ["my_lock"]
     assert calls
@@ -161,7 +191,11 @@ def test_new_lock_and_listeners(tmp_path: Path) -> None:
 
 def test_merge_selection() -> None:
     config = Config(enable=["rcu-sleep", "rcu-unbalanced"], disable=["rcu-unbalanced"])
-    assert merge_selection(config, None, []) == (["rcu-sleep", "rcu-unbalanced"],
-                                                  ["rcu-unbalanced"])
+    assert merge_selection(config, None, []) == (
+        ["rcu-sleep", "rcu-unbalanced"],
+        ["rcu-unbalanced"],
+    )
     assert merge_selection(config, ["task-iter-unlocked"], ["rcu-sleep"]) == (
-        ["task-iter-unlocked"], ["rcu-unbalanced", "rcu-sleep"])
+        ["task-iter-unlocked"],
+        ["rcu-unbalanced", "rcu-sleep"],
+    )

@@ -15,8 +15,13 @@ import pytest
 from patchlint.hooks import MARKER, HookError, hooks_dir, install, push_ranges, uninstall
 
 REPO = Path(__file__).resolve().parent.parent
-KERNEL_FILES = ["kernel/freezer.c", "include/linux/freezer.h", "mm/oom_kill.c",
-                "include/linux/oom.h", "include/linux/sched/signal.h"]
+KERNEL_FILES = [
+    "kernel/freezer.c",
+    "include/linux/freezer.h",
+    "mm/oom_kill.c",
+    "include/linux/oom.h",
+    "include/linux/sched/signal.h",
+]
 # find_lock_task_mm() walks the threads under rcu_read_lock(); removing the lock is the
 # bug task-iter-unlocked (fixtures/rules/task-iter-unlocked) reports as an error.
 LOCKED = "\tstruct task_struct *t;\n\n\trcu_read_lock();\n\n\tfor_each_thread(p, t) {"
@@ -27,29 +32,48 @@ NO_UNLOCK = "found:\n\treturn t;"
 
 def git_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Dev Eloper",
-        "GIT_AUTHOR_EMAIL": "dev@example.org", "GIT_COMMITTER_NAME": "Dev Eloper",
-        "GIT_COMMITTER_EMAIL": "dev@example.org", "GIT_TERMINAL_PROMPT": "0",
-        "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Dev Eloper",
+            "GIT_AUTHOR_EMAIL": "dev@example.org",
+            "GIT_COMMITTER_NAME": "Dev Eloper",
+            "GIT_COMMITTER_EMAIL": "dev@example.org",
+            "GIT_TERMINAL_PROMPT": "0",
+            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
     env.pop("GIT_DIR", None)
     env.pop("CI", None)
     return env
 
 
-def git(repo: Path, *args: str, check: bool = True,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                         env=env or git_env(repo.parent), stdin=subprocess.DEVNULL, timeout=600)
+def git(
+    repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env or git_env(repo.parent),
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
     if check and run.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {run.stdout}{run.stderr}")
     return run
 
 
 def patchlint(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "patchlint", *args], cwd=repo,
-                          capture_output=True, text=True, env=git_env(repo.parent))
+    return subprocess.run(
+        [sys.executable, "-m", "patchlint", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=git_env(repo.parent),
+    )
 
 
 @pytest.fixture
@@ -118,14 +142,17 @@ def test_push_ranges(repo: Path) -> None:
     git(repo, "commit", "-q", "-m", "a")
     second = git(repo, "rev-parse", "HEAD").stdout.strip()
     zero = "0" * 40
-    lines = [f"refs/heads/main {second} refs/heads/main {first}",
-             f"(delete) {zero} refs/heads/gone {first}",
-             "garbage"]
+    lines = [
+        f"refs/heads/main {second} refs/heads/main {first}",
+        f"(delete) {zero} refs/heads/gone {first}",
+        "garbage",
+    ]
     os.chdir(repo)
     assert push_ranges(lines, repo) == [f"{first}..{second}"]
     # A new branch: the commits no remote has (none is known here: all but the root).
     assert push_ranges([f"refs/heads/main {second} refs/heads/new {zero}"], repo) == [
-        f"{first}..{second}"]
+        f"{first}..{second}"
+    ]
 
 
 # --- end to end with real kernel files ------------------------------------------------
@@ -152,9 +179,13 @@ def introduce_bug(repo: Path) -> None:
 
 def clean_change(repo: Path) -> None:
     source = repo / "kernel/freezer.c"
-    source.write_text(source.read_text().replace(
-        "/* total number of freezing conditions in effect */",
-        "/* total number of freezing conditions in effect (see freeze_processes) */", 1))
+    source.write_text(
+        source.read_text().replace(
+            "/* total number of freezing conditions in effect */",
+            "/* total number of freezing conditions in effect (see freeze_processes) */",
+            1,
+        )
+    )
 
 
 @pytest.mark.kernel
@@ -181,9 +212,18 @@ def _send_email_available(repo: Path) -> bool:
 
 
 def _send(repo: Path) -> subprocess.CompletedProcess[str]:
-    return git(repo, "send-email", "--dry-run", "--validate", "--confirm=never",
-               "--to=list@example.org", "--from=Dev Eloper <dev@example.org>",
-               "--suppress-cc=all", "-1", check=False)
+    return git(
+        repo,
+        "send-email",
+        "--dry-run",
+        "--validate",
+        "--confirm=never",
+        "--to=list@example.org",
+        "--from=Dev Eloper <dev@example.org>",
+        "--suppress-cc=all",
+        "-1",
+        check=False,
+    )
 
 
 @pytest.mark.kernel
@@ -196,8 +236,9 @@ def test_sendemail_validate(kernel_repo: Path, tmp_path: Path) -> None:
     # As git documents it: the hook gets the mail's file as $1, from the work tree's top.
     env = git_env(tmp_path)
     env["GIT_DIR"] = str(kernel_repo / ".git")
-    run = subprocess.run([str(hook), str(bad)], cwd=kernel_repo, capture_output=True,
-                         text=True, env=env)
+    run = subprocess.run(
+        [str(hook), str(bad)], cwd=kernel_repo, capture_output=True, text=True, env=env
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "task-iter-unlocked" in run.stdout
     if _send_email_available(kernel_repo):
@@ -207,15 +248,18 @@ def test_sendemail_validate(kernel_repo: Path, tmp_path: Path) -> None:
     git(kernel_repo, "reset", "-q", "--hard", "HEAD^")
     clean_change(kernel_repo)
     git(kernel_repo, "commit", "-qam", "freezer: comment")
-    unsigned = Path(git(kernel_repo, "format-patch", "-1", "-o",
-                        str(tmp_path / "unsigned")).stdout.strip())
-    run = subprocess.run([str(hook), str(unsigned)], cwd=kernel_repo, capture_output=True,
-                         text=True, env=env)
+    unsigned = Path(
+        git(kernel_repo, "format-patch", "-1", "-o", str(tmp_path / "unsigned")).stdout.strip()
+    )
+    run = subprocess.run(
+        [str(hook), str(unsigned)], cwd=kernel_repo, capture_output=True, text=True, env=env
+    )
     assert run.returncode == 1 and "missing-signoff" in run.stdout  # a mail needs one
     git(kernel_repo, "commit", "-q", "--amend", "-s", "--no-edit")
     good = Path(git(kernel_repo, "format-patch", "-1", "-o", str(tmp_path / "good")).stdout.strip())
-    run = subprocess.run([str(hook), str(good)], cwd=kernel_repo, capture_output=True,
-                         text=True, env=env)
+    run = subprocess.run(
+        [str(hook), str(good)], cwd=kernel_repo, capture_output=True, text=True, env=env
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     if _send_email_available(kernel_repo):
         run = _send(kernel_repo)

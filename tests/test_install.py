@@ -21,23 +21,39 @@ def test_wheel_install_runs_check_outside_repo(tmp_path: Path) -> None:
     python = env_dir / "bin" / "python"
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr[-3000:]
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
     fixture = REPO / "fixtures" / "mail" / "seed-v9-thread.mbox"
     run = subprocess.run(
-        [str(env_dir / "bin" / "patchlint"), "check", "--no-tree", "--format", "json",
-         str(fixture)],
-        capture_output=True, text=True, cwd=workdir, timeout=300,
+        [
+            str(env_dir / "bin" / "patchlint"),
+            "check",
+            "--no-tree",
+            "--format",
+            "json",
+            str(fixture),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=300,
     )
     assert run.returncode in (0, 1), run.stderr[-3000:]
     output = json.loads(run.stdout)
     assert len(output["patches"]) == 1
     # The rule catalog and docs must have been shipped inside the wheel.
-    rules = subprocess.run([str(env_dir / "bin" / "patchlint"), "rules"],
-                           capture_output=True, text=True, cwd=workdir, timeout=120)
+    rules = subprocess.run(
+        [str(env_dir / "bin" / "patchlint"), "rules"],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=120,
+    )
     assert rules.returncode == 0, rules.stderr[-2000:]
     assert "task-iter-unlocked" in rules.stdout
     assert sys.version_info >= (3, 11)

@@ -55,9 +55,7 @@ def test_fixture_findings_exact(fixture: Path) -> None:
     expected = expected_findings(text)
     missing = expected - got
     unexpected = got - expected
-    details = "\n".join(
-        f"  line {f.line}: {f.rule}: {f.message}" for f in findings
-    )
+    details = "\n".join(f"  line {f.line}: {f.rule}: {f.message}" for f in findings)
     assert not missing and not unexpected, (
         f"missing {sorted(missing)}; unexpected {sorted(unexpected)}\nreported:\n{details}"
     )

@@ -70,8 +70,9 @@ def test_scan_parallel_matches_serial(tmp_path: Path) -> None:
         (root / "kernel" / f"copy{index}.c").write_text(BAD)
     serial = scan_tree(root, ["task-iter-unlocked"], jobs=1)
     parallel = scan_tree(root, ["task-iter-unlocked"], jobs=2)
-    assert [(f.file, f.line) for f in serial.findings] == \
-        [(f.file, f.line) for f in parallel.findings]
+    assert [(f.file, f.line) for f in serial.findings] == [
+        (f.file, f.line) for f in parallel.findings
+    ]
     assert len(parallel.findings) == 11
 
 
@@ -80,5 +81,6 @@ def test_result_cache_round_trip(tmp_path: Path, monkeypatch) -> None:
     root = _tree(tmp_path / "tree")
     first = scan_tree(root, ["task-iter-unlocked"], jobs=1, use_cache=True)
     second = scan_tree(root, ["task-iter-unlocked"], jobs=1, use_cache=True)
-    assert [(f.file, f.line, f.key) for f in first.findings] == \
-        [(f.file, f.line, f.key) for f in second.findings]
+    assert [(f.file, f.line, f.key) for f in first.findings] == [
+        (f.file, f.line, f.key) for f in second.findings
+    ]

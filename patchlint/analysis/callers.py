@@ -53,8 +53,9 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     return other
 
 
-def _call_sites(ff: FileFacts, fn: Any,
-                remote: bool = True) -> list[tuple[FileFacts, Any, Any]] | None:
+def _call_sites(
+    ff: FileFacts, fn: Any, remote: bool = True
+) -> list[tuple[FileFacts, Any, Any]] | None:
     """(facts of the caller's file, caller FunctionDef, call node) for each call."""
     sites: list[tuple[FileFacts, Any, Any]] = []
     for node in ff.calls_by_name().get(fn.name, []):
@@ -83,8 +84,9 @@ def _call_sites(ff: FileFacts, fn: Any,
     return sites
 
 
-def caller_protection(ff: FileFacts, fn: Any, locks: set[str], depth: int = 0,
-                      seen: frozenset[str] = frozenset()) -> CallerVerdict:
+def caller_protection(
+    ff: FileFacts, fn: Any, locks: set[str], depth: int = 0, seen: frozenset[str] = frozenset()
+) -> CallerVerdict:
     """Whether every caller of ``fn`` holds one of ``locks`` when it calls."""
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
@@ -126,9 +128,12 @@ def caller_protection(ff: FileFacts, fn: Any, locks: set[str], depth: int = 0,
         return verdict
     names = " <- ".join(f"{name}() at {path}:{line}" for path, name, line in chain_example)
     verdict.protected = Assumption(
-        lock=lock_example or "caller", how="caller",
+        lock=lock_example or "caller",
+        how="caller",
         message=f"all {len(sites)} caller(s) hold it, e.g. {names} ({lock_example})",
-        chain=chain_example, confidence="high" if fn.is_static else "medium")
+        chain=chain_example,
+        confidence="high" if fn.is_static else "medium",
+    )
     return verdict
 
 

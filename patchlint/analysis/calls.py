@@ -84,9 +84,16 @@ def calls_in(fragment: Node | None) -> list[Call]:
         if node.type == "call_expression":
             name = call_name(node)
             if name:
-                found.append(Call(name, call_args(node), node.start_point[0] + 1,
-                                  node.start_point[1] + 1, node.start_byte,
-                                  _assignment_target(node)))
+                found.append(
+                    Call(
+                        name,
+                        call_args(node),
+                        node.start_point[0] + 1,
+                        node.start_point[1] + 1,
+                        node.start_byte,
+                        _assignment_target(node),
+                    )
+                )
         if node.type in _NESTED_BODIES:
             continue
         stack.extend(reversed(node.children))
@@ -147,9 +154,7 @@ def uses_in(fragment: Node | None, names: set[str]) -> list[Use]:
             found.append(Use(name, line, column, "argument", callee))
         elif parent.type == "return_statement":
             found.append(Use(name, line, column, "return"))
-        elif parent.type == "assignment_expression" and parent.child_by_field_name(
-            "right"
-        ) == node:
+        elif parent.type == "assignment_expression" and parent.child_by_field_name("right") == node:
             left = parent.child_by_field_name("left")
             if left is not None and left.type != "identifier":
                 found.append(Use(name, line, column, "alias"))
@@ -168,21 +173,29 @@ def assignments_in(fragment: Node | None) -> list[tuple[str, str, int]]:
     while stack:
         node = stack.pop()
         stack.extend(node.children)
-        if node.type == "assignment_expression" and text(
-            node.child_by_field_name("operator")
-        ) == "=":
+        if (
+            node.type == "assignment_expression"
+            and text(node.child_by_field_name("operator")) == "="
+        ):
             left = node.child_by_field_name("left")
             if left is not None and left.type == "identifier":
                 right = node.child_by_field_name("right")
-                found.append((text(left), squash(text(right)), node.start_point[0] + 1,
-                              node.start_byte))
+                found.append(
+                    (text(left), squash(text(right)), node.start_point[0] + 1, node.start_byte)
+                )
         elif node.type == "init_declarator":
             declarator = node.child_by_field_name("declarator")
             while declarator is not None and declarator.type == "pointer_declarator":
                 declarator = declarator.child_by_field_name("declarator")
             value = node.child_by_field_name("value")
             if declarator is not None and declarator.type == "identifier":
-                found.append((text(declarator), squash(text(value)), node.start_point[0] + 1,
-                              node.start_byte))
+                found.append(
+                    (
+                        text(declarator),
+                        squash(text(value)),
+                        node.start_point[0] + 1,
+                        node.start_byte,
+                    )
+                )
     found.sort(key=lambda item: item[3])
     return [(name, expr, line) for name, expr, line, _ in found]

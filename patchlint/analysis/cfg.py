@@ -130,10 +130,17 @@ class _Builder:
             # Only the first branch of an #if is code the parser nested; walk the
             # statements it holds in order, which is what one configuration runs.
             for child in node.named_children:
-                if child.type not in ("identifier", "preproc_defined", "binary_expression",
-                                      "call_expression", "unary_expression",
-                                      "preproc_else", "preproc_elif", "number_literal",
-                                      "parenthesized_expression"):
+                if child.type not in (
+                    "identifier",
+                    "preproc_defined",
+                    "binary_expression",
+                    "call_expression",
+                    "unary_expression",
+                    "preproc_else",
+                    "preproc_elif",
+                    "number_literal",
+                    "parenthesized_expression",
+                ):
                     frontier = self.stmt(child, frontier)
             return frontier
         if kind == "if_statement":
@@ -151,7 +158,7 @@ class _Builder:
         if kind == "case_statement":
             # A case label outside a switch body (e.g. inside a nested block of
             # one): treat as a fall-through label.
-            for child in node.named_children[1 if node.child_by_field_name("value") else 0:]:
+            for child in node.named_children[1 if node.child_by_field_name("value") else 0 :]:
                 frontier = self.stmt(child, frontier)
             return frontier
         if kind == "return_statement":
@@ -176,8 +183,9 @@ class _Builder:
             if guard is not None and self.scopes:
                 self.scopes[-1][1].append(guard)
                 return self.step(frontier, "guard", node, info=guard)
-        if kind == "ERROR" or (node.text is not None and b"({" in node.text
-                               and _has_branching_block(node)):
+        if kind == "ERROR" or (
+            node.text is not None and b"({" in node.text and _has_branching_block(node)
+        ):
             # Branches inside a statement expression (often a macro argument)
             # would be flattened into one straight line: give up on precision.
             self.complete = False
@@ -244,8 +252,9 @@ class _Builder:
             out = [edge for edge in out if edge != (head.id, FALSE)]
         return out
 
-    def scoped_guard(self, node: Node, construct: Any, body: Node | None,
-                     frontier: Frontier) -> Frontier:
+    def scoped_guard(
+        self, node: Node, construct: Any, body: Node | None, frontier: Frontier
+    ) -> Frontier:
         guard = self.guard_of(node)
         if guard is None:
             return self.stmt(body, frontier) if body is not None else frontier
@@ -267,8 +276,9 @@ class _Builder:
     def while_stmt(self, node: Node, frontier: Frontier) -> Frontier:
         cond = node.child_by_field_name("condition")
         construct = self.loop_of(node)
-        head = self.new("iter" if construct is not None else "cond", cond, cond=cond,
-                        info=construct)
+        head = self.new(
+            "iter" if construct is not None else "cond", cond, cond=cond, info=construct
+        )
         self.link(frontier, head.id)
         return self.loop(node, head, node.child_by_field_name("body"), head.id)
 
@@ -311,7 +321,7 @@ class _Builder:
                 head.succ.append((label.id, None))
                 self.link(flow, label.id)
                 flow = [(label.id, None)]
-                for stmt in child.named_children[1 if value is not None else 0:]:
+                for stmt in child.named_children[1 if value is not None else 0 :]:
                     flow = self.stmt(stmt, flow)
             else:
                 flow = self.stmt(child, flow)
@@ -339,9 +349,19 @@ def _contains(outer: Node, inner: Node) -> bool:
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
-_BRANCHING = frozenset({"if_statement", "for_statement", "while_statement", "do_statement",
-                        "switch_statement", "return_statement", "goto_statement",
-                        "break_statement", "continue_statement"})
+_BRANCHING = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "while_statement",
+        "do_statement",
+        "switch_statement",
+        "return_statement",
+        "goto_statement",
+        "break_statement",
+        "continue_statement",
+    }
+)
 
 
 def _has_branching_block(node: Node) -> bool:
@@ -372,8 +392,9 @@ def _collect_labels(body: Node) -> dict[str, Node]:
     return labels
 
 
-def build_cfg(body: Node, guard_of: GuardHook | None = None,
-              loop_of: LoopHook | None = None) -> Cfg:
+def build_cfg(
+    body: Node, guard_of: GuardHook | None = None, loop_of: LoopHook | None = None
+) -> Cfg:
     """The CFG of a function body (a compound_statement), however deeply nested."""
     from patchlint.analysis.deep import call_deep
 

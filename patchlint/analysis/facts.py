@@ -89,7 +89,8 @@ class FileFacts:
         positions = self._positions.get(key)
         if positions is None:
             positions = self._positions[key] = [
-                m.start() for m in pattern.finditer(self.source.data)]
+                m.start() for m in pattern.finditer(self.source.data)
+            ]
         index = bisect.bisect_left(positions, fn.start_byte)
         return index < len(positions) and positions[index] < fn.end_byte
 
@@ -243,8 +244,7 @@ class FileFacts:
                     # Inside its own section, or after dropping its caller's
                     # (rcu_read_unlock(); schedule(); rcu_read_lock();): not a
                     # sleep under the caller's RCU.
-                    if seen is not None and all(state.rcu or state.rcu_under
-                                                for state in seen[1]):
+                    if seen is not None and all(state.rcu or state.rcu_under for state in seen[1]):
                         continue
                 found.append((callee, node))
         found.sort(key=lambda item: item[1].start_byte)
@@ -269,8 +269,9 @@ class FileFacts:
             return []
         chunk = self.source.byte_text(body.start_byte, body.end_byte)
         base = body.start_point[0] + 1
-        return [(m.group(0), base + chunk.count("\n", 0, m.start()))
-                for m in _COMMENT.finditer(chunk)]
+        return [
+            (m.group(0), base + chunk.count("\n", 0, m.start())) for m in _COMMENT.finditer(chunk)
+        ]
 
     def declared_assumptions(self, fn: Any) -> list[Assumption]:
         """Protections the function's annotations or comments say it is called with."""
@@ -282,9 +283,15 @@ class FileFacts:
                 if spec.annotation is not None and any(
                     spec.annotation.search(arg) for arg in note.args
                 ):
-                    found.append(Assumption(lock_id, "annotation",
-                                            f"{note.name}({', '.join(note.args)})", note.line,
-                                            self.path))
+                    found.append(
+                        Assumption(
+                            lock_id,
+                            "annotation",
+                            f"{note.name}({', '.join(note.args)})",
+                            note.line,
+                            self.path,
+                        )
+                    )
         comment, line = self.leading_comment(fn)
         comments = [(comment, line)] if comment else []
         comments += self.body_comments(fn)
@@ -294,10 +301,16 @@ class FileFacts:
                 for pattern in spec.comments:
                     match = pattern.search(flat)
                     if match:
-                        found.append(Assumption(
-                            lock_id, "comment",
-                            f"documented precondition: \"{match.group(0)}\"", chunk_line,
-                            self.path, confidence="low"))
+                        found.append(
+                            Assumption(
+                                lock_id,
+                                "comment",
+                                f'documented precondition: "{match.group(0)}"',
+                                chunk_line,
+                                self.path,
+                                confidence="low",
+                            )
+                        )
                         break
         return found
 
@@ -314,8 +327,12 @@ def _tests_parameter(fn: Any, call: Node) -> bool:
     params = set(fn.params)
     node = call.parent
     while node is not None and node.start_byte >= fn.start_byte and params:
-        if node.type in ("if_statement", "switch_statement", "conditional_expression",
-                         "while_statement"):
+        if node.type in (
+            "if_statement",
+            "switch_statement",
+            "conditional_expression",
+            "while_statement",
+        ):
             condition = node.child_by_field_name("condition")
             if condition is not None and params & set(_IDENT.findall(text(condition))):
                 return True
@@ -348,8 +365,9 @@ def _net_effect(facts: FunctionFacts) -> dict[str, int] | None:
     for states in facts.events.returns.values():
         for state in states:
             rcu = len(state.acquired_rcu()) - state.rcu_under
-            tasklist = sum(1 for _, how in state.tasklist if how == "lock"
-                           or how.startswith("helper:"))
+            tasklist = sum(
+                1 for _, how in state.tasklist if how == "lock" or how.startswith("helper:")
+            )
             deltas.add((rcu, tasklist))
     if len(deltas) != 1:
         if {rcu for rcu, _ in deltas} == {0, 1}:

@@ -147,17 +147,22 @@ def knowledge() -> Knowledge:
         task_get_ref=frozenset(lookup.get("get_ref", [])),
         acquire_annotations=frozenset(contract.get("acquire_annotations", [])),
         release_annotations=frozenset(contract.get("release_annotations", [])),
-        lock_helper_names=tuple(re.compile(p) for p in contract.get(
-            "lock_helper_name_patterns", [])),
-        unlock_helper_names=tuple(re.compile(p) for p in contract.get(
-            "unlock_helper_name_patterns", [])),
+        lock_helper_names=tuple(
+            re.compile(p) for p in contract.get("lock_helper_name_patterns", [])
+        ),
+        unlock_helper_names=tuple(
+            re.compile(p) for p in contract.get("unlock_helper_name_patterns", [])
+        ),
         contract_comments=_patterns(contract.get("comment_patterns", [])),
-        release_like_calls=re.compile("|".join(contract.get("release_like_call_patterns", []))
-                                      or r"(?!)"),
-        exclusive_paths=tuple(re.compile(p) for p in iter_data.get(
-            "exclusive_context", {}).get("path_patterns", [])),
-        exclusive_comments=_patterns(iter_data.get("exclusive_context", {}).get(
-            "comment_patterns", [])),
+        release_like_calls=re.compile(
+            "|".join(contract.get("release_like_call_patterns", [])) or r"(?!)"
+        ),
+        exclusive_paths=tuple(
+            re.compile(p) for p in iter_data.get("exclusive_context", {}).get("path_patterns", [])
+        ),
+        exclusive_comments=_patterns(
+            iter_data.get("exclusive_context", {}).get("comment_patterns", [])
+        ),
         sleeping_conditional=frozenset(sleeping.get("conditional", [])),
         lock_word=_pattern(contract.get("lock_word_pattern")),
         prefilter=_prefilter(locks_data, iter_data, sleep_data),

@@ -65,8 +65,13 @@ class Events:
 
 
 class LockAnalysis:
-    def __init__(self, cfg: Cfg, kb: Knowledge, summary: SummaryHook,
-                 iter_task_var: Callable[[CfgNode], str | None]) -> None:
+    def __init__(
+        self,
+        cfg: Cfg,
+        kb: Knowledge,
+        summary: SummaryHook,
+        iter_task_var: Callable[[CfgNode], str | None],
+    ) -> None:
         self.cfg = cfg
         self.kb = kb
         self.summary = summary
@@ -127,12 +132,14 @@ class LockAnalysis:
                     self.events.iters.setdefault(node.id, set()).add(state)
                 if node.kind == "return":
                     self.events.returns.setdefault(node.id, set()).update(
-                        self.transfer(node, state, None, None))
+                        self.transfer(node, state, None, None)
+                    )
         return self.events
 
     # ---- transfer ----
-    def transfer(self, node: CfgNode, state: LockState, label: str | None,
-                 events: Events | None) -> list[LockState]:
+    def transfer(
+        self, node: CfgNode, state: LockState, label: str | None, events: Events | None
+    ) -> list[LockState]:
         if node.kind in ("entry", "exit", "case", "label"):
             return [state]
         if node.kind == "guard" and isinstance(node.info, GuardInfo):
@@ -146,8 +153,10 @@ class LockAnalysis:
             state = self.guard(state, guard, acquire=False)
         if node.kind == "iter":
             state = self.iterate(node, state, label)
-        elif node.kind == "cond" and label in (TRUE, FALSE) and (
-            state.pending or state.taint or state.dangling
+        elif (
+            node.kind == "cond"
+            and label in (TRUE, FALSE)
+            and (state.pending or state.taint or state.dangling)
         ):
             state = self.refine(node.cond, state, label == TRUE)
         return [state]
@@ -159,8 +168,7 @@ class LockAnalysis:
             return None
         return pattern.match(args[0]) if args else None
 
-    def call(self, node: CfgNode, call: Call, state: LockState,
-             events: Events | None) -> LockState:
+    def call(self, node: CfgNode, call: Call, state: LockState, events: Events | None) -> LockState:
         kb, name, line = self.kb, call.name, call.line
         if events is not None and call.start not in events.calls:
             events.calls[call.start] = (call, set(), node.id)
@@ -172,10 +180,14 @@ class LockAnalysis:
         # one group's threads, and is deliberately not counted as the implicit
         # RCU section its irq-disabling would give (walking the process list
         # under it relies on the wrong lock).
-        own_field = (name in siglock.acquire or name in siglock.release) and bool(
-            self.lock_of_arg("siglock", call.args)) or bool(
-            (name in tasklist.acquire or name in tasklist.release)
-            and self.lock_of_arg("tasklist", call.args))
+        own_field = (
+            (name in siglock.acquire or name in siglock.release)
+            and bool(self.lock_of_arg("siglock", call.args))
+            or bool(
+                (name in tasklist.acquire or name in tasklist.release)
+                and self.lock_of_arg("tasklist", call.args)
+            )
+        )
         if own_field:
             pass
         elif name in atomic.acquire:
@@ -221,8 +233,12 @@ class LockAnalysis:
         delta = self.summary(name)
         if delta:
             return self.apply_summary(state, call, delta, node, events)
-        if (not state.handoff and state.acquired_rcu() and kb.release_like_calls is not None
-                and kb.release_like_calls.search(name)):
+        if (
+            not state.handoff
+            and state.acquired_rcu()
+            and kb.release_like_calls is not None
+            and kb.release_like_calls.search(name)
+        ):
             state = state._replace(handoff=True)
         return state
 
@@ -233,11 +249,15 @@ class LockAnalysis:
         condition = args[0].replace(" ", "")
         if name == "lockdep_assert":
             return condition.rstrip("()") in spec.assert_predicates
-        return condition.startswith("!") and condition[1:].rstrip("()") in spec.assert_predicates \
+        return (
+            condition.startswith("!")
+            and condition[1:].rstrip("()") in spec.assert_predicates
             and condition.endswith("()")
+        )
 
-    def rcu_release(self, state: LockState, call: Call, node: CfgNode,
-                    events: Events | None) -> LockState:
+    def rcu_release(
+        self, state: LockState, call: Call, node: CfgNode, events: Events | None
+    ) -> LockState:
         if not state.rcu:
             if events is not None:
                 entry = events.underflows.setdefault(call.start, (call, set(), node.id))
@@ -250,8 +270,14 @@ class LockAnalysis:
             state = state._replace(taint=frozenset(), dangling=state.dangling | moved)
         return state
 
-    def apply_summary(self, state: LockState, call: Call, delta: dict[str, int],
-                      node: CfgNode, events: Events | None) -> LockState:
+    def apply_summary(
+        self,
+        state: LockState,
+        call: Call,
+        delta: dict[str, int],
+        node: CfgNode,
+        events: Events | None,
+    ) -> LockState:
         for lock, change in delta.items():
             if lock not in ("rcu", "tasklist"):
                 continue
@@ -276,17 +302,23 @@ class LockAnalysis:
         if guard.kind in rcu.guards:
             if acquire:
                 return state._replace(rcu=(state.rcu + ((guard.line, "guard"),))[-MAX_DEPTH:])
-            return self.rcu_release(state, Call("rcu_read_unlock", (), guard.line, 0, -1),
-                                    CfgNode(-1, "stmt"), None)
+            return self.rcu_release(
+                state, Call("rcu_read_unlock", (), guard.line, 0, -1), CfgNode(-1, "stmt"), None
+            )
         if guard.kind in tasklist.guards and self.lock_of_arg("tasklist", guard.args):
             if acquire:
                 held = (state.tasklist + ((guard.line, "guard"),))[-MAX_DEPTH:]
                 return state._replace(tasklist=held)
             return state._replace(tasklist=state.tasklist[:-1])
-        own_field = bool(self.lock_of_arg("siglock", guard.args)
-                         or self.lock_of_arg("tasklist", guard.args))
-        if guard.kind.startswith(("spinlock", "raw_spinlock", "preempt", "irq", "read_lock",
-                                  "write_lock")) and not own_field:
+        own_field = bool(
+            self.lock_of_arg("siglock", guard.args) or self.lock_of_arg("tasklist", guard.args)
+        )
+        if (
+            guard.kind.startswith(
+                ("spinlock", "raw_spinlock", "preempt", "irq", "read_lock", "write_lock")
+            )
+            and not own_field
+        ):
             if acquire:
                 held = (state.atomic + ((guard.line, f"guard({guard.kind})"),))[-MAX_DEPTH:]
                 state = state._replace(atomic=held)
@@ -353,7 +385,8 @@ class LockAnalysis:
                 # A NULL pointer on this branch cannot be used after the section.
                 state = state._replace(
                     taint=frozenset(t for t in state.taint if t[0] != key),
-                    dangling=frozenset(d for d in state.dangling if d[0] != key))
+                    dangling=frozenset(d for d in state.dangling if d[0] != key),
+                )
             for var, owner, line in state.pending:
                 if var == key:
                     pending = tuple(p for p in state.pending if p[0] != var)

@@ -22,23 +22,39 @@ def held_evidence(state: LockState, path: str) -> list[Evidence]:
     for line, how in state.tasklist:
         found.append(Evidence("lock", f"tasklist_lock ({_how(how)}) at line {line}", path, line))
     for line, how in state.atomic:
-        found.append(Evidence("lock", f"preemption disabled by {how}() at line {line}: an "
-                              "implicit RCU read-side section", path, line))
+        found.append(
+            Evidence(
+                "lock",
+                f"preemption disabled by {how}() at line {line}: an implicit RCU read-side section",
+                path,
+                line,
+            )
+        )
     for owner, line, how in state.siglock:
-        found.append(Evidence("lock", f"{owner}->sighand->siglock ({_how(how)}) at line {line}",
-                              path, line))
+        found.append(
+            Evidence("lock", f"{owner}->sighand->siglock ({_how(how)}) at line {line}", path, line)
+        )
     return found
 
 
 def _how(how: str) -> str:
     if how.startswith("helper:"):
         return f"taken inside {how[7:]}()"
-    return {"lock": "taken", "guard": "guard", "assert": "asserted",
-            "lock_task_sighand": "lock_task_sighand() succeeded"}.get(how, how)
+    return {
+        "lock": "taken",
+        "guard": "guard",
+        "assert": "asserted",
+        "lock_task_sighand": "lock_task_sighand() succeeded",
+    }.get(how, how)
 
 
-def witness_path(facts: FunctionFacts, target: int, path: str,
-                 ok: Callable[[LockState], bool], limit: int = 20000) -> list[Evidence]:
+def witness_path(
+    facts: FunctionFacts,
+    target: int,
+    path: str,
+    ok: Callable[[LockState], bool],
+    limit: int = 20000,
+) -> list[Evidence]:
     """Branches taken on one path from entry to ``target`` arriving in a state ``ok``.
 
     A breadth-first search over (node, state) pairs replaying the transfer
@@ -48,7 +64,8 @@ def witness_path(facts: FunctionFacts, target: int, path: str,
     analysis = facts.analysis
     start = (cfg.entry, LockState())
     parent: dict[tuple[int, LockState], tuple[tuple[int, LockState], str | None] | None] = {
-        start: None}
+        start: None
+    }
     queue = deque([start])
     goal = None
     while queue and limit > 0:
@@ -74,14 +91,18 @@ def witness_path(facts: FunctionFacts, target: int, path: str,
         if node.kind == "cond" and label in (TRUE, FALSE) and node.cond is not None:
             taken = "true" if label == TRUE else "false"
             condition = squash(text(node.cond))[:80]
-            steps.append(Evidence("path", f"line {node.line}: {condition} is {taken}",
-                                  path, node.line))
+            steps.append(
+                Evidence("path", f"line {node.line}: {condition} is {taken}", path, node.line)
+            )
         elif node.kind == "case":
             what = squash(text(node.ast))[:40] if node.ast is not None else "default"
             steps.append(Evidence("path", f"line {node.line}: case {what}", path, node.line))
         elif node.kind == "jump" and node.ast is not None:
-            steps.append(Evidence("path", f"line {node.line}: {squash(text(node.ast))[:60]}",
-                                  path, node.line))
+            steps.append(
+                Evidence(
+                    "path", f"line {node.line}: {squash(text(node.ast))[:60]}", path, node.line
+                )
+            )
         current = previous
     steps.reverse()
     return steps[-MAX_PATH_STEPS:]

@@ -23,21 +23,36 @@ from patchlint.pipeline import CheckOptions, run_check
 
 @click.command("check")
 @click.argument("paths", nargs=-1, type=str)
-@click.option("--tree", "tree_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Kernel tree (extracted release or git checkout) the patches apply to.")
+@click.option(
+    "--tree",
+    "tree_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Kernel tree (extracted release or git checkout) the patches apply to.",
+)
 @click.option("--base", help="In a git checkout: read pre-images at this revision.")
 @click.option("--no-tree", is_flag=True, help="Patch-only mode: do not look for a kernel tree.")
-@click.option("--git", "git_range", metavar="A..B",
-              help="Check each commit of a range of the current git repository.")
+@click.option(
+    "--git",
+    "git_range",
+    metavar="A..B",
+    help="Check each commit of a range of the current git repository.",
+)
 @format_option
 @output_options
-@click.option("--all", "show_all", is_flag=True,
-              help="Also show findings the patch leaves unchanged.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged."
+)
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
-@click.option("--jobs", "-j", type=int, default=None,
-              help="Worker processes (default: the machine's cores).")
-@click.option("--patch-timeout", type=float, default=120.0, show_default=True,
-              help="Seconds one patch may take before it is reported as skipped (0: none).")
+@click.option(
+    "--jobs", "-j", type=int, default=None, help="Worker processes (default: the machine's cores)."
+)
+@click.option(
+    "--patch-timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds one patch may take before it is reported as skipped (0: none).",
+)
 def command(
     paths: tuple[str, ...],
     tree_dir: Path | None,
@@ -74,11 +89,18 @@ def command(
     settings = configure(tree, config_path, types, ignore, fail_on)
     fail_on = settings.fail_on
     messages, errors = load_messages(sources, labels)
-    options = CheckOptions(tree=tree, base=base, enable=settings.enable, ignore=settings.ignore,
-                           show_all=show_all, simulate=not no_simulate,
-                           severity_overrides=settings.severity, keep_images=False,
-                           patch_seconds=patch_timeout or None,
-                           jobs=max(1, jobs if jobs is not None else (os.cpu_count() or 1)))
+    options = CheckOptions(
+        tree=tree,
+        base=base,
+        enable=settings.enable,
+        ignore=settings.ignore,
+        show_all=show_all,
+        simulate=not no_simulate,
+        severity_overrides=settings.severity,
+        keep_images=False,
+        patch_seconds=patch_timeout or None,
+        jobs=max(1, jobs if jobs is not None else (os.cpu_count() or 1)),
+    )
     from patchlint.source import TreeError
 
     try:
@@ -97,11 +119,14 @@ def _git_range_input(git_range: str) -> tuple[object, Path, str]:
     if ".." not in git_range:
         raise click.UsageError(f"--git wants a range A..B, got {git_range!r}")
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], check=True, capture_output=True, text=True
+        ).stdout.strip()
         patches = subprocess.run(
             ["git", "format-patch", "--stdout", "--no-signature", git_range],
-            check=True, capture_output=True, cwd=top,
+            check=True,
+            capture_output=True,
+            cwd=top,
         ).stdout
     except (OSError, subprocess.CalledProcessError) as error:
         stderr = getattr(error, "stderr", b"") or b""

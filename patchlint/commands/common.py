@@ -18,26 +18,40 @@ F = Callable[..., Any]
 
 def format_option(function: F) -> F:
     return click.option(
-        "--format", "output_format", default="text", show_default=True,
-        type=click.Choice(sorted(FORMATS)), help="Output format.",
+        "--format",
+        "output_format",
+        default="text",
+        show_default=True,
+        type=click.Choice(sorted(FORMATS)),
+        help="Output format.",
     )(function)
 
 
 def output_options(function: F) -> F:
     options = [
-        click.option("--fail-on", default=None,
-                     type=click.Choice(["error", "warning", "info", "never"]),
-                     help="Exit 1 when a finding at or above this severity is introduced "
-                     "(default: the configuration's fail-on, else error)."),
-        click.option("--config", "config_path",
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Configuration file (default: .patchlint.toml or pyproject.toml "
-                     "[tool.patchlint] at the tree's root)."),
+        click.option(
+            "--fail-on",
+            default=None,
+            type=click.Choice(["error", "warning", "info", "never"]),
+            help="Exit 1 when a finding at or above this severity is introduced "
+            "(default: the configuration's fail-on, else error).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Configuration file (default: .patchlint.toml or pyproject.toml "
+            "[tool.patchlint] at the tree's root).",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print findings only."),
         click.option("--types", metavar="RULE,...", help="Only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write the output to this file instead of stdout."),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the output to this file instead of stdout.",
+        ),
         click.option("--terse", is_flag=True, help="checkpatch format: one line per finding."),
         click.option("--emacs", is_flag=True, help="checkpatch format: emacs compile style."),
         click.option("--show-types", is_flag=True, help="checkpatch format: show rule ids."),
@@ -71,8 +85,13 @@ class RunSettings:
     fail_on: str
 
 
-def configure(tree: Path | None, config_path: Path | None, types: str | None,
-              ignore: str | None, fail_on: str | None) -> RunSettings:
+def configure(
+    tree: Path | None,
+    config_path: Path | None,
+    types: str | None,
+    ignore: str | None,
+    fail_on: str | None,
+) -> RunSettings:
     """Command line over configuration file over defaults; installs knowledge extensions."""
     from patchlint.config import ConfigError, apply_config, load_config, merge_selection
 
@@ -82,8 +101,7 @@ def configure(tree: Path | None, config_path: Path | None, types: str | None,
         raise click.UsageError(str(error)) from error
     apply_config(config)
     enable, ignored = merge_selection(config, *rule_selection(types, ignore))
-    return RunSettings(enable, ignored, dict(config.severity),
-                       fail_on or config.fail_on or "error")
+    return RunSettings(enable, ignored, dict(config.severity), fail_on or config.fail_on or "error")
 
 
 def resolve_tree(tree_dir: Path | None, no_tree: bool, sources: list[object]) -> Path | None:
@@ -137,13 +155,24 @@ def progress_printer(unit: str) -> Callable[[int], None] | None:
 
 
 def write_output(
-    result: Any, output_format: str, output: Path | None, *, quiet: bool, fail_on: str,
+    result: Any,
+    output_format: str,
+    output: Path | None,
+    *,
+    quiet: bool,
+    fail_on: str,
     flags: dict[str, bool],
 ) -> None:
     if sys.stderr.isatty() and not os.environ.get("CI"):
         sys.stderr.write("\r\033[K")
-    text = render(result, output_format, quiet=quiet, fail_on=fail_on,
-                  color=output is None and sys.stdout.isatty(), **flags)
+    text = render(
+        result,
+        output_format,
+        quiet=quiet,
+        fail_on=fail_on,
+        color=output is None and sys.stdout.isatty(),
+        **flags,
+    )
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:

@@ -19,11 +19,21 @@ def command() -> None:
 
 
 @command.command("install")
-@click.option("--type", "hook_types", type=_TYPE, multiple=True,
-              help="Hook to install (repeatable; default sendemail-validate).")
+@click.option(
+    "--type",
+    "hook_types",
+    type=_TYPE,
+    multiple=True,
+    help="Hook to install (repeatable; default sendemail-validate).",
+)
 @click.option("--force", is_flag=True, help="Replace a hook patchlint did not write.")
-@click.option("--fail-on", default="error", show_default=True, type=_FAIL_ON,
-              help="Block on findings at or above this severity.")
+@click.option(
+    "--fail-on",
+    default="error",
+    show_default=True,
+    type=_FAIL_ON,
+    help="Block on findings at or above this severity.",
+)
 def install_command(hook_types: tuple[str, ...], force: bool, fail_on: str) -> None:
     """Write the hook into this repository's hooks directory (core.hooksPath aware)."""
     for hook_type in hook_types or ("sendemail-validate",):
@@ -35,8 +45,13 @@ def install_command(hook_types: tuple[str, ...], force: bool, fail_on: str) -> N
 
 
 @command.command("uninstall")
-@click.option("--type", "hook_types", type=_TYPE, multiple=True,
-              help="Hook to remove (repeatable; default: every patchlint hook).")
+@click.option(
+    "--type",
+    "hook_types",
+    type=_TYPE,
+    multiple=True,
+    help="Hook to remove (repeatable; default: every patchlint hook).",
+)
 def uninstall_command(hook_types: tuple[str, ...]) -> None:
     """Remove patchlint's hooks; hooks written by anything else are left alone."""
     explicit = bool(hook_types)

@@ -12,8 +12,13 @@ def _c_files(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".c", ".h")
-                                and p.is_file() and not p.is_symlink()))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in (".c", ".h") and p.is_file() and not p.is_symlink()
+                )
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -22,10 +27,14 @@ def _c_files(paths: tuple[Path, ...]) -> list[Path]:
 
 
 @click.command("parse-stats")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
 def command(paths: tuple[Path, ...], output_format: str) -> None:
     """Parse quality and speed of raw tree-sitter-c vs the normalised front end on PATH..."""
     from patchlint.source.stats import format_stats_text, parse_stats

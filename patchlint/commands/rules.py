@@ -22,10 +22,24 @@ def command(as_json: bool, family: str | None) -> None:
 
     metas = [m for m in all_rules() if family is None or m.family == family]
     if as_json:
-        click.echo(json.dumps([
-            {"id": m.id, "name": m.name, "severity": m.severity, "confidence": m.confidence,
-             "family": m.family, "scope": m.scope, "summary": m.summary, "doc": m.doc}
-            for m in metas], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": m.id,
+                        "name": m.name,
+                        "severity": m.severity,
+                        "confidence": m.confidence,
+                        "family": m.family,
+                        "scope": m.scope,
+                        "summary": m.summary,
+                        "doc": m.doc,
+                    }
+                    for m in metas
+                ],
+                indent=2,
+            )
+        )
         return
     if not metas:
         click.echo("no rules match")
@@ -54,8 +68,10 @@ def explain_command(rule_id: str) -> None:
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise click.UsageError(f"unknown rule {rule_id!r}{hint}; `patchlint rules` lists them")
     click.echo(f"{meta.id}: {meta.name}")
-    click.echo(f"severity {meta.severity}, confidence {meta.confidence}, family {meta.family}, "
-               f"scope {meta.scope}")
+    click.echo(
+        f"severity {meta.severity}, confidence {meta.confidence}, family {meta.family}, "
+        f"scope {meta.scope}"
+    )
     click.echo("")
     click.echo(textwrap.fill(meta.summary, width=88))
     path = data_path(meta.doc)

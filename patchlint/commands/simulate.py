@@ -11,17 +11,36 @@ import click
 
 @click.command("simulate")
 @click.argument("patch", type=str)
-@click.option("--tree", "tree_dir", required=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Kernel tree the patch applies to.")
+@click.option(
+    "--tree",
+    "tree_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Kernel tree the patch applies to.",
+)
 @click.option("--base", help="In a git checkout: read pre-images at this revision.")
-@click.option("--scenario", "scenarios", multiple=True,
-              help="Run this scenario (repeatable) instead of the ones the patch selects.")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="Run this scenario (repeatable) instead of the ones the patch selects.",
+)
 @click.option("--trace", is_flag=True, help="Show the executed path of every run.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def command(patch: str, tree_dir: Path, base: str | None, scenarios: tuple[str, ...],
-            trace: bool, output_format: str) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def command(
+    patch: str,
+    tree_dir: Path,
+    base: str | None,
+    scenarios: tuple[str, ...],
+    trace: bool,
+    output_format: str,
+) -> None:
     """Simulate PATCH (mbox, .patch, directory or '-') on modelled worlds, before and after.
 
     A series is applied in order and simulated as a whole."""
@@ -34,8 +53,9 @@ def command(patch: str, tree_dir: Path, base: str | None, scenarios: tuple[str, 
     known = {scenario.name for scenario in load_scenarios()}
     unknown = [name for name in scenarios if name not in known]
     if unknown:
-        raise click.UsageError(f"unknown scenario(s) {', '.join(unknown)}; "
-                               f"known: {', '.join(sorted(known))}")
+        raise click.UsageError(
+            f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
     messages, errors = load_messages([patch], [patch])
     collection = collect(messages)
     if errors or not collection.patches:
@@ -45,21 +65,27 @@ def command(patch: str, tree_dir: Path, base: str | None, scenarios: tuple[str, 
         tree = open_tree(tree_dir, base_rev=base)
     except TreeError as error:
         raise click.UsageError(str(error)) from error
-    patches = [parse_patch(message.diff_text or "", message.source)
-               for message in collection.patches]
+    patches = [
+        parse_patch(message.diff_text or "", message.source) for message in collection.patches
+    ]
     applied = apply_series(patches, tree)
     files = [file for result in applied for file in result.files]
     for result in applied:
         for file in result.files:
             if file.state not in ("applied", "added", "deleted"):
-                click.echo(f"patchlint: {file.path}: {file.state}"
-                           f"{': ' + file.error if file.error else ''}", err=True)
+                click.echo(
+                    f"patchlint: {file.path}: {file.state}"
+                    f"{': ' + file.error if file.error else ''}",
+                    err=True,
+                )
     index = FunctionIndex(tree.root, reader=tree.read)
     results = simulate_applied(index, files, names=scenarios, trace=trace)
     if output_format == "json":
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     elif not results:
-        click.echo("no scenario exercises the functions this patch touches "
-                   f"(scenarios: {', '.join(sorted(known))})")
+        click.echo(
+            "no scenario exercises the functions this patch touches "
+            f"(scenarios: {', '.join(sorted(known))})"
+        )
     else:
         click.echo("\n\n".join(format_simulation_text(r, trace=trace) for r in results))

@@ -83,11 +83,7 @@ def _body(raw: str) -> str:
 
 
 def _is_file_header(lines: list[str], i: int) -> bool:
-    return (
-        lines[i].startswith("--- ")
-        and i + 1 < len(lines)
-        and lines[i + 1].startswith("+++ ")
-    )
+    return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
 
 
 def _looks_like_body(raw: str) -> bool:
@@ -383,9 +379,7 @@ def _build(lines: list[str], sec: _Section) -> FilePatch | PatchError:
         # without that timestamp an emptied file is just an empty file (as in patch).
         if _epoch(sec.minus_raw) and all(hk.old_start == 0 and hk.old_count == 0 for hk in hunks):
             old = None
-        elif _epoch(sec.plus_raw) and all(
-            hk.new_start == 0 and hk.new_count == 0 for hk in hunks
-        ):
+        elif _epoch(sec.plus_raw) and all(hk.new_start == 0 and hk.new_count == 0 for hk in hunks):
             new = None
     if old is None and new is None:
         return PatchError("file header names no file", sec.start + 1, None)

@@ -103,8 +103,9 @@ def _lean(messages: Iterable[Any]) -> Iterator[Any]:
     an unlabelled cover letter (a non-"Re:" reply, an "other") still needs its text in
     collect(); keeping every body would make memory grow with the archive."""
     for message in messages:
-        if not (message.kind == "other" or (message.kind == "reply"
-                                             and not message.series.is_reply)):
+        if not (
+            message.kind == "other" or (message.kind == "reply" and not message.series.is_reply)
+        ):
             message.body = ""
         yield message
 
@@ -142,19 +143,34 @@ class SeriesChecker:
         parsed = [parse_patch(m.diff_text or "", m.source) for m in members]
         # One series at a time: its applied images are dropped before the next one.
         applied_all = apply_series(parsed, self.tree)
-        return [self._check_one(message, patch, applied)
-                for message, patch, applied in zip(members, parsed, applied_all, strict=True)]
+        return [
+            self._check_one(message, patch, applied)
+            for message, patch, applied in zip(members, parsed, applied_all, strict=True)
+        ]
 
     def _check_one(self, message: Any, patch: Any, applied: Any) -> PatchResult:
         try:
             with patch_budget(self.options.patch_seconds):
-                return _check_patch(message, patch, applied, self.c_rules, self.mail_rules,
-                                    self.cache, self.index, self.tree, self.options)
+                return _check_patch(
+                    message,
+                    patch,
+                    applied,
+                    self.c_rules,
+                    self.mail_rules,
+                    self.cache,
+                    self.index,
+                    self.tree,
+                    self.options,
+                )
         except BudgetExceeded as error:
             return PatchResult(
-                message=message, skipped=f"budget exceeded: {error}",
-                files=[_file_result(f, applied.file(f.path) if applied is not None else None)
-                       for f in patch.files])
+                message=message,
+                skipped=f"budget exceeded: {error}",
+                files=[
+                    _file_result(f, applied.file(f.path) if applied is not None else None)
+                    for f in patch.files
+                ],
+            )
 
 
 def _check_patch(
@@ -185,8 +201,10 @@ def _check_patch(
             result.partial = True
             if analysis.note:
                 result.notes.append(analysis.note)
-        if options.keep_images and applied_file is not None and (
-            applied_file.pre or applied_file.post
+        if (
+            options.keep_images
+            and applied_file is not None
+            and (applied_file.pre or applied_file.post)
         ):
             result.images[applied_file.path] = (applied_file.pre, applied_file.post)
     for meta in mail_rules:

@@ -31,6 +31,7 @@ def check_in_parallel(work: list[list[Any]], options: Any) -> Iterator[list[Any]
     context = multiprocessing.get_context("fork")
     # Small chunks keep the load balanced; series are already ordered by input.
     chunksize = max(1, min(8, len(work) // (options.jobs * 4) or 1))
-    with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
-                             initializer=_start, initargs=(options,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=options.jobs, mp_context=context, initializer=_start, initargs=(options,)
+    ) as pool:
         yield from pool.map(_check, work, chunksize=chunksize)

@@ -20,8 +20,10 @@ def sparse_image(file_patch: Any, side: str) -> str:
             number = line.old_line if side == "pre" else line.new_line
             if number is None:
                 continue
-            if line.kind == " " or (line.kind == "-" and side == "pre") or (
-                line.kind == "+" and side == "post"
+            if (
+                line.kind == " "
+                or (line.kind == "-" and side == "pre")
+                or (line.kind == "+" and side == "post")
             ):
                 placed[number] = line.text
     if not placed:

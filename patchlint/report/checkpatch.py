@@ -114,8 +114,9 @@ class _InputLines:
         if source not in self._files:
             path = Path(source)
             try:
-                text = (path.read_text(encoding="utf-8", errors="replace")
-                        if path.is_file() else None)
+                text = (
+                    path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+                )
             except OSError:
                 text = None
             self._files[source] = text.splitlines() if text is not None else None
@@ -181,8 +182,9 @@ def _lines_checked(diff: list[DiffLine]) -> int:
     return sum(1 for d in diff if d.kind in "+- ")
 
 
-def _patch_report(patch: PatchResult, result: CheckResult, lines: _InputLines,
-                  opts: dict[str, bool]) -> tuple[list[str], bool]:
+def _patch_report(
+    patch: PatchResult, result: CheckResult, lines: _InputLines, opts: dict[str, bool]
+) -> tuple[list[str], bool]:
     message = patch.message
     diff = list(walk_diff(message.diff_text or ""))
     start = lines.diff_start(message)
@@ -197,8 +199,11 @@ def _patch_report(patch: PatchResult, result: CheckResult, lines: _InputLines,
         number = start + position[0] if position else (message.line or 1)
         header = f"{_level(finding, opts['show_types'], opts['color'])} {finding.message}"
         if terse:
-            where = (f"{finding.file}:{finding.line}" if finding.file and finding.line
-                     else f"{message.source}:{number}")
+            where = (
+                f"{finding.file}:{finding.line}"
+                if finding.file and finding.line
+                else f"{message.source}:{number}"
+            )
             out.append(f"{where}: {header}")
             continue
         if emacs:
@@ -215,21 +220,38 @@ def _patch_report(patch: PatchResult, result: CheckResult, lines: _InputLines,
         if out and not terse:
             out.pop()  # checkpatch separates reports, not the report from the total
             out.append("")
-        out.append(f"total: {counts['ERROR']} errors, {counts['WARNING']} warnings, "
-                   f"{counts['CHECK']} checks, {_lines_checked(diff)} lines checked")
+        out.append(
+            f"total: {counts['ERROR']} errors, {counts['WARNING']} warnings, "
+            f"{counts['CHECK']} checks, {_lines_checked(diff)} lines checked"
+        )
     if not quiet:
         name = _name(patch, result)
         out.append("")
-        out.append(f"{name} has no obvious style problems and is ready for submission."
-                   if clean else f"{name} has style problems, please review.")
+        out.append(
+            f"{name} has no obvious style problems and is ready for submission."
+            if clean
+            else f"{name} has style problems, please review."
+        )
     return out, clean
 
 
-def render_checkpatch(result: CheckResult, *, quiet: bool = False, color: bool = False,
-                      terse: bool = False, emacs: bool = False, show_types: bool = False,
-                      **_options: Any) -> str:
-    opts = {"quiet": quiet, "color": color, "terse": terse, "emacs": emacs,
-            "show_types": show_types}
+def render_checkpatch(
+    result: CheckResult,
+    *,
+    quiet: bool = False,
+    color: bool = False,
+    terse: bool = False,
+    emacs: bool = False,
+    show_types: bool = False,
+    **_options: Any,
+) -> str:
+    opts = {
+        "quiet": quiet,
+        "color": color,
+        "terse": terse,
+        "emacs": emacs,
+        "show_types": show_types,
+    }
     lines = _InputLines(result.messages)
     blocks: list[str] = []
     several = len(result.patches) > 1 and not (quiet or terse)

@@ -53,8 +53,10 @@ def _excerpt(excerpt: Excerpt) -> str:
     if not excerpt.lines:
         return f"*{md(excerpt.path)}: {md(excerpt.note)}*"
     width = len(str(excerpt.lines[-1].number))
-    body = "\n".join(f"{_MARKS.get(line.mark, ' ')} {line.number:>{width}} | {line.text}"
-                     for line in excerpt.lines)
+    body = "\n".join(
+        f"{_MARKS.get(line.mark, ' ')} {line.number:>{width}} | {line.text}"
+        for line in excerpt.lines
+    )
     return f"{md(excerpt.image)} `{excerpt.path}`:\n\n" + _fence(body)
 
 
@@ -63,10 +65,15 @@ def _finding(view: FindingView) -> str:
     where = ":".join(str(x) for x in (f.file, f.line) if x) or "the mail"
     if f.function:
         where += f" in {f.function}()"
-    lines = [_anchor(view.anchor),
-             f"#### {md(f.severity)}: {md(f.message)} (`{f.rule}`)", "",
-             f"*{md(f.status)} · {md(where)} · confidence {md(f.confidence)}"
-             + (" · suppressed in the source" if f.suppressed else "") + "*", ""]
+    lines = [
+        _anchor(view.anchor),
+        f"#### {md(f.severity)}: {md(f.message)} (`{f.rule}`)",
+        "",
+        f"*{md(f.status)} · {md(where)} · confidence {md(f.confidence)}"
+        + (" · suppressed in the source" if f.suppressed else "")
+        + "*",
+        "",
+    ]
     for excerpt in view.excerpts:
         lines += [_excerpt(excerpt), ""]
     if view.evidence:
@@ -74,8 +81,9 @@ def _finding(view: FindingView) -> str:
         lines.append("")
         for number, step in enumerate(view.evidence, 1):
             place = evidence_place(step, f)
-            lines.append(f"{number}. `{step.kind}` {md(step.message)}"
-                         + (f" ({md(place)})" if place else ""))
+            lines.append(
+                f"{number}. `{step.kind}` {md(step.message)}" + (f" ({md(place)})" if place else "")
+            )
         lines.append("")
     rule = view.rule
     doc = f" [Rule documentation](#{rule.anchor})" if rule.doc_text else ""
@@ -85,13 +93,20 @@ def _finding(view: FindingView) -> str:
 
 def _simulation(sim: SimulationView) -> str:
     question = f" — {md(sim.question)}" if sim.question else ""
-    lines = [f"**Scenario `{sim.scenario}`**{question}", "",
-             "| Task | Before the patch | After the patch | Details |",
-             "| --- | --- | --- | --- |"]
-    lines += [f"| `{r.task}` | {cell(r.before)} | {cell(r.after)} | {cell(r.details)} |"
-              for r in sim.rows]
-    lines += [f"| **Property holds** | {cell(sim.before)} | {cell(sim.after)} |   |", "",
-              f"**Verdict:** {md(sim.verdict)}"]
+    lines = [
+        f"**Scenario `{sim.scenario}`**{question}",
+        "",
+        "| Task | Before the patch | After the patch | Details |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{r.task}` | {cell(r.before)} | {cell(r.after)} | {cell(r.details)} |" for r in sim.rows
+    ]
+    lines += [
+        f"| **Property holds** | {cell(sim.before)} | {cell(sim.after)} |   |",
+        "",
+        f"**Verdict:** {md(sim.verdict)}",
+    ]
     if sim.difference:
         lines += ["", f"Difference: {md(sim.difference)}"]
     if sim.explanation:
@@ -105,21 +120,29 @@ def _hunk_states(file: Any) -> str:
 
 
 def _given(trailers: list[Any]) -> str:
-    return "; ".join(f"{md(t.tag)}: {md(t.value)}"
-                     + (f" ({md('; '.join(t.problems))})" if t.problems else "")
-                     for t in trailers)
+    return "; ".join(
+        f"{md(t.tag)}: {md(t.value)}" + (f" ({md('; '.join(t.problems))})" if t.problems else "")
+        for t in trailers
+    )
 
 
 def _patch(patch: PatchView) -> str:
     position = f"[{patch.position}] " if patch.position else ""
-    out = [_anchor(patch.anchor), f"## {md(position + patch.title)}", "",
-           f"**Status: {md(patch.status)}** · {md(patch.subject)} · v{patch.version} · "
-           f"{md(patch.author)} · {md(patch.date)} · `{patch.message_id}`", ""]
+    out = [
+        _anchor(patch.anchor),
+        f"## {md(position + patch.title)}",
+        "",
+        f"**Status: {md(patch.status)}** · {md(patch.subject)} · v{patch.version} · "
+        f"{md(patch.author)} · {md(patch.date)} · `{patch.message_id}`",
+        "",
+    ]
     if patch.files:
         out += ["| File | Change | Lines | Applies | Hunks |", "| --- | --- | --- | --- | --- |"]
-        out += [f"| `{f.path}` | {cell(f.status)} | +{f.added} −{f.removed} | "
-                f"{cell(f.apply_state)} | {cell(_hunk_states(f))} |"
-                for f in patch.files]
+        out += [
+            f"| `{f.path}` | {cell(f.status)} | +{f.added} −{f.removed} | "
+            f"{cell(f.apply_state)} | {cell(_hunk_states(f))} |"
+            for f in patch.files
+        ]
         out.append("")
     out += [f"- **Error:** {md(x)}" for x in patch.errors]
     out += [f"- *Note:* {md(x)}" for x in patch.notes]
@@ -133,10 +156,12 @@ def _patch(patch: PatchView) -> str:
     if patch.missing:
         out += ["", "**Missing:** " + "; ".join(md(m) for m in patch.missing)]
     out.append("")
-    groups = [("introduced", "Findings introduced", patch.introduced),
-              ("resolved", "Findings resolved", patch.resolved),
-              ("other", "Other findings", patch.others),
-              ("suppressed", "Suppressed findings", patch.suppressed)]
+    groups = [
+        ("introduced", "Findings introduced", patch.introduced),
+        ("resolved", "Findings resolved", patch.resolved),
+        ("other", "Other findings", patch.others),
+        ("suppressed", "Suppressed findings", patch.suppressed),
+    ]
     for key, title, views in groups:
         if key in ("introduced", "resolved") or views:
             out += [_anchor(f"{patch.anchor}-{key}"), f"### {title} ({len(views)})", ""]
@@ -148,8 +173,13 @@ def _patch(patch: PatchView) -> str:
         out += [_anchor(f"{patch.anchor}-changes"), "### Changes", ""]
         for hunk in patch.hunks:
             body = "\n".join(line.text for line in hunk.lines)
-            out += [_anchor(hunk.anchor), f"`{hunk.path}` `{hunk.header}`", "",
-                    _fence(body, "diff"), ""]
+            out += [
+                _anchor(hunk.anchor),
+                f"`{hunk.path}` `{hunk.header}`",
+                "",
+                _fence(body, "diff"),
+                "",
+            ]
     return "\n".join(out)
 
 
@@ -157,15 +187,21 @@ def _overview(report: ReviewReport) -> str:
     out = [_anchor("overview"), "## Series overview", ""]
     if report.cover is not None:
         out += [f"Cover letter: {md(report.cover.subject)} — {md(report.cover.author)}", ""]
-    out += ["| # | Patch | Version | Author | Status | Trailers | Missing |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    out += [
+        "| # | Patch | Version | Author | Status | Trailers | Missing |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for p in report.patches:
         counts = review_counts(p)
-        given = "<br>".join(f"{md(tag)}: {md(', '.join(who))}"
-                            for tag, who in counts.items() if who) or "none"
+        given = (
+            "<br>".join(f"{md(tag)}: {md(', '.join(who))}" for tag, who in counts.items() if who)
+            or "none"
+        )
         missing = "<br>".join(md(m) for m in p.missing) or "—"
-        out.append(f"| {cell(p.position or '—')} | {_link(p.anchor, p.title)} | v{p.version} | "
-                   f"{cell(p.author)} | **{md(p.status)}** | {given} | {missing} |")
+        out.append(
+            f"| {cell(p.position or '—')} | {_link(p.anchor, p.title)} | v{p.version} | "
+            f"{cell(p.author)} | **{md(p.status)}** | {given} | {missing} |"
+        )
     out.append("")
     if report.series_problems:
         out += ["### Series problems", ""] + [f"- {md(x)}" for x in report.series_problems] + [""]
@@ -176,10 +212,16 @@ def _overview(report: ReviewReport) -> str:
 
 
 def _reply(reply: ReplyView) -> str:
-    about = (f" on {_link(reply.answers, reply.answers_subject or 'the patch')}"
-             if reply.answers else "")
-    out = [_anchor(reply.anchor), f"### {md(reply.author)}{about}", "",
-           f"*{md(reply.date)} · {md(reply.subject)}*", ""]
+    about = (
+        f" on {_link(reply.answers, reply.answers_subject or 'the patch')}" if reply.answers else ""
+    )
+    out = [
+        _anchor(reply.anchor),
+        f"### {md(reply.author)}{about}",
+        "",
+        f"*{md(reply.date)} · {md(reply.subject)}*",
+        "",
+    ]
     if reply.trailers:
         out += ["**Trailers given:** " + _given(reply.trailers), ""]
     if reply.quotes:
@@ -191,8 +233,9 @@ def _reply(reply: ReplyView) -> str:
 
 def _demote(text: str) -> str:
     """Nest a page's headings under the report's own (its `#` becomes `####`)."""
-    return re.sub(r"^(#{1,6}) ", lambda m: "#" * min(6, len(m.group(1)) + 3) + " ", text,
-                  flags=re.M)
+    return re.sub(
+        r"^(#{1,6}) ", lambda m: "#" * min(6, len(m.group(1)) + 3) + " ", text, flags=re.M
+    )
 
 
 def _rules(report: ReviewReport) -> list[str]:
@@ -202,9 +245,16 @@ def _rules(report: ReviewReport) -> list[str]:
     out = [_anchor("rules"), "## Rule documentation", ""]
     for rule in documented:
         # <details> keeps the long pages folded on forges that render it (GitHub, GitLab).
-        out += [_anchor(rule.anchor), "<details>",
-                f"<summary><code>{rule.id}</code> — {md(rule.name)}</summary>", "",
-                _demote(rule.doc_text).rstrip(), "", "</details>", ""]
+        out += [
+            _anchor(rule.anchor),
+            "<details>",
+            f"<summary><code>{rule.id}</code> — {md(rule.name)}</summary>",
+            "",
+            _demote(rule.doc_text).rstrip(),
+            "",
+            "</details>",
+            "",
+        ]
     return out
 
 
@@ -225,17 +275,25 @@ def render_report_markdown(report: ReviewReport) -> str:
     if any(rule.doc_text for rule in report.rules):
         toc.append("- [Rule documentation](#rules)")
     parts = [
-        f"# {md(report.title)}", "",
+        f"# {md(report.title)}",
+        "",
         f"Inputs: {md(', '.join(report.inputs))} · Tree: "
-        f"{md(report.tree or 'none (patch-only analysis)')}", "",
+        f"{md(report.tree or 'none (patch-only analysis)')}",
+        "",
         f"{summary.get('patches', 0)} patches, {len(report.replies)} replies; "
         f"findings: {md(found)}",
-        "", "\n".join(toc), "", _overview(report),
+        "",
+        "\n".join(toc),
+        "",
+        _overview(report),
         *(_patch(p) for p in report.patches),
-        _anchor("discussion"), "## Review discussion", "",
+        _anchor("discussion"),
+        "## Review discussion",
+        "",
         *([_reply(r) for r in report.replies] or ["No replies in the input.", ""]),
         *_rules(report),
-        "---", f"*Generated by patchlint {__version__}.*",
+        "---",
+        f"*Generated by patchlint {__version__}.*",
     ]
     return "\n".join(parts).rstrip("\n") + "\n"
 

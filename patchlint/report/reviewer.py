@@ -265,8 +265,16 @@ class _DiffMap:
         return max(1, last_dst + (line - last_src))
 
 
-def _excerpt(text: str | None, image: str, path: str, focus: int, marks: set[int],
-             mark: str, note: str = "", highlight: bool = True) -> Excerpt | None:
+def _excerpt(
+    text: str | None,
+    image: str,
+    path: str,
+    focus: int,
+    marks: set[int],
+    mark: str,
+    note: str = "",
+    highlight: bool = True,
+) -> Excerpt | None:
     if text is None:
         return None
     lines = text.splitlines()
@@ -274,15 +282,18 @@ def _excerpt(text: str | None, image: str, path: str, focus: int, marks: set[int
         return None
     focus = min(max(focus, 1), len(lines))
     start, end = max(1, focus - CONTEXT), min(len(lines), focus + CONTEXT)
-    code = [CodeLine(number, lines[number - 1],
-                     "focus" if highlight and number == focus
-                     else (mark if number in marks else ""))
-            for number in range(start, end + 1)]
+    code = [
+        CodeLine(
+            number,
+            lines[number - 1],
+            "focus" if highlight and number == focus else (mark if number in marks else ""),
+        )
+        for number in range(start, end + 1)
+    ]
     return Excerpt(image, path, code, note)
 
 
-def _finding_view(finding: Finding, anchor: str, patch: PatchResult,
-                  diff: _DiffMap) -> FindingView:
+def _finding_view(finding: Finding, anchor: str, patch: PatchResult, diff: _DiffMap) -> FindingView:
     excerpts: list[Excerpt] = []
     if finding.file and finding.line and finding.file in patch.images:
         pre, post = patch.images[finding.file]
@@ -301,12 +312,26 @@ def _finding_view(finding: Finding, anchor: str, patch: PatchResult,
         post_note = "" if post is not None else "the patch deletes this file"
         pre_note = "" if pre is not None else "the patch adds this file"
         for excerpt in (
-            _excerpt(pre, "pre-image", path, pre_line, removed, "removed",
-                     "the line is new: where the patch puts it" if new_line else "",
-                     highlight=not new_line),
-            _excerpt(post, "post-image", path, post_line, added, "added",
-                     "the line is gone: where it used to be" if gone_line else "",
-                     highlight=not gone_line),
+            _excerpt(
+                pre,
+                "pre-image",
+                path,
+                pre_line,
+                removed,
+                "removed",
+                "the line is new: where the patch puts it" if new_line else "",
+                highlight=not new_line,
+            ),
+            _excerpt(
+                post,
+                "post-image",
+                path,
+                post_line,
+                added,
+                "added",
+                "the line is gone: where it used to be" if gone_line else "",
+                highlight=not gone_line,
+            ),
         ):
             if excerpt is not None:
                 excerpts.append(excerpt)
@@ -341,13 +366,20 @@ def simulation_view(sim: dict[str, Any]) -> SimulationView:
     for task, sides in tasks.items():
         details = [str(sides[s].get("details") or "") for s in ("before", "after") if s in sides]
         detail = " → ".join(d for d in details if d) if len(set(details)) > 1 else details[0]
-        rows.append(TaskRow(task, _task_cell(sides.get("before")),
-                            _task_cell(sides.get("after")), detail))
-    return SimulationView(str(sim.get("scenario", "")), _cell(before), _cell(after),
-                          str(sim.get("verdict", "")), str(sim.get("difference") or ""),
-                          [str(w) for w in sim.get("warnings") or []], rows,
-                          str(sim.get("question") or ""),
-                          [str(x) for x in sim.get("explanation") or []])
+        rows.append(
+            TaskRow(task, _task_cell(sides.get("before")), _task_cell(sides.get("after")), detail)
+        )
+    return SimulationView(
+        str(sim.get("scenario", "")),
+        _cell(before),
+        _cell(after),
+        str(sim.get("verdict", "")),
+        str(sim.get("difference") or ""),
+        [str(w) for w in sim.get("warnings") or []],
+        rows,
+        str(sim.get("question") or ""),
+        [str(x) for x in sim.get("explanation") or []],
+    )
 
 
 def _hunks(anchor: str, diff: _DiffMap) -> list[HunkView]:
@@ -364,8 +396,12 @@ def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
     message = patch.message
     anchor = f"patch-{message.index}"
     diff = _DiffMap(message.diff_text or "")
-    views: dict[str, list[FindingView]] = {"introduced": [], "resolved": [], "others": [],
-                                           "suppressed": []}
+    views: dict[str, list[FindingView]] = {
+        "introduced": [],
+        "resolved": [],
+        "others": [],
+        "suppressed": [],
+    }
     for number, finding in enumerate(patch.findings, 1):
         view = _finding_view(finding, f"{anchor}-f{number}", patch, diff)
         if finding.suppressed:
@@ -376,18 +412,38 @@ def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
             views["others"].append(view)
     series = message.series
     position = f"{series.index}/{series.total}" if series.index is not None and series.total else ""
-    trailers = [TrailerView(t.tag, t.value, t.given_by, t.from_reply, list(t.problems),
-                            reply_anchors.get(t.message_id) if t.from_reply else None)
-                for t in message.trailers]
+    trailers = [
+        TrailerView(
+            t.tag,
+            t.value,
+            t.given_by,
+            t.from_reply,
+            list(t.problems),
+            reply_anchors.get(t.message_id) if t.from_reply else None,
+        )
+        for t in message.trailers
+    ]
     return PatchView(
-        anchor=anchor, subject=message.subject, title=series.title or message.subject,
-        position=position, version=series.version, author=message.author, date=message.date,
-        message_id=message.message_id, status=patch_status(patch), trailers=trailers,
-        missing=missing_items(message), files=list(patch.files),
-        introduced=views["introduced"], resolved=views["resolved"], others=views["others"],
+        anchor=anchor,
+        subject=message.subject,
+        title=series.title or message.subject,
+        position=position,
+        version=series.version,
+        author=message.author,
+        date=message.date,
+        message_id=message.message_id,
+        status=patch_status(patch),
+        trailers=trailers,
+        missing=missing_items(message),
+        files=list(patch.files),
+        introduced=views["introduced"],
+        resolved=views["resolved"],
+        others=views["others"],
         suppressed=views["suppressed"],
         simulations=[simulation_view(sim) for sim in patch.simulation],
-        hunks=_hunks(anchor, diff), notes=list(patch.notes), errors=list(patch.errors),
+        hunks=_hunks(anchor, diff),
+        notes=list(patch.notes),
+        errors=list(patch.errors),
     )
 
 
@@ -410,8 +466,11 @@ def _quote_link(quoted: str, patch: PatchView | None) -> QuoteLink:
 
 
 def _own_words(body: str, limit: int = 40) -> str:
-    kept = [line for line in body.splitlines()
-            if not line.startswith(">") and not re.match(r"^On .* wrote:$", line.strip())]
+    kept = [
+        line
+        for line in body.splitlines()
+        if not line.startswith(">") and not re.match(r"^On .* wrote:$", line.strip())
+    ]
     text = "\n".join(kept).strip()
     text = re.sub(r"\n{3,}", "\n\n", text)
     lines = text.splitlines()
@@ -424,38 +483,66 @@ def build_report(result: CheckResult) -> ReviewReport:
     replies = [m for m in result.messages if m.kind == "reply"]
     reply_anchors = {m.message_id: f"reply-{m.index}" for m in replies if m.message_id}
     patches = [_patch_view(p, reply_anchors) for p in result.patches]
-    by_id = {p.message.message_id: view for p, view in zip(result.patches, patches, strict=True)
-             if p.message.message_id}
+    by_id = {
+        p.message.message_id: view
+        for p, view in zip(result.patches, patches, strict=True)
+        if p.message.message_id
+    }
     parents = {m.message_id: m for m in result.messages if m.message_id}
     reply_views = []
     for reply in replies:
         target = _answered_patch(reply, by_id, parents)
-        given = [TrailerView(t.tag, t.value, t.given_by, True, list(t.problems),
-                             reply_anchors.get(reply.message_id))
-                 for p in result.patches for t in p.message.trailers
-                 if t.from_reply and t.message_id == reply.message_id]
-        reply_views.append(ReplyView(
-            anchor=reply_anchors.get(reply.message_id, f"reply-{reply.index}"),
-            author=reply.author, date=reply.date, subject=reply.subject,
-            answers=target.anchor if target else None,
-            answers_subject=target.subject if target else None, trailers=given,
-            quotes=[_quote_link(q, target) for q in getattr(reply, "quoted_hunks", [])],
-            text=_own_words(getattr(reply, "body", "") or ""),
-        ))
+        given = [
+            TrailerView(
+                t.tag,
+                t.value,
+                t.given_by,
+                True,
+                list(t.problems),
+                reply_anchors.get(reply.message_id),
+            )
+            for p in result.patches
+            for t in p.message.trailers
+            if t.from_reply and t.message_id == reply.message_id
+        ]
+        reply_views.append(
+            ReplyView(
+                anchor=reply_anchors.get(reply.message_id, f"reply-{reply.index}"),
+                author=reply.author,
+                date=reply.date,
+                subject=reply.subject,
+                answers=target.anchor if target else None,
+                answers_subject=target.subject if target else None,
+                trailers=given,
+                quotes=[_quote_link(q, target) for q in getattr(reply, "quoted_hunks", [])],
+                text=_own_words(getattr(reply, "body", "") or ""),
+            )
+        )
     cover = next((m for m in result.messages if m.kind == "cover"), None)
-    title = (cover.series.title or cover.subject) if cover else (
-        patches[0].title if patches else "patchlint report")
-    series_views = [_finding_view(f, f"series-f{n}", PatchResult(message=None), _DiffMap(""))
-                    for n, f in enumerate(result.series_findings, 1)]
+    title = (
+        (cover.series.title or cover.subject)
+        if cover
+        else (patches[0].title if patches else "patchlint report")
+    )
+    series_views = [
+        _finding_view(f, f"series-f{n}", PatchResult(message=None), _DiffMap(""))
+        for n, f in enumerate(result.series_findings, 1)
+    ]
     cited: dict[str, RuleInfo] = {}
     for view in [*series_views, *(v for p in patches for v in _all_views(p))]:
         cited.setdefault(view.rule.id, view.rule)
     return ReviewReport(
         rules=sorted(cited.values(), key=lambda rule: rule.id),
-        title=title, inputs=list(result.inputs), tree=result.tree, summary=result.summary(),
-        cover=cover, patches=patches, replies=reply_views,
+        title=title,
+        inputs=list(result.inputs),
+        tree=result.tree,
+        summary=result.summary(),
+        cover=cover,
+        patches=patches,
+        replies=reply_views,
         series_problems=[f"{p.series}: {p.message}" for p in result.series_problems],
-        series_findings=series_views, errors=list(result.errors),
+        series_findings=series_views,
+        errors=list(result.errors),
         others=[m for m in result.messages if m.kind not in ("patch", "reply", "cover")],
     )
 
@@ -464,8 +551,9 @@ def _all_views(patch: PatchView) -> list[FindingView]:
     return [*patch.introduced, *patch.resolved, *patch.others, *patch.suppressed]
 
 
-def _answered_patch(reply: Any, by_id: dict[str, PatchView],
-                    parents: dict[str, Any]) -> PatchView | None:
+def _answered_patch(
+    reply: Any, by_id: dict[str, PatchView], parents: dict[str, Any]
+) -> PatchView | None:
     """The patch a reply is about: its parent, or the nearest patch up its thread."""
     seen: set[str] = set()
     current: Any = reply

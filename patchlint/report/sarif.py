@@ -64,22 +64,29 @@ def rule_descriptors() -> list[dict[str, Any]]:
 
     descriptors = []
     for meta in all_rules():
-        descriptors.append({
-            "id": meta.id,
-            "name": _camel(meta.id),
-            "shortDescription": {"text": meta.name},
-            "fullDescription": {"text": meta.summary},
-            "helpUri": _doc_uri(meta.doc),
-            "help": {"text": f"{meta.summary} See {meta.doc} in the patchlint rules data."},
-            "defaultConfiguration": {"level": LEVELS.get(meta.severity, "warning")},
-            "properties": {"family": meta.family, "confidence": meta.confidence,
-                           "scope": meta.scope, "tags": [meta.family] if meta.family else []},
-        })
+        descriptors.append(
+            {
+                "id": meta.id,
+                "name": _camel(meta.id),
+                "shortDescription": {"text": meta.name},
+                "fullDescription": {"text": meta.summary},
+                "helpUri": _doc_uri(meta.doc),
+                "help": {"text": f"{meta.summary} See {meta.doc} in the patchlint rules data."},
+                "defaultConfiguration": {"level": LEVELS.get(meta.severity, "warning")},
+                "properties": {
+                    "family": meta.family,
+                    "confidence": meta.confidence,
+                    "scope": meta.scope,
+                    "tags": [meta.family] if meta.family else [],
+                },
+            }
+        )
     return descriptors
 
 
-def _physical(file: str, line: int | None, column: int | None = None,
-              base: str | None = "SRCROOT") -> dict[str, Any]:
+def _physical(
+    file: str, line: int | None, column: int | None = None, base: str | None = "SRCROOT"
+) -> dict[str, Any]:
     artifact: dict[str, Any] = {"uri": quote(file)}
     if base:
         artifact["uriBaseId"] = base
@@ -95,14 +102,17 @@ def _physical(file: str, line: int | None, column: int | None = None,
 def _location(finding: Finding, message: Any) -> dict[str, Any] | None:
     if finding.file:
         location: dict[str, Any] = {
-            "physicalLocation": _physical(finding.file, finding.line, finding.column)}
+            "physicalLocation": _physical(finding.file, finding.line, finding.column)
+        }
         if finding.function:
             location["logicalLocations"] = [{"name": finding.function, "kind": "function"}]
         return location
     if message is not None and message.source and message.source not in ("-", "<stdin>"):
         # Mail-level findings live in the message: point at it in the input file.
-        return {"physicalLocation": _physical(message.source, message.line, None, None),
-                "message": {"text": f"message {message.message_id or message.subject}"}}
+        return {
+            "physicalLocation": _physical(message.source, message.line, None, None),
+            "message": {"text": f"message {message.message_id or message.subject}"},
+        }
     return None
 
 
@@ -125,15 +135,17 @@ def _code_flow(finding: Finding) -> dict[str, Any] | None:
             continue
         if step.kind == "unlock":
             depth = max(0, depth - 1)
-        locations.append({
-            "location": {
-                "physicalLocation": _physical(step.file or finding.file or "", step.line),
-                "message": {"text": f"{step.kind}: {step.message}"},
-            },
-            "kinds": _FLOW_KINDS.get(step.kind, ["unknown"]),
-            "nestingLevel": depth,
-            "executionOrder": order,
-        })
+        locations.append(
+            {
+                "location": {
+                    "physicalLocation": _physical(step.file or finding.file or "", step.line),
+                    "message": {"text": f"{step.kind}: {step.message}"},
+                },
+                "kinds": _FLOW_KINDS.get(step.kind, ["unknown"]),
+                "nestingLevel": depth,
+                "executionOrder": order,
+            }
+        )
         if step.kind == "lock":
             depth += 1
     return {"message": {"text": "path to the finding"}, "threadFlows": [{"locations": locations}]}
@@ -153,22 +165,29 @@ def result_object(finding: Finding, rule_index: dict[str, int], message: Any) ->
     if location is not None:
         result["locations"] = [location]
     result["partialFingerprints"] = {FINGERPRINT: fingerprint(finding)}
-    related = [_evidence_location(step, finding, number)
-               for number, step in enumerate(finding.evidence, 1)]
+    related = [
+        _evidence_location(step, finding, number) for number, step in enumerate(finding.evidence, 1)
+    ]
     if related:
         result["relatedLocations"] = related
     flow = _code_flow(finding)
     if flow is not None:
         result["codeFlows"] = [flow]
     if finding.suppressed:
-        result["suppressions"] = [{
-            "kind": "inSource", "status": "accepted",
-            "justification": f"/* patchlint: ignore {finding.rule} */ in the source",
-        }]
+        result["suppressions"] = [
+            {
+                "kind": "inSource",
+                "status": "accepted",
+                "justification": f"/* patchlint: ignore {finding.rule} */ in the source",
+            }
+        ]
     if finding.status in _BASELINE:
         result["baselineState"] = _BASELINE[finding.status]
-    properties: dict[str, Any] = {"status": finding.status, "confidence": finding.confidence,
-                                  "severity": finding.severity}
+    properties: dict[str, Any] = {
+        "status": finding.status,
+        "confidence": finding.confidence,
+        "severity": finding.severity,
+    }
     if finding.status == "resolved":
         properties["image"] = "pre"
     if message is not None:
@@ -180,8 +199,11 @@ def result_object(finding: Finding, rule_index: dict[str, int], message: Any) ->
 def sarif_dict(result: CheckResult) -> dict[str, Any]:
     rules = rule_descriptors()
     rule_index = {rule["id"]: number for number, rule in enumerate(rules)}
-    results = [result_object(finding, rule_index, patch.message)
-               for patch in result.patches for finding in patch.findings]
+    results = [
+        result_object(finding, rule_index, patch.message)
+        for patch in result.patches
+        for finding in patch.findings
+    ]
     results += [result_object(finding, rule_index, None) for finding in result.series_findings]
     notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
     for patch in result.patches:
@@ -193,12 +215,14 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "patchlint",
-            "version": __version__,
-            "semanticVersion": __version__,
-            "rules": rules,
-        }},
+        "tool": {
+            "driver": {
+                "name": "patchlint",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": rules,
+            }
+        },
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
         "results": results,
@@ -216,6 +240,12 @@ def render_sarif(result: CheckResult, **_options: Any) -> str:
 
 def render_sarif_findings(findings: list[Finding], root: Path) -> str:
     """SARIF for a whole-tree scan: the same run shape, with no patches."""
-    scan = CheckResult(inputs=[str(root)], messages=[], patches=[], series_problems=[],
-                       series_findings=list(findings), tree=str(root))
+    scan = CheckResult(
+        inputs=[str(root)],
+        messages=[],
+        patches=[],
+        series_problems=[],
+        series_findings=list(findings),
+        tree=str(root),
+    )
     return render_sarif(scan)

@@ -67,8 +67,12 @@ def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
 
 def patch_block(patch: PatchResult, color: bool) -> list[str]:
     message = patch.message
-    lines = [message.subject, f"  from {message.author}, {message.date}",
-             f"  message-id {message.message_id}", f"  series: {_series_position(message)}"]
+    lines = [
+        message.subject,
+        f"  from {message.author}, {message.date}",
+        f"  message-id {message.message_id}",
+        f"  series: {_series_position(message)}",
+    ]
     if message.trailers:
         lines.append("  trailers:")
         for trailer in message.trailers:
@@ -80,8 +84,10 @@ def patch_block(patch: PatchResult, color: bool) -> list[str]:
         for file in patch.files:
             hunks = f" ({', '.join(file.hunks)})" if file.hunks else ""
             error = f": {file.error}" if file.error else ""
-            lines.append(f"    {file.path}  {file.status} +{file.added} -{file.removed}  "
-                         f"{file.apply_state}{hunks}{error}")
+            lines.append(
+                f"    {file.path}  {file.status} +{file.added} -{file.removed}  "
+                f"{file.apply_state}{hunks}{error}"
+            )
     for error in patch.errors:
         lines.append(f"  error: {error}")
     for note in patch.notes:
@@ -102,8 +108,11 @@ def summary_line(result: CheckResult) -> str:
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(summary["kinds"].items()))
     findings = summary["findings"]
     found = ", ".join(f"{count} {status}" for status, count in sorted(findings.items())) or "none"
-    parts = [f"{summary['messages']} messages ({kinds or 'none'})",
-             f"{summary['patches']} patches checked", f"findings: {found}"]
+    parts = [
+        f"{summary['messages']} messages ({kinds or 'none'})",
+        f"{summary['patches']} patches checked",
+        f"findings: {found}",
+    ]
     if summary["series_problems"]:
         parts.append(f"{summary['series_problems']} series problems")
     if result.errors:
@@ -111,23 +120,33 @@ def summary_line(result: CheckResult) -> str:
     return "summary: " + "; ".join(parts)
 
 
-def render_text(result: CheckResult, *, quiet: bool = False, color: bool = False,
-                **_options: Any) -> str:
+def render_text(
+    result: CheckResult, *, quiet: bool = False, color: bool = False, **_options: Any
+) -> str:
     if quiet:
-        lines = [line for f in result.all_findings() if not f.suppressed
-                 for line in finding_lines(f, color)]
+        lines = [
+            line
+            for f in result.all_findings()
+            if not f.suppressed
+            for line in finding_lines(f, color)
+        ]
         return "\n".join(lines) + ("\n" if lines else "")
     blocks: list[str] = []
     for patch in result.patches:
         blocks.append("\n".join(patch_block(patch, color)))
     others = [m for m in result.messages if m.kind != "patch"]
     if others:
-        rows = [f"  #{m.index} {m.kind:6} {m.subject or '(no subject)'}"
-                + (f"  ({m.reason})" if m.reason else "") for m in others]
+        rows = [
+            f"  #{m.index} {m.kind:6} {m.subject or '(no subject)'}"
+            + (f"  ({m.reason})" if m.reason else "")
+            for m in others
+        ]
         blocks.append("other messages:\n" + "\n".join(rows))
     if result.series_problems:
-        blocks.append("series problems:\n" + "\n".join(
-            f"  {p.series}: {p.message}" for p in result.series_problems))
+        blocks.append(
+            "series problems:\n"
+            + "\n".join(f"  {p.series}: {p.message}" for p in result.series_problems)
+        )
     if result.errors:
         blocks.append("input errors:\n" + "\n".join(f"  {e}" for e in result.errors))
     blocks.append(summary_line(result))

@@ -92,9 +92,7 @@ def select_rules(
     return [
         meta
         for meta in all_rules()
-        if meta.scope == scope
-        and (wanted is None or meta.id in wanted)
-        and meta.id not in skip
+        if meta.scope == scope and (wanted is None or meta.id in wanted) and meta.id not in skip
     ]
 
 

@@ -11,8 +11,7 @@ from patchlint.analysis.facts import file_facts
 from patchlint.findings import Evidence, Finding
 
 # A break inside any of these belongs to it, not to the iterator around it.
-_BREAK_TARGETS = frozenset({"for_statement", "while_statement", "do_statement",
-                            "switch_statement"})
+_BREAK_TARGETS = frozenset({"for_statement", "while_statement", "do_statement", "switch_statement"})
 
 
 def _loop_node(root: Node, start: int) -> Node | None:
@@ -57,10 +56,22 @@ def check_iter_double_loop_break(unit) -> Iterable[Finding]:
             key = f"{label} break#{occurrences[(fn.name, label)]}"
             occurrences[(fn.name, label)] += 1
             yield Finding(
-                rule="iter-double-loop-break", severity="warning",
+                rule="iter-double-loop-break",
+                severity="warning",
                 message=f"break inside {construct.name}() only leaves the inner thread loop; "
                 "the walk goes on with the next process (use goto)",
-                file=ff.path, line=line, column=brk.start_point[1] + 1, function=fn.name,
-                key=key, confidence="high",
-                evidence=[Evidence("note", f"{construct.name}() expands to two nested loops",
-                                   ff.path, construct.line)])
+                file=ff.path,
+                line=line,
+                column=brk.start_point[1] + 1,
+                function=fn.name,
+                key=key,
+                confidence="high",
+                evidence=[
+                    Evidence(
+                        "note",
+                        f"{construct.name}() expands to two nested loops",
+                        ff.path,
+                        construct.line,
+                    )
+                ],
+            )

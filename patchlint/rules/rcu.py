@@ -14,7 +14,8 @@ from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.findings import Evidence, Finding
 
 _RCU_TOKEN = re.compile(
-    rb"\brcu_read_(?:un)?lock|\bguard\s*\(\s*rcu\s*\)|\bscoped_guard\s*\(\s*rcu\b")
+    rb"\brcu_read_(?:un)?lock|\bguard\s*\(\s*rcu\s*\)|\bscoped_guard\s*\(\s*rcu\b"
+)
 
 
 def _rcu_functions(unit, ff: FileFacts) -> list[tuple[object, FunctionFacts]]:
@@ -39,12 +40,14 @@ def _rcu_functions(unit, ff: FileFacts) -> list[tuple[object, FunctionFacts]]:
 
 # ---------------------------------------------------------------- rcu-sleep
 
+
 def check_rcu_sleep(unit) -> Iterable[Finding]:
     ff = file_facts(unit)
     for fn, facts in _rcu_functions(unit, ff):
         occurrences: Counter[str] = Counter()
-        for call, states, node_id in sorted(facts.events.calls.values(),
-                                            key=lambda item: item[0].start):
+        for call, states, node_id in sorted(
+            facts.events.calls.values(), key=lambda item: item[0].start
+        ):
             if not states or not all(state.holds("rcu") for state in states):
                 continue
             chain: tuple[str, ...] | None = None
@@ -61,24 +64,37 @@ def check_rcu_sleep(unit) -> Iterable[Finding]:
             evidence = held_evidence(state, ff.path)
             evidence += witness_path(facts, node_id, ff.path, lambda s: bool(s.rcu))
             if len(chain) > 1:
-                evidence.append(Evidence(
-                    "call", "call chain: " + " -> ".join(f"{name}()" for name in chain)
-                    + " (may sleep)", ff.path, call.line))
+                evidence.append(
+                    Evidence(
+                        "call",
+                        "call chain: "
+                        + " -> ".join(f"{name}()" for name in chain)
+                        + " (may sleep)",
+                        ff.path,
+                        call.line,
+                    )
+                )
             else:
-                evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path,
-                                         call.line))
+                evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path, call.line))
             what = chain[-1]
             via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
             yield Finding(
-                rule="rcu-sleep", severity="error",
+                rule="rcu-sleep",
+                severity="error",
                 message=f"{call.name}() may sleep{via}: {what}() inside an RCU read-side "
                 "critical section",
-                file=ff.path, line=call.line, column=call.column, function=fn.name,
-                confidence="high" if len(chain) == 1 else "medium", key=key,
-                evidence=evidence)
+                file=ff.path,
+                line=call.line,
+                column=call.column,
+                function=fn.name,
+                confidence="high" if len(chain) == 1 else "medium",
+                key=key,
+                evidence=evidence,
+            )
 
 
 # ---------------------------------------------------------------- rcu-unbalanced
+
 
 def _contract(ff: FileFacts, fn, side: str) -> str | None:
     """Why a function may legitimately return holding RCU (side "acquire") or drop
@@ -117,8 +133,11 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
     # Branches around each lock and unlock call, by the branch statement's position.
     enclosing: dict[str, list[dict[int, set[str]]]] = {"acquire": [], "release": []}
     for call, _states, node_id in facts.events.calls.values():
-        side = "acquire" if call.name in rcu.acquire else (
-            "release" if call.name in rcu.release else None)
+        side = (
+            "acquire"
+            if call.name in rcu.acquire
+            else ("release" if call.name in rcu.release else None)
+        )
         if side is None:
             continue
         branches: dict[int, set[str]] = {}
@@ -130,6 +149,7 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
                 branches[parent.start_byte] = set(_IDENT.findall(condition)) - _NOT_VARIABLES
             ast = parent
         enclosing[side].append(branches)
+
     # A lock and an unlock in the same innermost branch form an ordinary section
     # (`if (x) { lock; ...; unlock; }`); only calls standing alone under a branch can
     # make the `if (need) lock; ... if (need) unlock;` shape.
@@ -137,18 +157,25 @@ def _conditional_locking(facts: FunctionFacts, kb) -> bool:
         return max(branches) if branches else None
 
     def alone(side: str, other: str) -> list[dict[int, set[str]]]:
-        return [b for b in enclosing[side] if innermost(b) is not None
-                and not any(innermost(b) in o for o in enclosing[other])]
+        return [
+            b
+            for b in enclosing[side]
+            if innermost(b) is not None and not any(innermost(b) in o for o in enclosing[other])
+        ]
 
-    guards = {side: {name for branches in alone(side, other) for names in branches.values()
-                     for name in names}
-              for side, other in (("acquire", "release"), ("release", "acquire"))}
+    guards = {
+        side: {
+            name for branches in alone(side, other) for names in branches.values() for name in names
+        }
+        for side, other in (("acquire", "release"), ("release", "acquire"))
+    }
     return bool(guards["acquire"] & guards["release"])
 
 
 _ERROR_RETURN = re.compile(
     r"^(?:return\s*;|return\s+(?:-\s*E[A-Z0-9_]+|-\s*\d+|NULL|false|ERR_PTR\s*\(.*\)|"
-    r"ret|err|error|rc|retval|status)\s*;)$")
+    r"ret|err|error|rc|retval|status)\s*;)$"
+)
 
 
 # `return res;` / `return 1;` / `return true;`: a trylock-style success report.
@@ -167,17 +194,21 @@ def check_rcu_unbalanced(unit) -> Iterable[Finding]:
             continue
         summary = ff.summary(fn.name)
         callers = ff.calls_by_name().get(fn.name)
-        if summary is not None and callers and (
-            summary.get("rcu") != MAYBE or _callers_release(ff, callers, fn.name)
+        if (
+            summary is not None
+            and callers
+            and (summary.get("rcu") != MAYBE or _callers_release(ff, callers, fn.name))
         ):
             # A lock helper whose same-file callers rely on its effect: every path
             # nets the same change, or it may return holding RCU and its callers
             # release it themselves (a documented hand-off).
             continue
-        unreleased = list(_unreleased(ff, fn, facts)) if _contract(
-            ff, fn, "acquire") is None else []
-        underflows = list(_underflows(ff, fn, facts)) if _contract(
-            ff, fn, "release") is None else []
+        unreleased = (
+            list(_unreleased(ff, fn, facts)) if _contract(ff, fn, "acquire") is None else []
+        )
+        underflows = (
+            list(_underflows(ff, fn, facts)) if _contract(ff, fn, "release") is None else []
+        )
         if unreleased and underflows and _correlated(facts):
             # One path leaks what another path over-releases: the paths are
             # correlated through data we do not track, not really unbalanced.
@@ -220,7 +251,7 @@ def _callers_release(ff: FileFacts, calls: list, helper: str) -> bool:
         if node is None:
             continue
         # Only what the caller does after the call can release what the helper kept.
-        after = ff.source.data[call.end_byte:node.end_byte].decode("utf-8", "replace")
+        after = ff.source.data[call.end_byte : node.end_byte].decode("utf-8", "replace")
         if releases(after, 2):
             return True
     return False
@@ -268,8 +299,10 @@ def _trylock_shape(facts: FunctionFacts, kb, label: str) -> bool:
     if not match:
         return False
     acquire = kb.locks["rcu"].acquire
-    return any(call.name in acquire and match.group(1) in _enclosing_conditions(facts, node_id)
-               for call, _s, node_id in facts.events.calls.values())
+    return any(
+        call.name in acquire and match.group(1) in _enclosing_conditions(facts, node_id)
+        for call, _s, node_id in facts.events.calls.values()
+    )
 
 
 def _releases(ff: FileFacts, facts: FunctionFacts) -> bool:
@@ -281,15 +314,15 @@ def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     returns = facts.events.returns
     # A path that called something which may drop the lock for us (free(),
     # ops->release()) is not known to leak.
-    leaking = {node_id: [s for s in states if _net(s) > 0 and not s.handoff]
-               for node_id, states in returns.items()}
+    leaking = {
+        node_id: [s for s in states if _net(s) > 0 and not s.handoff]
+        for node_id, states in returns.items()
+    }
     leaking = {node_id: states for node_id, states in leaking.items() if states}
     if not leaking:
         return
     balanced = any(_net(s) == 0 for states in returns.values() for s in states)
-    if not _releases(ff, facts) and (
-        ff.kb.lock_word is None or ff.kb.lock_word.search(fn.name)
-    ):
+    if not _releases(ff, facts) and (ff.kb.lock_word is None or ff.kb.lock_word.search(fn.name)):
         # Takes RCU (on every path, or conditionally) and never drops it, and is named
         # for it: a lock helper such as __local_bh_disable_ip(); its pair releases.
         return
@@ -297,10 +330,16 @@ def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     for node_id in sorted(leaking, key=lambda n: facts.node(n).line):
         node = facts.node(node_id)
         label = squash(text(node.ast)) if node.ast is not None else "end of function"
-        if balanced and node.ast is not None and (
-            (not _ERROR_RETURN.match(label)
-             and (_returns_pointer(fn) or _HANDOFF_RETURN.match(label)))
-            or _trylock_shape(facts, ff.kb, label)
+        if (
+            balanced
+            and node.ast is not None
+            and (
+                (
+                    not _ERROR_RETURN.match(label)
+                    and (_returns_pointer(fn) or _HANDOFF_RETURN.match(label))
+                )
+                or _trylock_shape(facts, ff.kb, label)
+            )
         ):
             # Some paths return balanced and this one hands back a result with
             # RCU held: the shape of a conditional lock helper, not a leak.
@@ -311,15 +350,24 @@ def _unreleased(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
         state = held[0]
         evidence = held_evidence(state._replace(tasklist=(), siglock=()), ff.path)
         evidence += witness_path(facts, node_id, ff.path, lambda s: _net(s) > 0)
-        evidence.append(Evidence("unlock", "no rcu_read_unlock() on this path before it "
-                                 "returns", ff.path, node.line))
+        evidence.append(
+            Evidence(
+                "unlock", "no rcu_read_unlock() on this path before it returns", ff.path, node.line
+            )
+        )
         where = "returns" if node.ast is not None else "falls off its end"
         yield Finding(
-            rule="rcu-unbalanced", severity="error",
+            rule="rcu-unbalanced",
+            severity="error",
             message=f"{fn.name}() {where} with the RCU read lock taken at line "
             f"{state.acquired_rcu()[-1][0]} still held",
-            file=ff.path, line=node.line, function=fn.name, key=key, evidence=evidence,
-            confidence="high" if len(held) == len(returns[node_id]) else "medium")
+            file=ff.path,
+            line=node.line,
+            function=fn.name,
+            key=key,
+            evidence=evidence,
+            confidence="high" if len(held) == len(returns[node_id]) else "medium",
+        )
 
 
 def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
@@ -338,8 +386,9 @@ def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
     if declared or caller_protection(ff, fn, {"rcu"}).protected is not None:
         return
     occurrences: Counter[str] = Counter()
-    for call, states, node_id in sorted(facts.events.underflows.values(),
-                                        key=lambda item: item[0].start):
+    for call, states, node_id in sorted(
+        facts.events.underflows.values(), key=lambda item: item[0].start
+    ):
         if _enclosing_conditions(facts, node_id) or _in_case(facts, node_id):
             # A conditional release (`if (!(seq & 1)) rcu_read_unlock();`) is
             # usually correlated with how the lock was taken; only releases
@@ -350,19 +399,34 @@ def _underflows(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
         evidence = witness_path(facts, node_id, ff.path, lambda s: not s.rcu)
         earlier = [s for s in facts.states(node_id) if s.rcu_under]
         if earlier or any(s.rcu_under for s in states):
-            evidence.append(Evidence("unlock", "the RCU read lock was already released on "
-                                     "this path", ff.path, call.line))
+            evidence.append(
+                Evidence(
+                    "unlock",
+                    "the RCU read lock was already released on this path",
+                    ff.path,
+                    call.line,
+                )
+            )
         else:
-            evidence.append(Evidence("unlock", "no rcu_read_lock() on any path to here",
-                                     ff.path, call.line))
+            evidence.append(
+                Evidence("unlock", "no rcu_read_lock() on any path to here", ff.path, call.line)
+            )
         yield Finding(
-            rule="rcu-unbalanced", severity="error",
+            rule="rcu-unbalanced",
+            severity="error",
             message=f"{call.name}() without the RCU read lock held on this path",
-            file=ff.path, line=call.line, column=call.column, function=fn.name, key=key,
-            evidence=evidence, confidence="high")
+            file=ff.path,
+            line=call.line,
+            column=call.column,
+            function=fn.name,
+            key=key,
+            evidence=evidence,
+            confidence="high",
+        )
 
 
 # ---------------------------------------------------------------- rcu-task-escape
+
 
 def check_rcu_task_escape(unit) -> Iterable[Finding]:
     ff = file_facts(unit)
@@ -378,17 +442,26 @@ def check_rcu_task_escape(unit) -> Iterable[Finding]:
             key = f"{var}:{how}#{occurrences[var]}"
             occurrences[var] += 1
             evidence = [
-                Evidence("lock", f"{var} obtained inside the RCU section at line {found}",
-                         ff.path, found),
-                Evidence("unlock", f"RCU read lock released at line {unlocked} without "
-                         f"get_task_struct({var})", ff.path, unlocked),
+                Evidence(
+                    "lock", f"{var} obtained inside the RCU section at line {found}", ff.path, found
+                ),
+                Evidence(
+                    "unlock",
+                    f"RCU read lock released at line {unlocked} without get_task_struct({var})",
+                    ff.path,
+                    unlocked,
+                ),
                 Evidence("call", f"{var} used after the section ({how})", ff.path, line),
             ]
             yield Finding(
-                rule="rcu-task-escape", severity="warning",
+                rule="rcu-task-escape",
+                severity="warning",
                 message=f"task pointer {var} found under RCU is used after rcu_read_unlock() "
                 "without a reference",
-                file=ff.path, line=line, function=fn.name, key=key, evidence=evidence,
-                confidence="medium")
-
-
+                file=ff.path,
+                line=line,
+                function=fn.name,
+                key=key,
+                evidence=evidence,
+                confidence="medium",
+            )

@@ -12,8 +12,12 @@ from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.findings import Evidence, Finding
 
 RULE = "task-iter-unlocked"
-_LOCK_NAMES = {"rcu": "RCU (rcu_read_lock)", "tasklist": "tasklist_lock",
-               "siglock": "the group's siglock", "atomic": "preemption disabled"}
+_LOCK_NAMES = {
+    "rcu": "RCU (rcu_read_lock)",
+    "tasklist": "tasklist_lock",
+    "siglock": "the group's siglock",
+    "atomic": "preemption disabled",
+}
 
 
 def _exclusive_context(ff: FileFacts, fn) -> bool:
@@ -35,8 +39,13 @@ def check_task_iter_unlocked(unit) -> Iterable[Finding]:
     for fn in unit.source.functions:
         if not unit.wants(fn.name) or fn.body is None:
             continue
-        loops = [c for start, c in ff.loops.items() if fn.start_byte <= start < fn.end_byte
-                 and c.kind == "iterator" and c.name in ff.kb.iterators]
+        loops = [
+            c
+            for start, c in ff.loops.items()
+            if fn.start_byte <= start < fn.end_byte
+            and c.kind == "iterator"
+            and c.name in ff.kb.iterators
+        ]
         if not loops or _exclusive_context(ff, fn):
             continue
         facts = ff.facts(fn)
@@ -74,31 +83,57 @@ def _check_function(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding
         yield _finding(ff, fn, facts, node_id, construct, spec, key, bad, states, verdict)
 
 
-def _finding(ff: FileFacts, fn, facts: FunctionFacts, node_id: int, construct, spec, key: str,
-             bad: list[LockState], states: set[LockState], verdict) -> Finding:
+def _finding(
+    ff: FileFacts,
+    fn,
+    facts: FunctionFacts,
+    node_id: int,
+    construct,
+    spec,
+    key: str,
+    bad: list[LockState],
+    states: set[LockState],
+    verdict,
+) -> Finding:
     node = facts.node(node_id)
     needs = " or ".join(_LOCK_NAMES[lock] for lock in spec.protected_by if lock != "atomic")
-    evidence: list[Evidence] = [Evidence("note", f"{construct.name}() needs {needs}",
-                                         ff.path, node.line)]
+    evidence: list[Evidence] = [
+        Evidence("note", f"{construct.name}() needs {needs}", ff.path, node.line)
+    ]
     partial = len(bad) < len(states)
     if partial:
         good = next(s for s in states if _protected(s, spec.protected_by))
         evidence += held_evidence(good, ff.path)
-        evidence.append(Evidence("note", "held on some paths to the loop but not on this one",
-                                 ff.path, node.line))
-        evidence += witness_path(facts, node_id, ff.path,
-                                 lambda s: not _protected(s, spec.protected_by))
+        evidence.append(
+            Evidence(
+                "note", "held on some paths to the loop but not on this one", ff.path, node.line
+            )
+        )
+        evidence += witness_path(
+            facts, node_id, ff.path, lambda s: not _protected(s, spec.protected_by)
+        )
     else:
-        evidence.append(Evidence("note", "no such lock is taken on any path to the loop in "
-                                 f"{fn.name}()", ff.path, node.line))
+        evidence.append(
+            Evidence(
+                "note",
+                f"no such lock is taken on any path to the loop in {fn.name}()",
+                ff.path,
+                node.line,
+            )
+        )
     for path, caller, line in verdict.unprotected[:3]:
-        evidence.append(Evidence("caller", f"{caller}() calls {fn.name}() without it",
-                                 path, line))
+        evidence.append(Evidence("caller", f"{caller}() calls {fn.name}() without it", path, line))
     other = [s for s in bad if s.siglock]
     if other:
         evidence += held_evidence(other[0], ff.path)
-        evidence.append(Evidence("note", "a siglock protects one thread group, not the "
-                                 "process list", ff.path, node.line))
+        evidence.append(
+            Evidence(
+                "note",
+                "a siglock protects one thread group, not the process list",
+                ff.path,
+                node.line,
+            )
+        )
     confidence = "high"
     if verdict.callers == 0 and fn.is_static:
         # Static with no direct caller: called through a pointer we cannot follow.

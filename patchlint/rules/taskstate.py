@@ -132,8 +132,10 @@ def knowledge() -> TaskStateKB:
             counterpart=entry.get("counterpart", ""),
             counterpart_calls=tuple(entry.get("counterpart_calls", ())),
             counterpart_fields=tuple(entry.get("counterpart_fields", ())),
-            owners=tuple(Owner(o["function"], o.get("file", ""), o.get("why", ""))
-                         for o in entry.get("owners", ())),
+            owners=tuple(
+                Owner(o["function"], o.get("file", ""), o.get("why", ""))
+                for o in entry.get("owners", ())
+            ),
             owner_guards=tuple(entry.get("owner_guards", ())),
         )
     actions = {}
@@ -154,9 +156,17 @@ def knowledge() -> TaskStateKB:
     iterators = data.get("iterators", {})
     contexts = data.get("contexts", {})
     return TaskStateKB(
-        accessors={e["name"]: Accessor(e["name"], e["family"], e["kind"], int(e["task_arg"]),
-                                       int(e["flag_arg"]), bool(e.get("ti_arg", False)))
-                   for e in data.get("accessor", [])},
+        accessors={
+            e["name"]: Accessor(
+                e["name"],
+                e["family"],
+                e["kind"],
+                int(e["task_arg"]),
+                int(e["flag_arg"]),
+                bool(e.get("ti_arg", False)),
+            )
+            for e in data.get("accessor", [])
+        },
         task_flags_field=data.get("task_flags", {}).get("field", "flags"),
         current_names=frozenset(data.get("current", {}).get("names", ())),
         ti_of_task=frozenset(data.get("thread_info", {}).get("of_task", ())),
@@ -258,8 +268,15 @@ def ancestors(node: Any) -> Iterator[Any]:
         node = node.parent
 
 
-_STATEMENTS = ("if_statement", "while_statement", "do_statement", "for_statement",
-               "return_statement", "expression_statement", "declaration")
+_STATEMENTS = (
+    "if_statement",
+    "while_statement",
+    "do_statement",
+    "for_statement",
+    "return_statement",
+    "expression_statement",
+    "declaration",
+)
 
 
 def enclosing_condition(node: Any) -> Any:

@@ -77,8 +77,7 @@ def _flag_tests(kb: TaskStateKB, source: Any, facts: FunctionFacts) -> Iterator[
         concept = kb.reportable.get(flag)
         if concept is None:
             continue
-        subject = call.args[accessor.task_arg] if 0 <= accessor.task_arg < len(call.args) \
-            else None
+        subject = call.args[accessor.task_arg] if 0 <= accessor.task_arg < len(call.args) else None
         yield FlagTest(call.node, concept, subject, squash(source.node_text(call.node)))
     body = facts.function.body if facts.function.body is not None else facts.function.node
     for node in walk(body):
@@ -87,8 +86,7 @@ def _flag_tests(kb: TaskStateKB, source: Any, facts: FunctionFacts) -> Iterator[
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         for holder, bits in ((left, right), (right, left)):
             chain = field_chain(holder)
-            if not chain or len(chain) < 2 or chain[-1] != kb.task_flags_field or \
-                    "signal" in chain:
+            if not chain or len(chain) < 2 or chain[-1] != kb.task_flags_field or "signal" in chain:
                 continue
             subject = strip_parens(holder).child_by_field_name("argument")
             for bit in walk(bits):
@@ -106,7 +104,8 @@ def _guards_owner_action(test: FlagTest) -> bool:
             consequence = parent.child_by_field_name("consequence")
             return consequence is not None and any(
                 n.type == "identifier" and _text(n) in test.concept.owner_guards
-                for n in walk(consequence))
+                for n in walk(consequence)
+            )
         if parent.type in ("compound_statement", "function_definition"):
             return False
     return False
@@ -114,8 +113,10 @@ def _guards_owner_action(test: FlagTest) -> bool:
 
 def _asked_group_first(facts: FunctionFacts, test: FlagTest) -> bool:
     """The function already asked the group question; the thread test narrows it on purpose."""
-    return any(call.name in test.concept.counterpart_calls
-               and call.node.end_byte <= test.node.start_byte for call in facts.calls)
+    return any(
+        call.name in test.concept.counterpart_calls and call.node.end_byte <= test.node.start_byte
+        for call in facts.calls
+    )
 
 
 def _scoped_in_condition(kb: TaskStateKB, test: FlagTest) -> bool:
@@ -131,17 +132,32 @@ def _scoped_in_condition(kb: TaskStateKB, test: FlagTest) -> bool:
     return False
 
 
-def _process_evidence(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
-                      test: FlagTest, subject: str) -> tuple[list[Evidence], Confidence]:
+def _process_evidence(
+    kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts, test: FlagTest, subject: str
+) -> tuple[list[Evidence], Confidence]:
     """Why the tested task stands for a whole process, strongest first."""
     region = facts.walk_at(test.node, "process", subject)
     if region is not None:
-        return [Evidence("path", f"{subject} is the cursor of {region.name}(): one task per "
-                         "process, the group leader", unit.path, region.line)], "high"
+        return [
+            Evidence(
+                "path",
+                f"{subject} is the cursor of {region.name}(): one task per "
+                "process, the group leader",
+                unit.path,
+                region.line,
+            )
+        ], "high"
     chain = field_chain(test.subject_node) if test.subject_node is not None else None
     if (chain and chain[-1] in kb.leader_fields) or subject in facts.names.leaders:
-        return [Evidence("note", f"{subject} is a group leader, which stays around as a "
-                         "zombie while other threads run", unit.path, _line(test.node))], "high"
+        return [
+            Evidence(
+                "note",
+                f"{subject} is a group leader, which stays around as a "
+                "zombie while other threads run",
+                unit.path,
+                _line(test.node),
+            )
+        ], "high"
     passed = called_with_process(unit, kb, facts.function, subject)
     if passed is not None:
         return [passed], "high"
@@ -157,20 +173,37 @@ def _process_evidence(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
         if not owner or owner[0] != subject:
             continue
         asked = owner[1] in test.concept.counterpart_fields or (
-            owner[1] == kb.write_flag_field and node.parent.type == "binary_expression"
-            and any(n.type == "identifier" and _text(n) in test.concept.counterpart_fields
-                    for n in walk(node.parent)))
+            owner[1] == kb.write_flag_field
+            and node.parent.type == "binary_expression"
+            and any(
+                n.type == "identifier" and _text(n) in test.concept.counterpart_fields
+                for n in walk(node.parent)
+            )
+        )
         if asked:
-            evidence.append(Evidence("counterpart", f"the function asks the same question "
-                                     f"group-wide about {subject} "
-                                     f"({squash(unit.source.node_text(node.parent))})",
-                                     unit.path, _line(node)))
+            evidence.append(
+                Evidence(
+                    "counterpart",
+                    f"the function asks the same question "
+                    f"group-wide about {subject} "
+                    f"({squash(unit.source.node_text(node.parent))})",
+                    unit.path,
+                    _line(node),
+                )
+            )
             break
     for call in facts.calls:
         if call.name in kb.group_action_calls and any(
-                task_name(kb, a, facts.names) == subject for a in call.args):
-            evidence.append(Evidence("call", f"the function acts on {subject} as a process "
-                                     f"({call.name}())", unit.path, _line(call.node)))
+            task_name(kb, a, facts.names) == subject for a in call.args
+        ):
+            evidence.append(
+                Evidence(
+                    "call",
+                    f"the function acts on {subject} as a process ({call.name}())",
+                    unit.path,
+                    _line(call.node),
+                )
+            )
             break
     return evidence, "medium"
 
@@ -183,28 +216,43 @@ def _mixes_other_bits(kb: TaskStateKB, test: FlagTest) -> bool:
     return any(_text(n) not in kb.reportable for n in bits)
 
 
-def _judge_flag(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
-                test: FlagTest) -> Finding | None:
+def _judge_flag(
+    kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts, test: FlagTest
+) -> Finding | None:
     concept = test.concept
     fn = facts.function.name
     if concept.owner(fn) is not None or _guards_owner_action(test):
         return None
-    subject = CURRENT if test.subject_node is None else task_name(kb, test.subject_node,
-                                                                    facts.names)
+    subject = (
+        CURRENT if test.subject_node is None else task_name(kb, test.subject_node, facts.names)
+    )
     if facts.walk_at(test.node, "thread", subject) is not None:
         return None  # each thread of a walk asked in turn: that is the group question
-    evidence = [Evidence("counterpart", f"{concept.name} is {concept.meaning}; the group-wide "
-                         f"form is {concept.replacement(subject)}", unit.path, _line(test.node))]
+    evidence = [
+        Evidence(
+            "counterpart",
+            f"{concept.name} is {concept.meaning}; the group-wide "
+            f"form is {concept.replacement(subject)}",
+            unit.path,
+            _line(test.node),
+        )
+    ]
     if concept.when == "any":
         if _asked_group_first(facts, test):
             return None
-        evidence.append(Evidence("note", f"{fn}() is not one of the owners of "
-                                 f"{concept.name}", unit.path))
+        evidence.append(
+            Evidence("note", f"{fn}() is not one of the owners of {concept.name}", unit.path)
+        )
         if subject == CURRENT:
             other = counterpart_elsewhere(unit, kb, concept.counterpart_calls, fn, CURRENT)
             confidence: Confidence = "medium" if other else "low"
-            evidence.append(Evidence("note", "tested on the running thread, which need not "
-                                     "be the one the flag was set on", unit.path))
+            evidence.append(
+                Evidence(
+                    "note",
+                    "tested on the running thread, which need not be the one the flag was set on",
+                    unit.path,
+                )
+            )
         else:
             context = group_context(unit, kb, fn)
             other = counterpart_elsewhere(unit, kb, concept.counterpart_calls, fn)
@@ -221,8 +269,10 @@ def _judge_flag(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts,
         evidence.extend(found)
     else:
         return None
-    message = (f"{test.key} tests one thread, but {concept.name} is {concept.meaning}; "
-               f"the process-wide question is {concept.replacement(subject)}")
+    message = (
+        f"{test.key} tests one thread, but {concept.name} is {concept.meaning}; "
+        f"the process-wide question is {concept.replacement(subject)}"
+    )
     return Finding(
         rule=FLAG_RULE,
         severity="info" if confidence == "low" else "warning",
@@ -274,8 +324,9 @@ def _group_writes(kb: TaskStateKB, facts: FunctionFacts) -> list[GroupWrite]:
     for call in facts.calls:
         writer = kb.writers.get(call.name)
         if writer is not None and writer[0] < len(call.args):
-            writes.append(GroupWrite(call.node, task_name(kb, call.args[writer[0]], facts.names),
-                                     writer[1]))
+            writes.append(
+                GroupWrite(call.node, task_name(kb, call.args[writer[0]], facts.names), writer[1])
+            )
             continue
         if call.name not in kb.write_calls:
             continue
@@ -299,7 +350,8 @@ def _sets_state(kb: TaskStateKB, assignment: Any, member: str) -> bool:
         return False
     value = assignment.child_by_field_name("right")
     return value is not None and any(
-        n.type == "identifier" and _text(n) in kb.write_flag_bits for n in walk(value))
+        n.type == "identifier" and _text(n) in kb.write_flag_bits for n in walk(value)
+    )
 
 
 def _reachable_after(first: Any, second: Any) -> bool:
@@ -313,8 +365,11 @@ def _reachable_after(first: Any, second: Any) -> bool:
             return parent.type != "if_statement"
         if parent.type == "compound_statement":
             after = [c for c in parent.named_children if c.start_byte >= child.end_byte]
-            if any(c.type in ("return_statement", "goto_statement", "break_statement",
-                              "continue_statement") for c in after):
+            if any(
+                c.type
+                in ("return_statement", "goto_statement", "break_statement", "continue_statement")
+                for c in after
+            ):
                 return False
         child = parent
     return True
@@ -329,22 +384,31 @@ def _group_action_text(unit: AnalysisUnit, action: SingleAction, task: str) -> s
     return action.group_call.replace("{task}", task)
 
 
-def _single_actions(kb: TaskStateKB, facts: FunctionFacts) -> Iterator[tuple[Any, SingleAction,
-                                                                            Any]]:
+def _single_actions(
+    kb: TaskStateKB, facts: FunctionFacts
+) -> Iterator[tuple[Any, SingleAction, Any]]:
     for call in facts.calls:
         action = kb.actions.get(call.name)
         if action is None or not 0 <= action.task_arg < len(call.args):
             continue
         if action.pidtype_arg is not None:
-            if action.pidtype_arg >= len(call.args) or \
-                    _text(call.args[action.pidtype_arg]).strip() not in action.single_pidtype:
+            if (
+                action.pidtype_arg >= len(call.args)
+                or _text(call.args[action.pidtype_arg]).strip() not in action.single_pidtype
+            ):
                 continue
         yield call, action, call.args[action.task_arg]
 
 
-def _action_finding(unit: AnalysisUnit, facts: FunctionFacts, call: Any, key: str,
-                    message: str, confidence: Confidence,
-                    evidence: list[Evidence]) -> Finding:
+def _action_finding(
+    unit: AnalysisUnit,
+    facts: FunctionFacts,
+    call: Any,
+    key: str,
+    message: str,
+    confidence: Confidence,
+    evidence: list[Evidence],
+) -> Finding:
     return Finding(
         rule=ACTION_RULE,
         severity="warning",
@@ -359,8 +423,7 @@ def _action_finding(unit: AnalysisUnit, facts: FunctionFacts, call: Any, key: st
     )
 
 
-def _judge_actions(kb: TaskStateKB, unit: AnalysisUnit,
-                   facts: FunctionFacts) -> Iterator[Finding]:
+def _judge_actions(kb: TaskStateKB, unit: AnalysisUnit, facts: FunctionFacts) -> Iterator[Finding]:
     writes = _group_writes(kb, facts)
     for call, action, target in _single_actions(kb, facts):
         task = task_name(kb, target, facts.names)
@@ -369,37 +432,60 @@ def _judge_actions(kb: TaskStateKB, unit: AnalysisUnit,
         group = _group_action_text(unit, action, task)
         replacement = group or action.group_walk
         spelled = squash(unit.source.node_text(call.node))
-        write = next((w for w in reversed(writes)
-                      if w.task == task and _reachable_after(w.node, call.node)), None)
+        write = next(
+            (w for w in reversed(writes) if w.task == task and _reachable_after(w.node, call.node)),
+            None,
+        )
         if write is None and action.signal:
-            write = next((w for w in writes if w.task == task
-                          and _reachable_after(call.node, w.node)), None)
+            write = next(
+                (w for w in writes if w.task == task and _reachable_after(call.node, w.node)), None
+            )
         if write is not None:
             evidence = [
-                Evidence("call", f"group-wide state changed: {task}->signal->{write.member}",
-                         unit.path, _line(write.node)),
-                Evidence("call", f"{call.name}() acts on {task} alone", unit.path,
-                         _line(call.node)),
+                Evidence(
+                    "call",
+                    f"group-wide state changed: {task}->signal->{write.member}",
+                    unit.path,
+                    _line(write.node),
+                ),
+                Evidence(
+                    "call", f"{call.name}() acts on {task} alone", unit.path, _line(call.node)
+                ),
                 Evidence("note", f"group action: {replacement}", unit.path),
             ]
             yield _action_finding(
-                unit, facts, call, f"{call.name}({task}) with {task}->signal->{write.member}",
+                unit,
+                facts,
+                call,
+                f"{call.name}({task}) with {task}->signal->{write.member}",
                 f"{spelled} acts on one thread, but the same code changes "
                 f"{task}->signal->{write.member} for the whole thread group; the other "
                 f"threads are left behind: use {replacement}",
-                "high" if group else "medium", evidence)
+                "high" if group else "medium",
+                evidence,
+            )
             continue
         region = facts.walk_at(call.node, "process", task)
         if region is not None and group is not None:
             evidence = [
-                Evidence("path", f"{task} is the cursor of {region.name}(): one task per "
-                         "process", unit.path, region.line),
+                Evidence(
+                    "path",
+                    f"{task} is the cursor of {region.name}(): one task per process",
+                    unit.path,
+                    region.line,
+                ),
                 Evidence("note", f"group action: {group}", unit.path),
             ]
             yield _action_finding(
-                unit, facts, call, f"{call.name}({task}) in {region.name}({task})",
+                unit,
+                facts,
+                call,
+                f"{call.name}({task}) in {region.name}({task})",
                 f"{spelled} reaches only one thread of each process of the "
-                f"{region.name}() walk; use {group}", "high", evidence)
+                f"{region.name}() walk; use {group}",
+                "high",
+                evidence,
+            )
 
 
 def check_thread_action_on_group(unit: AnalysisUnit) -> Iterable[Finding]:

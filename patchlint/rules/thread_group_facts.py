@@ -60,8 +60,7 @@ class FileFacts:
     every: list[FunctionFacts] = field(default_factory=list)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     # callee -> [(caller, line, walk the call sits in, or None)]
-    callers: dict[str, list[tuple[str, int, WalkRegion | None, Call]]] = field(
-        default_factory=dict)
+    callers: dict[str, list[tuple[str, int, WalkRegion | None, Call]]] = field(default_factory=dict)
 
 
 def _loop_for(source: Any, offset: int) -> Any:
@@ -93,8 +92,16 @@ def _walk_regions(kb: TaskStateKB, source: Any, fn: Any) -> list[WalkRegion]:
         if loop is None or loop.start_byte > start + 1:
             continue
         body = loop.child_by_field_name("body") or loop
-        regions.append(WalkRegion(construct.name, kind, squash(args[walk.cursor]),
-                                  body.start_byte, loop.end_byte, construct.line))
+        regions.append(
+            WalkRegion(
+                construct.name,
+                kind,
+                squash(args[walk.cursor]),
+                body.start_byte,
+                loop.end_byte,
+                construct.line,
+            )
+        )
     return regions
 
 
@@ -152,8 +159,7 @@ def defines(unit: AnalysisUnit, name: str) -> str | None:
     if key not in unit.cache:
         try:
             # FunctionIndex.definitions: (path, FunctionDef), real definitions first
-            found = [str(path) for path, fn in index.definitions(name) or ()
-                     if fn.body is not None]
+            found = [str(path) for path, fn in index.definitions(name) or () if fn.body is not None]
         except Exception:  # see _index_callers
             found = []
         unit.cache[key] = found[0] if found else None
@@ -165,26 +171,51 @@ def group_context(unit: AnalysisUnit, kb: TaskStateKB, function: str) -> list[Ev
     evidence: list[Evidence] = []
     facts = file_facts(unit, kb)
     if function in kb.context_functions:
-        evidence.append(Evidence("note", f"{function}() runs on every thread the freezer, "
-                                 "OOM killer or signal code looks at", unit.path))
+        evidence.append(
+            Evidence(
+                "note",
+                f"{function}() runs on every thread the freezer, "
+                "OOM killer or signal code looks at",
+                unit.path,
+            )
+        )
     for caller, line, region, call in facts.callers.get(function, ()):
-        if region is not None and region.kind == "thread" and any(
-                squash(a.text.decode("utf-8", "replace")) == region.cursor for a in call.args):
-            evidence.append(Evidence("caller", f"{caller}() calls it on each thread of a "
-                                     f"{region.name}() walk", unit.path, line))
+        if (
+            region is not None
+            and region.kind == "thread"
+            and any(squash(a.text.decode("utf-8", "replace")) == region.cursor for a in call.args)
+        ):
+            evidence.append(
+                Evidence(
+                    "caller",
+                    f"{caller}() calls it on each thread of a {region.name}() walk",
+                    unit.path,
+                    line,
+                )
+            )
         elif caller in kb.context_functions:
             evidence.append(Evidence("caller", f"called by {caller}()", unit.path, line))
     for path, caller, line in _index_callers(unit, function):
         if caller in kb.context_functions and path != unit.path:
             evidence.append(Evidence("caller", f"called by {caller}()", path, line))
     if not evidence and kb.in_context_file(unit.path):
-        evidence.append(Evidence("note", "freezer/OOM/signal code: task arguments are "
-                                 "routinely one thread of some process", unit.path))
+        evidence.append(
+            Evidence(
+                "note",
+                "freezer/OOM/signal code: task arguments are routinely one thread of some process",
+                unit.path,
+            )
+        )
     return evidence
 
 
-def counterpart_elsewhere(unit: AnalysisUnit, kb: TaskStateKB, calls: tuple[str, ...],
-                          function: str, subject: str | None = None) -> Evidence | None:
+def counterpart_elsewhere(
+    unit: AnalysisUnit,
+    kb: TaskStateKB,
+    calls: tuple[str, ...],
+    function: str,
+    subject: str | None = None,
+) -> Evidence | None:
     """The same concept asked group-wide elsewhere: this file first, then the tree."""
     facts = file_facts(unit, kb)
     for name in calls:
@@ -193,28 +224,31 @@ def counterpart_elsewhere(unit: AnalysisUnit, kb: TaskStateKB, calls: tuple[str,
                 continue
             if subject is not None and not _on_subject(kb, facts, caller, call, subject):
                 continue
-            return Evidence("counterpart", f"{caller}() asks it group-wide with {name}()",
-                            unit.path, line)
+            return Evidence(
+                "counterpart", f"{caller}() asks it group-wide with {name}()", unit.path, line
+            )
     near = unit.path.split("/", 1)[0]
     for name in calls:
         # Prefer a use in the same subsystem: that is the code the author is likely to know.
-        found = sorted(_index_callers(unit, name), key=lambda i: (i[0].split("/", 1)[0] != near,
-                                                                   i[0], i[2]))
+        found = sorted(
+            _index_callers(unit, name), key=lambda i: (i[0].split("/", 1)[0] != near, i[0], i[2])
+        )
         for path, caller, line in found:
             if caller != function:
-                return Evidence("counterpart", f"{caller}() asks it group-wide with {name}()",
-                                path, line)
+                return Evidence(
+                    "counterpart", f"{caller}() asks it group-wide with {name}()", path, line
+                )
     return None
 
 
-def _on_subject(kb: TaskStateKB, facts: FileFacts, caller: str, call: Call,
-                subject: str) -> bool:
+def _on_subject(kb: TaskStateKB, facts: FileFacts, caller: str, call: Call, subject: str) -> bool:
     names = facts.functions[caller].names if caller in facts.functions else Aliases()
     return any(task_name(kb, a, names) == subject for a in call.args)
 
 
-def called_with_process(unit: AnalysisUnit, kb: TaskStateKB, fn: Any,
-                        subject: str) -> Evidence | None:
+def called_with_process(
+    unit: AnalysisUnit, kb: TaskStateKB, fn: Any, subject: str
+) -> Evidence | None:
     """A caller in this file passes a for_each_process cursor as the tested parameter."""
     if subject not in fn.params:
         return None
@@ -226,6 +260,10 @@ def called_with_process(unit: AnalysisUnit, kb: TaskStateKB, fn: Any,
         cursor = squash(call.args[position].text.decode("utf-8", "replace"))
         region = facts.functions[caller].walk_at(call.node, "process", cursor)
         if region is not None:
-            return Evidence("caller", f"{caller}() passes each process of a {region.name}() "
-                            f"walk as {subject}", unit.path, line)
+            return Evidence(
+                "caller",
+                f"{caller}() passes each process of a {region.name}() walk as {subject}",
+                unit.path,
+                line,
+            )
     return None

@@ -84,7 +84,8 @@ def select_scenarios(
             continue
         index = getattr(resolvers[0], "index", None) if resolvers else None
         closure = (
-            _closure(scenario, index) if index is not None
+            _closure(scenario, index)
+            if index is not None
             else exercised_functions(scenario, resolvers)
         )
         if closure & touched_functions:
@@ -126,8 +127,13 @@ def _cache_file(scenario: Scenario, index: Any) -> Path | None:
     root = Path(getattr(index, "root", ""))
     if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
         return None
-    identity = [str(root.resolve()), scenario.name, repr(sorted(scenario.exercises)),
-                scenario.action, scenario.observe]
+    identity = [
+        str(root.resolve()),
+        scenario.name,
+        repr(sorted(scenario.exercises)),
+        scenario.action,
+        scenario.observe,
+    ]
     # The tree's identity: a release's Makefile (version), a checkout's HEAD.
     for marker in ("Makefile", ".git/HEAD"):
         try:
@@ -139,5 +145,6 @@ def _cache_file(scenario: Scenario, index: Any) -> Path | None:
             continue
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:24]
     base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
+    )
     return Path(base) / "scenario-closures" / f"{digest}.json"

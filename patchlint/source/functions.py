@@ -217,7 +217,6 @@ class FunctionIndex:
         text = self._read(path)
         return bool(text and pattern.search(text))
 
-
     def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
         """Definitions of ``name``: .c files first, then ``static inline`` in headers."""
         found: list[tuple[str, FunctionDef]] = []

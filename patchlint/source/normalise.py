@@ -99,6 +99,8 @@ _TOKEN = re.compile(
     re.S,
 )
 _DIRECTIVE_COMMENT = re.compile(r"/\*.*?(?:\*/|$)|//.*", re.S)
+
+
 def _blank_code(segment: str) -> str:
     """Blank code but keep comments verbatim (they may hold non-ASCII text)."""
     if "/" not in segment:

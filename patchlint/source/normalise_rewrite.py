@@ -359,9 +359,7 @@ class Rewriter:
         fname = masked[spans[0][0] : spans[0][1]].strip()
         if not _IDENT.fullmatch(fname) or len(spans) % 2 == 0:
             return
-        spec = next(
-            s for p, s in self.dialect.definition_macros.items() if re.fullmatch(p, name)
-        )
+        spec = next(s for p, s in self.dialect.definition_macros.items() if re.fullmatch(p, name))
         returns = spec.returns
         if len(spans) == 1:
             width = close_pos + 1 - start

@@ -353,8 +353,9 @@ def find_kernel_tree(start: str | Path) -> Path | None:
     if here.is_file():
         here = here.parent
     for candidate in (here, *here.parents):
-        if all((candidate / marker).is_file() for marker in _KERNEL_MARKERS) and (
-            candidate / "include" / "linux"
-        ).is_dir():
+        if (
+            all((candidate / marker).is_file() for marker in _KERNEL_MARKERS)
+            and (candidate / "include" / "linux").is_dir()
+        ):
             return candidate
     return None

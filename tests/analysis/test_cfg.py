@@ -39,13 +39,17 @@ def test_fall_off_end_is_an_implicit_return() -> None:
 
 
 def test_switch_falls_through_and_break_leaves() -> None:
-    cfg = _cfg("void f(int x) { switch (x) { case 1: a(); case 2: b(); break;"
-               " default: c(); } d(); }")
+    cfg = _cfg(
+        "void f(int x) { switch (x) { case 1: a(); case 2: b(); break; default: c(); } d(); }"
+    )
     cases = [n for n in cfg.nodes if n.kind == "case"]
     assert len(cases) == 3
     # case 1's statement flows into case 2's label (fall-through).
-    first_stmt = next(n for n in cfg.nodes if n.kind == "stmt" and n.line == 1 and
-                      n.ast is not None and n.ast.text == b"a();")
+    first_stmt = next(
+        n
+        for n in cfg.nodes
+        if n.kind == "stmt" and n.line == 1 and n.ast is not None and n.ast.text == b"a();"
+    )
     assert any(target == cases[1].id for target, _ in first_stmt.succ)
 
 

@@ -49,7 +49,11 @@ def test_git_extended_headers() -> None:
     by_path = {f.path: f for f in patch.files}
     added = by_path["added.c"]
     assert (added.status, added.old_path, added.new_mode, added.old_blob) == (
-        "added", None, "100644", None)
+        "added",
+        None,
+        "100644",
+        None,
+    )
     assert [line.text for line in added.hunks[0].lines] == ["new", "file"]
     deleted = by_path["gone.c"]
     assert (deleted.status, deleted.new_path, deleted.old_mode) == ("deleted", None, "100644")
@@ -57,7 +61,11 @@ def test_git_extended_headers() -> None:
     assert by_path["blob.bin"].hunks == []
     renamed = by_path["renamed.txt"]
     assert (renamed.status, renamed.old_path, renamed.similarity, renamed.hunks) == (
-        "renamed", "moved.txt", 100, [])
+        "renamed",
+        "moved.txt",
+        100,
+        [],
+    )
     mode = by_path["run.sh"]
     assert (mode.status, mode.old_mode, mode.new_mode) == ("mode", "100644", "100755")
     moved = by_path["src2.txt"]
@@ -71,7 +79,10 @@ def test_no_newline_markers() -> None:
     assert nonl is not None
     lines = nonl.hunks[0].lines
     assert [(line.kind, line.text, line.no_newline_at_end) for line in lines] == [
-        (" ", "a", False), (" ", "b", False), ("-", "c", True), ("+", "c", False),
+        (" ", "a", False),
+        (" ", "b", False),
+        ("-", "c", True),
+        ("+", "c", False),
         ("+", "d", True),
     ]
     assert patch.file("blob.bin").status == "binary"  # type: ignore[union-attr]
@@ -81,7 +92,10 @@ def test_copy_and_diff_inside_diff() -> None:
     patch = parse_patch(read("patch/nested-diff.diff"))
     assert patch.errors == []
     assert [(f.path, f.status) for f in patch.files] == [
-        ("all-nobin.diff", "added"), ("all.diff", "added"), ("keep2.c", "copied")]
+        ("all-nobin.diff", "added"),
+        ("all.diff", "added"),
+        ("keep2.c", "copied"),
+    ]
     inner = patch.files[0]
     # Lines of the embedded diff stay content of the outer one.
     assert inner.added == 66
@@ -94,7 +108,9 @@ def test_quilt_style_without_diff_git() -> None:
     patch = parse_patch(read("patch/quilt.diff"))
     assert patch.errors == []
     assert [(f.old_path, f.new_path) for f in patch.files] == [
-        ("kernel/sched/core.c", "kernel/sched/core.c"), ("kernel/fork.c", "kernel/fork.c")]
+        ("kernel/sched/core.c", "kernel/sched/core.c"),
+        ("kernel/fork.c", "kernel/fork.c"),
+    ]
     assert patch.files[1].hunks[0].section == "static int foo(void)"
 
 
@@ -111,8 +127,13 @@ def test_removed_lines_that_look_like_headers() -> None:
     assert patch.errors == []
     hunk = patch.files[0].hunks[0]
     assert [(line.kind, line.text) for line in hunk.lines] == [
-        (" ", "title"), ("-", "-- "), ("-", "-- a"), ("+", "++ b"),
-        ("-", "+++ not a header either"), (" ", "end")]
+        (" ", "title"),
+        ("-", "-- "),
+        ("-", "-- a"),
+        ("+", "++ b"),
+        ("-", "+++ not a header either"),
+        (" ", "end"),
+    ]
 
 
 def test_count_mismatch_is_an_error_for_that_file_only() -> None:
@@ -149,17 +170,22 @@ def test_crlf_file_content_is_recorded() -> None:
     patch = parse_patch(text)
     assert patch.errors == []
     assert [(line.text, line.crlf) for line in patch.files[0].hunks[0].lines] == [
-        ("one", True), ("two", True), ("TWO", True)]
+        ("one", True),
+        ("two", True),
+        ("TWO", True),
+    ]
 
 
 def test_empty_context_lines_from_mangled_mail() -> None:
-    text = (
-        "--- a/kernel/x.c\n+++ b/kernel/x.c\n@@ -1,3 +1,3 @@\n a\n\n-b\n+B\n"
-    )
+    text = "--- a/kernel/x.c\n+++ b/kernel/x.c\n@@ -1,3 +1,3 @@\n a\n\n-b\n+B\n"
     patch = parse_patch(text)
     assert patch.errors == []
     assert [(line.kind, line.text) for line in patch.files[0].hunks[0].lines] == [
-        (" ", "a"), (" ", ""), ("-", "b"), ("+", "B")]
+        (" ", "a"),
+        (" ", ""),
+        ("-", "b"),
+        ("+", "B"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -189,8 +215,7 @@ def test_no_diff_at_all() -> None:
 
 def test_malformed_hunk_header() -> None:
     text = (
-        "--- a/x.c\n+++ b/x.c\n@@ -1,a +1 @@\n-a\n+b\n"
-        "--- a/y.c\n+++ b/y.c\n@@ -1 +1 @@\n-c\n+d\n"
+        "--- a/x.c\n+++ b/x.c\n@@ -1,a +1 @@\n-a\n+b\n--- a/y.c\n+++ b/y.c\n@@ -1 +1 @@\n-c\n+d\n"
     )
     patch = parse_patch(text)
     assert [f.path for f in patch.files] == ["y.c"]

@@ -16,12 +16,32 @@ EXTENDED_LINES = (FIX / "patch" / "git-extended.diff").read_text().splitlines(ke
 # Fragments that steer random text into the parser's interesting states.
 PIECES = st.sampled_from(
     [
-        "diff --git a/x b/x\n", "diff --git \"a/q\\303\" b/q\n", "--- a/x\n", "+++ b/x\n",
-        "--- /dev/null\n", "+++ /dev/null\n", "@@ -1,3 +1,3 @@\n", "@@ -0,0 +1 @@ f\n",
-        "@@ -1 +0,0 @@\n", " ctx\n", "-old\n", "+new\n", "\n", "\\ No newline at end of file\n",
-        "-- \n", "2.17.1\n", "new file mode 100644\n", "deleted file mode 100644\n",
-        "rename from a\n", "rename to b\n", "similarity index 9%\n", "index 0..1 100644\n",
-        "GIT binary patch\n", "Binary files a/x and b/x differ\n", "old mode 1\n", "\r\n",
+        "diff --git a/x b/x\n",
+        'diff --git "a/q\\303" b/q\n',
+        "--- a/x\n",
+        "+++ b/x\n",
+        "--- /dev/null\n",
+        "+++ /dev/null\n",
+        "@@ -1,3 +1,3 @@\n",
+        "@@ -0,0 +1 @@ f\n",
+        "@@ -1 +0,0 @@\n",
+        " ctx\n",
+        "-old\n",
+        "+new\n",
+        "\n",
+        "\\ No newline at end of file\n",
+        "-- \n",
+        "2.17.1\n",
+        "new file mode 100644\n",
+        "deleted file mode 100644\n",
+        "rename from a\n",
+        "rename to b\n",
+        "similarity index 9%\n",
+        "index 0..1 100644\n",
+        "GIT binary patch\n",
+        "Binary files a/x and b/x differ\n",
+        "old mode 1\n",
+        "\r\n",
     ]
 )
 
@@ -53,8 +73,11 @@ def test_diff_like_fragments(pieces: list[str]) -> None:
 @given(
     st.sampled_from([SEED_LINES, EXTENDED_LINES]),
     st.lists(
-        st.tuples(st.integers(0, 200), st.sampled_from(["drop", "dup", "swap", "junk"]),
-                  st.text(max_size=8)),
+        st.tuples(
+            st.integers(0, 200),
+            st.sampled_from(["drop", "dup", "swap", "junk"]),
+            st.text(max_size=8),
+        ),
         max_size=6,
     ),
 )

@@ -36,8 +36,21 @@ def seed_report_html(kernel_tree: Path, tmp_path_factory: pytest.TempPathFactory
     if not SEED.is_file():
         pytest.skip("fixtures/mail/seed-v9-thread.mbox not written yet")
     out = tmp_path_factory.mktemp("seed-report") / "report.html"
-    run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--tree",
-                          str(kernel_tree), str(SEED), "-o", str(out)],
-                         capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "patchlint",
+            "report",
+            "--tree",
+            str(kernel_tree),
+            str(SEED),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     return out

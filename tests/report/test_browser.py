@@ -11,14 +11,23 @@ from report_sample import build_result
 from patchlint.report.html import render_html
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright not installed: run scripts/install-browser.sh")
+        "playwright.sync_api", reason="Playwright not installed: run scripts/install-browser.sh"
+    )
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium missing: run scripts/install-browser.sh")
     with sync_api.sync_playwright() as playwright:
@@ -36,8 +45,13 @@ def _open(browser, html_file: Path):
 
 
 def _check_sections(page, requests: list[str], screenshot: Path) -> None:
-    for selector in ("nav#toc", "section#overview", "section.patch", "section#discussion",
-                     "table.simulation"):
+    for selector in (
+        "nav#toc",
+        "section#overview",
+        "section.patch",
+        "section#discussion",
+        "table.simulation",
+    ):
         assert page.locator(selector).first.is_visible(), selector
     headings = page.locator("h2").all_inner_texts()
     assert "Contents" in headings and "Series overview" in headings

@@ -39,8 +39,11 @@ def test_default_shape(tmp_path: Path) -> None:
     # #N is the line of the input file, and the quoted line is that line of the patch.
     assert mail.read_text().splitlines()[number - 1] == "+\t\t__thaw_task(t);"
     assert lines[warning + 2] == "+\t\t__thaw_task(t);"
-    assert line == next(d.new_line for d in walk_diff(SEED_DIFF.read_text())
-                        if d.kind == "+" and "__thaw_task(t)" in d.text)
+    assert line == next(
+        d.new_line
+        for d in walk_diff(SEED_DIFF.read_text())
+        if d.kind == "+" and "__thaw_task(t)" in d.text
+    )
     assert lines[warning + 3] == ""
     totals = [TOTAL.match(x) for x in lines if x.startswith("total:")]
     assert len(totals) == 1 and totals[0]
@@ -63,19 +66,22 @@ def test_show_types_and_emacs() -> None:
 def test_terse() -> None:
     lines = render(build_result(), "checkpatch", terse=True).splitlines()
     assert lines[0].startswith("kernel/freezer.c:")
-    assert re.match(r"^kernel/freezer\.c:\d+: WARNING: __thaw_task\(t\) acts on one thread$",
-                    lines[0])
+    assert re.match(
+        r"^kernel/freezer\.c:\d+: WARNING: __thaw_task\(t\) acts on one thread$", lines[0]
+    )
     assert TOTAL.match(lines[-1])
     assert not any("#" in line[:2] or "style problems" in line for line in lines)
 
 
 def test_clean_patch_sentence_and_quiet() -> None:
     result = build_result()
-    result.patches[0].findings = [f for f in result.patches[0].findings
-                                  if f.status == "resolved" or f.suppressed]
+    result.patches[0].findings = [
+        f for f in result.patches[0].findings if f.status == "resolved" or f.suppressed
+    ]
     text = render(result, "checkpatch")
     assert text.splitlines()[-1] == (
-        "seed.mbox has no obvious style problems and is ready for submission.")
+        "seed.mbox has no obvious style problems and is ready for submission."
+    )
     assert TOTAL.match(text.splitlines()[0])
     # checkpatch -q prints nothing at all for a clean patch.
     assert render(result, "checkpatch", quiet=True) == ""
@@ -109,12 +115,16 @@ def test_lines_checked_matches_checkpatch_pl(kernel_tree: Path, tmp_path: Path) 
         pytest.skip("perl not installed")
     mail = tmp_path / "seed.patch"
     mail.write_text(HEADERS + SEED_DIFF.read_text(), encoding="utf-8")
-    run = subprocess.run(["perl", str(kernel_tree / "scripts/checkpatch.pl"), "--no-tree",
-                          "--strict", str(mail)], capture_output=True, text=True)
+    run = subprocess.run(
+        ["perl", str(kernel_tree / "scripts/checkpatch.pl"), "--no-tree", "--strict", str(mail)],
+        capture_output=True,
+        text=True,
+    )
     theirs = next(line for line in run.stdout.splitlines() if line.startswith("total:"))
     result = build_result(str(mail))
     result.patches[0].findings = []
-    ours = next(line for line in render(result, "checkpatch").splitlines()
-                if line.startswith("total:"))
+    ours = next(
+        line for line in render(result, "checkpatch").splitlines() if line.startswith("total:")
+    )
     assert TOTAL.match(theirs), theirs
     assert ours.split(", ")[-1] == theirs.split(", ")[-1]

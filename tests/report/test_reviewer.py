@@ -95,8 +95,16 @@ def test_discussion_links_quoted_hunk() -> None:
 def test_html_self_contained_and_escaped() -> None:
     html = render_html(build_result())
     parsed = parse(html)
-    for anchor in ("toc", "overview", "patch-1", "patch-1-introduced", "patch-1-resolved",
-                   "patch-1-simulation", "discussion", "reply-2"):
+    for anchor in (
+        "toc",
+        "overview",
+        "patch-1",
+        "patch-1-introduced",
+        "patch-1-resolved",
+        "patch-1-simulation",
+        "discussion",
+        "reply-2",
+    ):
         assert anchor in parsed.ids, anchor
     internal = [h[1:] for h in parsed.hrefs if h.startswith("#")]
     assert internal and all(target in parsed.ids for target in internal)
@@ -105,8 +113,7 @@ def test_html_self_contained_and_escaped() -> None:
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;indeed&gt;" in html
     assert "@media print" in html
-    assert re.search(r'<span class="focus"><span class="ln">\d+</span>\t\t__thaw_task\(t\);',
-                     html)
+    assert re.search(r'<span class="focus"><span class="ln">\d+</span>\t\t__thaw_task\(t\);', html)
     assert "victim-thread-2" in html and "the patch fixes the scenario" in html
     documented = [r for r in build_report(build_result()).rules if r.doc_text]
     for rule in documented:  # the pages travel with the report
@@ -141,23 +148,50 @@ def test_patch_without_images_or_tree() -> None:
 
 @pytest.mark.kernel
 @pytest.mark.slow
-def test_report_command_on_seed_thread(seed_report_html: Path, kernel_tree: Path,
-                                       tmp_path: Path) -> None:
+def test_report_command_on_seed_thread(
+    seed_report_html: Path, kernel_tree: Path, tmp_path: Path
+) -> None:
     html = seed_report_html.read_text(encoding="utf-8")
     assert "Review discussion" in html and "Michal Hocko" in html
     assert "Acked-by" in html and "Reviewed-by" in html
     assert 'class="simulation"' in html
     out = tmp_path / "report.md"
-    run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--no-simulate",
-                          "--tree", str(kernel_tree), str(SEED), "-o", str(out)],
-                         capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "patchlint",
+            "report",
+            "--no-simulate",
+            "--tree",
+            str(kernel_tree),
+            str(SEED),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     text = out.read_text(encoding="utf-8")
     assert "## Review discussion" in text and "Reviewed-by" in text
 
 
 def test_report_command_rejects_unknown_suffix(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "patchlint", "report", "--no-tree",
-                          str(SEED), "-o", str(tmp_path / "report.pdf")],
-                         capture_output=True, text=True, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "patchlint",
+            "report",
+            "--no-tree",
+            str(SEED),
+            "-o",
+            str(tmp_path / "report.pdf"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 2 and ".html or .md" in run.stderr

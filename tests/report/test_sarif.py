@@ -120,9 +120,24 @@ def test_seed_thread_sarif_validates(kernel_tree: Path, schema_path: Path) -> No
     if not seed.is_file():
         pytest.skip("fixtures/mail/seed-v9-thread.mbox not written yet")
     run = subprocess.run(
-        [sys.executable, "-m", "patchlint", "check", "--format", "sarif", "--no-simulate",
-         "--fail-on", "never", "--tree", str(kernel_tree), str(seed)],
-        capture_output=True, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "patchlint",
+            "check",
+            "--format",
+            "sarif",
+            "--no-simulate",
+            "--fail-on",
+            "never",
+            "--tree",
+            str(kernel_tree),
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
     validate(document, schema_path)

@@ -52,30 +52,38 @@ def make_tree(root: Path, outside: Path) -> Path:
 
 
 def diff_modify(path: str, old: str = "int secret;", new: str = "int secret = 1;") -> str:
-    return (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
-            f"@@ -1 +1 @@\n-{old}\n+{new}\n")
+    return (
+        f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-{old}\n+{new}\n"
+    )
 
 
 def diff_add(path: str, text: str) -> str:
     lines = text.splitlines()
     body = "".join(f"+{line}\n" for line in lines)
-    return (f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n"
-            f"+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{body}")
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n"
+        f"+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
+    )
 
 
 def diff_good() -> str:
-    return ("diff --git a/kernel/good.c b/kernel/good.c\n--- a/kernel/good.c\n"
-            "+++ b/kernel/good.c\n@@ -8,6 +8,7 @@ static int count_tasks(void)\n"
-            " \n \trcu_read_lock();\n \tfor_each_process(p)\n \t\tn++;\n+\tn--;\n"
-            " \trcu_read_unlock();\n \treturn n;\n }\n")
+    return (
+        "diff --git a/kernel/good.c b/kernel/good.c\n--- a/kernel/good.c\n"
+        "+++ b/kernel/good.c\n@@ -8,6 +8,7 @@ static int count_tasks(void)\n"
+        " \n \trcu_read_lock();\n \tfor_each_process(p)\n \t\tn++;\n+\tn--;\n"
+        " \trcu_read_unlock();\n \treturn n;\n }\n"
+    )
 
 
-def mail(number: int, subject: str, diff: str | None, *, extra_headers: str = "",
-         body: str = "Change.\n") -> bytes:
-    text = (f"From 000000000000000000000000000000000000{number:04d} Mon Sep 17 00:00:00 2001\n"
-            f"From: Dev <dev@example.org>\nDate: Mon, 1 Jan 2024 00:{number % 60:02d}:00 +0000\n"
-            f"Subject: {subject}\nMessage-ID: <robust-{number}@example.org>\n{extra_headers}"
-            f"\n{body}\nSigned-off-by: Dev <dev@example.org>\n---\n")
+def mail(
+    number: int, subject: str, diff: str | None, *, extra_headers: str = "", body: str = "Change.\n"
+) -> bytes:
+    text = (
+        f"From 000000000000000000000000000000000000{number:04d} Mon Sep 17 00:00:00 2001\n"
+        f"From: Dev <dev@example.org>\nDate: Mon, 1 Jan 2024 00:{number % 60:02d}:00 +0000\n"
+        f"Subject: {subject}\nMessage-ID: <robust-{number}@example.org>\n{extra_headers}"
+        f"\n{body}\nSigned-off-by: Dev <dev@example.org>\n---\n"
+    )
     return (text + (diff or "") + "--\n2.47.0\n\n").encode("utf-8", "surrogateescape")
 
 
@@ -87,11 +95,18 @@ class CliRun:
     data: dict[str, Any] | None
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
-            stdin: bytes | None = None) -> CliRun:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 600, stdin: bytes | None = None
+) -> CliRun:
     env = {**os.environ, "PYTHONPATH": str(REPO), "CI": "1"}
-    proc = subprocess.run([sys.executable, "-m", "patchlint", *args], cwd=cwd or REPO,
-                          capture_output=True, timeout=timeout, env=env, input=stdin)
+    proc = subprocess.run(
+        [sys.executable, "-m", "patchlint", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+        input=stdin,
+    )
     stdout = proc.stdout.decode("utf-8", "replace")
     data = None
     if "--format" in args and "json" in args:
@@ -114,8 +129,10 @@ def hash_tree(root: Path) -> dict[str, str]:
             if path.is_symlink():
                 digest[rel] = f"link:{os.readlink(path)}"
             elif path.is_file():
-                digest[rel] = (f"{stat.st_mode:o}:{stat.st_mtime_ns}:"
-                               + hashlib.sha256(path.read_bytes()).hexdigest())
+                digest[rel] = (
+                    f"{stat.st_mode:o}:{stat.st_mtime_ns}:"
+                    + hashlib.sha256(path.read_bytes()).hexdigest()
+                )
             else:
                 digest[rel] = f"dir:{stat.st_mode:o}"
     return digest

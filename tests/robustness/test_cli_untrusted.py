@@ -35,8 +35,17 @@ def sandbox(tmp_path: Path) -> tuple[Path, Path]:
 
 def check_json(tree: Path | None, mbox: Path, *extra: str, timeout: float = 600):
     tree_args = ["--tree", str(tree)] if tree is not None else ["--no-tree"]
-    return run_cli("check", *tree_args, "--format", "json", "--fail-on", "never", *extra,
-                   str(mbox), timeout=timeout)
+    return run_cli(
+        "check",
+        *tree_args,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        *extra,
+        str(mbox),
+        timeout=timeout,
+    )
 
 
 def assert_accounted(result, count: int) -> None:
@@ -61,14 +70,18 @@ UNSAFE = {
 }
 
 
-def test_unsafe_paths_are_refused_and_the_run_continues(sandbox: tuple[Path, Path],
-                                                       tmp_path: Path) -> None:
+def test_unsafe_paths_are_refused_and_the_run_continues(
+    sandbox: tuple[Path, Path], tmp_path: Path
+) -> None:
     tree, outside = sandbox
     before_tree, before_out = hash_tree(tree), hash_tree(outside)
-    mails = [mail(i, f"[PATCH {i}/{len(UNSAFE) + 1}] unsafe {name}", diff_modify(path))
-             for i, (name, path) in enumerate(UNSAFE.items(), 1)]
-    mails.append(mail(len(UNSAFE) + 1, f"[PATCH {len(UNSAFE) + 1}/{len(UNSAFE) + 1}] good",
-                      diff_good()))
+    mails = [
+        mail(i, f"[PATCH {i}/{len(UNSAFE) + 1}] unsafe {name}", diff_modify(path))
+        for i, (name, path) in enumerate(UNSAFE.items(), 1)
+    ]
+    mails.append(
+        mail(len(UNSAFE) + 1, f"[PATCH {len(UNSAFE) + 1}/{len(UNSAFE) + 1}] good", diff_good())
+    )
     mbox = tmp_path / "unsafe.mbox"
     mbox.write_bytes(b"".join(mails))
     result = check_json(tree, mbox, "--no-simulate")
@@ -89,8 +102,10 @@ def test_unsafe_paths_are_refused_and_the_run_continues(sandbox: tuple[Path, Pat
 
 
 def test_unsafe_paths_without_tree(tmp_path: Path) -> None:
-    mails = [mail(i, f"[PATCH] unsafe {name}", diff_modify(path))
-             for i, (name, path) in enumerate(UNSAFE.items(), 1)]
+    mails = [
+        mail(i, f"[PATCH] unsafe {name}", diff_modify(path))
+        for i, (name, path) in enumerate(UNSAFE.items(), 1)
+    ]
     mbox = tmp_path / "unsafe.mbox"
     mbox.write_bytes(b"".join(mails))
     assert_accounted(check_json(None, mbox), len(mails))
@@ -98,29 +113,44 @@ def test_unsafe_paths_without_tree(tmp_path: Path) -> None:
 
 HOSTILE_MAILS = {
     "huge-subject": lambda i: mail(i, "[PATCH] " + "x" * 1_000_000, diff_good()),
-    "huge-header-folded": lambda i: mail(i, "[PATCH] folded", diff_good(),
-                                         extra_headers="X-Big: " + "y\n z" * 200_000 + "\n"),
-    "nul-in-body": lambda i: mail(i, "[PATCH] nul body", diff_good(),
-                                  body="Before\x00after\x00\x00.\n"),
-    "nul-in-header": lambda i: mail(i, "[PATCH] nul\x00subject", diff_good(),
-                                    extra_headers="X-Nul: a\x00b\n"),
+    "huge-header-folded": lambda i: mail(
+        i, "[PATCH] folded", diff_good(), extra_headers="X-Big: " + "y\n z" * 200_000 + "\n"
+    ),
+    "nul-in-body": lambda i: mail(
+        i, "[PATCH] nul body", diff_good(), body="Before\x00after\x00\x00.\n"
+    ),
+    "nul-in-header": lambda i: mail(
+        i, "[PATCH] nul\x00subject", diff_good(), extra_headers="X-Nul: a\x00b\n"
+    ),
     "nul-in-diff": lambda i: mail(i, "[PATCH] nul diff", diff_good().replace("n--;", "n\x00;")),
-    "bad-utf8": lambda i: mail(i, "[PATCH] bad utf8", diff_good(),
-                               extra_headers="Content-Type: text/plain; charset=utf-8\n",
-                               body="caf\udcc3( \udcff\udcfe\n"),
-    "unknown-charset": lambda i: mail(i, "[PATCH] unknown charset", diff_good(),
-                                      extra_headers="Content-Type: text/plain; "
-                                                    "charset=x-klingon\n"),
-    "bad-base64": lambda i: mail(i, "[PATCH] bad b64", None,
-                                 extra_headers="Content-Transfer-Encoding: base64\n",
-                                 body="!!!not base64 at all===\n"),
+    "bad-utf8": lambda i: mail(
+        i,
+        "[PATCH] bad utf8",
+        diff_good(),
+        extra_headers="Content-Type: text/plain; charset=utf-8\n",
+        body="caf\udcc3( \udcff\udcfe\n",
+    ),
+    "unknown-charset": lambda i: mail(
+        i,
+        "[PATCH] unknown charset",
+        diff_good(),
+        extra_headers="Content-Type: text/plain; charset=x-klingon\n",
+    ),
+    "bad-base64": lambda i: mail(
+        i,
+        "[PATCH] bad b64",
+        None,
+        extra_headers="Content-Transfer-Encoding: base64\n",
+        body="!!!not base64 at all===\n",
+    ),
     "rfc2047-garbage": lambda i: mail(i, "=?utf-8?b?////?= =?x?q?=ZZ?=", diff_good()),
 }
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_MAILS))
-def test_hostile_mail_is_accounted_for(name: str, sandbox: tuple[Path, Path],
-                                       tmp_path: Path) -> None:
+def test_hostile_mail_is_accounted_for(
+    name: str, sandbox: tuple[Path, Path], tmp_path: Path
+) -> None:
     tree, _ = sandbox
     mbox = tmp_path / f"{name}.mbox"
     mbox.write_bytes(HOSTILE_MAILS[name](1) + mail(2, "[PATCH] after it", diff_good()))
@@ -140,7 +170,7 @@ def test_truncated_mbox(cut: float, sandbox: tuple[Path, Path], tmp_path: Path) 
     mbox = tmp_path / "truncated.mbox"
     mbox.write_bytes(data[:size])
     # The second message exists once its whole "From " separator line is there.
-    second_started = size > len(first) + data[len(first):].index(b"\n")
+    second_started = size > len(first) + data[len(first) :].index(b"\n")
     result = check_json(tree, mbox, "--no-simulate")
     assert_accounted(result, 2 if second_started else 1)
 
@@ -154,12 +184,15 @@ PATHOLOGICAL_PATCHES = {
 
 
 @pytest.mark.parametrize("name", sorted(PATHOLOGICAL_PATCHES))
-def test_pathological_patch_is_bounded(name: str, sandbox: tuple[Path, Path],
-                                       tmp_path: Path) -> None:
+def test_pathological_patch_is_bounded(
+    name: str, sandbox: tuple[Path, Path], tmp_path: Path
+) -> None:
     tree, _ = sandbox
     mbox = tmp_path / f"{name}.mbox"
-    mbox.write_bytes(mail(1, f"[PATCH 1/2] {name}", PATHOLOGICAL_PATCHES[name]())
-                     + mail(2, "[PATCH 2/2] good", diff_good()))
+    mbox.write_bytes(
+        mail(1, f"[PATCH 1/2] {name}", PATHOLOGICAL_PATCHES[name]())
+        + mail(2, "[PATCH 2/2] good", diff_good())
+    )
     start = time.perf_counter()
     result = check_json(tree, mbox, timeout=PATHOLOGICAL_SECONDS * 3)
     elapsed = time.perf_counter() - start
@@ -190,8 +223,9 @@ def test_exit_code_2_only_for_unreadable_input(tmp_path: Path) -> None:
 def test_readable_and_unreadable_inputs_together(tmp_path: Path) -> None:
     good = tmp_path / "good.mbox"
     good.write_bytes(mail(1, "[PATCH] good", diff_good()))
-    result = run_cli("check", "--no-tree", "--format", "json", str(good),
-                     str(tmp_path / "missing.mbox"))
+    result = run_cli(
+        "check", "--no-tree", "--format", "json", str(good), str(tmp_path / "missing.mbox")
+    )
     # The readable input is still reported; the missing one is named in errors.
     assert result.data is not None
     assert len(result.data["messages"]) == 1

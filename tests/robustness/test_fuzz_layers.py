@@ -15,10 +15,17 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tests.robustness.layers import LAYERS, Layer
 
 # No database and no explain phase: a run must not write into the checkout.
-SHORT = settings(max_examples=60, deadline=None, database=None,
-                 phases=[Phase.explicit, Phase.generate, Phase.shrink],
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                        HealthCheck.filter_too_much])
+SHORT = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 
 def _exists(module: str) -> bool:
@@ -52,36 +59,64 @@ def deep_braces() -> str:
 
 
 def deep_macros() -> str:
-    return ("#define M0(x) (x)\n"
-            + "".join(f"#define M{i}(x) M{i - 1}((x) + 1)\n" for i in range(1, 400))
-            + "int f(int x)\n{\n\treturn " + "M399(" * 50 + "x" + ")" * 50 + ";\n}\n")
+    return (
+        "#define M0(x) (x)\n"
+        + "".join(f"#define M{i}(x) M{i - 1}((x) + 1)\n" for i in range(1, 400))
+        + "int f(int x)\n{\n\treturn "
+        + "M399(" * 50
+        + "x"
+        + ")" * 50
+        + ";\n}\n"
+    )
 
 
 def deep_ifs() -> str:
-    return ("int f(int x)\n{\n" + "if (x) {\n" * DEEP + "rcu_read_lock();\n"
-            + "}\n" * DEEP + "return x;\n}\n")
+    return (
+        "int f(int x)\n{\n"
+        + "if (x) {\n" * DEEP
+        + "rcu_read_lock();\n"
+        + "}\n" * DEEP
+        + "return x;\n}\n"
+    )
 
 
 def goto_maze(labels: int = 400) -> str:
     lines = ["int f(int x)", "{"]
     for i in range(labels):
-        lines += [f"l{i}:", f"\tif (x & {i}) goto l{(i * 7 + 3) % labels};",
-                  f"\tif (x > {i}) {{ rcu_read_lock(); goto l{(i * 13 + 1) % labels}; }}",
-                  "\trcu_read_unlock();"]
+        lines += [
+            f"l{i}:",
+            f"\tif (x & {i}) goto l{(i * 7 + 3) % labels};",
+            f"\tif (x > {i}) {{ rcu_read_lock(); goto l{(i * 13 + 1) % labels}; }}",
+            "\trcu_read_unlock();",
+        ]
     return "\n".join(lines + ["\treturn x;", "}", ""])
 
 
 def huge_file(lines: int = 20000) -> str:
     out = []
     for i in range(lines // 10):
-        out += [f"static int gen_{i}(int x)", "{", "\tint y = x;", "\trcu_read_lock();",
-                f"\ty += {i};", "\trcu_read_unlock();", "\tif (y > 3)", "\t\treturn y;",
-                "\treturn 0;", "}"]
+        out += [
+            f"static int gen_{i}(int x)",
+            "{",
+            "\tint y = x;",
+            "\trcu_read_lock();",
+            f"\ty += {i};",
+            "\trcu_read_unlock();",
+            "\tif (y > 3)",
+            "\t\treturn y;",
+            "\treturn 0;",
+            "}",
+        ]
     return "\n".join(out) + "\n"
 
 
-PATHOLOGICAL = {"deep-braces": deep_braces, "deep-macros": deep_macros, "deep-ifs": deep_ifs,
-                "goto-maze": goto_maze, "huge-file": huge_file}
+PATHOLOGICAL = {
+    "deep-braces": deep_braces,
+    "deep-macros": deep_macros,
+    "deep-ifs": deep_ifs,
+    "goto-maze": goto_maze,
+    "huge-file": huge_file,
+}
 
 
 @pytest.mark.skipif(not _exists("patchlint.source"), reason="source stage missing")
@@ -124,12 +159,15 @@ def test_cfg_builder_handles_deep_nesting(name: str) -> None:
 
 
 @pytest.mark.skipif(not _exists("patchlint.simulate.interpreter"), reason="simulator missing")
-@pytest.mark.parametrize("body", [
-    "for (;;) x++;",
-    "while (1) { again: x++; goto again; }",
-    "return f(x + 1);",  # unbounded recursion
-    "do { x = x * 2; } while (x != 3);",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "for (;;) x++;",
+        "while (1) { again: x++; goto again; }",
+        "return f(x + 1);",  # unbounded recursion
+        "do { x = x * 2; } while (x != 3);",
+    ],
+)
 def test_interpreter_loops_end_on_the_budget(body: str) -> None:
     from patchlint.simulate import Interpreter, Primitives, Stop, World
     from patchlint.simulate.constants import ConstantResolver
@@ -137,9 +175,15 @@ def test_interpreter_loops_end_on_the_budget(body: str) -> None:
     from patchlint.source import parse_c
 
     source = parse_c(f"int f(int x)\n{{\n\t{body}\n\treturn x;\n}}\n", "kernel/loop.c")
-    interp = Interpreter(World(), lambda name, _p=None: (source, source.function(name)),
-                         Primitives(), ConstantResolver(lambda _p: None, [], frozenset()),
-                         lambda snippet: parse_snippet(snippet)[2], budget=5000, max_depth=30)
+    interp = Interpreter(
+        World(),
+        lambda name, _p=None: (source, source.function(name)),
+        Primitives(),
+        ConstantResolver(lambda _p: None, [], frozenset()),
+        lambda snippet: parse_snippet(snippet)[2],
+        budget=5000,
+        max_depth=30,
+    )
     start = time.perf_counter()
     with pytest.raises(Stop) as stop:
         interp.call("f", [1], None)
@@ -149,13 +193,17 @@ def test_interpreter_loops_end_on_the_budget(body: str) -> None:
 
 # Found by the fuzzer (bench/fuzz_long.py); kept as fixed examples so CI always tries them.
 @pytest.mark.skipif(not _exists("patchlint.simulate.interpreter"), reason="simulator missing")
-@pytest.mark.parametrize("body", [
-    "goto out;\n\tagain:\nout:\n\treturn x;",  # a label labelling a label
-    "again:\n\tbreak;\nout:\n\treturn x;",  # break outside any loop
-    "continue;\n\treturn x;",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "goto out;\n\tagain:\nout:\n\treturn x;",  # a label labelling a label
+        "again:\n\tbreak;\nout:\n\treturn x;",  # break outside any loop
+        "continue;\n\treturn x;",
+    ],
+)
 def test_interpreter_control_flow_never_escapes(body: str) -> None:
     from tests.robustness.layers import prop_interpreter
 
-    prop_interpreter(f"static int f(int x)\n{{\n\t{body}\n}}\n\nint g(int a)\n"
-                     "{\n\treturn f(a);\n}\n")
+    prop_interpreter(
+        f"static int f(int x)\n{{\n\t{body}\n}}\n\nint g(int a)\n{{\n\treturn f(a);\n}}\n"
+    )

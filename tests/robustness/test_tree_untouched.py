@@ -53,14 +53,31 @@ def test_every_command_leaves_the_tree_byte_identical(tree_copy: Path, tmp_path:
     out = tmp_path / "out"
     out.mkdir()
     runs: dict[str, list[str]] = {
-        "check": ["check", "--tree", str(tree_copy), "--format", "json", "-o",
-                  str(out / "check.json"), str(SEED)],
-        "scan": ["scan", str(tree_copy / "kernel" / "cgroup"), "--format", "json", "-o",
-                 str(out / "scan.json")],
-        "simulate": ["simulate", str(REPO / "fixtures" / "simulate" / "seed-full.diff"),
-                     "--tree", str(tree_copy)],
-        "report": ["report", "--tree", str(tree_copy), "-o", str(out / "report.html"),
-                   str(SEED)],
+        "check": [
+            "check",
+            "--tree",
+            str(tree_copy),
+            "--format",
+            "json",
+            "-o",
+            str(out / "check.json"),
+            str(SEED),
+        ],
+        "scan": [
+            "scan",
+            str(tree_copy / "kernel" / "cgroup"),
+            "--format",
+            "json",
+            "-o",
+            str(out / "scan.json"),
+        ],
+        "simulate": [
+            "simulate",
+            str(REPO / "fixtures" / "simulate" / "seed-full.diff"),
+            "--tree",
+            str(tree_copy),
+        ],
+        "report": ["report", "--tree", str(tree_copy), "-o", str(out / "report.html"), str(SEED)],
         "parse-stats": ["parse-stats", str(tree_copy / "kernel" / "cgroup")],
         "rules": ["rules"],
     }
@@ -72,7 +89,8 @@ def test_every_command_leaves_the_tree_byte_identical(tree_copy: Path, tmp_path:
         result = run_cli(*args, cwd=tree_copy if name != "scan" else None, timeout=1200)
         assert "Traceback" not in result.stderr, f"{name}: {result.stderr[-3000:]}"
         assert result.returncode in (0, 1), (
-            f"{name}: rc {result.returncode} {result.stderr[-2000:]}")
+            f"{name}: rc {result.returncode} {result.stderr[-2000:]}"
+        )
         ran.append(name)
     assert {"check", "scan"} <= set(ran)
     after = hash_tree(tree_copy)

@@ -42,8 +42,10 @@ void f(void) { rcu_read_lock(); breather(); rcu_read_unlock(); }
 
 
 def test_atomic_gfp_does_not_sleep() -> None:
-    code = "void f(void) { void *p; rcu_read_lock(); p = kmalloc(8, GFP_ATOMIC); " \
-           "rcu_read_unlock(); kfree(p); }"
+    code = (
+        "void f(void) { void *p; rcu_read_lock(); p = kmalloc(8, GFP_ATOMIC); "
+        "rcu_read_unlock(); kfree(p); }"
+    )
     assert _run(check_rcu_sleep, code) == []
 
 

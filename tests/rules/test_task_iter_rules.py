@@ -18,8 +18,10 @@ def _run(code: str, check=check_task_iter_unlocked, path: str = "t.c", functions
 
 
 def test_key_is_construct_and_occurrence_not_line() -> None:
-    code = "void f(void) { struct task_struct *p;\n for_each_process(p) a(p);\n" \
-           " for_each_process(p) b(p); }"
+    code = (
+        "void f(void) { struct task_struct *p;\n for_each_process(p) a(p);\n"
+        " for_each_process(p) b(p); }"
+    )
     keys = [f.key for f in _run(code)]
     assert keys == ["for_each_process(p)#0", "for_each_process(p)#1"]
     shifted = [f.key for f in _run("\n\n\n" + code)]
@@ -47,16 +49,20 @@ int bad(void) { return walk(); }
 
 
 def test_siglock_note_for_process_walk() -> None:
-    code = ("void f(struct task_struct *t) { struct task_struct *p;"
-            " spin_lock_irq(&t->sighand->siglock); for_each_process(p) a(p);"
-            " spin_unlock_irq(&t->sighand->siglock); }")
+    code = (
+        "void f(struct task_struct *t) { struct task_struct *p;"
+        " spin_lock_irq(&t->sighand->siglock); for_each_process(p) a(p);"
+        " spin_unlock_irq(&t->sighand->siglock); }"
+    )
     (finding,) = _run(code)
     assert any("siglock" in e.message for e in finding.evidence)
 
 
 def test_spinlock_region_is_an_implicit_rcu_section() -> None:
-    code = ("void f(struct rq *rq) { struct task_struct *g, *p; raw_spin_lock(&rq->lock);"
-            " for_each_process_thread(g, p) a(p); raw_spin_unlock(&rq->lock); }")
+    code = (
+        "void f(struct rq *rq) { struct task_struct *g, *p; raw_spin_lock(&rq->lock);"
+        " for_each_process_thread(g, p) a(p); raw_spin_unlock(&rq->lock); }"
+    )
     assert _run(code) == []
 
 
@@ -83,9 +89,18 @@ void f(void) { struct task_struct *g, *t;
 
 # Files the issue names; every finding here is triaged in docs/triage/linux-6.12-rcu.md.
 KERNEL_FILES = [
-    "kernel/signal.c", "kernel/exit.c", "kernel/freezer.c", "mm/oom_kill.c", "kernel/sys.c",
-    "kernel/fork.c", "kernel/sched/autogroup.c", "fs/exec.c", "fs/coredump.c",
-    "kernel/cgroup/cgroup.c", "kernel/cgroup/freezer.c", "kernel/cgroup/cgroup-v1.c",
+    "kernel/signal.c",
+    "kernel/exit.c",
+    "kernel/freezer.c",
+    "mm/oom_kill.c",
+    "kernel/sys.c",
+    "kernel/fork.c",
+    "kernel/sched/autogroup.c",
+    "fs/exec.c",
+    "fs/coredump.c",
+    "kernel/cgroup/cgroup.c",
+    "kernel/cgroup/freezer.c",
+    "kernel/cgroup/cgroup-v1.c",
     "arch/mips/kernel/process.c",
 ]
 # (file, line): the true positives found there; see the triage document.
@@ -97,8 +112,15 @@ def test_kernel_files_match_triage(kernel_tree: Path) -> None:
     from patchlint.rules import run_rules, select_rules
     from patchlint.source import FunctionIndex
 
-    rules = select_rules(enabled=["task-iter-unlocked", "rcu-sleep", "rcu-unbalanced",
-                                  "rcu-task-escape", "iter-double-loop-break"])
+    rules = select_rules(
+        enabled=[
+            "task-iter-unlocked",
+            "rcu-sleep",
+            "rcu-unbalanced",
+            "rcu-task-escape",
+            "iter-double-loop-break",
+        ]
+    )
     index = FunctionIndex(kernel_tree)
     found = set()
     for relative in KERNEL_FILES:

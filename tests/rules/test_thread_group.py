@@ -62,16 +62,20 @@ def test_freezer_memdie_is_high_confidence_and_names_replacement() -> None:
 
 def test_fix_is_resolved_and_nothing_introduced() -> None:
     pre = run(FREEZER, "kernel/freezer.c")
-    post = run(FREEZER.replace("test_tsk_thread_flag(p, TIF_MEMDIE)", "tsk_is_oom_victim(p)"),
-               "kernel/freezer.c")
+    post = run(
+        FREEZER.replace("test_tsk_thread_flag(p, TIF_MEMDIE)", "tsk_is_oom_victim(p)"),
+        "kernel/freezer.c",
+    )
     statuses = [f.status for f in diff_findings(pre, post)]
     assert statuses == ["resolved"]
 
 
 def test_key_survives_moving_lines() -> None:
     pre = run(FREEZER, "kernel/freezer.c")
-    post = run("/* a new comment */\n\n" + FREEZER.replace("\tif (test", "\n\tif ( test"),
-               "kernel/freezer.c")
+    post = run(
+        "/* a new comment */\n\n" + FREEZER.replace("\tif (test", "\n\tif ( test"),
+        "kernel/freezer.c",
+    )
     assert [f.status for f in diff_findings(pre, post)] == ["unchanged"]
 
 
@@ -179,7 +183,9 @@ static void mark(struct task_struct *tsk, struct mm_struct *mm)
     assert finding.key == "__thaw_task(tsk) with tsk->signal->oom_mm"
     assert "for_each_thread walk calling __thaw_task()" in finding.message
     # With thaw_process() defined in the file, the message names it.
-    defined = text + """
+    defined = (
+        text
+        + """
 void thaw_process(struct task_struct *p)
 {
 	struct task_struct *t;
@@ -190,6 +196,7 @@ void thaw_process(struct task_struct *p)
 	rcu_read_unlock();
 }
 """
+    )
     (finding,) = run(defined)
     assert "thaw_process(tsk)" in finding.message and finding.confidence == "high"
     assert run(text.replace("__thaw_task(tsk)", "thaw_process(tsk)")) == []
@@ -240,6 +247,9 @@ static void kill_victim(struct task_struct *victim)
 
 
 def test_restricted_to_touched_functions_by_engine() -> None:
-    unit = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c",
-                        functions={"something_else"})
+    unit = AnalysisUnit(
+        source=parse_c(FREEZER, "kernel/freezer.c"),
+        path="kernel/freezer.c",
+        functions={"something_else"},
+    )
     assert list(check_thread_flag_as_group(unit)) == []

@@ -34,8 +34,10 @@ void thaw_process(struct task_struct *p)
 	rcu_read_unlock();
 }
 """
-SEED_OOM = ("\t__thaw_task(tsk);\n\tatomic_inc(&oom_victims);",
-            "\tthaw_process(tsk);\n\tatomic_inc(&oom_victims);")
+SEED_OOM = (
+    "\t__thaw_task(tsk);\n\tatomic_inc(&oom_victims);",
+    "\tthaw_process(tsk);\n\tatomic_inc(&oom_victims);",
+)
 
 
 def run(text: str, path: str, index: object = None) -> list[Finding]:
@@ -82,33 +84,64 @@ def test_seed_patch_with_index(kernel_tree: Path) -> None:
     (finding,) = pre
     assert finding.confidence == "high"
     assert any(e.kind == "caller" and "freezing()" in e.message for e in finding.evidence)
-    assert any(e.kind == "counterpart" and e.file and e.file.startswith(("mm/", "kernel/"))
-               for e in finding.evidence)
+    assert any(
+        e.kind == "counterpart" and e.file and e.file.startswith(("mm/", "kernel/"))
+        for e in finding.evidence
+    )
     for path, text in post.items():
         assert run(text, path, index) == []
 
 
 REVERTS = [
     # (file, the group-wide form in 6.12, a per-thread spelling, function expected)
-    ("mm/oom_kill.c", "!is_sysrq_oom(oc) && tsk_is_oom_victim(task)",
-     "!is_sysrq_oom(oc) && test_tsk_thread_flag(task, TIF_MEMDIE)", "oom_evaluate_task"),
-    ("mm/memcontrol.c", "return tsk_is_oom_victim(current) ||",
-     "return test_thread_flag(TIF_MEMDIE) ||", "task_is_dying"),
-    ("kernel/cgroup/cpuset.c", "if (unlikely(tsk_is_oom_victim(current)))",
-     "if (unlikely(test_thread_flag(TIF_MEMDIE)))", "cpuset_node_allowed"),
-    ("mm/page_alloc.c", "if (tsk_is_oom_victim(current) &&",
-     "if (test_thread_flag(TIF_MEMDIE) &&", "__alloc_pages_slowpath"),
-    ("mm/oom_kill.c", "if (thread_group_empty(task) && (task->flags & PF_EXITING))",
-     "if (task->flags & PF_EXITING)", "__task_will_free_mem"),
-    ("mm/oom_kill.c", "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_TGID);",
-     "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_PID);", "__oom_kill_process"),
-    ("mm/oom_kill.c", "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID);",
-     "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_PID);", "__oom_kill_process"),
+    (
+        "mm/oom_kill.c",
+        "!is_sysrq_oom(oc) && tsk_is_oom_victim(task)",
+        "!is_sysrq_oom(oc) && test_tsk_thread_flag(task, TIF_MEMDIE)",
+        "oom_evaluate_task",
+    ),
+    (
+        "mm/memcontrol.c",
+        "return tsk_is_oom_victim(current) ||",
+        "return test_thread_flag(TIF_MEMDIE) ||",
+        "task_is_dying",
+    ),
+    (
+        "kernel/cgroup/cpuset.c",
+        "if (unlikely(tsk_is_oom_victim(current)))",
+        "if (unlikely(test_thread_flag(TIF_MEMDIE)))",
+        "cpuset_node_allowed",
+    ),
+    (
+        "mm/page_alloc.c",
+        "if (tsk_is_oom_victim(current) &&",
+        "if (test_thread_flag(TIF_MEMDIE) &&",
+        "__alloc_pages_slowpath",
+    ),
+    (
+        "mm/oom_kill.c",
+        "if (thread_group_empty(task) && (task->flags & PF_EXITING))",
+        "if (task->flags & PF_EXITING)",
+        "__task_will_free_mem",
+    ),
+    (
+        "mm/oom_kill.c",
+        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_TGID);",
+        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_PID);",
+        "__oom_kill_process",
+    ),
+    (
+        "mm/oom_kill.c",
+        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID);",
+        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_PID);",
+        "__oom_kill_process",
+    ),
 ]
 
 
-@pytest.mark.parametrize("path,group,thread,function", REVERTS,
-                         ids=[f"{r[0]}:{r[3]}" for r in REVERTS])
+@pytest.mark.parametrize(
+    "path,group,thread,function", REVERTS, ids=[f"{r[0]}:{r[3]}" for r in REVERTS]
+)
 def test_reverting_a_group_question_is_introduced(
     kernel_tree: Path, path: str, group: str, thread: str, function: str
 ) -> None:
@@ -139,9 +172,13 @@ def test_reverting_the_seed_fix_is_introduced(kernel_tree: Path) -> None:
     index = FunctionIndex(kernel_tree, reader=Overlay(post))
     oom = post["mm/oom_kill.c"]
     reverted = oom.replace(SEED_OOM[1], SEED_OOM[0])
-    introduced = [f for f in diff_findings(run(oom, "mm/oom_kill.c", index),
-                                           run(reverted, "mm/oom_kill.c", index))
-                  if f.status == "introduced"]
+    introduced = [
+        f
+        for f in diff_findings(
+            run(oom, "mm/oom_kill.c", index), run(reverted, "mm/oom_kill.c", index)
+        )
+        if f.status == "introduced"
+    ]
     assert [(f.rule, f.function) for f in introduced] == [(ACTION_RULE, "mark_oom_victim")]
     # The patched tree defines thaw_process(): the message names it.
     assert "use thaw_process(tsk)" in introduced[0].message
@@ -168,7 +205,8 @@ def test_owners_and_per_thread_uses_stay_silent(kernel_tree: Path) -> None:
 def test_freezing_slow_path_is_found(kernel_tree: Path) -> None:
     findings = run(read(kernel_tree, "kernel/freezer.c"), "kernel/freezer.c")
     assert [(f.rule, f.function, f.line) for f in findings] == [
-        (FLAG_RULE, "freezing_slow_path", 43)]
+        (FLAG_RULE, "freezing_slow_path", 43)
+    ]
 
 
 def scan(tree: Path) -> list[Finding]:

@@ -66,8 +66,7 @@ def test_hunk_that_does_not_apply_keeps_the_series_going(tree_dir: Path) -> None
     write(tree_dir, "b.c", numbered(20))
     bad = udiff("a.c", numbered(20, 100), edit(numbered(20, 100), "line 110\n", "X\n"))
     good = udiff("b.c", numbered(20), edit(numbered(20), "line 5\n", "five\n"))
-    first, second = apply_series([parse_patch(bad + good), parse_patch(good)],
-                                 open_tree(tree_dir))
+    first, second = apply_series([parse_patch(bad + good), parse_patch(good)], open_tree(tree_dir))
     a = first.file("a.c")
     assert a is not None and a.state == "does not apply" and a.post is None
     assert a.pre == numbered(20)
@@ -83,17 +82,26 @@ def test_hunk_that_does_not_apply_keeps_the_series_going(tree_dir: Path) -> None
 
 def test_series_overlay_and_added_file_without_tree() -> None:
     created = "diff --git a/new.c b/new.c\nnew file mode 100644\n" + "".join(
-        difflib.unified_diff([], ["a\n", "b\n"], "/dev/null", "b/new.c"))
+        difflib.unified_diff([], ["a\n", "b\n"], "/dev/null", "b/new.c")
+    )
     modified = udiff("new.c", "a\nb\n", "a\nB\n")
     other = udiff("old.c", "x\n", "y\n")
     first, second = apply_series([parse_patch(created), parse_patch(modified + other)], None)
     added = first.files[0]
-    assert (added.state, added.pre, added.post, added.pre_source) == ("added", None, "a\nb\n",
-                                                                      "none")
+    assert (added.state, added.pre, added.post, added.pre_source) == (
+        "added",
+        None,
+        "a\nb\n",
+        "none",
+    )
     follow = second.file("new.c")
     assert follow is not None
     assert (follow.state, follow.pre, follow.post, follow.pre_source) == (
-        "applied", "a\nb\n", "a\nB\n", "series")
+        "applied",
+        "a\nb\n",
+        "a\nB\n",
+        "series",
+    )
     assert second.file("old.c").state == "no tree"  # type: ignore[union-attr]
     assert second.partial and not first.partial
 
@@ -110,8 +118,11 @@ def test_deletion_and_rename(tree_dir: Path) -> None:
         "rename from old/name.c\nrename to new/name.c\n--- a/old/name.c\n+++ b/new/name.c\n"
         "@@ -1,3 +1,3 @@\n line 1\n-line 2\n+LINE 2\n line 3\n"
     )
-    touch_new = udiff("new/name.c", edit(numbered(10), "line 2", "LINE 2"),
-                      edit(numbered(10), "line 2\n", "LINE 2\nmore\n"))
+    touch_new = udiff(
+        "new/name.c",
+        edit(numbered(10), "line 2", "LINE 2"),
+        edit(numbered(10), "line 2\n", "LINE 2\nmore\n"),
+    )
     touch_old = udiff("old/name.c", numbered(10), numbered(9))
     first, second = apply_series(
         [parse_patch(delete + rename), parse_patch(delete + touch_new + touch_old)],
@@ -165,11 +176,11 @@ def test_missing_newline_at_end_of_file(tree_dir: Path) -> None:
 def test_crlf_files_keep_their_line_endings(tree_dir: Path) -> None:
     write(tree_dir, "w.c", "one\r\ntwo\r\nthree\r\n")
     lf_diff = udiff("w.c", "one\ntwo\nthree\n", "one\n2\nthree\n")
-    crlf_diff = (
-        "--- a/w.c\n+++ b/w.c\n@@ -1,3 +1,4 @@\n one\r\n-two\r\n+2\r\n+2b\n three\r\n"
-    )
-    for diff, expected in ((lf_diff, "one\r\n2\r\nthree\r\n"),
-                           (crlf_diff, "one\r\n2\r\n2b\nthree\r\n")):
+    crlf_diff = "--- a/w.c\n+++ b/w.c\n@@ -1,3 +1,4 @@\n one\r\n-two\r\n+2\r\n+2b\n three\r\n"
+    for diff, expected in (
+        (lf_diff, "one\r\n2\r\nthree\r\n"),
+        (crlf_diff, "one\r\n2\r\n2b\nthree\r\n"),
+    ):
         (result,) = apply_series([parse_patch(diff)], open_tree(tree_dir))
         assert result.files[0].state == "applied"
         assert result.files[0].post == expected
@@ -201,10 +212,15 @@ def test_added_file_that_already_exists_and_binary(tree_dir: Path) -> None:
 
 def git(root: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@e")
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env,
-                          check=True).stdout.decode()
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@e",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@e",
+    )
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, env=env, check=True
+    ).stdout.decode()
 
 
 def test_index_blob_gives_the_exact_pre_image(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from patchlint.source.tree import open_tree
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures"
 
-pytestmark = pytest.mark.skipif(shutil.which("patch") is None or shutil.which("diff") is None,
-                                reason="needs GNU patch and diff")
+pytestmark = pytest.mark.skipif(
+    shutil.which("patch") is None or shutil.which("diff") is None, reason="needs GNU patch and diff"
+)
 
 _HUNK_MSG = re.compile(
     r"Hunk #(\d+) (succeeded at -?\d+(?: with fuzz (\d+))?(?: \(offset (-?\d+) lines?\))?"
@@ -37,15 +38,26 @@ def gnu_patch(files: dict[str, bytes], diff: str, work: Path) -> tuple[dict[str,
         (work / path).write_bytes(data)
     (work.parent / "input.diff").write_text(diff)
     done = subprocess.run(
-        ["patch", "-p1", "-f", "--no-backup-if-mismatch", "-r", "-", "-i",
-         str(work.parent / "input.diff")],
-        cwd=work, capture_output=True, text=True, check=False,
+        [
+            "patch",
+            "-p1",
+            "-f",
+            "--no-backup-if-mismatch",
+            "-r",
+            "-",
+            "-i",
+            str(work.parent / "input.diff"),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     labels: dict[str, list[str]] = {}
     current = None
     for line in done.stdout.splitlines():
         if line.startswith("patching file "):
-            current = line[len("patching file "):].strip("'")
+            current = line[len("patching file ") :].strip("'")
             labels[current] = []
             continue
         match = _HUNK_MSG.match(line)
@@ -99,17 +111,25 @@ def compare(files: dict[str, bytes], diff: str, work: Path) -> dict[str, list[st
 WORDS = st.sampled_from(["{", "}", "", "\treturn 0;", "\tx++;", "a", "b", "c", "d", "e"])
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     base=st.lists(WORDS, min_size=1, max_size=40),
-    edits=st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["del", "ins", "rep"]), WORDS),
-                   min_size=1, max_size=4),
-    drift=st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["del", "ins", "rep"]), WORDS),
-                   max_size=4),
+    edits=st.lists(
+        st.tuples(st.integers(0, 60), st.sampled_from(["del", "ins", "rep"]), WORDS),
+        min_size=1,
+        max_size=4,
+    ),
+    drift=st.lists(
+        st.tuples(st.integers(0, 60), st.sampled_from(["del", "ins", "rep"]), WORDS), max_size=4
+    ),
 )
-def test_random_drift_matches_gnu_patch(tmp_path_factory: pytest.TempPathFactory,
-                                        base: list[str], edits: list, drift: list) -> None:
+def test_random_drift_matches_gnu_patch(
+    tmp_path_factory: pytest.TempPathFactory, base: list[str], edits: list, drift: list
+) -> None:
     def mutate(lines: list[str], changes: list) -> list[str]:
         out = list(lines)
         for position, action, word in changes:
@@ -129,7 +149,10 @@ def test_random_drift_matches_gnu_patch(tmp_path_factory: pytest.TempPathFactory
     (work / "new.c").write_text("".join(line + "\n" for line in new))
     done = subprocess.run(
         ["diff", "-u", "--label", "a/f.c", "--label", "b/f.c", "old.c", "new.c"],
-        cwd=work, capture_output=True, text=True, check=False,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if not done.stdout:
         return
@@ -179,17 +202,28 @@ def _insert_after(lines: list[str], anchor: str, offset: int, new: list[str]) ->
 @pytest.mark.parametrize(
     ("path", "anchors", "drop_before", "fuzz_anchor"),
     [
-        ("kernel/signal.c",
-         ["int zap_other_threads(", "static int kill_something_info(", "bool do_notify_parent("],
-         "int zap_other_threads(", "static int kill_something_info("),
-        ("kernel/exit.c",
-         ["void release_task(", "static void exit_mm(", "void __noreturn do_exit("],
-         "static void exit_mm(", "void __noreturn do_exit("),
+        (
+            "kernel/signal.c",
+            ["int zap_other_threads(", "static int kill_something_info(", "bool do_notify_parent("],
+            "int zap_other_threads(",
+            "static int kill_something_info(",
+        ),
+        (
+            "kernel/exit.c",
+            ["void release_task(", "static void exit_mm(", "void __noreturn do_exit("],
+            "static void exit_mm(",
+            "void __noreturn do_exit(",
+        ),
     ],
 )
-def test_real_functions_with_offset_and_fuzz(kernel_tree: Path, tmp_path: Path, path: str,
-                                             anchors: list[str], drop_before: str,
-                                             fuzz_anchor: str) -> None:
+def test_real_functions_with_offset_and_fuzz(
+    kernel_tree: Path,
+    tmp_path: Path,
+    path: str,
+    anchors: list[str],
+    drop_before: str,
+    fuzz_anchor: str,
+) -> None:
     before = tree_state(kernel_tree, (path,))
     real = (kernel_tree / path).read_text()
     # The author's base: 4 lines fewer above one function (offsets of -4 there and
@@ -209,8 +243,13 @@ def test_real_functions_with_offset_and_fuzz(kernel_tree: Path, tmp_path: Path, 
     (work / "b" / path).parent.mkdir(parents=True)
     (work / "a" / path).write_text("".join(base))
     (work / "b" / path).write_text("".join(changed))
-    done = subprocess.run(["diff", "-u", f"a/{path}", f"b/{path}"], cwd=work,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["diff", "-u", f"a/{path}", f"b/{path}"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     labels = compare({path: (kernel_tree / path).read_bytes()}, done.stdout, tmp_path)
     statuses = {label.split()[0] for label in labels[path]}

@@ -37,10 +37,13 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def git(root: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@e")
-    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env,
-                          check=True)
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@e",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@e",
+    )
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env, check=True)
     return done.stdout.decode().strip()
 
 
