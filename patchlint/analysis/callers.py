@@ -1,19 +1,25 @@
 """Protection inherited from callers: every caller holds the lock at the call.
 
-Static functions are judged by their callers in the same file; global ones by
-their callers tree-wide when a ``FunctionIndex`` is available. A function with
-no visible caller inherits nothing (it may be a callback whose caller we
-cannot see, which the rules report with lower confidence).
+A protection is a predicate over held locks, named in kernel/locks.toml
+[protection.<id>] (a kind, a lock name pattern, or any atomic context). Static
+functions are judged by their callers in the same file; global ones by their
+callers tree-wide when a function index is available. A function with no visible
+caller inherits nothing (it may be a callback whose caller we cannot see, which
+the rules report with lower confidence).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+
+from tree_sitter import Node
 
 from patchlint.analysis.facts import Assumption, FileFacts
-from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.kb import Knowledge, Protection
+from patchlint.analysis.state import Held, LockState
+from patchlint.source import FunctionDef
 
 MAX_DEPTH = 3
 MAX_CALLERS = 40
@@ -29,8 +35,29 @@ class CallerVerdict:
     callers: int = 0
 
 
-def state_has(state: LockState, locks: set[str]) -> bool:
-    return any(state.holds(lock) for lock in locks)
+def protects(protection: Protection, held: Held, kb: Knowledge) -> bool:
+    if not held.definite:
+        return False
+    if protection.kind is not None and held.kind == protection.kind:
+        return True
+    if protection.lock is not None and held.lock and protection.lock.search(held.lock):
+        return True
+    if protection.atomic:
+        kind = kb.kind(held.kind)
+        excluded = protection.exclude_lock is not None and bool(
+            held.lock and protection.exclude_lock.search(held.lock)
+        )
+        return kind is not None and kind.atomic and not excluded
+    return False
+
+
+def protecting(state: LockState, names: Iterable[str], kb: Knowledge) -> Held | None:
+    """The first held lock that is one of the named protections, or None."""
+    wanted = [kb.protections[name] for name in names if name in kb.protections]
+    for held in state.held:
+        if any(protects(protection, held, kb) for protection in wanted):
+            return held
+    return None
 
 
 def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
@@ -40,9 +67,11 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     if cached is not None:
         _OTHER_FILES.move_to_end(path)
         return cached
+    if ff.index is None:
+        return None
     try:
         source = ff.index.source(path)
-    except Exception:  # an unreadable file is a caller we cannot judge
+    except (OSError, ValueError):  # an unreadable file is a caller we cannot judge
         return None
     if source is None:
         return None
@@ -54,10 +83,10 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
 
 
 def _call_sites(
-    ff: FileFacts, fn: Any, remote: bool = True
-) -> list[tuple[FileFacts, Any, Any]] | None:
+    ff: FileFacts, fn: FunctionDef, remote: bool = True
+) -> list[tuple[FileFacts, FunctionDef, Node]] | None:
     """(facts of the caller's file, caller FunctionDef, call node) for each call."""
-    sites: list[tuple[FileFacts, Any, Any]] = []
+    sites: list[tuple[FileFacts, FunctionDef, Node]] = []
     for node in ff.calls_by_name().get(fn.name, []):
         caller = ff.function_containing(node.start_byte)
         if caller is not None and caller.name != fn.name:
@@ -66,28 +95,29 @@ def _call_sites(
     # global chains across files costs a tree search per link and rarely decides.
     if not fn.is_static and ff.index is not None and remote:
         try:
-            remote = ff.index.callers(fn.name)
-        except Exception:
-            remote = []
-        for path, caller, site in remote:
+            found = ff.index.callers(fn.name)
+        except (OSError, ValueError, RuntimeError):
+            found = []
+        for path, caller, site in found:
             if path == ff.path or caller is None or caller.name == fn.name:
                 continue
             other = _facts_for(ff, path)
             if other is None:
                 return None
-            node = getattr(site, "node", None)
-            if node is None:
-                return None
-            sites.append((other, other.source.function(caller.name) or caller, node))
+            sites.append((other, other.source.function(caller.name) or caller, site.node))
         if len(sites) > MAX_CALLERS:
             return None
     return sites
 
 
 def caller_protection(
-    ff: FileFacts, fn: Any, locks: set[str], depth: int = 0, seen: frozenset[str] = frozenset()
+    ff: FileFacts,
+    fn: FunctionDef,
+    locks: set[str],
+    depth: int = 0,
+    seen: frozenset[str] = frozenset(),
 ) -> CallerVerdict:
-    """Whether every caller of ``fn`` holds one of ``locks`` when it calls."""
+    """Whether every caller of ``fn`` holds one of the protections ``locks``."""
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
@@ -98,17 +128,19 @@ def caller_protection(
     seen = seen | {fn.name}
     chain_example: list[tuple[str, str, int]] = []
     lock_example = ""
+    kb = ff.kb
     for facts_file, caller, node in sites:
         line = node.start_point[0] + 1
         facts = facts_file.facts(caller)
         states = None
         if facts is not None and facts.precise:
             entry = facts.events.calls.get(node.start_byte)
-            states = entry[1] if entry is not None else None
-        if states and all(state_has(state, locks) for state in states):
+            states = entry.states if entry is not None else None
+        if states and all(protecting(state, locks, kb) is not None for state in states):
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line)]
-                lock_example = _held_name(next(iter(states)), locks)
+                held = protecting(next(iter(states)), locks, kb)
+                lock_example = f"{held.lock or held.kind} taken at line {held.line}" if held else ""
             continue
         # The caller itself may be protected on entry.
         declared = [a for a in facts_file.declared_assumptions(caller) if a.lock in locks]
@@ -135,12 +167,3 @@ def caller_protection(
         confidence="high" if fn.is_static else "medium",
     )
     return verdict
-
-
-def _held_name(state: LockState, locks: set[str]) -> str:
-    for lock in ("rcu", "tasklist", "siglock"):
-        if lock in locks and state.holds(lock):
-            entries = getattr(state, lock)
-            line = entries[-1][1] if lock == "siglock" else entries[-1][0]
-            return f"{lock} taken at line {line}"
-    return ""

@@ -199,3 +199,96 @@ def assignments_in(fragment: Node | None) -> list[tuple[str, str, int]]:
                 )
     found.sort(key=lambda item: item[3])
     return [(name, expr, line) for name, expr, line, _ in found]
+
+
+@dataclass(frozen=True)
+class Store:
+    """A write to a variable or lvalue: `v = e`, `v += e`, `v++`, `T v = e`, `f(&v)`."""
+
+    target: str  # squashed lvalue text
+    value: str  # squashed right-hand side, "?" when not a plain assignment
+    line: int
+    start: int
+    simple: bool  # the target is a plain identifier
+
+
+def _declarator_name(node: Node | None) -> Node | None:
+    while node is not None and node.type in (
+        "pointer_declarator",
+        "array_declarator",
+        "attributed_declarator",
+        "parenthesized_declarator",
+    ):
+        node = node.child_by_field_name("declarator")
+    return node
+
+
+def stores_in(fragment: Node | None) -> list[Store]:
+    """Every write inside one CFG node's fragment, in source order."""
+    if fragment is None:
+        return []
+    found: list[Store] = []
+    stack = [fragment]
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind == "assignment_expression":
+            left = node.child_by_field_name("left")
+            operator = text(node.child_by_field_name("operator"))
+            value = squash(text(node.child_by_field_name("right"))) if operator == "=" else "?"
+            if left is not None:
+                found.append(
+                    Store(
+                        squash(text(left)),
+                        value,
+                        node.start_point[0] + 1,
+                        node.start_byte,
+                        left.type == "identifier",
+                    )
+                )
+        elif kind == "update_expression":
+            argument = node.child_by_field_name("argument")
+            if argument is not None:
+                found.append(
+                    Store(
+                        squash(text(argument)),
+                        "?",
+                        node.start_point[0] + 1,
+                        node.start_byte,
+                        argument.type == "identifier",
+                    )
+                )
+        elif kind == "init_declarator":
+            name = _declarator_name(node.child_by_field_name("declarator"))
+            if name is not None and name.type == "identifier":
+                found.append(
+                    Store(
+                        text(name),
+                        squash(text(node.child_by_field_name("value"))),
+                        node.start_point[0] + 1,
+                        node.start_byte,
+                        True,
+                    )
+                )
+        elif kind == "argument_list":
+            for argument in node.named_children:
+                if (
+                    argument.type == "pointer_expression"
+                    and text(argument.child_by_field_name("operator")) == "&"
+                ):
+                    inner = argument.child_by_field_name("argument")
+                    if inner is not None and inner.type == "identifier":
+                        found.append(
+                            Store(
+                                text(inner),
+                                "?",
+                                argument.start_point[0] + 1,
+                                argument.start_byte,
+                                True,
+                            )
+                        )
+        if kind in _NESTED_BODIES:
+            continue
+        stack.extend(node.named_children)
+    found.sort(key=lambda store: store.start)
+    return found

@@ -12,36 +12,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from tree_sitter import Node
 
-# Edge labels on condition nodes; plain edges carry None.
+from patchlint.source import Construct
+
+# Edge labels on condition nodes; plain edges carry None. A switch head's edges
+# carry CASE + the case label node's id, or NO_CASE when no case matches.
 TRUE = "T"
 FALSE = "F"
+CASE = "case:"
+NO_CASE = "nocase"
 
 
 @dataclass
 class GuardInfo:
-    """A scope-bound acquisition (guard(x)(...) or scoped_guard(x, ...))."""
+    """A scope-bound acquisition (guard(x)(...), scoped_guard(x, ...), CLASS(x, v)(...))
+    or cleanup (``T v __free(fn) = ...``): something the end of its scope undoes."""
 
-    kind: str  # the guard class, e.g. "rcu", "spinlock_irq"
+    kind: str  # the guard class, e.g. "rcu", "spinlock_irq"; the cleanup function for __free
     args: tuple[str, ...]
     line: int
     scope: Node  # the statement whose end releases it
+    # False for a cleanup variable: its declaration runs as a plain statement and
+    # only the scope's end does something.
+    enters: bool = True
+    cleanup: bool = False
 
 
 @dataclass
 class CfgNode:
     id: int
-    kind: str  # entry exit stmt cond iter guard case label jump return
+    kind: str  # entry exit stmt cond switch iter guard case label jump return
     ast: Node | None = None
     line: int = 0
     succ: list[tuple[int, str | None]] = field(default_factory=list)
     # Guards dropped when control leaves through this node (after its own calls).
     releases: list[GuardInfo] = field(default_factory=list)
     # The guard this node takes (kind "guard"), the construct of an iterator head, ...
-    info: Any = None
+    info: GuardInfo | Construct | None = None
     # Branch nodes remember the condition so rules can show the path taken.
     cond: Node | None = None
 
@@ -65,7 +74,7 @@ class Cfg:
 
 # Hooks the caller provides so this module stays free of kernel knowledge.
 GuardHook = Callable[[Node], "GuardInfo | None"]
-LoopHook = Callable[[Node], Any]
+LoopHook = Callable[[Node], "Construct | None"]
 
 Frontier = list[tuple[int, "str | None"]]
 
@@ -84,9 +93,18 @@ class _Builder:
         self.returns: list[int] = []
         self.complete = True
 
-    def new(self, kind: str, ast: Node | None, **extra: Any) -> CfgNode:
+    def new(
+        self,
+        kind: str,
+        ast: Node | None,
+        *,
+        releases: list[GuardInfo] | None = None,
+        info: GuardInfo | Construct | None = None,
+        cond: Node | None = None,
+    ) -> CfgNode:
         line = ast.start_point[0] + 1 if ast is not None else 0
-        node = CfgNode(len(self.nodes), kind, ast, line, **extra)
+        node = CfgNode(len(self.nodes), kind, ast, line, releases=releases or [], info=info)
+        node.cond = cond
         self.nodes.append(node)
         return node
 
@@ -94,8 +112,16 @@ class _Builder:
         for source, label in frontier:
             self.nodes[source].succ.append((target, label))
 
-    def step(self, frontier: Frontier, kind: str, ast: Node | None, **extra: Any) -> Frontier:
-        node = self.new(kind, ast, **extra)
+    def step(
+        self,
+        frontier: Frontier,
+        kind: str,
+        ast: Node | None,
+        *,
+        releases: list[GuardInfo] | None = None,
+        info: GuardInfo | Construct | None = None,
+    ) -> Frontier:
+        node = self.new(kind, ast, releases=releases, info=info)
         self.link(frontier, node.id)
         return [(node.id, None)]
 
@@ -120,7 +146,9 @@ class _Builder:
             self.nodes[frontier[0][0]].line = node.end_point[0] + 1
         return frontier
 
-    def stmt(self, node: Node, frontier: Frontier) -> Frontier:
+    def stmt(self, node: Node | None, frontier: Frontier) -> Frontier:
+        if node is None:
+            return frontier
         kind = node.type
         if kind == "compound_statement":
             return self.block(node, frontier)
@@ -178,11 +206,12 @@ class _Builder:
             self.link(frontier, jump.id)
             self.gotos.append((jump.id, name))
             return []
-        if kind == "expression_statement" and node.named_children:
+        if kind in ("expression_statement", "declaration") and node.named_children:
             guard = self.guard_of(node)
             if guard is not None and self.scopes:
                 self.scopes[-1][1].append(guard)
-                return self.step(frontier, "guard", node, info=guard)
+                if guard.enters:
+                    return self.step(frontier, "guard", node, info=guard)
         if kind == "ERROR" or (
             node.text is not None and b"({" in node.text and _has_branching_block(node)
         ):
@@ -228,7 +257,7 @@ class _Builder:
     def for_stmt(self, node: Node, frontier: Frontier) -> Frontier:
         body = node.child_by_field_name("body")
         construct = self.loop_of(node)
-        if construct is not None and getattr(construct, "kind", "") == "scoped_guard":
+        if construct is not None and construct.kind == "scoped_guard":
             return self.scoped_guard(node, construct, body, frontier)
         if construct is not None:
             head = self.new("iter", node, info=construct)
@@ -253,7 +282,7 @@ class _Builder:
         return out
 
     def scoped_guard(
-        self, node: Node, construct: Any, body: Node | None, frontier: Frontier
+        self, node: Node, construct: Construct, body: Node | None, frontier: Frontier
     ) -> Frontier:
         guard = self.guard_of(node)
         if guard is None:
@@ -303,7 +332,7 @@ class _Builder:
 
     def switch_stmt(self, node: Node, frontier: Frontier) -> Frontier:
         cond = node.child_by_field_name("condition")
-        head = self.new("cond", cond, cond=cond)
+        head = self.new("switch", cond, cond=cond)
         self.link(frontier, head.id)
         body = node.child_by_field_name("body")
         pending: Frontier = []
@@ -318,7 +347,7 @@ class _Builder:
                 # The label node runs nothing; `default` has no value to show.
                 label = self.new("case", value)
                 label.line = child.start_point[0] + 1
-                head.succ.append((label.id, None))
+                head.succ.append((label.id, f"{CASE}{label.id}"))
                 self.link(flow, label.id)
                 flow = [(label.id, None)]
                 for stmt in child.named_children[1 if value is not None else 0 :]:
@@ -329,7 +358,7 @@ class _Builder:
         self.breakables.pop()
         out = flow + pending
         if not has_default:
-            out.append((head.id, FALSE))
+            out.append((head.id, NO_CASE))
         return out
 
     def labeled(self, node: Node, frontier: Frontier) -> Frontier:

@@ -1,38 +1,65 @@
 """Per-file analysis facts, computed lazily and once, shared by every lock rule.
 
 ``file_facts(unit)`` is the entry point: it caches a ``FileFacts`` in
-``unit.cache`` so all rules of one file image reuse the same CFGs and states.
+``unit.cache`` so all rules of one file image reuse the same CFGs, lock states
+and summaries.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from tree_sitter import Node, Query, QueryCursor
 
 from patchlint.analysis.calls import text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
+from patchlint.analysis.conditions import case_formula, constant_truth, switch_subject
 from patchlint.analysis.deep import call_deep
-from patchlint.analysis.kb import Knowledge, knowledge
-
-# MAYBE: the summary of a helper that takes RCU on some paths only (a conditional
-# lock helper, such as a lookup returning with RCU held when it finds something).
-from patchlint.analysis.lockstate import MAYBE, Events, LockAnalysis, LockState
+from patchlint.analysis.identity import canonical, function_resolver
+from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
+from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
+from patchlint.analysis.state import ENTRY, Held, LockState
+from patchlint.source import CallSite, Construct, FunctionDef, SourceFile
 
 _CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name)"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _query_cache: dict[int, Query] = {}
+_STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
+
+
+class TreeIndex(Protocol):
+    """What the analysis asks of the tree (patchlint.source.FunctionIndex)."""
+
+    def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]: ...
+
+    def definitions(self, name: str) -> list[tuple[str, FunctionDef]]: ...
+
+    def source(self, path: str) -> SourceFile | None: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a function was analysed, and if not, why (shown as "not analysed")."""
+
+    analysed: bool
+    reason: str = ""
+    line: int | None = None
+
+
+ANALYSED = Verdict(True)
 
 
 @dataclass
 class FunctionFacts:
-    fn: Any  # patchlint.source.FunctionDef
+    fn: FunctionDef
     cfg: Cfg
     analysis: LockAnalysis
     events: Events
+    context: FunctionContext
 
     @property
     def precise(self) -> bool:
@@ -49,7 +76,7 @@ class FunctionFacts:
 class Assumption:
     """A protection held on entry to a function, and why we believe it."""
 
-    lock: str
+    lock: str  # a protection id (locks.toml [protection.<id>])
     how: str  # "annotation", "comment", "caller"
     message: str
     line: int | None = None
@@ -59,32 +86,39 @@ class Assumption:
 
 
 class FileFacts:
-    def __init__(self, source: Any, path: str, index: Any = None) -> None:
+    def __init__(self, source: SourceFile, path: str, index: TreeIndex | None = None) -> None:
         self.source = source
         self.path = path
         self.index = index
         self.kb: Knowledge = knowledge()
         self._facts: dict[str, FunctionFacts | None] = {}
+        self._verdicts: dict[str, Verdict] = {}
         self._in_progress: set[str] = set()
-        self._summaries: dict[str, dict[str, int] | None] = {}
-        self._sleepers: dict[str, tuple[str, ...] | None] | None = None
         self._calls_by_name: dict[str, list[Node]] | None = None
         self._starts = [fn.start_byte for fn in source.functions]
-        self.loops: dict[int, Any] = {
+        self.loops: dict[int, Construct] = {
             c.start: c for c in source.constructs if c.kind in ("iterator", "scoped_guard")
         }
+        self.cleanups: dict[int, Construct] = {
+            c.start: c
+            for c in source.constructs
+            if c.kind == "attribute" and c.name in self.kb.cleanup_attributes
+        }
+        self._cleanup_starts = sorted(self.cleanups)
         self._token_re = _token_regex(self.kb)
         self._positions: dict[str, list[int]] = {}
+        # Cross-function knowledge, filled by patchlint.analysis.summaries / sleep.
+        self.memo: dict[str, object] = {}
 
     # ---- lookup helpers ----
-    def function_text(self, fn: Any) -> str:
+    def function_text(self, fn: FunctionDef) -> str:
         return self.source.byte_text(fn.start_byte, fn.end_byte)
 
-    def relevant(self, fn: Any) -> bool:
-        """Whether the function mentions anything the lock rules react to."""
+    def mentions_locks(self, fn: FunctionDef) -> bool:
+        """Whether the function mentions anything the lock state reacts to."""
         return self.mentions(fn, "tokens", self._token_re)
 
-    def mentions(self, fn: Any, key: str, pattern: re.Pattern[bytes]) -> bool:
+    def mentions(self, fn: FunctionDef, key: str, pattern: re.Pattern[bytes]) -> bool:
         """Whether ``pattern`` matches inside ``fn``; one scan of the file per pattern."""
         positions = self._positions.get(key)
         if positions is None:
@@ -94,7 +128,7 @@ class FileFacts:
         index = bisect.bisect_left(positions, fn.start_byte)
         return index < len(positions) and positions[index] < fn.end_byte
 
-    def function_containing(self, byte: int) -> Any:
+    def function_containing(self, byte: int) -> FunctionDef | None:
         index = bisect.bisect_right(self._starts, byte) - 1
         if index >= 0:
             fn = self.source.functions[index]
@@ -118,6 +152,21 @@ class FileFacts:
             self._calls_by_name = by_name
         return self._calls_by_name
 
+    def calls_in_function(self, fn: FunctionDef) -> list[tuple[str, Node]]:
+        """Direct calls inside ``fn``, in source order."""
+        key = f"calls:{fn.name}@{fn.start_byte}"
+        cached = self.memo.get(key)
+        if isinstance(cached, list):
+            return cached
+        found: list[tuple[str, Node]] = []
+        for callee, nodes in self.calls_by_name().items():
+            for node in nodes:
+                if fn.start_byte <= node.start_byte < fn.end_byte:
+                    found.append((callee, node))
+        found.sort(key=lambda item: item[1].start_byte)
+        self.memo[key] = found
+        return found
+
     def address_taken(self, name: str) -> bool:
         """Whether ``name`` is mentioned other than by its definition and direct calls."""
         mentions = len(re.findall(rf"\b{re.escape(name)}\b", self.source.normalised.text))
@@ -125,30 +174,125 @@ class FileFacts:
         return mentions > definitions + len(self.calls_by_name().get(name, []))
 
     # ---- per-function analysis ----
-    def facts(self, fn: Any) -> FunctionFacts | None:
+    def verdict(self, fn: FunctionDef) -> Verdict:
+        """Why a function cannot be analysed, or ANALYSED."""
+        key = f"{fn.name}@{fn.start_byte}"
+        found = self._verdicts.get(key)
+        if found is not None:
+            return found
+        found = _static_verdict(fn)
+        if found.analysed and self.mentions_locks(fn):
+            facts = self.facts(fn)
+            if facts is None:
+                found = self._verdicts.get(key, Verdict(False, "nesting too deep to analyse"))
+            elif not facts.precise:
+                found = Verdict(False, facts.analysis.reason)
+        self._verdicts[key] = found
+        return found
+
+    def facts(self, fn: FunctionDef) -> FunctionFacts | None:
         key = f"{fn.name}@{fn.start_byte}"
         if key in self._facts:
             return self._facts[key]
-        if fn.body is None or key in self._in_progress:
+        if fn.body is None or key in self._in_progress or not _static_verdict(fn).analysed:
             return None
         self._in_progress.add(key)
         try:
             result: FunctionFacts | None = call_deep(self._analyse, fn)
         except RecursionError:
             result = None
+            self._verdicts[key] = Verdict(False, "nesting too deep to analyse", fn.start_line)
         finally:
             self._in_progress.discard(key)
         self._facts[key] = result
         return result
 
-    def _analyse(self, fn: Any) -> FunctionFacts:
+    def _analyse(self, fn: FunctionDef) -> FunctionFacts:
+        from patchlint.analysis.summaries import callee_effects
+
+        assert fn.body is not None
         cfg = build_cfg(fn.body, self._guard_of, self._loop_of)
-        analysis = LockAnalysis(cfg, self.kb, self.summary, self._iter_task_var)
+        context = FunctionContext(
+            name=fn.name,
+            resolver=function_resolver(fn.params, fn.body),
+            pinning=self.kb.task_pinned_by,
+            pure_calls=self.kb.pure_calls,
+        )
+        analysis = LockAnalysis(
+            cfg,
+            self.kb,
+            context,
+            lambda call: callee_effects(self, fn, context, call),
+            self._iter_task_var,
+        )
+        self._prepare(fn, cfg, analysis, context)
         analysis.run()
         events = analysis.replay()
-        return FunctionFacts(fn, cfg, analysis, events)
+        return FunctionFacts(fn, cfg, analysis, events, context)
 
-    def _loop_of(self, node: Node) -> Any:
+    def _prepare(
+        self, fn: FunctionDef, cfg: Cfg, analysis: LockAnalysis, context: FunctionContext
+    ) -> None:
+        """Facts about the whole function the path analysis needs before it starts."""
+        kb = self.kb
+        atoms: Counter[str] = Counter()
+        constants: set[str] = set()
+        returned: set[str] = set()
+        for node in cfg.nodes:
+            for call in analysis.node_calls(node):
+                if call.name in kb.task_lookup:
+                    context.finds_tasks = True
+                for op in kb.ops.get(call.name, ()):
+                    if op.kind == ANY_KIND:
+                        continue
+                    lock = analysis.lock_name(op.kind, op.lock, call.args)
+                    if lock:
+                        context.kinds_by_lock.setdefault(lock, op.kind)
+            if node.kind == "cond" and node.cond is not None:
+                atoms.update(analysis.node_formula(node).atoms())
+            if node.kind == "switch":
+                subject = switch_subject(node.cond, kb.transparent)
+                for _target, value in analysis.case_values(node):
+                    if subject and value is not None:
+                        atoms.update(case_formula(subject, value).atoms())
+            for store in analysis.node_stores(node):
+                if store.simple and constant_truth(store.value) is not None:
+                    constants.add(store.target)
+            if node.kind == "return" and node.ast is not None:
+                value = node.ast.named_children[0] if node.ast.named_children else None
+                if value is not None and value.type == "identifier":
+                    returned.add(text(value))
+        repeated = {atom for atom, count in atoms.items() if count > 1}
+        context.tracked = frozenset(repeated | (set(atoms) & (constants | returned)))
+        context.entry = self.entry_state(fn, context)
+
+    def entry_state(self, fn: FunctionDef, context: FunctionContext) -> LockState:
+        """Locks the function's annotations say its callers hold."""
+        notes = self.kb.annotations
+        held: list[Held] = []
+        for note in fn.annotations:
+            if note.name not in notes.hold and note.name not in notes.release:
+                continue
+            for arg in note.args:
+                kind, lock = self.annotated_lock(arg, fn, context)
+                held.append(Held(kind, lock, "", note.line, ENTRY, note.name))
+        return LockState(held=tuple(held))
+
+    def annotated_lock(
+        self, arg: str, fn: FunctionDef, context: FunctionContext
+    ) -> tuple[str, str]:
+        """(kind, lock) an annotation argument names: `RCU`, `&dev->lock`, `lock`."""
+        stripped = arg.strip()
+        kind = self.kb.annotations.kind_names.get(stripped)
+        if kind is not None:
+            return kind, ""
+        value = canonical(stripped).lstrip("&")
+        if value in fn.params:
+            value = "*" + value
+        lock = context.resolver.resolve(canonical(value))
+        return context.kinds_by_lock.get(lock, ANY_KIND), lock
+
+    def _loop_of(self, node: Node) -> Construct | None:
         found = self.loops.get(node.start_byte)
         if found is None and node.type == "do_statement":
             # `do { ... } while_each_thread(g, t);` names the walk at its tail.
@@ -159,9 +303,12 @@ class FileFacts:
 
     def _guard_of(self, node: Node) -> GuardInfo | None:
         construct = self.loops.get(node.start_byte)
+        line = node.start_point[0] + 1
         if construct is not None and construct.kind == "scoped_guard" and construct.args:
-            args = tuple(a.strip() for a in construct.args[1:])
-            return GuardInfo(construct.args[0].strip(), args, node.start_point[0] + 1, node)
+            args = tuple(a.strip() for a in construct.args[1:] if not _STATEMENT_ARG.search(a))
+            return GuardInfo(construct.args[0].strip(), args, line, node)
+        if node.type == "declaration":
+            return self._cleanup_of(node)
         if node.type != "expression_statement" or not node.named_children:
             return None
         call = node.named_children[0]
@@ -170,88 +317,52 @@ class FileFacts:
         inner = call.child_by_field_name("function")
         if inner is None or inner.type != "call_expression":
             return None
-        if text(inner.child_by_field_name("function")) != "guard":
-            return None
+        macro = text(inner.child_by_field_name("function"))
         kind_args = inner.child_by_field_name("arguments")
         outer_args = call.child_by_field_name("arguments")
-        kind = text(kind_args.named_children[0]) if kind_args and kind_args.named_children else ""
+        if kind_args is None or not kind_args.named_children:
+            return None
+        if macro not in self.kb.guard_macros and macro not in self.kb.class_macros:
+            return None
+        kind = text(kind_args.named_children[0])
         args = tuple(text(a) for a in outer_args.named_children) if outer_args else ()
-        return GuardInfo(kind, args, node.start_point[0] + 1, node)
+        return GuardInfo(kind, args, line, node)
+
+    def _cleanup_of(self, node: Node) -> GuardInfo | None:
+        """`T *v __free(fn) = ...;`: fn(v) runs when the scope ends."""
+        index = bisect.bisect_left(self._cleanup_starts, node.start_byte)
+        if index >= len(self._cleanup_starts):
+            return None
+        start = self._cleanup_starts[index]
+        if start >= node.end_byte:
+            return None
+        construct = self.cleanups[start]
+        declarator = node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type not in ("identifier",):
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is None or not construct.args:
+            return None
+        variable = text(declarator)
+        return GuardInfo(
+            construct.args[0].strip(),
+            (variable,),
+            node.start_point[0] + 1,
+            node.parent or node,
+            enters=False,
+            cleanup=True,
+        )
 
     def _iter_task_var(self, node: CfgNode) -> str | None:
         construct = node.info
-        spec = self.kb.iterators.get(getattr(construct, "name", ""))
+        if not isinstance(construct, Construct):
+            return None
+        spec = self.kb.iterators.get(construct.name)
         if spec is None or spec.task_arg >= len(construct.args):
             return None
         return construct.args[spec.task_arg].strip()
 
-    # ---- interprocedural summaries ----
-    def summary(self, name: str) -> dict[str, int] | None:
-        """Net lock effect of a same-file function: {"rcu": +1} for a lock helper."""
-        if name in self._summaries:
-            return self._summaries[name]
-        fn = self.source.function(name)
-        result: dict[str, int] | None = None
-        declared = _annotated_effect(self.kb, fn) if fn is not None else None
-        if declared is not None:
-            result = declared
-        elif fn is not None and fn.body is not None and self.relevant(fn):
-            self._summaries[name] = None  # recursion guard
-            facts = self.facts(fn)
-            if facts is not None and facts.precise:
-                result = _net_effect(facts)
-        self._summaries[name] = result
-        return result
-
-    def sleeping_chain(self, name: str) -> tuple[str, ...] | None:
-        """The call chain by which a same-file function may sleep, or None."""
-        if self._sleepers is None:
-            self._sleepers = {}
-        if name in self._sleepers:
-            return self._sleepers[name]
-        self._sleepers[name] = None  # recursion guard
-        fn = self.source.function(name)
-        result: tuple[str, ...] | None = None
-        if fn is not None and fn.body is not None:
-            for callee, node in self._direct_calls(fn):
-                if callee in self.kb.sleeping_conditional or _tests_parameter(fn, node):
-                    continue
-                if self.kb.may_sleep(callee, _args(node)):
-                    result = (callee,)
-                    break
-            if result is None:
-                for callee, node in self._direct_calls(fn):
-                    if _tests_parameter(fn, node):
-                        continue
-                    if callee != name and self.source.function(callee) is not None:
-                        chain = self.sleeping_chain(callee)
-                        if chain is not None:
-                            result = (callee, *chain)
-                            break
-        self._sleepers[name] = result
-        return result
-
-    def _direct_calls(self, fn: Any) -> list[tuple[str, Node]]:
-        """Calls made by ``fn`` outside any RCU section of its own."""
-        facts = self.facts(fn) if self.relevant(fn) else None
-        found: list[tuple[str, Node]] = []
-        for callee, nodes in self.calls_by_name().items():
-            for node in nodes:
-                if not fn.start_byte <= node.start_byte < fn.end_byte:
-                    continue
-                if facts is not None:
-                    seen = facts.events.calls.get(node.start_byte)
-                    # Inside its own section, or after dropping its caller's
-                    # (rcu_read_unlock(); schedule(); rcu_read_lock();): not a
-                    # sleep under the caller's RCU.
-                    if seen is not None and all(state.rcu or state.rcu_under for state in seen[1]):
-                        continue
-                found.append((callee, node))
-        found.sort(key=lambda item: item[1].start_byte)
-        return found
-
-    # ---- entry assumptions ----
-    def leading_comment(self, fn: Any) -> tuple[str, int]:
+    # ---- entry assumptions (task-iter-unlocked) ----
+    def leading_comment(self, fn: FunctionDef) -> tuple[str, int]:
         """The comment block just above a function (and its line), or ("", 0)."""
         before = self.source.byte_text(max(0, fn.start_byte - 3000), fn.start_byte).rstrip()
         if not before.endswith("*/"):
@@ -263,7 +374,7 @@ class FileFacts:
         line = fn.start_line - comment.count("\n") - 1
         return comment, max(1, line)
 
-    def body_comments(self, fn: Any) -> list[tuple[str, int]]:
+    def body_comments(self, fn: FunctionDef) -> list[tuple[str, int]]:
         body = fn.body
         if body is None:
             return []
@@ -273,37 +384,41 @@ class FileFacts:
             (m.group(0), base + chunk.count("\n", 0, m.start())) for m in _COMMENT.finditer(chunk)
         ]
 
-    def declared_assumptions(self, fn: Any) -> list[Assumption]:
+    def declared_assumptions(self, fn: FunctionDef) -> list[Assumption]:
         """Protections the function's annotations or comments say it is called with."""
         found: list[Assumption] = []
+        notes = self.kb.annotations
         for note in fn.annotations:
-            if note.name not in ("__must_hold", "__releases", "__cond_releases"):
+            if note.name not in notes.hold and note.name not in notes.release:
                 continue
-            for lock_id, spec in self.kb.locks.items():
-                if spec.annotation is not None and any(
-                    spec.annotation.search(arg) for arg in note.args
-                ):
-                    found.append(
-                        Assumption(
-                            lock_id,
-                            "annotation",
-                            f"{note.name}({', '.join(note.args)})",
-                            note.line,
-                            self.path,
+            for arg in note.args:
+                kind = notes.kind_names.get(arg.strip())
+                lock = canonical(arg).lstrip("&")
+                for protection in self.kb.protections.values():
+                    if (kind is not None and protection.kind == kind) or (
+                        kind is None and protection.lock is not None and protection.lock.search(lock)
+                    ):
+                        found.append(
+                            Assumption(
+                                protection.id,
+                                "annotation",
+                                f"{note.name}({', '.join(note.args)})",
+                                note.line,
+                                self.path,
+                            )
                         )
-                    )
         comment, line = self.leading_comment(fn)
         comments = [(comment, line)] if comment else []
         comments += self.body_comments(fn)
         for chunk, chunk_line in comments:
             flat = " ".join(chunk.replace("*", " ").split())
-            for lock_id, spec in self.kb.locks.items():
-                for pattern in spec.comments:
+            for protection in self.kb.protections.values():
+                for pattern in protection.comments:
                     match = pattern.search(flat)
                     if match:
                         found.append(
                             Assumption(
-                                lock_id,
+                                protection.id,
                                 "comment",
                                 f'documented precondition: "{match.group(0)}"',
                                 chunk_line,
@@ -315,67 +430,34 @@ class FileFacts:
         return found
 
 
-_IDENT = re.compile(r"[A-Za-z_]\w*")
+def _static_verdict(fn: FunctionDef) -> Verdict:
+    """Reasons visible in the syntax alone: no body, unparsed code, inline asm."""
+    if fn.body is None:
+        return Verdict(False, "no body")
+    if fn.has_errors:
+        error = _first(fn.body, ("ERROR", "MISSING"))
+        line = error.start_point[0] + 1 if error is not None else fn.start_line
+        return Verdict(
+            False, f"code the front end could not parse at line {line} (an unknown macro?)", line
+        )
+    asm = _first(fn.body, ("gnu_asm_expression", "asm_statement"))
+    if asm is not None:
+        line = asm.start_point[0] + 1
+        return Verdict(
+            False, f"inline asm at line {line} may change interrupt or preemption state", line
+        )
+    return ANALYSED
 
 
-def _tests_parameter(fn: Any, call: Node) -> bool:
-    """Whether a branch around ``call`` tests one of ``fn``'s parameters.
-
-    `if (sync) synchronize_net();` sleeps only for callers that ask it to,
-    so the helper is not a sleeper for every caller.
-    """
-    params = set(fn.params)
-    node = call.parent
-    while node is not None and node.start_byte >= fn.start_byte and params:
-        if node.type in (
-            "if_statement",
-            "switch_statement",
-            "conditional_expression",
-            "while_statement",
-        ):
-            condition = node.child_by_field_name("condition")
-            if condition is not None and params & set(_IDENT.findall(text(condition))):
-                return True
-        node = node.parent
-    return False
-
-
-def _args(call: Node) -> tuple[str, ...]:
-    arguments = call.child_by_field_name("arguments")
-    return tuple(text(a) for a in arguments.named_children) if arguments is not None else ()
-
-
-def _annotated_effect(kb: Knowledge, fn: Any) -> dict[str, int] | None:
-    """The sparse context annotation's word on RCU, which we trust over our paths."""
-    rcu = kb.locks["rcu"].annotation
-    for note in fn.annotations:
-        if rcu is None or not any(rcu.search(arg) for arg in note.args):
-            continue
-        if note.name == "__acquires":
-            return {"rcu": 1}
-        if note.name == "__releases":
-            return {"rcu": -1}
-        if note.name == "__cond_acquires":
-            return {"rcu": MAYBE}
+def _first(node: Node, types: tuple[str, ...]) -> Node | None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in types or (current.is_missing and "MISSING" in types):
+            return current
+        if current.has_error or "ERROR" not in types:
+            stack.extend(reversed(current.children))
     return None
-
-
-def _net_effect(facts: FunctionFacts) -> dict[str, int] | None:
-    deltas: set[tuple[int, int]] = set()
-    for states in facts.events.returns.values():
-        for state in states:
-            rcu = len(state.acquired_rcu()) - state.rcu_under
-            tasklist = sum(
-                1 for _, how in state.tasklist if how == "lock" or how.startswith("helper:")
-            )
-            deltas.add((rcu, tasklist))
-    if len(deltas) != 1:
-        if {rcu for rcu, _ in deltas} == {0, 1}:
-            return {"rcu": MAYBE}
-        return None
-    rcu, tasklist = deltas.pop()
-    effect = {key: value for key, value in (("rcu", rcu), ("tasklist", tasklist)) if value}
-    return effect or None
 
 
 _TOKEN_RE: dict[int, re.Pattern[bytes]] = {}
@@ -385,16 +467,35 @@ def _token_regex(kb: Knowledge) -> re.Pattern[bytes]:
     cached = _TOKEN_RE.get(id(kb))
     if cached is not None:
         return cached
-    names = set(kb.interesting) | set(kb.iterators) | {"scoped_guard"}
-    names.discard("guard")
+    names = set(kb.lock_names()) | set(kb.iterators) | set(kb.task_lookup)
+    names |= kb.guard_macros | kb.class_macros | kb.scoped_macros
+    names |= kb.annotations.hold | kb.annotations.release | kb.annotations.acquire
     alternation = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    pattern = _TOKEN_RE[id(kb)] = re.compile(rf"\b(?:{alternation}|guard\s*\()".encode())
+    pattern = _TOKEN_RE[id(kb)] = re.compile(rf"\b(?:{alternation})\b".encode())
     return pattern
 
 
-def file_facts(unit: Any) -> FileFacts:
+class HasAnalysisCache(Protocol):
+    source: SourceFile
+    path: str
+
+    @property
+    def cache(self) -> dict[str, object]: ...
+
+    @property
+    def index(self) -> object: ...
+
+
+def file_facts(unit: HasAnalysisCache) -> FileFacts:
     cached = unit.cache.get("analysis")
-    if cached is None:
-        cached = FileFacts(unit.source, unit.path, getattr(unit, "index", None))
-        unit.cache["analysis"] = cached
-    return cached
+    if isinstance(cached, FileFacts):
+        return cached
+    index = unit.index
+    facts = FileFacts(unit.source, unit.path, index if _is_index(index) else None)
+    unit.cache["analysis"] = facts
+    return facts
+
+
+def _is_index(value: object) -> bool:
+    return all(callable(getattr(value, name, None)) for name in ("callers", "definitions", "source"))
+

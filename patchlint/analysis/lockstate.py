@@ -1,67 +1,126 @@
 """Path-sensitive lock state over a function's CFG.
 
-A state is a small immutable tuple; each CFG node holds the *set* of distinct
-states that reach it (a join that keeps paths apart instead of merging them),
-which is what lets "unlocked on the error path only" be told from "unlocked
-on every path". Sets are bounded: a function whose paths multiply past the
-bound is marked imprecise and the rules stay silent on it.
+Each CFG node holds the *set* of distinct states that reach it (paths are kept
+apart, not merged), which is what lets "unlocked on the error path only" be told
+from "unlocked on every path". Sets are bounded: a function whose paths multiply
+past the bound is marked imprecise, and the rules say "not analysed" about it.
+
+What a call does comes from the data (kernel/locks.toml) or from the callee's
+summary; this module only applies effects (``Effect``) to states and records what
+the rules report on: releases of locks not held, second acquisitions, interrupt
+state restored from the wrong place, the state before every call.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import Call, assignments_in, calls_in, text, uses_in
-from patchlint.analysis.cfg import FALSE, TRUE, Cfg, CfgNode, GuardInfo
-from patchlint.analysis.kb import Knowledge
+from patchlint.analysis.calls import Call, Store, calls_in, stores_in, uses_in
+from patchlint.analysis.calls import text
+from patchlint.analysis.cfg import CASE, FALSE, NO_CASE, TRUE, Cfg, CfgNode, GuardInfo
+from patchlint.analysis.conditions import (
+    Formula,
+    assume,
+    case_formula,
+    constant_truth,
+    forget,
+    formula,
+    switch_subject,
+    truths,
+)
+from patchlint.analysis.identity import Resolver, fill, pointer_roots
+from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
+from patchlint.analysis.state import (
+    ASSERTED,
+    CALLERS,
+    GUARD,
+    HELPER,
+    MAYBE,
+    OWN,
+    TAKEN,
+    Dropped,
+    Effect,
+    Held,
+    LockState,
+    Pending,
+)
+from patchlint.source import Construct
 
 MAX_STATES = 64
-MAX_DEPTH = 3
-MAYBE = 99  # summary value of a conditional lock helper (mirrors facts.MAYBE)
+MAX_DEPTH = 3  # entries of one lock kept per path (nesting deeper is folded)
+MAX_DROPPED = 4
+_PREDICATE = re.compile(r"^(!?)([A-Za-z_]\w*)\((.*)\)$")
 
-# (line, how): how is "lock", "guard", "assert", "helper:NAME", "lock_task_sighand" ...
-Held = tuple[int, str]
-
-
-class LockState(NamedTuple):
-    rcu: tuple[Held, ...] = ()
-    rcu_under: int = 0  # unlocks without a matching lock on this path
-    tasklist: tuple[Held, ...] = ()
-    siglock: tuple[tuple[str, int, str], ...] = ()  # (owner, line, how)
-    atomic: tuple[Held, ...] = ()  # preemption/irqs disabled: spinlocks, preempt_disable()
-    pending: tuple[tuple[str, str, int], ...] = ()  # lock_task_sighand result: (var, owner, line)
-    taint: frozenset[tuple[str, int]] = frozenset()  # task pointers valid only under RCU
-    dangling: frozenset[tuple[str, int, int]] = frozenset()  # (var, found line, unlock line)
-    # A call that may drop the RCU lock this function took (free(), ops->fn()).
-    handoff: bool = False
-
-    def holds(self, lock: str) -> bool:
-        if lock == "rcu":
-            return any(not how.startswith("maybe:") for _, how in self.rcu)
-        return bool(getattr(self, lock))
-
-    def acquired_rcu(self) -> tuple[Held, ...]:
-        """RCU entries this function took itself (not asserted, not guard-scoped)."""
-        return tuple(h for h in self.rcu if h[1] == "lock" or h[1].startswith("helper:"))
+# Callee effects from summaries (same file or tree-wide); None when unknown.
+EffectsHook = Callable[[Call], "tuple[Effect, ...] | None"]
+IterVarHook = Callable[[CfgNode], "str | None"]
 
 
-# name -> {lock id: net depth change}; None when the callee is not summarised.
-SummaryHook = Callable[[str], "dict[str, int] | None"]
+@dataclass
+class FunctionContext:
+    """What the analysis of one function needs besides its CFG."""
+
+    name: str
+    resolver: Resolver
+    tracked: frozenset[str] = frozenset()  # condition atoms worth remembering
+    kinds_by_lock: dict[str, str] = field(default_factory=dict)  # for lockdep_assert_held
+    entry: LockState = LockState()
+    pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
+    pure_calls: frozenset[str] = frozenset()
+    finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
+
+
+@dataclass
+class CallSite:
+    call: Call
+    node: int
+    states: set[LockState] = field(default_factory=set)
+
+
+@dataclass
+class Anomaly:
+    """Something a balance rule may report: what, where, and the states it happened in."""
+
+    what: str  # "underflow", "double", "irq-mismatch", "flags-reuse"
+    call: Call
+    node: int
+    effect: Effect
+    other: Held | None = None  # the entry it clashed with
+    states: set[LockState] = field(default_factory=set)
 
 
 @dataclass
 class Events:
     """What the replay pass saw, for the rules."""
 
-    calls: dict[int, tuple[Call, set[LockState], int]] = field(default_factory=dict)
-    underflows: dict[int, tuple[Call, set[LockState], int]] = field(default_factory=dict)
+    calls: dict[int, CallSite] = field(default_factory=dict)
+    anomalies: dict[tuple[str, int], Anomaly] = field(default_factory=dict)
+    # (kind, lock): an acquisition made while the path had not dropped that lock
+    # (proof the callers do not hold it).
+    clean_acquires: set[tuple[str, str]] = field(default_factory=set)
     iters: dict[int, set[LockState]] = field(default_factory=dict)
     returns: dict[int, set[LockState]] = field(default_factory=dict)
     escapes: list[tuple[int, str, int, int, int, str]] = field(default_factory=list)
+
+
+def _push(held: tuple[Held, ...], entry: Held) -> tuple[Held, ...]:
+    same = [h for h in held if h.kind == entry.kind and h.lock == entry.lock]
+    if len(same) >= MAX_DEPTH:
+        oldest = same[0]
+        index = held.index(oldest)
+        held = held[:index] + held[index + 1 :]
+    return (*held, entry)
+
+
+def _without(held: tuple[Held, ...], entry: Held) -> tuple[Held, ...]:
+    for index in range(len(held) - 1, -1, -1):
+        if held[index] is entry or held[index] == entry:
+            return held[:index] + held[index + 1 :]
+    return held
 
 
 class LockAnalysis:
@@ -69,43 +128,58 @@ class LockAnalysis:
         self,
         cfg: Cfg,
         kb: Knowledge,
-        summary: SummaryHook,
-        iter_task_var: Callable[[CfgNode], str | None],
+        context: FunctionContext,
+        callee_effects: EffectsHook,
+        iter_task_var: IterVarHook,
     ) -> None:
         self.cfg = cfg
         self.kb = kb
-        self.summary = summary
+        self.context = context
+        self.callee_effects = callee_effects
         self.iter_task_var = iter_task_var
         self.states: list[set[LockState]] = [set() for _ in cfg.nodes]
         self.precise = cfg.complete
+        self.reason = "" if cfg.complete else "constructs the control-flow graph cannot model"
         self.events = Events()
         self._calls: dict[int, list[Call]] = {}
-        self._assigns: dict[int, list[tuple[str, str, int]]] = {}
+        self._stores: dict[int, list[Store]] = {}
+        self._formulas: dict[int, Formula] = {}
+        self._effects: dict[int, tuple[Effect, ...]] = {}
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
-        if node.id not in self._calls:
+        found = self._calls.get(node.id)
+        if found is None:
             fragment = None if node.kind in ("iter", "guard") else node.ast
-            self._calls[node.id] = calls_in(fragment)
-        return self._calls[node.id]
+            found = self._calls[node.id] = calls_in(fragment)
+        return found
 
-    def node_assigns(self, node: CfgNode) -> list[tuple[str, str, int]]:
-        if node.id not in self._assigns:
+    def node_stores(self, node: CfgNode) -> list[Store]:
+        found = self._stores.get(node.id)
+        if found is None:
             fragment = None if node.kind in ("iter", "guard") else node.ast
-            self._assigns[node.id] = assignments_in(fragment)
-        return self._assigns[node.id]
+            found = self._stores[node.id] = stores_in(fragment)
+        return found
+
+    def node_formula(self, node: CfgNode) -> Formula:
+        found = self._formulas.get(node.id)
+        if found is None:
+            found = self._formulas[node.id] = formula(
+                node.cond, self.kb.transparent, self.context.pure_calls
+            )
+        return found
 
     # ---- the fixpoint ----
     def run(self) -> None:
         entry = self.cfg.entry
-        self.states[entry].add(LockState())
+        self.states[entry].add(self.context.entry)
         work = [entry]
         done: list[set[LockState]] = [set() for _ in self.cfg.nodes]
         budget = 40 * len(self.cfg.nodes) + 200
         while work:
             budget -= 1
             if budget < 0:
-                self.precise = False
+                self._give_up("too many paths for the analysis budget")
                 break
             node_id = work.pop()
             node = self.cfg.nodes[node_id]
@@ -117,10 +191,15 @@ class LockAnalysis:
                         bucket = self.states[target]
                         if out not in bucket:
                             if len(bucket) >= MAX_STATES:
-                                self.precise = False
+                                self._give_up(f"more than {MAX_STATES} lock states at one point")
                                 continue
                             bucket.add(out)
                             work.append(target)
+
+    def _give_up(self, reason: str) -> None:
+        if self.precise:
+            self.precise = False
+            self.reason = reason
 
     def replay(self) -> Events:
         for node in self.cfg.nodes:
@@ -143,286 +222,540 @@ class LockAnalysis:
         if node.kind in ("entry", "exit", "case", "label"):
             return [state]
         if node.kind == "guard" and isinstance(node.info, GuardInfo):
-            state = self.guard(state, node.info, acquire=True)
+            state = self.guard(node, state, node.info, True, events)
         if events is not None and state.dangling:
             self.record_escapes(node, state, events)
+        fresh: set[str] = set()
         for call in self.node_calls(node):
-            state = self.call(node, call, state, events)
-        state = self.assignments(node, state)
+            after = self.call(node, call, state, events)
+            if after is None:
+                return []  # a call that does not return ends the path
+            if after.pending != state.pending and call.assigned_to:
+                fresh.add(call.assigned_to)
+            state = after
+        state = self.stores(node, state, fresh)
+        if self.context.finds_tasks:
+            state = self.found_task(state, node)
         for guard in node.releases:
-            state = self.guard(state, guard, acquire=False)
+            state = self.guard(node, state, guard, False, events)
         if node.kind == "iter":
             state = self.iterate(node, state, label)
-        elif (
-            node.kind == "cond"
-            and label in (TRUE, FALSE)
-            and (state.pending or state.taint or state.dangling)
-        ):
-            state = self.refine(node.cond, state, label == TRUE)
+        elif node.kind == "cond" and label in (TRUE, FALSE):
+            refined = self.refine(node, state, label == TRUE)
+            if refined is None:
+                return []
+            state = refined
+        elif node.kind == "switch" and label is not None and self.context.tracked:
+            refined = self.refine_switch(node, state, label)
+            if refined is None:
+                return []
+            state = refined
         return [state]
 
-    def lock_of_arg(self, lock: str, args: tuple[str, ...], assertion: bool = False):
-        spec = self.kb.locks[lock]
-        pattern = spec.assert_arg if assertion else spec.arg
-        if pattern is None:
-            return None
-        return pattern.match(args[0]) if args else None
+    def case_values(self, node: CfgNode) -> list[tuple[int, str | None]]:
+        """(case label node, its value text or None for default) of a switch head."""
+        found: list[tuple[int, str | None]] = []
+        for target, label in node.succ:
+            if label is not None and label.startswith(CASE):
+                value = self.cfg.nodes[target].ast
+                found.append((target, text(value) if value is not None else None))
+        return found
 
-    def call(self, node: CfgNode, call: Call, state: LockState, events: Events | None) -> LockState:
-        kb, name, line = self.kb, call.name, call.line
-        if events is not None and call.start not in events.calls:
-            events.calls[call.start] = (call, set(), node.id)
-        if events is not None:
-            events.calls[call.start][1].add(state)
-        rcu, tasklist, siglock = kb.locks["rcu"], kb.locks["tasklist"], kb.locks["siglock"]
-        atomic = kb.locks["atomic"]
-        # The siglock and tasklist_lock have their own fields: a siglock protects
-        # one group's threads, and is deliberately not counted as the implicit
-        # RCU section its irq-disabling would give (walking the process list
-        # under it relies on the wrong lock).
-        own_field = (
-            (name in siglock.acquire or name in siglock.release)
-            and bool(self.lock_of_arg("siglock", call.args))
-            or bool(
-                (name in tasklist.acquire or name in tasklist.release)
-                and self.lock_of_arg("tasklist", call.args)
-            )
-        )
-        if own_field:
-            pass
-        elif name in atomic.acquire:
-            state = state._replace(atomic=(state.atomic + ((line, name),))[-MAX_DEPTH:])
-        elif name in atomic.release and state.atomic:
-            state = state._replace(atomic=state.atomic[:-1])
-        elif name in atomic.asserts:
-            state = state._replace(atomic=(state.atomic + ((line, "assert"),))[-MAX_DEPTH:])
-        if name in rcu.acquire:
-            return state._replace(rcu=(state.rcu + ((line, "lock"),))[-MAX_DEPTH:])
-        if name in rcu.release:
-            return self.rcu_release(state, call, node, events)
-        if name in rcu.asserts or self.rcu_warning(name, call.args):
-            return state._replace(rcu=(state.rcu + ((line, "assert"),))[-MAX_DEPTH:])
-        if name in tasklist.acquire and self.lock_of_arg("tasklist", call.args):
-            return state._replace(tasklist=(state.tasklist + ((line, "lock"),))[-MAX_DEPTH:])
-        if name in tasklist.release and self.lock_of_arg("tasklist", call.args):
-            return state._replace(tasklist=state.tasklist[:-1])
-        if name in tasklist.asserts and self.lock_of_arg("tasklist", call.args, True):
-            return state._replace(tasklist=(state.tasklist + ((line, "assert"),))[-MAX_DEPTH:])
-        if name in siglock.acquire or name in siglock.asserts:
-            match = self.lock_of_arg("siglock", call.args, name not in siglock.acquire)
-            if match:
-                how = "lock" if name in siglock.acquire else "assert"
-                held = (match.group("owner"), line, how)
-                return state._replace(siglock=(state.siglock + (held,))[-MAX_DEPTH:])
+    def refine_switch(self, node: CfgNode, state: LockState, label: str) -> LockState | None:
+        subject = switch_subject(node.cond, self.kb.transparent)
+        if not subject:
             return state
-        if name in siglock.release and self.lock_of_arg("siglock", call.args):
-            return state._replace(siglock=state.siglock[:-1])
-        if name in siglock.conditional_acquire:
-            owner = call.args[0] if call.args else "?"
-            if call.assigned_to or node.kind == "cond":
-                var = call.assigned_to or f"#{call.start}"
-                pending = tuple(p for p in state.pending if p[0] != var) + ((var, owner, line),)
-                return state._replace(pending=pending[-MAX_DEPTH:])
-            held = (owner, line, "lock_task_sighand")
-            return state._replace(siglock=(state.siglock + (held,))[-MAX_DEPTH:])
-        if name in siglock.conditional_release:
-            return state._replace(siglock=state.siglock[:-1])
-        if name in kb.task_get_ref and call.args:
+        cases = self.case_values(node)
+        facts: frozenset[tuple[str, bool]] | None = state.facts
+        if label.startswith(CASE):
+            target = int(label[len(CASE) :])
+            value = next((v for t, v in cases if t == target), None)
+            if value is not None:
+                facts = assume(case_formula(subject, value), True, state.facts, self.context.tracked)
+            else:
+                facts = self._no_case(subject, cases, state.facts)
+        elif label == NO_CASE:
+            facts = self._no_case(subject, cases, state.facts)
+        if facts is None:
+            return None
+        return state._replace(facts=facts) if facts != state.facts else state
+
+    def _no_case(
+        self, subject: str, cases: list[tuple[int, str | None]], facts: frozenset[tuple[str, bool]]
+    ) -> frozenset[tuple[str, bool]] | None:
+        current: frozenset[tuple[str, bool]] | None = facts
+        for _target, value in cases:
+            if value is None or current is None:
+                continue
+            current = assume(case_formula(subject, value), False, current, self.context.tracked)
+        return current
+
+    def call(
+        self, node: CfgNode, call: Call, state: LockState, events: Events | None
+    ) -> LockState | None:
+        if events is not None:
+            site = events.calls.get(call.start)
+            if site is None:
+                site = events.calls[call.start] = CallSite(call, node.id)
+            site.states.add(state)
+        if call.name in self.kb.noreturn:
+            return None
+        for effect in self.effects(call):
+            state = self.apply(effect, call, node, state, events)
+        if call.name in self.kb.task_get_ref and call.args:
             var = call.args[0]
-            return state._replace(taint=frozenset(t for t in state.taint if t[0] != var))
-        delta = self.summary(name)
-        if delta:
-            return self.apply_summary(state, call, delta, node, events)
-        if (
-            not state.handoff
-            and state.acquired_rcu()
-            and kb.release_like_calls is not None
-            and kb.release_like_calls.search(name)
-        ):
-            state = state._replace(handoff=True)
+            state = state._replace(taint=frozenset(t for t in state.taint if t[0] != var))
         return state
 
-    def rcu_warning(self, name: str, args: tuple[str, ...]) -> bool:
-        spec = self.kb.locks["rcu"]
-        if name not in spec.warn_macros or not args:
-            return False
-        condition = args[0].replace(" ", "")
-        if name == "lockdep_assert":
-            return condition.rstrip("()") in spec.assert_predicates
-        return (
-            condition.startswith("!")
-            and condition[1:].rstrip("()") in spec.assert_predicates
-            and condition.endswith("()")
-        )
+    # ---- effects of a call ----
+    def effects(self, call: Call) -> tuple[Effect, ...]:
+        found = self._effects.get(call.start)
+        if found is None:
+            found = self._effects[call.start] = self._compute_effects(call)
+        return found
 
-    def rcu_release(
-        self, state: LockState, call: Call, node: CfgNode, events: Events | None
+    def _compute_effects(self, call: Call) -> tuple[Effect, ...]:
+        kb = self.kb
+        ops = kb.ops.get(call.name)
+        if ops:
+            return tuple(e for e in (self.op_effect(op, call.args) for op in ops) if e is not None)
+        if call.name in kb.positive_asserts or call.name in kb.negated_asserts:
+            return self.predicate_effects(call)
+        if call.name in kb.predicates:
+            return ()
+        return self.callee_effects(call) or ()
+
+    def lock_name(self, kind: str, ref: int | str | None, args: tuple[str, ...]) -> str | None:
+        lock_kind = self.kb.kind(kind)
+        if lock_kind is not None and not lock_kind.keyed:
+            return ""
+        if isinstance(ref, int):
+            return self.context.resolver.lock_at(args[ref]) if ref < len(args) else None
+        if isinstance(ref, str):
+            filled = fill(ref, args)
+            return self.context.resolver.resolve(filled) if filled is not None else None
+        return ""
+
+    def op_effect(self, op: LockOp, args: tuple[str, ...]) -> Effect | None:
+        lock = self.lock_name(op.kind, op.lock, args)
+        if lock is None:
+            return None
+        kind = op.kind
+        if kind == ANY_KIND:
+            kind = self.context.kinds_by_lock.get(lock, ANY_KIND)
+        flags = ""
+        if op.flags is not None:
+            if op.flags >= len(args):
+                return None
+            flags = self.context.resolver.expression(args[op.flags]).lstrip("&")
+        return Effect(op.op, kind, lock, op.mode, op.irq, flags, op.success, op.name)
+
+    def predicate_effects(self, call: Call) -> tuple[Effect, ...]:
+        if not call.args:
+            return ()
+        match = _PREDICATE.match(call.args[0].replace(" ", ""))
+        if match is None:
+            return ()
+        negated, name, inner = match.groups()
+        if bool(negated) != (call.name in self.kb.negated_asserts):
+            return ()
+        predicate = self.kb.predicates.get(name)
+        if predicate is None:
+            return ()
+        args = tuple(part for part in _split_args(inner))
+        lock = self.lock_name(predicate.kind, predicate.lock, args)
+        if lock is None:
+            return ()
+        kind = predicate.kind
+        if kind == ANY_KIND:
+            kind = self.context.kinds_by_lock.get(lock, ANY_KIND)
+        return (Effect("assert", kind, lock, via=call.name),)
+
+    # ---- applying one effect ----
+    def apply(
+        self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
     ) -> LockState:
-        if not state.rcu:
-            if events is not None:
-                entry = events.underflows.setdefault(call.start, (call, set(), node.id))
-                entry[1].add(state)
-            return state._replace(rcu_under=min(state.rcu_under + 1, MAX_DEPTH))
-        state = state._replace(rcu=state.rcu[:-1])
-        if not state.rcu and state.taint and not state.tasklist and not state.siglock:
-            # The section ended: what it found is no longer safe to touch.
-            moved = frozenset((var, found, call.line) for var, found in state.taint)
-            state = state._replace(taint=frozenset(), dangling=state.dangling | moved)
+        how = HELPER if effect.helper else TAKEN
+        if effect.op == "acquire":
+            return self.acquire(effect, call, node, state, events, how)
+        if effect.op == "release":
+            return self.release(effect, call, node, state, events)
+        if effect.op == "assert":
+            if state.holding(effect.kind, effect.lock) is not None:
+                return state
+            entry = Held(effect.kind, effect.lock, effect.mode, call.line, ASSERTED, effect.via)
+            return state._replace(held=_push(state.held, entry))
+        if effect.op == "try":
+            key = call.assigned_to or f"#{call.start}"
+            entry = Held(
+                effect.kind,
+                effect.lock,
+                effect.mode,
+                call.line,
+                how,
+                effect.via,
+                _irq_tag(effect),
+            )
+            pending = tuple(p for p in state.pending if p.key != key)
+            return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
+        if effect.op == "maybe":
+            entry = Held(effect.kind, effect.lock, effect.mode, call.line, MAYBE, effect.via)
+            return state._replace(held=_push(state.held, entry))
+        if effect.op == "unsure":
+            # The callee drops the lock on some paths only: held or not, we cannot tell.
+            match = state.holding(effect.kind, effect.lock)
+            if match is not None:
+                held = _without(state.held, match) + (match._replace(how=MAYBE),)
+                return state._replace(held=held)
         return state
 
-    def apply_summary(
+    def acquire(
         self,
-        state: LockState,
+        effect: Effect,
         call: Call,
-        delta: dict[str, int],
         node: CfgNode,
+        state: LockState,
+        events: Events | None,
+        how: str,
+    ) -> LockState:
+        kind = self.kb.kind(effect.kind)
+        if events is not None:
+            if not any(d.lock == effect.lock and d.kind == effect.kind for d in state.dropped):
+                events.clean_acquires.add((effect.kind, effect.lock))
+            held = state.holding(effect.kind, effect.lock)
+            if (
+                held is not None
+                and kind is not None
+                and kind.keyed
+                and not (kind.may_nest(effect.mode) and kind.may_nest(held.mode))
+            ):
+                self.note(events, "double", call, node, effect, held, state)
+            if effect.irq == "save" and effect.flags:
+                tag = f"save:{effect.flags}"
+                for other in state.held:
+                    if other.irq == tag and other.definite:
+                        self.note(events, "flags-reuse", call, node, effect, other, state)
+                        break
+        entry = Held(
+            effect.kind, effect.lock, effect.mode, call.line, how, effect.via, _irq_tag(effect)
+        )
+        return state._replace(held=_push(state.held, entry))
+
+    def release(
+        self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
+    ) -> LockState:
+        lock_kind = self.kb.kind(effect.kind)
+        if lock_kind is not None and not lock_kind.keyed and effect.irq in ("restore", "enable"):
+            return self.restore_irq(effect, call, node, state, events)
+        match = state.holding(effect.kind, effect.lock)
+        if match is None:
+            # A try whose outcome was never tested, or a maybe: released without a word.
+            for pending in reversed(state.pending):
+                if pending.held.same_lock(effect.kind, effect.lock):
+                    return state._replace(pending=tuple(p for p in state.pending if p != pending))
+            for held in reversed(state.held):
+                if held.same_lock(effect.kind, effect.lock) or (
+                    held.detached and held.kind == effect.kind and held.lock == effect.lock
+                ):
+                    return state._replace(held=_without(state.held, held))
+            if events is not None:
+                self.note(events, "underflow", call, node, effect, None, state)
+            dropped = (*state.dropped, Dropped(effect.kind, effect.lock, call.line))
+            return state._replace(dropped=dropped[-MAX_DROPPED:])
+        held_list = _without(state.held, match)
+        if events is not None and match.irq.startswith("save:"):
+            restored = effect.irq == "restore" and f"save:{effect.flags}" == match.irq
+            if effect.irq == "enable" or (effect.irq == "restore" and not restored):
+                self.note(events, "irq-mismatch", call, node, effect, match, state)
+        if match.irq and not effect.irq:
+            # spin_unlock() after spin_lock_irqsave(): interrupts stay off until a
+            # local_irq_restore(); the obligation outlives the lock.
+            leftover_kind = "bh" if match.irq == "bh" else "irq"
+            leftover = Held(
+                leftover_kind, "", "", match.line, match.how, match.via, match.irq, match.detached
+            )
+            held_list = _push(held_list, leftover)
+        elif not match.irq and effect.irq in ("enable", "restore", "bh"):
+            held_list = self._drop_standalone(held_list, effect)
+        state = state._replace(held=held_list)
+        if match.how in CALLERS:
+            dropped = (*state.dropped, Dropped(effect.kind, effect.lock, call.line))
+            state = state._replace(dropped=dropped[-MAX_DROPPED:])
+        elif match.how in OWN:
+            state = state._replace(released=state.released | {(match.kind, match.lock)})
+        if lock_kind is not None and lock_kind.rcu:
+            state = self.section_ended(state, call.line)
+        return state
+
+    def _drop_standalone(self, held: tuple[Held, ...], effect: Effect) -> tuple[Held, ...]:
+        """spin_unlock_irq() after local_irq_disable(); spin_lock(): the irq-off ends too."""
+        wanted = "bh" if effect.irq == "bh" else "irq"
+        for entry in reversed(held):
+            if entry.kind == wanted and not entry.lock:
+                if effect.irq == "restore" and entry.irq not in ("", f"save:{effect.flags}"):
+                    continue
+                return _without(held, entry)
+        return held
+
+    def restore_irq(
+        self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
+    ) -> LockState:
+        """local_irq_restore(flags) / local_irq_enable(): end the matching irq-off."""
+        tag = f"save:{effect.flags}" if effect.irq == "restore" else ""
+        candidates = [h for h in state.held if h.kind == effect.kind and not h.lock]
+        exact = [h for h in candidates if tag and h.irq == tag]
+        if exact:
+            return state._replace(held=_without(state.held, exact[-1]))
+        if tag:
+            # The flags saved together with a lock still held: restoring them first.
+            for held in reversed(state.held):
+                if held.irq == tag:
+                    return state._replace(
+                        held=_without(state.held, held) + (held._replace(irq=""),)
+                    )
+        if candidates:
+            match = candidates[-1]
+            if events is not None and match.irq.startswith("save:") and match.how in OWN:
+                self.note(events, "irq-mismatch", call, node, effect, match, state)
+            state = state._replace(held=_without(state.held, match))
+            if match.how in CALLERS:
+                dropped = (*state.dropped, Dropped(effect.kind, "", call.line))
+                state = state._replace(dropped=dropped[-MAX_DROPPED:])
+            return state
+        if events is not None:
+            self.note(events, "underflow", call, node, effect, None, state)
+        dropped = (*state.dropped, Dropped(effect.kind, "", call.line))
+        return state._replace(dropped=dropped[-MAX_DROPPED:])
+
+    def note(
+        self,
+        events: Events,
+        what: str,
+        call: Call,
+        node: CfgNode,
+        effect: Effect,
+        other: Held | None,
+        state: LockState,
+    ) -> None:
+        key = (what, call.start)
+        anomaly = events.anomalies.get(key)
+        if anomaly is None:
+            anomaly = events.anomalies[key] = Anomaly(what, call, node.id, effect, other)
+        anomaly.states.add(state)
+
+    # ---- scope guards ----
+    def guard(
+        self,
+        node: CfgNode,
+        state: LockState,
+        guard: GuardInfo,
+        acquire: bool,
         events: Events | None,
     ) -> LockState:
-        for lock, change in delta.items():
-            if lock not in ("rcu", "tasklist"):
+        if guard.cleanup:
+            if acquire:
+                return state
+            cleanup = Call(guard.kind, guard.args, node.line, 0, -guard.scope.start_byte - 1)
+            return self.call(node, cleanup, state, events) or state
+        spec = self.kb.guards.get(guard.kind)
+        if spec is None:
+            return state
+        name = spec.acquire if acquire else spec.release
+        args = guard.args
+        call = Call(name, args, guard.line, 0, -guard.scope.start_byte - 1 - int(acquire))
+        for op in self.kb.ops.get(name, ()):
+            effect = self.op_effect(op, _guard_args(op, args, guard.line))
+            if effect is None:
                 continue
-            if change == MAYBE:
-                # Held or not depending on the helper's result: remember it so a
-                # later unlock is not an underflow, without claiming protection.
-                held = state.rcu + ((call.line, f"maybe:{call.name}"),)
-                state = state._replace(rcu=held[-MAX_DEPTH:])
-                continue
-            for _ in range(abs(change)):
-                if change > 0:
-                    held = getattr(state, lock) + ((call.line, f"helper:{call.name}"),)
-                    state = state._replace(**{lock: held[-MAX_DEPTH:]})
-                elif lock == "rcu":
-                    state = self.rcu_release(state, call, node, events)
-                else:
-                    state = state._replace(tasklist=state.tasklist[:-1])
+            if acquire:
+                state = self.acquire(effect, call, node, state, events, GUARD)
+            else:
+                state = self.release(effect, call, node, state, events)
         return state
 
-    def guard(self, state: LockState, guard: GuardInfo, acquire: bool) -> LockState:
-        rcu, tasklist, siglock = (self.kb.locks[k] for k in ("rcu", "tasklist", "siglock"))
-        if guard.kind in rcu.guards:
-            if acquire:
-                return state._replace(rcu=(state.rcu + ((guard.line, "guard"),))[-MAX_DEPTH:])
-            return self.rcu_release(
-                state, Call("rcu_read_unlock", (), guard.line, 0, -1), CfgNode(-1, "stmt"), None
-            )
-        if guard.kind in tasklist.guards and self.lock_of_arg("tasklist", guard.args):
-            if acquire:
-                held = (state.tasklist + ((guard.line, "guard"),))[-MAX_DEPTH:]
-                return state._replace(tasklist=held)
-            return state._replace(tasklist=state.tasklist[:-1])
-        own_field = bool(
-            self.lock_of_arg("siglock", guard.args) or self.lock_of_arg("tasklist", guard.args)
-        )
-        if (
-            guard.kind.startswith(
-                ("spinlock", "raw_spinlock", "preempt", "irq", "read_lock", "write_lock")
-            )
-            and not own_field
-        ):
-            if acquire:
-                held = (state.atomic + ((guard.line, f"guard({guard.kind})"),))[-MAX_DEPTH:]
-                state = state._replace(atomic=held)
-            elif state.atomic:
-                state = state._replace(atomic=state.atomic[:-1])
-        if guard.kind in siglock.guards:
-            match = self.lock_of_arg("siglock", guard.args)
-            if match and acquire:
-                held = (match.group("owner"), guard.line, "guard")
-                return state._replace(siglock=(state.siglock + (held,))[-MAX_DEPTH:])
-            if match:
-                return state._replace(siglock=state.siglock[:-1])
-        return state
-
-    def assignments(self, node: CfgNode, state: LockState) -> LockState:
+    # ---- writes ----
+    def stores(self, node: CfgNode, state: LockState, fresh: set[str]) -> LockState:
         if node.kind in ("iter", "guard"):
             return state
-        assigns = self.node_assigns(node)
-        if not assigns:
+        stores = self.node_stores(node)
+        if not stores:
             return state
-        calls = {call.assigned_to: call for call in self.node_calls(node) if call.assigned_to}
-        taint, dangling = set(state.taint), set(state.dangling)
-        tainted = {var for var, _ in taint}
-        for var, expr, line in assigns:
-            taint = {t for t in taint if t[0] != var}
-            dangling = {d for d in dangling if d[0] != var}
-            call = calls.get(var)
-            in_section = bool(state.rcu)
-            if call is not None and call.name in self.kb.task_lookup and in_section:
-                taint.add((var, line))
-            elif expr in tainted and in_section:
-                taint.add((var, next(found for v, found in state.taint if v == expr)))
-        if taint == set(state.taint) and dangling == set(state.dangling):
+        for store in stores:
+            state = self.store(state, store, fresh)
+        return state
+
+    def store(self, state: LockState, store: Store, fresh: set[str]) -> LockState:
+        target = store.target
+        facts = forget(state.facts, target)
+        truth = constant_truth(store.value)
+        if truth is not None and target in self.context.tracked:
+            facts = facts | {(target, truth)}
+        if facts != state.facts:
+            state = state._replace(facts=facts)
+        if not store.simple:
             return state
+        held = state.held
+        if any(h.lock and not h.detached and target in pointer_roots(h.lock) for h in held):
+            held = tuple(
+                h._replace(detached=True) if h.lock and target in pointer_roots(h.lock) else h
+                for h in held
+            )
+        pending = state.pending
+        if target not in fresh and any(p.key == target for p in pending):
+            # The try's result is overwritten untested: held or not, we cannot tell.
+            for entry in pending:
+                if entry.key == target:
+                    held = _push(held, entry.held._replace(how=MAYBE))
+            pending = tuple(p for p in pending if p.key != target)
+        if held is not state.held or pending is not state.pending:
+            state = state._replace(held=held, pending=pending)
+        if state.taint or state.dangling:
+            state = self.taint_store(state, store)
+        return state
+
+    def taint_store(self, state: LockState, store: Store) -> LockState:
+        var = store.target
+        taint = {t for t in state.taint if t[0] != var}
+        dangling = {d for d in state.dangling if d[0] != var}
+        if self.in_rcu(state):
+            found = [line for name, line in state.taint if name == store.value]
+            if found:
+                taint.add((var, found[0]))
         return state._replace(taint=frozenset(taint), dangling=frozenset(dangling))
 
+    # ---- RCU-found task pointers (rcu-task-escape) ----
+    def in_rcu(self, state: LockState) -> bool:
+        return any(h.definite and self._is_rcu(h.kind) for h in state.held)
+
+    def _is_rcu(self, kind: str) -> bool:
+        lock_kind = self.kb.kind(kind)
+        return lock_kind is not None and lock_kind.rcu
+
+    def pinned(self, state: LockState) -> bool:
+        for held in state.held:
+            for name in self.context.pinning:
+                protection = self.kb.protections.get(name)
+                if protection is not None and protection.lock is not None:
+                    if held.definite and protection.lock.search(held.lock):
+                        return True
+        return False
+
+    def section_ended(self, state: LockState, line: int) -> LockState:
+        if self.in_rcu(state) or not state.taint or self.pinned(state):
+            return state
+        moved = frozenset((var, found, line) for var, found in state.taint)
+        return state._replace(taint=frozenset(), dangling=state.dangling | moved)
+
+    def found_task(self, state: LockState, node: CfgNode) -> LockState:
+        calls = self.node_calls(node)
+        if not calls or not self.in_rcu(state):
+            return state
+        taint = set(state.taint)
+        for call in calls:
+            if call.name in self.kb.task_lookup and call.assigned_to:
+                taint = {t for t in taint if t[0] != call.assigned_to}
+                taint.add((call.assigned_to, call.line))
+        if taint == set(state.taint):
+            return state
+        return state._replace(taint=frozenset(taint))
+
     def iterate(self, node: CfgNode, state: LockState, label: str | None) -> LockState:
+        construct = node.info
         var = self.iter_task_var(node)
+        if isinstance(construct, Construct):
+            # The walk assigns its cursor variables: locks named by them are new ones.
+            cursors = [var] if var is not None else [a.strip() for a in construct.args]
+            for name in cursors:
+                if name.isidentifier():
+                    state = self.store(state, Store(name, "?", node.line, -1, True), set())
         if var is None:
             return state
         taint = frozenset(t for t in state.taint if t[0] != var)
         dangling = frozenset(d for d in state.dangling if d[0] != var)
-        if label == TRUE and state.rcu and not state.tasklist:
+        if label == TRUE and self.in_rcu(state) and not self.pinned(state):
             taint = taint | {(var, node.line)}
         return state._replace(taint=taint, dangling=dangling)
 
     def record_escapes(self, node: CfgNode, state: LockState, events: Events) -> None:
-        if state.rcu or state.tasklist or state.siglock or node.kind in ("iter", "guard"):
+        if self.in_rcu(state) or self.pinned(state) or node.kind in ("iter", "guard"):
             return
         names = {var for var, _, _ in state.dangling}
         for use in uses_in(node.ast, names):
-            if use.callee in self.kb.task_get_ref or use.callee == "put_task_struct":
+            if use.callee in self.kb.task_get_ref:
                 continue
             for var, found, unlocked in state.dangling:
                 if var == use.name:
                     events.escapes.append((node.id, var, found, unlocked, use.line, use.how))
 
-    # ---- branch refinement (lock_task_sighand succeeded or not) ----
-    def refine(self, cond: Node | None, state: LockState, positive: bool) -> LockState:
-        if cond is None:
+    # ---- branches ----
+    def refine(self, node: CfgNode, state: LockState, positive: bool) -> LockState | None:
+        if node.cond is None:
             return state
-        for key, holds in _truths(cond, positive):
-            if not holds and (state.taint or state.dangling):
+        if self.context.tracked:
+            facts = assume(self.node_formula(node), positive, state.facts, self.context.tracked)
+            if facts is None:
+                return None  # contradicts what an earlier test of the same condition said
+            if facts != state.facts:
+                state = state._replace(facts=facts)
+        if not (state.pending or state.taint or state.dangling):
+            return state
+        for key, nonzero in truths(node.cond, positive, self.kb.transparent):
+            if not nonzero and (state.taint or state.dangling):
                 # A NULL pointer on this branch cannot be used after the section.
                 state = state._replace(
                     taint=frozenset(t for t in state.taint if t[0] != key),
                     dangling=frozenset(d for d in state.dangling if d[0] != key),
                 )
-            for var, owner, line in state.pending:
-                if var == key:
-                    pending = tuple(p for p in state.pending if p[0] != var)
-                    state = state._replace(pending=pending)
-                    if holds:
-                        held = (owner, line, "lock_task_sighand")
-                        state = state._replace(siglock=(state.siglock + (held,))[-MAX_DEPTH:])
+            for pending in state.pending:
+                if pending.key != key:
+                    continue
+                state = state._replace(pending=tuple(p for p in state.pending if p != pending))
+                took = nonzero if pending.success in ("nonzero", "nonnull") else not nonzero
+                if took:
+                    state = state._replace(held=_push(state.held, pending.held))
         return state
 
 
-def _truths(cond: Node, positive: bool) -> list[tuple[str, bool]]:
-    """(pending key, is non-NULL) facts implied by ``cond`` being ``positive``."""
-    node = cond
-    while node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]
-    if node.type == "unary_expression" and text(node.child_by_field_name("operator")) == "!":
-        return _truths(node.child_by_field_name("argument"), not positive)
-    if node.type == "call_expression":
-        function = node.child_by_field_name("function")
-        name = text(function)
-        # These return their condition's truth value.
-        if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE"):
-            args = node.child_by_field_name("arguments")
-            if args is not None and args.named_children:
-                return _truths(args.named_children[0], positive)
-        return [(f"#{node.start_byte}", positive)]
-    if node.type == "identifier":
-        return [(text(node), positive)]
-    if node.type == "assignment_expression":
-        left = node.child_by_field_name("left")
-        return [(text(left), positive)]
-    if node.type == "binary_expression":
-        operator = text(node.child_by_field_name("operator"))
-        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if operator in ("==", "!=") and right is not None and text(right) in ("NULL", "0"):
-            return _truths(left, positive == (operator == "!="))
-        if operator == "&&" and positive or operator == "||" and not positive:
-            return _truths(left, positive) + _truths(right, positive)
-    return []
+def _irq_tag(effect: Effect) -> str:
+    if effect.irq == "save":
+        return f"save:{effect.flags}"
+    if effect.irq in ("disable", "bh"):
+        return effect.irq
+    return ""
+
+
+def _guard_args(op: LockOp, args: tuple[str, ...], line: int) -> tuple[str, ...]:
+    """A guard has no flags variable of its own: give it one per guard."""
+    if op.flags is not None and op.flags >= len(args):
+        return (*args, *(["?"] * (op.flags - len(args))), f"guard@{line}")
+    return args
+
+
+def _split_args(inner: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in inner:
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1, "[": 1, "]": -1}.get(char, 0)
+        current += char
+    if current:
+        parts.append(current)
+    return parts
+
+
+__all__ = [
+    "ASSERTED",
+    "GUARD",
+    "MAX_STATES",
+    "Anomaly",
+    "CallSite",
+    "Events",
+    "FunctionContext",
+    "LockAnalysis",
+    "LockState",
+    "Node",
+]

@@ -3,49 +3,45 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from patchlint.analysis.calls import squash, text
 from patchlint.analysis.cfg import FALSE, TRUE
 from patchlint.analysis.facts import FunctionFacts
-from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.kb import Knowledge
+from patchlint.analysis.state import ASSERTED, ENTRY, GUARD, HELPER, Held, LockState
 from patchlint.findings import Evidence
 
 MAX_PATH_STEPS = 6
 
 
-def held_evidence(state: LockState, path: str) -> list[Evidence]:
-    """One evidence line per protection held in ``state``."""
-    found: list[Evidence] = []
-    for line, how in state.rcu:
-        found.append(Evidence("lock", f"RCU read lock ({_how(how)}) at line {line}", path, line))
-    for line, how in state.tasklist:
-        found.append(Evidence("lock", f"tasklist_lock ({_how(how)}) at line {line}", path, line))
-    for line, how in state.atomic:
-        found.append(
-            Evidence(
-                "lock",
-                f"preemption disabled by {how}() at line {line}: an implicit RCU read-side section",
-                path,
-                line,
-            )
-        )
-    for owner, line, how in state.siglock:
-        found.append(
-            Evidence("lock", f"{owner}->sighand->siglock ({_how(how)}) at line {line}", path, line)
-        )
-    return found
+def describe(held: Held, kb: Knowledge) -> str:
+    """`spinlock dev->lock`, `RCU read lock`, `interrupts disabled`."""
+    kind = kb.kind(held.kind)
+    title = kind.title if kind is not None else "lock"
+    if not held.lock:
+        return title
+    return f"{title} {held.lock}" if kind is not None else held.lock
 
 
-def _how(how: str) -> str:
-    if how.startswith("helper:"):
-        return f"taken inside {how[7:]}()"
-    return {
-        "lock": "taken",
-        "guard": "guard",
-        "assert": "asserted",
-        "lock_task_sighand": "lock_task_sighand() succeeded",
-    }.get(how, how)
+def how_taken(held: Held) -> str:
+    if held.how == HELPER:
+        return f"taken inside {held.via}()"
+    if held.how == GUARD:
+        return f"{held.via}() by a scope guard"
+    if held.how == ASSERTED:
+        return f"asserted by {held.via}()"
+    if held.how == ENTRY:
+        return f"held on entry ({held.via})"
+    return f"taken by {held.via}()"
+
+
+def held_evidence(entries: Iterable[Held], path: str, kb: Knowledge) -> list[Evidence]:
+    """One evidence line per lock held."""
+    return [
+        Evidence("lock", f"{describe(h, kb)} {how_taken(h)} at line {h.line}", path, h.line)
+        for h in entries
+    ]
 
 
 def witness_path(
@@ -62,7 +58,7 @@ def witness_path(
     """
     cfg = facts.cfg
     analysis = facts.analysis
-    start = (cfg.entry, LockState())
+    start = (cfg.entry, facts.context.entry)
     parent: dict[tuple[int, LockState], tuple[tuple[int, LockState], str | None] | None] = {
         start: None
     }
@@ -85,8 +81,11 @@ def witness_path(
         return []
     steps: list[Evidence] = []
     current = goal
-    while parent[current] is not None:
-        previous, label = parent[current]
+    while True:
+        link = parent[current]
+        if link is None:
+            break
+        previous, label = link
         node = cfg.nodes[previous[0]]
         if node.kind == "cond" and label in (TRUE, FALSE) and node.cond is not None:
             taken = "true" if label == TRUE else "false"

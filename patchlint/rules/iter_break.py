@@ -1,14 +1,29 @@
-"""iter-double-loop-break: `break` inside a macro that expands to two nested loops."""
+"""iter-double-loop-break: `break` inside a macro that expands to two nested loops
+(kernel/iterators.toml `double = true`).
+
+Why is this bad: the break leaves only the inner loop; the walk goes on with the
+next process, which is rarely what the author meant.
+
+Example:
+    for_each_process_thread(p, t) {
+        if (match(t))
+            break;                  /* only leaves the thread loop */
+    }
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from patchlint.analysis.facts import file_facts
+from patchlint.analysis.reporting import Unit
 from patchlint.findings import Evidence, Finding
+
+SCOPE = "function"
+FACTS = ("constructs",)
 
 # A break inside any of these belongs to it, not to the iterator around it.
 _BREAK_TARGETS = frozenset({"for_statement", "while_statement", "do_statement", "switch_statement"})
@@ -36,7 +51,7 @@ def _direct_breaks(loop: Node) -> list[Node]:
     return sorted(found, key=lambda n: n.start_byte)
 
 
-def check_iter_double_loop_break(unit) -> Iterable[Finding]:
+def check(unit: Unit) -> Iterator[Finding]:
     ff = file_facts(unit)
     root = unit.source.tree.root_node
     occurrences: Counter[tuple[str, str]] = Counter()

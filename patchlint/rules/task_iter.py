@@ -1,26 +1,34 @@
-"""task-iter-unlocked: a task-list walk with neither RCU, tasklist_lock nor siglock held."""
+"""task-iter-unlocked: a task-list walk with none of the locks that protect it held
+(RCU, tasklist_lock, for one group's threads its siglock; kernel/iterators.toml).
+
+Why is this bad: tasks exit and are freed concurrently; a walk without the lock can
+step onto a task_struct that was unlinked and freed.
+
+Example:
+    for_each_process(p)             /* needs rcu_read_lock() or tasklist_lock */
+        n++;
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from patchlint.analysis.callers import caller_protection
+from patchlint.analysis.callers import CallerVerdict, caller_protection, protecting
 from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
-from patchlint.analysis.lockstate import LockState
+from patchlint.analysis.kb import IteratorSpec
 from patchlint.analysis.paths import held_evidence, witness_path
+from patchlint.analysis.reporting import Unit
+from patchlint.analysis.state import LockState
 from patchlint.findings import Evidence, Finding
+from patchlint.source import Construct, FunctionDef
 
+SCOPE = "function"
+FACTS = ("lock-states", "callers")
 RULE = "task-iter-unlocked"
-_LOCK_NAMES = {
-    "rcu": "RCU (rcu_read_lock)",
-    "tasklist": "tasklist_lock",
-    "siglock": "the group's siglock",
-    "atomic": "preemption disabled",
-}
 
 
-def _exclusive_context(ff: FileFacts, fn) -> bool:
+def _exclusive_context(ff: FileFacts, fn: FunctionDef) -> bool:
     """Debugger or stop_machine code: every other CPU is stopped, no lock is needed."""
     path = ff.path.replace("\\", "/")
     if any(pattern.search(path) for pattern in ff.kb.exclusive_paths):
@@ -30,11 +38,11 @@ def _exclusive_context(ff: FileFacts, fn) -> bool:
     return any(pattern.search(flat) for pattern in ff.kb.exclusive_comments)
 
 
-def _protected(state: LockState, locks: tuple[str, ...]) -> bool:
-    return any(state.holds(lock) for lock in locks)
+def _protected(ff: FileFacts, state: LockState, locks: tuple[str, ...]) -> bool:
+    return protecting(state, locks, ff.kb) is not None
 
 
-def check_task_iter_unlocked(unit) -> Iterable[Finding]:
+def check(unit: Unit) -> Iterator[Finding]:
     ff = file_facts(unit)
     for fn in unit.source.functions:
         if not unit.wants(fn.name) or fn.body is None:
@@ -48,25 +56,27 @@ def check_task_iter_unlocked(unit) -> Iterable[Finding]:
         ]
         if not loops or _exclusive_context(ff, fn):
             continue
-        facts = ff.facts(fn)
+        facts = ff.facts(fn) if ff.verdict(fn).analysed else None
         if facts is None or not facts.precise:
             continue
         yield from _check_function(ff, fn, facts)
 
 
-def _check_function(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding]:
+def _check_function(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Finding]:
     occurrences: Counter[str] = Counter()
     for node_id in sorted(facts.events.iters, key=lambda n: facts.node(n).line):
         node = facts.node(node_id)
         construct = node.info
-        spec = ff.kb.iterators.get(getattr(construct, "name", ""))
+        if not isinstance(construct, Construct):
+            continue
+        spec = ff.kb.iterators.get(construct.name)
         if spec is None:
             continue
         label = f"{construct.name}({', '.join(a.strip() for a in construct.args)})"
         key = f"{label}#{occurrences[label]}"
         occurrences[label] += 1
         states = facts.events.iters[node_id]
-        bad = [s for s in states if not _protected(s, spec.protected_by)]
+        bad = [s for s in states if not _protected(ff, s, spec.protected_by)]
         if not bad:
             continue
         locks = set(spec.protected_by)
@@ -85,32 +95,37 @@ def _check_function(ff: FileFacts, fn, facts: FunctionFacts) -> Iterator[Finding
 
 def _finding(
     ff: FileFacts,
-    fn,
+    fn: FunctionDef,
     facts: FunctionFacts,
     node_id: int,
-    construct,
-    spec,
+    construct: Construct,
+    spec: IteratorSpec,
     key: str,
     bad: list[LockState],
     states: set[LockState],
-    verdict,
+    verdict: CallerVerdict,
 ) -> Finding:
     node = facts.node(node_id)
-    needs = " or ".join(_LOCK_NAMES[lock] for lock in spec.protected_by if lock != "atomic")
+    kb = ff.kb
+    needs = " or ".join(
+        kb.protections[name].title
+        for name in spec.protected_by
+        if name in kb.protections and not kb.protections[name].atomic
+    )
     evidence: list[Evidence] = [
         Evidence("note", f"{construct.name}() needs {needs}", ff.path, node.line)
     ]
     partial = len(bad) < len(states)
     if partial:
-        good = next(s for s in states if _protected(s, spec.protected_by))
-        evidence += held_evidence(good, ff.path)
+        good = next(s for s in states if _protected(ff, s, spec.protected_by))
+        evidence += held_evidence(good.definite(), ff.path, kb)
         evidence.append(
             Evidence(
                 "note", "held on some paths to the loop but not on this one", ff.path, node.line
             )
         )
         evidence += witness_path(
-            facts, node_id, ff.path, lambda s: not _protected(s, spec.protected_by)
+            facts, node_id, ff.path, lambda s: not _protected(ff, s, spec.protected_by)
         )
     else:
         evidence.append(
@@ -123,13 +138,16 @@ def _finding(
         )
     for path, caller, line in verdict.unprotected[:3]:
         evidence.append(Evidence("caller", f"{caller}() calls {fn.name}() without it", path, line))
-    other = [s for s in bad if s.siglock]
-    if other:
-        evidence += held_evidence(other[0], ff.path)
+    # A lock that protects other walks is held here: name it, it is the wrong one.
+    others = tuple(name for name in kb.protections if name not in spec.protected_by)
+    wrong = [h for s in bad for h in s.definite() if protecting(LockState(held=(h,)), others, kb)]
+    if wrong:
+        evidence += held_evidence(wrong[:1], ff.path, kb)
         evidence.append(
             Evidence(
                 "note",
-                "a siglock protects one thread group, not the process list",
+                f"{wrong[0].lock or wrong[0].kind} is held, but it does not protect "
+                f"{construct.name}()",
                 ff.path,
                 node.line,
             )

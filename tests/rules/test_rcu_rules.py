@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from patchlint.rules import AnalysisUnit
-from patchlint.rules.rcu import check_rcu_sleep, check_rcu_task_escape, check_rcu_unbalanced
+from patchlint.rules.rcu_sleep import check as check_rcu_sleep
+from patchlint.rules.rcu_task_escape import check as check_rcu_task_escape
+from patchlint.rules.rcu_unbalanced import check as check_rcu_unbalanced
 from patchlint.source.parse import parse_c
 
 
@@ -59,7 +61,7 @@ int f(int *p) {
 	return 0;
 }"""
     (finding,) = _run(check_rcu_unbalanced, code)
-    assert finding.line == 5 and finding.key == "return -EINVAL;#0"
+    assert finding.line == 5 and finding.key == "leak:rcu::return -EINVAL;#0"
     assert any(e.kind == "path" and "(!p) is true" in e.message for e in finding.evidence)
 
 

@@ -1,0 +1,310 @@
+"""Lock imbalances of one function: what lock-unbalanced and rcu-unbalanced report.
+
+* leak: some paths return still holding a lock the function took, while other
+  paths that took it released it, and neither the return value nor a condition
+  the caller controls tells the caller which happened (``summaries.outcomes``);
+* underflow: a release of a lock this path already released, or of a lock the
+  function takes itself elsewhere (so its callers cannot be holding it);
+* double: a second acquisition of a non-recursive lock this path holds;
+* irq-mismatch: ``spin_lock_irqsave()`` ended by ``spin_unlock_irq()`` (or a
+  restore from other flags): the saved interrupt state is lost;
+* flags-reuse: a nested irqsave into flags that still hold an outer save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from patchlint.analysis.calls import INDIRECT, squash, text
+from patchlint.analysis.facts import FileFacts, FunctionFacts
+from patchlint.analysis.identity import canonical
+from patchlint.analysis.lockstate import Anomaly
+from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
+from patchlint.analysis.state import OWN, Held, LockState
+from patchlint.analysis.summaries import Outcome, lock_summary, outcomes
+from patchlint.findings import Confidence, Evidence
+from patchlint.source import FunctionDef
+
+
+@dataclass
+class Imbalance:
+    what: str  # leak, underflow, double, irq-mismatch, flags-reuse
+    kind: str
+    lock: str
+    rule: str
+    line: int
+    message: str
+    label: str  # stable part of the finding key
+    column: int | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: Confidence = "high"
+
+
+def _rule(ff: FileFacts, kind: str) -> str:
+    lock_kind = ff.kb.kind(kind)
+    return lock_kind.balance_rule if lock_kind is not None else "lock-unbalanced"
+
+
+def _name(ff: FileFacts, kind: str, lock: str) -> str:
+    return describe(Held(kind, lock, "", 0, "", ""), ff.kb)
+
+
+def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imbalance]:
+    found = list(_leaks(ff, fn, facts))
+    for anomaly in sorted(facts.events.anomalies.values(), key=lambda a: a.call.start):
+        report = _anomaly(ff, facts, anomaly)
+        if report is not None:
+            found.append(report)
+    return found
+
+
+# ---------------------------------------------------------------- leaks
+
+
+def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imbalance]:
+    summary = lock_summary(ff, fn)
+    declared = summary is not None and summary.declared
+    for outcome in outcomes(facts):
+        if outcome.verdict != "leak" or declared:
+            continue
+        if _handed_off(ff, facts, outcome):
+            continue
+        seen: set[int] = set()
+        for node_id, state in sorted(outcome.holding, key=lambda item: facts.node(item[0]).line):
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            yield _leak(ff, fn, facts, outcome, node_id, state)
+
+
+def _leak(
+    ff: FileFacts,
+    fn: FunctionDef,
+    facts: FunctionFacts,
+    outcome: Outcome,
+    node_id: int,
+    state: LockState,
+) -> Imbalance:
+    node = facts.node(node_id)
+    key = (outcome.kind, outcome.lock)
+    entry = next(h for h in reversed(state.held) if (h.kind, h.lock) == key)
+    name = _name(ff, outcome.kind, outcome.lock)
+    label = squash(text(node.ast)) if node.ast is not None else "end of function"
+    evidence = held_evidence([entry], ff.path, ff.kb)
+    evidence += witness_path(
+        facts,
+        node_id,
+        ff.path,
+        lambda s: any((h.kind, h.lock) == key and h.how in OWN for h in s.held),
+    )
+    released_at = sorted({facts.node(n).line for n, _s in outcome.released})
+    if released_at:
+        evidence.append(
+            Evidence(
+                "counterpart",
+                f"the paths returning at line {released_at[0]} release it",
+                ff.path,
+                released_at[0],
+            )
+        )
+    evidence.append(
+        Evidence("unlock", f"no release of {name} on this path before it returns", ff.path, node.line)
+    )
+    where = "returns" if node.ast is not None else "falls off its end"
+    states = facts.events.returns.get(node_id, set())
+    holding = [s for s in states if any((h.kind, h.lock) == key and h.how in OWN for h in s.held)]
+    return Imbalance(
+        what="leak",
+        kind=outcome.kind,
+        lock=outcome.lock,
+        rule=_rule(ff, outcome.kind),
+        line=node.line,
+        message=f"{fn.name}() {where} with the {name} {how_taken(entry)} at line {entry.line} "
+        "still held, while its other paths release it",
+        label=f"{outcome.kind}:{outcome.lock}:{label}",
+        evidence=evidence,
+        confidence="high" if len(holding) == len(states) else "medium",
+    )
+
+
+def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
+    """A path holding the lock passes it (or its owner) to a callee we know nothing
+    about: that callee may be what releases or frees it (`kfree(obj)`, `obj_put(obj)`)."""
+    lock = outcome.lock
+    owners = _owners(lock)
+    for site in facts.events.calls.values():
+        if not any(_holds_own(state, outcome) for state in site.states):
+            continue
+        call = site.call
+        if not _unknown_callee(ff, facts, call.name, call.start):
+            continue
+        if not lock:
+            if call.name == INDIRECT:
+                return True
+            continue
+        if owners & {canonical(arg) for arg in call.args}:
+            return True
+    return False
+
+
+def _holds_own(state: LockState, outcome: Outcome) -> bool:
+    return any(
+        h.kind == outcome.kind and h.lock == outcome.lock and h.how in OWN for h in state.held
+    )
+
+
+def _owners(lock: str) -> set[str]:
+    """Expressions that hand a lock over: its address, its owner object, the owner's address."""
+    if not lock:
+        return set()
+    found = {lock, canonical("&" + lock)}
+    for separator in ("->", "."):
+        head, sep, _tail = lock.rpartition(separator)
+        if sep and head:
+            found.add(head)
+            if separator == ".":
+                found.add(canonical("&" + head))
+            break
+    if lock.startswith("*"):
+        found.add(lock[1:])
+    return found
+
+
+def _unknown_callee(ff: FileFacts, facts: FunctionFacts, name: str, start: int) -> bool:
+    kb = ff.kb
+    if name in kb.ops or name in kb.predicates or name in kb.noreturn:
+        return False
+    if name in kb.positive_asserts or name in kb.negated_asserts or name in kb.transparent:
+        return False
+    callee = ff.source.function(name)
+    if callee is not None:
+        return lock_summary(ff, callee) is None
+    return True
+
+
+# ---------------------------------------------------------------- anomalies
+
+
+def _anomaly(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | None:
+    if anomaly.what == "underflow":
+        return _underflow(ff, facts, anomaly)
+    if anomaly.what == "double":
+        return _double(ff, facts, anomaly)
+    if anomaly.what in ("irq-mismatch", "flags-reuse"):
+        return _irq(ff, facts, anomaly)
+    return None
+
+
+def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | None:
+    effect, call = anomaly.effect, anomaly.call
+    key = (effect.kind, effect.lock)
+    lock_kind = ff.kb.kind(effect.kind)
+    again = [s for s in anomaly.states if key in s.released]
+    callers_cannot_hold = (
+        key in facts.events.clean_acquires
+        and lock_kind is not None
+        and lock_kind.keyed
+        and not lock_kind.recursive
+    )
+    if not again and not callers_cannot_hold:
+        return None
+    name = _name(ff, effect.kind, effect.lock)
+    evidence = witness_path(
+        facts,
+        anomaly.node,
+        ff.path,
+        (lambda s: key in s.released) if again else (lambda s: s.holding(*key) is None),
+    )
+    if again:
+        detail = f"{name} was already released on this path"
+        message = f"{call.name}() releases the {name} a second time on this path"
+    else:
+        detail = f"{name} is not taken on this path; the function takes it itself elsewhere"
+        message = f"{call.name}() releases the {name}, which is not held on this path"
+    evidence.append(Evidence("unlock", detail, ff.path, call.line))
+    return Imbalance(
+        "underflow",
+        effect.kind,
+        effect.lock,
+        _rule(ff, effect.kind),
+        call.line,
+        message,
+        f"{call.name}({effect.lock})",
+        call.column,
+        evidence,
+        "high" if again else "medium",
+    )
+
+
+def _double(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | None:
+    other = anomaly.other
+    effect, call = anomaly.effect, anomaly.call
+    if other is None or not other.definite:
+        return None
+    key = (effect.kind, effect.lock)
+    name = _name(ff, effect.kind, effect.lock)
+    evidence = held_evidence([other], ff.path, ff.kb)
+    evidence += witness_path(facts, anomaly.node, ff.path, lambda s: s.holding(*key) is not None)
+    evidence.append(
+        Evidence("call", f"{call.name}() takes it again: a self-deadlock", ff.path, call.line)
+    )
+    site = facts.events.calls.get(call.start)
+    every = site is not None and all(s.holding(*key) is not None for s in site.states)
+    return Imbalance(
+        "double",
+        effect.kind,
+        effect.lock,
+        _rule(ff, effect.kind),
+        call.line,
+        f"{call.name}() takes the {name} already held since line {other.line} "
+        f"({how_taken(other)})",
+        f"{call.name}({effect.lock}) again",
+        call.column,
+        evidence,
+        "high" if every else "medium",
+    )
+
+
+def _irq(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | None:
+    other = anomaly.other
+    effect, call = anomaly.effect, anomaly.call
+    if other is None:
+        return None
+    saved = other.irq.partition(":")[2]
+    name = describe(other, ff.kb)
+    evidence = held_evidence([other], ff.path, ff.kb)
+    if anomaly.what == "flags-reuse":
+        message = (
+            f"{call.name}() saves the interrupt state into {effect.flags}, which still holds "
+            f"the state saved at line {other.line} for the {name}"
+        )
+        evidence.append(
+            Evidence("call", f"the state saved at line {other.line} is overwritten", ff.path, call.line)
+        )
+        label = f"{call.name}({effect.lock}, {effect.flags}) reuses flags"
+    else:
+        if effect.irq == "restore":
+            how = f"restores the interrupt state from {effect.flags}, not from {saved}"
+        elif effect.irq == "enable":
+            how = "enables interrupts unconditionally"
+        else:
+            how = "leaves interrupts as they are"
+        message = (
+            f"{call.name}() {how}: the {name} was taken with the interrupt state saved in "
+            f"{saved} at line {other.line}"
+        )
+        evidence.append(Evidence("unlock", f"the state saved in {saved} is lost", ff.path, call.line))
+        label = f"{call.name}({effect.lock}) after irqsave"
+    return Imbalance(
+        anomaly.what,
+        other.kind,
+        other.lock,
+        _rule(ff, other.kind),
+        call.line,
+        message,
+        label,
+        call.column,
+        evidence,
+        "high",
+    )

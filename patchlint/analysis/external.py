@@ -1,0 +1,255 @@
+"""Summaries of functions defined in other files of the tree.
+
+Three providers answer "what does calling NAME do?" for a callee that is not in
+the file being analysed:
+
+* ``TableSummaries``: a table of every exported function's may-sleep summary,
+  built by ``patchlint scan`` (``SummaryTable``) and cached per tree, so a patch
+  check looks a callee up in a dictionary;
+* ``IndexSummaries``: the function index (a grep and a parse per callee), with a
+  small budget per file, when no table exists;
+* ``DeferringSummaries``: inside a whole-tree scan, where every file is being
+  analysed anyway: the question is recorded and answered once all files have
+  exported their summaries.
+
+Only may-sleep crosses files today; a callee's lock effects are taken from the
+same file (and from the data), which keeps a scan's files independent.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from patchlint.analysis.facts import FileFacts, TreeIndex
+from patchlint.analysis.sleep import Deferred, SleepSummary
+from patchlint.analysis.summaries import LockSummary
+
+MAX_CHAIN = 6
+INDEX_BUDGET = 4  # tree-wide definition lookups per analysed file
+_OTHER_FILES_MAX = 32
+TREE_KEY = "tree-summaries"
+
+
+class TreeSummaries(Protocol):
+    def lock_summary(self, name: str) -> LockSummary | None: ...
+
+    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None: ...
+
+
+@dataclass(frozen=True)
+class SleepExport:
+    """One function's may-sleep facts, as a whole-tree scan exports them."""
+
+    name: str
+    path: str
+    chain: tuple[str, ...] | None  # sleeps by itself (same-file callees included)
+    externals: tuple[str, ...] = ()  # other files' functions it calls outside its sections
+
+
+@dataclass
+class SummaryTable:
+    """Every exported function's summary, by name; answers may-sleep tree-wide."""
+
+    exports: dict[str, list[SleepExport]] = field(default_factory=dict)
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
+    _memo: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+
+    def add(self, items: Iterable[SleepExport]) -> None:
+        for item in items:
+            self.exports.setdefault(item.name, []).append(item)
+        self._memo.clear()
+
+    def sleeps(self, name: str, depth: int = 0) -> tuple[str, ...] | None:
+        """The chain by which NAME may sleep, if every definition of it may."""
+        if name in self._memo:
+            return self._memo[name]
+        definitions = self.exports.get(name)
+        if not definitions or depth >= MAX_CHAIN:
+            return None
+        self._memo[name] = None  # a cycle does not sleep by itself
+        chains: list[tuple[str, ...]] = []
+        for definition in definitions:
+            chain = definition.chain
+            if chain is None:
+                for callee in definition.externals:
+                    inner = self.sleeps(callee, depth + 1)
+                    if inner is not None:
+                        chain = (callee, *inner)
+                        break
+            if chain is None:
+                self._memo[name] = None
+                return None
+            chains.append(chain)
+        result = min(chains, key=len)[:MAX_CHAIN]
+        self._memo[name] = result
+        return result
+
+    def definition_paths(self, name: str) -> list[str]:
+        return [item.path for item in self.exports.get(name, [])]
+
+    # ---- persistence ----
+    def save(self, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump((self.exports, self.stamps), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(target)
+
+    @classmethod
+    def load(cls, source: Path) -> SummaryTable | None:
+        try:
+            with source.open("rb") as handle:
+                exports, stamps = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(exports, dict) or not isinstance(stamps, dict):
+            return None
+        return cls(exports, stamps)
+
+
+class TableSummaries:
+    """Answers from a scan's table, ignoring definitions whose file changed since."""
+
+    def __init__(self, table: SummaryTable, root: Path | None = None) -> None:
+        self.table = table
+        self.root = root
+
+    def lock_summary(self, name: str) -> LockSummary | None:
+        return None
+
+    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
+        if self.root is not None:
+            for path in self.table.definition_paths(name):
+                stamp = self.table.stamps.get(path)
+                try:
+                    info = (self.root / path).stat()
+                except OSError:
+                    return None
+                if stamp is not None and stamp != (int(info.st_mtime), info.st_size):
+                    return None
+        chain = self.table.sleeps(name)
+        return SleepSummary(chain) if chain is not None else None
+
+
+class DeferringSummaries:
+    """Inside a scan: record the question, the scan answers it from its table."""
+
+    def lock_summary(self, name: str) -> LockSummary | None:
+        return None
+
+    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
+        return Deferred(name)
+
+
+class IndexSummaries:
+    """Looks callees up with the function index, a few per analysed file."""
+
+    def __init__(self, index: TreeIndex) -> None:
+        self.index = index
+        self._sleep: dict[str, SleepSummary | None] = {}
+        self._files: OrderedDict[str, FileFacts] = OrderedDict()
+        self._budget: dict[int, int] = {}
+        self._depth = 0
+
+    def _facts(self, path: str) -> FileFacts | None:
+        cached = self._files.get(path)
+        if cached is not None:
+            self._files.move_to_end(path)
+            return cached
+        try:
+            source = self.index.source(path)
+        except (OSError, ValueError):
+            return None
+        if source is None:
+            return None
+        facts = FileFacts(source, path, self.index)
+        facts.memo[TREE_KEY] = self
+        self._files[path] = facts
+        while len(self._files) > _OTHER_FILES_MAX:
+            self._files.popitem(last=False)
+        return facts
+
+    def lock_summary(self, name: str) -> LockSummary | None:
+        return None
+
+    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
+        if name in self._sleep:
+            return self._sleep[name]
+        if self._depth >= 1:
+            return None  # only the analysed file's own callees are looked up
+        self._sleep[name] = None
+        self._depth += 1
+        try:
+            result = self._lookup(name)
+        finally:
+            self._depth -= 1
+        self._sleep[name] = result
+        return result
+
+    def _lookup(self, name: str) -> SleepSummary | None:
+        from patchlint.analysis.sleep import sleep_summary
+
+        try:
+            definitions = self.index.definitions(name)
+        except (OSError, ValueError, RuntimeError):
+            return None
+        chains: list[SleepSummary] = []
+        for path, definition in definitions:
+            facts = self._facts(path)
+            fn = facts.source.function(definition.name) if facts is not None else None
+            if facts is None or fn is None:
+                return None
+            summary = sleep_summary(facts, fn)
+            if not isinstance(summary, SleepSummary) or summary.gfp_param is not None:
+                return None
+            chains.append(summary)
+        return min(chains, key=lambda s: len(s.chain)) if chains else None
+
+    def known(self, name: str) -> bool:
+        return name in self._sleep
+
+    def spend(self, owner: FileFacts) -> bool:
+        """One lookup for ``owner``'s analysis, if its budget allows."""
+        key = id(owner)
+        used = self._budget.get(key, 0)
+        if used >= INDEX_BUDGET:
+            return False
+        self._budget[key] = used + 1
+        return True
+
+
+_INDEX_PROVIDERS: dict[int, IndexSummaries] = {}
+
+
+def provider(ff: FileFacts) -> TreeSummaries | None:
+    found = ff.memo.get(TREE_KEY)
+    if isinstance(found, (TableSummaries, DeferringSummaries, IndexSummaries)):
+        return found
+    if ff.index is None:
+        return None
+    index_provider = _INDEX_PROVIDERS.get(id(ff.index))
+    if index_provider is None or index_provider.index is not ff.index:
+        _INDEX_PROVIDERS.clear()
+        index_provider = _INDEX_PROVIDERS[id(ff.index)] = IndexSummaries(ff.index)
+    ff.memo[TREE_KEY] = index_provider
+    return index_provider
+
+
+def tree_lock_summary(ff: FileFacts, name: str) -> LockSummary | None:
+    source = provider(ff)
+    return source.lock_summary(name) if source is not None else None
+
+
+def tree_sleep_summary(ff: FileFacts, name: str) -> SleepSummary | Deferred | None:
+    source = provider(ff)
+    if source is None:
+        return None
+    if isinstance(source, IndexSummaries) and not source.known(name) and not source.spend(ff):
+        return None
+    return source.sleep_summary(name)

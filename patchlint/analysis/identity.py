@@ -1,0 +1,230 @@
+"""Lock identity: one canonical text per lock, whatever expression reaches it.
+
+``spin_lock(&dev->lock)`` and ``spin_lock(&priv->dev->lock)`` take the same lock
+when ``dev`` is a local set once from ``priv->dev``: both canonicalise to
+``priv->dev->lock``. A lock reached through a pointer parameter keeps the
+parameter's name, which a summary turns into an argument slot (``{0}->lock``)
+so the call site can put its own expression in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from patchlint.analysis.calls import text
+
+# An access path: a variable followed by fields and indices (`a->b.c[i]`).
+_PATH = r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\[\]]*\])*"
+_PATH_RE = re.compile(rf"^{_PATH}$")
+_CAST = re.compile(
+    r"\((?:(?:const|volatile|struct|union|enum|unsigned|signed)\s+)*[A-Za-z_]\w*\s*\*+\s*\)"
+)
+_SPACE_AROUND = re.compile(r"\s*([^\w\s])\s*")
+_SPACES = re.compile(r"\s+")
+_REDUNDANT_PARENS = re.compile(rf"(?<![\w\]])\(({_PATH})\)")
+_ADDRESS_ARROW = re.compile(rf"\(&({_PATH})\)->")
+_DEREF_DOT = re.compile(rf"\(\*({_PATH})\)\.")
+_NUMBER_PARENS = re.compile(r"(?<![\w\]])\((\d+)\)")
+_ROOTS = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
+_SLOT = re.compile(r"\{(\d+|ret)\}")
+# Values a local may stand for in a lock name: an access path, its address, or a
+# call over such values (`this_cpu_ptr(&pcp)`), with no side effects we care about.
+_ALIAS_VALUE = re.compile(rf"^&?{_PATH}$|^[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)$")
+MAX_SUBSTITUTIONS = 6
+
+
+def canonical(expression: str) -> str:
+    """The canonical text of a C expression naming a lock object."""
+    value = _SPACES.sub(" ", expression).strip()
+    value = _SPACE_AROUND.sub(r"\1", value)
+    value = _CAST.sub("", value)
+    for _ in range(MAX_SUBSTITUTIONS):
+        before = value
+        value = _ADDRESS_ARROW.sub(r"\1.", value)
+        value = _DEREF_DOT.sub(r"\1->", value)
+        value = _REDUNDANT_PARENS.sub(r"\1", value)
+        value = _NUMBER_PARENS.sub(r"\1", value)
+        value = value.replace("*&", "").replace("&*", "")
+        while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
+            value = value[1:-1]
+        if value == before:
+            break
+    return value
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for char in value:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def pointee(argument: str) -> str:
+    """The lock an argument points at: `&x->lock` names `x->lock`, `lock` names `*lock`."""
+    value = canonical(argument)
+    if value.startswith("&"):
+        return canonical(value[1:])
+    return canonical("*" + value) if _PATH_RE.match(value) else canonical(f"*({value})")
+
+
+def roots(identity: str) -> frozenset[str]:
+    """Variables (and functions) an identity is computed from."""
+    return frozenset(_ROOTS.findall(identity))
+
+
+_LEADING_OBJECT = re.compile(r"^([A-Za-z_]\w*)(?:$|\.)")
+_CALLED = re.compile(r"([A-Za-z_]\w*)\(")
+
+
+def pointer_roots(identity: str) -> frozenset[str]:
+    """Variables whose new value makes the same text name another lock: every variable
+    in it but a lock object named directly (`tasklist_lock`, `local.lock`)."""
+    found = set(roots(identity)) - set(_CALLED.findall(identity))
+    leading = _LEADING_OBJECT.match(identity)
+    if leading:
+        found.discard(leading.group(1))
+    return frozenset(found)
+
+
+def fill(template: str, args: tuple[str, ...], returned: str | None = None) -> str | None:
+    """A template ("{0}->lock") with the call's arguments put in, or None if one is missing."""
+    missing = False
+
+    def slot(match: re.Match[str]) -> str:
+        nonlocal missing
+        key = match.group(1)
+        if key == "ret":
+            if returned is None:
+                missing = True
+                return ""
+            return f"({returned})"
+        index = int(key)
+        if index >= len(args):
+            missing = True
+            return ""
+        return f"({args[index]})"
+
+    value = _SLOT.sub(slot, template)
+    return None if missing else canonical(value)
+
+
+@dataclass
+class Resolver:
+    """Canonical lock names inside one function: locals set once stand for their value."""
+
+    params: tuple[str, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    local_names: frozenset[str] = frozenset()
+
+    def resolve(self, identity: str) -> str:
+        value = identity
+        for _ in range(MAX_SUBSTITUTIONS):
+            changed = False
+
+            def swap(match: re.Match[str]) -> str:
+                nonlocal changed
+                name = match.group(0)
+                alias = self.aliases.get(name)
+                if alias is None:
+                    return name
+                changed = True
+                return f"({alias})"
+
+            value = _ROOTS.sub(swap, value)
+            value = canonical(value)
+            if not changed:
+                break
+        return value
+
+    def lock_at(self, argument: str) -> str:
+        return self.resolve(pointee(argument))
+
+    def expression(self, argument: str) -> str:
+        return self.resolve(canonical(argument))
+
+    def template(self, identity: str, returned: str | None = None) -> str | None:
+        """The identity over argument slots, for a summary; None if it names a local."""
+        if not identity:
+            return identity
+        locals_named = False
+
+        def slot(match: re.Match[str]) -> str:
+            nonlocal locals_named
+            name = match.group(0)
+            if name in self.params:
+                return "{" + str(self.params.index(name)) + "}"
+            if returned is not None and name == returned:
+                return "{ret}"
+            if name in self.local_names:
+                locals_named = True
+            return name
+
+        value = _ROOTS.sub(slot, identity)
+        return None if locals_named else value
+
+
+def function_resolver(params: list[str], body: Node | None) -> Resolver:
+    """Aliases of one function: locals assigned exactly once from an alias-able value."""
+    assigned: dict[str, list[str]] = {}
+    declared: set[str] = set()
+    address_taken: set[str] = set()
+    stack = [body] if body is not None else []
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind == "init_declarator":
+            name = _declared(node.child_by_field_name("declarator"))
+            if name:
+                declared.add(name)
+                assigned.setdefault(name, []).append(text(node.child_by_field_name("value")))
+        elif kind == "declaration":
+            for child in node.named_children:
+                name = _declared(child) if child.type != "init_declarator" else None
+                if name:
+                    declared.add(name)
+        elif kind == "assignment_expression":
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                operator = text(node.child_by_field_name("operator"))
+                value = text(node.child_by_field_name("right")) if operator == "=" else "?"
+                assigned.setdefault(text(left), []).append(value)
+        elif kind == "update_expression":
+            argument = node.child_by_field_name("argument")
+            if argument is not None and argument.type == "identifier":
+                assigned.setdefault(text(argument), []).append("?")
+        elif kind == "pointer_expression" and text(node.child_by_field_name("operator")) == "&":
+            argument = node.child_by_field_name("argument")
+            if argument is not None and argument.type == "identifier":
+                address_taken.add(text(argument))
+        stack.extend(node.named_children)
+    aliases: dict[str, str] = {}
+    for name, values in assigned.items():
+        if name in params or name in address_taken or len(values) != 1:
+            continue
+        value = canonical(values[0])
+        if name in declared and _ALIAS_VALUE.match(value) and name not in roots(value):
+            aliases[name] = value
+    return Resolver(tuple(params), aliases, frozenset(declared))
+
+
+def _declared(node: Node | None) -> str | None:
+    while node is not None and node.type in (
+        "pointer_declarator",
+        "array_declarator",
+        "attributed_declarator",
+        "parenthesized_declarator",
+    ):
+        node = node.child_by_field_name("declarator")
+    if node is not None and node.type == "identifier":
+        return text(node)
+    return None
+
+
+def is_path(expression: str) -> bool:
+    return bool(_PATH_RE.match(expression))

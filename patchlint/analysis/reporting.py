@@ -1,0 +1,221 @@
+"""Findings of the lock rules, built once per file image and shared by the rule pairs
+(sleep-in-atomic / rcu-sleep, lock-unbalanced / rcu-unbalanced), and the functions
+the analysis could not judge ("not analysed", with the reason)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from patchlint.analysis.balance import imbalances
+from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
+from patchlint.analysis.kb import Knowledge
+from patchlint.analysis.paths import held_evidence, witness_path
+from patchlint.analysis.sleep import SleepSite, forbidding, sleep_sites
+from patchlint.analysis.summaries import relevant
+from patchlint.findings import Evidence, Finding
+from patchlint.source import FunctionDef, SourceFile
+
+DEFERRED_KEY = "deferred-findings"
+
+
+class Unit(Protocol):
+    source: SourceFile
+    path: str
+    functions: set[str] | None
+
+    @property
+    def cache(self) -> dict[str, object]: ...
+
+    @property
+    def index(self) -> object: ...
+
+    def wants(self, function_name: str | None) -> bool: ...
+
+
+@dataclass
+class DeferredFinding:
+    """A finding that holds only if ``callee`` (defined elsewhere) may sleep."""
+
+    callee: str
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class NotAnalysed:
+    function: str
+    line: int
+    reason: str
+
+
+def analysed_functions(unit: Unit) -> list[tuple[FunctionDef, FunctionFacts]]:
+    """Functions of the unit that touch locks and could be analysed (cached per unit)."""
+    ff = file_facts(unit)
+    key = f"lock-functions:{sorted(unit.functions) if unit.functions is not None else '*'}"
+    cached = ff.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[tuple[FunctionDef, FunctionFacts]] = []
+    for fn in unit.source.functions:
+        if not unit.wants(fn.name) or fn.body is None or not relevant(ff, fn):
+            continue
+        if not ff.verdict(fn).analysed:
+            continue
+        facts = ff.facts(fn)
+        if facts is not None and facts.precise:
+            found.append((fn, facts))
+    ff.memo[key] = found
+    return found
+
+
+def not_analysed(unit: Unit) -> list[NotAnalysed]:
+    """Functions of the unit that touch locks but that the analysis cannot judge."""
+    ff = file_facts(unit)
+    found: list[NotAnalysed] = []
+    for fn in unit.source.functions:
+        if not unit.wants(fn.name) or fn.body is None or not ff.mentions_locks(fn):
+            continue
+        verdict: Verdict = ff.verdict(fn)
+        if not verdict.analysed:
+            found.append(NotAnalysed(fn.name, verdict.line or fn.start_line, verdict.reason))
+    return found
+
+
+# ---------------------------------------------------------------- sleeping
+
+
+def _sleep_sites(unit: Unit) -> list[SleepSite]:
+    ff = file_facts(unit)
+    key = f"sleep-sites:{sorted(unit.functions) if unit.functions is not None else '*'}"
+    cached = ff.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[SleepSite] = []
+    for fn, facts in analysed_functions(unit):
+        found.extend(sleep_sites(ff, fn, facts))
+    ff.memo[key] = found
+    return found
+
+
+def sleep_findings(unit: Unit, rule: str) -> Iterable[Finding]:
+    """Findings of one sleep rule; deferred ones are kept aside for the scan."""
+    ff = file_facts(unit)
+    occurrences: Counter[tuple[str, str]] = Counter()
+    for site in _sleep_sites(unit):
+        call = site.site.call
+        label = f"{call.name}()"
+        number = occurrences[(site.fn.name, label)]
+        occurrences[(site.fn.name, label)] += 1
+        if site.rule != rule:
+            continue
+        finding = _sleep_finding(ff, site, f"{label}#{number}")
+        if site.deferred is not None:
+            deferred = ff.memo.setdefault(DEFERRED_KEY, [])
+            if isinstance(deferred, list):
+                deferred.append(DeferredFinding(site.deferred, finding))
+            continue
+        yield finding
+
+
+def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
+    call = site.site.call
+    kb = ff.kb
+    evidence = held_evidence(site.held, ff.path, kb)
+    wanted = {(h.kind, h.lock) for h in site.held}
+    evidence += witness_path(
+        site.facts,
+        site.site.node,
+        ff.path,
+        lambda s: wanted <= {(h.kind, h.lock) for h in forbidding(s, kb)},
+    )
+    chain = site.chain or (call.name,)
+    if len(chain) > 1:
+        evidence.append(
+            Evidence(
+                "call",
+                "call chain: " + " -> ".join(f"{name}()" for name in chain) + " (may sleep)",
+                ff.path,
+                call.line,
+            )
+        )
+    elif site.deferred is None:
+        evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path, call.line))
+    context = "an RCU read-side critical section" if site.rule == "rcu-sleep" else "atomic context"
+    held = ", ".join(_short(h.kind, h.lock, kb) for h in site.held[:3])
+    via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
+    return Finding(
+        rule=site.rule,
+        severity="error",
+        message=f"{call.name}() may sleep{via}: {chain[-1]}() called in {context} ({held} held)",
+        file=ff.path,
+        line=call.line,
+        column=call.column,
+        function=site.fn.name,
+        confidence="high" if len(chain) == 1 else "medium",
+        key=key,
+        evidence=evidence,
+    )
+
+
+def _short(kind: str, lock: str, kb: Knowledge) -> str:
+    lock_kind = kb.kind(kind)
+    title = lock_kind.title if lock_kind is not None else kind
+    return f"{title} {lock}" if lock else title
+
+
+def deferred_findings(unit: Unit) -> list[DeferredFinding]:
+    """Findings waiting for a tree-wide answer (whole-tree scan only)."""
+    ff = file_facts(unit)
+    found = ff.memo.get(DEFERRED_KEY)
+    return [item for item in found if isinstance(item, DeferredFinding)] if isinstance(found, list) else []
+
+
+def complete_deferred(item: DeferredFinding, chain: tuple[str, ...]) -> Finding:
+    """The finding of a deferred sleeping call, now that ``chain`` says how it sleeps."""
+    finding = item.finding
+    full = (item.callee, *chain)
+    finding.message = finding.message.replace(
+        f"{item.callee}() may sleep:",
+        f"{item.callee}() may sleep (via {' -> '.join(full[:-1])}):",
+    ).replace(f"{item.callee}() called in", f"{full[-1]}() called in")
+    finding.evidence.append(
+        Evidence(
+            "call",
+            "call chain: " + " -> ".join(f"{name}()" for name in full) + " (may sleep)",
+            finding.file,
+            finding.line,
+        )
+    )
+    finding.confidence = "medium"
+    return finding
+
+
+# ---------------------------------------------------------------- imbalance
+
+
+def balance_findings(unit: Unit, rule: str) -> Iterable[Finding]:
+    ff = file_facts(unit)
+    for fn, facts in analysed_functions(unit):
+        occurrences: Counter[str] = Counter()
+        for item in imbalances(ff, fn, facts):
+            number = occurrences[item.label]
+            occurrences[item.label] += 1
+            if item.rule != rule:
+                continue
+            yield Finding(
+                rule=rule,
+                severity="error",
+                message=item.message,
+                file=ff.path,
+                line=item.line,
+                column=item.column,
+                function=fn.name,
+                confidence=item.confidence,
+                key=f"{item.what}:{item.label}#{number}",
+                evidence=item.evidence,
+            )
+
+
+Check = Callable[[Unit], Iterable[Finding]]

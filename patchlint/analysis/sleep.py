@@ -1,0 +1,232 @@
+"""May-sleep: a bottom-up summary per function, and the sleeping calls made in
+atomic context (what sleep-in-atomic and rcu-sleep report).
+
+A call may sleep when the data says so (kernel/sleeping.toml, and acquiring a
+mutex-like lock), or when it calls a function of the tree that may sleep: one
+that makes such a call outside atomic sections of its own, not only when a
+parameter asks for it, and not after dropping a lock of its caller's. A helper
+passing its ``gfp_t`` parameter to an allocator sleeps when its caller passes a
+blocking flag. Functions of the same file are summarised here; functions of
+other files through ``patchlint.analysis.external``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from patchlint.analysis.calls import Call, call_args
+from patchlint.analysis.facts import FileFacts, FunctionFacts
+from patchlint.analysis.identity import canonical
+from patchlint.analysis.kb import Knowledge
+from patchlint.analysis.lockstate import CallSite
+from patchlint.analysis.state import Held, LockState
+from patchlint.analysis.summaries import relevant, under_parameter_test
+from patchlint.source import FunctionDef
+
+MAX_CHAIN = 6
+
+
+@dataclass(frozen=True)
+class SleepSummary:
+    """How a function may sleep: the chain of calls down to the sleeping one."""
+
+    chain: tuple[str, ...]
+    # Sleeps only when this argument (a gfp_t) allows blocking.
+    gfp_param: int | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The callee is defined elsewhere in the tree; the scan decides later."""
+
+    name: str
+
+
+@dataclass
+class SleepSite:
+    """A call that may sleep, made where sleeping is forbidden on every path."""
+
+    fn: FunctionDef
+    facts: FunctionFacts
+    site: CallSite
+    rule: str  # "sleep-in-atomic" or "rcu-sleep"
+    held: tuple[Held, ...]  # what forbids sleeping, on one path
+    chain: tuple[str, ...] = ()
+    deferred: str | None = None  # callee to look up tree-wide before reporting
+    states: list[LockState] = field(default_factory=list)
+
+
+def gfp_params(fn: FunctionDef, kb: Knowledge) -> dict[str, int]:
+    """Parameters of type gfp_t (by name), with their positions."""
+    found: dict[str, int] = {}
+    declarator = fn.node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    parameters = declarator.child_by_field_name("parameters") if declarator else None
+    position = 0
+    for param in parameters.named_children if parameters is not None else []:
+        if param.type != "parameter_declaration":
+            continue
+        kind = param.child_by_field_name("type")
+        if kind is not None and kind.text is not None and kind.text.decode() in kb.gfp_types:
+            name = param.child_by_field_name("declarator")
+            if name is not None and name.text is not None:
+                found[name.text.decode().lstrip("*")] = position
+        position += 1
+    return found
+
+
+def _gfp_argument(kb: Knowledge, args: tuple[str, ...], params: dict[str, int]) -> int | None:
+    for arg in args:
+        value = canonical(arg)
+        if value in params:
+            return params[value]
+    return None
+
+
+def call_sleeps(
+    ff: FileFacts, caller: FunctionDef, name: str, args: tuple[str, ...]
+) -> SleepSummary | Deferred | None:
+    """Whether this call may sleep: a chain, "decided tree-wide", or None."""
+    kb = ff.kb
+    if name in kb.not_sleeping or name == caller.name:
+        return None
+    if kb.may_sleep(name, args):
+        return SleepSummary((name,))
+    params = gfp_params(caller, kb)
+    if name in kb.allocators:
+        index = _gfp_argument(kb, args, params)
+        return SleepSummary((name,), index) if index is not None else None
+    callee = ff.source.function(name)
+    summary: SleepSummary | Deferred | None
+    if callee is not None:
+        summary = sleep_summary(ff, callee)
+    else:
+        from patchlint.analysis.external import tree_sleep_summary
+
+        summary = tree_sleep_summary(ff, name)
+    if summary is None or isinstance(summary, Deferred):
+        return summary
+    chain = (name, *summary.chain)[:MAX_CHAIN]
+    if summary.gfp_param is None:
+        return SleepSummary(chain)
+    if summary.gfp_param >= len(args):
+        return None
+    arg = args[summary.gfp_param]
+    if kb.blocking_gfp.search(arg):
+        return SleepSummary(chain)
+    index = _gfp_argument(kb, (arg,), params)
+    return SleepSummary(chain, index) if index is not None else None
+
+
+def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
+    """How a function of this file may sleep, whoever calls it (cached)."""
+    key = f"sleep:{fn.name}@{fn.start_byte}"
+    if key in ff.memo:
+        cached = ff.memo[key]
+        return cached if isinstance(cached, (SleepSummary, Deferred)) else None
+    ff.memo[key] = None  # recursion: a cycle does not sleep by itself
+    result = _summarise(ff, fn)
+    ff.memo[key] = result
+    return result
+
+
+def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
+    if fn.body is None or not ff.verdict(fn).analysed:
+        return None
+    kb = ff.kb
+    facts = ff.facts(fn) if relevant(ff, fn) else None
+    params = set(fn.params)
+    conditional: SleepSummary | None = None
+    deferred: Deferred | None = None
+    for callee, node in ff.calls_in_function(fn):
+        if callee in kb.sleeping_conditional or under_parameter_test(node, params):
+            continue
+        if facts is not None and _inside_own_section(facts, node, kb):
+            continue
+        verdict = call_sleeps(ff, fn, callee, call_args(node))
+        if isinstance(verdict, Deferred):
+            deferred = deferred or verdict
+        elif verdict is not None:
+            if verdict.gfp_param is None:
+                return verdict
+            conditional = conditional or verdict
+    return conditional or deferred
+
+
+def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
+    """Inside an atomic section of its own, or after dropping its caller's lock
+    (`rcu_read_unlock(); schedule(); rcu_read_lock();`): not its callers' sleep."""
+    site = facts.events.calls.get(node.start_byte)
+    if site is None or not site.states:
+        return False
+    return all(state.dropped or forbidding(state, kb) for state in site.states)
+
+
+def forbidding(state: LockState, kb: Knowledge, dropped: tuple[str, str] | None = None) -> tuple[Held, ...]:
+    """Held entries under which sleeping is a bug (atomic kinds, RCU)."""
+    found: list[Held] = []
+    for held in state.held:
+        if not held.definite:
+            continue
+        kind = kb.kind(held.kind)
+        if kind is None or not (kind.atomic or kind.rcu):
+            continue
+        if dropped is not None and held.kind == dropped[0] and held.lock == dropped[1]:
+            continue
+        found.append(held)
+    return tuple(found)
+
+
+def _dropped_by(ff: FileFacts, facts: FunctionFacts, call: Call) -> tuple[str, str] | None:
+    """The caller's lock a sleeping call drops while it sleeps (wait_event_lock_irq)."""
+    drop = ff.kb.drops.get(call.name)
+    if drop is None:
+        return None
+    lock = facts.analysis.lock_name(drop.kind, drop.lock, call.args)
+    return (drop.kind, lock) if lock is not None else None
+
+
+def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[SleepSite]:
+    """Calls that may sleep while every path holds something forbidding it."""
+    kb = ff.kb
+    found: list[SleepSite] = []
+    for site in sorted(facts.events.calls.values(), key=lambda s: s.call.start):
+        if not site.states:
+            continue
+        dropped = _dropped_by(ff, facts, site.call)
+        held_per_state = [forbidding(state, kb, dropped) for state in site.states]
+        if not all(held_per_state):
+            continue
+        verdict = call_sleeps(ff, fn, site.call.name, site.call.args)
+        if verdict is None:
+            continue
+        if isinstance(verdict, SleepSummary) and verdict.gfp_param is not None:
+            continue  # sleeps only if our caller passed a blocking flag
+        atomic = [
+            [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
+            for held in held_per_state
+        ]
+        if all(atomic):
+            rule = "sleep-in-atomic"
+            witness = tuple(atomic[0])
+        else:
+            kinds = {kb.kind(h.kind) for held in held_per_state for h in held}
+            rules = {k.sleep_rule for k in kinds if k is not None and not k.atomic}
+            rule = rules.pop() if len(rules) == 1 else "sleep-in-atomic"
+            witness = held_per_state[0]
+        found.append(
+            SleepSite(
+                fn,
+                facts,
+                site,
+                rule,
+                witness,
+                verdict.chain if isinstance(verdict, SleepSummary) else (),
+                verdict.name if isinstance(verdict, Deferred) else None,
+                list(site.states),
+            )
+        )
+    return found

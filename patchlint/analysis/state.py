@@ -1,0 +1,106 @@
+"""The lock state along one path: the analysis stage's typed hand-off to the rules.
+
+A ``LockState`` is an immutable value; the analysis keeps a *set* of them per
+CFG node (paths are not merged), so a rule can tell "held on every path" from
+"held on some".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# How a held entry came to be held.
+TAKEN = "lock"  # acquired by this function
+GUARD = "guard"  # acquired by guard()/scoped_guard(), dropped at scope end
+ASSERTED = "assert"  # proved by an assertion (held by the caller)
+ENTRY = "entry"  # held on entry by annotation (__must_hold, __releases)
+HELPER = "helper"  # acquired inside a callee (its summary)
+MAYBE = "maybe"  # held or not depending on data we do not track
+
+OWN = frozenset({TAKEN, HELPER})
+CALLERS = frozenset({ASSERTED, ENTRY})
+
+
+class Held(NamedTuple):
+    """One lock held on a path."""
+
+    kind: str  # a [kind.<id>] of locks.toml, or "any"
+    lock: str  # canonical identity; "" for unkeyed kinds (RCU, preemption...)
+    mode: str  # "", "read", "write"
+    line: int
+    how: str  # TAKEN, GUARD, ASSERTED, ENTRY, HELPER, MAYBE
+    via: str  # the call that took it (spin_lock_irqsave, a helper's name)
+    irq: str = ""  # "", "disable", "bh", "save:<flags variable>"
+    # A variable its name is computed from changed while it was held: it is
+    # some other object's lock now, so it is never matched by name again.
+    detached: bool = False
+
+    @property
+    def definite(self) -> bool:
+        """Held for sure (whatever object its name now denotes)."""
+        return self.how != MAYBE
+
+    @property
+    def matchable(self) -> bool:
+        """Held for sure, and its name still denotes the object that was locked."""
+        return self.how != MAYBE and not self.detached
+
+    def same_lock(self, kind: str, lock: str) -> bool:
+        return self.lock == lock and (self.kind == kind or "any" in (self.kind, kind))
+
+
+class Pending(NamedTuple):
+    """A try-acquire whose outcome the code has not tested yet."""
+
+    key: str  # the variable holding the result, or "#<byte>" of the call
+    held: Held
+    success: str  # "nonzero", "zero", "nonnull"
+
+
+class Dropped(NamedTuple):
+    """A lock released on this path that this path did not take: the caller's."""
+
+    kind: str
+    lock: str
+    line: int
+
+
+class LockState(NamedTuple):
+    held: tuple[Held, ...] = ()
+    pending: tuple[Pending, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    # Locks this function took and released again on this path (a later release
+    # of the same lock is then a double unlock, not the caller's lock).
+    released: frozenset[tuple[str, str]] = frozenset()
+    # Outcomes of conditions tested more than once (conditions.py).
+    facts: frozenset[tuple[str, bool]] = frozenset()
+    # rcu-task-escape: task pointers valid only inside the RCU section (var, line),
+    # and those whose section ended (var, found line, unlock line).
+    taint: frozenset[tuple[str, int]] = frozenset()
+    dangling: frozenset[tuple[str, int, int]] = frozenset()
+
+    def definite(self) -> tuple[Held, ...]:
+        return tuple(h for h in self.held if h.definite)
+
+    def holds_kind(self, kind: str) -> bool:
+        return any(h.kind == kind and h.definite for h in self.held)
+
+    def holding(self, kind: str, lock: str) -> Held | None:
+        for held in reversed(self.held):
+            if held.matchable and held.same_lock(kind, lock):
+                return held
+        return None
+
+
+class Effect(NamedTuple):
+    """What one call does to the lock state, with the lock named at the call site."""
+
+    op: str  # "acquire", "release", "try", "assert", "maybe"
+    kind: str
+    lock: str
+    mode: str = ""
+    irq: str = ""  # acquire: "disable", "save", "bh"; release: "enable", "restore", "bh"
+    flags: str = ""
+    success: str = "nonzero"
+    via: str = ""
+    helper: bool = False  # the effect comes from a callee's summary, not the data

@@ -1,0 +1,460 @@
+"""Lock summaries: what calling a function does to its caller's lock state.
+
+A function's summary is decided from its own paths, never from its name:
+
+* every path that takes a lock returns holding it: an acquiring helper
+  (like ``__acquires``); every path drops a lock it did not take: a releasing
+  helper (like ``__releases``);
+* the paths disagree, and the return value tells the caller which happened:
+  a conditional (trylock-style) helper, applied at the call site exactly like
+  ``spin_trylock()``;
+* the paths disagree on a condition the caller controls (a parameter): the
+  caller sees "maybe held" and nothing is reported on either side;
+* otherwise the paths that still hold the lock are a leak (``Outcome`` with
+  verdict "leak", reported by lock-unbalanced / rcu-unbalanced).
+
+Sparse annotations (``__acquires``, ``__releases``, ``__cond_acquires``) are
+the function's own word and override what its paths say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from patchlint.analysis.calls import Call, text
+from patchlint.analysis.conditions import constant_truth
+from patchlint.analysis.facts import FileFacts, FunctionFacts
+from patchlint.analysis.identity import fill, is_path, roots
+from patchlint.analysis.lockstate import FunctionContext
+from patchlint.analysis.state import OWN, Effect, LockState
+from patchlint.source import FunctionDef
+
+_ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$|^ERR_PTR\s*\(")
+_BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
+
+Key = tuple[str, str]  # (kind, lock)
+
+
+@dataclass(frozen=True)
+class EffectTemplate:
+    """An effect over argument slots ("{0}->lock"), instantiated at each call site."""
+
+    op: str  # acquire, release, try, maybe, unsure
+    kind: str
+    lock: str
+    mode: str = ""
+    irq: str = ""
+    flags: str = ""
+    success: str = "nonzero"
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    effects: tuple[EffectTemplate, ...] = ()
+    declared: bool = False  # from sparse annotations
+
+
+EMPTY = LockSummary()
+
+
+@dataclass
+class Outcome:
+    """How one lock ends up across a function's returns."""
+
+    kind: str
+    lock: str
+    verdict: str  # acquire, release, try, input, leak, unsure, balanced
+    # Returns still holding it (node id, a state) and returns where it was released.
+    holding: list[tuple[int, LockState]] = field(default_factory=list)
+    released: list[tuple[int, LockState]] = field(default_factory=list)
+    success: str = "nonzero"
+
+
+def returned_key(facts: FunctionFacts, node_id: int) -> str | None:
+    """The variable or call ("#<byte>") a return statement returns, if that simple."""
+    node = facts.node(node_id).ast
+    value = node.named_children[0] if node is not None and node.named_children else None
+    while value is not None and value.type == "parenthesized_expression" and value.named_children:
+        value = value.named_children[0]
+    if value is None:
+        return None
+    if value.type == "identifier":
+        return text(value)
+    if value.type == "call_expression":
+        return f"#{value.start_byte}"
+    return None
+
+
+def _returns_pointer(fn: FunctionDef) -> bool:
+    declarator = fn.node.child_by_field_name("declarator")
+    return declarator is not None and declarator.type == "pointer_declarator"
+
+
+def _return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
+    """What the caller can test after this return: "zero", "positive" (1, true),
+    "error" (-EINVAL, ERR_PTR()), "nonnull" (a pointer known non-NULL here),
+    "nonzero" (a variable known non-zero here), "void" or "unknown"."""
+    node = facts.node(node_id).ast
+    value = node.named_children[0] if node is not None and node.named_children else None
+    if value is None:
+        return "void"
+    expression = " ".join(text(value).split())
+    if _ERRNO.match(expression):
+        return "error"
+    truth = constant_truth(expression)
+    if truth is not None:
+        return "positive" if truth else "zero"
+    if value.type == "identifier":
+        if (expression, False) in state.facts:
+            return "zero"
+        if (expression, True) in state.facts:
+            return "nonnull" if _returns_pointer(facts.fn) else "nonzero"
+    return "unknown"
+
+
+def _nets(facts: FunctionFacts, node_id: int, state: LockState) -> dict[Key, int]:
+    nets: dict[Key, int] = {}
+    for held in state.held:
+        if held.how in OWN and not held.detached:
+            key = (held.kind, held.lock)
+            nets[key] = nets.get(key, 0) + 1
+    for dropped in state.dropped:
+        key = (dropped.kind, dropped.lock)
+        nets[key] = nets.get(key, 0) - 1
+    return {key: max(-1, min(1, value)) for key, value in nets.items()}
+
+
+def outcomes(facts: FunctionFacts) -> list[Outcome]:
+    """Per lock the function takes or drops, how its returns end up."""
+    returns = [
+        (node_id, state) for node_id, states in facts.events.returns.items() for state in states
+    ]
+    keys: set[Key] = set()
+    per_return: list[tuple[int, LockState, dict[Key, int]]] = []
+    for node_id, state in returns:
+        nets = _nets(facts, node_id, state)
+        per_return.append((node_id, state, nets))
+        keys |= set(nets)
+        keys |= set(state.released)
+        key = returned_key(facts, node_id)
+        for pending in state.pending:
+            if key is not None and pending.key == key:
+                keys.add((pending.held.kind, pending.held.lock))
+    found: list[Outcome] = []
+    for kind, lock in sorted(keys):
+        found.append(_classify(facts, kind, lock, per_return))
+    return found
+
+
+def _classify(
+    facts: FunctionFacts, kind: str, lock: str, per_return: list[tuple[int, LockState, dict[Key, int]]]
+) -> Outcome:
+    key = (kind, lock)
+    outcome = Outcome(kind, lock, "balanced")
+    values = {nets.get(key, 0) for _, _, nets in per_return}
+    tries = set()
+    for node_id, state, nets in per_return:
+        value = nets.get(key, 0)
+        if value > 0:
+            outcome.holding.append((node_id, state))
+        elif value == 0 and key in state.released:
+            outcome.released.append((node_id, state))
+        returned = returned_key(facts, node_id)
+        for pending in state.pending:
+            if returned is not None and pending.key == returned and pending.held.lock == lock:
+                tries.add(pending.success)
+    if tries and len(tries) == 1 and values <= {0}:
+        outcome.verdict, outcome.success = "try", tries.pop()
+        return outcome
+    if values == {1}:
+        outcome.verdict = "acquire"
+    elif values == {-1}:
+        outcome.verdict = "release"
+    elif values <= {0}:
+        outcome.verdict = "balanced"
+    elif values == {0, 1}:
+        outcome.verdict = _conditional(facts, key, per_return, outcome)
+    else:
+        outcome.verdict = "unsure"
+    return outcome
+
+
+def _conditional(
+    facts: FunctionFacts,
+    key: Key,
+    per_return: list[tuple[int, LockState, dict[Key, int]]],
+    outcome: Outcome,
+) -> str:
+    """Paths disagree on holding ``key``: a trylock-style helper, input-driven, or a leak.
+
+    Trylock style means the kernel's conventions: the lock is held exactly when the
+    function returns 1/true or a non-NULL pointer (and 0/NULL otherwise), or exactly
+    when it returns 0 (and an error otherwise, like mutex_lock_interruptible()). A path
+    returning an error code with the lock held is a leak, whatever the others return.
+    """
+    holding = {_return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) > 0}
+    free = {_return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) <= 0}
+    if holding and free:
+        if holding <= {"positive", "nonnull"} and free <= {"zero"}:
+            outcome.success = "nonzero"
+            return "try"
+        if holding <= {"nonnull"} and free <= {"zero", "error"}:
+            outcome.success = "nonnull"
+            return "try"
+        if holding <= {"zero"} and free <= {"error", "nonzero", "positive"}:
+            outcome.success = "zero"
+            return "try"
+    if not outcome.released:
+        # No path takes and drops it: it is taken on some paths and kept on all of
+        # them (a helper whose other paths never take it). Not a leak by itself.
+        return "input"
+    if _acquired_on_input(facts, key):
+        return "input"
+    return "leak"
+
+
+def _acquired_on_input(facts: FunctionFacts, key: Key) -> bool:
+    """A lock or unlock of ``key`` stands alone under a branch on an input value.
+
+    `if (flags & LOOKUP_RCU) rcu_read_lock();` or `if (!keep) { unlock; return 1; }`:
+    whether the function returns holding the lock is the caller's choice. A lock and
+    its unlock inside the same branch are an ordinary section and do not count.
+    """
+    inputs = input_values(facts.fn.params, facts.context.resolver.aliases)
+    if not inputs:
+        return False
+    sites: list[tuple[Node, str]] = []
+    for site in facts.events.calls.values():
+        for effect in facts.analysis.effects(site.call):
+            if (effect.kind, effect.lock) != key or effect.op not in ("acquire", "try", "release"):
+                continue
+            node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
+            if node is not None:
+                sites.append((node, "release" if effect.op == "release" else "acquire"))
+    for node, side in sites:
+        branch = _input_branch(node, inputs)
+        if branch is None:
+            continue
+        counterparts = [
+            other
+            for other, other_side in sites
+            if other_side != side and branch.start_byte <= other.start_byte < branch.end_byte
+        ]
+        if not counterparts:
+            return True
+    return False
+
+
+_VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
+
+
+def input_values(params: list[str], aliases: Mapping[str, str]) -> set[str]:
+    """Names whose value the caller chose: parameters, and locals set once from a
+    parameter's field (`int flags = nd->flags;`), not from a call or a deref."""
+    found = set(params)
+    for name, value in aliases.items():
+        if is_path(value) and roots(value) & set(params):
+            found.add(name)
+    return found
+
+
+def _input_branch(node: Node, inputs: set[str]) -> Node | None:
+    """The innermost branch around ``node`` whose condition tests an input value."""
+    current: Node | None = node
+    while current is not None and current.type != "function_definition":
+        parent = current.parent
+        if parent is not None and parent.type in _BRANCHES:
+            condition = parent.child_by_field_name("condition")
+            if condition is not None and condition != current:
+                if inputs & set(_VALUE.findall(text(condition))):
+                    return parent
+        current = parent
+    return None
+
+
+def under_parameter_test(node: Node, params: set[str]) -> bool:
+    """Whether a branch around ``node`` tests a parameter's value.
+
+    `if (sync) synchronize_net();` sleeps only for callers that ask it to.
+    """
+    return _input_branch(node, params) is not None
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
+    """The summary of a function of this file; None when it could not be analysed."""
+    key = f"summary:{fn.name}@{fn.start_byte}"
+    if key in ff.memo:
+        cached = ff.memo[key]
+        return cached if isinstance(cached, LockSummary) else None
+    ff.memo[key] = None  # a recursive call sees "unknown"
+    declared = _declared(ff, fn)
+    result: LockSummary | None
+    if declared is not None:
+        result = declared
+    elif not relevant(ff, fn):
+        result = EMPTY
+    else:
+        facts = ff.facts(fn)
+        result = summarise(facts) if facts is not None and facts.precise else None
+    ff.memo[key] = result
+    return result
+
+
+def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
+    """Whether the function touches locks: directly, or through same-file helpers."""
+    key = f"relevant:{fn.name}@{fn.start_byte}"
+    cached = ff.memo.get(key)
+    if isinstance(cached, bool):
+        return cached
+    ff.memo[key] = False
+    found = ff.mentions_locks(fn)
+    if not found:
+        for callee, _node in ff.calls_in_function(fn):
+            other = ff.source.function(callee)
+            if other is None or other is fn:
+                continue
+            summary = lock_summary(ff, other)
+            if summary is not None and summary.effects:
+                found = True
+                break
+    ff.memo[key] = found
+    return found
+
+
+def summarise(facts: FunctionFacts) -> LockSummary:
+    effects: list[EffectTemplate] = []
+    resolver = facts.context.resolver
+    for outcome in outcomes(facts):
+        op = {
+            "acquire": "acquire",
+            "release": "release",
+            "try": "try",
+            "input": "maybe",
+            "leak": "maybe",
+            "unsure": "unsure",
+        }.get(outcome.verdict)
+        if op is None:
+            continue
+        returned = None
+        if outcome.holding:
+            returned = returned_key(facts, outcome.holding[0][0])
+        template = resolver.template(outcome.lock, returned)
+        if template is None:
+            continue
+        sample = outcome.holding[0][1] if outcome.holding else None
+        entry = None
+        if sample is not None:
+            entry = next(
+                (h for h in sample.held if (h.kind, h.lock) == (outcome.kind, outcome.lock)), None
+            )
+        irq, flags = "", ""
+        if entry is not None and entry.irq:
+            irq, _, flags = entry.irq.partition(":")
+            flags = resolver.template(flags, returned) or "" if flags else ""
+        effects.append(
+            EffectTemplate(
+                op,
+                outcome.kind,
+                template,
+                entry.mode if entry is not None else "",
+                irq,
+                flags,
+                outcome.success,
+            )
+        )
+    return LockSummary(tuple(effects))
+
+
+def _declared(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
+    notes = ff.kb.annotations
+    effects: list[EffectTemplate] = []
+    for note in fn.annotations:
+        if note.name in notes.acquire:
+            op = "acquire"
+        elif note.name in notes.release:
+            op = "release"
+        elif note.name in notes.conditional_acquire:
+            op = "try"
+        elif note.name in notes.conditional_release:
+            op = "unsure"
+        else:
+            continue
+        for arg in note.args:
+            kind = notes.kind_names.get(arg.strip())
+            if kind is not None:
+                effects.append(EffectTemplate(op, kind, ""))
+                continue
+            context = _context_for(ff, fn)
+            kind, lock = ff.annotated_lock(arg, fn, context)
+            template = context.resolver.template(lock)
+            if template is not None:
+                effects.append(EffectTemplate(op, kind, template))
+    return LockSummary(tuple(effects), declared=True) if effects else None
+
+
+def _context_for(ff: FileFacts, fn: FunctionDef) -> FunctionContext:
+    facts = ff.facts(fn)
+    if facts is not None:
+        return facts.context
+    from patchlint.analysis.identity import function_resolver
+
+    return FunctionContext(fn.name, function_resolver(fn.params, fn.body))
+
+
+def instantiate(
+    summary: LockSummary, call: Call, context: FunctionContext, via: str
+) -> tuple[Effect, ...]:
+    """The summary's effects with the call's arguments in the slots."""
+    found: list[Effect] = []
+    for template in summary.effects:
+        lock = ""
+        if template.lock:
+            filled = fill(template.lock, call.args, call.assigned_to)
+            if filled is None:
+                continue
+            lock = context.resolver.resolve(filled)
+        flags = ""
+        if template.flags:
+            flags = (fill(template.flags, call.args, call.assigned_to) or "").lstrip("&")
+        irq = template.irq
+        if template.op == "release" and irq == "save":
+            irq = "restore"
+        elif template.op == "release" and irq == "disable":
+            irq = "enable"
+        found.append(
+            Effect(
+                template.op,
+                template.kind,
+                lock,
+                template.mode,
+                irq,
+                flags,
+                template.success,
+                via,
+                helper=True,
+            )
+        )
+    return tuple(found)
+
+
+def callee_effects(
+    ff: FileFacts, caller: FunctionDef, context: FunctionContext, call: Call
+) -> tuple[Effect, ...] | None:
+    """Effects of calling a function of the tree (same file first, then the index)."""
+    if call.name == caller.name:
+        return None
+    callee = ff.source.function(call.name)
+    if callee is not None:
+        summary = lock_summary(ff, callee)
+        return instantiate(summary, call, context, call.name) if summary is not None else None
+    from patchlint.analysis.external import tree_lock_summary
+
+    summary = tree_lock_summary(ff, call.name)
+    return instantiate(summary, call, context, call.name) if summary is not None else None

@@ -1,0 +1,27 @@
+"""rcu-sleep: a call that may sleep inside an RCU read-side critical section (and no
+other atomic context; with a spinlock or irqs off too it is sleep-in-atomic).
+
+Why is this bad: rcu_read_lock() readers must not block; sleeping inside one delays
+every grace period (and is a bug lockdep reports as "Illegal context switch in
+RCU read-side critical section").
+
+Example:
+    rcu_read_lock();
+    p = rcu_dereference(head);
+    mutex_lock(&p->lock);           /* may sleep */
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from patchlint.analysis.reporting import Unit, sleep_findings
+from patchlint.findings import Finding
+
+SCOPE = "function"
+FACTS = ("lock-states", "may-sleep")
+RULE = "rcu-sleep"
+
+
+def check(unit: Unit) -> Iterator[Finding]:
+    yield from sleep_findings(unit, RULE)
