@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 
 from patchlint.analysis.calls import INDIRECT, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import canonical
+from patchlint.analysis.identity import canonical, roots
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.state import OWN, Held, LockState
-from patchlint.analysis.summaries import Outcome, lock_summary, outcomes
+from patchlint.analysis.summaries import Outcome, declared_summary, lock_summary, outcomes
 from patchlint.findings import Confidence, Evidence
+
 from patchlint.source import FunctionDef
+
+_BRANCHES = (
+    "if_statement",
+    "switch_statement",
+    "conditional_expression",
+    "while_statement",
+    "for_statement",
+    "do_statement",
+)
 
 
 @dataclass
@@ -46,8 +56,8 @@ def _rule(ff: FileFacts, kind: str) -> str:
     return lock_kind.balance_rule if lock_kind is not None else "lock-unbalanced"
 
 
-def _name(ff: FileFacts, kind: str, lock: str) -> str:
-    return describe(Held(kind, lock, "", 0, "", ""), ff.kb)
+def _name(ff: FileFacts, kind: str, lock: str, shown: str = "") -> str:
+    return describe(Held(kind, lock, "", 0, "", "", shown=shown), ff.kb)
 
 
 def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imbalance]:
@@ -63,8 +73,7 @@ def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imb
 
 
 def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imbalance]:
-    summary = lock_summary(ff, fn)
-    declared = summary is not None and summary.declared
+    declared = declared_summary(ff, fn) is not None
     for outcome in outcomes(facts):
         if outcome.verdict != "leak" or declared:
             continue
@@ -89,7 +98,7 @@ def _leak(
     node = facts.node(node_id)
     key = (outcome.kind, outcome.lock)
     entry = next(h for h in reversed(state.held) if (h.kind, h.lock) == key)
-    name = _name(ff, outcome.kind, outcome.lock)
+    name = describe(entry, ff.kb)
     label = squash(text(node.ast)) if node.ast is not None else "end of function"
     evidence = held_evidence([entry], ff.path, ff.kb)
     evidence += witness_path(
@@ -129,23 +138,50 @@ def _leak(
 
 
 def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
-    """A path holding the lock passes it (or its owner) to a callee we know nothing
-    about: that callee may be what releases or frees it (`kfree(obj)`, `obj_put(obj)`)."""
+    """A path holding the lock hands it over: it passes the lock (or its owner) to a
+    callee we know nothing about (`kfree(obj)`, `obj_put(obj)`), calls a helper that
+    drops a lock of the same kind and field reached another way, or stores the owner
+    where its caller will find it (`dst->wb = &wb->flushing;`, the lock released by the
+    matching _end() function)."""
     lock = outcome.lock
     owners = _owners(lock)
+    field_name = _field(lock)
+    params = set(facts.fn.params)
     for site in facts.events.calls.values():
         if not any(_holds_own(state, outcome) for state in site.states):
             continue
         call = site.call
+        for effect in facts.analysis.effects(call):
+            if (
+                effect.op in ("release", "unsure", "maybe")
+                and effect.kind == outcome.kind
+                and effect.lock != lock
+                and _field(effect.lock) == field_name
+            ):
+                return True
         if not _unknown_callee(ff, facts, call.name, call.start):
             continue
         if not lock:
             if call.name == INDIRECT:
                 return True
             continue
-        if owners & {canonical(arg) for arg in call.args}:
+        resolve = facts.context.resolver.expression
+        if owners & {resolve(arg) for arg in call.args}:
             return True
+    if lock and params:
+        for node in facts.cfg.nodes:
+            if not any(_holds_own(state, outcome) for state in facts.states(node.id)):
+                continue
+            for store in facts.analysis.node_stores(node):
+                if store.simple or not params & roots(store.target):
+                    continue
+                if owners & {facts.context.resolver.expression(store.value)}:
+                    return True
     return False
+
+
+def _field(lock: str) -> str:
+    return lock.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _holds_own(state: LockState, outcome: Outcome) -> bool:
@@ -159,13 +195,12 @@ def _owners(lock: str) -> set[str]:
     if not lock:
         return set()
     found = {lock, canonical("&" + lock)}
-    for separator in ("->", "."):
-        head, sep, _tail = lock.rpartition(separator)
-        if sep and head:
-            found.add(head)
-            if separator == ".":
-                found.add(canonical("&" + head))
-            break
+    arrow, dot = lock.rfind("->"), lock.rfind(".")
+    if arrow > dot:
+        found.add(lock[:arrow])
+    elif dot > 0:
+        head = lock[:dot]
+        found |= {head, canonical("&" + head)}
     if lock.startswith("*"):
         found.add(lock[1:])
     return found
@@ -202,14 +237,15 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     lock_kind = ff.kb.kind(effect.kind)
     again = [s for s in anomaly.states if key in s.released]
     callers_cannot_hold = (
-        key in facts.events.clean_acquires
-        and lock_kind is not None
+        lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
+        and any(not s.opaque for s in anomaly.states)
+        and _acquired_unconditionally(facts, facts.events.clean_acquires.get(key, set()))
     )
     if not again and not callers_cannot_hold:
         return None
-    name = _name(ff, effect.kind, effect.lock)
+    name = _name(ff, effect.kind, effect.lock, effect.shown)
     evidence = witness_path(
         facts,
         anomaly.node,
@@ -237,13 +273,38 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     )
 
 
+def _acquired_unconditionally(facts: FunctionFacts, nodes: set[int]) -> bool:
+    """Some acquisition of the lock does not depend on anything the caller passed in:
+    if the callers held the lock, that acquisition would deadlock."""
+    params = set(facts.fn.params)
+    resolve = facts.context.resolver.resolve
+    for node_id in nodes:
+        ast = facts.node(node_id).ast
+        if ast is None:
+            continue
+        dependent = False
+        current = ast
+        while current is not None and current.type != "function_definition":
+            parent = current.parent
+            if parent is not None and parent.type in _BRANCHES:
+                condition = parent.child_by_field_name("condition")
+                if condition is not None and condition != current:
+                    if params & roots(resolve(text(condition))):
+                        dependent = True
+                        break
+            current = parent
+        if not dependent:
+            return True
+    return False
+
+
 def _double(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | None:
     other = anomaly.other
     effect, call = anomaly.effect, anomaly.call
     if other is None or not other.definite:
         return None
     key = (effect.kind, effect.lock)
-    name = _name(ff, effect.kind, effect.lock)
+    name = _name(ff, effect.kind, effect.lock, effect.shown)
     evidence = held_evidence([other], ff.path, ff.kb)
     evidence += witness_path(facts, anomaly.node, ff.path, lambda s: s.holding(*key) is not None)
     evidence.append(

@@ -50,15 +50,34 @@ def _strip(node: Node, transparent: frozenset[str]) -> Node:
         return node
 
 
-def truths(cond: Node, positive: bool, transparent: frozenset[str]) -> list[tuple[str, bool]]:
+def constant_condition(cond: Node, transparent: frozenset[str]) -> bool | None:
+    """The value of `while (1)`, `do ... while (0)`, `if (true)`; None if not constant."""
+    return constant_truth(atom_text(text(_strip(cond, transparent))))
+
+
+def truths(
+    cond: Node,
+    positive: bool,
+    transparent: frozenset[str],
+    error_tests: frozenset[str] = frozenset(),
+) -> list[tuple[str, bool]]:
     """(key, is non-zero) facts implied by ``cond`` being ``positive``.
 
     Keys are variable names, assignment targets, or "#<byte>" for a call result.
+    `IS_ERR(p)` counts as `!p`: a pointer-returning trylock failed.
     """
     node = _strip(cond, transparent)
+    if node.type == "call_expression" and error_tests:
+        function = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        if function is not None and text(function) in error_tests and args is not None:
+            if args.named_children and args.named_children[0].type == "identifier":
+                return [(text(args.named_children[0]), not positive)]
     if node.type == "unary_expression" and text(node.child_by_field_name("operator")) == "!":
         argument = node.child_by_field_name("argument")
-        return truths(argument, not positive, transparent) if argument is not None else []
+        if argument is None:
+            return []
+        return truths(argument, not positive, transparent, error_tests)
     if node.type == "call_expression":
         return [(f"#{node.start_byte}", positive)]
     if node.type == "identifier":
@@ -76,14 +95,16 @@ def truths(cond: Node, positive: bool, transparent: frozenset[str]) -> list[tupl
         if left is None or right is None:
             return []
         if operator in ("==", "!=") and text(right) in _NULLISH:
-            return truths(left, positive == (operator == "!="), transparent)
+            return truths(left, positive == (operator == "!="), transparent, error_tests)
         # A 0 / -errno result: `< 0` is the failure (non-zero) case, `>= 0` success.
         if operator == "<" and text(right) == "0":
-            return truths(left, positive, transparent)
+            return truths(left, positive, transparent, error_tests)
         if operator == ">=" and text(right) == "0":
-            return truths(left, not positive, transparent)
+            return truths(left, not positive, transparent, error_tests)
         if (operator == "&&" and positive) or (operator == "||" and not positive):
-            return truths(left, positive, transparent) + truths(right, positive, transparent)
+            return truths(left, positive, transparent, error_tests) + truths(
+                right, positive, transparent, error_tests
+            )
     return []
 
 

@@ -15,11 +15,11 @@ from typing import Protocol
 
 from tree_sitter import Node, Query, QueryCursor
 
-from patchlint.analysis.calls import text
+from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.conditions import case_formula, constant_truth, switch_subject
 from patchlint.analysis.deep import call_deep
-from patchlint.analysis.identity import canonical, function_resolver
+from patchlint.analysis.identity import canonical, function_resolver, pointee, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
 from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
 from patchlint.analysis.state import ENTRY, Held, LockState
@@ -29,6 +29,7 @@ _CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name)"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _query_cache: dict[int, Query] = {}
 _STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
+_MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
 
 
 class TreeIndex(Protocol):
@@ -107,6 +108,7 @@ class FileFacts:
         self._cleanup_starts = sorted(self.cleanups)
         self._token_re = _token_regex(self.kb)
         self._positions: dict[str, list[int]] = {}
+        self._macros: frozenset[str] | None = None
         # Cross-function knowledge, filled by patchlint.analysis.summaries / sleep.
         self.memo: dict[str, object] = {}
 
@@ -135,6 +137,30 @@ class FileFacts:
             if fn.start_byte <= byte < fn.end_byte:
                 return fn
         return None
+
+    def kinds_by_shape(self) -> dict[str, str]:
+        """Lock shapes (`?->lock`) this file takes with exactly one kind."""
+        cached = self.memo.get("kinds-by-shape")
+        if isinstance(cached, dict):
+            return cached
+        seen: dict[str, set[str]] = {}
+        for name, nodes in self.calls_by_name().items():
+            for op in self.kb.ops.get(name, ()):
+                if op.kind == ANY_KIND or not isinstance(op.lock, int):
+                    continue
+                for node in nodes:
+                    args = call_args(node)
+                    if op.lock < len(args):
+                        seen.setdefault(shape(pointee(args[op.lock])), set()).add(op.kind)
+        found = {key: kinds.pop() for key, kinds in seen.items() if len(kinds) == 1}
+        self.memo["kinds-by-shape"] = found
+        return found
+
+    def local_macros(self) -> frozenset[str]:
+        """Function-like macros this file defines: its own meaning, not the data's."""
+        if self._macros is None:
+            self._macros = frozenset(_MACRO.findall(self.source.text))
+        return self._macros
 
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""
@@ -215,6 +241,7 @@ class FileFacts:
         context = FunctionContext(
             name=fn.name,
             resolver=function_resolver(fn.params, fn.body),
+            kinds_by_shape=self.kinds_by_shape(),
             pinning=self.kb.task_pinned_by,
             pure_calls=self.kb.pure_calls,
         )
@@ -290,7 +317,8 @@ class FileFacts:
         if value in fn.params:
             value = "*" + value
         lock = context.resolver.resolve(canonical(value))
-        return context.kinds_by_lock.get(lock, ANY_KIND), lock
+        kind = context.kinds_by_lock.get(lock) or context.kinds_by_shape.get(shape(lock), ANY_KIND)
+        return kind, lock
 
     def _loop_of(self, node: Node) -> Construct | None:
         found = self.loops.get(node.start_byte)

@@ -29,6 +29,8 @@ _REDUNDANT_PARENS = re.compile(rf"(?<![\w\]])\(({_PATH})\)")
 _ADDRESS_ARROW = re.compile(rf"\(&({_PATH})\)->")
 _DEREF_DOT = re.compile(rf"\(\*({_PATH})\)\.")
 _NUMBER_PARENS = re.compile(r"(?<![\w\]])\((\d+)\)")
+_DEREF_ADDRESS = re.compile(rf"\*\(&({_PATH})\)")
+_ADDRESS_DEREF = re.compile(rf"&\(\*({_PATH})\)")
 _ROOTS = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _SLOT = re.compile(r"\{(\d+|ret)\}")
 # Values a local may stand for in a lock name: an access path, its address, or a
@@ -48,6 +50,8 @@ def canonical(expression: str) -> str:
         value = _DEREF_DOT.sub(r"\1->", value)
         value = _REDUNDANT_PARENS.sub(r"\1", value)
         value = _NUMBER_PARENS.sub(r"\1", value)
+        value = _DEREF_ADDRESS.sub(r"\1", value)
+        value = _ADDRESS_DEREF.sub(r"\1", value)
         value = value.replace("*&", "").replace("&*", "")
         while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
             value = value[1:-1]
@@ -90,6 +94,15 @@ def pointer_roots(identity: str) -> frozenset[str]:
     if leading:
         found.discard(leading.group(1))
     return frozenset(found)
+
+
+_LEADING_ROOT = re.compile(r"^(\*?)[A-Za-z_]\w*(?=->|\.|$)")
+
+
+def shape(identity: str) -> str:
+    """The lock with its leading variable blanked: `?->lock` for `dev->lock` and
+    `d->lock`, a guess at "the same field of the same kind of object"."""
+    return _LEADING_ROOT.sub(r"\1?", identity, count=1)
 
 
 def fill(template: str, args: tuple[str, ...], returned: str | None = None) -> str | None:

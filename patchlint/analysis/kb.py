@@ -133,6 +133,10 @@ class Knowledge:
     noreturn: frozenset[str]
     transparent: frozenset[str]
     pure_calls: frozenset[str]
+    error_tests: frozenset[str]
+    lock_neutral: frozenset[str]
+    lock_neutral_pattern: re.Pattern[str]
+    last_reference_tests: frozenset[str]
     guard_macros: frozenset[str]
     class_macros: frozenset[str]
     scoped_macros: frozenset[str]
@@ -171,6 +175,17 @@ class Knowledge:
         if name in self.allocators:
             return any(self.blocking_gfp.search(arg) for arg in args)
         return False
+
+    def neutral(self, name: str) -> bool:
+        """A call known to leave every lock alone."""
+        return (
+            name in self.lock_neutral
+            or bool(self.lock_neutral_pattern.search(name))
+            or name in self.sleeping
+            or name in self.allocators
+            or name in self.transparent
+            or name in self.predicates
+        )
 
     def lock_names(self) -> frozenset[str]:
         """Every callee the lock state reacts to (for prefilters)."""
@@ -397,6 +412,17 @@ def knowledge() -> Knowledge:
         noreturn=frozenset(_str_list(flow, "noreturn", "locks.toml [flow]")),
         transparent=frozenset(_str_list(flow, "transparent", "locks.toml [flow]")),
         pure_calls=frozenset(_str_list(flow, "pure", "locks.toml [flow]")),
+        error_tests=frozenset(_str_list(flow, "error_tests", "locks.toml [flow]")),
+        lock_neutral=frozenset(_str_list(flow, "lock_neutral", "locks.toml [flow]")),
+        lock_neutral_pattern=re.compile(
+            "|".join(
+                f"(?:{p})" for p in _str_list(flow, "lock_neutral_patterns", "locks.toml [flow]")
+            )
+            or "(?!)"
+        ),
+        last_reference_tests=frozenset(
+            _str_list(sleeping, "last_reference_tests", "sleeping.toml")
+        ),
         guard_macros=frozenset(_str_list(scope, "guard_macros", "locks.toml [scope]")),
         class_macros=frozenset(_str_list(scope, "class_macros", "locks.toml [scope]")),
         scoped_macros=frozenset(_str_list(scope, "scoped_macros", "locks.toml [scope]")),

@@ -26,13 +26,14 @@ from patchlint.analysis.conditions import (
     Formula,
     assume,
     case_formula,
+    constant_condition,
     constant_truth,
     forget,
     formula,
     switch_subject,
     truths,
 )
-from patchlint.analysis.identity import Resolver, fill, pointer_roots
+from patchlint.analysis.identity import Resolver, fill, pointee, pointer_roots, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -68,6 +69,7 @@ class FunctionContext:
     resolver: Resolver
     tracked: frozenset[str] = frozenset()  # condition atoms worth remembering
     kinds_by_lock: dict[str, str] = field(default_factory=dict)  # for lockdep_assert_held
+    kinds_by_shape: dict[str, str] = field(default_factory=dict)  # the file's, see facts.py
     entry: LockState = LockState()
     pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
     pure_calls: frozenset[str] = frozenset()
@@ -99,9 +101,9 @@ class Events:
 
     calls: dict[int, CallSite] = field(default_factory=dict)
     anomalies: dict[tuple[str, int], Anomaly] = field(default_factory=dict)
-    # (kind, lock): an acquisition made while the path had not dropped that lock
-    # (proof the callers do not hold it).
-    clean_acquires: set[tuple[str, str]] = field(default_factory=set)
+    # (kind, lock) -> CFG nodes acquiring it while the path had not dropped it (proof
+    # the callers do not hold it, when the acquisition does not depend on an input).
+    clean_acquires: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     iters: dict[int, set[LockState]] = field(default_factory=dict)
     returns: dict[int, set[LockState]] = field(default_factory=dict)
     escapes: list[tuple[int, str, int, int, int, str]] = field(default_factory=list)
@@ -145,6 +147,7 @@ class LockAnalysis:
         self._stores: dict[int, list[Store]] = {}
         self._formulas: dict[int, Formula] = {}
         self._effects: dict[int, tuple[Effect, ...]] = {}
+        self._unknown: set[int] = set()  # calls whose effect on locks is unknown
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
@@ -302,6 +305,8 @@ class LockAnalysis:
             return None
         for effect in self.effects(call):
             state = self.apply(effect, call, node, state, events)
+        if call.start in self._unknown:
+            state = self.unknown_call(state)
         if call.name in self.kb.task_get_ref and call.args:
             var = call.args[0]
             state = state._replace(taint=frozenset(t for t in state.taint if t[0] != var))
@@ -316,14 +321,26 @@ class LockAnalysis:
 
     def _compute_effects(self, call: Call) -> tuple[Effect, ...]:
         kb = self.kb
-        ops = kb.ops.get(call.name)
+        name = call.name
+        ops = kb.ops.get(name)
         if ops:
             return tuple(e for e in (self.op_effect(op, call.args) for op in ops) if e is not None)
-        if call.name in kb.positive_asserts or call.name in kb.negated_asserts:
+        if name in kb.positive_asserts or name in kb.negated_asserts:
             return self.predicate_effects(call)
-        if call.name in kb.predicates:
+        if kb.neutral(name) or name in kb.drops or name in kb.noreturn:
             return ()
-        return self.callee_effects(call) or ()
+        found = self.callee_effects(call)
+        if found is None:
+            self._unknown.add(call.start)
+            return ()
+        return found
+
+    def unknown_call(self, state: LockState) -> LockState:
+        """A callee we know nothing about ran: it may have taken or dropped any lock."""
+        if state.opaque and not state.released and all(h.opaque for h in state.held):
+            return state
+        held = tuple(h if h.opaque else h._replace(opaque=True) for h in state.held)
+        return state._replace(opaque=True, released=frozenset(), held=held)
 
     def lock_name(self, kind: str, ref: int | str | None, args: tuple[str, ...]) -> str | None:
         lock_kind = self.kb.kind(kind)
@@ -336,19 +353,29 @@ class LockAnalysis:
             return self.context.resolver.resolve(filled) if filled is not None else None
         return ""
 
+    def shown_name(self, ref: int | str | None, args: tuple[str, ...]) -> str:
+        if isinstance(ref, int) and ref < len(args):
+            return pointee(args[ref])
+        if isinstance(ref, str):
+            return fill(ref, args) or ""
+        return ""
+
     def op_effect(self, op: LockOp, args: tuple[str, ...]) -> Effect | None:
         lock = self.lock_name(op.kind, op.lock, args)
         if lock is None:
             return None
         kind = op.kind
         if kind == ANY_KIND:
-            kind = self.context.kinds_by_lock.get(lock, ANY_KIND)
+            kind = self.kind_of(lock)
         flags = ""
         if op.flags is not None:
             if op.flags >= len(args):
                 return None
             flags = self.context.resolver.expression(args[op.flags]).lstrip("&")
-        return Effect(op.op, kind, lock, op.mode, op.irq, flags, op.success, op.name)
+        shown = self.shown_name(op.lock, args) if lock else ""
+        return Effect(
+            op.op, kind, lock, op.mode, op.irq, flags, op.success, op.name, shown=shown
+        )
 
     def predicate_effects(self, call: Call) -> tuple[Effect, ...]:
         if not call.args:
@@ -368,8 +395,16 @@ class LockAnalysis:
             return ()
         kind = predicate.kind
         if kind == ANY_KIND:
-            kind = self.context.kinds_by_lock.get(lock, ANY_KIND)
-        return (Effect("assert", kind, lock, via=call.name),)
+            kind = self.kind_of(lock)
+        return (Effect("assert", kind, lock, via=call.name, shown=lock),)
+
+    def kind_of(self, lock: str) -> str:
+        """The kind of a lock named without one (lockdep_assert_held): how this function
+        takes it, else how the file takes the same field, else unknown ("any")."""
+        found = self.context.kinds_by_lock.get(lock)
+        if found is None:
+            found = self.context.kinds_by_shape.get(shape(lock), ANY_KIND)
+        return found
 
     # ---- applying one effect ----
     def apply(
@@ -383,7 +418,15 @@ class LockAnalysis:
         if effect.op == "assert":
             if state.holding(effect.kind, effect.lock) is not None:
                 return state
-            entry = Held(effect.kind, effect.lock, effect.mode, call.line, ASSERTED, effect.via)
+            entry = Held(
+                effect.kind,
+                effect.lock,
+                effect.mode,
+                call.line,
+                ASSERTED,
+                effect.via,
+                shown=effect.shown,
+            )
             return state._replace(held=_push(state.held, entry))
         if effect.op == "try":
             key = call.assigned_to or f"#{call.start}"
@@ -395,11 +438,14 @@ class LockAnalysis:
                 how,
                 effect.via,
                 _irq_tag(effect),
+                shown=effect.shown,
             )
             pending = tuple(p for p in state.pending if p.key != key)
             return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
         if effect.op == "maybe":
-            entry = Held(effect.kind, effect.lock, effect.mode, call.line, MAYBE, effect.via)
+            entry = Held(
+                effect.kind, effect.lock, effect.mode, call.line, MAYBE, effect.via, shown=effect.shown
+            )
             return state._replace(held=_push(state.held, entry))
         if effect.op == "unsure":
             # The callee drops the lock on some paths only: held or not, we cannot tell.
@@ -419,10 +465,15 @@ class LockAnalysis:
         how: str,
     ) -> LockState:
         kind = self.kb.kind(effect.kind)
+        held = state.holding(effect.kind, effect.lock)
+        if held is not None and held.opaque and kind is not None and kind.keyed:
+            # An unknown call since it was taken may have dropped it: taking it
+            # again is read as that, not as a deadlock.
+            state = state._replace(held=_without(state.held, held))
+            held = None
         if events is not None:
             if not any(d.lock == effect.lock and d.kind == effect.kind for d in state.dropped):
-                events.clean_acquires.add((effect.kind, effect.lock))
-            held = state.holding(effect.kind, effect.lock)
+                events.clean_acquires.setdefault((effect.kind, effect.lock), set()).add(node.id)
             if (
                 held is not None
                 and kind is not None
@@ -437,9 +488,19 @@ class LockAnalysis:
                         self.note(events, "flags-reuse", call, node, effect, other, state)
                         break
         entry = Held(
-            effect.kind, effect.lock, effect.mode, call.line, how, effect.via, _irq_tag(effect)
+            effect.kind,
+            effect.lock,
+            effect.mode,
+            call.line,
+            how,
+            effect.via,
+            _irq_tag(effect),
+            shown=effect.shown,
         )
-        return state._replace(held=_push(state.held, entry))
+        taken = state.taken
+        if (effect.kind, effect.lock) not in taken:
+            taken = taken | {(effect.kind, effect.lock)}
+        return state._replace(held=_push(state.held, entry), taken=taken)
 
     def release(
         self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
@@ -691,6 +752,9 @@ class LockAnalysis:
     def refine(self, node: CfgNode, state: LockState, positive: bool) -> LockState | None:
         if node.cond is None:
             return state
+        constant = constant_condition(node.cond, self.kb.transparent)
+        if constant is not None and constant != positive:
+            return None  # `while (1)` never exits through its condition
         if self.context.tracked:
             facts = assume(self.node_formula(node), positive, state.facts, self.context.tracked)
             if facts is None:
@@ -699,7 +763,7 @@ class LockAnalysis:
                 state = state._replace(facts=facts)
         if not (state.pending or state.taint or state.dangling):
             return state
-        for key, nonzero in truths(node.cond, positive, self.kb.transparent):
+        for key, nonzero in truths(node.cond, positive, self.kb.transparent, self.kb.error_tests):
             if not nonzero and (state.taint or state.dangling):
                 # A NULL pointer on this branch cannot be used after the section.
                 state = state._replace(
@@ -712,7 +776,10 @@ class LockAnalysis:
                 state = state._replace(pending=tuple(p for p in state.pending if p != pending))
                 took = nonzero if pending.success in ("nonzero", "nonnull") else not nonzero
                 if took:
-                    state = state._replace(held=_push(state.held, pending.held))
+                    key_taken = (pending.held.kind, pending.held.lock)
+                    state = state._replace(
+                        held=_push(state.held, pending.held), taken=state.taken | {key_taken}
+                    )
         return state
 
 

@@ -21,7 +21,8 @@ def describe(held: Held, kb: Knowledge) -> str:
     title = kind.title if kind is not None else "lock"
     if not held.lock:
         return title
-    return f"{title} {held.lock}" if kind is not None else held.lock
+    name = held.shown or held.lock
+    return f"{title} {name}" if kind is not None else name
 
 
 def how_taken(held: Held) -> str:

@@ -11,8 +11,7 @@ from typing import Protocol
 
 from patchlint.analysis.balance import imbalances
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
-from patchlint.analysis.kb import Knowledge
-from patchlint.analysis.paths import held_evidence, witness_path
+from patchlint.analysis.paths import describe, held_evidence, witness_path
 from patchlint.analysis.sleep import SleepSite, forbidding, sleep_sites
 from patchlint.analysis.summaries import relevant
 from patchlint.findings import Evidence, Finding
@@ -143,7 +142,7 @@ def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
     elif site.deferred is None:
         evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path, call.line))
     context = "an RCU read-side critical section" if site.rule == "rcu-sleep" else "atomic context"
-    held = ", ".join(_short(h.kind, h.lock, kb) for h in site.held[:3])
+    held = ", ".join(describe(h, kb) for h in site.held[:3])
     via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
     return Finding(
         rule=site.rule,
@@ -157,12 +156,6 @@ def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
         key=key,
         evidence=evidence,
     )
-
-
-def _short(kind: str, lock: str, kb: Knowledge) -> str:
-    lock_kind = kb.kind(kind)
-    title = lock_kind.title if lock_kind is not None else kind
-    return f"{title} {lock}" if lock else title
 
 
 def deferred_findings(unit: Unit) -> list[DeferredFinding]:

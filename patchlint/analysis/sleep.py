@@ -21,7 +21,7 @@ from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import canonical
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
-from patchlint.analysis.state import Held, LockState
+from patchlint.analysis.state import CALLERS, Held, LockState
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
 
@@ -91,7 +91,7 @@ def call_sleeps(
 ) -> SleepSummary | Deferred | None:
     """Whether this call may sleep: a chain, "decided tree-wide", or None."""
     kb = ff.kb
-    if name in kb.not_sleeping or name == caller.name:
+    if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
     if kb.may_sleep(name, args):
         return SleepSummary((name,))
@@ -141,7 +141,15 @@ def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None
     params = set(fn.params)
     conditional: SleepSummary | None = None
     deferred: Deferred | None = None
-    for callee, node in ff.calls_in_function(fn):
+    calls = ff.calls_in_function(fn)
+    # What runs after "the last reference is gone" runs on the last put only.
+    last_put = min(
+        (node.start_byte for callee, node in calls if callee in kb.last_reference_tests),
+        default=fn.end_byte,
+    )
+    for callee, node in calls:
+        if node.start_byte > last_put:
+            break
         if callee in kb.sleeping_conditional or under_parameter_test(node, params):
             continue
         if facts is not None and _inside_own_section(facts, node, kb):
@@ -162,7 +170,10 @@ def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool
     site = facts.events.calls.get(node.start_byte)
     if site is None or not site.states:
         return False
-    return all(state.dropped or forbidding(state, kb) for state in site.states)
+    return all(
+        state.dropped or any(h.how not in CALLERS for h in forbidding(state, kb))
+        for state in site.states
+    )
 
 
 def forbidding(state: LockState, kb: Knowledge, dropped: tuple[str, str] | None = None) -> tuple[Held, ...]:
@@ -189,12 +200,28 @@ def _dropped_by(ff: FileFacts, facts: FunctionFacts, call: Call) -> tuple[str, s
     return (drop.kind, lock) if lock is not None else None
 
 
+def _inside_unlocked_argument(ff: FileFacts, fn: FunctionDef, call: Call) -> bool:
+    """A call in the arguments of a lock-dropping wait (its `cmd` runs unlocked) or of a
+    macro of this file (whose expansion we do not see)."""
+    if call.start < 0:
+        return False
+    node = fn.node.descendant_for_byte_range(call.start, call.start)
+    while node is not None and node.type not in ("expression_statement", "compound_statement"):
+        if node.type == "argument_list" and node.parent is not None:
+            outer = node.parent.child_by_field_name("function")
+            name = outer.text.decode() if outer is not None and outer.text is not None else ""
+            if name in ff.kb.drops or name in ff.local_macros():
+                return True
+        node = node.parent
+    return False
+
+
 def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[SleepSite]:
     """Calls that may sleep while every path holds something forbidding it."""
     kb = ff.kb
     found: list[SleepSite] = []
     for site in sorted(facts.events.calls.values(), key=lambda s: s.call.start):
-        if not site.states:
+        if not site.states or _inside_unlocked_argument(ff, fn, site.call):
             continue
         dropped = _dropped_by(ff, facts, site.call)
         held_per_state = [forbidding(state, kb, dropped) for state in site.states]

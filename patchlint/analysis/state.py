@@ -34,6 +34,10 @@ class Held(NamedTuple):
     # A variable its name is computed from changed while it was held: it is
     # some other object's lock now, so it is never matched by name again.
     detached: bool = False
+    shown: str = ""  # the lock as the code wrote it, for messages
+    # A call the analysis knows nothing about ran since: it may have dropped and
+    # retaken the lock, so taking it again is not claimed to deadlock.
+    opaque: bool = False
 
     @property
     def definite(self) -> bool:
@@ -72,12 +76,17 @@ class LockState(NamedTuple):
     # Locks this function took and released again on this path (a later release
     # of the same lock is then a double unlock, not the caller's lock).
     released: frozenset[tuple[str, str]] = frozenset()
+    # Locks this function took on this path at some point (held or not now).
+    taken: frozenset[tuple[str, str]] = frozenset()
     # Outcomes of conditions tested more than once (conditions.py).
     facts: frozenset[tuple[str, bool]] = frozenset()
     # rcu-task-escape: task pointers valid only inside the RCU section (var, line),
     # and those whose section ended (var, found line, unlock line).
     taint: frozenset[tuple[str, int]] = frozenset()
     dangling: frozenset[tuple[str, int, int]] = frozenset()
+    # A call the analysis knows nothing about ran on this path: it may have taken
+    # any lock, so a release is not claimed to find the lock free.
+    opaque: bool = False
 
     def definite(self) -> tuple[Held, ...]:
         return tuple(h for h in self.held if h.definite)
@@ -104,3 +113,4 @@ class Effect(NamedTuple):
     success: str = "nonzero"
     via: str = ""
     helper: bool = False  # the effect comes from a callee's summary, not the data
+    shown: str = ""  # the lock as the call site writes it

@@ -139,7 +139,7 @@ def outcomes(facts: FunctionFacts) -> list[Outcome]:
         nets = _nets(facts, node_id, state)
         per_return.append((node_id, state, nets))
         keys |= set(nets)
-        keys |= set(state.released)
+        keys |= set(state.taken)
         key = returned_key(facts, node_id)
         for pending in state.pending:
             if key is not None and pending.key == key:
@@ -161,7 +161,7 @@ def _classify(
         value = nets.get(key, 0)
         if value > 0:
             outcome.holding.append((node_id, state))
-        elif value == 0 and key in state.released:
+        elif value == 0 and key in state.taken:
             outcome.released.append((node_id, state))
         returned = returned_key(facts, node_id)
         for pending in state.pending:
@@ -171,7 +171,12 @@ def _classify(
         outcome.verdict, outcome.success = "try", tries.pop()
         return outcome
     if values == {1}:
-        outcome.verdict = "acquire"
+        # An unknown call after taking it may be what drops it again (a helper in
+        # another file): then callers only learn "maybe held".
+        opaque = any(
+            h.opaque for _n, state, nets in per_return for h in state.held if (h.kind, h.lock) == key
+        )
+        outcome.verdict = "input" if opaque else "acquire"
     elif values == {-1}:
         outcome.verdict = "release"
     elif values <= {0}:
@@ -202,7 +207,9 @@ def _conditional(
         if holding <= {"positive", "nonnull"} and free <= {"zero"}:
             outcome.success = "nonzero"
             return "try"
-        if holding <= {"nonnull"} and free <= {"zero", "error"}:
+        pointer = _returns_pointer(facts.fn)
+        if pointer and holding <= {"nonnull", "unknown"} and free <= {"zero", "error"}:
+            # Returns the object locked, or NULL / ERR_PTR() without the lock.
             outcome.success = "nonnull"
             return "try"
         if holding <= {"zero"} and free <= {"error", "nonzero", "positive"}:
@@ -294,17 +301,34 @@ def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
         cached = ff.memo[key]
         return cached if isinstance(cached, LockSummary) else None
     ff.memo[key] = None  # a recursive call sees "unknown"
-    declared = _declared(ff, fn)
-    result: LockSummary | None
-    if declared is not None:
-        result = declared
-    elif not relevant(ff, fn):
-        result = EMPTY
-    else:
+    declared = declared_summary(ff, fn)
+    computed: LockSummary | None = EMPTY
+    if relevant(ff, fn):
         facts = ff.facts(fn)
-        result = summarise(facts) if facts is not None and facts.precise else None
+        computed = summarise(facts) if facts is not None and facts.precise else None
+    result = _merge(computed, declared)
     ff.memo[key] = result
     return result
+
+
+def _merge(computed: LockSummary | None, declared: LockSummary | None) -> LockSummary | None:
+    """What the paths say, completed by the annotations for locks the paths do not name.
+
+    The paths win where both speak: `__releases(&ip->lock)` on a function that keeps
+    the lock on its -EAGAIN path is a conditional release for its callers.
+    """
+    if declared is None:
+        return computed
+    if computed is None:
+        return declared
+    named = {(effect.kind, effect.lock) for effect in computed.effects}
+    named_locks = {effect.lock for effect in computed.effects}
+    extra = tuple(
+        effect
+        for effect in declared.effects
+        if (effect.kind, effect.lock) not in named and effect.lock not in named_locks
+    )
+    return LockSummary(computed.effects + extra, declared=True)
 
 
 def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
@@ -372,7 +396,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
     return LockSummary(tuple(effects))
 
 
-def _declared(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
+def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
     notes = ff.kb.annotations
     effects: list[EffectTemplate] = []
     for note in fn.annotations:
@@ -439,6 +463,7 @@ def instantiate(
                 template.success,
                 via,
                 helper=True,
+                shown=fill(template.lock, call.args, call.assigned_to) or lock if lock else "",
             )
         )
     return tuple(found)
