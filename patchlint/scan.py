@@ -69,6 +69,21 @@ def _task_state_tokens() -> dict[str, tuple[str, ...]]:
     return {"thread-flag-as-group": flags, "thread-action-on-group": flags + actions}
 
 
+def _module_tokens() -> dict[str, tuple[str, ...]]:
+    """Tokens a rule module computes from its knowledge (`prefilter_tokens()`)."""
+    import importlib
+
+    from patchlint.rules import select_rules
+
+    tokens: dict[str, tuple[str, ...]] = {}
+    for meta in select_rules():
+        module = importlib.import_module(meta.entry.partition(":")[0])
+        compute = getattr(module, "prefilter_tokens", None)
+        if callable(compute):
+            tokens[meta.id] = tuple(compute())
+    return tokens
+
+
 def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[str, ...] | None]:
     """Per rule, the literal tokens a file must contain for the rule to fire there.
 
@@ -76,7 +91,7 @@ def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[s
     """
     from patchlint.rules import select_rules
 
-    known = {**_task_state_tokens(), **_rule_tables()}
+    known = {**_task_state_tokens(), **_rule_tables(), **_module_tokens()}
     wanted = list(rule_ids) if rule_ids else [meta.id for meta in select_rules()]
     return {rule_id: (known.get(rule_id) or None) for rule_id in wanted}
 
@@ -253,10 +268,20 @@ def _answering_index() -> Any:
     return index
 
 
-Outcome = tuple[str, list[Finding], "str | None", list[str]]
+@dataclass
+class TreeFacts:
+    """What one file contributes to tree-wide questions (patchlint.analysis): findings
+    that wait for other files' summaries, and its own functions' summaries."""
+
+    deferred: list[Any] = field(default_factory=list)  # analysis.DeferredFinding
+    exports: list[Any] = field(default_factory=list)  # analysis.SleepExport
+
+
+Outcome = tuple[str, list[Finding], "str | None", list[str], TreeFacts]
 
 
 def _scan_one(relative: str) -> Outcome:
+    from patchlint import analysis
     from patchlint.rules import AnalysisUnit, run_rules, select_rules
     from patchlint.source.parse import parse_c
 
@@ -264,7 +289,7 @@ def _scan_one(relative: str) -> Outcome:
     try:
         text = (root / relative).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
-        return relative, [], f"unreadable: {error}", []
+        return relative, [], f"unreadable: {error}", [], TreeFacts()
     tokens: dict[str, Any] = _WORKER["tokens"]
     wanted = [
         rule_id
@@ -272,21 +297,28 @@ def _scan_one(relative: str) -> Outcome:
         if tokens.get(rule_id) is None or any(t in text for t in tokens[rule_id])
     ]
     if not wanted:
-        return relative, [], None, []
+        return relative, [], None, [], TreeFacts()
     second_pass = _WORKER.get("mentions") is not None
     index = _answering_index() if second_pass else _RecordingIndex()
+    tree = TreeFacts()
     try:
         source = parse_c(text, relative, _WORKER["dialect"])
         unit = AnalysisUnit(source=source, path=relative, index=index)
+        analysis.defer_tree_questions(unit)
         findings = run_rules(unit, select_rules(enabled=wanted))
+        tree.deferred = analysis.deferred_findings(unit)
+        if not second_pass:
+            tree.exports = analysis.sleep_exports(unit)
     except RecursionError:
-        return relative, [], "recursion limit while analysing", []
+        return relative, [], "recursion limit while analysing", [], TreeFacts()
     except Exception as error:  # one bad file must not end a whole-tree scan
-        return relative, [], f"{type(error).__name__}: {error}", []
+        return relative, [], f"{type(error).__name__}: {error}", [], TreeFacts()
     for finding in findings:
         finding.file = relative
+    for item in tree.deferred:
+        item.finding.file = relative
     asked = sorted(index.asked) if isinstance(index, _RecordingIndex) else []
-    return relative, findings, None, asked
+    return relative, findings, None, asked, tree
 
 
 def _run(
@@ -363,10 +395,12 @@ def scan_tree(
     first = _run(root, todo, ids, tokens, jobs, None, progress, len(files), len(final))
     asked: set[str] = set()
     again: list[str] = []
+    first_exports: dict[str, list[Any]] = {}
     for outcome in first:
         if outcome[3]:
             asked.update(outcome[3])
             again.append(outcome[0])
+            first_exports[outcome[0]] = outcome[4].exports
         else:
             final.append(outcome)
     if again:
@@ -374,19 +408,49 @@ def scan_tree(
         missing = asked - set(mentions)
         if missing:
             mentions.update(_mentions_parallel(root, sorted(missing), jobs) or {})
-        final += _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0)
+        for outcome in _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0):
+            outcome[4].exports = first_exports.get(outcome[0], [])
+            final.append(outcome)
     if cache is not None:
         fresh = set(todo) - set(again)
         cache.put_all(o for o in final if o[0] in fresh)
         cache.remember_asked(asked)
-    for relative, findings, error, _asked in final:
+    table = _summary_table(root, final, save=cache is not None)
+    for relative, findings, error, _asked, tree in final:
         result.files_scanned += 1
         result.findings.extend(findings)
+        if tree.deferred:
+            from patchlint.analysis import resolve_deferred
+
+            result.findings.extend(resolve_deferred(tree.deferred, table))
         if error:
             result.errors.append((relative, error))
     result.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _summary_table(root: Path, outcomes: list[Outcome], save: bool) -> Any:
+    """Every file's may-sleep summaries in one table, kept (with the result cache) for
+    `patchlint check` to answer "does this callee sleep?" without a tree search."""
+    from patchlint.analysis import SummaryTable, cache_directory, table_path
+
+    table = SummaryTable()
+    for relative, _findings, _error, _asked, tree in outcomes:
+        if not tree.exports:
+            continue
+        table.add(tree.exports)
+        try:
+            info = (root / relative).stat()
+        except OSError:
+            continue
+        table.stamps[relative] = (int(info.st_mtime), info.st_size)
+    if save:
+        try:
+            table.save(table_path(root, cache_directory()))
+        except OSError:
+            pass  # a read-only cache costs the next check its cross-file answers only
+    return table
 
 
 def _heavy_first(root: Path, files: list[str]) -> list[str]:
@@ -429,12 +493,16 @@ class _ResultCache:
             return None
         try:
             with (self.dir / key[:2] / key).open("rb") as handle:
-                findings, error = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, ValueError):
+                findings, error, tree = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+            return None
+        if not isinstance(tree, TreeFacts):
             return None
         for finding in findings:
             finding.file = relative
-        return relative, findings, error, []
+        for item in tree.deferred:
+            item.finding.file = relative
+        return relative, findings, error, [], tree
 
     def asked_last_time(self) -> set[str]:
         try:
@@ -450,7 +518,7 @@ class _ResultCache:
             pass
 
     def put_all(self, outcomes: Iterable[Outcome]) -> None:
-        for relative, findings, error, _asked in outcomes:
+        for relative, findings, error, _asked, tree in outcomes:
             key = self.hashes.get(relative) or self._key(relative)
             if key is None:
                 continue
@@ -459,7 +527,7 @@ class _ResultCache:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 temporary = target.with_suffix(f".{os.getpid()}.tmp")
                 with temporary.open("wb") as handle:
-                    pickle.dump((findings, error), handle)
+                    pickle.dump((findings, error, tree), handle)
                 temporary.replace(target)
             except OSError:
                 return

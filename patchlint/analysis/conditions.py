@@ -10,6 +10,7 @@ branches with two impossible paths.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -20,11 +21,13 @@ from patchlint.analysis.calls import squash, text
 Facts = frozenset[tuple[str, bool]]
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*$")
 _CONSTANT = re.compile(r"^(?:-?\d+[uUlL]*|0x[0-9a-fA-F]+[uUlL]*|true|false|NULL)$")
+_ERRNO_CONSTANT = re.compile(r"^-\s*E[A-Z0-9_]+$")
 _ROOT = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _NULLISH = ("NULL", "0", "false")
 _OPERATOR_SPACE = re.compile(r"\s*([^\w\s])\s*")
 
 
+@functools.lru_cache(maxsize=65536)
 def atom_text(expression: str) -> str:
     """One spelling per expression: `how==1`, `dev->flags&FOO`."""
     return _OPERATOR_SPACE.sub(r"\1", squash(expression))
@@ -243,6 +246,8 @@ def forget(facts: Facts, target: str) -> Facts:
 
 def constant_truth(value: str) -> bool | None:
     squashed = value.strip()
+    if _ERRNO_CONSTANT.match(squashed):
+        return True  # -ENOMEM and friends are non-zero
     if not _CONSTANT.match(squashed):
         return None
     if squashed in ("NULL", "false"):

@@ -144,7 +144,7 @@ class DeferringSummaries:
         return None
 
     def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
-        return Deferred(name)
+        return Deferred((name,))
 
 
 class IndexSummaries:
@@ -228,11 +228,20 @@ _INDEX_PROVIDERS: dict[int, IndexSummaries] = {}
 
 
 def provider(ff: FileFacts) -> TreeSummaries | None:
+    """Who answers for other files: the scan's table for this tree when there is one,
+    else the function index (with a budget), else nobody."""
     found = ff.memo.get(TREE_KEY)
     if isinstance(found, (TableSummaries, DeferringSummaries, IndexSummaries)):
         return found
     if ff.index is None:
         return None
+    root = getattr(ff.index, "root", None)
+    if isinstance(root, Path):
+        table = load_table(table_path(root, cache_directory()))
+        if table is not None:
+            found_table = TableSummaries(table, root)
+            ff.memo[TREE_KEY] = found_table
+            return found_table
     index_provider = _INDEX_PROVIDERS.get(id(ff.index))
     if index_provider is None or index_provider.index is not ff.index:
         _INDEX_PROVIDERS.clear()
@@ -253,3 +262,63 @@ def tree_sleep_summary(ff: FileFacts, name: str) -> SleepSummary | Deferred | No
     if isinstance(source, IndexSummaries) and not source.known(name) and not source.spend(ff):
         return None
     return source.sleep_summary(name)
+
+
+def defer_tree_questions(ff: FileFacts) -> None:
+    """Inside a whole-tree scan: questions about other files wait for the table."""
+    ff.memo[TREE_KEY] = DeferringSummaries()
+
+
+def use_table(ff: FileFacts, table: SummaryTable, root: Path | None = None) -> None:
+    ff.memo[TREE_KEY] = TableSummaries(table, root)
+
+
+def sleep_exports(ff: FileFacts) -> list[SleepExport]:
+    """May-sleep summaries of the functions other files can call (not static, or in
+    a header), for the scan's table."""
+    from patchlint.analysis.sleep import scan_calls
+
+    header = ff.path.endswith(".h")
+    found: list[SleepExport] = []
+    for fn in ff.source.functions:
+        if fn.body is None or (fn.is_static and not header):
+            continue
+        summary, externals = scan_calls(ff, fn)
+        chain = summary.chain if summary is not None and summary.gfp_param is None else None
+        if chain is None and not externals:
+            continue
+        found.append(SleepExport(fn.name, ff.path, chain, tuple(externals)))
+    return found
+
+
+_TABLES: dict[str, tuple[float, SummaryTable | None]] = {}
+
+
+def cache_directory() -> Path:
+    """patchlint's cache directory (the scan's result cache lives there too)."""
+    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
+    )
+    return Path(base)
+
+
+def table_path(root: Path, cache_dir: Path) -> Path:
+    """Where the scan of ``root`` keeps its summary table."""
+    import hashlib
+
+    digest = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
+    return cache_dir / "summaries" / f"{digest}.pickle"
+
+
+def load_table(path: Path) -> SummaryTable | None:
+    """The table at ``path``, loaded once per process (and again if it changed)."""
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return None
+    cached = _TABLES.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    table = SummaryTable.load(path)
+    _TABLES[str(path)] = (stamp, table)
+    return table

@@ -25,7 +25,7 @@ from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
 from patchlint.analysis.state import ENTRY, Held, LockState
 from patchlint.source import CallSite, Construct, FunctionDef, SourceFile
 
-_CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name)"
+_CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name) (gnu_asm_expression) @asm"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _query_cache: dict[int, Query] = {}
 _STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
@@ -106,7 +106,22 @@ class FileFacts:
             if c.kind == "attribute" and c.name in self.kb.cleanup_attributes
         }
         self._cleanup_starts = sorted(self.cleanups)
-        self._token_re = _token_regex(self.kb)
+        kb = self.kb
+        self._lock_names = (
+            kb.lock_names() | kb.task_lookup | kb.guard_macros | kb.class_macros
+        )
+        self._annotation_names = (
+            kb.annotations.hold | kb.annotations.release | kb.annotations.acquire
+        )
+        self._construct_starts = sorted(
+            c.start
+            for c in source.constructs
+            if c.kind == "scoped_guard"
+            or (c.kind == "iterator" and c.name in kb.iterators)
+            or (c.kind == "guard")
+        )
+        self._calls_sorted: tuple[list[int], list[tuple[str, Node]]] | None = None
+        self._asm: list[int] | None = None
         self._positions: dict[str, list[int]] = {}
         self._macros: frozenset[str] | None = None
         # Cross-function knowledge, filled by patchlint.analysis.summaries / sleep.
@@ -117,8 +132,26 @@ class FileFacts:
         return self.source.byte_text(fn.start_byte, fn.end_byte)
 
     def mentions_locks(self, fn: FunctionDef) -> bool:
-        """Whether the function mentions anything the lock state reacts to."""
-        return self.mentions(fn, "tokens", self._token_re)
+        """Whether the function calls, asserts or declares anything the lock state
+        reacts to (a lock function, an assertion, a guard, a task-list walk)."""
+        key = f"mentions:{fn.start_byte}"
+        cached = self.memo.get(key)
+        if isinstance(cached, bool):
+            return cached
+        names = self._lock_names
+        found = bool(fn.annotations) and any(
+            note.name in self._annotation_names for note in fn.annotations
+        )
+        if not found:
+            found = any(name in names for name, _node in self.calls_in_function(fn))
+        if not found:
+            index = bisect.bisect_left(self._construct_starts, fn.start_byte)
+            found = (
+                index < len(self._construct_starts)
+                and self._construct_starts[index] < fn.end_byte
+            )
+        self.memo[key] = found
+        return found
 
     def mentions(self, fn: FunctionDef, key: str, pattern: re.Pattern[bytes]) -> bool:
         """Whether ``pattern`` matches inside ``fn``; one scan of the file per pattern."""
@@ -165,11 +198,9 @@ class FileFacts:
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""
         if self._calls_by_name is None:
-            language = self.source.tree.language
-            query = _query_cache.get(id(language))
-            if query is None:
-                query = _query_cache[id(language)] = Query(language, _CALL_QUERY_SOURCE)
+            query = _query(self.source, _CALL_QUERY_SOURCE)
             captures = QueryCursor(query).captures(self.source.tree.root_node)
+            self._asm = sorted(node.start_byte for node in captures.get("asm", []))
             by_name: dict[str, list[Node]] = {}
             for node in captures.get("name", []):
                 call = node.parent
@@ -178,20 +209,21 @@ class FileFacts:
             self._calls_by_name = by_name
         return self._calls_by_name
 
+    def _call_index(self) -> tuple[list[int], list[tuple[str, Node]]]:
+        if self._calls_sorted is None:
+            calls = sorted(
+                ((name, node) for name, nodes in self.calls_by_name().items() for node in nodes),
+                key=lambda item: item[1].start_byte,
+            )
+            self._calls_sorted = ([node.start_byte for _n, node in calls], calls)
+        return self._calls_sorted
+
     def calls_in_function(self, fn: FunctionDef) -> list[tuple[str, Node]]:
         """Direct calls inside ``fn``, in source order."""
-        key = f"calls:{fn.name}@{fn.start_byte}"
-        cached = self.memo.get(key)
-        if isinstance(cached, list):
-            return cached
-        found: list[tuple[str, Node]] = []
-        for callee, nodes in self.calls_by_name().items():
-            for node in nodes:
-                if fn.start_byte <= node.start_byte < fn.end_byte:
-                    found.append((callee, node))
-        found.sort(key=lambda item: item[1].start_byte)
-        self.memo[key] = found
-        return found
+        starts, calls = self._call_index()
+        first = bisect.bisect_left(starts, fn.start_byte)
+        last = bisect.bisect_left(starts, fn.end_byte)
+        return calls[first:last]
 
     def address_taken(self, name: str) -> bool:
         """Whether ``name`` is mentioned other than by its definition and direct calls."""
@@ -206,7 +238,7 @@ class FileFacts:
         found = self._verdicts.get(key)
         if found is not None:
             return found
-        found = _static_verdict(fn)
+        found = self.static_verdict(fn)
         if found.analysed and self.mentions_locks(fn):
             facts = self.facts(fn)
             if facts is None:
@@ -220,7 +252,7 @@ class FileFacts:
         key = f"{fn.name}@{fn.start_byte}"
         if key in self._facts:
             return self._facts[key]
-        if fn.body is None or key in self._in_progress or not _static_verdict(fn).analysed:
+        if fn.body is None or key in self._in_progress or not self.static_verdict(fn).analysed:
             return None
         self._in_progress.add(key)
         try:
@@ -257,6 +289,29 @@ class FileFacts:
         events = analysis.replay()
         return FunctionFacts(fn, cfg, analysis, events, context)
 
+    def static_verdict(self, fn: FunctionDef) -> Verdict:
+        """Reasons visible in the syntax alone: no body, unparsed code, inline asm."""
+        if fn.body is None:
+            return Verdict(False, "no body")
+        if fn.has_errors:
+            error = _first_error(fn.body)
+            line = error.start_point[0] + 1 if error is not None else fn.start_line
+            return Verdict(
+                False,
+                f"code the front end could not parse at line {line} (an unknown macro?)",
+                line,
+            )
+        if self._asm is None:
+            self.calls_by_name()
+        assert self._asm is not None
+        index = bisect.bisect_left(self._asm, fn.start_byte)
+        if index < len(self._asm) and self._asm[index] < fn.end_byte:
+            line = self.source.data.count(b"\n", 0, self._asm[index]) + 1
+            return Verdict(
+                False, f"inline asm at line {line} may change interrupt or preemption state", line
+            )
+        return ANALYSED
+
     def _prepare(
         self, fn: FunctionDef, cfg: Cfg, analysis: LockAnalysis, context: FunctionContext
     ) -> None:
@@ -290,7 +345,10 @@ class FileFacts:
                 if value is not None and value.type == "identifier":
                     returned.add(text(value))
         repeated = {atom for atom, count in atoms.items() if count > 1}
-        context.tracked = frozenset(repeated | (set(atoms) & (constants | returned)))
+        # Returned variables too: what a path returns tells callers whether it locked.
+        context.tracked = frozenset(
+            repeated | (set(atoms) & (constants | returned)) | (returned & constants)
+        )
         context.entry = self.entry_state(fn, context)
 
     def entry_state(self, fn: FunctionDef, context: FunctionContext) -> LockState:
@@ -458,49 +516,24 @@ class FileFacts:
         return found
 
 
-def _static_verdict(fn: FunctionDef) -> Verdict:
-    """Reasons visible in the syntax alone: no body, unparsed code, inline asm."""
-    if fn.body is None:
-        return Verdict(False, "no body")
-    if fn.has_errors:
-        error = _first(fn.body, ("ERROR", "MISSING"))
-        line = error.start_point[0] + 1 if error is not None else fn.start_line
-        return Verdict(
-            False, f"code the front end could not parse at line {line} (an unknown macro?)", line
-        )
-    asm = _first(fn.body, ("gnu_asm_expression", "asm_statement"))
-    if asm is not None:
-        line = asm.start_point[0] + 1
-        return Verdict(
-            False, f"inline asm at line {line} may change interrupt or preemption state", line
-        )
-    return ANALYSED
-
-
-def _first(node: Node, types: tuple[str, ...]) -> Node | None:
+def _first_error(node: Node) -> Node | None:
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.type in types or (current.is_missing and "MISSING" in types):
+        if current.type == "ERROR" or current.is_missing:
             return current
-        if current.has_error or "ERROR" not in types:
+        if current.has_error:
             stack.extend(reversed(current.children))
     return None
 
 
-_TOKEN_RE: dict[int, re.Pattern[bytes]] = {}
-
-
-def _token_regex(kb: Knowledge) -> re.Pattern[bytes]:
-    cached = _TOKEN_RE.get(id(kb))
-    if cached is not None:
-        return cached
-    names = set(kb.lock_names()) | set(kb.iterators) | set(kb.task_lookup)
-    names |= kb.guard_macros | kb.class_macros | kb.scoped_macros
-    names |= kb.annotations.hold | kb.annotations.release | kb.annotations.acquire
-    alternation = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    pattern = _TOKEN_RE[id(kb)] = re.compile(rf"\b(?:{alternation})\b".encode())
-    return pattern
+def _query(source: SourceFile, text_: str) -> Query:
+    language = source.tree.language
+    key = hash((id(language), text_))
+    query = _query_cache.get(key)
+    if query is None:
+        query = _query_cache[key] = Query(language, text_)
+    return query
 
 
 class HasAnalysisCache(Protocol):

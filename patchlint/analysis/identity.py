@@ -9,6 +9,7 @@ so the call site can put its own expression in.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ _ALIAS_VALUE = re.compile(rf"^&?{_PATH}$|^[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)$
 MAX_SUBSTITUTIONS = 6
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical(expression: str) -> str:
     """The canonical text of a C expression naming a lock object."""
     value = _SPACES.sub(" ", expression).strip()
@@ -69,6 +71,7 @@ def _balanced(value: str) -> bool:
     return depth == 0
 
 
+@functools.lru_cache(maxsize=65536)
 def pointee(argument: str) -> str:
     """The lock an argument points at: `&x->lock` names `x->lock`, `lock` names `*lock`."""
     value = canonical(argument)
@@ -77,6 +80,7 @@ def pointee(argument: str) -> str:
     return canonical("*" + value) if _PATH_RE.match(value) else canonical(f"*({value})")
 
 
+@functools.lru_cache(maxsize=65536)
 def roots(identity: str) -> frozenset[str]:
     """Variables (and functions) an identity is computed from."""
     return frozenset(_ROOTS.findall(identity))
@@ -86,6 +90,7 @@ _LEADING_OBJECT = re.compile(r"^([A-Za-z_]\w*)(?:$|\.)")
 _CALLED = re.compile(r"([A-Za-z_]\w*)\(")
 
 
+@functools.lru_cache(maxsize=65536)
 def pointer_roots(identity: str) -> frozenset[str]:
     """Variables whose new value makes the same text name another lock: every variable
     in it but a lock object named directly (`tasklist_lock`, `local.lock`)."""
@@ -99,6 +104,7 @@ def pointer_roots(identity: str) -> frozenset[str]:
 _LEADING_ROOT = re.compile(r"^(\*?)[A-Za-z_]\w*(?=->|\.|$)")
 
 
+@functools.lru_cache(maxsize=65536)
 def shape(identity: str) -> str:
     """The lock with its leading variable blanked: `?->lock` for `dev->lock` and
     `d->lock`, a guess at "the same field of the same kind of object"."""

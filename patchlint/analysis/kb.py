@@ -150,6 +150,7 @@ class Knowledge:
     sleeping_conditional: frozenset[str]
     not_sleeping: frozenset[str]
     drops: Mapping[str, SleepDrop]
+    sleep_prefilter: tuple[str, ...]
     task_lookup: frozenset[str]
     task_get_ref: frozenset[str]
     task_pinned_by: tuple[str, ...]
@@ -440,6 +441,7 @@ def knowledge() -> Knowledge:
         sleeping_conditional=frozenset(_str_list(sleeping, "conditional", "sleeping.toml")),
         not_sleeping=frozenset(_str_list(sleeping, "not_sleeping", "sleeping.toml")),
         drops=drops,
+        sleep_prefilter=tuple(_str_list(sleeping, "prefilter_tokens", "sleeping.toml")),
         task_lookup=frozenset(_str_list(lookup, "unreferenced", "iterators.toml")),
         task_get_ref=frozenset(_str_list(lookup, "get_ref", "iterators.toml")),
         task_pinned_by=pinned,

@@ -146,6 +146,7 @@ class LockAnalysis:
         self._calls: dict[int, list[Call]] = {}
         self._stores: dict[int, list[Store]] = {}
         self._formulas: dict[int, Formula] = {}
+        self._constants: dict[int, bool | None] = {}
         self._effects: dict[int, tuple[Effect, ...]] = {}
         self._unknown: set[int] = set()  # calls whose effect on locks is unknown
 
@@ -752,7 +753,12 @@ class LockAnalysis:
     def refine(self, node: CfgNode, state: LockState, positive: bool) -> LockState | None:
         if node.cond is None:
             return state
-        constant = constant_condition(node.cond, self.kb.transparent)
+        if node.id in self._constants:
+            constant = self._constants[node.id]
+        else:
+            constant = self._constants[node.id] = constant_condition(
+                node.cond, self.kb.transparent
+            )
         if constant is not None and constant != positive:
             return None  # `while (1)` never exits through its condition
         if self.context.tracked:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from patchlint.analysis.balance import imbalances
+from patchlint.analysis.external import SummaryTable
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
 from patchlint.analysis.paths import describe, held_evidence, witness_path
-from patchlint.analysis.sleep import SleepSite, forbidding, sleep_sites
+from patchlint.analysis.sleep import Deferred, SleepSite, forbidding, sleep_sites
 from patchlint.analysis.summaries import relevant
 from patchlint.findings import Evidence, Finding
 from patchlint.source import FunctionDef, SourceFile
@@ -36,10 +37,13 @@ class Unit(Protocol):
 
 @dataclass
 class DeferredFinding:
-    """A finding that holds only if ``callee`` (defined elsewhere) may sleep."""
+    """A finding that holds only if one of ``deferred.names`` (defined in other files)
+    may sleep; ``where`` is the rest of its message ("atomic context (... held)")."""
 
-    callee: str
+    deferred: Deferred
     finding: Finding
+    call: str
+    where: str
 
 
 @dataclass(frozen=True)
@@ -109,16 +113,16 @@ def sleep_findings(unit: Unit, rule: str) -> Iterable[Finding]:
         occurrences[(site.fn.name, label)] += 1
         if site.rule != rule:
             continue
-        finding = _sleep_finding(ff, site, f"{label}#{number}")
+        finding, where = _sleep_finding(ff, site, f"{label}#{number}")
         if site.deferred is not None:
             deferred = ff.memo.setdefault(DEFERRED_KEY, [])
             if isinstance(deferred, list):
-                deferred.append(DeferredFinding(site.deferred, finding))
+                deferred.append(DeferredFinding(site.deferred, finding, call.name, where))
             continue
         yield finding
 
 
-def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
+def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> tuple[Finding, str]:
     call = site.site.call
     kb = ff.kb
     evidence = held_evidence(site.held, ff.path, kb)
@@ -143,11 +147,11 @@ def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
         evidence.append(Evidence("call", f"{call.name}() may sleep", ff.path, call.line))
     context = "an RCU read-side critical section" if site.rule == "rcu-sleep" else "atomic context"
     held = ", ".join(describe(h, kb) for h in site.held[:3])
-    via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
-    return Finding(
+    where = f"{context} ({held} held)"
+    finding = Finding(
         rule=site.rule,
         severity="error",
-        message=f"{call.name}() may sleep{via}: {chain[-1]}() called in {context} ({held} held)",
+        message=_message(call.name, chain, where),
         file=ff.path,
         line=call.line,
         column=call.column,
@@ -156,6 +160,12 @@ def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> Finding:
         key=key,
         evidence=evidence,
     )
+    return finding, where
+
+
+def _message(call: str, chain: tuple[str, ...], where: str) -> str:
+    via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
+    return f"{call}() may sleep{via}: {chain[-1]}() called in {where}"
 
 
 def deferred_findings(unit: Unit) -> list[DeferredFinding]:
@@ -165,14 +175,12 @@ def deferred_findings(unit: Unit) -> list[DeferredFinding]:
     return [item for item in found if isinstance(item, DeferredFinding)] if isinstance(found, list) else []
 
 
-def complete_deferred(item: DeferredFinding, chain: tuple[str, ...]) -> Finding:
-    """The finding of a deferred sleeping call, now that ``chain`` says how it sleeps."""
+def complete_deferred(item: DeferredFinding, callee: str, chain: tuple[str, ...]) -> Finding:
+    """The finding of a deferred sleeping call, now that ``callee`` (one of the
+    deferred names) is known to sleep by ``chain``."""
     finding = item.finding
-    full = (item.callee, *chain)
-    finding.message = finding.message.replace(
-        f"{item.callee}() may sleep:",
-        f"{item.callee}() may sleep (via {' -> '.join(full[:-1])}):",
-    ).replace(f"{item.callee}() called in", f"{full[-1]}() called in")
+    full = (*item.deferred.via, callee, *chain) if item.deferred.via else (callee, *chain)
+    finding.message = _message(item.call, full, item.where)
     finding.evidence.append(
         Evidence(
             "call",
@@ -212,3 +220,15 @@ def balance_findings(unit: Unit, rule: str) -> Iterable[Finding]:
 
 
 Check = Callable[[Unit], Iterable[Finding]]
+
+
+def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[Finding]:
+    """The deferred sleeping calls that the tree-wide table says may sleep."""
+    found: list[Finding] = []
+    for item in items:
+        for name in item.deferred.names:
+            chain = table.sleeps(name)
+            if chain is not None:
+                found.append(complete_deferred(item, name, chain))
+                break
+    return found

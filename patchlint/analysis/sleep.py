@@ -39,9 +39,12 @@ class SleepSummary:
 
 @dataclass(frozen=True)
 class Deferred:
-    """The callee is defined elsewhere in the tree; the scan decides later."""
+    """Whether the call sleeps depends on functions defined elsewhere in the tree:
+    it does if one of ``names`` may sleep (the scan decides once every file has
+    exported its summaries). ``via`` are the same-file callees in between."""
 
-    name: str
+    names: tuple[str, ...]
+    via: tuple[str, ...] = ()
 
 
 @dataclass
@@ -54,7 +57,7 @@ class SleepSite:
     rule: str  # "sleep-in-atomic" or "rcu-sleep"
     held: tuple[Held, ...]  # what forbids sleeping, on one path
     chain: tuple[str, ...] = ()
-    deferred: str | None = None  # callee to look up tree-wide before reporting
+    deferred: Deferred | None = None  # decided tree-wide before reporting
     states: list[LockState] = field(default_factory=list)
 
 
@@ -103,12 +106,18 @@ def call_sleeps(
     summary: SleepSummary | Deferred | None
     if callee is not None:
         summary = sleep_summary(ff, callee)
+    elif kb.neutral(name) or name in kb.ops or name in kb.noreturn:
+        return None
     else:
         from patchlint.analysis.external import tree_sleep_summary
 
         summary = tree_sleep_summary(ff, name)
-    if summary is None or isinstance(summary, Deferred):
-        return summary
+    if summary is None:
+        return None
+    if isinstance(summary, Deferred):
+        if callee is None:
+            return summary
+        return Deferred(summary.names, (name, *summary.via)[:MAX_CHAIN])
     chain = (name, *summary.chain)[:MAX_CHAIN]
     if summary.gfp_param is None:
         return SleepSummary(chain)
@@ -134,13 +143,26 @@ def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | N
 
 
 def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
+    found, externals = scan_calls(ff, fn)
+    if found is not None and found.gfp_param is None:
+        return found
+    return found or (Deferred(tuple(externals)) if externals else None)
+
+
+MAX_EXTERNALS = 32
+
+
+def scan_calls(ff: FileFacts, fn: FunctionDef) -> tuple[SleepSummary | None, list[str]]:
+    """How ``fn`` may sleep by itself (an unconditional chain first, else one that
+    depends on a gfp_t parameter), and the other files' functions it calls where a
+    sleep would count (outside its own sections), for the tree-wide answer."""
     if fn.body is None or not ff.verdict(fn).analysed:
-        return None
+        return None, []
     kb = ff.kb
     facts = ff.facts(fn) if relevant(ff, fn) else None
     params = set(fn.params)
     conditional: SleepSummary | None = None
-    deferred: Deferred | None = None
+    externals: list[str] = []
     calls = ff.calls_in_function(fn)
     # What runs after "the last reference is gone" runs on the last put only.
     last_put = min(
@@ -156,12 +178,15 @@ def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None
             continue
         verdict = call_sleeps(ff, fn, callee, call_args(node))
         if isinstance(verdict, Deferred):
-            deferred = deferred or verdict
+            if not verdict.via:
+                for name in verdict.names:
+                    if name not in externals and len(externals) < MAX_EXTERNALS:
+                        externals.append(name)
         elif verdict is not None:
             if verdict.gfp_param is None:
-                return verdict
+                return verdict, externals
             conditional = conditional or verdict
-    return conditional or deferred
+    return conditional, externals
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
@@ -252,7 +277,7 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
                 rule,
                 witness,
                 verdict.chain if isinstance(verdict, SleepSummary) else (),
-                verdict.name if isinstance(verdict, Deferred) else None,
+                verdict if isinstance(verdict, Deferred) else None,
                 list(site.states),
             )
         )

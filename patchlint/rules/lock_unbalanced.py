@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from patchlint.analysis.prefilter import balance_tokens
 from patchlint.analysis.reporting import Unit, balance_findings
 from patchlint.findings import Finding
 
@@ -29,3 +30,8 @@ RULE = "lock-unbalanced"
 
 def check(unit: Unit) -> Iterator[Finding]:
     yield from balance_findings(unit, RULE)
+
+
+def prefilter_tokens() -> tuple[str, ...]:
+    """Literal tokens a file needs for this rule to apply (the scan's prefilter)."""
+    return balance_tokens(rcu=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from patchlint.analysis.prefilter import sleep_tokens
 from patchlint.analysis.reporting import Unit, sleep_findings
 from patchlint.findings import Finding
 
@@ -25,3 +26,8 @@ RULE = "rcu-sleep"
 
 def check(unit: Unit) -> Iterator[Finding]:
     yield from sleep_findings(unit, RULE)
+
+
+def prefilter_tokens() -> tuple[str, ...]:
+    """Literal tokens a file needs for this rule to apply (the scan's prefilter)."""
+    return sleep_tokens(rcu=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from patchlint.analysis.prefilter import sleep_tokens
 from patchlint.analysis.reporting import Unit, sleep_findings
 from patchlint.findings import Finding
 
@@ -26,3 +27,8 @@ RULE = "sleep-in-atomic"
 
 def check(unit: Unit) -> Iterator[Finding]:
     yield from sleep_findings(unit, RULE)
+
+
+def prefilter_tokens() -> tuple[str, ...]:
+    """Literal tokens a file needs for this rule to apply (the scan's prefilter)."""
+    return sleep_tokens(rcu=False)
