@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tree_sitter import Node
+
 from patchlint.analysis.calls import INDIRECT, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import canonical, roots
@@ -24,7 +26,6 @@ from patchlint.analysis.paths import describe, held_evidence, how_taken, witness
 from patchlint.analysis.state import OWN, Held, LockState
 from patchlint.analysis.summaries import Outcome, declared_summary, lock_summary, outcomes
 from patchlint.findings import Confidence, Evidence
-
 from patchlint.source import FunctionDef
 
 _BRANCHES = (
@@ -118,7 +119,9 @@ def _leak(
             )
         )
     evidence.append(
-        Evidence("unlock", f"no release of {name} on this path before it returns", ff.path, node.line)
+        Evidence(
+            "unlock", f"no release of {name} on this path before it returns", ff.path, node.line
+        )
     )
     where = "returns" if node.ast is not None else "falls off its end"
     states = facts.events.returns.get(node_id, set())
@@ -283,7 +286,7 @@ def _acquired_unconditionally(facts: FunctionFacts, nodes: set[int]) -> bool:
         if ast is None:
             continue
         dependent = False
-        current = ast
+        current: Node | None = ast
         while current is not None and current.type != "function_definition":
             parent = current.parent
             if parent is not None and parent.type in _BRANCHES:
@@ -318,8 +321,7 @@ def _double(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance 
         effect.lock,
         _rule(ff, effect.kind),
         call.line,
-        f"{call.name}() takes the {name} already held since line {other.line} "
-        f"({how_taken(other)})",
+        f"{call.name}() takes the {name} already held since line {other.line} ({how_taken(other)})",
         f"{call.name}({effect.lock}) again",
         call.column,
         evidence,
@@ -341,7 +343,9 @@ def _irq(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | N
             f"the state saved at line {other.line} for the {name}"
         )
         evidence.append(
-            Evidence("call", f"the state saved at line {other.line} is overwritten", ff.path, call.line)
+            Evidence(
+                "call", f"the state saved at line {other.line} is overwritten", ff.path, call.line
+            )
         )
         label = f"{call.name}({effect.lock}, {effect.flags}) reuses flags"
     else:
@@ -355,7 +359,9 @@ def _irq(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalance | N
             f"{call.name}() {how}: the {name} was taken with the interrupt state saved in "
             f"{saved} at line {other.line}"
         )
-        evidence.append(Evidence("unlock", f"the state saved in {saved} is lost", ff.path, call.line))
+        evidence.append(
+            Evidence("unlock", f"the state saved in {saved} is lost", ff.path, call.line)
+        )
         label = f"{call.name}({effect.lock}) after irqsave"
     return Imbalance(
         anomaly.what,

@@ -249,7 +249,8 @@ class _Builder:
     def loop(self, node: Node, head: CfgNode, body: Node | None, cont: int) -> Frontier:
         pending: Frontier = []
         self.breakables.append((node, pending, cont, True))
-        out = self.stmt(body, [(head.id, TRUE)]) if body is not None else [(head.id, TRUE)]
+        start: Frontier = [(head.id, TRUE)]
+        out = self.stmt(body, start)
         self.breakables.pop()
         self.link(out, cont)
         return [(head.id, FALSE)] + pending
@@ -293,7 +294,8 @@ class _Builder:
         # scoped_guard() is a for loop in disguise: break leaves the guarded block.
         self.breakables.append((node, pending, None, False))
         self.scopes.append((node, [guard]))
-        out = self.stmt(body, [(take.id, None)]) if body is not None else [(take.id, None)]
+        entered: Frontier = [(take.id, None)]
+        out = self.stmt(body, entered)
         self.scopes.pop()
         self.breakables.pop()
         drop = self.new("stmt", None, releases=[guard])

@@ -12,27 +12,29 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 200_000
 _lock = threading.Lock()
 
 
-def call_deep(function: Callable[..., T], *args: Any) -> T:
+def call_deep(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except RecursionError:
         pass
-    outcome: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = function(*args)
+            values.append(function(*args, **kwargs))
         except BaseException as error:  # re-raised in the caller's thread
-            outcome["error"] = error
+            errors.append(error)
 
     # stack_size and the recursion limit are process-wide: one deep walk at a time.
     with _lock:
@@ -46,6 +48,6 @@ def call_deep(function: Callable[..., T], *args: Any) -> T:
         finally:
             threading.stack_size(previous_stack)
             sys.setrecursionlimit(previous_limit)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    if errors:
+        raise errors[0]
+    return values[0]

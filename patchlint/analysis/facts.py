@@ -11,7 +11,7 @@ import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from tree_sitter import Node, Query, QueryCursor
 
@@ -107,9 +107,7 @@ class FileFacts:
         }
         self._cleanup_starts = sorted(self.cleanups)
         kb = self.kb
-        self._lock_names = (
-            kb.lock_names() | kb.task_lookup | kb.guard_macros | kb.class_macros
-        )
+        self._lock_names = kb.lock_names() | kb.task_lookup | kb.guard_macros | kb.class_macros
         self._annotation_names = (
             kb.annotations.hold | kb.annotations.release | kb.annotations.acquire
         )
@@ -147,8 +145,7 @@ class FileFacts:
         if not found:
             index = bisect.bisect_left(self._construct_starts, fn.start_byte)
             found = (
-                index < len(self._construct_starts)
-                and self._construct_starts[index] < fn.end_byte
+                index < len(self._construct_starts) and self._construct_starts[index] < fn.end_byte
             )
         self.memo[key] = found
         return found
@@ -340,10 +337,10 @@ class FileFacts:
             for store in analysis.node_stores(node):
                 if store.simple and constant_truth(store.value) is not None:
                     constants.add(store.target)
-            if node.kind == "return" and node.ast is not None:
-                value = node.ast.named_children[0] if node.ast.named_children else None
-                if value is not None and value.type == "identifier":
-                    returned.add(text(value))
+            if node.kind == "return" and node.ast is not None and node.ast.named_children:
+                returned_node = node.ast.named_children[0]
+                if returned_node.type == "identifier":
+                    returned.add(text(returned_node))
         repeated = {atom for atom, count in atoms.items() if count > 1}
         # Returned variables too: what a path returns tells callers whether it locked.
         context.tracked = frozenset(
@@ -482,7 +479,9 @@ class FileFacts:
                 lock = canonical(arg).lstrip("&")
                 for protection in self.kb.protections.values():
                     if (kind is not None and protection.kind == kind) or (
-                        kind is None and protection.lock is not None and protection.lock.search(lock)
+                        kind is None
+                        and protection.lock is not None
+                        and protection.lock.search(lock)
                     ):
                         found.append(
                             Assumption(
@@ -557,6 +556,7 @@ def file_facts(unit: HasAnalysisCache) -> FileFacts:
     return facts
 
 
-def _is_index(value: object) -> bool:
-    return all(callable(getattr(value, name, None)) for name in ("callers", "definitions", "source"))
-
+def _is_index(value: object) -> TypeGuard[TreeIndex]:
+    return all(
+        callable(getattr(value, name, None)) for name in ("callers", "definitions", "source")
+    )

@@ -239,7 +239,9 @@ def _kinds(data: Mapping[str, object]) -> dict[str, LockKind]:
     return kinds
 
 
-def _ops(data: Mapping[str, object], kinds: Mapping[str, LockKind]) -> dict[str, tuple[LockOp, ...]]:
+def _ops(
+    data: Mapping[str, object], kinds: Mapping[str, LockKind]
+) -> dict[str, tuple[LockOp, ...]]:
     ops: dict[str, list[LockOp]] = {}
     entries = data.get("function", [])
     if not isinstance(entries, list):
@@ -258,8 +260,10 @@ def _ops(data: Mapping[str, object], kinds: Mapping[str, LockKind]) -> dict[str,
         if success not in _SUCCESS:
             raise KnowledgeError(f"{where}: success must be one of {', '.join(_SUCCESS)}")
         kind = kinds.get(kind_id)
-        default_sleeps = kind is not None and kind.acquire_sleeps and (
-            op == "acquire" or (op == "try" and success == "zero")
+        default_sleeps = (
+            kind is not None
+            and kind.acquire_sleeps
+            and (op == "acquire" or (op == "try" and success == "zero"))
         )
         flags = table.get("flags")
         if flags is not None and not isinstance(flags, int):
@@ -393,9 +397,7 @@ def knowledge() -> Knowledge:
                 name, str(table.get("kind", "")), _lock_ref(table.get("lock"), name)
             )
     lookup = _table(iter_data.get("task_lookup", {}), "iterators.toml [task_lookup]")
-    exclusive = _table(
-        iter_data.get("exclusive_context", {}), "iterators.toml [exclusive_context]"
-    )
+    exclusive = _table(iter_data.get("exclusive_context", {}), "iterators.toml [exclusive_context]")
     patterns = _str_list(sleeping, "patterns", "sleeping.toml")
     pinned = tuple(_str_list(lookup, "pinned_by", "iterators.toml [task_lookup]"))
     for protection in pinned:
@@ -427,9 +429,7 @@ def knowledge() -> Knowledge:
         guard_macros=frozenset(_str_list(scope, "guard_macros", "locks.toml [scope]")),
         class_macros=frozenset(_str_list(scope, "class_macros", "locks.toml [scope]")),
         scoped_macros=frozenset(_str_list(scope, "scoped_macros", "locks.toml [scope]")),
-        cleanup_attributes=frozenset(
-            _str_list(scope, "cleanup_attributes", "locks.toml [scope]")
-        ),
+        cleanup_attributes=frozenset(_str_list(scope, "cleanup_attributes", "locks.toml [scope]")),
         iterators=iterators,
         sleeping=frozenset(_str_list(sleeping, "names", "sleeping.toml")),
         sleeping_pattern=re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)"),

@@ -172,7 +172,11 @@ def deferred_findings(unit: Unit) -> list[DeferredFinding]:
     """Findings waiting for a tree-wide answer (whole-tree scan only)."""
     ff = file_facts(unit)
     found = ff.memo.get(DEFERRED_KEY)
-    return [item for item in found if isinstance(item, DeferredFinding)] if isinstance(found, list) else []
+    return (
+        [item for item in found if isinstance(item, DeferredFinding)]
+        if isinstance(found, list)
+        else []
+    )
 
 
 def complete_deferred(item: DeferredFinding, callee: str, chain: tuple[str, ...]) -> Finding:

@@ -201,7 +201,9 @@ def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool
     )
 
 
-def forbidding(state: LockState, kb: Knowledge, dropped: tuple[str, str] | None = None) -> tuple[Held, ...]:
+def forbidding(
+    state: LockState, kb: Knowledge, dropped: tuple[str, str] | None = None
+) -> tuple[Held, ...]:
     """Held entries under which sleeping is a bug (atomic kinds, RCU)."""
     found: list[Held] = []
     for held in state.held:

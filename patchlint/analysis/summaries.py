@@ -151,7 +151,10 @@ def outcomes(facts: FunctionFacts) -> list[Outcome]:
 
 
 def _classify(
-    facts: FunctionFacts, kind: str, lock: str, per_return: list[tuple[int, LockState, dict[Key, int]]]
+    facts: FunctionFacts,
+    kind: str,
+    lock: str,
+    per_return: list[tuple[int, LockState, dict[Key, int]]],
 ) -> Outcome:
     key = (kind, lock)
     outcome = Outcome(kind, lock, "balanced")
@@ -174,7 +177,10 @@ def _classify(
         # An unknown call after taking it may be what drops it again (a helper in
         # another file): then callers only learn "maybe held".
         opaque = any(
-            h.opaque for _n, state, nets in per_return for h in state.held if (h.kind, h.lock) == key
+            h.opaque
+            for _n, state, nets in per_return
+            for h in state.held
+            if (h.kind, h.lock) == key
         )
         outcome.verdict = "input" if opaque else "acquire"
     elif values == {-1}:

@@ -20,7 +20,7 @@ from patchlint.analysis.kb import IteratorSpec
 from patchlint.analysis.paths import held_evidence, witness_path
 from patchlint.analysis.reporting import Unit
 from patchlint.analysis.state import LockState
-from patchlint.findings import Evidence, Finding
+from patchlint.findings import Confidence, Evidence, Finding
 from patchlint.source import Construct, FunctionDef
 
 SCOPE = "function"
@@ -152,7 +152,7 @@ def _finding(
                 node.line,
             )
         )
-    confidence = "high"
+    confidence: Confidence = "high"
     if verdict.callers == 0 and fn.is_static:
         # Static with no direct caller: called through a pointer we cannot follow.
         confidence = "medium"

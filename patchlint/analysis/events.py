@@ -1,0 +1,76 @@
+"""What the lock analysis records for the rules, and what it needs per function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from patchlint.analysis.calls import Call
+from patchlint.analysis.identity import Resolver
+from patchlint.analysis.state import Effect, Held, LockState
+
+MAX_DEPTH = 3  # entries of one lock kept per path (nesting deeper is folded)
+
+
+@dataclass
+class FunctionContext:
+    """What the analysis of one function needs besides its CFG."""
+
+    name: str
+    resolver: Resolver
+    tracked: frozenset[str] = frozenset()  # condition atoms worth remembering
+    kinds_by_lock: dict[str, str] = field(default_factory=dict)  # for lockdep_assert_held
+    kinds_by_shape: dict[str, str] = field(default_factory=dict)  # the file's, see facts.py
+    entry: LockState = LockState()
+    pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
+    pure_calls: frozenset[str] = frozenset()
+    finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
+
+
+@dataclass
+class CallSite:
+    call: Call
+    node: int
+    states: set[LockState] = field(default_factory=set)
+
+
+@dataclass
+class Anomaly:
+    """Something a balance rule may report: what, where, and the states it happened in."""
+
+    what: str  # "underflow", "double", "irq-mismatch", "flags-reuse"
+    call: Call
+    node: int
+    effect: Effect
+    other: Held | None = None  # the entry it clashed with
+    states: set[LockState] = field(default_factory=set)
+
+
+@dataclass
+class Events:
+    """What the replay pass saw, for the rules."""
+
+    calls: dict[int, CallSite] = field(default_factory=dict)
+    anomalies: dict[tuple[str, int], Anomaly] = field(default_factory=dict)
+    # (kind, lock) -> CFG nodes acquiring it while the path had not dropped it (proof
+    # the callers do not hold it, when the acquisition does not depend on an input).
+    clean_acquires: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    iters: dict[int, set[LockState]] = field(default_factory=dict)
+    returns: dict[int, set[LockState]] = field(default_factory=dict)
+    escapes: list[tuple[int, str, int, int, int, str]] = field(default_factory=list)
+
+
+def push(held: tuple[Held, ...], entry: Held) -> tuple[Held, ...]:
+    """``held`` with ``entry`` added, keeping at most MAX_DEPTH entries of one lock."""
+    same = [h for h in held if h.kind == entry.kind and h.lock == entry.lock]
+    if len(same) >= MAX_DEPTH:
+        index = held.index(same[0])
+        held = held[:index] + held[index + 1 :]
+    return (*held, entry)
+
+
+def without(held: tuple[Held, ...], entry: Held) -> tuple[Held, ...]:
+    """``held`` without its last occurrence of ``entry``."""
+    for index in range(len(held) - 1, -1, -1):
+        if held[index] is entry or held[index] == entry:
+            return held[:index] + held[index + 1 :]
+    return held
