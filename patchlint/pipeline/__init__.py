@@ -196,6 +196,7 @@ def _check_patch(
         result.files.append(_file_result(file_patch, applied_file))
         analysis = analyse_file(file_patch, applied_file, c_rules, cache, index.get())
         result.findings.extend(analysis.findings)
+        result.notes.extend(analysis.not_analysed)
         touched_functions |= analysis.touched_functions
         if analysis.partial:
             result.partial = True

@@ -45,6 +45,8 @@ class FileAnalysis:
     touched_functions: set[str] = field(default_factory=set)
     partial: bool = False
     note: str | None = None
+    # Touched functions the lock analysis could not judge, with the reason.
+    not_analysed: list[str] = field(default_factory=list)
 
 
 def analyse_file(
@@ -78,9 +80,31 @@ def _analyse_images(
     if not names:
         return FileAnalysis()
     pre_findings = _run(pre_source, pre_path, names, rules, index)
-    post_findings = _run(post_source, applied.path, names, rules, index)
+    post_unit = _unit(post_source, applied.path, names, index)
+    post_findings = run_rules(post_unit, rules) if post_unit is not None else []
     findings = diff_findings(pre_findings, post_findings)
-    return FileAnalysis(findings=findings, touched_functions=names)
+    return FileAnalysis(
+        findings=findings, touched_functions=names, not_analysed=_not_analysed(post_unit)
+    )
+
+
+def _unit(source: Any, path: str, names: set[str], index: Any) -> AnalysisUnit | None:
+    if source is None:
+        return None
+    return AnalysisUnit(source=source, path=path, functions=names, index=index)
+
+
+def _not_analysed(unit: AnalysisUnit | None) -> list[str]:
+    """"path: f(): not analysed (reason)" for touched functions the lock analysis
+    could not judge (parse errors, inline asm, too many paths)."""
+    if unit is None:
+        return []
+    from patchlint.analysis import not_analysed
+
+    return [
+        f"{unit.path}:{item.line}: {item.function}(): not analysed ({item.reason})"
+        for item in not_analysed(unit)
+    ]
 
 
 def _analyse_hunks_only(

@@ -1,0 +1,58 @@
+"""Lock identity: canonical names, locals resolved, argument slots for summaries."""
+
+from __future__ import annotations
+
+from patchlint.analysis.identity import (
+    Resolver,
+    canonical,
+    fill,
+    function_resolver,
+    pointee,
+    pointer_roots,
+    shape,
+)
+from patchlint.source.parse import parse_c
+
+
+def test_pointee_of_address_and_pointer() -> None:
+    assert pointee("&dev->lock") == "dev->lock"
+    assert pointee("& (dev)->lock") == "dev->lock"
+    assert pointee("(spinlock_t *)&p->l") == "p->l"
+    assert pointee("lock") == "*lock"
+    assert pointee("&(*p).lock") == "p->lock"
+
+
+def test_template_slots_fill_back() -> None:
+    assert fill("{0}->sighand->siglock", ("current",)) == "current->sighand->siglock"
+    assert fill("{0}->sighand->siglock", ("&tsk",)) == "tsk.sighand->siglock"
+    assert fill("*{0}", ("&d->lock",)) == "d->lock"
+    assert fill("{1}->x", ("a",)) is None
+    assert canonical("*(&d->lock)") == "d->lock"
+
+
+def test_locals_set_once_resolve_to_their_value() -> None:
+    source = parse_c(
+        "void f(struct priv *priv, int n) { struct dev *dev = priv->dev; struct dev *o;"
+        " o = priv->other; o = priv->third; }",
+        "t.c",
+    )
+    fn = source.functions[0]
+    resolver = function_resolver(fn.params, fn.body)
+    assert resolver.lock_at("&dev->lock") == "priv->dev->lock"
+    assert resolver.lock_at("&priv->dev->lock") == "priv->dev->lock"
+    # Assigned twice: it names whatever it points at when used.
+    assert resolver.lock_at("&o->lock") == "o->lock"
+    assert resolver.template("priv->dev->lock") == "{0}->dev->lock"
+    assert resolver.template("o->lock") is None  # a local: callers cannot name it
+
+
+def test_global_locks_stay_literal() -> None:
+    resolver = Resolver(("d",))
+    assert resolver.template("tasklist_lock") == "tasklist_lock"
+
+
+def test_pointer_roots_and_shapes() -> None:
+    assert pointer_roots("tasklist_lock") == frozenset()
+    assert pointer_roots("p->lock") == {"p"}
+    assert pointer_roots("locks[i]") == {"locks", "i"}
+    assert shape("dev->lock") == shape("d->lock") == "?->lock"
