@@ -205,22 +205,33 @@ def _check_value(shipped: Any, value: Any, path: str, fail: Any) -> None:
     if isinstance(shipped, dict):
         _check_shape(shipped, value, path, fail)
     elif isinstance(shipped, list) and shipped and isinstance(shipped[0], dict):
-        # An array of tables ([[iterator]]): new entries use the fields the shipped ones do.
+        # An array of tables ([[iterator]]): new entries use the fields the shipped ones do
+        # (a field may take several kinds of value: `lock = 0` or `lock = "{0}->x"`).
         fields: dict[str, Any] = {}
+        kinds: dict[str, set[str]] = {}
         for entry in shipped:
             fields.update(entry)
+            for name, item in entry.items():
+                kinds.setdefault(name, set()).add(_kind(item))
         for number, entry in enumerate(value):
             if not isinstance(entry, dict):
                 raise fail(f"{path}[{number}]", "must be a table")
-            _check_fields(fields, entry, f"{path}[{number}]", fail)
+            _check_fields(fields, entry, f"{path}[{number}]", fail, kinds)
 
 
-def _check_fields(fields: dict[str, Any], entry: dict[str, Any], path: str, fail: Any) -> None:
+def _check_fields(
+    fields: dict[str, Any],
+    entry: dict[str, Any],
+    path: str,
+    fail: Any,
+    kinds: dict[str, set[str]] | None = None,
+) -> None:
     for name, item in entry.items():
         if name not in fields:
             raise fail(f"{path}.{name}", f"unknown key (known: {', '.join(sorted(fields))})")
-        if _kind(fields[name]) != _kind(item):
-            raise fail(f"{path}.{name}", f"must be a {_kind(fields[name])}")
+        allowed = (kinds or {}).get(name) or {_kind(fields[name])}
+        if _kind(item) not in allowed:
+            raise fail(f"{path}.{name}", f"must be a {' or '.join(sorted(allowed))}")
 
 
 def merge_selection(

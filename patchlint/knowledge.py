@@ -68,11 +68,11 @@ def merge_data(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _merge_array(current: list[Any], extra: list[Any]) -> None:
-    named = {item.get("name"): item for item in current if isinstance(item, dict)}
+    named = {item["name"]: item for item in current if isinstance(item, dict) and "name" in item}
     for item in extra:
         # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
         # amends it (merged like any table) rather than adding a second, conflicting one.
-        if isinstance(item, Mapping) and item.get("name") in named:
+        if isinstance(item, Mapping) and item.get("name") is not None and item["name"] in named:
             merge_data(named[item["name"]], item)
         elif item not in current:
             current.append(copy.deepcopy(item))

@@ -105,8 +105,13 @@ def test_explicit_file(tmp_path: Path) -> None:
             "knowledge.kernel/iterators.toml.iterator[0].protected",
         ),
         (
-            '[knowledge."kernel/locks.toml".lock.mylock]\nacquire = ["a"]\nreleases = ["b"]\n',
-            "knowledge.kernel/locks.toml.lock.mylock.releases",
+            '[knowledge."kernel/locks.toml".kind.mylock]\ntitle = "my lock"\natomci = true\n',
+            "knowledge.kernel/locks.toml.kind.mylock.atomci",
+        ),
+        (
+            '[[knowledge."kernel/locks.toml".function]]\nnames = ["a"]\nkind = "mutex"\n'
+            'op = "acquire"\nlocks = 0\n',
+            "knowledge.kernel/locks.toml.function[0].locks",
         ),
     ],
 )
@@ -137,7 +142,7 @@ def test_knowledge_merge_visible_to_load_toml(tmp_path: Path) -> None:
     apply_config(load_config(tmp_path))
     sleeping = knowledge.load_toml("kernel/sleeping.toml")["sleeping"]
     assert "my_driver_wait_for_fw" in sleeping["names"]
-    assert "mutex_lock" in sleeping["names"]  # extended, not replaced
+    assert "msleep" in sleeping["names"]  # extended, not replaced
     iterators = knowledge.load_toml("kernel/iterators.toml")["iterator"]
     assert [i["name"] for i in iterators].count("for_each_my_task") == 1
     assert "for_each_thread" in [i["name"] for i in iterators]
@@ -181,12 +186,19 @@ def test_new_lock_and_listeners(tmp_path: Path) -> None:
     knowledge.on_change(lambda: calls.append(1))
     write(
         tmp_path,
-        '[knowledge."kernel/locks.toml".lock.mylock]\nkind = "held"\n'
-        'acquire = ["my_lock"]\nrelease = ["my_unlock"]\n',
+        '[knowledge."kernel/locks.toml".kind.mylock]\ntitle = "my lock"\natomic = true\n'
+        '[[knowledge."kernel/locks.toml".function]]\nnames = ["my_lock"]\nkind = "mylock"\n'
+        'op = "acquire"\nlock = "{0}->my"\n',
     )
     apply_config(load_config(tmp_path))
-    assert knowledge.load_toml("kernel/locks.toml")["lock"]["mylock"]["acquire"] == ["my_lock"]
+    data = knowledge.load_toml("kernel/locks.toml")
+    assert data["kind"]["mylock"]["atomic"] is True
+    assert data["function"][-1]["names"] == ["my_lock"]
     assert calls
+    from patchlint.analysis import knowledge as lock_knowledge
+
+    (op,) = lock_knowledge().ops["my_lock"]
+    assert (op.kind, op.op, op.lock) == ("mylock", "acquire", "{0}->my")
 
 
 def test_merge_selection() -> None:

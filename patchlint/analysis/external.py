@@ -1,13 +1,11 @@
 """Summaries of functions defined in other files of the tree.
 
-Three providers answer "what does calling NAME do?" for a callee that is not in
+Two providers answer "what does calling NAME do?" for a callee that is not in
 the file being analysed:
 
 * ``TableSummaries``: a table of every exported function's may-sleep summary,
   built by ``patchlint scan`` (``SummaryTable``) and cached per tree, so a patch
   check looks a callee up in a dictionary;
-* ``IndexSummaries``: the function index (a grep and a parse per callee), with a
-  small budget per file, when no table exists;
 * ``DeferringSummaries``: inside a whole-tree scan, where every file is being
   analysed anyway: the question is recorded and answered once all files have
   exported their summaries.
@@ -20,19 +18,16 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from patchlint.analysis.facts import FileFacts, TreeIndex
+from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.sleep import Deferred, SleepSummary
 from patchlint.analysis.summaries import LockSummary
 
 MAX_CHAIN = 6
-INDEX_BUDGET = 4  # tree-wide definition lookups per analysed file
-_OTHER_FILES_MAX = 32
 TREE_KEY = "tree-summaries"
 
 
@@ -147,107 +142,24 @@ class DeferringSummaries:
         return Deferred((name,))
 
 
-class IndexSummaries:
-    """Looks callees up with the function index, a few per analysed file."""
-
-    def __init__(self, index: TreeIndex) -> None:
-        self.index = index
-        self._sleep: dict[str, SleepSummary | None] = {}
-        self._files: OrderedDict[str, FileFacts] = OrderedDict()
-        self._budget: dict[int, int] = {}
-        self._depth = 0
-
-    def _facts(self, path: str) -> FileFacts | None:
-        cached = self._files.get(path)
-        if cached is not None:
-            self._files.move_to_end(path)
-            return cached
-        try:
-            source = self.index.source(path)
-        except (OSError, ValueError):
-            return None
-        if source is None:
-            return None
-        facts = FileFacts(source, path, self.index)
-        facts.memo[TREE_KEY] = self
-        self._files[path] = facts
-        while len(self._files) > _OTHER_FILES_MAX:
-            self._files.popitem(last=False)
-        return facts
-
-    def lock_summary(self, name: str) -> LockSummary | None:
-        return None
-
-    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
-        if name in self._sleep:
-            return self._sleep[name]
-        if self._depth >= 1:
-            return None  # only the analysed file's own callees are looked up
-        self._sleep[name] = None
-        self._depth += 1
-        try:
-            result = self._lookup(name)
-        finally:
-            self._depth -= 1
-        self._sleep[name] = result
-        return result
-
-    def _lookup(self, name: str) -> SleepSummary | None:
-        from patchlint.analysis.sleep import sleep_summary
-
-        try:
-            definitions = self.index.definitions(name)
-        except (OSError, ValueError, RuntimeError):
-            return None
-        chains: list[SleepSummary] = []
-        for path, definition in definitions:
-            facts = self._facts(path)
-            fn = facts.source.function(definition.name) if facts is not None else None
-            if facts is None or fn is None:
-                return None
-            summary = sleep_summary(facts, fn)
-            if not isinstance(summary, SleepSummary) or summary.gfp_param is not None:
-                return None
-            chains.append(summary)
-        return min(chains, key=lambda s: len(s.chain)) if chains else None
-
-    def known(self, name: str) -> bool:
-        return name in self._sleep
-
-    def spend(self, owner: FileFacts) -> bool:
-        """One lookup for ``owner``'s analysis, if its budget allows."""
-        key = id(owner)
-        used = self._budget.get(key, 0)
-        if used >= INDEX_BUDGET:
-            return False
-        self._budget[key] = used + 1
-        return True
-
-
-_INDEX_PROVIDERS: dict[int, IndexSummaries] = {}
-
-
 def provider(ff: FileFacts) -> TreeSummaries | None:
-    """Who answers for other files: the scan's table for this tree when there is one,
-    else the function index (with a budget), else nobody."""
+    """Who answers for other files: the scan's table for this tree when there is one.
+
+    Without a table nobody does: a tree search per callee (a grep of the whole tree
+    and a parse) costs more than a whole patch check, so a patch check relies on the
+    table an earlier `patchlint scan` of the tree left in the cache."""
     found = ff.memo.get(TREE_KEY)
-    if isinstance(found, (TableSummaries, DeferringSummaries, IndexSummaries)):
+    if isinstance(found, (TableSummaries, DeferringSummaries)):
         return found
-    if ff.index is None:
+    root = getattr(ff.index, "root", None) if ff.index is not None else None
+    if not isinstance(root, Path):
         return None
-    root = getattr(ff.index, "root", None)
-    if isinstance(root, Path):
-        table = load_table(table_path(root, cache_directory()))
-        if table is not None:
-            found_table = TableSummaries(table, root)
-            ff.memo[TREE_KEY] = found_table
-            return found_table
-    index_provider = _INDEX_PROVIDERS.get(id(ff.index))
-    if index_provider is None or index_provider.index is not ff.index:
-        _INDEX_PROVIDERS.clear()
-        index_provider = _INDEX_PROVIDERS[id(ff.index)] = IndexSummaries(ff.index)
-    ff.memo[TREE_KEY] = index_provider
-    return index_provider
+    table = load_table(table_path(root, cache_directory()))
+    if table is None:
+        return None
+    found_table = TableSummaries(table, root)
+    ff.memo[TREE_KEY] = found_table
+    return found_table
 
 
 def tree_lock_summary(ff: FileFacts, name: str) -> LockSummary | None:
@@ -257,11 +169,7 @@ def tree_lock_summary(ff: FileFacts, name: str) -> LockSummary | None:
 
 def tree_sleep_summary(ff: FileFacts, name: str) -> SleepSummary | Deferred | None:
     source = provider(ff)
-    if source is None:
-        return None
-    if isinstance(source, IndexSummaries) and not source.known(name) and not source.spend(ff):
-        return None
-    return source.sleep_summary(name)
+    return source.sleep_summary(name) if source is not None else None
 
 
 def defer_tree_questions(ff: FileFacts) -> None:

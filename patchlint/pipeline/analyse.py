@@ -95,7 +95,7 @@ def _unit(source: Any, path: str, names: set[str], index: Any) -> AnalysisUnit |
 
 
 def _not_analysed(unit: AnalysisUnit | None) -> list[str]:
-    """"path: f(): not analysed (reason)" for touched functions the lock analysis
+    """ "path: f(): not analysed (reason)" for touched functions the lock analysis
     could not judge (parse errors, inline asm, too many paths)."""
     if unit is None:
         return []

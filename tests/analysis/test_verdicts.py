@@ -13,7 +13,7 @@ def _unit(code: str) -> AnalysisUnit:
 
 def test_inline_asm_is_not_analysed() -> None:
     unit = _unit(
-        "void f(spinlock_t *l) { spin_lock(l); asm volatile(\"cli\"); if (x) return;"
+        'void f(spinlock_t *l) { spin_lock(l); asm volatile("cli"); if (x) return;'
         " spin_unlock(l); }"
     )
     (item,) = not_analysed(unit)
