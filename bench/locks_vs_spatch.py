@@ -261,9 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tree {tree}, directories {', '.join(dirs)}, {args.jobs} jobs, load before {load}")
     print(f"{'tool':42} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'found':>6}  note")
     for run in runs:
-        print(
-            f"{run.label:42} {run.wall:8.1f} {run.cpu:8.1f} {run.maxrss_mb:8.0f} {run.findings:6}  {run.note}"
-        )
+        figures = f"{run.wall:8.1f} {run.cpu:8.1f} {run.maxrss_mb:8.0f} {run.findings:6}"
+        print(f"{run.label:42} {figures}  {run.note}")
     matches = match(findings, reports) if reports else []
     for item in matches:
         print(
