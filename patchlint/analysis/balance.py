@@ -24,7 +24,13 @@ from patchlint.analysis.identity import canonical, roots
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.state import OWN, Held, LockState
-from patchlint.analysis.summaries import Outcome, declared_summary, lock_summary, outcomes
+from patchlint.analysis.summaries import (
+    Outcome,
+    declared_summary,
+    lock_summary,
+    outcomes,
+    return_value,
+)
 from patchlint.findings import Confidence, Evidence
 from patchlint.source import FunctionDef
 
@@ -80,8 +86,14 @@ def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imb
             continue
         if _handed_off(ff, facts, outcome):
             continue
+        holding = outcome.holding
+        values = {return_value(facts, n, s) for n, s in holding}
+        if "error" in values and values - {"error"}:
+            # Some paths return an error with the lock held, others a success value
+            # with it (the helper's convention): the error paths are the leak.
+            holding = [(n, s) for n, s in holding if return_value(facts, n, s) == "error"]
         seen: set[int] = set()
-        for node_id, state in sorted(outcome.holding, key=lambda item: facts.node(item[0]).line):
+        for node_id, state in sorted(holding, key=lambda item: facts.node(item[0]).line):
             if node_id in seen:
                 continue
             seen.add(node_id)
@@ -154,6 +166,9 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
         if not any(_holds_own(state, outcome) for state in site.states):
             continue
         call = site.call
+        callee = ff.source.function(call.name)
+        if callee is not None and callee is not facts.fn and lock_summary(ff, callee) is None:
+            return True  # a helper we could not analyse may be what releases it
         for effect in facts.analysis.effects(call):
             if (
                 effect.op in ("release", "unsure", "maybe")

@@ -159,6 +159,13 @@ def formula(cond: Node | None, transparent: frozenset[str], pure: frozenset[str]
     return Formula("atom", atom)
 
 
+def bit_atom(test_names: frozenset[str], args: tuple[str, ...]) -> str:
+    """The atom `test_bit(B, A)` spells, for `set_bit(B, A)` / `clear_bit(B, A)`."""
+    if len(args) < 2 or not test_names:
+        return ""
+    return atom_text(f"{min(test_names)}({args[0]}, {args[1]})")
+
+
 def switch_subject(cond: Node | None, transparent: frozenset[str]) -> str:
     return atom_text(text(_strip(cond, transparent))) if cond is not None else ""
 

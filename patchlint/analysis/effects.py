@@ -8,7 +8,7 @@ import re
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
 from patchlint.analysis.events import Anomaly, Events, FunctionContext, push, without
-from patchlint.analysis.identity import fill, pointee, shape
+from patchlint.analysis.identity import dereferenced, fill, pointee, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -206,7 +206,15 @@ class LockEffects:
         taken = state.taken
         if (effect.kind, effect.lock) not in taken:
             taken = taken | {(effect.kind, effect.lock)}
-        return state._replace(held=push(state.held, entry), taken=taken)
+        return self.not_null(state._replace(held=push(state.held, entry), taken=taken), effect)
+
+    def not_null(self, state: LockState, effect: Effect) -> LockState:
+        """A path that locks `p->lock` knows `p` is not NULL (`if (p) unlock(&p->lock)`)."""
+        names = dereferenced(effect.lock) & self.context.tracked
+        if not names:
+            return state
+        facts = frozenset(f for f in state.facts if f[0] not in names)
+        return state._replace(facts=facts | {(name, True) for name in names})
 
     def release(
         self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None

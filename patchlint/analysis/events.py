@@ -23,6 +23,7 @@ class FunctionContext:
     entry: LockState = LockState()
     pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
     pure_calls: frozenset[str] = frozenset()
+    noreturn: frozenset[str] = frozenset()  # this file's functions declared not to return
     finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
 
 

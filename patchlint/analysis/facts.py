@@ -17,7 +17,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
-from patchlint.analysis.conditions import case_formula, constant_truth, switch_subject
+from patchlint.analysis.conditions import bit_atom, case_formula, constant_truth, switch_subject
 from patchlint.analysis.deep import call_deep
 from patchlint.analysis.identity import canonical, function_resolver, pointee, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
@@ -186,6 +186,29 @@ class FileFacts:
         self.memo["kinds-by-shape"] = found
         return found
 
+    def noreturn_names(self) -> frozenset[str]:
+        """Functions this file declares or defines with a noreturn attribute."""
+        cached = self.memo.get("noreturn")
+        if isinstance(cached, frozenset):
+            return cached
+        names: set[str] = set()
+        root = self.source.tree.root_node
+        for construct in self.source.constructs:
+            if construct.kind != "attribute" or construct.name not in self.kb.noreturn_attributes:
+                continue
+            node = root.descendant_for_byte_range(construct.start, construct.start)
+            while node is not None and node.type not in ("declaration", "function_definition"):
+                node = node.parent
+            declarator = node.child_by_field_name("declarator") if node is not None else None
+            while declarator is not None and declarator.type != "function_declarator":
+                declarator = declarator.child_by_field_name("declarator")
+            name = declarator.child_by_field_name("declarator") if declarator else None
+            if name is not None and name.type == "identifier":
+                names.add(text(name))
+        found = frozenset(names)
+        self.memo["noreturn"] = found
+        return found
+
     def local_macros(self) -> frozenset[str]:
         """Function-like macros this file defines: its own meaning, not the data's."""
         if self._macros is None:
@@ -272,7 +295,8 @@ class FileFacts:
             resolver=function_resolver(fn.params, fn.body),
             kinds_by_shape=self.kinds_by_shape(),
             pinning=self.kb.task_pinned_by,
-            pure_calls=self.kb.pure_calls,
+            pure_calls=self.kb.pure_calls | self.kb.error_tests | self.kb.bit_tests,
+            noreturn=self.noreturn_names(),
         )
         analysis = LockAnalysis(
             cfg,
@@ -321,6 +345,8 @@ class FileFacts:
             for call in analysis.node_calls(node):
                 if call.name in kb.task_lookup:
                     context.finds_tasks = True
+                if call.name in kb.bit_sets or call.name in kb.bit_clears:
+                    constants.add(bit_atom(kb.bit_tests, call.args))
                 for op in kb.ops.get(call.name, ()):
                     if op.kind == ANY_KIND:
                         continue
@@ -342,6 +368,18 @@ class FileFacts:
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
         repeated = {atom for atom, count in atoms.items() if count > 1}
+        # What a returned variable is known to be (an error, negative) says whether the
+        # function locked: `if (IS_ERR(p)) { unlock; return p; }`, `if (ret < 0) ...`.
+        verdicts = {
+            atom
+            for atom in atoms
+            if any(
+                atom in (f"{test}({name})", f"{name}<0")
+                for name in returned
+                for test in kb.error_tests
+            )
+        }
+        repeated |= verdicts
         # Returned variables too: what a path returns tells callers whether it locked.
         context.tracked = frozenset(
             repeated | (set(atoms) & (constants | returned)) | (returned & constants)

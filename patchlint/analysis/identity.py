@@ -104,6 +104,21 @@ def pointer_roots(identity: str) -> frozenset[str]:
 _LEADING_ROOT = re.compile(r"^(\*?)[A-Za-z_]\w*(?=->|\.|$)")
 
 
+_DEREFERENCED = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?=->)|^\*([A-Za-z_]\w*)$")
+
+
+@functools.lru_cache(maxsize=65536)
+def dereferenced(identity: str) -> frozenset[str]:
+    """Pointers a lock name dereferences (`p` in `p->lock` and `*p`): a path that
+    locks it knows they are not NULL."""
+    return frozenset(a or b for a, b in _DEREFERENCED.findall(identity))
+
+
+def rename_root(identity: str, old: str, new: str) -> str:
+    """``identity`` with the variable ``old`` written ``new`` (`x = y;` copies)."""
+    return canonical(re.sub(rf"(?<![\w>.]){re.escape(old)}\b", new, identity))
+
+
 @functools.lru_cache(maxsize=65536)
 def shape(identity: str) -> str:
     """The lock with its leading variable blanked: `?->lock` for `dev->lock` and
@@ -222,12 +237,23 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
             if argument is not None and argument.type == "identifier":
                 address_taken.add(text(argument))
         stack.extend(node.named_children)
+    # A variable written after its definition names other objects over time; an alias
+    # computed from one (`parent = p->d_parent` with `p = parent` later) would too.
+    unstable = set(address_taken)
+    for name, values in assigned.items():
+        if len(values) > 1 or name in params:
+            unstable.add(name)
     aliases: dict[str, str] = {}
     for name, values in assigned.items():
-        if name in params or name in address_taken or len(values) != 1:
+        if name in unstable:
             continue
         value = canonical(values[0])
-        if name in declared and _ALIAS_VALUE.match(value) and name not in roots(value):
+        if (
+            name in declared
+            and _ALIAS_VALUE.match(value)
+            and name not in roots(value)
+            and not roots(value) & unstable
+        ):
             aliases[name] = value
     return Resolver(tuple(params), aliases, frozenset(declared))
 

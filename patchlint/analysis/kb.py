@@ -134,6 +134,11 @@ class Knowledge:
     transparent: frozenset[str]
     pure_calls: frozenset[str]
     error_tests: frozenset[str]
+    error_values: frozenset[str]
+    bit_tests: frozenset[str]
+    bit_sets: frozenset[str]
+    bit_clears: frozenset[str]
+    noreturn_attributes: frozenset[str]
     lock_neutral: frozenset[str]
     lock_neutral_pattern: re.Pattern[str]
     last_reference_tests: frozenset[str]
@@ -186,6 +191,9 @@ class Knowledge:
             or name in self.allocators
             or name in self.transparent
             or name in self.predicates
+            or name in self.bit_sets
+            or name in self.bit_clears
+            or name in self.bit_tests
         )
 
     def lock_names(self) -> frozenset[str]:
@@ -416,6 +424,11 @@ def knowledge() -> Knowledge:
         transparent=frozenset(_str_list(flow, "transparent", "locks.toml [flow]")),
         pure_calls=frozenset(_str_list(flow, "pure", "locks.toml [flow]")),
         error_tests=frozenset(_str_list(flow, "error_tests", "locks.toml [flow]")),
+        error_values=frozenset(_str_list(flow, "error_values", "locks.toml [flow]")),
+        bit_tests=frozenset(_str_list(flow, "bit_tests", "locks.toml [flow]")),
+        bit_sets=frozenset(_str_list(flow, "bit_sets", "locks.toml [flow]")),
+        bit_clears=frozenset(_str_list(flow, "bit_clears", "locks.toml [flow]")),
+        noreturn_attributes=frozenset(_str_list(flow, "noreturn_attributes", "locks.toml [flow]")),
         lock_neutral=frozenset(_str_list(flow, "lock_neutral", "locks.toml [flow]")),
         lock_neutral_pattern=re.compile(
             "|".join(

@@ -20,6 +20,7 @@ from patchlint.analysis.cfg import CASE, FALSE, NO_CASE, TRUE, Cfg, CfgNode, Gua
 from patchlint.analysis.conditions import (
     Formula,
     assume,
+    bit_atom,
     case_formula,
     constant_condition,
     constant_truth,
@@ -36,11 +37,12 @@ from patchlint.analysis.events import (
     FunctionContext,
     push,
 )
-from patchlint.analysis.identity import pointer_roots
+from patchlint.analysis.identity import pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.state import (
     MAYBE,
     Effect,
+    Held,
     LockState,
 )
 from patchlint.source import Construct
@@ -231,12 +233,21 @@ class LockAnalysis(LockEffects):
             if site is None:
                 site = events.calls[call.start] = CallSite(call, node.id)
             site.states.add(state)
-        if call.name in self.kb.noreturn:
+        if call.name in self.kb.noreturn or call.name in self.context.noreturn:
             return None
         for effect in self.effects(call):
+            if effect.op == "noreturn":
+                return None
             state = self.apply(effect, call, node, state, events)
         if call.start in self._unknown:
             state = self.unknown_call(state)
+        if self.context.tracked and (
+            call.name in self.kb.bit_sets or call.name in self.kb.bit_clears
+        ):
+            atom = bit_atom(self.kb.bit_tests, call.args)
+            if atom in self.context.tracked:
+                value = call.name in self.kb.bit_sets
+                state = state._replace(facts=forget(state.facts, atom) | {(atom, value)})
         if call.name in self.kb.task_get_ref and call.args:
             var = call.args[0]
             state = state._replace(taint=frozenset(t for t in state.taint if t[0] != var))
@@ -292,12 +303,13 @@ class LockAnalysis(LockEffects):
             state = state._replace(facts=facts)
         if not store.simple:
             return state
-        held = state.held
-        if any(h.lock and not h.detached and target in pointer_roots(h.lock) for h in held):
-            held = tuple(
-                h._replace(detached=True) if h.lock and target in pointer_roots(h.lock) else h
-                for h in held
-            )
+        source = store.value if store.value.isidentifier() else ""
+        held = tuple(_renamed(h, target, source) for h in state.held)
+        if held == state.held:
+            held = state.held
+        released = state.released
+        if any(target in pointer_roots(lock) for _kind, lock in released):
+            released = frozenset(r for r in released if target not in pointer_roots(r[1]))
         pending = state.pending
         if target not in fresh and any(p.key == target for p in pending):
             # The try's result is overwritten untested: held or not, we cannot tell.
@@ -305,8 +317,8 @@ class LockAnalysis(LockEffects):
                 if entry.key == target:
                     held = push(held, entry.held._replace(how=MAYBE))
             pending = tuple(p for p in pending if p.key != target)
-        if held is not state.held or pending is not state.pending:
-            state = state._replace(held=held, pending=pending)
+        if held is not state.held or pending is not state.pending or released is not state.released:
+            state = state._replace(held=held, pending=pending, released=released)
         if state.taint or state.dangling:
             state = self.taint_store(state, store)
         return state
@@ -421,6 +433,26 @@ class LockAnalysis(LockEffects):
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
         return state
+
+
+def _renamed(held: Held, target: str, source: str) -> Held:
+    """The entry after `target = source;` (source a variable, or "" for anything else):
+    a name through ``target`` now denotes another lock; one through ``source`` gains
+    the copy's name too."""
+    if not held.lock or held.detached:
+        return held
+    lock, alias = held.lock, held.alias
+    if alias and target in pointer_roots(alias):
+        alias = ""
+    if target in pointer_roots(lock):
+        if not alias:
+            return held._replace(detached=True, alias="")
+        lock, alias = alias, ""
+    if source and source in pointer_roots(lock):
+        alias = rename_root(lock, source, target)
+    if lock == held.lock and alias == held.alias:
+        return held
+    return held._replace(lock=lock, alias=alias)
 
 
 __all__ = ["MAX_STATES", "Anomaly", "CallSite", "Events", "FunctionContext", "LockAnalysis"]

@@ -18,14 +18,15 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import canonical
+from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
 from patchlint.analysis.state import CALLERS, Held, LockState
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
 
-MAX_CHAIN = 6
+# Longer chains are not followed: each link is a branch the sleep may depend on.
+MAX_CHAIN = 4
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class SleepSummary:
     chain: tuple[str, ...]
     # Sleeps only when this argument (a gfp_t) allows blocking.
     gfp_param: int | None = None
+    # Locks it drops while it sleeps (wait_event_lock_irq(), cond_resched_lock()):
+    # (kind, lock) named like the caller names them (or over argument slots, "{0}->lock",
+    # in a function's own summary).
+    drops: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,10 @@ def call_sleeps(
     kb = ff.kb
     if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
+    drop = kb.drops.get(name)
+    if drop is not None:
+        lock = _drop_lock(ff, caller, drop.kind, drop.lock, args)
+        return SleepSummary((name,), drops=((drop.kind, lock),) if lock is not None else ())
     if kb.may_sleep(name, args):
         return SleepSummary((name,))
     params = gfp_params(caller, kb)
@@ -118,16 +127,72 @@ def call_sleeps(
         if callee is None:
             return summary
         return Deferred(summary.names, (name, *summary.via)[:MAX_CHAIN])
-    chain = (name, *summary.chain)[:MAX_CHAIN]
+    if len(summary.chain) >= MAX_CHAIN:
+        return None
+    chain = (name, *summary.chain)
+    drops = _instantiate_drops(ff, caller, summary.drops, args)
     if summary.gfp_param is None:
-        return SleepSummary(chain)
+        return SleepSummary(chain, drops=drops)
     if summary.gfp_param >= len(args):
         return None
     arg = args[summary.gfp_param]
     if kb.blocking_gfp.search(arg):
-        return SleepSummary(chain)
+        return SleepSummary(chain, drops=drops)
     index = _gfp_argument(kb, (arg,), params)
-    return SleepSummary(chain, index) if index is not None else None
+    return SleepSummary(chain, index, drops) if index is not None else None
+
+
+def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
+    facts = ff.facts(fn) if ff.mentions_locks(fn) else None
+    if facts is not None:
+        return facts.context.resolver
+    key = f"resolver:{fn.start_byte}"
+    cached = ff.memo.get(key)
+    if isinstance(cached, Resolver):
+        return cached
+    resolver = function_resolver(fn.params, fn.body)
+    ff.memo[key] = resolver
+    return resolver
+
+
+def _drop_lock(
+    ff: FileFacts, caller: FunctionDef, kind: str, ref: int | str | None, args: tuple[str, ...]
+) -> str | None:
+    lock_kind = ff.kb.kind(kind)
+    if lock_kind is not None and not lock_kind.keyed:
+        return ""
+    resolver = _resolver(ff, caller)
+    if isinstance(ref, int):
+        return resolver.lock_at(args[ref]) if ref < len(args) else None
+    if isinstance(ref, str):
+        filled = fill(ref, args)
+        return resolver.resolve(filled) if filled is not None else None
+    return ""
+
+
+def _instantiate_drops(
+    ff: FileFacts, caller: FunctionDef, drops: tuple[tuple[str, str], ...], args: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """A callee's dropped locks (over its argument slots) named like the caller names them."""
+    found: list[tuple[str, str]] = []
+    for kind, template in drops:
+        lock = _drop_lock(ff, caller, kind, template, args) if template else ""
+        if lock is not None:
+            found.append((kind, lock))
+    return tuple(found)
+
+
+def _as_templates(
+    ff: FileFacts, fn: FunctionDef, drops: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """Dropped locks named over ``fn``'s argument slots, for its own summary."""
+    resolver = _resolver(ff, fn)
+    found: list[tuple[str, str]] = []
+    for kind, lock in drops:
+        template = resolver.template(lock)
+        if template is not None:
+            found.append((kind, template))
+    return tuple(found)
 
 
 def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
@@ -183,6 +248,10 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> tuple[SleepSummary | None, lis
                     if name not in externals and len(externals) < MAX_EXTERNALS:
                         externals.append(name)
         elif verdict is not None:
+            if verdict.drops:
+                verdict = SleepSummary(
+                    verdict.chain, verdict.gfp_param, _as_templates(ff, fn, verdict.drops)
+                )
             if verdict.gfp_param is None:
                 return verdict, externals
             conditional = conditional or verdict
@@ -202,29 +271,21 @@ def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool
 
 
 def forbidding(
-    state: LockState, kb: Knowledge, dropped: tuple[str, str] | None = None
+    state: LockState, kb: Knowledge, dropped: tuple[tuple[str, str], ...] = ()
 ) -> tuple[Held, ...]:
-    """Held entries under which sleeping is a bug (atomic kinds, RCU)."""
+    """Held entries under which sleeping is a bug (atomic kinds, RCU), but for the locks
+    the sleeping call drops while it sleeps."""
     found: list[Held] = []
     for held in state.held:
         if not held.definite:
             continue
-        kind = kb.kind(held.kind)
-        if kind is None or not (kind.atomic or kind.rcu):
+        lock_kind = kb.kind(held.kind)
+        if lock_kind is None or not (lock_kind.atomic or lock_kind.rcu):
             continue
-        if dropped is not None and held.kind == dropped[0] and held.lock == dropped[1]:
+        if any(held.same_lock(kind, lock) for kind, lock in dropped):
             continue
         found.append(held)
     return tuple(found)
-
-
-def _dropped_by(ff: FileFacts, facts: FunctionFacts, call: Call) -> tuple[str, str] | None:
-    """The caller's lock a sleeping call drops while it sleeps (wait_event_lock_irq)."""
-    drop = ff.kb.drops.get(call.name)
-    if drop is None:
-        return None
-    lock = facts.analysis.lock_name(drop.kind, drop.lock, call.args)
-    return (drop.kind, lock) if lock is not None else None
 
 
 def _inside_unlocked_argument(ff: FileFacts, fn: FunctionDef, call: Call) -> bool:
@@ -250,12 +311,14 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
     for site in sorted(facts.events.calls.values(), key=lambda s: s.call.start):
         if not site.states or _inside_unlocked_argument(ff, fn, site.call):
             continue
-        dropped = _dropped_by(ff, facts, site.call)
-        held_per_state = [forbidding(state, kb, dropped) for state in site.states]
-        if not all(held_per_state):
+        if not all(forbidding(state, kb) for state in site.states):
             continue
         verdict = call_sleeps(ff, fn, site.call.name, site.call.args)
         if verdict is None:
+            continue
+        dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
+        held_per_state = [forbidding(state, kb, dropped) for state in site.states]
+        if not all(held_per_state):
             continue
         if isinstance(verdict, SleepSummary) and verdict.gfp_param is not None:
             continue  # sleeps only if our caller passed a blocking flag

@@ -38,6 +38,9 @@ class Held(NamedTuple):
     # A call the analysis knows nothing about ran since: it may have dropped and
     # retaken the lock, so taking it again is not claimed to deadlock.
     opaque: bool = False
+    # A second name for the same lock after a copy (`p = parent;` while holding
+    # parent->d_lock: p->d_lock).
+    alias: str = ""
 
     @property
     def definite(self) -> bool:
@@ -50,7 +53,8 @@ class Held(NamedTuple):
         return self.how != MAYBE and not self.detached
 
     def same_lock(self, kind: str, lock: str) -> bool:
-        return self.lock == lock and (self.kind == kind or "any" in (self.kind, kind))
+        named = self.lock == lock or (bool(self.alias) and self.alias == lock)
+        return named and (self.kind == kind or "any" in (self.kind, kind))
 
 
 class Pending(NamedTuple):

@@ -33,7 +33,8 @@ from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.state import OWN, Effect, LockState
 from patchlint.source import FunctionDef
 
-_ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$|^ERR_PTR\s*\(")
+_ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
+_CALLED = re.compile(r"^([A-Za-z_]\w*)\s*\(")
 _BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
 
 Key = tuple[str, str]  # (kind, lock)
@@ -56,6 +57,7 @@ class EffectTemplate:
 class LockSummary:
     effects: tuple[EffectTemplate, ...] = ()
     declared: bool = False  # from sparse annotations
+    returns: bool = True  # False: no path returns (it loops forever or panics)
 
 
 EMPTY = LockSummary()
@@ -94,7 +96,7 @@ def _returns_pointer(fn: FunctionDef) -> bool:
     return declarator is not None and declarator.type == "pointer_declarator"
 
 
-def _return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
+def return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
     """What the caller can test after this return: "zero", "positive" (1, true),
     "error" (-EINVAL, ERR_PTR()), "nonnull" (a pointer known non-NULL here),
     "nonzero" (a variable known non-zero here), "void" or "unknown"."""
@@ -103,12 +105,20 @@ def _return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
     if value is None:
         return "void"
     expression = " ".join(text(value).split())
-    if _ERRNO.match(expression):
+    called = _CALLED.match(expression)
+    if _ERRNO.match(expression) or (called and called.group(1) in facts.analysis.kb.error_values):
         return "error"
     truth = constant_truth(expression)
     if truth is not None:
         return "positive" if truth else "zero"
     if value.type == "identifier":
+        kb = facts.analysis.kb
+        if any((f"{test}({expression})", True) in state.facts for test in kb.error_tests):
+            return "error"
+        if (f"{expression}<0", True) in state.facts:
+            return "error"
+        if (f"{expression}<0", False) in state.facts:
+            return "nonneg"
         if (expression, False) in state.facts:
             return "zero"
         if (expression, True) in state.facts:
@@ -207,8 +217,8 @@ def _conditional(
     when it returns 0 (and an error otherwise, like mutex_lock_interruptible()). A path
     returning an error code with the lock held is a leak, whatever the others return.
     """
-    holding = {_return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) > 0}
-    free = {_return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) <= 0}
+    holding = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) > 0}
+    free = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) <= 0}
     if holding and free:
         if holding <= {"positive", "nonnull"} and free <= {"zero"}:
             outcome.success = "nonzero"
@@ -218,7 +228,7 @@ def _conditional(
             # Returns the object locked, or NULL / ERR_PTR() without the lock.
             outcome.success = "nonnull"
             return "try"
-        if holding <= {"zero"} and free <= {"error", "nonzero", "positive"}:
+        if holding <= {"zero", "nonneg"} and free <= {"error", "nonzero", "positive"}:
             outcome.success = "zero"
             return "try"
     if not outcome.released:
@@ -334,7 +344,7 @@ def _merge(computed: LockSummary | None, declared: LockSummary | None) -> LockSu
         for effect in declared.effects
         if (effect.kind, effect.lock) not in named and effect.lock not in named_locks
     )
-    return LockSummary(computed.effects + extra, declared=True)
+    return LockSummary(computed.effects + extra, declared=True, returns=computed.returns)
 
 
 def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
@@ -399,7 +409,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
                 outcome.success,
             )
         )
-    return LockSummary(tuple(effects))
+    return LockSummary(tuple(effects), returns=bool(facts.events.returns))
 
 
 def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
@@ -442,6 +452,8 @@ def instantiate(
     summary: LockSummary, call: Call, context: FunctionContext, via: str
 ) -> tuple[Effect, ...]:
     """The summary's effects with the call's arguments in the slots."""
+    if not summary.returns:
+        return (Effect("noreturn", "", "", via=via, helper=True),)
     found: list[Effect] = []
     for template in summary.effects:
         lock = ""
