@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -180,7 +181,7 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
         if not _unknown_callee(ff, facts, call.name, call.start):
             continue
         if not lock:
-            if call.name == INDIRECT:
+            if call.name == INDIRECT or call.name in ff.opaque_macros():
                 return True
             continue
         resolve = facts.context.resolver.expression
@@ -213,12 +214,14 @@ def _owners(lock: str) -> set[str]:
     if not lock:
         return set()
     found = {lock, canonical("&" + lock)}
-    arrow, dot = lock.rfind("->"), lock.rfind(".")
-    if arrow > dot:
-        found.add(lock[:arrow])
-    elif dot > 0:
-        head = lock[:dot]
-        found |= {head, canonical("&" + head)}
+    # Every object on the path to the lock reaches it: `dev`, `dev->queue` for
+    # `dev->queue->lock`, and the address of an embedded one (`&wb->flushing`).
+    for match in re.finditer(r"->|\.", lock):
+        head = lock[: match.start()]
+        if match.group(0) == "->":
+            found.add(head)
+        else:
+            found |= {head, canonical("&" + head)}
     if lock.startswith("*"):
         found.add(lock[1:])
     return found

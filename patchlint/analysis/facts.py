@@ -30,6 +30,11 @@ _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _query_cache: dict[int, Query] = {}
 _STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
 _MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
+# A macro definition with its continued lines: name, body.
+_MACRO_BODY = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\([^)]*\)((?:[^\n]*\\\n)*[^\n]*)", re.M
+)
+_CALLED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
 class TreeIndex(Protocol):
@@ -214,6 +219,26 @@ class FileFacts:
         if self._macros is None:
             self._macros = frozenset(_MACRO.findall(self.source.text))
         return self._macros
+
+    def opaque_macros(self) -> frozenset[str]:
+        """Macros of this file whose expansion calls something that may take or drop a
+        lock (a lock function, or a function the analysis does not know): a call to one
+        has unknown lock effects."""
+        cached = self.memo.get("opaque-macros")
+        if isinstance(cached, frozenset):
+            return cached
+        kb = self.kb
+        found: set[str] = set()
+        for name, body in _MACRO_BODY.findall(self.source.text):
+            for called in _CALLED_NAME.findall(body):
+                if called == name or called in ("sizeof", "typeof", "__typeof__"):
+                    continue
+                if called in kb.ops or not (kb.neutral(called) or called in kb.noreturn):
+                    found.add(name)
+                    break
+        result = frozenset(found)
+        self.memo["opaque-macros"] = result
+        return result
 
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""

@@ -319,7 +319,10 @@ def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
     ff.memo[key] = None  # a recursive call sees "unknown"
     declared = declared_summary(ff, fn)
     computed: LockSummary | None = EMPTY
-    if relevant(ff, fn):
+    opaque = ff.opaque_macros()
+    if opaque and any(callee in opaque for callee, _node in ff.calls_in_function(fn)):
+        computed = None  # a macro of this file may take or drop locks we do not see
+    elif relevant(ff, fn):
         facts = ff.facts(fn)
         computed = summarise(facts) if facts is not None and facts.precise else None
     result = _merge(computed, declared)
