@@ -275,6 +275,7 @@ class TreeFacts:
 
     deferred: list[Any] = field(default_factory=list)  # analysis.DeferredFinding
     exports: list[Any] = field(default_factory=list)  # analysis.SleepExport
+    macros: list[str] = field(default_factory=list)  # function-like macros of a header
 
 
 Outcome = tuple[str, list[Finding], "str | None", list[str], TreeFacts]
@@ -309,6 +310,7 @@ def _scan_one(relative: str) -> Outcome:
         tree.deferred = analysis.deferred_findings(unit)
         if not second_pass:
             tree.exports = analysis.sleep_exports(unit)
+            tree.macros = analysis.header_macros(unit)
     except RecursionError:
         return relative, [], "recursion limit while analysing", [], TreeFacts()
     except Exception as error:  # one bad file must not end a whole-tree scan
@@ -395,12 +397,12 @@ def scan_tree(
     first = _run(root, todo, ids, tokens, jobs, None, progress, len(files), len(final))
     asked: set[str] = set()
     again: list[str] = []
-    first_exports: dict[str, list[Any]] = {}
+    first_exports: dict[str, TreeFacts] = {}
     for outcome in first:
         if outcome[3]:
             asked.update(outcome[3])
             again.append(outcome[0])
-            first_exports[outcome[0]] = outcome[4].exports
+            first_exports[outcome[0]] = outcome[4]
         else:
             final.append(outcome)
     if again:
@@ -409,7 +411,9 @@ def scan_tree(
         if missing:
             mentions.update(_mentions_parallel(root, sorted(missing), jobs) or {})
         for outcome in _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0):
-            outcome[4].exports = first_exports.get(outcome[0], [])
+            earlier = first_exports.get(outcome[0])
+            if earlier is not None:
+                outcome[4].exports, outcome[4].macros = earlier.exports, earlier.macros
             final.append(outcome)
     if cache is not None:
         fresh = set(todo) - set(again)
@@ -437,9 +441,9 @@ def _summary_table(root: Path, outcomes: list[Outcome], save: bool) -> Any:
 
     table = SummaryTable()
     for relative, _findings, _error, _asked, tree in outcomes:
-        if not tree.exports:
+        if not tree.exports and not tree.macros:
             continue
-        table.add(tree.exports)
+        table.add(tree.exports, tree.macros)
         try:
             info = (root / relative).stat()
         except OSError:

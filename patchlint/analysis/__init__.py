@@ -35,7 +35,7 @@ from patchlint.analysis.reporting import (
     resolve_deferred,
 )
 from patchlint.analysis.state import Effect, Held, LockState
-from patchlint.analysis.tree import defer_tree_questions, sleep_exports
+from patchlint.analysis.tree import defer_tree_questions, header_macros, sleep_exports
 
 __all__ = [
     "Assumption",
@@ -61,6 +61,7 @@ __all__ = [
     "defer_tree_questions",
     "deferred_findings",
     "file_facts",
+    "header_macros",
     "knowledge",
     "load_table",
     "not_analysed",

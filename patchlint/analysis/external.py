@@ -27,7 +27,8 @@ from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.sleep import Deferred, SleepSummary
 from patchlint.analysis.summaries import LockSummary
 
-MAX_CHAIN = 6
+MAX_TREE_DEPTH = 3  # functions followed across files
+MAX_TREE_CHAIN = 3  # calls between the caller and the sleeping primitive, at most
 TREE_KEY = "tree-summaries"
 
 
@@ -49,15 +50,20 @@ class SleepExport:
 
 @dataclass
 class SummaryTable:
-    """Every exported function's summary, by name; answers may-sleep tree-wide."""
+    """Every exported function's summary, by name; answers may-sleep tree-wide.
+
+    A name defined as a macro by some header is not answered: which definition a
+    call reaches depends on what the caller includes."""
 
     exports: dict[str, list[SleepExport]] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
+    macros: set[str] = field(default_factory=set)
     _memo: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
-    def add(self, items: Iterable[SleepExport]) -> None:
+    def add(self, items: Iterable[SleepExport], macros: Iterable[str] = ()) -> None:
         for item in items:
             self.exports.setdefault(item.name, []).append(item)
+        self.macros.update(macros)
         self._memo.clear()
 
     def sleeps(self, name: str, depth: int = 0) -> tuple[str, ...] | None:
@@ -65,7 +71,7 @@ class SummaryTable:
         if name in self._memo:
             return self._memo[name]
         definitions = self.exports.get(name)
-        if not definitions or depth >= MAX_CHAIN:
+        if not definitions or depth >= MAX_TREE_DEPTH or name in self.macros:
             return None
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
@@ -81,7 +87,9 @@ class SummaryTable:
                 self._memo[name] = None
                 return None
             chains.append(chain)
-        result = min(chains, key=len)[:MAX_CHAIN]
+        result = min(chains, key=len)
+        if depth + len(result) > MAX_TREE_CHAIN:
+            result = None  # a long chain is a chain of conditions the callers may not meet
         self._memo[name] = result
         return result
 
@@ -93,19 +101,21 @@ class SummaryTable:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
-            pickle.dump((self.exports, self.stamps), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                (self.exports, self.stamps, self.macros), handle, protocol=pickle.HIGHEST_PROTOCOL
+            )
         temporary.replace(target)
 
     @classmethod
     def load(cls, source: Path) -> SummaryTable | None:
         try:
             with source.open("rb") as handle:
-                exports, stamps = pickle.load(handle)
+                exports, stamps, macros = pickle.load(handle)
         except (OSError, pickle.PickleError, EOFError, ValueError, TypeError):
             return None
         if not isinstance(exports, dict) or not isinstance(stamps, dict):
             return None
-        return cls(exports, stamps)
+        return cls(exports, stamps, set(macros))
 
 
 class TableSummaries:
@@ -183,20 +193,31 @@ def use_table(ff: FileFacts, table: SummaryTable, root: Path | None = None) -> N
 
 def sleep_exports(ff: FileFacts) -> list[SleepExport]:
     """May-sleep summaries of the functions other files can call (not static, or in
-    a header), for the scan's table."""
+    a header), for the scan's table: every one of them, sleeping or not, since a name
+    sleeps tree-wide only if all its definitions do. Userspace code in the tree
+    (tools/...) defines functions under kernel names and is left out."""
     from patchlint.analysis.sleep import scan_calls
 
+    if ff.path.startswith(ff.kb.userspace_paths):
+        return []
     header = ff.path.endswith(".h")
     found: list[SleepExport] = []
     for fn in ff.source.functions:
         if fn.body is None or (fn.is_static and not header):
             continue
         summary, externals = scan_calls(ff, fn)
-        chain = summary.chain if summary is not None and summary.gfp_param is None else None
-        if chain is None and not externals:
-            continue
-        found.append(SleepExport(fn.name, ff.path, chain, tuple(externals)))
+        chain = None
+        if summary is not None and summary.gfp_param is None and not summary.drops:
+            chain = summary.chain
+        found.append(SleepExport(fn.name, ff.path, chain, () if chain else tuple(externals)))
     return found
+
+
+def header_macros(ff: FileFacts) -> list[str]:
+    """Function-like macros a header defines (a call by that name may reach them)."""
+    if not ff.path.endswith(".h") or ff.path.startswith(ff.kb.userspace_paths):
+        return []
+    return sorted(ff.local_macros())
 
 
 _TABLES: dict[str, tuple[float, SummaryTable | None]] = {}

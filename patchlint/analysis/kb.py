@@ -156,6 +156,8 @@ class Knowledge:
     not_sleeping: frozenset[str]
     drops: Mapping[str, SleepDrop]
     sleep_prefilter: tuple[str, ...]
+    userspace_paths: tuple[str, ...]
+    blocking_masks: re.Pattern[str]
     task_lookup: frozenset[str]
     task_get_ref: frozenset[str]
     task_pinned_by: tuple[str, ...]
@@ -179,8 +181,12 @@ class Knowledge:
         if self.sleeping_pattern.search(name):
             return True
         if name in self.allocators:
-            return any(self.blocking_gfp.search(arg) for arg in args)
+            return any(self.blocking(arg) for arg in args)
         return False
+
+    def blocking(self, gfp: str) -> bool:
+        """Whether a GFP argument allows the allocation to sleep."""
+        return bool(self.blocking_gfp.search(gfp)) and not self.blocking_masks.search(gfp)
 
     def neutral(self, name: str) -> bool:
         """A call known to leave every lock alone."""
@@ -408,6 +414,7 @@ def knowledge() -> Knowledge:
     exclusive = _table(iter_data.get("exclusive_context", {}), "iterators.toml [exclusive_context]")
     patterns = _str_list(sleeping, "patterns", "sleeping.toml")
     pinned = tuple(_str_list(lookup, "pinned_by", "iterators.toml [task_lookup]"))
+    masks = _str_list(sleeping, "blocking_masks", "sleeping.toml")
     for protection in pinned:
         if protection not in protections:
             raise KnowledgeError(f"iterators.toml [task_lookup] pinned_by: no {protection!r}")
@@ -455,6 +462,8 @@ def knowledge() -> Knowledge:
         not_sleeping=frozenset(_str_list(sleeping, "not_sleeping", "sleeping.toml")),
         drops=drops,
         sleep_prefilter=tuple(_str_list(sleeping, "prefilter_tokens", "sleeping.toml")),
+        userspace_paths=tuple(_str_list(sleeping, "userspace_paths", "sleeping.toml")),
+        blocking_masks=re.compile(rf"~\s*\(?\s*(?:{_alternation(masks)})\b"),
         task_lookup=frozenset(_str_list(lookup, "unreferenced", "iterators.toml")),
         task_get_ref=frozenset(_str_list(lookup, "get_ref", "iterators.toml")),
         task_pinned_by=pinned,

@@ -136,7 +136,7 @@ def call_sleeps(
     if summary.gfp_param >= len(args):
         return None
     arg = args[summary.gfp_param]
-    if kb.blocking_gfp.search(arg):
+    if kb.blocking(arg):
         return SleepSummary(chain, drops=drops)
     index = _gfp_argument(kb, (arg,), params)
     return SleepSummary(chain, index, drops) if index is not None else None

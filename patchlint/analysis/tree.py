@@ -16,3 +16,8 @@ def defer_tree_questions(unit: Unit) -> None:
 def sleep_exports(unit: Unit) -> list[SleepExport]:
     """The unit's functions other files may call, with how they may sleep."""
     return external.sleep_exports(file_facts(unit))
+
+
+def header_macros(unit: Unit) -> list[str]:
+    """Function-like macros the unit defines, if it is a header."""
+    return external.header_macros(file_facts(unit))
