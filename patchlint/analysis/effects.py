@@ -190,7 +190,7 @@ class LockEffects:
             if effect.irq == "save" and effect.flags:
                 tag = f"save:{effect.flags}"
                 for other in state.held:
-                    if other.irq == tag and other.definite:
+                    if other.irq == tag and other.matchable and not other.opaque:
                         self.note(events, "flags-reuse", call, node, effect, other, state)
                         break
         entry = Held(
@@ -235,7 +235,10 @@ class LockEffects:
                     return state._replace(held=without(state.held, held))
             if events is not None:
                 self.note(events, "underflow", call, node, effect, None, state)
-            dropped = (*state.dropped, Dropped(effect.kind, effect.lock, call.line))
+            dropped = (
+                *state.dropped,
+                Dropped(effect.kind, effect.lock, call.line, effect.irq, effect.flags),
+            )
             return state._replace(dropped=dropped[-MAX_DROPPED:])
         held_list = without(state.held, match)
         if events is not None and match.irq.startswith("save:"):
@@ -254,7 +257,10 @@ class LockEffects:
             held_list = self._drop_standalone(held_list, effect)
         state = state._replace(held=held_list)
         if match.how in CALLERS:
-            dropped = (*state.dropped, Dropped(effect.kind, effect.lock, call.line))
+            dropped = (
+                *state.dropped,
+                Dropped(effect.kind, effect.lock, call.line, effect.irq, effect.flags),
+            )
             state = state._replace(dropped=dropped[-MAX_DROPPED:])
         elif match.how in OWN:
             state = state._replace(released=state.released | {(match.kind, match.lock)})
@@ -292,12 +298,15 @@ class LockEffects:
                 self.note(events, "irq-mismatch", call, node, effect, match, state)
             state = state._replace(held=without(state.held, match))
             if match.how in CALLERS:
-                dropped = (*state.dropped, Dropped(effect.kind, "", call.line))
+                dropped = (
+                    *state.dropped,
+                    Dropped(effect.kind, "", call.line, effect.irq, effect.flags),
+                )
                 state = state._replace(dropped=dropped[-MAX_DROPPED:])
             return state
         if events is not None:
             self.note(events, "underflow", call, node, effect, None, state)
-        dropped = (*state.dropped, Dropped(effect.kind, "", call.line))
+        dropped = (*state.dropped, Dropped(effect.kind, "", call.line, effect.irq, effect.flags))
         return state._replace(dropped=dropped[-MAX_DROPPED:])
 
     def note(

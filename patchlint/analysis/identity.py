@@ -208,10 +208,21 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
     assigned: dict[str, list[str]] = {}
     declared: set[str] = set()
     address_taken: set[str] = set()
-    stack = [body] if body is not None else []
+    in_loop: set[str] = set()  # assigned inside a loop: a new value each time round
+    stack: list[tuple[Node, bool]] = [(body, False)] if body is not None else []
     while stack:
-        node = stack.pop()
+        node, looping = stack.pop()
         kind = node.type
+        if kind in _LOOPS:
+            looping = True
+        if kind in ("init_declarator", "assignment_expression") and looping:
+            target = (
+                _declared(node.child_by_field_name("declarator"))
+                if kind == "init_declarator"
+                else text(node.child_by_field_name("left"))
+            )
+            if target:
+                in_loop.add(target)
         if kind == "init_declarator":
             name = _declared(node.child_by_field_name("declarator"))
             if name:
@@ -236,10 +247,10 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
             argument = node.child_by_field_name("argument")
             if argument is not None and argument.type == "identifier":
                 address_taken.add(text(argument))
-        stack.extend(node.named_children)
+        stack.extend((child, looping) for child in node.named_children)
     # A variable written after its definition names other objects over time; an alias
     # computed from one (`parent = p->d_parent` with `p = parent` later) would too.
-    unstable = set(address_taken)
+    unstable = set(address_taken) | in_loop
     for name, values in assigned.items():
         if len(values) > 1 or name in params:
             unstable.add(name)
@@ -256,6 +267,9 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
         ):
             aliases[name] = value
     return Resolver(tuple(params), aliases, frozenset(declared))
+
+
+_LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
 
 
 def _declared(node: Node | None) -> str | None:

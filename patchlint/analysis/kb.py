@@ -43,6 +43,7 @@ class LockKind:
     recursive: bool = False
     recursive_modes: frozenset[str] = frozenset()
     acquire_sleeps: bool = False
+    counting: bool = True  # False: taking it twice needs one release (interrupts)
     balance_rule: str = "lock-unbalanced"
     sleep_rule: str = "sleep-in-atomic"
 
@@ -247,6 +248,7 @@ def _kinds(data: Mapping[str, object]) -> dict[str, LockKind]:
                 _str_list(table, "recursive_modes", f"locks.toml [kind.{kind_id}]")
             ),
             acquire_sleeps=bool(table.get("acquire_sleeps", False)),
+            counting=bool(table.get("counting", True)),
             balance_rule=str(table.get("balance_rule", "lock-unbalanced")),
             sleep_rule=str(table.get("sleep_rule", "sleep-in-atomic")),
         )

@@ -71,6 +71,8 @@ class Dropped(NamedTuple):
     kind: str
     lock: str
     line: int
+    irq: str = ""  # how the release treated interrupts ("restore", "enable", "bh")
+    flags: str = ""
 
 
 class LockState(NamedTuple):

@@ -73,6 +73,7 @@ class Outcome:
     # Returns still holding it (node id, a state) and returns where it was released.
     holding: list[tuple[int, LockState]] = field(default_factory=list)
     released: list[tuple[int, LockState]] = field(default_factory=list)
+    dropped_at: list[tuple[int, LockState]] = field(default_factory=list)  # the caller's
     success: str = "nonzero"
 
 
@@ -127,13 +128,21 @@ def return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
 
 
 def _nets(facts: FunctionFacts, node_id: int, state: LockState) -> dict[Key, int]:
+    """Per lock, what this return leaves: +1 taken, -1 the caller's dropped, 0 neither.
+
+    A kind that does not count (interrupts: disabling twice needs one enable) is in
+    the state its last operation left, whatever happened before."""
     nets: dict[Key, int] = {}
+    kb = facts.analysis.kb
     for held in state.held:
         if held.how in OWN and not held.detached:
             key = (held.kind, held.lock)
             nets[key] = nets.get(key, 0) + 1
     for dropped in state.dropped:
         key = (dropped.kind, dropped.lock)
+        kind = kb.kind(dropped.kind)
+        if kind is not None and not kind.counting and nets.get(key, 0) > 0:
+            continue  # enabled, then disabled again: disabled is what is left
         nets[key] = nets.get(key, 0) - 1
     return {key: max(-1, min(1, value)) for key, value in nets.items()}
 
@@ -176,6 +185,8 @@ def _classify(
             outcome.holding.append((node_id, state))
         elif value == 0 and key in state.taken:
             outcome.released.append((node_id, state))
+        elif value < 0:
+            outcome.dropped_at.append((node_id, state))
         returned = returned_key(facts, node_id)
         for pending in state.pending:
             if returned is not None and pending.key == returned and pending.held.lock == lock:
@@ -235,13 +246,18 @@ def _conditional(
         # No path takes and drops it: it is taken on some paths and kept on all of
         # them (a helper whose other paths never take it). Not a leak by itself.
         return "input"
-    if _acquired_on_input(facts, key):
+    if _acquired_on_input(facts, key, fields=False):
+        return "input"
+    if "error" in holding:
+        return "leak"  # an error returned with the lock held: the kernel's classic leak
+    if _acquired_on_input(facts, key, fields=True):
         return "input"
     return "leak"
 
 
-def _acquired_on_input(facts: FunctionFacts, key: Key) -> bool:
-    """A lock or unlock of ``key`` stands alone under a branch on an input value.
+def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
+    """A lock or unlock of ``key`` stands alone under a branch on an input value (with
+    ``fields``, or on a field of an input: state its callers or other code set up).
 
     `if (flags & LOOKUP_RCU) rcu_read_lock();` or `if (!keep) { unlock; return 1; }`:
     whether the function returns holding the lock is the caller's choice. A lock and
@@ -259,7 +275,7 @@ def _acquired_on_input(facts: FunctionFacts, key: Key) -> bool:
             if node is not None:
                 sites.append((node, "release" if effect.op == "release" else "acquire"))
     for node, side in sites:
-        branch = _input_branch(node, inputs)
+        branch = _input_branch(node, inputs, fields)
         if branch is None:
             continue
         counterparts = [
@@ -273,11 +289,12 @@ def _acquired_on_input(facts: FunctionFacts, key: Key) -> bool:
 
 
 _VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
+_INPUT = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:\w|\())")
 
 
 def input_values(params: list[str], aliases: Mapping[str, str]) -> set[str]:
-    """Names whose value the caller chose: parameters, and locals set once from a
-    parameter's field (`int flags = nd->flags;`), not from a call or a deref."""
+    """Names whose value (or fields) the caller chose: parameters, and locals set once
+    from a parameter's field (`int flags = nd->flags;`), not from a call."""
     found = set(params)
     for name, value in aliases.items():
         if is_path(value) and roots(value) & set(params):
@@ -285,15 +302,17 @@ def input_values(params: list[str], aliases: Mapping[str, str]) -> set[str]:
     return found
 
 
-def _input_branch(node: Node, inputs: set[str]) -> Node | None:
-    """The innermost branch around ``node`` whose condition tests an input value."""
+def _input_branch(node: Node, inputs: set[str], fields: bool = False) -> Node | None:
+    """The innermost branch around ``node`` whose condition tests an input value (or,
+    with ``fields``, a field of one)."""
+    pattern = _INPUT if fields else _VALUE
     current: Node | None = node
     while current is not None and current.type != "function_definition":
         parent = current.parent
         if parent is not None and parent.type in _BRANCHES:
             condition = parent.child_by_field_name("condition")
             if condition is not None and condition != current:
-                if inputs & set(_VALUE.findall(text(condition))):
+                if inputs & set(pattern.findall(text(condition))):
                     return parent
         current = parent
     return None
@@ -401,6 +420,20 @@ def summarise(facts: FunctionFacts) -> LockSummary:
         if entry is not None and entry.irq:
             irq, _, flags = entry.irq.partition(":")
             flags = resolver.template(flags, returned) or "" if flags else ""
+        elif outcome.verdict == "release":
+            # How the release treats interrupts, from one path's own release.
+            drop = next(
+                (
+                    d
+                    for _n, state in outcome.dropped_at
+                    for d in state.dropped
+                    if (d.kind, d.lock) == (outcome.kind, outcome.lock)
+                ),
+                None,
+            )
+            if drop is not None and drop.irq:
+                irq = drop.irq
+                flags = (resolver.template(drop.flags) or "") if drop.flags else ""
         effects.append(
             EffectTemplate(
                 op,
@@ -473,6 +506,8 @@ def instantiate(
             irq = "restore"
         elif template.op == "release" and irq == "disable":
             irq = "enable"
+        elif template.op in ("acquire", "try") and irq == "restore":
+            irq = "save"
         found.append(
             Effect(
                 template.op,
