@@ -256,7 +256,9 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     effect, call = anomaly.effect, anomaly.call
     key = (effect.kind, effect.lock)
     lock_kind = ff.kb.kind(effect.kind)
-    again = [s for s in anomaly.states if key in s.released]
+    # A counting semaphore may be released more often than taken (it signals).
+    counting_resource = lock_kind is not None and lock_kind.recursive and lock_kind.keyed
+    again = [] if counting_resource else [s for s in anomaly.states if key in s.released]
     callers_cannot_hold = (
         lock_kind is not None
         and lock_kind.keyed

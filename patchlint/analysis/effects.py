@@ -187,7 +187,7 @@ class LockEffects:
                 and not (kind.may_nest(effect.mode) and kind.may_nest(held.mode))
             ):
                 self.note(events, "double", call, node, effect, held, state)
-            if effect.irq == "save" and effect.flags:
+            if effect.irq == "save" and effect.flags and not effect.helper:
                 tag = f"save:{effect.flags}"
                 for other in state.held:
                     if other.irq == tag and other.matchable and not other.opaque:
@@ -241,7 +241,12 @@ class LockEffects:
             )
             return state._replace(dropped=dropped[-MAX_DROPPED:])
         held_list = without(state.held, match)
-        if events is not None and match.irq.startswith("save:"):
+        if (
+            events is not None
+            and match.irq.startswith("save:")
+            and not effect.helper
+            and match.how == TAKEN
+        ):
             restored = effect.irq == "restore" and f"save:{effect.flags}" == match.irq
             if effect.irq == "enable" or (effect.irq == "restore" and not restored):
                 self.note(events, "irq-mismatch", call, node, effect, match, state)
@@ -294,7 +299,12 @@ class LockEffects:
                     return state._replace(held=without(state.held, held) + (held._replace(irq=""),))
         if candidates:
             match = candidates[-1]
-            if events is not None and match.irq.startswith("save:") and match.how in OWN:
+            if (
+                events is not None
+                and match.irq.startswith("save:")
+                and match.how == TAKEN
+                and not effect.helper
+            ):
                 self.note(events, "irq-mismatch", call, node, effect, match, state)
             state = state._replace(held=without(state.held, match))
             if match.how in CALLERS:

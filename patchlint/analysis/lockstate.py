@@ -78,6 +78,7 @@ class LockAnalysis(LockEffects):
         self._constants: dict[int, bool | None] = {}
         self._effects: dict[int, tuple[Effect, ...]] = {}
         self._unknown: set[int] = set()  # calls whose effect on locks is unknown
+        self._conditional: dict[int, bool] = {}
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
@@ -235,7 +236,10 @@ class LockAnalysis(LockEffects):
             site.states.add(state)
         if call.name in self.kb.noreturn or call.name in self.context.noreturn:
             return None
-        for effect in self.effects(call):
+        effects = self.effects(call)
+        if effects and self.conditional_call(node, call):
+            effects = tuple(_maybe(effect) for effect in effects)
+        for effect in effects:
             if effect.op == "noreturn":
                 return None
             state = self.apply(effect, call, node, state, events)
@@ -274,6 +278,29 @@ class LockAnalysis(LockEffects):
         if found is None:
             self._unknown.add(call.start)
             return ()
+        return found
+
+    def conditional_call(self, node: CfgNode, call: Call) -> bool:
+        """A call in one arm of `c ? f() : g()` or on the right of `&&` / `||`: it may
+        not run on this path (the graph does not split expressions)."""
+        found = self._conditional.get(call.start)
+        if found is not None:
+            return found
+        found = False
+        if node.ast is not None and call.start >= 0:
+            current = node.ast.descendant_for_byte_range(call.start, call.start)
+            while current is not None and current != node.ast and not found:
+                parent = current.parent
+                if parent is None:
+                    break
+                if parent.type == "conditional_expression":
+                    found = parent.child_by_field_name("condition") != current
+                elif parent.type == "binary_expression" and text(
+                    parent.child_by_field_name("operator")
+                ) in ("&&", "||"):
+                    found = parent.child_by_field_name("right") == current
+                current = parent
+        self._conditional[call.start] = found
         return found
 
     def unknown_call(self, state: LockState) -> LockState:
@@ -433,6 +460,17 @@ class LockAnalysis(LockEffects):
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
         return state
+
+
+def _maybe(effect: Effect) -> Effect:
+    """The effect of a call that may not run: held or not afterwards."""
+    if effect.op == "acquire":
+        return effect._replace(op="maybe")
+    if effect.op == "release":
+        return effect._replace(op="unsure")
+    if effect.op == "assert":
+        return effect._replace(op="none")
+    return effect
 
 
 def _renamed(held: Held, target: str, source: str) -> Held:

@@ -246,13 +246,56 @@ def _conditional(
         # No path takes and drops it: it is taken on some paths and kept on all of
         # them (a helper whose other paths never take it). Not a leak by itself.
         return "input"
-    if _acquired_on_input(facts, key, fields=False):
+    if _acquired_on_input(facts, key, fields=False) or _flag_locking(facts, key):
         return "input"
     if "error" in holding:
         return "leak"  # an error returned with the lock held: the kernel's classic leak
     if _acquired_on_input(facts, key, fields=True):
         return "input"
     return "leak"
+
+
+def _lock_sites(facts: FunctionFacts, key: Key) -> list[tuple[Node, str]]:
+    """(AST node, "acquire" or "release") of every call taking or dropping ``key``."""
+    sites: list[tuple[Node, str]] = []
+    for site in facts.events.calls.values():
+        for effect in facts.analysis.effects(site.call):
+            if (effect.kind, effect.lock) != key or effect.op not in ("acquire", "try", "release"):
+                continue
+            node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
+            if node is not None:
+                sites.append((node, "release" if effect.op == "release" else "acquire"))
+    return sites
+
+
+_NOT_FLAGS = frozenset({"NULL", "true", "false", "likely", "unlikely"})
+
+
+def _flag_locking(facts: FunctionFacts, key: Key) -> bool:
+    """`if (need) lock(); ... if (need) unlock();`: a lock and an unlock each standing
+    alone under a branch that tests the same variable. The function locks exactly when
+    that variable says so, which ties its paths together in ways it does not spell out
+    (`need = needs_lock(op); ... switch (op)`); its paths are not judged."""
+    sites = _lock_sites(facts, key)
+    tested: dict[str, set[str]] = {"acquire": set(), "release": set()}
+    for node, side in sites:
+        current: Node | None = node
+        while current is not None and current.type != "function_definition":
+            parent = current.parent
+            if parent is not None and parent.type == "if_statement":
+                condition = parent.child_by_field_name("condition")
+                if condition is not None and condition != current:
+                    others = [
+                        other
+                        for other, other_side in sites
+                        if other_side != side
+                        and parent.start_byte <= other.start_byte < parent.end_byte
+                    ]
+                    if not others:
+                        tested[side] |= set(_VALUE.findall(text(condition))) - _NOT_FLAGS
+                    break
+            current = parent
+    return bool(tested["acquire"] & tested["release"])
 
 
 def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
@@ -266,14 +309,7 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     inputs = input_values(facts.fn.params, facts.context.resolver.aliases)
     if not inputs:
         return False
-    sites: list[tuple[Node, str]] = []
-    for site in facts.events.calls.values():
-        for effect in facts.analysis.effects(site.call):
-            if (effect.kind, effect.lock) != key or effect.op not in ("acquire", "try", "release"):
-                continue
-            node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
-            if node is not None:
-                sites.append((node, "release" if effect.op == "release" else "acquire"))
+    sites = _lock_sites(facts, key)
     for node, side in sites:
         branch = _input_branch(node, inputs, fields)
         if branch is None:
