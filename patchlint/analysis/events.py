@@ -24,6 +24,8 @@ class FunctionContext:
     pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
     pure_calls: frozenset[str] = frozenset()
     noreturn: frozenset[str] = frozenset()  # this file's functions declared not to return
+    # Returned variables and the atom that says they hold an error (`IS_ERR(p)`).
+    error_atoms: dict[str, str] = field(default_factory=dict)
     finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
 
 

@@ -17,7 +17,13 @@ from tree_sitter import Node, Query, QueryCursor
 
 from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
-from patchlint.analysis.conditions import bit_atom, case_formula, constant_truth, switch_subject
+from patchlint.analysis.conditions import (
+    atom_text,
+    bit_atom,
+    case_formula,
+    constant_truth,
+    switch_subject,
+)
 from patchlint.analysis.deep import call_deep
 from patchlint.analysis.identity import canonical, function_resolver, pointee, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
@@ -405,6 +411,11 @@ class FileFacts:
             )
         }
         repeated |= verdicts
+        test = min(kb.error_tests) if kb.error_tests else ""
+        for name in returned:
+            if test:
+                context.error_atoms[name] = atom_text(f"{test}({name})")
+        repeated |= set(context.error_atoms.values())
         # Returned variables too: what a path returns tells callers whether it locked.
         context.tracked = frozenset(
             repeated | (set(atoms) & (constants | returned)) | (returned & constants)

@@ -326,6 +326,14 @@ class LockAnalysis(LockEffects):
         truth = constant_truth(store.value)
         if truth is not None and target in self.context.tracked:
             facts = facts | {(target, truth)}
+        error = self.context.error_atoms.get(target)
+        if error is not None:
+            # `p = ERR_PTR(-ENOKEY);`: what a later `return p;` tells the caller.
+            facts = forget(facts, error)
+            if _is_error_value(store.value, self.kb.error_values):
+                facts = facts | {(error, True)}
+            elif truth is not None:
+                facts = facts | {(error, False)}
         if facts != state.facts:
             state = state._replace(facts=facts)
         if not store.simple:
@@ -460,6 +468,11 @@ class LockAnalysis(LockEffects):
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
         return state
+
+
+def _is_error_value(value: str, error_values: frozenset[str]) -> bool:
+    called = value.split("(", 1)[0].strip()
+    return called in error_values or value.replace(" ", "").startswith("-E")
 
 
 def _maybe(effect: Effect) -> Effect:
