@@ -392,8 +392,8 @@ class FileFacts:
                     if subject and value is not None:
                         atoms.update(case_formula(subject, value).atoms())
             for store in analysis.node_stores(node):
-                if store.simple and constant_truth(store.value) is not None:
-                    constants.add(store.target)
+                if constant_truth(store.value) is not None:
+                    constants.add(atom_text(store.target))
             if node.kind == "return" and node.ast is not None and node.ast.named_children:
                 returned_node = node.ast.named_children[0]
                 if returned_node.type == "identifier":

@@ -20,6 +20,7 @@ from patchlint.analysis.cfg import CASE, FALSE, NO_CASE, TRUE, Cfg, CfgNode, Gua
 from patchlint.analysis.conditions import (
     Formula,
     assume,
+    atom_text,
     bit_atom,
     case_formula,
     constant_condition,
@@ -37,7 +38,7 @@ from patchlint.analysis.events import (
     FunctionContext,
     push,
 )
-from patchlint.analysis.identity import pointer_roots, rename_root
+from patchlint.analysis.identity import dereferenced, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.state import (
     MAYBE,
@@ -321,9 +322,19 @@ class LockAnalysis(LockEffects):
         return state
 
     def store(self, state: LockState, store: Store, fresh: set[str]) -> LockState:
-        target = store.target
+        target = store.target if store.simple else atom_text(store.target)
         facts = forget(state.facts, target)
         truth = constant_truth(store.value)
+        if truth is None and target in self.context.tracked and store.value.isidentifier():
+            # A copy: `ret = key;` is as NULL as key is, and a locked `key->lock`
+            # says key is not.
+            source = store.value
+            if (source, True) in state.facts or any(
+                source in dereferenced(h.lock) for h in state.held if h.lock
+            ):
+                truth = True
+            elif (source, False) in state.facts:
+                truth = False
         if truth is not None and target in self.context.tracked:
             facts = facts | {(target, truth)}
         error = self.context.error_atoms.get(target)
