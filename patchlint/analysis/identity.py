@@ -215,6 +215,12 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
         kind = node.type
         if kind in _LOOPS:
             looping = True
+        if kind == "for_statement":
+            # An iterator macro (`list_for_each_entry(pos, head, member)`) is a
+            # `for (;;  pos, head, member)` to the parser: its cursors change each time.
+            update = node.child_by_field_name("update")
+            if update is not None and not _writes(update):
+                in_loop.update(_identifiers(update))
         if kind in ("init_declarator", "assignment_expression") and looping:
             target = (
                 _declared(node.child_by_field_name("declarator"))
@@ -270,6 +276,27 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
 
 
 _LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
+
+
+def _writes(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in ("assignment_expression", "update_expression", "call_expression"):
+            return True
+        stack.extend(current.named_children)
+    return False
+
+
+def _identifiers(node: Node) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "identifier":
+            found.add(text(current))
+        stack.extend(current.named_children)
+    return found
 
 
 def _declared(node: Node | None) -> str | None:
