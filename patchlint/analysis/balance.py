@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import INDIRECT, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import canonical, roots
+from patchlint.analysis.identity import owners, roots
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.state import OWN, Held, LockState
@@ -160,7 +159,7 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
     where its caller will find it (`dst->wb = &wb->flushing;`, the lock released by the
     matching _end() function)."""
     lock = outcome.lock
-    owners = _owners(lock)
+    reaching = owners(lock)
     field_name = _field(lock)
     params = set(facts.fn.params)
     for site in facts.events.calls.values():
@@ -185,7 +184,7 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
                 return True
             continue
         resolve = facts.context.resolver.expression
-        if owners & {resolve(arg) for arg in call.args}:
+        if reaching & {resolve(arg) for arg in call.args}:
             return True
     if lock and params:
         for node in facts.cfg.nodes:
@@ -194,7 +193,7 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
             for store in facts.analysis.node_stores(node):
                 if store.simple or not params & roots(store.target):
                     continue
-                if owners & {facts.context.resolver.expression(store.value)}:
+                if reaching & {facts.context.resolver.expression(store.value)}:
                     return True
     return False
 
@@ -207,24 +206,6 @@ def _holds_own(state: LockState, outcome: Outcome) -> bool:
     return any(
         h.kind == outcome.kind and h.lock == outcome.lock and h.how in OWN for h in state.held
     )
-
-
-def _owners(lock: str) -> set[str]:
-    """Expressions that hand a lock over: its address, its owner object, the owner's address."""
-    if not lock:
-        return set()
-    found = {lock, canonical("&" + lock)}
-    # Every object on the path to the lock reaches it: `dev`, `dev->queue` for
-    # `dev->queue->lock`, and the address of an embedded one (`&wb->flushing`).
-    for match in re.finditer(r"->|\.", lock):
-        head = lock[: match.start()]
-        if match.group(0) == "->":
-            found.add(head)
-        else:
-            found |= {head, canonical("&" + head)}
-    if lock.startswith("*"):
-        found.add(lock[1:])
-    return found
 
 
 def _unknown_callee(ff: FileFacts, facts: FunctionFacts, name: str, start: int) -> bool:

@@ -426,10 +426,14 @@ class FileFacts:
         """Locks the function's annotations say its callers hold."""
         notes = self.kb.annotations
         held: list[Held] = []
+        # `__acquires(x) __releases(x)` together: x is taken and dropped inside.
+        inner = inner_annotated(fn, notes.acquire, notes.release)
         for note in fn.annotations:
             if note.name not in notes.hold and note.name not in notes.release:
                 continue
             for arg in note.args:
+                if note.name in notes.release and canonical(arg) in inner:
+                    continue
                 kind, lock = self.annotated_lock(arg, fn, context)
                 held.append(Held(kind, lock, "", note.line, ENTRY, note.name))
         return LockState(held=tuple(held))
@@ -587,6 +591,14 @@ class FileFacts:
                         )
                         break
         return found
+
+
+def inner_annotated(fn: FunctionDef, acquire: frozenset[str], release: frozenset[str]) -> set[str]:
+    """Locks a function annotates as both acquired and released: sparse's way of saying
+    it takes and drops them inside, not a contract with its callers."""
+    taken = {canonical(a) for n in fn.annotations if n.name in acquire for a in n.args}
+    dropped = {canonical(a) for n in fn.annotations if n.name in release for a in n.args}
+    return taken & dropped
 
 
 def _first_error(node: Node) -> Node | None:

@@ -122,7 +122,10 @@ def rename_root(identity: str, old: str, new: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def shape(identity: str) -> str:
     """The lock with its leading variable blanked: `?->lock` for `dev->lock` and
-    `d->lock`, a guess at "the same field of the same kind of object"."""
+    `d->lock`, a guess at "the same field of the same kind of object". A lock named
+    by a bare variable has no field to go by: it is its own shape."""
+    if "->" not in identity and "." not in identity:
+        return identity
     return _LEADING_ROOT.sub(r"\1?", identity, count=1)
 
 
@@ -314,3 +317,22 @@ def _declared(node: Node | None) -> str | None:
 
 def is_path(expression: str) -> bool:
     return bool(_PATH_RE.match(expression))
+
+
+@functools.lru_cache(maxsize=65536)
+def owners(lock: str) -> frozenset[str]:
+    """Expressions that hand a lock over: its address, its owner object, the owner's address."""
+    if not lock:
+        return set()
+    found = {lock, canonical("&" + lock)}
+    # Every object on the path to the lock reaches it: `dev`, `dev->queue` for
+    # `dev->queue->lock`, and the address of an embedded one (`&wb->flushing`).
+    for match in re.finditer(r"->|\.", lock):
+        head = lock[: match.start()]
+        if match.group(0) == "->":
+            found.add(head)
+        else:
+            found |= {head, canonical("&" + head)}
+    if lock.startswith("*"):
+        found.add(lock[1:])
+    return frozenset(found)

@@ -38,7 +38,7 @@ from patchlint.analysis.events import (
     FunctionContext,
     push,
 )
-from patchlint.analysis.identity import dereferenced, pointer_roots, rename_root
+from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.state import (
     MAYBE,
@@ -245,7 +245,7 @@ class LockAnalysis(LockEffects):
                 return None
             state = self.apply(effect, call, node, state, events)
         if call.start in self._unknown:
-            state = self.unknown_call(state)
+            state = self.unknown_call(state, call)
         if self.context.tracked and (
             call.name in self.kb.bit_sets or call.name in self.kb.bit_clears
         ):
@@ -304,11 +304,13 @@ class LockAnalysis(LockEffects):
         self._conditional[call.start] = found
         return found
 
-    def unknown_call(self, state: LockState) -> LockState:
-        """A callee we know nothing about ran: it may have taken or dropped any lock."""
-        if state.opaque and not state.released and all(h.opaque for h in state.held):
+    def unknown_call(self, state: LockState, call: Call) -> LockState:
+        """A callee we know nothing about ran: it may have taken or dropped any lock,
+        most of all one it was handed (the lock, or an object on its path)."""
+        args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
+        held = tuple(_after_unknown(h, args) for h in state.held)
+        if state.opaque and not state.released and held == state.held:
             return state
-        held = tuple(h if h.opaque else h._replace(opaque=True) for h in state.held)
         return state._replace(opaque=True, released=frozenset(), held=held)
 
     def stores(self, node: CfgNode, state: LockState, fresh: set[str]) -> LockState:
@@ -479,6 +481,13 @@ class LockAnalysis(LockEffects):
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
         return state
+
+
+def _after_unknown(held: Held, args: set[str]) -> Held:
+    handed = held.handed or bool(held.lock and args & owners(held.lock))
+    if held.opaque and handed == held.handed:
+        return held
+    return held._replace(opaque=True, handed=handed)
 
 
 def _is_error_value(value: str, error_values: frozenset[str]) -> bool:

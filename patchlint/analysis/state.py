@@ -41,11 +41,14 @@ class Held(NamedTuple):
     # A second name for the same lock after a copy (`p = parent;` while holding
     # parent->d_lock: p->d_lock).
     alias: str = ""
+    # Passed (or its owner) to a call the analysis knows nothing about, which may
+    # have dropped it (`task_rq_unlock(rq, p, rf)`): not claimed held any more.
+    handed: bool = False
 
     @property
     def definite(self) -> bool:
         """Held for sure (whatever object its name now denotes)."""
-        return self.how != MAYBE
+        return self.how != MAYBE and not self.handed
 
     @property
     def matchable(self) -> bool:

@@ -27,8 +27,8 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, text
 from patchlint.analysis.conditions import constant_truth
-from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import fill, is_path, roots
+from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
+from patchlint.analysis.identity import canonical, fill, is_path, roots
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.state import OWN, Effect, LockState
 from patchlint.source import FunctionDef
@@ -487,6 +487,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
 def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
     notes = ff.kb.annotations
     effects: list[EffectTemplate] = []
+    inner = inner_annotated(fn, notes.acquire, notes.release)
     for note in fn.annotations:
         if note.name in notes.acquire:
             op = "acquire"
@@ -499,6 +500,8 @@ def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
         else:
             continue
         for arg in note.args:
+            if canonical(arg) in inner:
+                continue
             kind = notes.kind_names.get(arg.strip())
             if kind is not None:
                 effects.append(EffectTemplate(op, kind, ""))
