@@ -58,6 +58,28 @@ class Imbalance:
     confidence: Confidence = "high"
 
 
+def _counting_resource(ff: FileFacts, kind: str) -> bool:
+    """A counting semaphore: downed here and upped elsewhere (a completion, a
+    begin/end pair across functions) as often as it is a lock; not judged."""
+    lock_kind = ff.kb.kind(kind)
+    return lock_kind is not None and lock_kind.recursive and lock_kind.keyed
+
+
+def _reachable(facts: FunctionFacts, start: int, goals: set[int]) -> bool:
+    """Whether a CFG path leads from node ``start`` to one of ``goals``."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node in goals and node != start:
+            return True
+        for succ, _label in facts.node(node).succ:
+            if succ not in seen:
+                seen.add(succ)
+                stack.append(succ)
+    return False
+
+
 def _rule(ff: FileFacts, kind: str) -> str:
     lock_kind = ff.kb.kind(kind)
     return lock_kind.balance_rule if lock_kind is not None else "lock-unbalanced"
@@ -82,7 +104,7 @@ def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imb
 def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imbalance]:
     declared = declared_summary(ff, fn) is not None
     for outcome in outcomes(facts):
-        if outcome.verdict != "leak" or declared:
+        if outcome.verdict != "leak" or declared or _counting_resource(ff, outcome.kind):
             continue
         if _handed_off(ff, facts, outcome):
             continue
@@ -186,6 +208,17 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
         resolve = facts.context.resolver.expression
         if reaching & {resolve(arg) for arg in call.args}:
             return True
+    releasing = {node_id for node_id, _state in outcome.released}
+    for site in facts.events.calls.values():
+        # A global lock (rtnl_mutex) is reached by callees without being passed.
+        if pointer_roots(lock) or not any(_holds_own(state, outcome) for state in site.states):
+            continue
+        if _unknown_callee(ff, facts, site.call.name, site.call.start) and not _reachable(
+            facts, site.node, releasing
+        ):
+            # The paths that keep the lock are the ones calling something the analysis
+            # does not know: that call may be what releases it (ipoib_set_mode()).
+            return True
     if lock and params:
         for node in facts.cfg.nodes:
             if not any(_holds_own(state, outcome) for state in facts.states(node.id)):
@@ -238,14 +271,17 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     key = (effect.kind, effect.lock)
     lock_kind = ff.kb.kind(effect.kind)
     # A counting semaphore may be released more often than taken (it signals).
-    counting_resource = lock_kind is not None and lock_kind.recursive and lock_kind.keyed
+    counting_resource = _counting_resource(ff, effect.kind)
     again = [] if counting_resource else [s for s in anomaly.states if key in s.released]
+    acquiring = facts.events.clean_acquires.get(key, set())
     callers_cannot_hold = (
         lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
         and any(not s.opaque for s in anomaly.states)
-        and _acquired_unconditionally(facts, facts.events.clean_acquires.get(key, set()))
+        and _acquired_unconditionally(facts, acquiring)
+        # Dropping the caller's lock to take it again (say read, then write) is a choice.
+        and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))
     )
     if not again and not callers_cannot_hold:
         return None
@@ -275,6 +311,17 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         evidence,
         "high" if again else "medium",
     )
+
+
+def _acquiring_nodes(facts: FunctionFacts, key: tuple[str, str]) -> set[int]:
+    return {
+        site.node
+        for site in facts.events.calls.values()
+        if any(
+            e.op in ("acquire", "try") and (e.kind, e.lock) == key
+            for e in facts.analysis.effects(site.call)
+        )
+    }
 
 
 def _acquired_unconditionally(facts: FunctionFacts, nodes: set[int]) -> bool:

@@ -232,7 +232,14 @@ class LockEffects:
                 if held.same_lock(effect.kind, effect.lock) or (
                     held.detached and held.kind == effect.kind and held.lock == effect.lock
                 ):
-                    return state._replace(held=without(state.held, held))
+                    state = state._replace(held=without(state.held, held))
+                    if held.how in CALLERS:
+                        dropped = (
+                            *state.dropped,
+                            Dropped(effect.kind, effect.lock, call.line, effect.irq, effect.flags),
+                        )
+                        state = state._replace(dropped=dropped[-MAX_DROPPED:])
+                    return state
             if events is not None:
                 self.note(events, "underflow", call, node, effect, None, state)
             dropped = (
