@@ -20,7 +20,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import INDIRECT, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import owners, roots
+from patchlint.analysis.identity import owners, pointer_roots, roots
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.state import OWN, Held, LockState
