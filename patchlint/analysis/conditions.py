@@ -151,6 +151,24 @@ def formula(cond: Node | None, transparent: frozenset[str], pure: frozenset[str]
         if operator in ("==", "!=") and text(right) in _NULLISH and left is not None:
             inner = formula(left, transparent, pure)
             return inner if operator == "!=" else Formula("not", left=inner)
+        # One atom per comparison and its negation: `a != b` is `!(a == b)`,
+        # `a >= b` is `!(a < b)`, `a <= b` is `!(a > b)`.
+        negated = {"!=": "==", ">=": "<", "<=": ">"}
+        if (
+            operator in ("==", "!=", "<", ">=", ">", "<=")
+            and left is not None
+            and right is not None
+        ):
+            # `++cnt < max` compares cnt's new value: the atom is `cnt<max` (the
+            # increment itself is a write the analysis has already made).
+            operand = _pre_incremented(left)
+            if operand is not None or _side_effect_free(node, pure):
+                if operand is not None and not _side_effect_free(right, pure):
+                    return OPAQUE
+                left_text = text(operand) if operand is not None else text(left)
+                base = negated.get(operator, operator)
+                atom = Formula("atom", atom_text(f"{left_text}{base}{text(right)}"))
+                return Formula("not", left=atom) if operator in negated else atom
     if node.type in ("assignment_expression", "update_expression"):
         return OPAQUE
     atom = atom_text(text(node))
@@ -176,6 +194,16 @@ def case_formula(subject: str, value: str) -> Formula:
     if value in _NULLISH:
         return Formula("not", left=Formula("atom", subject))
     return Formula("atom", f"{subject}=={value}")
+
+
+def _pre_incremented(node: Node) -> Node | None:
+    """`x` of `++x` / `--x` (not of `x++`, whose value is the old one)."""
+    if node.type != "update_expression" or not node.children:
+        return None
+    argument = node.child_by_field_name("argument")
+    if argument is None or node.children[0] == argument or argument.type != "identifier":
+        return None
+    return argument
 
 
 def _side_effect_free(node: Node, pure: frozenset[str]) -> bool:
