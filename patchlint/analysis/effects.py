@@ -172,6 +172,8 @@ class LockEffects:
     ) -> LockState:
         kind = self.kb.kind(effect.kind)
         held = state.holding(effect.kind, effect.lock)
+        if held is not None and kind is not None and not kind.counting and effect.irq != "save":
+            return state  # interrupts already off: disabling them again changes nothing
         if held is not None and held.opaque and kind is not None and kind.keyed:
             # An unknown call since it was taken may have dropped it: taking it
             # again is read as that, not as a deadlock.
@@ -305,7 +307,16 @@ class LockEffects:
                 if held.irq == tag:
                     return state._replace(held=without(state.held, held) + (held._replace(irq=""),))
         if candidates:
-            match = candidates[-1]
+            lock_kind = self.kb.kind(effect.kind)
+            if lock_kind is not None and not lock_kind.counting and effect.irq == "enable":
+                # local_irq_enable() ends every irq-off at once, a "maybe" one included.
+                definite = [h for h in candidates if h.definite] or candidates
+                for other in candidates:
+                    if other is not definite[-1]:
+                        state = state._replace(held=without(state.held, other))
+                candidates = [definite[-1]]
+            definite_first = [h for h in candidates if h.definite] or candidates
+            match = definite_first[-1]
             if (
                 events is not None
                 and match.irq.startswith("save:")
