@@ -31,7 +31,8 @@ class Address:
 
     def __str__(self) -> str:
         if self.name and self.addr:
-            return f"{self.name} <{self.addr}>"
+            name = f'"{self.name}"' if "," in self.name or ";" in self.name else self.name
+            return f"{name} <{self.addr}>"
         return self.addr or self.name
 
     @property

@@ -94,6 +94,8 @@ class Message:
     reason: str | None = None
     series: SubjectInfo = field(default_factory=SubjectInfo)
     commit_message: str = ""
+    # Text between the "---" line and the diff (changelog, diffstat): git am drops it.
+    notes: str = ""
     diff_text: str | None = None
     body: str = ""
     trailers: list[Trailer] = field(default_factory=list)

@@ -96,9 +96,11 @@ def _classify(msg: Message, dec: Decoded) -> None:
     message_lines = lines
     body_line = dec.body_line
     extra_message = ""
+    notes = ""
     if split is not None:
         diff_parts.append("\n".join(lines[split.diff_start : split.diff_end]) + "\n")
         message_lines = lines[: split.message_end]
+        notes = "\n".join(lines[split.message_end + 1 : split.diff_start]).strip("\n")
     else:
         for att in dec.attachments:
             alines = att.text.split("\n")
@@ -157,6 +159,7 @@ def _classify(msg: Message, dec: Decoded) -> None:
             text = (text + "\n\n" + extra_message).strip("\n")
         msg.commit_message = text + "\n" if text else ""
         msg.diff_text = "".join(diff_parts)
+        msg.notes = notes
         msg.patch_id = patch_id(msg.diff_text)
         first = (
             None if body_line is None else body_line + eaten + _leading_blank(message_lines[eaten:])
