@@ -45,6 +45,7 @@ class CheckResult:
     series_findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tree: str | None = None
+    series: list[Any] = field(default_factory=list)  # patchlint.mail.Series, input order
 
     def all_findings(self) -> list[Finding]:
         found = [f for p in self.patches for f in p.findings]

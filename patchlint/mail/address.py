@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 
 _BRACKETED = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-_BARE = re.compile(r"([^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]*[^\s<>()\"',;:.\[\]])")
+_BARE = re.compile(
+    r"([^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+\.[^\s<>()\"',;:\[\]]*[^\s<>()\"',;:.\[\]])"
+)
 _MAILTO = re.compile(r"<mailto:[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 # Parts of a display name that say where, not who: "[VENDOR]", "(Intel)", "via lists".

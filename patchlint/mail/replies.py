@@ -82,9 +82,7 @@ def _carry_by_patch_id(patches: list[Message]) -> None:
     for same in postings.values():
         if len(same) < 2:
             continue
-        given = {
-            id(p): [t for t in p.trailers if t.origin in ("reply", "cover")] for p in same
-        }
+        given = {id(p): [t for t in p.trailers if t.origin in ("reply", "cover")] for p in same}
         for patch in same:
             for other in same:
                 if other is patch:
@@ -107,7 +105,9 @@ def patch_problems(msg: Message) -> list[str]:
     own = [t for t in msg.trailers if t.origin == "patch"]
     sobs = [t for t in own if t.tag == "Signed-off-by"]
     author = parse_address(msg.author)
-    if author.addr and not any(same_address(parse_address(t.value).addr, author.addr) for t in sobs):
+    if author.addr and not any(
+        same_address(parse_address(t.value).addr, author.addr) for t in sobs
+    ):
         same = [t for t in sobs if same_name(parse_address(t.value).name, author.name)]
         if same:
             problems.append(

@@ -49,11 +49,13 @@ def run_check(
 ) -> CheckResult:
     from patchlint.mail import collect
 
-    collection = collect(_lean(messages))
+    collection = collect(messages if options.keep_images else _lean(messages))
     for message in collection.messages:
         # Everything later stages need was extracted by collect(); the decoded bodies
-        # are the bulk of an archive's memory.
-        message.body = ""
+        # are the bulk of an archive's memory. A reviewer report (keep_images) shows
+        # what each reviewer wrote, so it keeps the replies' bodies.
+        if not (options.keep_images and message.kind == "reply"):
+            message.body = ""
     series_rules = select_rules(options.enable, options.ignore, "series")
     work = _series_work(collection)
     total = sum(len(members) for members in work)
@@ -95,6 +97,7 @@ def run_check(
         series_problems=collection.problems,
         series_findings=series_findings,
         tree=tree_root,
+        series=collection.series,
     )
 
 
