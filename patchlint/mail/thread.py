@@ -16,9 +16,10 @@ rule that grouped it in `Series.grouped_by`):
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from patchlint.mail.address import same_address
@@ -28,7 +29,7 @@ from patchlint.mail.replies import attach_reply_trailers
 # Patches of one posting are sent within minutes; a week leaves room for a slow
 # mail server and still separates a resend from the original.
 DATE_WINDOW = timedelta(days=7)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Threads:
@@ -77,7 +78,7 @@ def message_date(msg: Message) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
@@ -194,7 +195,7 @@ class _Grouper:
             info = head.series
             # format-patch files carry author dates, not sending dates: group them by
             # file or directory instead of by date.
-            origin = head.source if head.commit else ""
+            origin = (os.path.dirname(head.source) or head.source) if head.commit else ""
             key = (head.sender_addr.lower(), info.version, info.total or 0, origin)
             buckets.setdefault(key, []).append(group)
         orphans = [
