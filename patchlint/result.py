@@ -20,6 +20,8 @@ class FileResult:
     apply_state: str = "no tree"  # applied, does not apply, added, deleted, no tree, refused
     hunks: list[str] = field(default_factory=list)  # "exact", "offset 1", "fuzz 2", "failed"
     error: str | None = None
+    # Per hunk, in patch order: where it applied minus where its header said.
+    offsets: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -234,7 +234,15 @@ def _file_result(file_patch: Any, applied_file: Any) -> FileResult:
         apply_state=applied_file.state if applied_file is not None else "no tree",
         hunks=[hunk.label for hunk in applied_file.hunks] if applied_file is not None else [],
         error=applied_file.error if applied_file is not None else None,
+        offsets=_hunk_offsets(applied_file),
     )
+
+
+def _hunk_offsets(applied_file: Any) -> list[int]:
+    if applied_file is None:
+        return []
+    hunks = sorted(applied_file.hunks, key=lambda hunk: hunk.index)
+    return [hunk.offset if hunk.status != "failed" else 0 for hunk in hunks]
 
 
 def _apply_overrides(findings: list[Finding], options: CheckOptions) -> None:
