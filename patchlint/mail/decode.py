@@ -19,7 +19,7 @@ class _RawHeaders(Compat32):
     """compat32 hands back an email.header.Header object for headers with raw 8-bit
     bytes; we want the plain string (surrogate-escaped) and decode it ourselves."""
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         return value
 
 

@@ -65,7 +65,7 @@ def open_stream(stream: BinaryIO) -> BinaryIO:
     raw = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
     if head == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw  # type: ignore[return-value]
+    return raw
 
 
 def _normalise(line: bytes) -> bytes:

@@ -258,7 +258,7 @@ class _DiffMap:
                 break
             if entry.kind == " ":
                 if here == line:
-                    return there
+                    return int(there)
                 last_src, last_dst = here, there
             elif entry.kind == own:
                 if here == line:
