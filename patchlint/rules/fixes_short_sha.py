@@ -15,7 +15,7 @@ from patchlint.mail import Message
 from patchlint.rules.mail_rules import mail_finding
 
 SCOPE = "mail"
-FACTS: tuple[str, ...] = ()
+FACTS = ("trailers",)
 _HEX_PREFIX = re.compile(r"^([0-9a-fA-F]+)")
 
 

@@ -18,7 +18,7 @@ from patchlint.mail import Message, parse_address, same_address, same_name
 from patchlint.rules.mail_rules import mail_finding
 
 SCOPE = "mail"
-FACTS: tuple[str, ...] = ()
+FACTS = ("trailers",)
 RULE = "missing-signoff"
 _SIGNOFF = re.compile(r"^Signed-off-by:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 

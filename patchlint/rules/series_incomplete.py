@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.findings import Finding
-from patchlint.mail import SeriesProblem
 from patchlint.rules.mail_rules import mail_finding
+from patchlint.units import SeriesUnit
 
 SCOPE = "series"
-FACTS: tuple[str, ...] = ()
+FACTS = ("series",)
 
 
-def check(unit: SeriesProblem) -> Iterator[Finding]:
-    yield mail_finding(
-        "series-incomplete", f"{unit.series}: {unit.message}", f"{unit.series}:{unit.message}"
-    )
+def check(unit: SeriesUnit) -> Iterator[Finding]:
+    for problem in unit.problems:
+        yield mail_finding(
+            "series-incomplete",
+            f"{problem.series}: {problem.message}",
+            f"{problem.series}:{problem.message}",
+        )

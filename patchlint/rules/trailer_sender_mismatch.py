@@ -18,7 +18,7 @@ from patchlint.mail import Message, parse_address
 from patchlint.rules.mail_rules import mail_finding
 
 SCOPE = "mail"
-FACTS: tuple[str, ...] = ()
+FACTS = ("trailers",)
 
 
 def check(unit: Message) -> Iterator[Finding]:
