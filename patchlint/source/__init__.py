@@ -89,6 +89,12 @@ _MODULES = {
 }
 
 
+# The function `normalise` shares its name with its module: importing the module
+# anywhere would make the package attribute the module, so the function is bound now
+# (the normaliser does not load tree-sitter).
+from .normalise import normalise  # noqa: E402
+
+
 def __getattr__(name: str) -> object:
     module = _MODULES.get(name)
     if module is None:
