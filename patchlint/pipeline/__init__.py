@@ -99,7 +99,9 @@ def run_check(
         inputs=inputs,
         messages=collection.messages,
         patches=patch_results,
-        series_problems=collection.problems,
+        # The series rules report the series problems: with them ignored (the
+        # sendemail-validate hook checks one mail of a series) none is shown.
+        series_problems=collection.problems if series_rules else [],
         series_findings=series_findings,
         tree=tree_root,
         series=collection.series,
