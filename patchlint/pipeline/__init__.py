@@ -138,9 +138,14 @@ def _series_work(collection: Any) -> list[list[Any]]:
     work: list[list[Any]] = []
     for series in collection.series:
         members = [m for m in series.patches if m.kind == "patch" and m.index not in seen]
+        seen.update(m.index for m in members)
+        if members and series.earlier:
+            # A partial reroll applies on the earlier version's patches it did not
+            # resend (b4 rebuilds it so); they are checked again in this order.
+            last = max(m.series.index or 0 for m in members)
+            members += [m for m in series.earlier if (m.series.index or 0) < last]
         # Patch N applies on top of 1..N-1 whatever order the mailbox holds them in.
         members.sort(key=lambda m: (m.series.index or 0, m.index))
-        seen.update(m.index for m in members)
         if members:
             work.append(members)
     work.extend([m] for m in collection.patches if m.index not in seen)
