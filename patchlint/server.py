@@ -174,8 +174,10 @@ def stop() -> bool:
 
 def start(idle: float = DEFAULT_IDLE, foreground: bool = False) -> int | None:
     """Start a server; its pid, or None when one runs already."""
-    if not supported():
-        raise ServerError("a server needs fork() and UNIX sockets with descriptor passing")
+    if not supported() or not hasattr(socket, "SO_PEERCRED"):
+        raise ServerError(
+            "a server needs fork(), UNIX sockets with descriptor passing and SO_PEERCRED"
+        )
     files = server_files()
     folder = files.socket.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
