@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+
+import tree_sitter
 
 from patchlint.simulate.preproc import is_active
 from patchlint.source import FunctionDef, FunctionIndex, SourceFile, parse_c
@@ -172,10 +173,11 @@ def make_resolver(
     return Resolver(index, overlay, defined)
 
 
-_SNIPPETS: dict[tuple[str, str, str], Any] = {}
+Snippet = tuple[SourceFile, FunctionDef, tree_sitter.Node]
+_SNIPPETS: dict[tuple[str, str, str], Snippet] = {}
 
 
-def parse_snippet(text: str, path: str = "<snippet>", kind: str = "expression") -> Any:
+def parse_snippet(text: str, path: str = "<snippet>", kind: str = "expression") -> Snippet:
     """Parse scenario C text: an expression node, or a function body for ``kind='body'``."""
     key = (text, path, kind)
     if key not in _SNIPPETS:
@@ -192,4 +194,6 @@ def parse_snippet(text: str, path: str = "<snippet>", kind: str = "expression") 
             statement = fn.body.named_children[0]
             node = statement.named_children[0].named_children[0]
         _SNIPPETS[key] = (source, fn, node)
+        if len(_SNIPPETS) > 4096:  # scenario text is small; macro expansions can be many
+            del _SNIPPETS[next(iter(_SNIPPETS))]
     return _SNIPPETS[key]

@@ -8,17 +8,25 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.resolve import Resolver, make_resolver
 from patchlint.simulate.scenario import Scenario, load_scenarios
-from patchlint.source import calls_in
+from patchlint.source import FunctionIndex, calls_in
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
+def scenario_texts(scenario: Scenario) -> list[str]:
+    """Every piece of C a scenario runs: actions, observation, counters, assumption."""
+    texts = [scenario.action, scenario.observe, scenario.assume, *scenario.invariants]
+    texts += [each.action for each in scenario.each_thread]
+    texts += [counter.value for counter in scenario.counters]
+    return [t for t in texts if t]
+
+
 def exercised_functions(
-    scenario: Scenario, resolvers: Iterable[Any] = (), depth: int = 2
+    scenario: Scenario, resolvers: Iterable[Resolver] = (), depth: int = 2
 ) -> set[str]:
     """The scenario's declared functions, those its C text calls, and their callees.
 
@@ -29,18 +37,14 @@ def exercised_functions(
     """
     prims = Primitives()
     names = set(scenario.exercises)
-    for text in (scenario.action, scenario.observe):
+    for text in scenario_texts(scenario):
         names.update(n for n in _CALLED.findall(text) if not prims.has(n))
     for resolver in resolvers:
-        local = getattr(resolver, "local", None)
         frontier: set[tuple[str, str | None]] = {(n, None) for n in names}
         for level in range(depth + 1):
             found: set[tuple[str, str | None]] = set()
             for name, caller in frontier:
-                if level == 0 or local is None:
-                    hit = resolver(name)
-                else:
-                    hit = local(name, caller)
+                hit = resolver(name) if level == 0 else resolver.local(name, caller)
                 if hit is None:
                     continue
                 source, fn = hit
@@ -63,7 +67,7 @@ def exercised_functions(
 
 def select_scenarios(
     touched_functions: set[str],
-    resolvers: Iterable[Any] = (),
+    resolvers: Iterable[Resolver] = (),
     scenarios: list[Scenario] | None = None,
 ) -> list[Scenario]:
     """Scenarios whose exercised functions intersect ``touched_functions``.
@@ -73,8 +77,8 @@ def select_scenarios(
     function the patch itself adds is still seen through the scenario's declared
     names and the patch's own views.
     """
-    chosen = []
-    resolvers = list(resolvers)
+    chosen: list[Scenario] = []
+    views = list(resolvers)
     if not touched_functions:
         return chosen
     for scenario in scenarios if scenarios is not None else load_scenarios():
@@ -82,12 +86,7 @@ def select_scenarios(
         if declared & touched_functions:
             chosen.append(scenario)
             continue
-        index = getattr(resolvers[0], "index", None) if resolvers else None
-        closure = (
-            _closure(scenario, index)
-            if index is not None
-            else exercised_functions(scenario, resolvers)
-        )
+        closure = _closure(scenario, views[0].index) if views else set()
         if closure & touched_functions:
             chosen.append(scenario)
     return chosen
@@ -96,7 +95,7 @@ def select_scenarios(
 _CLOSURES: dict[tuple[int, str], set[str]] = {}
 
 
-def _closure(scenario: Scenario, index: Any) -> set[str]:
+def _closure(scenario: Scenario, index: FunctionIndex) -> set[str]:
     """Exercised functions on the unpatched tree, kept in memory for the run and on
     disk per tree, so a one-patch hook run does not search the tree again."""
     key = (id(index), scenario.name)
@@ -110,8 +109,6 @@ def _closure(scenario: Scenario, index: Any) -> set[str]:
             return names
         except (OSError, ValueError):
             pass
-    from patchlint.simulate.resolve import make_resolver
-
     names = exercised_functions(scenario, [make_resolver(index, {})])
     _CLOSURES[key] = names
     if cache_file is not None:
@@ -123,16 +120,15 @@ def _closure(scenario: Scenario, index: Any) -> set[str]:
     return names
 
 
-def _cache_file(scenario: Scenario, index: Any) -> Path | None:
-    root = Path(getattr(index, "root", ""))
+def _cache_file(scenario: Scenario, index: FunctionIndex) -> Path | None:
+    root = Path(index.root)
     if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
         return None
     identity = [
         str(root.resolve()),
         scenario.name,
         repr(sorted(scenario.exercises)),
-        scenario.action,
-        scenario.observe,
+        *scenario_texts(scenario),
     ]
     # The tree's identity: a release's Makefile (version), a checkout's HEAD.
     for marker in ("Makefile", ".git/HEAD"):

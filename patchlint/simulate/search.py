@@ -1,0 +1,157 @@
+"""Divergence search: every small world of a scenario's ranges, before and after the patch.
+
+A scenario's ``[[range]]`` axes (thread counts, flag, freezer, PM and cgroup
+states) span a product of worlds.  Each world is built and run on the before
+view; worlds that break the scenario's ``assume`` condition (judged with the
+unpatched tree's own code, e.g. "a frozen task is one the freezer wants frozen")
+are left out as unreachable.  The others are run on the after view too, and
+every world whose observation differs is reported: which tasks satisfy the
+observation, the counters after every step and the invariants that fail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.resolve import Resolver
+from patchlint.simulate.runner import RunOutcome, run_scenario
+from patchlint.simulate.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class WorldObservation:
+    """What one run of one world showed, in a form two runs can be compared by."""
+
+    holds: int
+    total: int
+    tasks: tuple[tuple[str, bool | None], ...]
+    counters: tuple[tuple[str, tuple[int | None, ...]], ...]
+    violated: tuple[str, ...]
+    stopped: str | None
+
+    @classmethod
+    def of(cls, run: RunOutcome) -> WorldObservation:
+        return cls(
+            holds=run.holds,
+            total=run.total,
+            tasks=tuple((t.task, t.holds) for t in run.per_task),
+            counters=tuple((c.name, tuple(c.values)) for c in run.counters),
+            violated=tuple(v.text() for v in run.violated),
+            stopped=run.stopped,
+        )
+
+    def same_as(self, other: WorldObservation) -> bool:
+        return (self.tasks, self.counters, self.violated) == (
+            other.tasks,
+            other.counters,
+            other.violated,
+        )
+
+    def text(self) -> str:
+        if self.stopped is not None:
+            return f"unknown ({self.stopped})"
+        holding = [task for task, holds in self.tasks if holds]
+        parts = [f"{self.holds} of {self.total}" + (f" ({', '.join(holding)})" if holding else "")]
+        for name, values in self.counters:
+            parts.append(f"{name} " + " -> ".join("?" if v is None else str(v) for v in values))
+        parts.extend(f"{violation}" for violation in self.violated)
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "holds": self.holds,
+            "total": self.total,
+            "tasks": {task: holds for task, holds in self.tasks},
+            "counters": {name: list(values) for name, values in self.counters},
+            "violated": list(self.violated),
+            "stopped": self.stopped,
+        }
+
+
+@dataclass(frozen=True)
+class WorldDifference:
+    """A world where the observation differs before and after the patch."""
+
+    world: tuple[tuple[str, str], ...]  # (axis, label) in axis order
+    before: WorldObservation
+    after: WorldObservation
+
+    def description(self) -> str:
+        return ", ".join(f"{axis}: {label}" for axis, label in self.world)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "world": dict(self.world),
+            "description": self.description(),
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
+
+@dataclass
+class SearchResult:
+    """The exploration of one scenario's ranges."""
+
+    axes: list[tuple[str, tuple[str, ...]]]
+    worlds: int
+    explored: int = 0
+    excluded: int = 0
+    unknown: int = 0
+    differing: list[WorldDifference] = field(default_factory=list)
+    complete: bool = True
+    seconds: float = 0.0
+    # Reasons for the first few excluded worlds, to make an assumption checkable.
+    exclusions: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        limit = "" if self.complete else f" (stopped at max_worlds; {self.worlds} in the ranges)"
+        return (
+            f"{self.explored} worlds explored{limit}, {self.excluded} excluded by the assumption,"
+            f" {self.unknown} unknown, {len(self.differing)} differ"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "axes": {name: list(labels) for name, labels in self.axes},
+            "worlds": self.worlds,
+            "explored": self.explored,
+            "excluded": self.excluded,
+            "unknown": self.unknown,
+            "complete": self.complete,
+            "seconds": round(self.seconds, 3),
+            "differing": [d.to_dict() for d in self.differing],
+        }
+
+
+def search_divergences(
+    pre: Resolver, post: Resolver, scenario: Scenario, primitives: Primitives | None = None
+) -> SearchResult:
+    """Run every world of ``scenario``'s ranges before and after; keep those that differ."""
+    prims = primitives or Primitives()
+    start = time.perf_counter()
+    result = SearchResult(
+        axes=[(axis.name, axis.labels) for axis in scenario.ranges],
+        worlds=scenario.world_count(),
+    )
+    for description, world in scenario.worlds():
+        if result.explored >= scenario.max_worlds:
+            result.complete = False
+            break
+        result.explored += 1
+        before = run_scenario(pre, world, primitives=prims, check_assumption=True)
+        if before.excluded is not None:
+            result.excluded += 1
+            if len(result.exclusions) < 5:
+                result.exclusions.append(before.excluded)
+            continue
+        after = run_scenario(post, world, primitives=prims)
+        if before.stopped is not None or after.stopped is not None:
+            result.unknown += 1
+            continue
+        old, new = WorldObservation.of(before), WorldObservation.of(after)
+        if not old.same_as(new):
+            result.differing.append(WorldDifference(tuple(description.items()), old, new))
+    result.seconds = time.perf_counter() - start
+    return result
