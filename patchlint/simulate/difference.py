@@ -170,7 +170,6 @@ def explain(
         lines.append(f"action: {sentence}")
     thread_diffs = _per_thread(before, after)
     lines.extend(thread_diffs)
-    lines.extend(_counter_lines(before, after))
     if woke_after:
         lines.append(f"action: wakes {_ranges(woke_after)} only after")
     if woke_before:
@@ -269,19 +268,6 @@ def _per_thread(before: RunOutcome, after: RunOutcome) -> list[str]:
     return [f"{_ranges(steps)}: {sentence}" for sentence, steps in grouped.items()]
 
 
-def _counter_lines(before: RunOutcome, after: RunOutcome) -> list[str]:
-    lines = []
-    old = {c.name: c for c in before.counters}
-    for series in after.counters:
-        previous = old.get(series.name)
-        if previous is not None and previous.values != series.values:
-            steps = ", ".join(series.steps)
-            lines.append(
-                f"{series.name} after {steps}: {previous.text()} before, {series.text()} after"
-            )
-    return lines
-
-
 def _invariant_notes(before: RunOutcome, after: RunOutcome) -> list[str]:
     notes = []
     failed_before = {v.invariant for v in before.violated}
@@ -289,14 +275,14 @@ def _invariant_notes(before: RunOutcome, after: RunOutcome) -> list[str]:
     for failure in after.violated:
         if failure.invariant in failed_before:
             continue
-        notes.append(f"the patch breaks {failure.text()}")
+        notes.append(f"the patch breaks an invariant: {failure.text()}")
         failed_before.add(failure.invariant)
     for failure in before.violated:
         if failure.invariant not in failed_after:
-            notes.append(f"the patch fixes {failure.text()}")
+            notes.append(f"the patch fixes an invariant: before, {failure.text()}")
             failed_after.add(failure.invariant)
     still = {v.invariant for v in before.violated} & {v.invariant for v in after.violated}
-    notes.extend(f"{invariant} fails before and after" for invariant in sorted(still))
+    notes.extend(f"the invariant {invariant} fails before and after" for invariant in sorted(still))
     return notes
 
 

@@ -375,12 +375,19 @@ class Interpreter(ExpressionMixin, StatementMixin):
         if macro.name in self._expanding:
             raise Stop(f"macro {macro.name} expands to itself", kind="unsupported")
         text = expand(macro, [text_of(a) for a in arg_nodes])
+        statements: Node | None = None
         try:
             source, _, node = parse_snippet(text, macro.path)
-        except ValueError as error:
-            raise Stop(
-                f"macro {macro.name} does not expand to an expression", kind="unsupported"
-            ) from error
+        except ValueError:
+            # A statement macro (`do { ... } while (0)`): run it for its effects.
+            try:
+                source, _, statements = parse_snippet(f"{text};", macro.path, kind="body")
+            except ValueError as error:
+                raise Stop(
+                    f"macro {macro.name} expands to neither an expression nor statements",
+                    kind="unsupported",
+                ) from error
+            node = statements
         frame.record.path.append(("call", macro.name))
         inner = Frame(
             frame.function,
@@ -393,6 +400,9 @@ class Interpreter(ExpressionMixin, StatementMixin):
         )
         self._expanding.add(macro.name)
         try:
+            if statements is not None:
+                self.exec_sequence(self.statements_of(statements), inner)
+                return None
             return self.eval(node, inner)
         finally:
             self._expanding.discard(macro.name)

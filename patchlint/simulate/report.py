@@ -25,9 +25,10 @@ def search_lines(search: SearchResult, indent: str = "  ") -> list[str]:
     for name, labels in search.axes:
         lines.append(f"{indent}  axis {name}: {', '.join(labels)}")
     for difference in search.differing:
+        changed = difference.changed_tasks()
         lines.append(f"{indent}  - {difference.description()}")
-        lines.append(f"{indent}      before: {difference.before.text()}")
-        lines.append(f"{indent}      after:  {difference.after.text()}")
+        lines.append(f"{indent}      before: {difference.before.text(changed)}")
+        lines.append(f"{indent}      after:  {difference.after.text(changed)}")
     return lines
 
 

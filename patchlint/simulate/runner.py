@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 
 from patchlint.simulate import locks
 from patchlint.simulate.build import WorldBuilder
-from patchlint.simulate.constants import ConstantResolver
 from patchlint.simulate.frames import CallRecord, Frame, Node, Return, Signal, TraceStep, text_of
 from patchlint.simulate.interpreter import Interpreter
-from patchlint.simulate.macros import MacroTable
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver, parse_snippet
 from patchlint.simulate.scenario import Scenario
@@ -54,7 +52,7 @@ class InvariantFailure:
     values: str
 
     def text(self) -> str:
-        return f"{self.invariant} fails after {self.step} ({self.values})"
+        return f"{self.invariant} fails first after {self.step} ({self.values})"
 
 
 @dataclass
@@ -229,7 +227,9 @@ class _Run:
             result, reason = self.evaluate(
                 f"<invariant after {step}>", invariant, self.scenario.action_file, values
             )
-            if reason is None and not truth(result):
+            failed = reason is None and not truth(result)
+            if failed and all(v.invariant != invariant for v in self.violated):
+                # The first step it fails at; later steps usually only repeat it.
                 self.violated.append(InvariantFailure(invariant, step, shown))
 
     def observed(self) -> list[Obj]:
@@ -284,8 +284,7 @@ def make_interpreter(
     max_depth: int = 40,
 ) -> Interpreter:
     """The world and interpreter of one run (``Stop`` if the world cannot be built)."""
-    headers = primitives.headers() + scenario.context_files
-    constants = ConstantResolver(resolver.read, headers, resolver.defined)
+    constants, macros = resolver.tables(primitives.headers() + scenario.context_files)
     world: World = WorldBuilder(primitives, constants, resolver.defined).build(scenario)
     return Interpreter(
         world,
@@ -296,7 +295,7 @@ def make_interpreter(
         budget=scenario.budget,
         max_depth=max_depth,
         trace=trace,
-        macros=MacroTable(resolver.read, resolver.includes, headers, resolver.defined),
+        macros=macros,
     )
 
 

@@ -27,6 +27,8 @@ class WorldObservation:
     holds: int
     total: int
     tasks: tuple[tuple[str, bool | None], ...]
+    # The observation's terms per task ("running(t) = false, !freezing(t) = true").
+    details: tuple[tuple[str, str], ...]
     counters: tuple[tuple[str, tuple[int | None, ...]], ...]
     violated: tuple[str, ...]
     stopped: str | None
@@ -37,6 +39,7 @@ class WorldObservation:
             holds=run.holds,
             total=run.total,
             tasks=tuple((t.task, t.holds) for t in run.per_task),
+            details=tuple((t.task, t.details) for t in run.per_task),
             counters=tuple((c.name, tuple(c.values)) for c in run.counters),
             violated=tuple(v.text() for v in run.violated),
             stopped=run.stopped,
@@ -49,11 +52,18 @@ class WorldObservation:
             other.violated,
         )
 
-    def text(self) -> str:
+    def text(self, explain: frozenset[str] = frozenset()) -> str:
+        """``explain``: tasks whose terms are shown when the observation fails for them."""
         if self.stopped is not None:
             return f"unknown ({self.stopped})"
         holding = [task for task, holds in self.tasks if holds]
         parts = [f"{self.holds} of {self.total}" + (f" ({', '.join(holding)})" if holding else "")]
+        failing = dict(self.details)
+        parts.extend(
+            f"{task}: {failing[task]}"
+            for task, holds in self.tasks
+            if task in explain and not holds
+        )
         for name, values in self.counters:
             parts.append(f"{name} " + " -> ".join("?" if v is None else str(v) for v in values))
         parts.extend(f"{violation}" for violation in self.violated)
@@ -64,6 +74,7 @@ class WorldObservation:
             "holds": self.holds,
             "total": self.total,
             "tasks": {task: holds for task, holds in self.tasks},
+            "details": dict(self.details),
             "counters": {name: list(values) for name, values in self.counters},
             "violated": list(self.violated),
             "stopped": self.stopped,
@@ -80,6 +91,13 @@ class WorldDifference:
 
     def description(self) -> str:
         return ", ".join(f"{axis}: {label}" for axis, label in self.world)
+
+    def changed_tasks(self) -> frozenset[str]:
+        return frozenset(
+            task
+            for (task, old), (_, new) in zip(self.before.tasks, self.after.tasks, strict=False)
+            if old != new
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
