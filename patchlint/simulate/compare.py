@@ -27,6 +27,9 @@ class SimulationResult:
     trace_after: list[TraceStep] | None = None
     search: SearchResult | None = None
 
+    def explanation_text(self) -> str:
+        return "\n".join(self.explanation)
+
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "scenario": self.scenario,

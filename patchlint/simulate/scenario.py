@@ -28,7 +28,7 @@ import copy
 import itertools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.simulate.world import TomlTable, TomlValue
@@ -152,7 +152,16 @@ class Axis:
 
 @dataclass(frozen=True)
 class Expectation:
-    """``[[expect]]``: what the test suite checks for one patch fixture (or the tree)."""
+    """``[[expect]]``: what the test suite checks for one patch fixture (or the tree).
+
+    ``patch`` names a file of fixtures/simulate/ (empty: the unpatched tree, run as
+    both views).  Every other field is optional and checked only when given:
+    ``before``/``after``/``total`` counts, ``difference`` substrings of the
+    difference or explanation, ``warnings`` count, tasks ``holding_*``, counter
+    series ``counters_*``, invariants ``violated_*``, and the divergence search's
+    ``explored``/``excluded``/``differing`` counts and ``differing_worlds``
+    (substrings of differing worlds' descriptions, each matching one world).
+    """
 
     patch: str
     before: int | None = None
@@ -160,6 +169,8 @@ class Expectation:
     total: int | None = None
     difference: tuple[str, ...] = ()
     warnings: int | None = None
+    holding_before: tuple[str, ...] | None = None
+    holding_after: tuple[str, ...] | None = None
     counters_before: dict[str, tuple[int, ...]] = field(default_factory=dict)
     counters_after: dict[str, tuple[int, ...]] = field(default_factory=dict)
     violated_before: tuple[str, ...] | None = None
@@ -414,6 +425,8 @@ def _label(value: tuple[TomlValue, ...]) -> str:
 
 
 def _expectation(reader: _Reader) -> Expectation:
+    reader.only({f.name for f in fields(Expectation)})
+
     def optional_int(key: str) -> int | None:
         return reader.integer(key, 0) if key in reader.data else None
 
@@ -435,6 +448,8 @@ def _expectation(reader: _Reader) -> Expectation:
         total=optional_int("total"),
         difference=reader.texts("difference"),
         warnings=optional_int("warnings"),
+        holding_before=optional_strs("holding_before"),
+        holding_after=optional_strs("holding_after"),
         counters_before=series("counters_before"),
         counters_after=series("counters_after"),
         violated_before=optional_strs("violated_before"),

@@ -1,8 +1,16 @@
-"""Which scenarios a patch selects: those whose exercised functions (or callees) it touches."""
+"""Which scenarios a patch selects: those whose exercised functions it touches.
+
+A scenario exercises the functions its runs enter on the unpatched tree (its
+base world and every world of its ranges: per-thread actions, counters and
+observations included), the functions its C text names and their callees in
+the same files, and the functions it declares in ``exercises`` (for a function
+a patch adds, such as the seed's ``thaw_process``).  Nothing here names a patch.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -11,6 +19,7 @@ from pathlib import Path
 
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver, make_resolver
+from patchlint.simulate.runner import run_scenario
 from patchlint.simulate.scenario import Scenario, load_scenarios
 from patchlint.source import FunctionIndex, calls_in
 
@@ -65,6 +74,23 @@ def exercised_functions(
     return names
 
 
+def entered_functions(scenario: Scenario, resolver: Resolver) -> set[str]:
+    """The C functions the scenario's runs enter on ``resolver``'s view."""
+    primitives = Primitives()
+    worlds = [scenario]
+    worlds += [world for _, world in itertools.islice(scenario.worlds(), scenario.max_worlds)]
+    names: set[str] = set()
+    for world in worlds:
+        run = run_scenario(resolver, world, primitives=primitives)
+        pending = [run.record] if run.record is not None else []
+        while pending:
+            record = pending.pop()
+            if not record.primitive and not record.function.startswith("<"):
+                names.add(record.function)
+            pending.extend(record.children)
+    return names
+
+
 def select_scenarios(
     touched_functions: set[str],
     resolvers: Iterable[Resolver] = (),
@@ -109,7 +135,8 @@ def _closure(scenario: Scenario, index: FunctionIndex) -> set[str]:
             return names
         except (OSError, ValueError):
             pass
-    names = exercised_functions(scenario, [make_resolver(index, {})])
+    tree = make_resolver(index, {})
+    names = exercised_functions(scenario, [tree]) | entered_functions(scenario, tree)
     _CLOSURES[key] = names
     if cache_file is not None:
         try:
@@ -129,6 +156,9 @@ def _cache_file(scenario: Scenario, index: FunctionIndex) -> Path | None:
         scenario.name,
         repr(sorted(scenario.exercises)),
         *scenario_texts(scenario),
+        scenario.text,
+        # What the runs enter depends on the models too.
+        json.dumps(Primitives().data, sort_keys=True, default=str),
     ]
     # The tree's identity: a release's Makefile (version), a checkout's HEAD.
     for marker in ("Makefile", ".git/HEAD"):
