@@ -83,7 +83,8 @@ def _path_sentence(old: CallRecord, new: CallRecord) -> str:
     if gained:
         parts.append(f"calls {', '.join(dict.fromkeys(gained))} after")
     if lost:
-        parts.append(f"{', '.join(dict.fromkeys(lost))} before")
+        calls = ", ".join(dict.fromkeys(lost))
+        parts.append(f"{calls} before" if gained else f"calls {calls} before, not after")
     if not parts:
         changed = [
             b for a, b in zip(old.path, new.path, strict=False) if (a[0], a[-1]) != (b[0], b[-1])
