@@ -46,6 +46,9 @@ def _series_position(message: Any) -> str:
     return ", ".join(parts)
 
 
+_WORLDS_SHOWN = 8
+
+
 def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
     before, after = simulation["before"], simulation["after"]
 
@@ -60,8 +63,32 @@ def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
     ]
     if simulation.get("difference"):
         lines.append(f"    difference: {simulation['difference']}")
+    for counter in after.get("counters") or []:
+        values = " -> ".join("?" if v is None else str(v) for v in counter["values"])
+        lines.append(f"    counter {counter['name']} after: {values}")
     for warning in simulation.get("warnings") or []:
         lines.append(f"    warning: {warning}")
+    search = simulation.get("search")
+    if search:
+        lines.append(
+            f"    divergence search: {search['explored']} worlds, {search['excluded']} excluded,"
+            f" {search['unknown']} unknown, {len(search['differing'])} differ"
+        )
+        seen = search.get("differing_axes") or {}
+        narrowed = [
+            f"{axis} {', '.join(labels)}"
+            for axis, labels in seen.items()
+            if search["differing"] and len(labels) < len(search["axes"].get(axis, []))
+        ]
+        if narrowed:
+            lines.append(f"      differing worlds have: {'; '.join(narrowed)}")
+        shown = search["differing"][:_WORLDS_SHOWN]
+        lines.extend(f"      - {world['description']}" for world in shown)
+        if len(search["differing"]) > len(shown):
+            lines.append(
+                f"      ... {len(search['differing']) - len(shown)} more"
+                " (all in --format json and `patchlint simulate`)"
+            )
     return lines
 
 

@@ -7,6 +7,7 @@ division), and anything else stops the run rather than guessing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import TypeAlias
@@ -49,6 +50,7 @@ _INT_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def int_type(type_text: str) -> tuple[int, bool] | None:
     """(bits, signed) for a scalar C type name, ``None`` for anything else."""
     words = [

@@ -13,7 +13,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from patchlint.knowledge import load_toml
+from patchlint.knowledge import data_path, load_toml
 from patchlint.simulate import locks
 from patchlint.simulate.frames import CallRecord, Engine, Frame, Node, text_of
 from patchlint.simulate.interpreter_expr import same
@@ -33,6 +33,7 @@ from patchlint.simulate.world import (
     describe,
     truth,
 )
+from patchlint.validate import validate_data
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,31 @@ class IteratorSpec:
 
     walk: str
     protected_by: tuple[str, ...]
+
+
+Tables = tuple[
+    dict[str, PrimitiveSpec], dict[str, PrimitiveSpec], dict[str, "IteratorSpec"], dict[str, str]
+]
+_PARSED: dict[int, Tables] = {}
+
+
+def _parse(data: TomlTable) -> Tables:
+    """(exact primitives, glob primitives, iterators, guards) of the data."""
+    exact: dict[str, PrimitiveSpec] = {}
+    globs: dict[str, PrimitiveSpec] = {}
+    for name, entry in _table(data, "primitives").items():
+        if isinstance(entry, dict):
+            (globs if "*" in name else exact)[name] = PrimitiveSpec.from_table(name, entry)
+    iterators: dict[str, IteratorSpec] = {}
+    for name, entry in _table(data, "iterators").items():
+        if isinstance(entry, dict):
+            needed = entry.get("protected_by", [])
+            iterators[name] = IteratorSpec(
+                str(entry.get("walk", "")),
+                tuple(str(lock) for lock in needed) if isinstance(needed, list) else (),
+            )
+    guards = {name: str(mode) for name, mode in _table(data, "guards").items()}
+    return exact, globs, iterators, guards
 
 
 def _table(data: TomlTable, key: str) -> TomlTable:
@@ -52,25 +78,15 @@ class Primitives:
     """The primitive table plus the helpers the interpreter calls for kernel constructs."""
 
     def __init__(self, data: TomlTable | None = None) -> None:
-        self.data: TomlTable = data if data is not None else load_toml("simulate/primitives.toml")
-        self.exact: dict[str, PrimitiveSpec] = {}
-        self.globs: dict[str, PrimitiveSpec] = {}
-        for name, entry in _table(self.data, "primitives").items():
-            if not isinstance(entry, dict):
-                continue
-            spec = PrimitiveSpec.from_table(name, entry)
-            (self.globs if "*" in name else self.exact)[name] = spec
-        self.iterators: dict[str, IteratorSpec] = {}
-        for name, entry in _table(self.data, "iterators").items():
-            if isinstance(entry, dict):
-                needed = entry.get("protected_by", [])
-                self.iterators[name] = IteratorSpec(
-                    str(entry.get("walk", "")),
-                    tuple(str(lock) for lock in needed) if isinstance(needed, list) else (),
-                )
-        self.guards: dict[str, str] = {
-            name: str(mode) for name, mode in _table(self.data, "guards").items()
-        }
+        if data is None:
+            data = load_toml("simulate/primitives.toml")
+            if id(data) not in _PARSED:  # load_toml returns one object per content
+                validate_data(data, "simulate/primitives", data_path("simulate/primitives.toml"))
+        self.data: TomlTable = data
+        if id(data) not in _PARSED:
+            _PARSED.clear()  # only the current data is worth keeping
+            _PARSED[id(data)] = _parse(data)
+        self.exact, self.globs, self.iterators, self.guards = _PARSED[id(data)]
 
     # -- data -----------------------------------------------------------------
     def headers(self) -> list[str]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, fields
 
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.simulate.world import TomlTable, TomlValue
+from patchlint.validate import locate_in_text, validate_data
 
 
 class ScenarioError(ValueError):
@@ -45,6 +46,9 @@ class ScenarioError(ValueError):
         self.line = line
 
 
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
 class _Reader:
     """Typed access to one TOML table, with errors that locate the bad key."""
 
@@ -55,10 +59,12 @@ class _Reader:
         self.source = text
 
     def error(self, key: str, message: str) -> ScenarioError:
-        name = key.rsplit(".", 1)[-1].split("[")[0]
-        match = re.search(rf"^\s*\[*\s*{re.escape(name)}\b", self.source, re.M)
-        line = self.source.count("\n", 0, match.start()) + 1 if match else 0
-        return ScenarioError(self.path, f"{self.prefix}{key}", message, line)
+        full = f"{self.prefix}{key}"
+        path: list[str | int] = [
+            int(index) if index else name for name, index in _KEY_PART.findall(full)
+        ]
+        line = locate_in_text(self.source, path) if self.source else None
+        return ScenarioError(self.path, full, message, line or 0)
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
@@ -483,10 +489,17 @@ def _locate(data: TomlTable, key: str) -> tuple[TomlTable, str]:
 
 
 def load_scenarios() -> list[Scenario]:
-    """Every scenario shipped under rules/scenarios/, sorted by name."""
+    """Every scenario shipped under rules/scenarios/, sorted by name.
+
+    Each file is checked against rules/schemas/scenarios.schema.json (``DataError``)
+    and then for what a schema cannot say, such as a task label used but never
+    declared (``ScenarioError``); both name the file, the key and the line.
+    """
     scenarios = []
     for path in sorted((data_dir() / "scenarios").glob("*.toml")):
         relative = f"scenarios/{path.name}"
+        data = load_toml(relative)
+        validate_data(data, "scenarios", path)
         text = path.read_text(encoding="utf-8")
-        scenarios.append(Scenario.from_data(load_toml(relative), f"rules/{relative}", text))
+        scenarios.append(Scenario.from_data(data, str(path), text))
     return sorted(scenarios, key=lambda s: s.name)

@@ -130,9 +130,31 @@ class SearchResult:
             f" {self.unknown} unknown, {len(self.differing)} differ"
         )
 
+    def profile(self) -> list[tuple[str, list[str], list[str]]]:
+        """Per axis: (name, values some differing world has, values none has)."""
+        out = []
+        for index, (name, labels) in enumerate(self.axes):
+            seen = {d.world[index][1] for d in self.differing}
+            out.append(
+                (name, [v for v in labels if v in seen], [v for v in labels if v not in seen])
+            )
+        return out
+
+    def profile_text(self) -> str:
+        """The axes that tell differing worlds apart: "victim threads 2, 3, 4 (never 1)"."""
+        if not self.differing:
+            return ""
+        parts = [
+            f"{name} {', '.join(seen)} (never {', '.join(never)})"
+            for name, seen, never in self.profile()
+            if never
+        ]
+        return "; ".join(parts) or "every value of every axis"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "axes": {name: list(labels) for name, labels in self.axes},
+            "differing_axes": {name: seen for name, seen, _ in self.profile()},
             "worlds": self.worlds,
             "explored": self.explored,
             "excluded": self.excluded,

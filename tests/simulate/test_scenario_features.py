@@ -150,3 +150,27 @@ def test_scenario_error_gives_the_line():
     with pytest.raises(ScenarioError) as error:
         Scenario.from_data(data, "rules/scenarios/x.toml", text)
     assert str(error.value).startswith("rules/scenarios/x.toml:7: counter[0].invariants:")
+
+
+def test_the_primitives_schema_names_every_model():
+    import json
+
+    from patchlint.simulate.primitive_call import MODELS
+    from patchlint.validate import schema_dir
+
+    schema = json.loads((schema_dir() / "simulate/primitives.schema.json").read_text())
+    entry = schema["properties"]["primitives"]["additionalProperties"]
+    assert set(entry["properties"]["model"]["enum"]) == set(MODELS)
+
+
+def test_the_schema_rejects_a_misplaced_key(tmp_path):
+    from patchlint.validate import DataError, validate_data
+
+    text = 'name = "x"\naction = "f();"\n\n[[counter]]\nname = "c"\nvalue = "c"\ninvariants = []\n'
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    import tomllib
+
+    with pytest.raises(DataError) as error:
+        validate_data(tomllib.loads(text), "scenarios", path)
+    assert str(error.value).startswith(f"{path}:7: counter[0].invariants: unknown key")
