@@ -18,6 +18,7 @@ from patchlint.knowledge import load_toml
 from patchlint.simulate.constants import ConstantResolver
 from patchlint.simulate.macros import MacroTable
 from patchlint.simulate.preproc import guarded_by_own_name, is_active, line_activity
+from patchlint.simulate.treecache import read_json, tree_cache_file, write_json
 from patchlint.source import FunctionDef, FunctionIndex, SourceFile, parse_c
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
@@ -48,6 +49,7 @@ class Resolver:
         self._built: dict[str, bool] = {}
         self._texts: dict[str, str | None] = {}
         self._tables: dict[tuple[str, ...], tuple[ConstantResolver, MacroTable]] = {}
+        self.locations = _locations(index, defined, arch)
 
     # -- files ---------------------------------------------------------------------
     def read(self, path: str) -> str | None:
@@ -232,6 +234,18 @@ class Resolver:
                 return found
         if not tree_wide:
             return None
+        known = self.locations.get(name, from_path)
+        if known is not None:
+            found = self._active(known, name, from_path) if known else None
+            if found is not None or not known:
+                return found
+        found = self._search_tree(name, from_path)
+        self.locations.put(name, from_path, found[0].path if found is not None else "")
+        return found
+
+    def _search_tree(
+        self, name: str, from_path: str | None
+    ) -> tuple[SourceFile, FunctionDef] | None:
         for path, _ in self.index.definitions(name):
             if path in self.overlay:
                 continue  # already looked at the overlaid text above
@@ -247,6 +261,49 @@ class Resolver:
                     if found is not None:
                         return found
         return None
+
+
+class Locations:
+    """Where the tree defines a function (by name and calling file), kept per tree on
+    disk: the tree-wide search behind a miss greps the whole tree.  An entry is a hint,
+    checked again on use; "" records that the tree has no definition."""
+
+    def __init__(self, index: FunctionIndex, config: str) -> None:
+        tree = getattr(index.reader, "__self__", None)
+        revision = str(getattr(tree, "rev", ""))
+        self.file = tree_cache_file("definitions", index.root, revision, config)
+        loaded = read_json(self.file)
+        self.entries: dict[str, str] = (
+            {k: v for k, v in loaded.items() if isinstance(v, str)}
+            if isinstance(loaded, dict)
+            else {}
+        )
+
+    @staticmethod
+    def _key(name: str, from_path: str | None) -> str:
+        return f"{name}\0{from_path or ''}"
+
+    def get(self, name: str, from_path: str | None) -> str | None:
+        return self.entries.get(self._key(name, from_path))
+
+    def put(self, name: str, from_path: str | None, path: str) -> None:
+        key = self._key(name, from_path)
+        if self.entries.get(key) != path:
+            self.entries[key] = path
+            write_json(self.file, self.entries)
+
+
+_LOCATIONS: dict[tuple[int, str], Locations] = {}
+
+
+def _locations(index: FunctionIndex, defined: frozenset[str], arch: str) -> Locations:
+    config = f"{arch}:{','.join(sorted(defined))}"
+    key = (id(index), config)
+    if key not in _LOCATIONS:
+        if len(_LOCATIONS) > 16:
+            _LOCATIONS.clear()
+        _LOCATIONS[key] = Locations(index, config)
+    return _LOCATIONS[key]
 
 
 def _inside(root: Path, path: str) -> bool:

@@ -9,10 +9,8 @@ a patch adds, such as the seed's ``thaw_process``).  Nothing here names a patch.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +19,7 @@ from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver, make_resolver
 from patchlint.simulate.runner import run_scenario
 from patchlint.simulate.scenario import Scenario, load_scenarios
+from patchlint.simulate.treecache import read_json, tree_cache_file, write_json
 from patchlint.source import FunctionIndex, calls_in
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
@@ -127,50 +126,22 @@ def _closure(scenario: Scenario, index: FunctionIndex) -> set[str]:
     key = (id(index), scenario.name)
     if key in _CLOSURES:
         return _CLOSURES[key]
-    cache_file = _cache_file(scenario, index)
-    if cache_file is not None and cache_file.is_file():
-        try:
-            names = set(json.loads(cache_file.read_text()))
-            _CLOSURES[key] = names
-            return names
-        except (OSError, ValueError):
-            pass
-    tree = make_resolver(index, {})
-    names = exercised_functions(scenario, [tree]) | entered_functions(scenario, tree)
-    _CLOSURES[key] = names
-    if cache_file is not None:
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_text(json.dumps(sorted(names)))
-        except OSError:
-            pass  # a read-only cache only costs speed
-    return names
-
-
-def _cache_file(scenario: Scenario, index: FunctionIndex) -> Path | None:
-    root = Path(index.root)
-    if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
-        return None
-    identity = [
-        str(root.resolve()),
+    cache_file = tree_cache_file(
+        "scenario-closures",
+        Path(index.root),
         scenario.name,
         repr(sorted(scenario.exercises)),
         *scenario_texts(scenario),
         scenario.text,
         # What the runs enter depends on the models too.
         json.dumps(Primitives().data, sort_keys=True, default=str),
-    ]
-    # The tree's identity: a release's Makefile (version), a checkout's HEAD.
-    for marker in ("Makefile", ".git/HEAD"):
-        try:
-            stat = (root / marker).stat()
-            identity.append(f"{marker}:{stat.st_mtime_ns}:{stat.st_size}")
-            if marker == ".git/HEAD":
-                identity.append((root / marker).read_text(errors="replace"))
-        except OSError:
-            continue
-    digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:24]
-    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
     )
-    return Path(base) / "scenario-closures" / f"{digest}.json"
+    cached = read_json(cache_file)
+    if isinstance(cached, list) and all(isinstance(n, str) for n in cached):
+        _CLOSURES[key] = set(cached)
+        return _CLOSURES[key]
+    tree = make_resolver(index, {})
+    names = exercised_functions(scenario, [tree]) | entered_functions(scenario, tree)
+    _CLOSURES[key] = names
+    write_json(cache_file, sorted(names))
+    return names
