@@ -24,6 +24,7 @@ def search_lines(search: SearchResult, indent: str = "  ") -> list[str]:
     lines = [f"{indent}divergence search: {search.summary()} ({search.seconds:.1f} s)"]
     for name, labels in search.axes:
         lines.append(f"{indent}  axis {name}: {', '.join(labels)}")
+    lines.extend(f"{indent}  unknown: {note}" for note in search.notes)
     if search.differing:
         lines.append(f"{indent}  differing worlds have: {search.profile_text()}")
     for difference in search.differing:

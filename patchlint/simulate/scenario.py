@@ -324,6 +324,22 @@ class Scenario:
                     _locate(scratch, key)
                 except KeyError as error:
                     raise top.error(f"range[{index}].key", str(error.args[0])) from None
+        base = {k: v for k, v in self.data.items() if k not in ("range", "expect")}
+        for index, axis in enumerate(self.ranges):
+            # Each point on its own must give a valid scenario (combinations are
+            # checked when the search builds them).
+            for point, values in enumerate(axis.values):
+                data = copy.deepcopy(base)
+                for key, value in zip(axis.keys, values, strict=True):
+                    container, last = _locate(data, key)
+                    container[last] = copy.deepcopy(value)
+                try:
+                    Scenario.from_data(data, self.path, self.text)
+                except ScenarioError as error:
+                    problem = str(error).split(": ", 1)[-1]
+                    raise top.error(
+                        f"range[{index}].values", f"value {point + 1}: {problem}"
+                    ) from None
 
     # -- divergence search ---------------------------------------------------------
     def world_count(self) -> int:
@@ -332,8 +348,9 @@ class Scenario:
             count *= len(axis.values)
         return count
 
-    def worlds(self) -> Iterator[tuple[dict[str, str], Scenario]]:
-        """Every world of the ranges' product: (axis name -> label, the fixed scenario)."""
+    def worlds(self) -> Iterator[tuple[dict[str, str], Scenario | ScenarioError]]:
+        """Every world of the ranges' product: (axis name -> label, the fixed scenario, or
+        why that combination of values gives none)."""
         base = {k: v for k, v in self.data.items() if k not in ("range", "expect")}
         for point in itertools.product(*(range(len(axis.values)) for axis in self.ranges)):
             data = copy.deepcopy(base)
@@ -343,7 +360,10 @@ class Scenario:
                     container, last = _locate(data, key)
                     container[last] = copy.deepcopy(value)
                 description[axis.name] = axis.labels[index]
-            yield description, Scenario.from_data(data, self.path, self.text)
+            try:
+                yield description, Scenario.from_data(data, self.path, self.text)
+            except ScenarioError as error:
+                yield description, error
 
 
 def _labels(process: ProcessSpec, before: int) -> list[str]:

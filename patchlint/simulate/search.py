@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver
 from patchlint.simulate.runner import RunOutcome, run_scenario
-from patchlint.simulate.scenario import Scenario
+from patchlint.simulate.scenario import Scenario, ScenarioError
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,16 @@ class SearchResult:
     differing: list[WorldDifference] = field(default_factory=list)
     complete: bool = True
     seconds: float = 0.0
-    # Reasons for the first few excluded worlds, to make an assumption checkable.
-    exclusions: list[str] = field(default_factory=list)
+    # Why the first few worlds were unknown, and the first excluded ones (so an
+    # assumption can be checked by reading which worlds it leaves out).
+    notes: list[str] = field(default_factory=list)
+    excluded_examples: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def add(into: list[str], description: dict[str, str], why: str) -> None:
+        if len(into) < 5:
+            world = ", ".join(f"{axis}: {label}" for axis, label in description.items())
+            into.append(f"{world}: {why}")
 
     def summary(self) -> str:
         limit = "" if self.complete else f" (stopped at max_worlds; {self.worlds} in the ranges)"
@@ -162,6 +170,8 @@ class SearchResult:
             "complete": self.complete,
             "seconds": round(self.seconds, 3),
             "differing": [d.to_dict() for d in self.differing],
+            "notes": list(self.notes),
+            "excluded_examples": list(self.excluded_examples),
         }
 
 
@@ -180,15 +190,20 @@ def search_divergences(
             result.complete = False
             break
         result.explored += 1
+        if isinstance(world, ScenarioError):
+            # A combination of axis values no scenario can have: unknown, with why.
+            result.unknown += 1
+            result.add(result.notes, description, str(world))
+            continue
         before = run_scenario(pre, world, primitives=prims, check_assumption=True)
         if before.excluded is not None:
             result.excluded += 1
-            if len(result.exclusions) < 5:
-                result.exclusions.append(before.excluded)
+            result.add(result.excluded_examples, description, before.excluded)
             continue
         after = run_scenario(post, world, primitives=prims)
         if before.stopped is not None or after.stopped is not None:
             result.unknown += 1
+            result.add(result.notes, description, str(before.stopped or after.stopped))
             continue
         old, new = WorldObservation.of(before), WorldObservation.of(after)
         if not old.same_as(new):

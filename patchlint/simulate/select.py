@@ -77,7 +77,11 @@ def entered_functions(scenario: Scenario, resolver: Resolver) -> set[str]:
     """The C functions the scenario's runs enter on ``resolver``'s view."""
     primitives = Primitives()
     worlds = [scenario]
-    worlds += [world for _, world in itertools.islice(scenario.worlds(), scenario.max_worlds)]
+    worlds += [
+        world
+        for _, world in itertools.islice(scenario.worlds(), scenario.max_worlds)
+        if isinstance(world, Scenario)
+    ]
     names: set[str] = set()
     for world in worlds:
         run = run_scenario(resolver, world, primitives=primitives)

@@ -57,7 +57,7 @@ def _worlds() -> list[Scenario]:
     return [
         dataclasses.replace(world, observe=OBSERVE)
         for where, world in scenario.worlds()
-        if where["victim threads"] == "2"
+        if where["victim threads"] == "2" and isinstance(world, Scenario)
     ]
 
 

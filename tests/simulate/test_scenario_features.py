@@ -174,3 +174,23 @@ def test_the_schema_rejects_a_misplaced_key(tmp_path):
     with pytest.raises(DataError) as error:
         validate_data(tomllib.loads(text), "scenarios", path)
     assert str(error.value).startswith(f"{path}:7: counter[0].invariants: unknown key")
+
+
+def test_a_range_value_that_gives_no_scenario_is_refused_at_load():
+    axis = {"name": "threads", "key": "process.P0.threads", "values": [1, 0]}
+    with pytest.raises(ScenarioError) as error:
+        _scenario(range=[axis])
+    assert error.value.key == "range[0].values"
+    assert "value 2" in str(error.value) and "between 1 and 64" in str(error.value)
+
+
+def test_a_combination_that_gives_no_scenario_is_unknown(mini_tree):
+    # Each value alone is fine, but the current task T1 exists only with 2 threads.
+    resolver = mini_tree({"kernel/test.c": BEFORE})
+    threads = {"name": "threads", "key": "process.P0.threads", "values": [2, 1]}
+    current = {"name": "current", "key": "current", "values": ["W0", "T1"]}
+    search = simulate_patch(resolver, resolver, _scenario(range=[threads, current])).search
+    assert search is not None
+    assert (search.explored, search.unknown) == (4, 1)
+    assert search.notes[0].startswith("threads: 1, current: T1: ")
+    assert "no task 'T1'" in search.notes[0]
