@@ -20,6 +20,8 @@ class FileResult:
     apply_state: str = "no tree"  # applied, does not apply, added, deleted, no tree, refused
     hunks: list[str] = field(default_factory=list)  # "exact", "offset 1", "fuzz 2", "failed"
     error: str | None = None
+    # Per hunk, in patch order: where it applied minus where its header said.
+    offsets: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class CheckResult:
     series_findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tree: str | None = None
+    series: list[Any] = field(default_factory=list)  # patchlint.mail.Series, input order
 
     def all_findings(self) -> list[Finding]:
         found = [f for p in self.patches for f in p.findings]

@@ -32,6 +32,14 @@ from patchlint.pipeline import CheckOptions, run_check
 @click.option("--base", help="In a git checkout: read pre-images at this revision.")
 @click.option("--no-tree", is_flag=True, help="Patch-only mode: do not look for a kernel tree.")
 @click.option(
+    "--require-tree",
+    is_flag=True,
+    help="Exit 2 when no kernel tree is given or found (instead of patch-only mode).",
+)
+@click.option(
+    "--verbose", "-v", is_flag=True, help="On stderr: how the series were grouped, and why."
+)
+@click.option(
     "--git",
     "git_range",
     metavar="A..B",
@@ -58,6 +66,8 @@ def command(
     tree_dir: Path | None,
     base: str | None,
     no_tree: bool,
+    require_tree: bool,
+    verbose: bool,
     git_range: str | None,
     output_format: str,
     fail_on: str | None,
@@ -86,6 +96,14 @@ def command(
     else:
         sources, labels = list(paths), list(paths)
     tree = resolve_tree(tree_dir, no_tree, sources)
+    if tree is None and require_tree:
+        click.echo(
+            "patchlint: --require-tree: no kernel tree found (looked at and above "
+            f"{Path.cwd()} for a Makefile with VERSION/PATCHLEVEL, Kconfig and the usual "
+            "folders); give --tree DIR",
+            err=True,
+        )
+        sys.exit(2)
     settings = configure(tree, config_path, types, ignore, fail_on)
     fail_on = settings.fail_on
     messages, errors = load_messages(sources, labels)
@@ -109,6 +127,11 @@ def command(
         click.echo(f"patchlint: {error}", err=True)
         sys.exit(2)
     result.errors.extend(errors)
+    if verbose:
+        from patchlint.mail.explain import describe_series
+
+        for line in describe_series(result.series):
+            click.echo(line, err=True)
     write_output(result, output_format, output, quiet=quiet, fail_on=fail_on, flags=format_flags)
     if errors and not result.messages:
         sys.exit(2)

@@ -55,6 +55,21 @@ def output_options(function: F) -> F:
         click.option("--terse", is_flag=True, help="checkpatch format: one line per finding."),
         click.option("--emacs", is_flag=True, help="checkpatch format: emacs compile style."),
         click.option("--show-types", is_flag=True, help="checkpatch format: show rule ids."),
+        click.option(
+            "--no-summary",
+            is_flag=True,
+            help="checkpatch format: no 'total:' line (b4 passes it, as to checkpatch.pl).",
+        ),
+        click.option(
+            "--mailback",
+            is_flag=True,
+            help="checkpatch format: print nothing for a clean patch (accepted for b4).",
+        ),
+        click.option(
+            "--showfile",
+            is_flag=True,
+            help="checkpatch format: name the patched file (accepted for b4; always so).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)

@@ -54,11 +54,13 @@ def run_check(
 ) -> CheckResult:
     from patchlint.mail import collect
 
-    collection = collect(_lean(messages))
+    collection = collect(messages if options.keep_images else _lean(messages))
     for message in collection.messages:
         # Everything later stages need was extracted by collect(); the decoded bodies
-        # are the bulk of an archive's memory.
-        message.body = ""
+        # are the bulk of an archive's memory. A reviewer report (keep_images) shows
+        # what each reviewer wrote, so it keeps the replies' bodies.
+        if not (options.keep_images and message.kind == "reply"):
+            message.body = ""
     series_rules = select_rules(
         options.enable, options.ignore, "series", options.severity_overrides
     )
@@ -100,6 +102,7 @@ def run_check(
         series_problems=collection.problems,
         series_findings=series_findings,
         tree=tree_root,
+        series=collection.series,
     )
 
 
@@ -248,7 +251,15 @@ def _file_result(file_patch: Any, applied_file: Any) -> FileResult:
         apply_state=applied_file.state if applied_file is not None else "no tree",
         hunks=[hunk.label for hunk in applied_file.hunks] if applied_file is not None else [],
         error=applied_file.error if applied_file is not None else None,
+        offsets=_hunk_offsets(applied_file),
     )
+
+
+def _hunk_offsets(applied_file: Any) -> list[int]:
+    if applied_file is None:
+        return []
+    hunks = sorted(applied_file.hunks, key=lambda hunk: hunk.index)
+    return [hunk.offset if hunk.status != "failed" else 0 for hunk in hunks]
 
 
 def _resolved_as_info(findings: list[Finding]) -> None:

@@ -216,7 +216,10 @@ def _patch_report(
         out.append("")
     clean = not findings
     quiet = opts["quiet"] or terse
-    if not (clean and quiet):
+    # b4 counts any line it does not recognise, "total:" included, as a warning: with
+    # -q or --no-summary there is no summary line at all (checkpatch prints it for a
+    # patch with problems even with -q).
+    if not (opts["quiet"] or opts["no_summary"]) and not (clean and quiet):
         if out and not terse:
             out.pop()  # checkpatch separates reports, not the report from the total
             out.append("")
@@ -224,7 +227,7 @@ def _patch_report(
             f"total: {counts['ERROR']} errors, {counts['WARNING']} warnings, "
             f"{counts['CHECK']} checks, {_lines_checked(diff)} lines checked"
         )
-    if not quiet:
+    if not quiet and not opts["no_summary"]:
         name = _name(patch, result)
         out.append("")
         out.append(
@@ -243,9 +246,12 @@ def render_checkpatch(
     terse: bool = False,
     emacs: bool = False,
     show_types: bool = False,
+    no_summary: bool = False,
+    mailback: bool = False,
     **_options: Any,
 ) -> str:
     opts = {
+        "no_summary": no_summary or mailback,
         "quiet": quiet,
         "color": color,
         "terse": terse,
