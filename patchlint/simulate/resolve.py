@@ -271,7 +271,12 @@ class Locations:
     def __init__(self, index: FunctionIndex, config: str) -> None:
         tree = getattr(index.reader, "__self__", None)
         revision = str(getattr(tree, "rev", ""))
-        self.file = tree_cache_file("definitions", index.root, revision, config)
+        # A view of the tree with a series' earlier patches applied (`state`) can
+        # define what the tree does not: it keeps its lookups in memory only.
+        series_state = str(getattr(index, "state", ""))
+        self.file = (
+            None if series_state else tree_cache_file("definitions", index.root, revision, config)
+        )
         loaded = read_json(self.file)
         self.entries: dict[str, str] = (
             {k: v for k, v in loaded.items() if isinstance(v, str)}

@@ -134,6 +134,8 @@ def _closure(scenario: Scenario, index: FunctionIndex) -> set[str]:
         "scenario-closures",
         Path(index.root),
         scenario.name,
+        # A series view (earlier patches applied) is its own tree.
+        str(getattr(index, "state", "")),
         repr(sorted(scenario.exercises)),
         *scenario_texts(scenario),
         scenario.text,
