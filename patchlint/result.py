@@ -1,13 +1,23 @@
-"""What a `check` run produces: the data every report format renders."""
+"""What a `check` run produces: the data every report format renders.
+
+``CheckResult`` is the hand-off from the pipeline to ``patchlint.report``; its parts
+are plain dataclasses so results cross process boundaries (``--jobs``) by pickling.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from patchlint.findings import SEVERITY_ORDER, Finding
 
+if TYPE_CHECKING:
+    from patchlint.mail import Message, SeriesProblem
+    from patchlint.simulate import RunOutcome, SimulationResult
+
 JSON_SCHEMA_VERSION = "1.0"
+FailOn = str  # "error" | "warning" | "info" | "never"
+FAIL_ON = ("error", "warning", "info", "never")
 
 
 @dataclass
@@ -22,12 +32,66 @@ class FileResult:
     error: str | None = None
 
 
+class TaskSummary(TypedDict):
+    task: str
+    holds: bool | None  # None: the run could not decide for this task
+    details: str
+
+
+class RunSummary(TypedDict):
+    """One run of a scenario (before or after the patch)."""
+
+    holds: int
+    total: int
+    unknown: int
+    stopped: str | None
+    per_task: list[TaskSummary]
+    warnings: list[str]
+
+
+class SimulationSummary(TypedDict):
+    """A scenario run before and after a patch, as the reports (and JSON) show it."""
+
+    scenario: str
+    question: str
+    before: RunSummary
+    after: RunSummary
+    warnings: list[str]
+    verdict: str
+    difference: str
+    explanation: list[str]
+
+
+def run_summary(run: RunOutcome) -> RunSummary:
+    return RunSummary(
+        holds=run.holds,
+        total=run.total,
+        unknown=run.unknown,
+        stopped=run.stopped,
+        per_task=[TaskSummary(task=t.task, holds=t.holds, details=t.details) for t in run.per_task],
+        warnings=list(run.warnings),
+    )
+
+
+def simulation_summary(result: SimulationResult) -> SimulationSummary:
+    return SimulationSummary(
+        scenario=result.scenario,
+        question=result.question,
+        before=run_summary(result.before),
+        after=run_summary(result.after),
+        warnings=list(result.warnings),
+        verdict=result.verdict,
+        difference=result.difference,
+        explanation=list(result.explanation),
+    )
+
+
 @dataclass
 class PatchResult:
-    message: Any  # patchlint.mail.Message
+    message: Message
     files: list[FileResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    simulation: list[dict[str, Any]] = field(default_factory=list)
+    simulation: list[SimulationSummary] = field(default_factory=list)
     partial: bool = False
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -36,12 +100,22 @@ class PatchResult:
     images: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
+class Summary(TypedDict):
+    messages: int
+    kinds: dict[str, int]
+    patches: int
+    findings: dict[str, int]  # by status, plus "suppressed"
+    severities: dict[str, int]  # of the findings that are not resolved
+    series_problems: int
+    errors: int
+
+
 @dataclass
 class CheckResult:
     inputs: list[str]
-    messages: list[Any]  # every patchlint.mail.Message of the input
+    messages: list[Message]  # every message of the input
     patches: list[PatchResult]
-    series_problems: list[Any]
+    series_problems: list[SeriesProblem]
     series_findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tree: str | None = None
@@ -50,20 +124,10 @@ class CheckResult:
         found = [f for p in self.patches for f in p.findings]
         return found + self.series_findings
 
-    def failing(self, threshold: str) -> list[Finding]:
-        """Findings that make the run fail at `threshold` (resolved and suppressed never do)."""
-        if threshold == "never":
-            return []
-        level = SEVERITY_ORDER[threshold]
-        return [
-            f
-            for f in self.all_findings()
-            if not f.suppressed
-            and f.status in ("introduced", "found")
-            and SEVERITY_ORDER.get(f.severity, 0) >= level
-        ]
+    def failing(self, threshold: FailOn) -> list[Finding]:
+        return failing(self.all_findings(), threshold)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         kinds: dict[str, int] = {}
         for message in self.messages:
             kinds[message.kind] = kinds.get(message.kind, 0) + 1
@@ -76,12 +140,28 @@ class CheckResult:
             by_status[finding.status] = by_status.get(finding.status, 0) + 1
             if finding.status != "resolved":
                 by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
-        return {
-            "messages": len(self.messages),
-            "kinds": kinds,
-            "patches": len(self.patches),
-            "findings": by_status,
-            "severities": by_severity,
-            "series_problems": len(self.series_problems),
-            "errors": len(self.errors) + kinds.get("error", 0),
-        }
+        return Summary(
+            messages=len(self.messages),
+            kinds=kinds,
+            patches=len(self.patches),
+            findings=by_status,
+            severities=by_severity,
+            series_problems=len(self.series_problems),
+            errors=len(self.errors) + kinds.get("error", 0),
+        )
+
+
+def failing(findings: list[Finding], threshold: FailOn) -> list[Finding]:
+    """Findings that make a run fail at ``threshold`` (resolved and suppressed never do).
+
+    The one fail-on rule of every command (check, report, scan, hooks)."""
+    if threshold == "never":
+        return []
+    level = SEVERITY_ORDER[threshold]
+    return [
+        f
+        for f in findings
+        if not f.suppressed
+        and f.status in ("introduced", "found")
+        and SEVERITY_ORDER.get(f.severity, 0) >= level
+    ]
