@@ -7,7 +7,7 @@ are plain dataclasses so results cross process boundaries (``--jobs``) by pickli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from patchlint.findings import SEVERITY_ORDER, Finding
 
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from patchlint.simulate import RunOutcome, SimulationResult
 
 JSON_SCHEMA_VERSION = "1.0"
-FailOn = str  # "error" | "warning" | "info" | "never"
-FAIL_ON = ("error", "warning", "info", "never")
+FailOn = Literal["error", "warning", "info", "never"]
+FAIL_ON: tuple[FailOn, ...] = ("error", "warning", "info", "never")
 
 
 @dataclass
@@ -149,6 +149,21 @@ class CheckResult:
             series_problems=len(self.series_problems),
             errors=len(self.errors) + kinds.get("error", 0),
         )
+
+
+@dataclass
+class ScanResult:
+    """What `scan` produces: findings over a whole tree (status "found")."""
+
+    tree: str
+    findings: list[Finding] = field(default_factory=list)
+    files_scanned: int = 0
+    files_candidate: int = 0
+    seconds: float = 0.0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
+
+    def failing(self, threshold: FailOn) -> list[Finding]:
+        return failing(self.findings, threshold)
 
 
 def failing(findings: list[Finding], threshold: FailOn) -> list[Finding]:

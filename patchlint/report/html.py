@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from patchlint import __version__
+from patchlint.report.options import RenderOptions
 from patchlint.report.reviewer import (
     Excerpt,
     FindingView,
@@ -329,5 +330,5 @@ def render_report_html(report: ReviewReport) -> str:
     )
 
 
-def render_html(result: CheckResult, **_options: Any) -> str:
+def render_html(result: CheckResult, options: RenderOptions | None = None) -> str:
     return render_report_html(build_report(result))

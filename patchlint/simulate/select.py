@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from patchlint.cachedir import cache_dir, cache_enabled
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.scenario import Scenario, load_scenarios
 from patchlint.source import calls_in
@@ -125,7 +125,7 @@ def _closure(scenario: Scenario, index: Any) -> set[str]:
 
 def _cache_file(scenario: Scenario, index: Any) -> Path | None:
     root = Path(getattr(index, "root", ""))
-    if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
+    if not root.is_dir() or not cache_enabled():
         return None
     identity = [
         str(root.resolve()),
@@ -144,7 +144,4 @@ def _cache_file(scenario: Scenario, index: Any) -> Path | None:
         except OSError:
             continue
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:24]
-    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
-    )
-    return Path(base) / "scenario-closures" / f"{digest}.json"
+    return cache_dir() / "scenario-closures" / f"{digest}.json"

@@ -31,7 +31,7 @@ def by_rule(document: dict, rule: str) -> dict:
 
 
 def test_registered() -> None:
-    assert FORMATS["sarif"] == "patchlint.report.sarif:render_sarif"
+    assert FORMATS["sarif"].check == "patchlint.report.sarif:render_sarif"
 
 
 def test_valid_against_schema(schema_path: Path) -> None:
