@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from patchlint.findings import SEVERITY_ORDER, Finding
 
 if TYPE_CHECKING:
-    from patchlint.mail import Message, SeriesProblem
+    from patchlint.mail import Message, Series, SeriesProblem
     from patchlint.simulate import RunOutcome, SimulationResult
 
 JSON_SCHEMA_VERSION = "1.0"
@@ -30,6 +30,8 @@ class FileResult:
     apply_state: str = "no tree"  # applied, does not apply, added, deleted, no tree, refused
     hunks: list[str] = field(default_factory=list)  # "exact", "offset 1", "fuzz 2", "failed"
     error: str | None = None
+    # Per hunk, in patch order: where it applied minus where its header said.
+    offsets: list[int] = field(default_factory=list)
 
 
 class TaskSummary(TypedDict):
@@ -119,6 +121,7 @@ class CheckResult:
     series_findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tree: str | None = None
+    series: list[Series] = field(default_factory=list)  # input order
 
     def all_findings(self) -> list[Finding]:
         found = [f for p in self.patches for f in p.findings]

@@ -31,6 +31,14 @@ from patchlint.pipeline import CheckOptions, run_check
 @click.argument("paths", nargs=-1, type=str)
 @tree_options
 @click.option(
+    "--require-tree",
+    is_flag=True,
+    help="Exit 2 when no kernel tree is given or found (instead of patch-only mode).",
+)
+@click.option(
+    "--verbose", "-v", is_flag=True, help="On stderr: how the series were grouped, and why."
+)
+@click.option(
     "--git",
     "git_range",
     metavar="A..B",
@@ -55,6 +63,8 @@ def command(
     tree_dir: Path | None,
     base: str | None,
     no_tree: bool,
+    require_tree: bool,
+    verbose: bool,
     git_range: str | None,
     output_format: str,
     output: Path | None,
@@ -62,6 +72,9 @@ def command(
     terse: bool,
     emacs: bool,
     show_types: bool,
+    no_summary: bool,
+    mailback: bool,
+    showfile: bool,
     types: str | None,
     ignore: str | None,
     config_path: Path | None,
@@ -85,6 +98,14 @@ def command(
     else:
         sources, labels = list(paths), list(paths)
     tree = resolve_tree(tree_dir, no_tree)
+    if tree is None and require_tree:
+        click.echo(
+            "patchlint: --require-tree: no kernel tree found (looked at and above "
+            f"{Path.cwd()} for a Makefile with VERSION/PATCHLEVEL, Kconfig and the usual "
+            "folders); give --tree DIR",
+            err=True,
+        )
+        sys.exit(2)
     settings = configure(tree, config_path, types, ignore, fail_on)
     messages, errors = load_messages(sources, labels)
     options = CheckOptions(
@@ -108,7 +129,14 @@ def command(
         click.echo(f"patchlint: {error}", err=True)
         sys.exit(2)
     result.errors.extend(errors)
-    rendering = render_options(output, settings.fail_on, quiet, terse, emacs, show_types)
+    if verbose:
+        from patchlint.mail.explain import describe_series
+
+        for line in describe_series(result.series):
+            click.echo(line, err=True)
+    rendering = render_options(
+        output, settings.fail_on, quiet, terse, emacs, show_types, no_summary, mailback
+    )
     write_output(result, output_format, output, rendering)
     if errors and not result.messages:
         sys.exit(2)

@@ -111,6 +111,21 @@ def output_options(kind: Literal["check", "scan"]) -> Callable[[Callable[P, R]],
                 click.option("--terse", is_flag=True, help="checkpatch: one line per finding."),
                 click.option("--emacs", is_flag=True, help="checkpatch: emacs compile style."),
                 click.option("--show-types", is_flag=True, help="checkpatch: show rule ids."),
+                click.option(
+                    "--no-summary",
+                    is_flag=True,
+                    help="checkpatch: no 'total:' line (b4 passes it, as to checkpatch.pl).",
+                ),
+                click.option(
+                    "--mailback",
+                    is_flag=True,
+                    help="checkpatch: print nothing for a clean patch (accepted for b4).",
+                ),
+                click.option(
+                    "--showfile",
+                    is_flag=True,
+                    help="checkpatch: name the patched file (accepted for b4; always so).",
+                ),
             ]
         return _apply(options, function)
 
@@ -235,6 +250,8 @@ def render_options(
     terse: bool = False,
     emacs: bool = False,
     show_types: bool = False,
+    no_summary: bool = False,
+    mailback: bool = False,
 ) -> RenderOptions:
     return RenderOptions(
         quiet=quiet,
@@ -243,6 +260,8 @@ def render_options(
         terse=terse,
         emacs=emacs,
         show_types=show_types,
+        no_summary=no_summary,
+        mailback=mailback,
     )
 
 

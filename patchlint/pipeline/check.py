@@ -72,11 +72,13 @@ def run_check(
     inputs: list[str],
     progress: Progress | None = None,
 ) -> CheckResult:
-    collection = collect(_lean(messages))
+    collection = collect(messages if options.keep_images else _lean(messages))
     for message in collection.messages:
         # Everything later stages need was extracted by collect(); the decoded bodies
-        # are the bulk of an archive's memory.
-        message.body = ""
+        # are the bulk of an archive's memory. A reviewer report (keep_images) shows
+        # what each reviewer wrote, so it keeps the replies' bodies.
+        if not (options.keep_images and message.kind == "reply"):
+            message.body = ""
     work = series_work(collection)
     total = sum(len(members) for members in work)
     if progress is not None:
@@ -119,6 +121,7 @@ def run_check(
         series_problems=collection.problems,
         series_findings=series_findings,
         tree=tree_root,
+        series=collection.series,
     )
 
 
@@ -272,7 +275,15 @@ def _file_result(file_patch: FilePatch, applied_file: AppliedFile | None) -> Fil
         apply_state=applied_file.state if applied_file is not None else "no tree",
         hunks=[hunk.label for hunk in applied_file.hunks] if applied_file is not None else [],
         error=applied_file.error if applied_file is not None else None,
+        offsets=_hunk_offsets(applied_file),
     )
+
+
+def _hunk_offsets(applied_file: AppliedFile | None) -> list[int]:
+    if applied_file is None:
+        return []
+    hunks = sorted(applied_file.hunks, key=lambda hunk: hunk.index)
+    return [hunk.offset if hunk.status != "failed" else 0 for hunk in hunks]
 
 
 def _resolved_as_info(findings: list[Finding]) -> None:

@@ -217,7 +217,10 @@ def _patch_report(
         out.append("")
     clean = not findings
     quiet = opts["quiet"] or terse
-    if not (clean and quiet):
+    # b4 counts any line it does not recognise, "total:" included, as a warning: with
+    # -q or --no-summary there is no summary line at all (checkpatch prints it for a
+    # patch with problems even with -q).
+    if not (opts["quiet"] or opts["no_summary"]) and not (clean and quiet):
         if out and not terse:
             out.pop()  # checkpatch separates reports, not the report from the total
             out.append("")
@@ -225,7 +228,7 @@ def _patch_report(
             f"total: {counts['ERROR']} errors, {counts['WARNING']} warnings, "
             f"{counts['CHECK']} checks, {_lines_checked(diff)} lines checked"
         )
-    if not quiet:
+    if not quiet and not opts["no_summary"]:
         name = _name(patch, result)
         out.append("")
         out.append(
@@ -240,7 +243,9 @@ def render_checkpatch(result: CheckResult, options: RenderOptions | None = None)
     options = options or RenderOptions()
     quiet, color, terse = options.quiet, options.color, options.terse
     emacs, show_types = options.emacs, options.show_types
+    no_summary, mailback = options.no_summary, options.mailback
     opts = {
+        "no_summary": no_summary or mailback,
         "quiet": quiet,
         "color": color,
         "terse": terse,

@@ -16,3 +16,5 @@ class RenderOptions:
     terse: bool = False
     emacs: bool = False
     show_types: bool = False
+    no_summary: bool = False  # no "total:" line (b4 passes it)
+    mailback: bool = False  # nothing for a clean patch

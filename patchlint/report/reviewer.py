@@ -7,7 +7,9 @@ the HTML and Markdown reports always say the same thing.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 
@@ -232,8 +234,10 @@ def missing_items(message: Message) -> list[str]:
 class _DiffMap:
     """Line correspondences of one patch: which lines it adds/removes, and pre↔post."""
 
-    def __init__(self, diff_text: str) -> None:
-        self.lines = list(walk_diff(diff_text))
+    def __init__(self, diff_text: str, offsets: dict[str, list[int]] | None = None) -> None:
+        # A hunk that applied at an offset stands for other lines of the images than
+        # its header says: shift each hunk's numbers by where it really applied.
+        self.lines = _shifted(walk_diff(diff_text), offsets or {})
         self.added: dict[str, set[int]] = {}
         self.removed: dict[str, set[int]] = {}
         for line in self.lines:
@@ -262,7 +266,7 @@ class _DiffMap:
                 break
             if entry.kind == " ":
                 if here == line:
-                    return there
+                    return int(there)
                 last_src, last_dst = here, there
             elif entry.kind == own:
                 if here == line:
@@ -271,6 +275,28 @@ class _DiffMap:
             else:
                 last_dst = there
         return max(1, last_dst + (line - last_src))
+
+
+def _shifted(lines: Iterable[DiffLine], offsets: dict[str, list[int]]) -> list[DiffLine]:
+    out: list[DiffLine] = []
+    seen: dict[str, int] = {}
+    shift = 0
+    for line in lines:
+        if line.kind == "@":
+            number = seen.get(line.path, 0)
+            seen[line.path] = number + 1
+            by_hunk = offsets.get(line.path, [])
+            shift = by_hunk[number] if number < len(by_hunk) else 0
+        elif line.kind == "f":
+            shift = 0
+        if shift and line.kind in "@+- ":
+            line = dataclasses.replace(
+                line,
+                old_line=None if line.old_line is None else line.old_line + shift,
+                new_line=None if line.new_line is None else line.new_line + shift,
+            )
+        out.append(line)
+    return out
 
 
 def _excerpt(
@@ -400,7 +426,9 @@ def _hunks(anchor: str, diff: _DiffMap) -> list[HunkView]:
 def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
     message = patch.message
     anchor = f"patch-{message.index}"
-    diff = _DiffMap(message.diff_text or "")
+    diff = _DiffMap(
+        message.diff_text or "", {f.path: list(f.offsets) for f in patch.files if f.offsets}
+    )
     views: dict[str, list[FindingView]] = {
         "introduced": [],
         "resolved": [],
@@ -470,18 +498,54 @@ def _quote_link(quoted: str, patch: PatchView | None) -> QuoteLink:
     return QuoteLink(quoted, candidates[0].anchor if candidates else patch.anchor)
 
 
-def _own_words(body: str, limit: int = 40) -> str:
-    kept = [
-        line
-        for line in body.splitlines()
-        if not line.startswith(">") and not re.match(r"^On .* wrote:$", line.strip())
-    ]
-    text = "\n".join(kept).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    lines = text.splitlines()
-    if len(lines) > limit:
-        text = "\n".join(lines[:limit]) + "\n[…]"
+_ATTRIBUTION = re.compile(r"^(On .*wrote:|.* (wrote|writes):)$")
+
+
+def own_words(body: str, limit: int = 60) -> str:
+    """What the reviewer wrote, with quoted context collapsed: each run of quoted
+    lines becomes its last line (what the words answer) and a count of the rest.
+    The signature and the attribution lines ("On ..., X wrote:") are left out."""
+    lines = body.split("\n")
+    for cut, line in enumerate(lines):
+        if line in ("-- ", "--"):
+            lines = lines[:cut]
+            break
+    out: list[str] = []
+    quoted: list[str] = []
+
+    def flush() -> None:
+        if not quoted:
+            return
+        meaningful = [q for q in quoted if q.strip("> \t")]
+        if len(quoted) > 1:
+            rest = len(quoted) - 1
+            out.append(f"> [… {rest} quoted line{'s' if rest != 1 else ''} …]")
+        if meaningful:
+            out.append(meaningful[-1])
+        quoted.clear()
+
+    for line in lines:
+        if line.lstrip().startswith(">"):
+            quoted.append(line.strip())
+            continue
+        if _ATTRIBUTION.match(line.strip()):
+            continue
+        if quoted and not line.strip():
+            continue  # blank lines inside a quote run do not break it
+        flush()
+        out.append(line)
+    flush()
+    # Collapsed context at the very end answers nothing: drop it.
+    while out and (not out[-1].strip() or out[-1].startswith(">")):
+        out.pop()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+    kept = text.split("\n")
+    if len(kept) > limit:
+        text = "\n".join(kept[:limit]) + "\n[…]"
     return text
+
+
+_own_words = own_words
 
 
 def build_report(result: CheckResult) -> ReviewReport:
