@@ -67,7 +67,7 @@ def data_path(relative: str) -> Path:
     return data_dir() / relative
 
 
-def merge_data(base: Table, extra: Mapping[str, object]) -> Table:  # Any: see Table
+def merge_data(base: dict[str, object], extra: Mapping[str, object]) -> dict[str, object]:
     """Merge `extra` into `base` in place: tables recursively, arrays extended (without
     duplicating entries already present), scalars replaced."""
     for key, value in extra.items():
