@@ -5,6 +5,10 @@ Public entry: ``CheckOptions``, ``run_check(messages, options, inputs, progress)
 of a series is checked against.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from patchlint.pipeline.check import (
     CheckOptions,
     LazyIndex,
@@ -16,7 +20,10 @@ from patchlint.pipeline.check import (
     series_work,
     simulate_in_series,
 )
-from patchlint.pipeline.series_state import Overlay, SeriesView, advance, carried_files
+from patchlint.pipeline.series_state import Overlay, advance, carried_files
+
+if TYPE_CHECKING:
+    from patchlint.pipeline.series_view import SeriesView
 
 __all__ = [
     "CheckOptions",
@@ -33,3 +40,13 @@ __all__ = [
     "series_work",
     "simulate_in_series",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # SeriesView is a FunctionIndex: importing it loads tree-sitter, which a run on
+    # mail alone must not pay for (PEP 562).
+    if name == "SeriesView":
+        from patchlint.pipeline.series_view import SeriesView
+
+        return SeriesView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,13 +6,17 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from patchlint.findings import Finding
-from patchlint.patch import FilePatch
 from patchlint.pipeline.partial import complete_functions, sparse_image
 from patchlint.pipeline.touched import functions_at, touched_lines
 from patchlint.rules import AnalysisUnit, FunctionLookup, Rule, diff_findings, run_rules
-from patchlint.source import AppliedFile, Dialect, SourceFile, parse_c
+
+if TYPE_CHECKING:
+    # Loaded when a patch touches C: a run on mail alone never loads tree-sitter.
+    from patchlint.patch import FilePatch
+    from patchlint.source import AppliedFile, Dialect, SourceFile
 
 C_SUFFIXES = (".c", ".h")
 
@@ -27,6 +31,8 @@ class ParseCache:
         self.dialect = dialect
 
     def parse(self, text: str, path: str) -> SourceFile:
+        from patchlint.source import parse_c
+
         key = hashlib.blake2b(f"{path}\0{text}".encode(errors="surrogateescape")).hexdigest()
         cached = self._entries.get(key)
         if cached is not None:

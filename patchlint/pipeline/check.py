@@ -17,7 +17,7 @@ from patchlint.mail import Collection, Message, collect
 from patchlint.patch import FilePatch, Patch, parse_patch
 from patchlint.pipeline.analyse import ParseCache, analyse_file
 from patchlint.pipeline.budget import BudgetExceeded, patch_budget
-from patchlint.pipeline.series_state import Overlay, SeriesView, advance, carried_files
+from patchlint.pipeline.series_state import Overlay, advance, carried_files
 from patchlint.result import (
     CheckResult,
     FileResult,
@@ -31,10 +31,12 @@ from patchlint.rules import (
     run_series_rules,
     select_rules,
 )
-from patchlint.source import AppliedFile, AppliedPatch, FunctionIndex, Tree, apply_series
+from patchlint.source import AppliedFile, AppliedPatch, Tree, apply_series
 
 if TYPE_CHECKING:
+    # Loaded when a patch touches C: a run on mail alone never loads tree-sitter.
     from patchlint.simulate import Scenario
+    from patchlint.source import FunctionIndex
 
 # Called with (patches done, patches in the input) as series finish.
 Progress = Callable[[int, int], None]
@@ -305,6 +307,8 @@ class LazyIndex:
         if self._tree is None:
             return None
         if self._index is None:
+            from patchlint.source import FunctionIndex
+
             self._index = FunctionIndex(self._tree.root, reader=self._tree.read)
         return self._index
 
@@ -313,4 +317,6 @@ class LazyIndex:
         base = self.get()
         if base is None or not state:
             return base
+        from patchlint.pipeline.series_view import SeriesView
+
         return SeriesView(base, state)

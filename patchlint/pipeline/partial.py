@@ -9,10 +9,11 @@ produce false positives.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from patchlint.patch import FilePatch
-from patchlint.source import SourceFile
+if TYPE_CHECKING:
+    from patchlint.patch import FilePatch
+    from patchlint.source import SourceFile
 
 Side = Literal["pre", "post"]
 

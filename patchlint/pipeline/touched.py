@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from patchlint.patch import FilePatch
-from patchlint.source import HunkResult, SourceFile
+if TYPE_CHECKING:
+    from patchlint.patch import FilePatch
+    from patchlint.source import HunkResult, SourceFile
 
 
 @dataclass
