@@ -32,7 +32,10 @@ def _time(command: list[str], data: bytes, cwd: Path, env: dict[str, str]) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("patches", nargs="+", type=Path)
-    parser.add_argument("--tree", type=Path, default=Path("/root/.cache/patchlint/linux-6.12"))
+    from patchlint.cachedir import cache_dir
+
+    default_tree = os.environ.get("PATCHLINT_KERNEL_TREE") or cache_dir() / "linux-6.12"
+    parser.add_argument("--tree", type=Path, default=Path(default_tree))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     tree = args.tree.resolve()

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from patchlint.findings import Finding
-from patchlint.result import CheckResult, PatchResult
+from patchlint.mail import Message
+from patchlint.report.options import RenderOptions
+from patchlint.result import CheckResult, PatchResult, RunSummary, SimulationSummary
 
 _COLORS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m"}
 _RESET = "\033[0m"
@@ -18,7 +18,7 @@ def finding_lines(finding: Finding, color: bool = False) -> list[str]:
         location += f":{finding.line}"
         if finding.column:
             location += f":{finding.column}"
-    severity = finding.severity
+    severity: str = finding.severity
     if color:
         severity = f"{_COLORS.get(severity, '')}{severity}{_RESET}"
     status = "" if finding.status in ("found", "introduced") else f"{finding.status}: "
@@ -36,7 +36,7 @@ def finding_lines(finding: Finding, color: bool = False) -> list[str]:
     return lines
 
 
-def _series_position(message: Any) -> str:
+def _series_position(message: Message) -> str:
     series = message.series
     parts = [f"v{series.version}"]
     if series.index is not None and series.total is not None:
@@ -49,10 +49,10 @@ def _series_position(message: Any) -> str:
 _WORLDS_SHOWN = 8
 
 
-def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
+def _simulation_lines(simulation: SimulationSummary) -> list[str]:
     before, after = simulation["before"], simulation["after"]
 
-    def count(run: dict[str, Any]) -> str:
+    def count(run: RunSummary) -> str:
         holds = "?" if run.get("holds") is None else str(run["holds"])
         return f"{holds} of {run['total']}"
 
@@ -147,10 +147,10 @@ def summary_line(result: CheckResult) -> str:
     return "summary: " + "; ".join(parts)
 
 
-def render_text(
-    result: CheckResult, *, quiet: bool = False, color: bool = False, **_options: Any
-) -> str:
-    if quiet:
+def render_text(result: CheckResult, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
+    color = options.color
+    if options.quiet:
         lines = [
             line
             for f in result.all_findings()

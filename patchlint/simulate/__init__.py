@@ -22,16 +22,21 @@ from patchlint.simulate.report import format_simulation_text, search_lines
 from patchlint.simulate.resolve import Resolver, make_resolver
 from patchlint.simulate.runner import (
     CounterSeries,
+    CounterSummary,
     InvariantFailure,
+    InvariantSummary,
     RunOutcome,
     TaskOutcome,
     run_scenario,
 )
 from patchlint.simulate.scenario import Scenario, ScenarioError, load_scenarios
 from patchlint.simulate.search import (
+    ObservationSummary,
     SearchResult,
+    SearchSummary,
     WorldDifference,
     WorldObservation,
+    WorldSummary,
     search_divergences,
 )
 from patchlint.simulate.select import exercised_functions, select_scenarios
@@ -40,15 +45,19 @@ from patchlint.simulate.world import Obj, Stop, World
 __all__ = [
     "CallRecord",
     "CounterSeries",
+    "CounterSummary",
     "InvariantFailure",
+    "InvariantSummary",
     "Interpreter",
     "Obj",
+    "ObservationSummary",
     "Primitives",
     "Resolver",
     "RunOutcome",
     "Scenario",
     "ScenarioError",
     "SearchResult",
+    "SearchSummary",
     "SimulationResult",
     "Stop",
     "TaskOutcome",
@@ -56,6 +65,7 @@ __all__ = [
     "World",
     "WorldDifference",
     "WorldObservation",
+    "WorldSummary",
     "exercised_functions",
     "format_simulation_text",
     "load_scenarios",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from patchlint.simulate import locks
 from patchlint.simulate.build import WorldBuilder
@@ -33,6 +34,18 @@ class TaskOutcome:
     terms: list[tuple[str, str]] = field(default_factory=list)
 
 
+class CounterSummary(TypedDict):
+    name: str
+    steps: list[str]
+    values: list[int | None]
+
+
+class InvariantSummary(TypedDict):
+    invariant: str
+    step: str
+    values: str
+
+
 @dataclass
 class CounterSeries:
     """A counter's value after the action and after every per-thread step."""
@@ -44,6 +57,9 @@ class CounterSeries:
     def text(self) -> str:
         return " -> ".join("?" if v is None else str(v) for v in self.values)
 
+    def summary(self) -> CounterSummary:
+        return CounterSummary(name=self.name, steps=list(self.steps), values=list(self.values))
+
 
 @dataclass
 class InvariantFailure:
@@ -53,6 +69,9 @@ class InvariantFailure:
 
     def text(self) -> str:
         return f"{self.invariant} fails first after {self.step} ({self.values})"
+
+    def summary(self) -> InvariantSummary:
+        return InvariantSummary(invariant=self.invariant, step=self.step, values=self.values)
 
 
 @dataclass
@@ -86,14 +105,8 @@ class RunOutcome:
             "warnings": list(self.warnings),
         }
         if self.counters:
-            out["counters"] = [
-                {"name": c.name, "steps": list(c.steps), "values": list(c.values)}
-                for c in self.counters
-            ]
-            out["violated"] = [
-                {"invariant": v.invariant, "step": v.step, "values": v.values}
-                for v in self.violated
-            ]
+            out["counters"] = [c.summary() for c in self.counters]
+            out["violated"] = [v.summary() for v in self.violated]
         return out
 
 

@@ -13,11 +13,43 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver
 from patchlint.simulate.runner import RunOutcome, run_scenario
 from patchlint.simulate.scenario import Scenario, ScenarioError
+
+
+class ObservationSummary(TypedDict):
+    holds: int
+    total: int
+    tasks: dict[str, bool | None]
+    details: dict[str, str]
+    counters: dict[str, list[int | None]]
+    violated: list[str]
+    stopped: str | None
+
+
+class WorldSummary(TypedDict):
+    world: dict[str, str]
+    description: str
+    before: ObservationSummary
+    after: ObservationSummary
+
+
+class SearchSummary(TypedDict):
+    axes: dict[str, list[str]]
+    differing_axes: dict[str, list[str]]
+    worlds: int
+    explored: int
+    excluded: int
+    unknown: int
+    complete: bool
+    seconds: float
+    differing: list[WorldSummary]
+    notes: list[str]
+    excluded_examples: list[str]
 
 
 @dataclass(frozen=True)
@@ -69,16 +101,16 @@ class WorldObservation:
         parts.extend(f"{violation}" for violation in self.violated)
         return "; ".join(parts)
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "holds": self.holds,
-            "total": self.total,
-            "tasks": {task: holds for task, holds in self.tasks},
-            "details": dict(self.details),
-            "counters": {name: list(values) for name, values in self.counters},
-            "violated": list(self.violated),
-            "stopped": self.stopped,
-        }
+    def to_dict(self) -> ObservationSummary:
+        return ObservationSummary(
+            holds=self.holds,
+            total=self.total,
+            tasks=dict(self.tasks),
+            details=dict(self.details),
+            counters={name: list(values) for name, values in self.counters},
+            violated=list(self.violated),
+            stopped=self.stopped,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,13 +131,13 @@ class WorldDifference:
             if old != new
         )
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "world": dict(self.world),
-            "description": self.description(),
-            "before": self.before.to_dict(),
-            "after": self.after.to_dict(),
-        }
+    def to_dict(self) -> WorldSummary:
+        return WorldSummary(
+            world=dict(self.world),
+            description=self.description(),
+            before=self.before.to_dict(),
+            after=self.after.to_dict(),
+        )
 
 
 @dataclass
@@ -159,20 +191,20 @@ class SearchResult:
         ]
         return "; ".join(parts) or "every value of every axis"
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "axes": {name: list(labels) for name, labels in self.axes},
-            "differing_axes": {name: seen for name, seen, _ in self.profile()},
-            "worlds": self.worlds,
-            "explored": self.explored,
-            "excluded": self.excluded,
-            "unknown": self.unknown,
-            "complete": self.complete,
-            "seconds": round(self.seconds, 3),
-            "differing": [d.to_dict() for d in self.differing],
-            "notes": list(self.notes),
-            "excluded_examples": list(self.excluded_examples),
-        }
+    def to_dict(self) -> SearchSummary:
+        return SearchSummary(
+            axes={name: list(labels) for name, labels in self.axes},
+            differing_axes={name: seen for name, seen, _ in self.profile()},
+            worlds=self.worlds,
+            explored=self.explored,
+            excluded=self.excluded,
+            unknown=self.unknown,
+            complete=self.complete,
+            seconds=round(self.seconds, 3),
+            differing=[d.to_dict() for d in self.differing],
+            notes=list(self.notes),
+            excluded_examples=list(self.excluded_examples),
+        )
 
 
 def search_divergences(

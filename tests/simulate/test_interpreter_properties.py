@@ -112,3 +112,58 @@ def test_interpreter_never_raises_and_respects_budget(index, code, arg):
         assert task.holds in (True, False, None)
     if run.stopped is not None:
         assert all(t.holds is None for t in run.per_task)
+
+
+_FLIPS = [
+    ("&&", "||"),
+    ("||", "&&"),
+    ("!=", "=="),
+    ("==", "!="),
+    ("return false", "return true"),
+    ("return true", "return false"),
+    ("if (!", "if ("),
+]
+
+
+@pytest.mark.kernel
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    choices=st.lists(
+        st.tuples(st.integers(0, len(_FLIPS) - 1), st.integers(0, 40)), min_size=1, max_size=3
+    )
+)
+def test_mutated_real_freezer_code_is_run_not_assumed(kernel_tree, choices):
+    """Operator flips in the real kernel/freezer.c are what runs: the mutated text reached
+    through the resolver's overlay and through a tree view holding it (the series view
+    every patch of a series is checked against) gives exactly the same run."""
+    from simhelpers import index_for
+
+    from patchlint.pipeline import SeriesView
+    from patchlint.simulate import load_scenarios
+
+    text = (kernel_tree / "kernel/freezer.c").read_text()
+    for flip, nth in choices:
+        old, new = _FLIPS[flip]
+        positions = [i for i in range(len(text)) if text.startswith(old, i)]
+        if positions:
+            at = positions[nth % len(positions)]
+            text = text[:at] + new + text[at + len(old) :]
+    scen = next(s for s in load_scenarios() if s.name == "oom-victim-frozen-group")
+    index = index_for(kernel_tree)
+    overlaid = make_resolver(index, {"kernel/freezer.c": text})
+    in_tree = make_resolver(SeriesView(index, {"kernel/freezer.c": text}), {})
+    run = run_scenario(overlaid, scen)
+    same = run_scenario(in_tree, scen)
+    for resolver in (overlaid, in_tree):
+        source = resolver.source("kernel/freezer.c")
+        assert source is not None and source.text == text
+    assert run.total == 4 and run.steps > 0
+    assert (run.holds, run.unknown, run.stopped) == (same.holds, same.unknown, same.stopped)
+    assert [(t.task, t.holds, t.details) for t in run.per_task] == [
+        (t.task, t.holds, t.details) for t in same.per_task
+    ]
+    assert run.steps <= scen.budget + 1
