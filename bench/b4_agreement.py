@@ -28,6 +28,7 @@ identical sets once the deliberate classes are set aside, and the count per clas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email.message
 import gzip
 import json
@@ -170,6 +171,7 @@ class B4View:
     flowed: set[str] = field(default_factory=set)
     patch_ids: dict[str, str | None] = field(default_factory=dict)
     from_names: dict[str, str] = field(default_factory=dict)
+    b4_failures: int = 0
 
 
 def _threads(b4: Any, msgs: list[email.message.EmailMessage]) -> list[list[Any]]:
@@ -256,7 +258,16 @@ def b4_view(path: str, reroll: bool) -> B4View:
                     mailbox.add_message(msg)
                 except ValueError:
                     continue
-            lser = mailbox.get_series(revision, reroll=reroll, codereview_trailers=True)
+            try:
+                lser = mailbox.get_series(revision, reroll=reroll, codereview_trailers=True)
+            except IndexError:
+                # b4 0.16's partial_reroll() indexes past a shorter earlier revision
+                view.b4_failures += 1
+                mailbox = b4.LoreMailbox()
+                for msg in thread:
+                    with contextlib.suppress(ValueError):
+                        mailbox.add_message(msg)
+                lser = mailbox.get_series(revision, reroll=False, codereview_trailers=True)
             if lser is None:
                 continue
             lser.add_cover_trailers()
@@ -448,6 +459,7 @@ def run(path: str, show: int, reroll: bool) -> dict[str, Any]:
     report: dict[str, Any] = {
         "input": path,
         "b4_partial_reroll": reroll,
+        "b4_reroll_failures": theirs.b4_failures,
         "patches_patchlint": len(ours.sets),
         "patches_b4": len(theirs.sets),
         "patches_both": len(common),

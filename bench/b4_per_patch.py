@@ -47,7 +47,11 @@ def _run(command: list[str], data: bytes, cwd: Path, env: dict[str, str]) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("patches", nargs="+", type=Path)
-    parser.add_argument("--tree", type=Path, default=Path("/root/.cache/patchlint/linux-6.12"))
+    sys.path.insert(0, str(REPO))
+    from patchlint.cachedir import cache_dir
+
+    default_tree = os.environ.get("PATCHLINT_KERNEL_TREE") or cache_dir() / "linux-6.12"
+    parser.add_argument("--tree", type=Path, default=Path(default_tree))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-tree-only", action="store_true", help="skip the in-tree modes")
     args = parser.parse_args()

@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 from patchlint import __version__
 from patchlint.findings import Evidence, Finding
+from patchlint.report.options import RenderOptions
 from patchlint.result import CheckResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -267,7 +268,7 @@ def _series_heads(result: CheckResult) -> dict[str, Any]:
     return heads
 
 
-def render_sarif(result: CheckResult, **_options: Any) -> str:
+def render_sarif(result: CheckResult, options: RenderOptions | None = None) -> str:
     return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"
 
 
