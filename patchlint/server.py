@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import io
 import marshal
 import os
@@ -239,6 +240,10 @@ def _serve_locked(files: ServerFiles, idle: float, ready: int | None) -> int | N
         roots = watched_roots()
         loaded = fingerprint(roots)
         preload()
+        # The preloaded objects live as long as the server: kept out of the collector,
+        # a child's first collection does not walk (and copy, page by page) them all.
+        gc.collect()
+        gc.freeze()
         with contextlib.suppress(FileNotFoundError):
             files.socket.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
