@@ -14,7 +14,6 @@ from patchlint.analysis.cfg import Cfg, CfgNode, build_cfg
 from patchlint.analysis.external import (
     SleepExport,
     SummaryTable,
-    cache_directory,
     load_table,
     table_path,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "SummaryTable",
     "Verdict",
     "build_cfg",
-    "cache_directory",
     "caller_protection",
     "defer_tree_questions",
     "deferred_findings",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from patchlint.analysis.assumptions import declared_assumptions
 from patchlint.analysis.facts import Assumption, FileFacts
 from patchlint.analysis.kb import Knowledge, Protection
 from patchlint.analysis.state import Held, LockState
@@ -63,9 +64,11 @@ def protecting(state: LockState, names: Iterable[str], kb: Knowledge) -> Held | 
 def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     if path == ff.path:
         return ff
-    cached = _OTHER_FILES.get(path)
+    # The same path reads differently in each state of a series (pipeline.SeriesView).
+    key = f"{path}\0{getattr(ff.index, 'state', '')}"
+    cached = _OTHER_FILES.get(key)
     if cached is not None:
-        _OTHER_FILES.move_to_end(path)
+        _OTHER_FILES.move_to_end(key)
         return cached
     if ff.index is None:
         return None
@@ -76,7 +79,7 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     if source is None:
         return None
     other = FileFacts(source, path, ff.index)
-    _OTHER_FILES[path] = other
+    _OTHER_FILES[key] = other
     if len(_OTHER_FILES) > _OTHER_FILES_MAX:
         _OTHER_FILES.popitem(last=False)
     return other
@@ -143,7 +146,7 @@ def caller_protection(
                 lock_example = f"{held.lock or held.kind} taken at line {held.line}" if held else ""
             continue
         # The caller itself may be protected on entry.
-        declared = [a for a in facts_file.declared_assumptions(caller) if a.lock in locks]
+        declared = [a for a in declared_assumptions(facts_file, caller) if a.lock in locks]
         if declared:
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line)]

@@ -167,8 +167,8 @@ def formula(cond: Node | None, transparent: frozenset[str], pure: frozenset[str]
                     return OPAQUE
                 left_text = text(operand) if operand is not None else text(left)
                 base = negated.get(operator, operator)
-                atom = Formula("atom", atom_text(f"{left_text}{base}{text(right)}"))
-                return Formula("not", left=atom) if operator in negated else atom
+                compared = Formula("atom", atom_text(f"{left_text}{base}{text(right)}"))
+                return Formula("not", left=compared) if operator in negated else compared
     if node.type in ("assignment_expression", "update_expression"):
         return OPAQUE
     atom = atom_text(text(node))

@@ -26,6 +26,7 @@ from typing import Protocol
 from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.sleep import Deferred, SleepSummary
 from patchlint.analysis.summaries import LockSummary
+from patchlint.cachedir import cache_path
 
 MAX_TREE_DEPTH = 3  # functions followed across files
 MAX_TREE_CHAIN = 3  # calls between the caller and the sleeping primitive, at most
@@ -87,9 +88,9 @@ class SummaryTable:
                 self._memo[name] = None
                 return None
             chains.append(chain)
-        result = min(chains, key=len)
-        if depth + len(result) > MAX_TREE_CHAIN:
-            result = None  # a long chain is a chain of conditions the callers may not meet
+        shortest = min(chains, key=len)
+        # A long chain is a chain of conditions the callers may not meet.
+        result = None if depth + len(shortest) > MAX_TREE_CHAIN else shortest
         self._memo[name] = result
         return result
 
@@ -164,7 +165,8 @@ def provider(ff: FileFacts) -> TreeSummaries | None:
     root = getattr(ff.index, "root", None) if ff.index is not None else None
     if not isinstance(root, Path):
         return None
-    table = load_table(table_path(root, cache_directory()))
+    path = table_path(root)
+    table = load_table(path) if path is not None else None
     if table is None:
         return None
     found_table = TableSummaries(table, root)
@@ -223,20 +225,12 @@ def header_macros(ff: FileFacts) -> list[str]:
 _TABLES: dict[str, tuple[float, SummaryTable | None]] = {}
 
 
-def cache_directory() -> Path:
-    """patchlint's cache directory (the scan's result cache lives there too)."""
-    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
-    )
-    return Path(base)
-
-
-def table_path(root: Path, cache_dir: Path) -> Path:
-    """Where the scan of ``root`` keeps its summary table."""
+def table_path(root: Path) -> Path | None:
+    """Where the scan of ``root`` keeps its summary table (None: caching is off)."""
     import hashlib
 
     digest = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
-    return cache_dir / "summaries" / f"{digest}.pickle"
+    return cache_path("summaries", f"{digest}.pickle")
 
 
 def load_table(path: Path) -> SummaryTable | None:

@@ -323,7 +323,7 @@ def is_path(expression: str) -> bool:
 def owners(lock: str) -> frozenset[str]:
     """Expressions that hand a lock over: its address, its owner object, the owner's address."""
     if not lock:
-        return set()
+        return frozenset()
     found = {lock, canonical("&" + lock)}
     # Every object on the path to the lock reaches it: `dev`, `dev->queue` for
     # `dev->queue->lock`, and the address of an embedded one (`&wb->flushing`).

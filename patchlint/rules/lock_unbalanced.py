@@ -20,15 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.analysis.prefilter import balance_tokens
-from patchlint.analysis.reporting import Unit, balance_findings
+from patchlint.analysis.reporting import balance_findings
 from patchlint.findings import Finding
+from patchlint.units import AnalysisUnit
 
 SCOPE = "function"
-FACTS = ("lock-states", "lock-summaries")
+FACTS = ("cfg", "lock-state", "calls", "lock-summaries")
 RULE = "lock-unbalanced"
 
 
-def check(unit: Unit) -> Iterator[Finding]:
+def check(unit: AnalysisUnit) -> Iterator[Finding]:
     yield from balance_findings(unit, RULE)
 
 

@@ -19,15 +19,16 @@ from collections import Counter
 from collections.abc import Iterator
 
 from patchlint.analysis.facts import file_facts
-from patchlint.analysis.reporting import Unit, analysed_functions
+from patchlint.analysis.reporting import analysed_functions
 from patchlint.findings import Evidence, Finding
+from patchlint.units import AnalysisUnit
 
 SCOPE = "function"
-FACTS = ("lock-states",)
+FACTS = ("cfg", "lock-state", "calls")
 RULE = "rcu-task-escape"
 
 
-def check(unit: Unit) -> Iterator[Finding]:
+def check(unit: AnalysisUnit) -> Iterator[Finding]:
     ff = file_facts(unit)
     for fn, facts in analysed_functions(unit):
         seen: set[tuple[str, int]] = set()

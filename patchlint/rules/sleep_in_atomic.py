@@ -17,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.analysis.prefilter import sleep_tokens
-from patchlint.analysis.reporting import Unit, sleep_findings
+from patchlint.analysis.reporting import sleep_findings
 from patchlint.findings import Finding
+from patchlint.units import AnalysisUnit
 
 SCOPE = "function"
-FACTS = ("lock-states", "may-sleep")
+FACTS = ("cfg", "lock-state", "calls", "sleeping")
 RULE = "sleep-in-atomic"
 
 
-def check(unit: Unit) -> Iterator[Finding]:
+def check(unit: AnalysisUnit) -> Iterator[Finding]:
     yield from sleep_findings(unit, RULE)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlint.analysis import SummaryTable, cache_directory, load_table, table_path
+from patchlint.analysis import SummaryTable, load_table, table_path
 from patchlint.analysis.external import SleepExport
 from patchlint.rules import AnalysisUnit, run_rules, select_rules
 from patchlint.scan import scan_tree
@@ -79,7 +79,8 @@ def test_check_uses_the_table_of_an_earlier_scan(
     monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))
     root = _tree(tmp_path / "tree", sleeper)
     scan_tree(root, ["sleep-in-atomic"], jobs=1, use_cache=True)
-    assert load_table(table_path(root, cache_directory())) is not None
+    path = table_path(root)
+    assert path is not None and load_table(path) is not None
     index = FunctionIndex(root)
     source = parse_c(CALLER, "drivers/caller.c")
     unit = AnalysisUnit(source=source, path="drivers/caller.c", index=index)

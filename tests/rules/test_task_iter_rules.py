@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from patchlint.rules import AnalysisUnit
-from patchlint.rules.iter_break import check as check_iter_double_loop_break
-from patchlint.rules.task_iter import check as check_task_iter_unlocked
+from patchlint.rules.iter_double_loop_break import check as check_iter_double_loop_break
+from patchlint.rules.task_iter_unlocked import check as check_task_iter_unlocked
 from patchlint.source.parse import parse_c
 
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from patchlint.analysis.assumptions import declared_assumptions, leading_comment
 from patchlint.analysis.callers import CallerVerdict, caller_protection, protecting
 from patchlint.analysis.facts import FileFacts, FunctionFacts, file_facts
 from patchlint.analysis.kb import IteratorSpec
 from patchlint.analysis.paths import held_evidence, witness_path
-from patchlint.analysis.reporting import Unit
 from patchlint.analysis.state import LockState
 from patchlint.findings import Confidence, Evidence, Finding
 from patchlint.source import Construct, FunctionDef
+from patchlint.units import AnalysisUnit
 
 SCOPE = "function"
-FACTS = ("lock-states", "callers")
+FACTS = ("cfg", "lock-state", "iterators", "callers")
 RULE = "task-iter-unlocked"
 
 
@@ -33,7 +34,7 @@ def _exclusive_context(ff: FileFacts, fn: FunctionDef) -> bool:
     path = ff.path.replace("\\", "/")
     if any(pattern.search(path) for pattern in ff.kb.exclusive_paths):
         return True
-    comment, _line = ff.leading_comment(fn)
+    comment, _line = leading_comment(ff, fn)
     flat = " ".join(comment.replace("*", " ").split())
     return any(pattern.search(flat) for pattern in ff.kb.exclusive_comments)
 
@@ -42,7 +43,7 @@ def _protected(ff: FileFacts, state: LockState, locks: tuple[str, ...]) -> bool:
     return protecting(state, locks, ff.kb) is not None
 
 
-def check(unit: Unit) -> Iterator[Finding]:
+def check(unit: AnalysisUnit) -> Iterator[Finding]:
     ff = file_facts(unit)
     for fn in unit.source.functions:
         if not unit.wants(fn.name) or fn.body is None:
@@ -80,7 +81,7 @@ def _check_function(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Ite
         if not bad:
             continue
         locks = set(spec.protected_by)
-        declared = [a for a in ff.declared_assumptions(fn) if a.lock in locks]
+        declared = [a for a in declared_assumptions(ff, fn) if a.lock in locks]
         if declared:
             continue
         verdict = caller_protection(ff, fn, locks)

@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from patchlint.analysis.facts import file_facts
-from patchlint.analysis.reporting import Unit
 from patchlint.findings import Evidence, Finding
+from patchlint.units import AnalysisUnit
 
 SCOPE = "function"
-FACTS = ("constructs",)
+FACTS = ("cfg", "iterators")
 
 # A break inside any of these belongs to it, not to the iterator around it.
 _BREAK_TARGETS = frozenset({"for_statement", "while_statement", "do_statement", "switch_statement"})
@@ -51,7 +51,7 @@ def _direct_breaks(loop: Node) -> list[Node]:
     return sorted(found, key=lambda n: n.start_byte)
 
 
-def check(unit: Unit) -> Iterator[Finding]:
+def check(unit: AnalysisUnit) -> Iterator[Finding]:
     ff = file_facts(unit)
     root = unit.source.tree.root_node
     occurrences: Counter[tuple[str, str]] = Counter()
