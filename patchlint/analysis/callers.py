@@ -19,7 +19,7 @@ from tree_sitter import Node
 from patchlint.analysis.assumptions import declared_assumptions
 from patchlint.analysis.facts import Assumption, FileFacts
 from patchlint.analysis.kb import Knowledge, Protection
-from patchlint.analysis.state import Held, LockState
+from patchlint.analysis.state import MAYBE, Held, LockState
 from patchlint.source import FunctionDef
 
 MAX_DEPTH = 3
@@ -37,7 +37,9 @@ class CallerVerdict:
 
 
 def protects(protection: Protection, held: Held, kb: Knowledge) -> bool:
-    if not held.definite:
+    # Handed to an unknown callee, the lock may have been dropped there; for a walk
+    # right after, held is still the better guess than not held.
+    if held.how == MAYBE:
         return False
     if protection.kind is not None and held.kind == protection.kind:
         return True

@@ -41,6 +41,7 @@ from patchlint.analysis.events import (
 from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.state import (
+    CALLERS,
     MAYBE,
     Effect,
     Held,
@@ -484,7 +485,8 @@ class LockAnalysis(LockEffects):
 
 
 def _after_unknown(held: Held, args: set[str]) -> Held:
-    handed = held.handed or bool(held.lock and args & owners(held.lock))
+    # A caller's lock (asserted, annotated) is not the callee's to drop.
+    handed = held.handed or bool(held.lock and held.how not in CALLERS and args & owners(held.lock))
     if held.opaque and handed == held.handed:
         return held
     return held._replace(opaque=True, handed=handed)
