@@ -3,7 +3,7 @@
 
 Runs, over the same directories of a kernel tree (read-only):
   * `grep -r -F` for the lock rules' candidate tokens (the floor: reads every file);
-  * `patchlint scan` with the four lock rules, cold (empty result cache) and warm;
+  * `patchlint scan` with every rule, cold (empty result cache) and warm;
   * spatch (Debian's coccinelle) with each of scripts/coccinelle/locks/*.cocci in
     report mode (as `make coccicheck MODE=report` runs them);
 and prints wall time, CPU time and peak RSS of each, then matches the findings:
@@ -54,8 +54,7 @@ _SCAN = r"""
 import json, sys
 from pathlib import Path
 from patchlint.scan import scan_tree
-rules = sys.argv[3].split(",")
-result = scan_tree(Path(sys.argv[1]), rules, jobs=int(sys.argv[2]), use_cache=True)
+result = scan_tree(Path(sys.argv[1]), None, jobs=int(sys.argv[2]), use_cache=True)
 print(json.dumps({"candidates": result.files_candidate, "errors": result.errors,
                   "findings": [{"rule": f.rule, "file": f.file, "line": f.line,
                                 "key": f.key, "message": f.message,
@@ -232,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--skip-spatch", action="store_true")
     parser.add_argument("--skip-scan", action="store_true")
+    parser.add_argument(
+        "--scan-json",
+        type=Path,
+        help="match against this `patchlint scan --format json` output instead of scanning",
+    )
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
     dirs = [d.strip() for d in args.dirs.split(",") if d.strip()]
@@ -242,16 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs.append(grep(tree, dirs))
     findings: list[dict[str, object]] = []
+    if args.scan_json is not None:
+        loaded = json.loads(args.scan_json.read_text(encoding="utf-8"))
+        findings = [f for f in loaded["findings"] if f.get("rule") in RULES]
+        args.skip_scan = True
     with tempfile.TemporaryDirectory(prefix="patchlint-bench-") as cache:
         if not args.skip_scan:
             # The scan covers the whole tree (its summaries need every file); only the
             # findings in the compared directories are matched.
-            cold, findings = scan(tree, args.jobs, Path(cache), "patchlint scan, cold cache")
+            cold, every = scan(tree, args.jobs, Path(cache), "patchlint scan, cold cache")
             warm, _ = scan(tree, args.jobs, Path(cache), "patchlint scan, warm cache")
             runs += [cold, warm]
-            if dirs != ["."]:
-                prefixes = tuple(d.rstrip("/") + "/" for d in dirs)
-                findings = [f for f in findings if str(f["file"]).startswith(prefixes)]
+            findings = [f for f in every if f.get("rule") in RULES]
+    if dirs != ["."]:
+        prefixes = tuple(d.rstrip("/") + "/" for d in dirs)
+        findings = [f for f in findings if str(f["file"]).startswith(prefixes)]
     reports: dict[str, list[tuple[str, int, str]]] = {}
     if not args.skip_spatch:
         for script in SCRIPTS:
