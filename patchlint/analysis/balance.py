@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -30,6 +32,7 @@ from patchlint.analysis.summaries import (
     lock_summary,
     outcomes,
     return_value,
+    returned_key,
 )
 from patchlint.findings import Confidence, Evidence
 from patchlint.source import FunctionDef
@@ -106,7 +109,7 @@ def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imb
     for outcome in outcomes(facts):
         if outcome.verdict != "leak" or declared or _counting_resource(ff, outcome.kind):
             continue
-        if _handed_off(ff, facts, outcome):
+        if _handed_off(ff, facts, outcome) or _returned_decides(facts, outcome):
             continue
         holding = outcome.holding
         values = {return_value(facts, n, s) for n, s in holding}
@@ -208,7 +211,7 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
         resolve = facts.context.resolver.expression
         if reaching & {resolve(arg) for arg in call.args}:
             return True
-    releasing = {node_id for node_id, _state in outcome.released}
+    releasing = _release_nodes(facts, outcome)
     for site in facts.events.calls.values():
         # A global lock (rtnl_mutex) is reached by callees without being passed.
         if pointer_roots(lock) or not any(_holds_own(state, outcome) for state in site.states):
@@ -217,7 +220,14 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
             facts, site.node, releasing
         ):
             # The paths that keep the lock are the ones calling something the analysis
-            # does not know: that call may be what releases it (ipoib_set_mode()).
+            # does not know: that call may be what releases it.
+            return True
+        if _unknown_callee(ff, facts, site.call.name, site.call.start) and _result_decides(
+            facts, site.node, site.call.name, outcome
+        ):
+            # The paths that keep the lock are told apart by what an unknown callee
+            # returned: it drops and retakes the lock and says whether it still holds
+            # it (ipoib_set_mode()'s -EBUSY).
             return True
     if lock and params:
         for node in facts.cfg.nodes:
@@ -228,6 +238,90 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
                     continue
                 if reaching & {facts.context.resolver.expression(store.value)}:
                     return True
+    return False
+
+
+def _result_decides(facts: FunctionFacts, node_id: int, name: str, outcome: Outcome) -> bool:
+    """A test of the call's stored result decides whether the lock is released."""
+    results = {
+        store.target
+        for store in facts.analysis.node_stores(facts.node(node_id))
+        if store.simple and store.value.startswith(f"{name}(")
+    }
+    return _value_decides(facts, results, outcome, node_id)
+
+
+def _returned_decides(facts: FunctionFacts, outcome: Outcome) -> bool:
+    """The returned variable decides it: `if (ret != nfs_ok) mutex_unlock(m); return ret;`
+    tells callers by its value whether the lock is held (a trylock by another name)."""
+    keys = {returned_key(facts, node) for node, _state in outcome.holding}
+    if len(keys) != 1:
+        return False
+    key = keys.pop()
+    return key is not None and key.isidentifier() and _value_decides(facts, {key}, outcome, None)
+
+
+def _value_decides(
+    facts: FunctionFacts, names: set[str], outcome: Outcome, after: int | None
+) -> bool:
+    """A test of one of ``names`` (after node ``after``) decides whether the lock is
+    released: one branch leads to a release, the other to the same return still holding
+    it. Both branches meet again at that return (`if (ret != -EBUSY) rtnl_unlock();
+    return ...;`), unlike an error path returning early that forgot the unlock."""
+    if not names or not outcome.holding:
+        return False
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(v) for v in sorted(names)) + r")\b")
+    releases = _release_nodes(facts, outcome)
+    keeping = {node for node, _state in outcome.holding} & {n for n, _s in outcome.released}
+    if not keeping or {node for node, _state in outcome.holding} - keeping:
+        return False
+    starts = {
+        site.call.start for site in facts.events.calls.values() if site.node in releases
+    }
+    for node in facts.cfg.nodes:
+        if node.kind != "cond" or (after is not None and not _reachable(facts, after, {node.id})):
+            continue
+        if not any(pattern.search(atom) for atom in facts.analysis.node_formula(node).atoms()):
+            continue
+        # The release is the body of that test's if statement, not code a jump skips.
+        statement = node.cond.parent if node.cond is not None else None
+        while statement is not None and statement.type == "parenthesized_expression":
+            statement = statement.parent
+        body = statement.child_by_field_name("consequence") if statement is not None else None
+        if statement is None or statement.type != "if_statement" or body is None:
+            continue
+        if not any(body.start_byte <= start < body.end_byte for start in starts):
+            continue
+        if any(_reachable_avoiding(facts, b, keeping, releases) for b, _label in node.succ):
+            return True
+    return False
+
+
+def _release_nodes(facts: FunctionFacts, outcome: Outcome) -> set[int]:
+    """The nodes calling something that releases this lock."""
+    return {
+        site.node
+        for site in facts.events.calls.values()
+        if any(
+            effect.op == "release" and (effect.kind, effect.lock) == (outcome.kind, outcome.lock)
+            for effect in facts.analysis.effects(site.call)
+        )
+    }
+
+
+def _reachable_avoiding(facts: FunctionFacts, start: int, goals: set[int], avoid: set[int]) -> bool:
+    if start in avoid:
+        return False
+    seen = {start}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node in goals:
+            return True
+        for succ, _label in facts.node(node).succ:
+            if succ not in seen and succ not in avoid:
+                seen.add(succ)
+                stack.append(succ)
     return False
 
 
@@ -245,7 +339,7 @@ def _unknown_callee(ff: FileFacts, facts: FunctionFacts, name: str, start: int) 
     kb = ff.kb
     if name in kb.ops or name in kb.predicates or name in kb.noreturn:
         return False
-    if name in kb.positive_asserts or name in kb.negated_asserts or name in kb.transparent:
+    if name in kb.positive_asserts or name in kb.negated_asserts or kb.neutral(name):
         return False
     callee = ff.source.function(name)
     if callee is not None:

@@ -143,6 +143,12 @@ class LockEffects:
             pending = tuple(p for p in state.pending if p.key != key)
             return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
         if effect.op == "maybe":
+            match = state.holding(effect.kind, effect.lock)
+            if match is not None and match.how in OWN:
+                # Held already: the callee may be what drops it (the unlock of a
+                # helper that locks only for some inputs); held or not, we cannot tell.
+                held = without(state.held, match) + (match._replace(how=MAYBE),)
+                return state._replace(held=held)
             entry = Held(
                 effect.kind,
                 effect.lock,
@@ -159,6 +165,10 @@ class LockEffects:
             if match is not None:
                 held = without(state.held, match) + (match._replace(how=MAYBE),)
                 return state._replace(held=held)
+            if not any(h.same_lock(effect.kind, effect.lock) for h in state.held):
+                # Our caller's lock: this function may drop it too (its summary says so).
+                maybe = Dropped(effect.kind, effect.lock, call.line, maybe=True)
+                return state._replace(dropped=(*state.dropped, maybe)[-MAX_DROPPED:])
         return state
 
     def acquire(

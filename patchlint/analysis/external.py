@@ -47,6 +47,8 @@ class SleepExport:
     path: str
     chain: tuple[str, ...] | None  # sleeps by itself (same-file callees included)
     externals: tuple[str, ...] = ()  # other files' functions it calls outside its sections
+    guarded: bool = False  # its own sleep is on paths its inputs choose
+    constant: tuple[str, ...] = ()  # externals it calls with a constant argument only
 
 
 @dataclass
@@ -59,7 +61,9 @@ class SummaryTable:
     exports: dict[str, list[SleepExport]] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
     macros: set[str] = field(default_factory=set)
-    _memo: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+    _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(
+        default_factory=dict, repr=False
+    )
 
     def add(self, items: Iterable[SleepExport], macros: Iterable[str] = ()) -> None:
         for item in items:
@@ -67,8 +71,14 @@ class SummaryTable:
         self.macros.update(macros)
         self._memo.clear()
 
-    def sleeps(self, name: str, depth: int = 0) -> tuple[str, ...] | None:
+    def sleeps(self, name: str) -> tuple[str, ...] | None:
         """The chain by which NAME may sleep, if every definition of it may."""
+        found = self.sleeps_guarded(name)
+        return found[0] if found is not None else None
+
+    def sleeps_guarded(self, name: str, depth: int = 0) -> tuple[tuple[str, ...], bool] | None:
+        """The chain by which NAME may sleep, if every definition of it may, and whether
+        that sleep is on paths chosen by its arguments (``guarded``)."""
         if name in self._memo:
             return self._memo[name]
         definitions = self.exports.get(name)
@@ -76,21 +86,25 @@ class SummaryTable:
             return None
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
+        guarded = False
         for definition in definitions:
             chain = definition.chain
+            guarded = guarded or definition.guarded
             if chain is None:
                 for callee in definition.externals:
-                    inner = self.sleeps(callee, depth + 1)
-                    if inner is not None:
-                        chain = (callee, *inner)
-                        break
+                    inner = self.sleeps_guarded(callee, depth + 1)
+                    if inner is None or (inner[1] and callee in definition.constant):
+                        continue
+                    chain = (callee, *inner[0])
+                    guarded = guarded or inner[1]
+                    break
             if chain is None:
                 self._memo[name] = None
                 return None
             chains.append(chain)
         shortest = min(chains, key=len)
         # A long chain is a chain of conditions the callers may not meet.
-        result = None if depth + len(shortest) > MAX_TREE_CHAIN else shortest
+        result = None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
         self._memo[name] = result
         return result
 
@@ -139,8 +153,8 @@ class TableSummaries:
                     return None
                 if stamp is not None and stamp != (int(info.st_mtime), info.st_size):
                     return None
-        chain = self.table.sleeps(name)
-        return SleepSummary(chain) if chain is not None else None
+        found = self.table.sleeps_guarded(name)
+        return SleepSummary(found[0], guarded=found[1]) if found is not None else None
 
 
 class DeferringSummaries:
@@ -207,11 +221,22 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
     for fn in ff.source.functions:
         if fn.body is None or (fn.is_static and not header):
             continue
-        summary, externals = scan_calls(ff, fn)
+        summary, externals, constant = scan_calls(ff, fn)
         chain = None
+        guarded = False
         if summary is not None and summary.gfp_param is None and not summary.drops:
-            chain = summary.chain
-        found.append(SleepExport(fn.name, ff.path, chain, () if chain else tuple(externals)))
+            chain, guarded = summary.chain, summary.guarded
+        outside = () if chain else tuple(externals)
+        found.append(
+            SleepExport(
+                fn.name,
+                ff.path,
+                chain,
+                outside,
+                guarded,
+                tuple(name for name in outside if name in constant),
+            )
+        )
     return found
 
 

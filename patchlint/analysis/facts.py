@@ -25,7 +25,13 @@ from patchlint.analysis.conditions import (
     switch_subject,
 )
 from patchlint.analysis.deep import call_deep
-from patchlint.analysis.identity import canonical, function_resolver, pointee, shape
+from patchlint.analysis.identity import (
+    canonical,
+    function_resolver,
+    pointee,
+    pointer_roots,
+    shape,
+)
 from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
 from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
 from patchlint.analysis.state import ENTRY, Held, LockState
@@ -398,7 +404,16 @@ class FileFacts:
                 returned_node = node.ast.named_children[0]
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
-        repeated = {atom for atom, count in atoms.items() if count > 1}
+        # The cursor of a walk that ends NULL: tested after the loop to learn if it broke.
+        cursors = {
+            construct.args[0].strip()
+            for node in cfg.nodes
+            if node.kind == "iter"
+            and isinstance(construct := node.info, Construct)
+            and construct.name in kb.null_at_end
+            and construct.args
+        }
+        repeated = {atom for atom, count in atoms.items() if count > 1} | (cursors & set(atoms))
         # What a returned variable is known to be (an error, negative) says whether the
         # function locked: `if (IS_ERR(p)) { unlock; return p; }`, `if (ret < 0) ...`.
         verdicts = {
@@ -435,6 +450,8 @@ class FileFacts:
                 if note.name in notes.release and canonical(arg) in inner:
                     continue
                 kind, lock = self.annotated_lock(arg, fn, context)
+                if not kind:
+                    continue
                 held.append(Held(kind, lock, "", note.line, ENTRY, note.name))
         return LockState(held=tuple(held))
 
@@ -447,6 +464,10 @@ class FileFacts:
         if kind is not None:
             return kind, ""
         value = canonical(stripped).lstrip("&")
+        if pointer_roots(value) - set(fn.params):
+            # Names an object that is not a parameter (`__must_hold(&dev->tc_lock)` in a
+            # function without `dev`): which lock it means is unknown.
+            return "", ""
         if value in fn.params:
             value = "*" + value
         lock = context.resolver.resolve(canonical(value))

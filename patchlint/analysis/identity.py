@@ -212,6 +212,7 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
     declared: set[str] = set()
     address_taken: set[str] = set()
     in_loop: set[str] = set()  # assigned inside a loop: a new value each time round
+    fields_written: set[str] = set()  # `dentry->d_parent = ...`
     stack: list[tuple[Node, bool]] = [(body, False)] if body is not None else []
     while stack:
         node, looping = stack.pop()
@@ -244,6 +245,8 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
                     declared.add(name)
         elif kind == "assignment_expression":
             left = node.child_by_field_name("left")
+            if left is not None and left.type == "field_expression":
+                fields_written.add(canonical(text(left)))
             if left is not None and left.type == "identifier":
                 operator = text(node.child_by_field_name("operator"))
                 value = text(node.child_by_field_name("right")) if operator == "=" else "?"
@@ -273,9 +276,16 @@ def function_resolver(params: list[str], body: Node | None) -> Resolver:
             and _ALIAS_VALUE.match(value)
             and name not in roots(value)
             and not roots(value) & unstable
+            # `old_parent = dentry->d_parent` names another object once the field
+            # is written (`dentry->d_parent = target->d_parent`).
+            and not any(_within(value, written) for written in fields_written)
         ):
             aliases[name] = value
     return Resolver(tuple(params), aliases, frozenset(declared))
+
+
+def _within(value: str, field: str) -> bool:
+    return value == field or value.startswith((field + "->", field + "."))
 
 
 _LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
@@ -335,4 +345,18 @@ def owners(lock: str) -> frozenset[str]:
             found |= {head, canonical("&" + head)}
     if lock.startswith("*"):
         found.add(lock[1:])
+    # `(rxrpc_sk(sock->sk))->sk.sk_lock` is reached from `rxrpc_sk(sock->sk)` too.
+    found |= {_unwrapped(item) for item in found}
     return frozenset(found)
+
+
+def _unwrapped(expression: str) -> str:
+    """``expression`` without parentheses around all of it."""
+    while expression.startswith("(") and expression.endswith(")"):
+        depth = 0
+        for position, char in enumerate(expression):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and position < len(expression) - 1:
+                return expression
+        expression = expression[1:-1]
+    return expression

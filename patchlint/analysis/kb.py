@@ -110,6 +110,9 @@ class SleepDrop:
     name: str
     kind: str
     lock: LockRef = None
+    # The argument holding a statement the call runs before it sleeps
+    # (`wait_event_cmd(wq, cond, cmd1, cmd2)`): what that statement releases is dropped.
+    before: int | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Knowledge:
     protections: Mapping[str, Protection]
     noreturn: frozenset[str]
     transparent: frozenset[str]
+    null_at_end: frozenset[str]
     pure_calls: frozenset[str]
     error_tests: frozenset[str]
     error_values: frozenset[str]
@@ -187,6 +191,11 @@ class Knowledge:
 
     def blocking(self, gfp: str) -> bool:
         """Whether a GFP argument allows the allocation to sleep."""
+        if "?" in gfp:
+            # `atomic ? GFP_ATOMIC : GFP_KERNEL`: blocking only if both choices are.
+            _condition, _mark, choices = gfp.partition("?")
+            first, _colon, second = choices.rpartition(":")
+            return self.blocking(first) and self.blocking(second)
         return bool(self.blocking_gfp.search(gfp)) and not self.blocking_masks.search(gfp)
 
     def neutral(self, name: str) -> bool:
@@ -409,8 +418,12 @@ def knowledge() -> Knowledge:
     for raw in sleep_data.get("drops", []):
         table = _table(raw, "sleeping.toml [[drops]]")
         for name in _str_list(table, "names", "sleeping.toml [[drops]]"):
+            before = table.get("before")
             drops[name] = SleepDrop(
-                name, str(table.get("kind", "")), _lock_ref(table.get("lock"), name)
+                name,
+                str(table.get("kind", "")),
+                _lock_ref(table.get("lock"), name),
+                before if isinstance(before, int) and not isinstance(before, bool) else None,
             )
     lookup = _table(iter_data.get("task_lookup", {}), "iterators.toml [task_lookup]")
     exclusive = _table(iter_data.get("exclusive_context", {}), "iterators.toml [exclusive_context]")
@@ -431,6 +444,7 @@ def knowledge() -> Knowledge:
         protections=protections,
         noreturn=frozenset(_str_list(flow, "noreturn", "locks.toml [flow]")),
         transparent=frozenset(_str_list(flow, "transparent", "locks.toml [flow]")),
+        null_at_end=frozenset(_str_list(flow, "null_at_end", "locks.toml [flow]")),
         pure_calls=frozenset(_str_list(flow, "pure", "locks.toml [flow]")),
         error_tests=frozenset(_str_list(flow, "error_tests", "locks.toml [flow]")),
         error_values=frozenset(_str_list(flow, "error_values", "locks.toml [flow]")),

@@ -210,6 +210,11 @@ class LockAnalysis(LockEffects):
                 facts = assume(
                     case_formula(subject, value), True, state.facts, self.context.tracked
                 )
+                # C makes a switch's case values distinct: on this case the subject
+                # equals none of the others (a later switch on it cannot take them).
+                others = [(t, v) for t, v in cases if v is not None and v != value]
+                if facts is not None:
+                    facts = self._no_case(subject, others, facts)
             else:
                 facts = self._no_case(subject, cases, state.facts)
         elif label == NO_CASE:
@@ -309,7 +314,8 @@ class LockAnalysis(LockEffects):
         """A callee we know nothing about ran: it may have taken or dropped any lock,
         most of all one it was handed (the lock, or an object on its path)."""
         args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
-        held = tuple(_after_unknown(h, args) for h in state.held)
+        releasing = self.kb.annotations.release
+        held = tuple(_after_unknown(h, args, releasing) for h in state.held)
         if state.opaque and not state.released and held == state.held:
             return state
         return state._replace(opaque=True, released=frozenset(), held=held)
@@ -427,6 +433,12 @@ class LockAnalysis(LockEffects):
             for name in cursors:
                 if name.isidentifier():
                     state = self.store(state, Store(name, "?", node.line, -1, True), set())
+            cursor = construct.args[0].strip() if construct.args else ""
+            if label == FALSE and construct.name in self.kb.null_at_end and cursor:
+                # Ran out: the cursor is NULL (only a break leaves it set).
+                facts = assume(Formula("atom", cursor), False, state.facts, self.context.tracked)
+                if facts is not None and facts != state.facts:
+                    state = state._replace(facts=facts)
         if var is None:
             return state
         taint = frozenset(t for t in state.taint if t[0] != var)
@@ -484,9 +496,11 @@ class LockAnalysis(LockEffects):
         return state
 
 
-def _after_unknown(held: Held, args: set[str]) -> Held:
-    # A caller's lock (asserted, annotated) is not the callee's to drop.
-    handed = held.handed or bool(held.lock and held.how not in CALLERS and args & owners(held.lock))
+def _after_unknown(held: Held, args: set[str], releasing: frozenset[str]) -> Held:
+    # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
+    # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
+    ours = held.how not in CALLERS or held.via in releasing
+    handed = held.handed or bool(held.lock and ours and args & owners(held.lock))
     if held.opaque and handed == held.handed:
         return held
     return held._replace(opaque=True, handed=handed)

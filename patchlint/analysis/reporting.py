@@ -234,8 +234,9 @@ def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[
     found: list[Finding] = []
     for item in items:
         for name in item.deferred.names:
-            chain = table.sleeps(name)
-            if chain is not None:
-                found.append(complete_deferred(item, name, chain))
-                break
+            sleeps = table.sleeps_guarded(name)
+            if sleeps is None or (sleeps[1] and item.deferred.constant):
+                continue  # a constant argument may keep the callee off its sleep
+            found.append(complete_deferred(item, name, sleeps[0]))
+            break
     return found

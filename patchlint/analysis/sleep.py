@@ -13,10 +13,18 @@ other files through ``patchlint.analysis.external``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, call_args
+from patchlint.analysis.guards import (
+    after_flag_exit,
+    bool_params,
+    constant_argument,
+    input_guarded,
+    inputs_of,
+)
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
@@ -40,6 +48,10 @@ class SleepSummary:
     # (kind, lock) named like the caller names them (or over argument slots, "{0}->lock",
     # in a function's own summary).
     drops: tuple[tuple[str, str], ...] = ()
+    # The sleep is on some paths only, chosen by an argument or by the state of an
+    # argument's object (patchlint.analysis.guards): a call passing a constant does
+    # not count as sleeping.
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,15 @@ class Deferred:
 
     names: tuple[str, ...]
     via: tuple[str, ...] = ()
+    constant: bool = False  # a call on the way passed a constant argument
+
+
+class Scanned(NamedTuple):
+    """What ``scan_calls`` found in one function."""
+
+    summary: SleepSummary | None
+    externals: list[str]  # other files' functions it calls where a sleep would count
+    constant: frozenset[str]  # those of them called with a constant argument
 
 
 @dataclass
@@ -123,23 +144,25 @@ def call_sleeps(
         summary = tree_sleep_summary(ff, name)
     if summary is None:
         return None
+    constant = constant_argument(args)
     if isinstance(summary, Deferred):
         if callee is None:
-            return summary
-        return Deferred(summary.names, (name, *summary.via)[:MAX_CHAIN])
-    if len(summary.chain) >= MAX_CHAIN:
+            return Deferred(summary.names, summary.via, summary.constant or constant)
+        return Deferred(summary.names, (name, *summary.via)[:MAX_CHAIN], summary.constant or constant)
+    if len(summary.chain) >= MAX_CHAIN or (summary.guarded and constant):
         return None
     chain = (name, *summary.chain)
     drops = _instantiate_drops(ff, caller, summary.drops, args)
+    guarded = summary.guarded
     if summary.gfp_param is None:
-        return SleepSummary(chain, drops=drops)
+        return SleepSummary(chain, drops=drops, guarded=guarded)
     if summary.gfp_param >= len(args):
         return None
     arg = args[summary.gfp_param]
     if kb.blocking(arg):
-        return SleepSummary(chain, drops=drops)
+        return SleepSummary(chain, drops=drops, guarded=guarded)
     index = _gfp_argument(kb, (arg,), params)
-    return SleepSummary(chain, index, drops) if index is not None else None
+    return SleepSummary(chain, index, drops, guarded) if index is not None else None
 
 
 def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
@@ -208,26 +231,36 @@ def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | N
 
 
 def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
-    found, externals = scan_calls(ff, fn)
+    found, externals, constant = scan_calls(ff, fn)
     if found is not None and found.gfp_param is None:
         return found
-    return found or (Deferred(tuple(externals)) if externals else None)
+    if found is not None:
+        return found
+    # Called with constants only: a guarded callee among them does not count.
+    every = bool(externals) and all(name in constant for name in externals)
+    return Deferred(tuple(externals), (), every) if externals else None
 
 
 MAX_EXTERNALS = 32
 
 
-def scan_calls(ff: FileFacts, fn: FunctionDef) -> tuple[SleepSummary | None, list[str]]:
-    """How ``fn`` may sleep by itself (an unconditional chain first, else one that
-    depends on a gfp_t parameter), and the other files' functions it calls where a
-    sleep would count (outside its own sections), for the tree-wide answer."""
+def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
+    """How ``fn`` may sleep by itself (an unconditional chain first, then one on paths
+    its inputs choose, else one that depends on a gfp_t parameter), and the other
+    files' functions it calls where a sleep would count (outside its own sections),
+    for the tree-wide answer."""
     if fn.body is None or not ff.verdict(fn).analysed:
-        return None, []
+        return Scanned(None, [], frozenset())
     kb = ff.kb
     facts = ff.facts(fn) if relevant(ff, fn) else None
     params = set(fn.params)
+    flags = bool_params(fn)
+    inputs = inputs_of(fn, _resolver(ff, fn))
     conditional: SleepSummary | None = None
+    guarded: SleepSummary | None = None
     externals: list[str] = []
+    constant: set[str] = set()
+    varying: set[str] = set()
     calls = ff.calls_in_function(fn)
     # What runs after "the last reference is gone" runs on the last put only.
     last_put = min(
@@ -239,6 +272,8 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> tuple[SleepSummary | None, lis
             break
         if callee in kb.sleeping_conditional or under_parameter_test(node, params):
             continue
+        if after_flag_exit(node, flags):
+            continue
         if facts is not None and _inside_own_section(facts, node, kb):
             continue
         verdict = call_sleeps(ff, fn, callee, call_args(node))
@@ -247,15 +282,18 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> tuple[SleepSummary | None, lis
                 for name in verdict.names:
                     if name not in externals and len(externals) < MAX_EXTERNALS:
                         externals.append(name)
+                    (constant if verdict.constant else varying).add(name)
         elif verdict is not None:
-            if verdict.drops:
-                verdict = SleepSummary(
-                    verdict.chain, verdict.gfp_param, _as_templates(ff, fn, verdict.drops)
-                )
+            drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
+            chosen = verdict.guarded or input_guarded(node, inputs)
+            verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
+            if verdict.gfp_param is None and not chosen:
+                return Scanned(verdict, externals, frozenset(constant - varying))
             if verdict.gfp_param is None:
-                return verdict, externals
-            conditional = conditional or verdict
-    return conditional, externals
+                guarded = guarded or verdict
+            else:
+                conditional = conditional or verdict
+    return Scanned(guarded or conditional, externals, frozenset(constant - varying))
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
@@ -304,6 +342,31 @@ def _inside_unlocked_argument(ff: FileFacts, fn: FunctionDef, call: Call) -> boo
     return False
 
 
+def _released_before(
+    ff: FileFacts, fn: FunctionDef, facts: FunctionFacts, call: Call
+) -> tuple[tuple[str, str], ...]:
+    """What the statement a wait runs before sleeping releases (`wait_event_cmd()`'s
+    cmd1: `unlock_all_device_hash_locks_irq(conf)`)."""
+    drop = ff.kb.drops.get(call.name)
+    if drop is None or drop.before is None or call.start < 0:
+        return ()
+    node = fn.node.descendant_for_byte_range(call.start, call.start)
+    while node is not None and node.type != "call_expression":
+        node = node.parent
+    arguments = node.child_by_field_name("arguments") if node is not None else None
+    if arguments is None or drop.before >= len(arguments.named_children):
+        return ()
+    statement = arguments.named_children[drop.before]
+    released: list[tuple[str, str]] = []
+    for site in facts.events.calls.values():
+        if not statement.start_byte <= site.call.start < statement.end_byte:
+            continue
+        for effect in facts.analysis.effects(site.call):
+            if effect.op == "release":
+                released.append((effect.kind, effect.lock))
+    return tuple(released)
+
+
 def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[SleepSite]:
     """Calls that may sleep while every path holds something forbidding it."""
     kb = ff.kb
@@ -317,6 +380,7 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
         if verdict is None:
             continue
         dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
+        dropped += _released_before(ff, fn, facts, site.call)
         held_per_state = [forbidding(state, kb, dropped) for state in site.states]
         if not all(held_per_state):
             continue

@@ -76,6 +76,7 @@ class Dropped(NamedTuple):
     line: int
     irq: str = ""  # how the release treated interrupts ("restore", "enable", "bh")
     flags: str = ""
+    maybe: bool = False  # by a callee that drops it on some of its paths only
 
 
 class LockState(NamedTuple):

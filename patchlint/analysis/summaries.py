@@ -97,6 +97,11 @@ def _returns_pointer(fn: FunctionDef) -> bool:
     return declarator is not None and declarator.type == "pointer_declarator"
 
 
+def _returns_bool(fn: FunctionDef) -> bool:
+    kind = fn.node.child_by_field_name("type")
+    return kind is not None and text(kind) in ("bool", "_Bool")
+
+
 def return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
     """What the caller can test after this return: "zero", "positive" (1, true),
     "error" (-EINVAL, ERR_PTR()), "nonnull" (a pointer known non-NULL here),
@@ -123,7 +128,10 @@ def return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
         if (expression, False) in state.facts:
             return "zero"
         if (expression, True) in state.facts:
-            return "nonnull" if _returns_pointer(facts.fn) else "nonzero"
+            if _returns_pointer(facts.fn):
+                return "nonnull"
+            # A bool's true is a success; an int's non-zero is as likely an error code.
+            return "positive" if _returns_bool(facts.fn) else "nonzero"
     return "unknown"
 
 
@@ -191,6 +199,11 @@ def _classify(
         for pending in state.pending:
             if returned is not None and pending.key == returned and pending.held.lock == lock:
                 tries.add(pending.success)
+    if any(
+        d.maybe and (d.kind, d.lock) == key for _n, state, _nets in per_return for d in state.dropped
+    ):
+        outcome.verdict = "unsure"  # a callee drops it on some paths only
+        return outcome
     if tries and len(tries) == 1 and values <= {0}:
         outcome.verdict, outcome.success = "try", tries.pop()
         return outcome
@@ -239,7 +252,8 @@ def _conditional(
             # Returns the object locked, or NULL / ERR_PTR() without the lock.
             outcome.success = "nonnull"
             return "try"
-        if holding <= {"zero", "nonneg"} and free <= {"error", "nonzero", "positive"}:
+        known = free - {"unknown"}  # an error code a callee computed is unknown here
+        if holding <= {"zero", "nonneg"} and known and known <= {"error", "nonzero", "positive"}:
             outcome.success = "zero"
             return "try"
     if not outcome.released:
@@ -508,6 +522,8 @@ def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
                 continue
             context = _context_for(ff, fn)
             kind, lock = ff.annotated_lock(arg, fn, context)
+            if not kind:
+                continue
             template = context.resolver.template(lock)
             if template is not None:
                 effects.append(EffectTemplate(op, kind, template))
