@@ -82,9 +82,15 @@ class Match:
 
 
 def measure(label: str, command: list[str], env: dict[str, str] | None = None) -> tuple[Run, str]:
-    proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env
-    )
+    # spatch --jobs leaves per-worker output directories in its working directory.
+    with tempfile.TemporaryDirectory(prefix="patchlint-bench-run-") as scratch:
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=scratch,
+        )
     data = json.loads(proc.stdout)
     run = Run(label, data["wall"], data["cpu"], data["maxrss_kb"] / 1024)
     if data["rc"] not in (0, 1):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import time
@@ -25,6 +24,7 @@ from patchlint.cachedir import cache_path
 from patchlint.findings import Finding, Severity
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.result import ScanResult
+from patchlint.scan_cache import ScanCache, Stat, file_stamp, grep_files, tree_stats
 from patchlint.source import CallSite, Dialect, FunctionDef, FunctionIndex, SourceFile
 
 if TYPE_CHECKING:
@@ -403,21 +403,33 @@ def scan_tree(
     tokens = candidate_tokens(ids)
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache_dir = cache_path("scan", _version(ids, overrides, root)) if use_cache else None
-    cache = _ResultCache(root, cache_dir) if cache_dir is not None else None
-    files = candidate_files(root, tokens, jobs)
-    # A warm scan already knows which names the last one asked about; their mentions
-    # are found in one parallel pass instead of after the first analysis pass.
-    prior = cache.asked_last_time() if cache is not None else set()
-    known_mentions = (_mentions_parallel(root, sorted(prior), jobs) or {}) if prior else {}
+    cache = ScanCache.open(cache_dir) if cache_dir is not None else None
+    stats_ns = time.time_ns()
+    stats = tree_stats(root) if cache is not None else {}
+    changed, removed = cache.changes(stats) if cache is not None else (set(), set())
+    table = _previous_table(root, cache) if cache is not None and cache.valid else None
+    warm = cache is not None and cache.valid and table is not None
+    tree_unchanged = warm and not changed and not removed
+    if warm and cache is not None:
+        # Unchanged files keep their candidacy; only new and changed ones are read.
+        union = sorted({token for value in tokens.values() for token in value or ()})
+        kept = {f for f in cache.candidates if f in stats and f not in changed}
+        if any(value is None for value in tokens.values()):
+            fresh_candidates = sorted(changed)
+        else:
+            fresh_candidates = grep_files(root, changed, union)
+        files = sorted(kept | set(fresh_candidates))
+    else:
+        files = candidate_files(root, tokens, jobs)
     result = ScanResult(tree=str(root), files_candidate=len(files))
     if progress is not None:
         progress(0, len(files))
     final: list[Outcome] = []
     todo = files
-    if cache is not None:
+    if warm and cache is not None:
         todo = []
         for relative in files:
-            hit = cache.get(relative)
+            hit = None if relative in changed else cache.reuse(relative, tree_unchanged)
             if hit is None:
                 todo.append(relative)
             else:
@@ -433,11 +445,9 @@ def scan_tree(
             first_tree[outcome[0]] = outcome[4]
         else:
             final.append(outcome)
+    mentions: dict[str, list[str]] = {}
     if again:
-        mentions = {name: known_mentions[name] for name in asked if name in known_mentions}
-        missing = asked - set(mentions)
-        if missing:
-            mentions.update(_mentions_parallel(root, sorted(missing), jobs) or {})
+        mentions = _mentions_parallel(root, sorted(asked), jobs) or {}
         for outcome in _run(
             root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0
         ):
@@ -445,11 +455,16 @@ def scan_tree(
             if earlier is not None:
                 outcome[4].exports, outcome[4].macros = earlier.exports, earlier.macros
             final.append(outcome)
+    if warm and table is not None:
+        analysed = set(todo)
+        table.forget(changed | removed | analysed)
+        _add_to_table(table, root, [o for o in final if o[0] in analysed], stats)
+        if analysed or removed:
+            _save_table(root, table)
+    else:
+        table = _summary_table(root, final, save=cache is not None, stats=stats)
     if cache is not None:
-        fresh = set(todo) - set(again)
-        cache.put_all(o for o in final if o[0] in fresh)
-        cache.remember_asked(asked)
-    table = _summary_table(root, final, save=cache is not None)
+        cache.save(stats, files, final, mentions, stats_ns, file_stamp(_table_file(root)))
     from patchlint.analysis import resolve_deferred
 
     for relative, findings, error, _asked, tree in final:
@@ -464,28 +479,64 @@ def scan_tree(
     return result
 
 
-def _summary_table(root: Path, outcomes: list[Outcome], save: bool) -> SummaryTable:
+def _summary_table(
+    root: Path, outcomes: list[Outcome], save: bool, stats: dict[str, Stat] | None = None
+) -> SummaryTable:
     """Every file's may-sleep summaries in one table, kept (with the result cache) for
     `patchlint check` to answer "does this callee sleep?" without a tree search."""
-    from patchlint.analysis import SummaryTable, table_path
+    from patchlint.analysis import SummaryTable
 
     table = SummaryTable()
+    _add_to_table(table, root, outcomes, stats or {})
+    if save:
+        _save_table(root, table)
+    return table
+
+
+def _add_to_table(
+    table: SummaryTable, root: Path, outcomes: list[Outcome], stats: dict[str, Stat]
+) -> None:
     for relative, _findings, _error, _asked, tree in outcomes:
         if not tree.exports and not tree.macros:
             continue
-        table.add(tree.exports, tree.macros)
+        table.add(tree.exports, tree.macros, relative)
+        stat = stats.get(relative)
+        if stat is not None:
+            table.stamps[relative] = (stat[0] // 1_000_000_000, stat[2])
+            continue
         try:
             info = (root / relative).stat()
         except OSError:
             continue
         table.stamps[relative] = (int(info.st_mtime), info.st_size)
-    path = table_path(root) if save else None
-    if path is not None:
-        try:
-            table.save(path)
-        except OSError:
-            pass  # a read-only cache costs the next check its cross-file answers only
-    return table
+
+
+def _save_table(root: Path, table: SummaryTable) -> None:
+    from patchlint.analysis import table_path
+
+    path = table_path(root)
+    if path is None:
+        return
+    try:
+        table.save(path)
+    except OSError:
+        pass  # a read-only cache costs the next check its cross-file answers only
+
+
+def _table_file(root: Path) -> Path | None:
+    from patchlint.analysis import table_path
+
+    return table_path(root)
+
+
+def _previous_table(root: Path, cache: ScanCache) -> SummaryTable | None:
+    """The table this cache's last scan saved, unless another scan replaced it."""
+    from patchlint.analysis import SummaryTable
+
+    path = _table_file(root)
+    if path is None or cache.table is None or file_stamp(path) != cache.table:
+        return None
+    return SummaryTable.load(path)
 
 
 def _heavy_first(root: Path, files: list[str]) -> list[str]:
@@ -498,71 +549,6 @@ def _heavy_first(root: Path, files: list[str]) -> list[str]:
             return 0
 
     return sorted(files, key=size, reverse=True)
-
-
-class _ResultCache:
-    """Per-file findings keyed by file content and analysis version (like ruff's cache)."""
-
-    def __init__(self, root: Path, directory: Path) -> None:
-        self.root = root
-        self.dir = directory
-        self.hashes: dict[str, str] = {}
-
-    def _key(self, relative: str) -> str | None:
-        try:
-            data = (self.root / relative).read_bytes()
-        except OSError:
-            return None
-        # The path is part of the key: some knowledge is per path (debugger code,
-        # the owners of a per-thread flag).
-        digest = hashlib.blake2b(relative.encode() + b"\0" + data, digest_size=16).hexdigest()
-        self.hashes[relative] = digest
-        return digest
-
-    def get(self, relative: str) -> Outcome | None:
-        key = self._key(relative)
-        if key is None:
-            return None
-        try:
-            with (self.dir / key[:2] / key).open("rb") as handle:
-                findings, error, tree = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
-            return None
-        if not isinstance(tree, TreeFacts):
-            return None
-        for finding in findings:
-            finding.file = relative
-        for item in tree.deferred:
-            item.finding.file = relative
-        return relative, findings, error, [], tree
-
-    def asked_last_time(self) -> set[str]:
-        try:
-            return set(json.loads((self.dir / "asked.json").read_text()))
-        except (OSError, ValueError, TypeError):
-            return set()
-
-    def remember_asked(self, names: set[str]) -> None:
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            (self.dir / "asked.json").write_text(json.dumps(sorted(names)))
-        except OSError:
-            pass
-
-    def put_all(self, outcomes: Iterable[Outcome]) -> None:
-        for relative, findings, error, _asked, tree in outcomes:
-            key = self.hashes.get(relative) or self._key(relative)
-            if key is None:
-                continue
-            target = self.dir / key[:2] / key
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temporary = target.with_suffix(f".{os.getpid()}.tmp")
-                with temporary.open("wb") as handle:
-                    pickle.dump((findings, error, tree), handle)
-                temporary.replace(target)
-            except OSError:
-                return
 
 
 def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) -> str:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -275,9 +274,7 @@ def _value_decides(
     keeping = {node for node, _state in outcome.holding} & {n for n, _s in outcome.released}
     if not keeping or {node for node, _state in outcome.holding} - keeping:
         return False
-    starts = {
-        site.call.start for site in facts.events.calls.values() if site.node in releases
-    }
+    starts = {site.call.start for site in facts.events.calls.values() if site.node in releases}
     for node in facts.cfg.nodes:
         if node.kind != "cond" or (after is not None and not _reachable(facts, after, {node.id})):
             continue

@@ -51,6 +51,12 @@ class SleepExport:
     constant: tuple[str, ...] = ()  # externals it calls with a constant argument only
 
 
+# One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
+# loads in a fraction of a second): path, chain, externals, guarded, constant.
+_Row = tuple[str, "tuple[str, ...] | None", "tuple[str, ...]", bool, "tuple[str, ...]"]
+TABLE_FORMAT = 2
+
+
 @dataclass
 class SummaryTable:
     """Every exported function's summary, by name; answers may-sleep tree-wide.
@@ -58,18 +64,50 @@ class SummaryTable:
     A name defined as a macro by some header is not answered: which definition a
     call reaches depends on what the caller includes."""
 
-    exports: dict[str, list[SleepExport]] = field(default_factory=dict)
+    rows: dict[str, list[_Row]] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
-    macros: set[str] = field(default_factory=set)
-    _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(
-        default_factory=dict, repr=False
-    )
+    header_macros: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> names
+    _macros: set[str] | None = field(default=None, repr=False)
+    _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(default_factory=dict, repr=False)
 
-    def add(self, items: Iterable[SleepExport], macros: Iterable[str] = ()) -> None:
+    def add(self, items: Iterable[SleepExport], macros: Iterable[str] = (), path: str = "") -> None:
         for item in items:
-            self.exports.setdefault(item.name, []).append(item)
-        self.macros.update(macros)
+            row = (item.path, item.chain, item.externals, item.guarded, item.constant)
+            self.rows.setdefault(item.name, []).append(row)
+        names = tuple(macros)
+        if names:
+            self.header_macros[path] = tuple(
+                sorted(set(self.header_macros.get(path, ())) | set(names))
+            )
+        self._macros = None
         self._memo.clear()
+
+    def forget(self, paths: set[str]) -> None:
+        """Drop what the given files exported (they changed or went away)."""
+        if not paths:
+            return
+        for name in list(self.rows):
+            kept = [row for row in self.rows[name] if row[0] not in paths]
+            if kept:
+                self.rows[name] = kept
+            else:
+                del self.rows[name]
+        for path in paths:
+            self.header_macros.pop(path, None)
+            self.stamps.pop(path, None)
+        self._macros = None
+        self._memo.clear()
+
+    @property
+    def macros(self) -> set[str]:
+        if self._macros is None:
+            self._macros = {name for names in self.header_macros.values() for name in names}
+        return self._macros
+
+    @property
+    def exports(self) -> dict[str, list[SleepExport]]:
+        """The definitions by name, as SleepExport (for reading, not for speed)."""
+        return {name: [SleepExport(name, *row) for row in rows] for name, rows in self.rows.items()}
 
     def sleeps(self, name: str) -> tuple[str, ...] | None:
         """The chain by which NAME may sleep, if every definition of it may."""
@@ -81,19 +119,19 @@ class SummaryTable:
         that sleep is on paths chosen by its arguments (``guarded``)."""
         if name in self._memo:
             return self._memo[name]
-        definitions = self.exports.get(name)
+        definitions = self.rows.get(name)
         if not definitions or depth >= MAX_TREE_DEPTH or name in self.macros:
             return None
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for definition in definitions:
-            chain = definition.chain
-            guarded = guarded or definition.guarded
+        for _path, own, externals, own_guarded, constant in definitions:
+            chain = own
+            guarded = guarded or own_guarded
             if chain is None:
-                for callee in definition.externals:
+                for callee in externals:
                     inner = self.sleeps_guarded(callee, depth + 1)
-                    if inner is None or (inner[1] and callee in definition.constant):
+                    if inner is None or (inner[1] and callee in constant):
                         continue
                     chain = (callee, *inner[0])
                     guarded = guarded or inner[1]
@@ -109,7 +147,7 @@ class SummaryTable:
         return result
 
     def definition_paths(self, name: str) -> list[str]:
-        return [item.path for item in self.exports.get(name, [])]
+        return [row[0] for row in self.rows.get(name, [])]
 
     # ---- persistence ----
     def save(self, target: Path) -> None:
@@ -117,7 +155,9 @@ class SummaryTable:
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
             pickle.dump(
-                (self.exports, self.stamps, self.macros), handle, protocol=pickle.HIGHEST_PROTOCOL
+                (TABLE_FORMAT, self.rows, self.stamps, self.header_macros),
+                handle,
+                protocol=pickle.HIGHEST_PROTOCOL,
             )
         temporary.replace(target)
 
@@ -125,12 +165,17 @@ class SummaryTable:
     def load(cls, source: Path) -> SummaryTable | None:
         try:
             with source.open("rb") as handle:
-                exports, stamps, macros = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError):
+                data = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
             return None
-        if not isinstance(exports, dict) or not isinstance(stamps, dict):
+        if not isinstance(data, tuple) or len(data) != 4 or data[0] != TABLE_FORMAT:
+            return None  # another version's table: the next scan writes a new one
+        _format, rows, stamps, header_macros = data
+        if not isinstance(rows, dict) or not isinstance(stamps, dict):
             return None
-        return cls(exports, stamps, set(macros))
+        if not isinstance(header_macros, dict):
+            return None
+        return cls(rows, stamps, header_macros)
 
 
 class TableSummaries:

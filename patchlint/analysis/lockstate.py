@@ -212,7 +212,9 @@ class LockAnalysis(LockEffects):
                 )
                 # C makes a switch's case values distinct: on this case the subject
                 # equals none of the others (a later switch on it cannot take them).
-                others = [(t, v) for t, v in cases if v is not None and v != value]
+                others: list[tuple[int, str | None]] = [
+                    (t, v) for t, v in cases if v is not None and v != value
+                ]
                 if facts is not None:
                     facts = self._no_case(subject, others, facts)
             else:

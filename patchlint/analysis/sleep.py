@@ -18,6 +18,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, call_args
+from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.guards import (
     after_flag_exit,
     bool_params,
@@ -25,7 +26,6 @@ from patchlint.analysis.guards import (
     input_guarded,
     inputs_of,
 )
-from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
@@ -148,7 +148,9 @@ def call_sleeps(
     if isinstance(summary, Deferred):
         if callee is None:
             return Deferred(summary.names, summary.via, summary.constant or constant)
-        return Deferred(summary.names, (name, *summary.via)[:MAX_CHAIN], summary.constant or constant)
+        return Deferred(
+            summary.names, (name, *summary.via)[:MAX_CHAIN], summary.constant or constant
+        )
     if len(summary.chain) >= MAX_CHAIN or (summary.guarded and constant):
         return None
     chain = (name, *summary.chain)

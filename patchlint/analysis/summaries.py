@@ -200,7 +200,9 @@ def _classify(
             if returned is not None and pending.key == returned and pending.held.lock == lock:
                 tries.add(pending.success)
     if any(
-        d.maybe and (d.kind, d.lock) == key for _n, state, _nets in per_return for d in state.dropped
+        d.maybe and (d.kind, d.lock) == key
+        for _n, state, _nets in per_return
+        for d in state.dropped
     ):
         outcome.verdict = "unsure"  # a callee drops it on some paths only
         return outcome
