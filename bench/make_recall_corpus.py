@@ -51,6 +51,9 @@ TABLE_END = "<!-- cases:{family} end -->"
 class Edit:
     old: str
     new: str
+    # An edit outside the function (an #include the change needs); the case's
+    # other edits must still be inside it.
+    outside_function: bool = False
 
 
 @dataclass
@@ -89,8 +92,10 @@ def load_cases(family: str) -> list[Case]:
             body=raw["body"].strip() + "\n",
             expect=list(raw.get("expect", [])),
             rationale=" ".join(raw["rationale"].split()),
-            edits=[Edit(e["old"], e["new"]) for e in raw["edit"]],
+            edits=[Edit(e["old"], e["new"], e.get("outside_function", False)) for e in raw["edit"]],
         )
+        if all(e.outside_function for e in case.edits):
+            raise SystemExit(f"{family}/{case.id}: no edit inside {case.function}()")
         if case.kind not in KINDS:
             raise SystemExit(f"{family}/{case.id}: kind {case.kind!r} not one of {KINDS}")
         if (case.kind == "harmless") != (not case.expect):
@@ -132,7 +137,7 @@ def apply_edits(case: Case, pre: str) -> str:
         if post.count(edit.old) != 1:
             raise ValueError(f"edit text found {post.count(edit.old)} times:\n{edit.old}")
         where = post.index(edit.old)
-        if not any(
+        if not edit.outside_function and not any(
             start <= where and where + len(edit.old) <= end
             for start, end in function_spans(post, case.function)
         ):

@@ -5,9 +5,11 @@ Usage: python bench/recall.py TREE [--family locks|thread-group] [--jobs J] [--j
 Runs one `patchlint check --tree TREE` over every case mail (the same run as
 tests/recall/test_recall.py) and prints, per family and per category:
 
-  bugs      bug patches (plus fix patches, whose expectation is "resolved")
+  bugs      bug patches (one introduced finding expected each)
   caught    of those, how many are reported as expected (status, rule, function)
   recall    caught / bugs
+  fixes     fix patches (a resolved finding expected)
+  resolved  of those, how many are reported as resolved as expected
   harmless  harmless edits
   flagged   harmless edits with any introduced finding of the family's rules
   extra     family findings (introduced/resolved) no expectation accounts for,
@@ -46,17 +48,21 @@ from tests.recall.corpus import (  # noqa: E402
 
 def row(label: str, outcomes: list[Outcome], rules: RuleFamily) -> dict[str, object]:
     expecting = [o for o in outcomes if o.case.kind != "harmless"]
+    bugs = [o for o in outcomes if o.case.kind == "bug"]
+    fixes = [o for o in outcomes if o.case.kind == "fix"]
     harmless = [o for o in outcomes if o.case.kind == "harmless"]
-    caught = [o for o in expecting if not missed(o, rules)]
+    caught = [o for o in bugs if not missed(o, rules)]
     expectations = sum(len(o.case.expectations) for o in expecting)
     met = expectations - sum(len(missed(o, rules)) for o in expecting)
     extra = sum(len(unexpected(o, rules)) for o in outcomes)
     flagged = [o for o in harmless if o.family_findings(rules, "introduced")]
     return {
         "label": label,
-        "bugs": len(expecting),
+        "bugs": len(bugs),
         "caught": len(caught),
-        "recall": len(caught) / len(expecting) if expecting else None,
+        "recall": len(caught) / len(bugs) if bugs else None,
+        "fixes": len(fixes),
+        "resolved": sum(1 for o in fixes if not missed(o, rules)),
         "harmless": len(harmless),
         "flagged": len(flagged),
         "extra": extra,
@@ -70,12 +76,16 @@ def percent(value: object) -> str:
 
 def print_table(family: str, rows: list[dict[str, object]]) -> None:
     print(f"\n## {family}\n")
-    print("| category | bugs | caught | recall | harmless | flagged | extra | precision |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| category | bugs | caught | recall | fixes | resolved | harmless | flagged "
+        "| extra | precision |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['label']} | {r['bugs']} | {r['caught']} | {percent(r['recall'])} "
-            f"| {r['harmless']} | {r['flagged']} | {r['extra']} | {percent(r['precision'])} |"
+            f"| {r['fixes']} | {r['resolved']} | {r['harmless']} | {r['flagged']} "
+            f"| {r['extra']} | {percent(r['precision'])} |"
         )
 
 
