@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from patchlint.findings import Finding
+from patchlint.findings import Finding, Severity
 from patchlint.pipeline.analyse import ParseCache, analyse_file
 from patchlint.pipeline.budget import BudgetExceeded, patch_budget
 from patchlint.result import CheckResult, FileResult, PatchResult
-from patchlint.rules import select_rules
-from patchlint.rules.engine import RuleMeta, _check_function
+from patchlint.rules import (
+    Rule,
+    SeriesUnit,
+    run_mail_rules,
+    run_series_rules,
+    select_rules,
+)
 
 
 @dataclass
@@ -23,7 +28,7 @@ class CheckOptions:
     ignore: list[str] = field(default_factory=list)
     show_all: bool = False
     simulate: bool = True
-    severity_overrides: dict[str, str] = field(default_factory=dict)
+    severity_overrides: dict[str, Severity] = field(default_factory=dict)
     # Pre/post file texts kept for reports that show code excerpts; a plain check of
     # a large archive does not need them and should not hold them.
     keep_images: bool = True
@@ -54,7 +59,9 @@ def run_check(
         # Everything later stages need was extracted by collect(); the decoded bodies
         # are the bulk of an archive's memory.
         message.body = ""
-    series_rules = select_rules(options.enable, options.ignore, "series")
+    series_rules = select_rules(
+        options.enable, options.ignore, "series", options.severity_overrides
+    )
     work = _series_work(collection)
     total = sum(len(members) for members in work)
     done = 0
@@ -83,11 +90,9 @@ def run_check(
 
     series_findings = [
         finding
-        for problem in collection.problems
-        for meta in series_rules
-        for finding in _check_function(meta.entry)(problem)
+        for unit in series_units(collection)
+        for finding in run_series_rules(unit, series_rules)
     ]
-    _apply_overrides(series_findings, options)
     return CheckResult(
         inputs=inputs,
         messages=collection.messages,
@@ -108,6 +113,18 @@ def _lean(messages: Iterable[Any]) -> Iterator[Any]:
         ):
             message.body = ""
         yield message
+
+
+def series_units(collection: Any) -> list[SeriesUnit]:
+    """One unit per series that has problems, in the order the problems were found."""
+    by_key = {series.key: series for series in collection.series}
+    units: dict[str, SeriesUnit] = {}
+    for problem in collection.problems:
+        unit = units.get(problem.series)
+        if unit is None:
+            unit = units[problem.series] = SeriesUnit(problem.series, by_key.get(problem.series))
+        unit.problems.append(problem)
+    return list(units.values())
 
 
 def _series_work(collection: Any) -> list[list[Any]]:
@@ -131,8 +148,9 @@ class SeriesChecker:
     def __init__(self, options: CheckOptions) -> None:
         self.options = options
         self.tree = open_check_tree(options)
-        self.c_rules = select_rules(options.enable, options.ignore, "function")
-        self.mail_rules = select_rules(options.enable, options.ignore, "mail")
+        overrides = options.severity_overrides
+        self.c_rules = select_rules(options.enable, options.ignore, "function", overrides)
+        self.mail_rules = select_rules(options.enable, options.ignore, "mail", overrides)
         self.cache = ParseCache()
         self.index = LazyIndex(self.tree)
 
@@ -177,8 +195,8 @@ def _check_patch(
     message: Any,
     patch: Any,
     applied: Any,
-    c_rules: list[RuleMeta],
-    mail_rules: list[RuleMeta],
+    c_rules: list[Rule],
+    mail_rules: list[Rule],
     cache: ParseCache,
     index: Any,
     tree: Any,
@@ -207,11 +225,10 @@ def _check_patch(
             and (applied_file.pre or applied_file.post)
         ):
             result.images[applied_file.path] = (applied_file.pre, applied_file.post)
-    for meta in mail_rules:
-        result.findings.extend(_check_function(meta.entry)(message))
+    result.findings.extend(run_mail_rules(message, mail_rules))
     if not options.show_all:
         result.findings = [f for f in result.findings if f.status != "unchanged"]
-    _apply_overrides(result.findings, options)
+    _resolved_as_info(result.findings)
     if options.simulate and tree is not None and applied is not None and touched_functions:
         from patchlint.simulate import simulate_applied
 
@@ -234,13 +251,11 @@ def _file_result(file_patch: Any, applied_file: Any) -> FileResult:
     )
 
 
-def _apply_overrides(findings: list[Finding], options: CheckOptions) -> None:
+def _resolved_as_info(findings: list[Finding]) -> None:
     for finding in findings:
         if finding.status == "resolved":
             # Resolved findings are good news: shown as info, never failing a run.
             finding.severity = "info"
-        elif finding.rule in options.severity_overrides:
-            finding.severity = options.severity_overrides[finding.rule]  # type: ignore[assignment]
 
 
 class LazyIndex:

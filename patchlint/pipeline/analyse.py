@@ -11,7 +11,7 @@ from typing import Any
 from patchlint.findings import Finding
 from patchlint.pipeline.partial import complete_functions, sparse_image
 from patchlint.pipeline.touched import functions_at, touched_lines
-from patchlint.rules import AnalysisUnit, RuleMeta, diff_findings, run_rules
+from patchlint.rules import AnalysisUnit, Rule, diff_findings, run_rules
 
 C_SUFFIXES = (".c", ".h")
 
@@ -50,7 +50,7 @@ class FileAnalysis:
 def analyse_file(
     file_patch: Any,
     applied: Any | None,
-    rules: list[RuleMeta],
+    rules: list[Rule],
     cache: ParseCache,
     index: Any = None,
 ) -> FileAnalysis:
@@ -64,7 +64,7 @@ def analyse_file(
 
 
 def _analyse_images(
-    file_patch: Any, applied: Any, rules: list[RuleMeta], cache: ParseCache, index: Any
+    file_patch: Any, applied: Any, rules: list[Rule], cache: ParseCache, index: Any
 ) -> FileAnalysis:
     touched = touched_lines(file_patch, getattr(applied, "hunks", None))
     pre_path = file_patch.old_path or applied.path
@@ -84,7 +84,7 @@ def _analyse_images(
 
 
 def _analyse_hunks_only(
-    file_patch: Any, rules: list[RuleMeta], cache: ParseCache, state: str
+    file_patch: Any, rules: list[Rule], cache: ParseCache, state: str
 ) -> FileAnalysis:
     path = file_patch.path or ""
     pre_text = sparse_image(file_patch, "pre") if file_patch.status != "added" else ""
@@ -114,9 +114,7 @@ def _analyse_hunks_only(
     return FileAnalysis(findings=findings, touched_functions=names, partial=True, note=note)
 
 
-def _run(
-    source: Any, path: str, names: set[str], rules: list[RuleMeta], index: Any
-) -> list[Finding]:
+def _run(source: Any, path: str, names: set[str], rules: list[Rule], index: Any) -> list[Finding]:
     if source is None:
         return []
     unit = AnalysisUnit(source=source, path=path, functions=names, index=index)

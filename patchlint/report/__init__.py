@@ -7,20 +7,14 @@ keyword options (quiet, fail_on, color, and format-specific flags it may ignore)
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 FORMATS: dict[str, str] = {
     "text": "patchlint.report.text:render_text",
     "json": "patchlint.report.json_report:render_json",
-}
-
-for _name, _entry in {
     "sarif": "patchlint.report.sarif:render_sarif",
     "checkpatch": "patchlint.report.checkpatch:render_checkpatch",
-}.items():
-    if importlib.util.find_spec(_entry.split(":")[0]) is not None:
-        FORMATS[_name] = _entry
+}
 
 
 def render(result: Any, output_format: str, **options: Any) -> str:

@@ -42,7 +42,7 @@ def test_explain_prints_the_doc_page() -> None:
 def test_explain_without_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
     meta = all_rules()[0]
     ghost = RuleMeta(**{**meta.__dict__, "doc": "docs/no-such-page.md"})
-    monkeypatch.setattr("patchlint.rules.engine.get_rule", lambda rule_id: ghost)
+    monkeypatch.setattr("patchlint.rules.get_rule", lambda rule_id: ghost)
     result = CliRunner().invoke(explain_command, [meta.id])
     assert result.exit_code == 0
     assert "No documentation page yet" in result.output and meta.summary[:30] in result.output
