@@ -55,28 +55,26 @@ def _rule_tables() -> dict[str, tuple[str, ...]]:
     return tokens
 
 
-def _task_state_tokens() -> dict[str, tuple[str, ...]]:
-    """Tokens of the thread-group rules, read from their own knowledge file."""
-    if not (data_dir() / "kernel" / "task-state.toml").is_file():
+def _task_state_tokens(root: Path | None) -> dict[str, tuple[str, ...]]:
+    """Tokens of the thread-group rules: inferred from the tree (the per-thread facts
+    with a group counterpart, the single-thread actions)."""
+    if root is None:
         return {}
-    data = load_toml("kernel/task-state.toml")
-    flags = tuple(
-        item["name"]
-        for item in data.get("per_thread", [])
-        if str(item.get("name", "")).startswith(("TIF_", "PF_"))
-    )
-    actions = tuple(item["name"] for item in data.get("single_action", []) if "name" in item)
-    return {"thread-flag-as-group": flags, "thread-action-on-group": flags + actions}
+    from patchlint.rules.taskscope.scan_support import rule_tokens
+
+    return rule_tokens(root)
 
 
-def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[str, ...] | None]:
+def candidate_tokens(
+    rule_ids: Iterable[str] | None = None, root: Path | None = None
+) -> dict[str, tuple[str, ...] | None]:
     """Per rule, the literal tokens a file must contain for the rule to fire there.
 
     None means the rule declares no tokens, so every file is a candidate for it.
     """
     from patchlint.rules import select_rules
 
-    known = {**_task_state_tokens(), **_rule_tables()}
+    known = {**_task_state_tokens(root), **_rule_tables()}
     wanted = list(rule_ids) if rule_ids else [meta.id for meta in select_rules()]
     return {rule_id: (known.get(rule_id) or None) for rule_id in wanted}
 
@@ -220,8 +218,9 @@ def _worker_init(
 class _RecordingIndex:
     """First pass: remember the names asked about, answer "no callers"."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
         self.asked: set[str] = set()
+        self.root = root  # the tree, for knowledge inferred from it as a whole
 
     def callers(self, name: str) -> list[Any]:
         self.asked.add(name)
@@ -274,7 +273,7 @@ def _scan_one(relative: str) -> Outcome:
     if not wanted:
         return relative, [], None, []
     second_pass = _WORKER.get("mentions") is not None
-    index = _answering_index() if second_pass else _RecordingIndex()
+    index = _answering_index() if second_pass else _RecordingIndex(root)
     try:
         source = parse_c(text, relative, _WORKER["dialect"])
         unit = AnalysisUnit(source=source, path=relative, index=index)
@@ -341,7 +340,7 @@ def scan_tree(
     started = time.perf_counter()
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
-    tokens = candidate_tokens(ids)
+    tokens = candidate_tokens(ids, root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache = _ResultCache(root, ids) if use_cache else None
     files = candidate_files(root, tokens, jobs)
@@ -484,4 +483,8 @@ def _version(rule_ids: list[str], root: Path) -> str:
         digest.update((root / ".clang-format").read_bytes())
     except OSError:
         pass
+    from patchlint.rules.taskscope.scan_support import ACTION_RULE, FLAG_RULE, identity
+
+    if FLAG_RULE in rule_ids or ACTION_RULE in rule_ids:
+        digest.update(identity(root).encode())  # knowledge inferred from the whole tree
     return digest.hexdigest()

@@ -43,7 +43,7 @@ from patchlint.rules.taskscope.model import (
 )
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
-FORMAT = 3
+FORMAT = 5
 _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
@@ -161,11 +161,11 @@ def _summary(summary: Summary) -> JSON:
         "p": list(summary.params),
         "ps": list(summary.param_structs),
         "a": [
-            [a.op, _loc(a.loc), a.bit, a.cond, a.pos, a.line, a.via, a.plain]
+            [a.op, _loc(a.loc), a.bit, a.cond, a.pos, a.line, a.via, a.plain, a.addr]
             for a in summary.accesses
         ],
         "w": [
-            [_loc(w.loc), list(w.via), _select(w.select), w.scope, w.pos, w.line]
+            [_loc(w.loc), list(w.via), _select(w.select), w.scope, w.pos, w.line, w.decided, w.selector]
             for w in summary.wakes
         ],
         "ww": [[w.walk, _loc(w.group), w.action, w.line] for w in summary.walk_wakes],
@@ -175,6 +175,7 @@ def _summary(summary: Summary) -> JSON:
         "m": summary.macro,
         "v": summary.value,
         "st": summary.static,
+        "br": summary.breadth,
     }
 
 
@@ -347,7 +348,7 @@ def _summary_of(value: object) -> Summary:
         )
     wakes = []
     for item in _l(data["w"]):
-        loc, via, select, scope, pos, line = _l(item)
+        loc, via, select, scope, pos, line, decided, selector = _l(item)
         wakes.append(
             Wake(
                 _loc_req(loc),
@@ -356,6 +357,8 @@ def _summary_of(value: object) -> Summary:
                 cast_scope(scope),
                 _i(pos),
                 _i(line),
+                _s(decided),
+                _s(selector),
             )
         )
     walk_wakes = []
@@ -377,6 +380,7 @@ def _summary_of(value: object) -> Summary:
         macro=_b(data["m"]),
         value=_b(data["v"]),
         static=_b(data["st"]),
+        breadth=_i(data["br"]),
     )
 
 

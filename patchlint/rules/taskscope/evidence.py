@@ -34,9 +34,13 @@ def is_accessor(summary: Summary) -> bool:
     accessors, predicates): a fact written through one is written by the caller."""
     if summary.wakes or summary.walk_wakes:
         return False
-    members = {(a.loc.holder, a.loc.member) for a in summary.accesses if a.loc.base.startswith("$")}
-    members |= {(a.loc.holder, a.loc.member) for a in summary.accesses if a.loc.base == "current"}
-    return len(members) <= 2
+    return summary.breadth <= 2
+
+
+def is_thin(summary: Summary) -> bool:
+    """An accessor of a single fact (``test_tsk_thread_flag()``, ``tsk_is_oom_victim()``):
+    a test through it is the caller's own test."""
+    return not summary.wakes and not summary.walk_wakes and summary.breadth <= 1
 
 
 def anchor_of(loc: Loc, model: ScopeModel) -> Anchor | None:

@@ -423,8 +423,10 @@ class _State:
         cond: bool,
         via: str = "",
         plain: bool = False,
+        addr: bool = False,
     ) -> None:
-        access = Access(op, loc, bit, cond, node.start_byte, node.start_point[0] + 1, via, plain)
+        line = node.start_point[0] + 1
+        access = Access(op, loc, bit, cond, node.start_byte, line, via, plain, addr)
         self.reading.sites.append(Site(access, node))
 
     def _member(self, node: Node) -> None:
@@ -454,6 +456,8 @@ class _State:
                 outer = outer.parent
             if outer is None or outer.type != "argument_list":
                 self._add("read", loc, node, None, in_condition(parent))
+            elif not self._handled(outer.parent):
+                self._add("read", loc, node, None, in_condition(outer), addr=True)
         elif kind == "binary_expression" and text(parent.child_by_field_name("operator")) == "&":
             other = parent.child_by_field_name("right")
             if other == top:
@@ -463,6 +467,19 @@ class _State:
                 self._add("read", loc, parent, bit, True)
         else:
             self._add("read", loc, node, None, in_condition(node))
+
+    def _handled(self, call: Node | None) -> bool:
+        """The call an address is handed to is one the reader sees into."""
+        if call is None or call.type != "call_expression":
+            return False
+        function = call.child_by_field_name("function")
+        name = text(function) if function is not None and function.type == "identifier" else ""
+        if not name:
+            return False
+        if name in self.roots.bit_ops or name in self.roots.writes or name in self.roots.wake:
+            return True
+        wide = self.reader.wide is not None and self.reader.wide(name)
+        return (wide or self._follows(_args(call))) and self.reader.lookup(name) is not None
 
     def _bits(self, node: Node | None) -> list[str]:
         bits: list[str] = []
@@ -565,14 +582,23 @@ class _State:
                 if bit is None:
                     continue
             via = summary.name if not access.via else f"{summary.name}>{access.via}"
-            self._add(access.op, loc, node, bit, access.cond and cond, via, access.plain)
+            self._add(access.op, loc, node, bit, access.cond and cond, via, access.plain, access.addr)
         for wake in summary.wakes:
             loc = self._instantiate(wake.loc, call.args)
             if loc is None:
                 continue
-            select, scope = self._resolve_select(wake, call)
+            select, scope, decided = self._resolve_select(wake, call)
             self._wake(
-                Wake(loc, (summary.name,) + wake.via, select, scope, node.start_byte, _line(node)),
+                Wake(
+                    loc,
+                    (summary.name,) + wake.via,
+                    select,
+                    scope,
+                    node.start_byte,
+                    _line(node),
+                    decided or wake.decided,
+                    wake.select.constant if decided and wake.select else wake.selector,
+                ),
                 node,
                 call,
             )
@@ -590,21 +616,21 @@ class _State:
                         )
                     )
 
-    def _resolve_select(self, wake: Wake, call: Call) -> tuple[Select | None, Scope]:
+    def _resolve_select(self, wake: Wake, call: Call) -> tuple[Select | None, Scope, str]:
         select = wake.select
         if select is None or select.param >= len(call.args):
-            return None, wake.scope
+            return None, wake.scope, ""
         passed = self._bit(call.args[select.param])
         if passed is None:
-            return None, wake.scope
+            return None, wake.scope, ""
         if passed.startswith("$"):
             moved = Select(
                 int(passed[1:]), select.constant, select.when_equal, select.otherwise, select.where
             )
-            return moved, wake.scope
+            return moved, wake.scope, ""
         scope = select.when_equal if passed == select.constant else select.otherwise
         self.reading.resolved.append((select.constant, passed, scope))
-        return None, scope
+        return None, scope, passed
 
     def _wake(self, wake: Wake, node: Node, call: Call) -> None:
         walk = call.walk
@@ -623,7 +649,19 @@ class _State:
         for may in self.may.get(wake.loc.base, []) if not wake.loc.path else []:
             if may.base.startswith("$") and not may.path:
                 self.reading.wakes.append(
-                    (Wake(may, wake.via, wake.select, wake.scope, wake.pos, wake.line), node)
+                    (
+                        Wake(
+                            may,
+                            wake.via,
+                            wake.select,
+                            wake.scope,
+                            wake.pos,
+                            wake.line,
+                            wake.decided,
+                            wake.selector,
+                        ),
+                        node,
+                    )
                 )
 
     def finish(self) -> None:
@@ -632,7 +670,7 @@ class _State:
         select = self.reading.selects[0]
         self.reading.wakes = [
             (Wake(w.loc, w.via, select, w.scope, w.pos, w.line), n)
-            if w.select is None and w.scope == "thread"
+            if w.select is None and w.scope == "thread" and not w.decided
             else (w, n)
             for w, n in self.reading.wakes
         ]

@@ -148,6 +148,7 @@ def infer(files: TreeFiles) -> Knowledge:
                     returned_struct(fn),
                     returns_value(fn),
                     fn.is_static and path.endswith(".c"),
+                    model,
                 )
             collected.functions += 1
             observed.append(observe(reading, model, accessors(), path))

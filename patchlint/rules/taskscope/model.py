@@ -94,6 +94,7 @@ class Access:
     line: int = 0
     via: str = ""  # the callee this access was reached through, if any
     plain: bool = False  # the bit came from a plain ``word = CONSTANT`` (maybe not a flag)
+    addr: bool = False  # only its address was handed to a call the reader cannot see
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class Wake:
     scope: Scope = "thread"  # whom it reaches once the selection is made
     pos: int = 0
     line: int = 0
+    decided: str = ""  # the constant that made the selection ("PIDTYPE_PID")
+    selector: str = ""  # the constant the selection compares with
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class Summary:
     macro: bool = False
     value: bool = False  # returns a value (a predicate candidate)
     static: bool = False
+    breadth: int = 0  # distinct facts it touches: 1 for an accessor or a predicate of one
 
     def where(self) -> Where:
         return Where(self.file, self.line, self.name)

@@ -8,7 +8,7 @@ a static function does in C.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from patchlint.rules.taskscope.extract import FunctionReading, Reader, nodes, text
 from patchlint.rules.taskscope.model import Access, Summary, Wake
@@ -38,14 +38,18 @@ def summary_of(
     returns_struct: str | None,
     value: bool = False,
     static: bool = False,
+    model: ScopeModel | None = None,
 ) -> Summary:
     """Keep what callers can use: accesses, wakes and selects on parameters or current."""
     accesses: list[Access] = []
     seen: set[tuple[object, ...]] = set()
+    facts: set[tuple[str | None, str | None, str | None]] = set()
     for site in reading.sites:
         access = site.access
         if not (access.loc.base.startswith("$") or access.loc.base == "current"):
             continue
+        if model is None or not navigation(model, access.loc.holder, access.loc.member):
+            facts.add((access.loc.holder, access.loc.member, access.bit))
         key = (access.op, access.loc.base, access.loc.path, access.bit, access.cond)
         if key in seen:
             continue
@@ -73,7 +77,16 @@ def summary_of(
         macro=macro,
         value=value,
         static=static,
+        breadth=len(facts),
     )
+
+
+def navigation(model: ScopeModel, holder: str | None, member: str | None) -> bool:
+    """``p->signal``, ``p->thread_info``: the way from a task to its other state, not a
+    fact of its own."""
+    if holder != model.roots.task or member is None:
+        return False
+    return model.scope_of(model.target(holder, member)) in ("thread", "group")
 
 
 def returns_value(fn: FunctionDef) -> bool:
@@ -95,9 +108,15 @@ def returned_struct(fn: FunctionDef) -> str | None:
 class SummaryStore:
     """Summaries of a tree's functions, computed on demand and memoised."""
 
-    def __init__(self, files: TreeFiles | None, model: ScopeModel) -> None:
+    def __init__(
+        self,
+        files: TreeFiles | None,
+        model: ScopeModel,
+        fallback: Callable[[str], Summary | None] | None = None,
+    ) -> None:
         self.files = files
         self.model = model
+        self.fallback = fallback
         self.summaries: dict[tuple[str, str], Summary | None] = {}
         self.located: dict[str, list[Head]] = {}
         self.local: dict[str, tuple[SourceFile, FunctionDef]] = {}
@@ -158,7 +177,7 @@ class SummaryStore:
     def summary(self, name: str, from_file: str = "") -> Summary | None:
         found = self._definition(name, from_file)
         if found is None:
-            return None
+            return self.fallback(name) if self.fallback is not None else None
         path, definition, source = found
         key = (path, name)
         if key in self.summaries:
@@ -198,6 +217,7 @@ class SummaryStore:
             returned_struct(fn),
             returns_value(fn),
             fn.is_static and source.path.endswith(".c"),
+            self.model,
         )
 
     def read_function(self, source: SourceFile, fn: FunctionDef) -> FunctionReading:
@@ -219,7 +239,9 @@ class SummaryStore:
                 fn.node, fn.body, macro.name, macro.file, params, constructs_of(source, fn)
             )
             reading.name = macro.name
-            shifted = summary_of(reading, macro.file, macro.line, True, None, value)
+            shifted = summary_of(
+                reading, macro.file, macro.line, True, None, value, False, self.model
+            )
             return _at_line(shifted, macro.line)
         return None
 

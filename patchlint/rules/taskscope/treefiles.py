@@ -57,22 +57,36 @@ class MacroDef:
 class TreeFiles:
     """Files of one tree, read through an optional reader (a git revision) or the disk."""
 
-    def __init__(self, root: Path, reader: TextReader | None = None, cache_size: int = 256) -> None:
+    def __init__(
+        self,
+        root: Path,
+        reader: TextReader | None = None,
+        cache_size: int = 256,
+        listing: list[str] | None = None,
+    ) -> None:
         self.root = root
         self.reader = reader
+        self.listing = listing
         self.manifest: dict[str, str] = {}
         self.greps = 0
         self._parsed: OrderedDict[str, SourceFile | None] = OrderedDict()
         self._cache_size = cache_size
-        self._dirs = [d for d in search_dirs() if (root / d).is_dir()] or ["."]
+        self._dirs = ["."] if listing is not None else [
+            d for d in search_dirs() if (root / d).is_dir()
+        ] or ["."]
         self._definitions: dict[str, list[Head]] | None = None
         self._macros: dict[str, dict[str, MacroDef]] = {}
+
+    @classmethod
+    def virtual(cls, files: dict[str, str]) -> TreeFiles:
+        """A tree made of the given files only (one patched file and nothing else)."""
+        return cls(Path("/nonexistent"), files.get, listing=sorted(files))
 
     def text(self, path: str) -> str | None:
         data: str | None = None
         if self.reader is not None:
             data = self.reader(path)
-        if data is None:
+        if data is None and self.listing is None:
             try:
                 data = (self.root / path).read_text(encoding="utf-8", errors="replace")
             except OSError:
@@ -95,7 +109,7 @@ class TreeFiles:
     def grep(self, pattern: str, words: bool = False, lines: bool = False) -> list[str]:
         """``grep -rE`` over the common directories: matching files, or file:line:text."""
         grep = shutil.which("grep")
-        if grep is None:
+        if grep is None or self.listing is not None:
             return self._python_grep(pattern, words, lines)
         options = ["-rE", "--include=*.c", "--include=*.h"]
         options.append("-n" if lines else "-l")
@@ -121,19 +135,25 @@ class TreeFiles:
     def _python_grep(self, pattern: str, words: bool, lines: bool) -> list[str]:
         regex = re.compile(rf"\b(?:{pattern})\b" if words else pattern)
         found: list[str] = []
+        for relative in self._all_paths():
+            data = self.text(relative) or ""
+            for number, line in enumerate(data.splitlines(), 1):
+                if regex.search(line):
+                    if not lines:
+                        found.append(relative)
+                        break
+                    found.append(f"{relative}:{number}:{line}")
+        return found
+
+    def _all_paths(self) -> list[str]:
+        if self.listing is not None:
+            return self.listing
+        paths: list[str] = []
         for directory in self._dirs:
             for path in sorted((self.root / directory).rglob("*")):
-                if path.suffix not in (".c", ".h") or not path.is_file():
-                    continue
-                relative = str(path.relative_to(self.root))
-                data = path.read_text(encoding="utf-8", errors="replace")
-                for number, line in enumerate(data.splitlines(), 1):
-                    if regex.search(line):
-                        if not lines:
-                            found.append(relative)
-                            break
-                        found.append(f"{relative}:{number}:{line}")
-        return found
+                if path.suffix in (".c", ".h") and path.is_file():
+                    paths.append(str(path.relative_to(self.root)))
+        return paths
 
     def tier(self, path: str) -> int:
         for position, directory in enumerate(self._dirs):
