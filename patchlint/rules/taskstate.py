@@ -16,6 +16,7 @@ from patchlint.findings import Evidence
 from patchlint.knowledge import load_toml
 from patchlint.rules.taskscope.infer import Knowledge, replacement
 from patchlint.rules.taskscope.model import Counterpart, Fact, ThreadFact, Where
+from patchlint.rules.taskscope.model import Evidence as Inferred
 from patchlint.rules.taskscope.scopes import ScopeModel
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def apply_overrides(knowledge: Knowledge, model: ScopeModel) -> None:
         if thread is None or group is None:
             continue  # the tree does not have these: nothing to say about them
         spelled, predicate = replacement(group, knowledge.predicates, model)
-        item = Evidence("override", f"rules/kernel/task-state.toml: {why}", Where("rules", 0))
+        item = Inferred("override", f"rules/kernel/task-state.toml: {why}", Where("rules", 0))
         existing = knowledge.thread_facts.get(thread.name)
         writers = existing.writers if existing is not None else []
         knowledge.thread_facts[thread.name] = ThreadFact(

@@ -108,7 +108,8 @@ def _reachable(first: Node, second: Node) -> bool:
         if parent.type == "compound_statement":
             after = [c for c in parent.named_children if c.start_byte >= child.end_byte]
             if any(
-                c.type in ("return_statement", "goto_statement", "break_statement", "continue_statement")
+                c.type
+                in ("return_statement", "goto_statement", "break_statement", "continue_statement")
                 for c in after
             ):
                 return False
@@ -123,7 +124,9 @@ def _ancestors(node: Node) -> Iterator[Node]:
         parent = parent.parent
 
 
-def _group_text(view: TaskView, call: Call, wake: Wake, form: GroupForm | None, task: str) -> str | None:
+def _group_text(
+    view: TaskView, call: Call, wake: Wake, form: GroupForm | None, task: str
+) -> str | None:
     if wake.decided and wake.selector:
         constant = view.knowledge.group_constants.get(wake.selector)
         if constant:
@@ -135,7 +138,11 @@ def _group_text(view: TaskView, call: Call, wake: Wake, form: GroupForm | None, 
 
 def _walk_text(view: TaskView, action: str) -> str:
     walker = next((w.name for w in view.model.roots.walkers.values() if w.group is not None), "")
-    return f"a {walker} walk calling {action}()" if walker else f"a walk over the threads calling {action}()"
+    return (
+        f"a {walker} walk calling {action}()"
+        if walker
+        else f"a walk over the threads calling {action}()"
+    )
 
 
 def _judge(
@@ -175,13 +182,18 @@ def _judge(
         evidence.append(
             Evidence(
                 "inference",
-                f"group form: {form.name}() calls {call.name}() on each thread of a {form.walk}() walk",
+                f"group form: {form.name}() calls {call.name}() on each thread of a "
+                f"{form.walk}() walk",
                 form.where.file,
                 form.where.line,
             )
         )
     if event is not None:
-        how = "changes" if not event.site.access.via else f"changes (in {event.site.access.via.split('>')[0]}())"
+        how = (
+            "changes"
+            if not event.site.access.via
+            else f"changes (in {event.site.access.via.split('>')[0]}())"
+        )
         evidence.append(
             Evidence(
                 "call",
@@ -190,7 +202,9 @@ def _judge(
                 line_of(event.node),
             )
         )
-        evidence.append(Evidence("call", f"{call.name}() acts on {task} alone", path, line_of(call.node)))
+        evidence.append(
+            Evidence("call", f"{call.name}() acts on {task} alone", path, line_of(call.node))
+        )
         key = f"{call.name}({task}) with {event.fact.name}"
         message = (
             f"{spelled} acts on one thread, but the same code changes {event.fact.name} for "
@@ -199,10 +213,18 @@ def _judge(
     else:
         assert walk is not None
         evidence.append(
-            Evidence("path", f"{task} is the cursor of {walk.name}(): one task per process", path, walk.line)
+            Evidence(
+                "path",
+                f"{task} is the cursor of {walk.name}(): one task per process",
+                path,
+                walk.line,
+            )
         )
         key = f"{call.name}({task}) in {walk.name}({task})"
-        message = f"{spelled} reaches only one thread of each process of the {walk.name}() walk; use {replacement}"
+        message = (
+            f"{spelled} reaches only one thread of each process of the {walk.name}() walk; "
+            f"use {replacement}"
+        )
     return Finding(
         rule=RULE,
         severity="warning",

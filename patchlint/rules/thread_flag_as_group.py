@@ -93,7 +93,11 @@ def _judge(
 ) -> Finding | None:
     node, anchor = located.node, located.anchor
     owners = {w.function for w in thread.writers}
-    if fv.fn.name in owners or writes_fact(fv, thread.fact) or guards_owner_action(view, thread, node):
+    if (
+        fv.fn.name in owners
+        or writes_fact(fv, thread.fact)
+        or guards_owner_action(view, thread, node)
+    ):
         return None  # the owner: it sets, clears or drops the flag on purpose
     if thread_walk_at(fv, node, anchor) is not None:
         return None  # each thread asked in turn: that is the group question
@@ -173,7 +177,9 @@ def _marker_context(
     return [not_current] + context, "high" if context else "medium"
 
 
-def _group_context(view: TaskView, fv: FunctionView, located: Located, subject: str) -> list[Evidence]:
+def _group_context(
+    view: TaskView, fv: FunctionView, located: Located, subject: str
+) -> list[Evidence]:
     """The code around asks or changes group state of the task, or walks its threads."""
     path = view.source.path
     context: list[Evidence] = []
@@ -191,7 +197,12 @@ def _group_context(view: TaskView, fv: FunctionView, located: Located, subject: 
     walk = thread_walk_over(view, fv, located.anchor)
     if walk is not None:
         context.append(
-            Evidence("path", f"the function walks the threads of {subject} ({walk.name}())", path, walk.line)
+            Evidence(
+                "path",
+                f"the function walks the threads of {subject} ({walk.name}())",
+                path,
+                walk.line,
+            )
         )
     return context
 
@@ -248,7 +259,12 @@ def _process_context(
     action = group_action_on(view, fv, anchor)
     if action is not None:
         return [
-            Evidence("call", f"the function acts on {subject} as a process ({action.name}())", path, line_of(action.node))
+            Evidence(
+                "call",
+                f"the function acts on {subject} as a process ({action.name}())",
+                path,
+                line_of(action.node),
+            )
         ], "medium"
     context = _group_context(view, fv, located, subject)
     if context:

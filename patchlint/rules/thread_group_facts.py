@@ -154,7 +154,9 @@ def counterpart_asked(
     group = thread.counterpart.group
     for item in group_questions(view, fv, anchor):
         if item.fact == group or (
-            item.fact.holder == group.holder and item.fact.member == group.member and group.bit is None
+            item.fact.holder == group.holder
+            and item.fact.member == group.member
+            and group.bit is None
         ):
             return item
     return None
@@ -202,7 +204,10 @@ def clears_on_current(view: TaskView, name: str, fact: Fact) -> bool:
     if summary is None:
         return False
     return any(
-        a.op == "clear" and a.loc.base == "current" and a.bit == fact.bit and a.loc.member == fact.member
+        a.op == "clear"
+        and a.loc.base == "current"
+        and a.bit == fact.bit
+        and a.loc.member == fact.member
         for a in summary.accesses
     )
 
@@ -222,7 +227,9 @@ def guards_owner_action(view: TaskView, thread: ThreadFact, node: Node) -> str |
                 if current.type == "call_expression":
                     function = current.child_by_field_name("function")
                     name = text(function)
-                    if name in thread.clearers_on_current or clears_on_current(view, name, thread.fact):
+                    if name in thread.clearers_on_current or clears_on_current(
+                        view, name, thread.fact
+                    ):
                         return name
                 stack.extend(current.named_children)
             return None
@@ -233,20 +240,24 @@ def guards_owner_action(view: TaskView, thread: ThreadFact, node: Node) -> str |
 def through_accessors(view: TaskView, located: Located) -> bool:
     """The access is the function's own: made directly or through accessors of that one
     fact (a test inside a bigger callee belongs to the callee)."""
-    for name in located.site.access.via.split(">"):
-        if not name:
-            continue
+    via = [name for name in located.site.access.via.split(">") if name]
+    for name in via:
         summary = view.summary(name)
         if summary is None or not is_thin(summary):
             return False
+    if via and via[0] in view.store.local:
+        # A predicate of this file is judged in its own body; only a bit handed to it
+        # (an accessor like test_tsk_thread_flag()) makes the test the caller's.
+        summary = view.summary(via[0])
+        return summary is not None and any(
+            a.bit is not None and a.bit.startswith("$") for a in summary.accesses
+        )
     return True
 
 
 def writes_fact(fv: FunctionView, fact: Fact) -> bool:
     """The function sets or clears the fact itself (directly or through an accessor)."""
-    return any(
-        item.fact == fact and item.site.access.op in ("set", "clear") for item in fv.located
-    )
+    return any(item.fact == fact and item.site.access.op in ("set", "clear") for item in fv.located)
 
 
 def unpaired_bits(view: TaskView, located: Located) -> list[str]:

@@ -65,7 +65,9 @@ def _from_index(unit: AnalysisUnit, view: TaskView, action: str) -> GroupForm | 
             continue
         form = _form_of(_summarise(view, source, fn), action)
         if form is not None:
-            found = GroupForm(form.name, action, form.param, form.walk, Where(path, fn.start_line, fn.name))
+            found = GroupForm(
+                form.name, action, form.param, form.walk, Where(path, fn.start_line, fn.name)
+            )
             break
     memo[action] = found
     return found

@@ -43,7 +43,7 @@ from patchlint.rules.taskscope.model import (
 )
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
-FORMAT = 5
+FORMAT = 6
 _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
@@ -165,7 +165,16 @@ def _summary(summary: Summary) -> JSON:
             for a in summary.accesses
         ],
         "w": [
-            [_loc(w.loc), list(w.via), _select(w.select), w.scope, w.pos, w.line, w.decided, w.selector]
+            [
+                _loc(w.loc),
+                list(w.via),
+                _select(w.select),
+                w.scope,
+                w.pos,
+                w.line,
+                w.decided,
+                w.selector,
+            ]
             for w in summary.wakes
         ],
         "ww": [[w.walk, _loc(w.group), w.action, w.line] for w in summary.walk_wakes],
@@ -208,7 +217,16 @@ def knowledge_to_json(knowledge: Knowledge) -> JSON:
             for t in knowledge.thread_facts.values()
         ],
         "predicates": [
-            [p.name, p.param, p.scope, list(p.reads), _where(p.where), p.macro, p.param_struct]
+            [
+                p.name,
+                p.param,
+                p.scope,
+                list(p.reads),
+                _where(p.where),
+                p.macro,
+                p.param_struct,
+                p.direct,
+            ]
             for p in knowledge.predicates.values()
         ],
         "actions": [
@@ -340,10 +358,18 @@ def _summary_of(value: object) -> Summary:
     data = _d(value)
     accesses = []
     for item in _l(data["a"]):
-        op, loc, bit, cond, pos, line, via, plain = _l(item)
+        op, loc, bit, cond, pos, line, via, plain, addr = _l(item)
         accesses.append(
             Access(
-                _op(op), _loc_req(loc), _os(bit), _b(cond), _i(pos), _i(line), _s(via), _b(plain)
+                _op(op),
+                _loc_req(loc),
+                _os(bit),
+                _b(cond),
+                _i(pos),
+                _i(line),
+                _s(via),
+                _b(plain),
+                _b(addr),
             )
         )
     wakes = []
@@ -417,7 +443,7 @@ def knowledge_from_json(data: JSON) -> Knowledge:
             clearers_on_current=[_s(c) for c in _l(entry["cc"])],
         )
     for item in _l(data["predicates"]):
-        name, param, scope, reads, where, macro, struct = _l(item)
+        name, param, scope, reads, where, macro, struct, direct = _l(item)
         knowledge.predicates[_s(name)] = Predicate(
             _s(name),
             _i(param),
@@ -426,6 +452,7 @@ def knowledge_from_json(data: JSON) -> Knowledge:
             _where_req(where),
             _b(macro),
             _os(struct),
+            _b(direct),
         )
     for item in _l(data["actions"]):
         name, param, via, select, where = _l(item)

@@ -582,7 +582,9 @@ class _State:
                 if bit is None:
                     continue
             via = summary.name if not access.via else f"{summary.name}>{access.via}"
-            self._add(access.op, loc, node, bit, access.cond and cond, via, access.plain, access.addr)
+            self._add(
+                access.op, loc, node, bit, access.cond and cond, via, access.plain, access.addr
+            )
         for wake in summary.wakes:
             loc = self._instantiate(wake.loc, call.args)
             if loc is None:

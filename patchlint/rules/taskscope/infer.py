@@ -173,7 +173,7 @@ def infer(files: TreeFiles) -> Knowledge:
     for (_path, name), summary in store.summaries.items():
         if summary is not None and (not summary.static or name not in knowledge.summaries):
             knowledge.summaries.setdefault(name, summary)
-    knowledge.predicates = predicates(knowledge.summaries, model)
+    knowledge.predicates = predicates(knowledge.summaries, model, len(paths) == 1)
     knowledge.thread_facts = thread_facts(collected, knowledge, model)
     _declared(files, knowledge)
     knowledge.actions, knowledge.group_forms, knowledge.walked = actions(knowledge.summaries)
@@ -278,7 +278,7 @@ def replacement(
         (f for f in model.links("group") if model.target(model.roots.task, f) == group.holder), ""
     )
     candidates = [p for p in predicates.values() if p.scope == "group" and group.name in p.reads]
-    candidates.sort(key=lambda p: (len(p.reads), p.where.file.endswith(".c"), p.name))
+    candidates.sort(key=lambda p: (len(p.reads), not p.direct, p.where.file.endswith(".c"), p.name))
     for predicate in candidates:
         if len(predicate.reads) == 1:
             argument = (
@@ -322,9 +322,12 @@ def compact(knowledge: Knowledge, model: ScopeModel) -> dict[str, Summary]:
 # --------------------------------------------------------------------- predicates
 
 
-def _scope_of_read(summary: Summary, model: ScopeModel, param: int) -> tuple[set[Scope], set[str]]:
+def _scope_of_read(
+    summary: Summary, model: ScopeModel, param: int
+) -> tuple[set[Scope], set[str], bool]:
     scopes: set[Scope] = set()
     reads: set[str] = set()
+    direct = True
     for access in summary.accesses:
         if access.op != "read" or access.loc.base != f"${param}":
             continue
@@ -340,16 +343,21 @@ def _scope_of_read(summary: Summary, model: ScopeModel, param: int) -> tuple[set
             continue
         scopes.add(scope)
         reads.add(access.bit or f"{holder}->{member}")
-    return scopes, reads
+        direct = direct and not access.via
+    return scopes, reads, direct
 
 
-def predicates(summaries: dict[str, Summary], model: ScopeModel) -> dict[str, Predicate]:
+def predicates(
+    summaries: dict[str, Summary], model: ScopeModel, single_file: bool = False
+) -> dict[str, Predicate]:
+    """Static functions of a .c file are predicates only for that file: kept when the
+    knowledge is that one file's."""
     found: dict[str, Predicate] = {}
     for name, summary in summaries.items():
-        if not summary.value or summary.wakes or summary.static:
+        if not summary.value or summary.wakes or summary.static and not single_file:
             continue
         for param in range(len(summary.params)):
-            scopes, reads = _scope_of_read(summary, model, param)
+            scopes, reads, direct = _scope_of_read(summary, model, param)
             if len(scopes) == 1 and reads and not any(a.op != "read" for a in summary.accesses):
                 (scope,) = scopes
                 found[name] = Predicate(
@@ -360,6 +368,7 @@ def predicates(summaries: dict[str, Summary], model: ScopeModel) -> dict[str, Pr
                     summary.where(),
                     summary.macro,
                     summary.param_structs[param] if param < len(summary.param_structs) else None,
+                    direct,
                 )
                 break
     return found

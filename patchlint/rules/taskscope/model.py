@@ -221,6 +221,7 @@ class Predicate:
     where: Where
     macro: bool = False
     param_struct: str | None = None
+    direct: bool = True  # reads the state itself, not through another predicate
 
 
 @dataclass(frozen=True)

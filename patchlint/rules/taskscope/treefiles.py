@@ -71,9 +71,11 @@ class TreeFiles:
         self.greps = 0
         self._parsed: OrderedDict[str, SourceFile | None] = OrderedDict()
         self._cache_size = cache_size
-        self._dirs = ["."] if listing is not None else [
-            d for d in search_dirs() if (root / d).is_dir()
-        ] or ["."]
+        self._dirs = (
+            ["."]
+            if listing is not None
+            else [d for d in search_dirs() if (root / d).is_dir()] or ["."]
+        )
         self._definitions: dict[str, list[Head]] | None = None
         self._macros: dict[str, dict[str, MacroDef]] = {}
 

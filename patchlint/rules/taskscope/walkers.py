@@ -60,8 +60,16 @@ def _walk_of(
         if walker.cursor >= len(construct.args) or construct.args[walker.cursor].strip() != cursor:
             continue
         loop = fn.node.descendant_for_byte_range(construct.start, construct.start)
-        while loop is not None and loop.type not in ("for_statement", "while_statement", "do_statement"):
+        while loop is not None and loop.type not in (
+            "for_statement",
+            "while_statement",
+            "do_statement",
+        ):
             loop = loop.parent
-        if loop is not None and loop.start_byte <= node.start_byte and node.end_byte <= loop.end_byte:
+        if (
+            loop is not None
+            and loop.start_byte <= node.start_byte
+            and node.end_byte <= loop.end_byte
+        ):
             return construct.name
     return None
