@@ -13,7 +13,13 @@ from collections.abc import Iterator
 
 from patchlint.findings import Evidence
 from patchlint.rules.engine import AnalysisUnit
-from patchlint.rules.taskscope.evidence import Anchor, alternatives, condition_root, is_thin
+from patchlint.rules.taskscope.evidence import (
+    Anchor,
+    alternatives,
+    condition_root,
+    is_accessor,
+    is_thin,
+)
 from patchlint.rules.taskscope.extract import Call, WalkRegion, strip, text
 from patchlint.rules.taskscope.model import Fact, ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
@@ -142,9 +148,18 @@ def passed_process(view: TaskView, fv: FunctionView, anchor: Anchor) -> Evidence
 
 
 def group_questions(view: TaskView, fv: FunctionView, anchor: Anchor) -> Iterator[Located]:
-    """Group state of ``anchor``'s process asked or changed in the function."""
+    """Group state of ``anchor``'s process asked or changed by the function itself
+    (directly or through accessors and predicates): state the tree relates to
+    per-thread state, not attributes such as limits or ids."""
+    state = set(view.knowledge.group_state)
     for item in fv.located:
-        if item.anchor == anchor and item.fact.scope == "group" and not item.site.access.addr:
+        if (
+            item.anchor == anchor
+            and item.fact.scope == "group"
+            and item.fact.name in state
+            and not item.site.access.addr
+            and own_access(view, item)
+        ):
             yield item
 
 
@@ -237,8 +252,17 @@ def guards_owner_action(view: TaskView, thread: ThreadFact, node: Node) -> str |
     return None
 
 
+def own_access(view: TaskView, located: Located) -> bool:
+    """Made by the function itself, directly or through accessors and predicates."""
+    for name in located.site.access.via.split(">"):
+        summary = view.summary(name) if name else None
+        if name and (summary is None or not is_accessor(summary)):
+            return False
+    return True
+
+
 def through_accessors(view: TaskView, located: Located) -> bool:
-    """The access is the function's own: made directly or through accessors of that one
+    """The test is the function's own: made directly or through accessors of that one
     fact (a test inside a bigger callee belongs to the callee)."""
     via = [name for name in located.site.access.via.split(">") if name]
     for name in via:

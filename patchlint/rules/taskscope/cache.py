@@ -43,7 +43,7 @@ from patchlint.rules.taskscope.model import (
 )
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
-FORMAT = 6
+FORMAT = 7
 _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
@@ -240,6 +240,7 @@ def knowledge_to_json(knowledge: Knowledge) -> JSON:
         ],
         "walked": {name: _where(where) for name, where in knowledge.walked.items()},
         "constants": knowledge.group_constants,
+        "state": knowledge.group_state,
         "words": sorted([list(w) for w in knowledge.flag_words]),
         "bits": [_fact(f) for f in knowledge.bits.values()],
         "stats": knowledge.stats,
@@ -470,6 +471,7 @@ def knowledge_from_json(data: JSON) -> Knowledge:
     for name, where in _d(data["walked"]).items():
         knowledge.walked[name] = _where_req(where)
     knowledge.group_constants = {k: _s(v) for k, v in _d(data["constants"]).items()}
+    knowledge.group_state = [_s(v) for v in _l(data["state"])]
     knowledge.flag_words = {(_s(w[0]), _s(w[1])) for w in (_l(x) for x in _l(data["words"]))}
     for item in _l(data["bits"]):
         fact = _fact_of(item)

@@ -69,6 +69,7 @@ class Knowledge:
     group_forms: dict[str, list[GroupForm]] = field(default_factory=dict)
     walked: dict[str, Where] = field(default_factory=dict)
     group_constants: dict[str, str] = field(default_factory=dict)
+    group_state: list[str] = field(default_factory=list)
     flag_words: set[tuple[str, str]] = field(default_factory=set)
     bits: dict[str, Fact] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
@@ -163,6 +164,9 @@ def infer(files: TreeFiles) -> Knowledge:
             collected.pairs[(pairing.thread, pairing.group)].append(pairing.evidence)
         _writers(item, flag_words, collected)
     knowledge = Knowledge(structs=model.structs, flag_words=flag_words)
+    # Group facts the tree relates to per-thread state (written with it, asked as its
+    # alternative): the group *state*, as opposed to attributes like limits or ids.
+    knowledge.group_state = sorted({group.name for _thread, group in collected.pairs})
     for (constant, passed), _count in constants.most_common():
         knowledge.group_constants.setdefault(constant, passed)
     for item in observed:
