@@ -33,7 +33,7 @@ from patchlint.findings import Confidence, Evidence, Finding
 from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.evidence import Anchor, is_accessor
 from patchlint.rules.taskscope.extract import Call
-from patchlint.rules.taskscope.model import Fact, GroupForm, Wake
+from patchlint.rules.taskscope.model import GroupForm, Wake
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView, view_of
 from patchlint.rules.taskstate import squash
 from patchlint.rules.thread_group_facts import line_of, process_walk_at
@@ -48,7 +48,7 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
     view = view_of(unit)
     if view is None:
         return
-    events = {t.counterpart.group for t in view.knowledge.thread_facts.values()}
+    events = set(view.knowledge.group_state)
     for fv in view.functions:
         if not unit.wants(fv.fn.name):
             continue
@@ -82,12 +82,14 @@ def _shallow(view: TaskView, located: Located) -> bool:
 
 
 def _group_event(
-    view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, events: set[Fact], either: bool
+    view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, events: set[str], either: bool
 ) -> Located | None:
     for item in reversed(fv.located):
         access = item.site.access
-        if item.anchor != anchor or access.op != "set" or item.fact not in events:
+        if item.anchor != anchor or access.op != "set" or item.fact.scope != "group":
             continue
+        if item.fact.name not in events and not either:
+            continue  # a plain wake-up follows group state that threads act upon
         if item.node == call.node or not _shallow(view, item):
             continue
         if _reachable(item.node, call.node) or either and _reachable(call.node, item.node):
@@ -146,7 +148,7 @@ def _walk_text(view: TaskView, action: str) -> str:
 
 
 def _judge(
-    unit: AnalysisUnit, view: TaskView, fv: FunctionView, call: Call, wake: Wake, events: set[Fact]
+    unit: AnalysisUnit, view: TaskView, fv: FunctionView, call: Call, wake: Wake, events: set[str]
 ) -> Finding | None:
     anchor = _anchor(wake)
     task = fv.spell(anchor)

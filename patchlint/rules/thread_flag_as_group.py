@@ -32,6 +32,7 @@ from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view
 from patchlint.rules.taskstate import inference_lines, squash
 from patchlint.rules.thread_group_facts import (
     asked_first,
+    counterpart_alternative,
     counterpart_asked,
     group_action_on,
     group_lookup,
@@ -214,10 +215,26 @@ def _process_context(
     task that stands for the process, or next to group state of it, asks the wrong one."""
     anchor, node = located.anchor, located.node
     path = view.source.path
-    if is_current(anchor):
-        return None  # the running thread asking about itself
     if scoped(view, fv, located) is not None:
         return None  # limited on purpose by a group question in the same condition
+    if counterpart_alternative(view, fv, located, thread) is not None:
+        return None  # the group question is asked too; this adds the thread's own case
+    if is_current(anchor):
+        # The running thread asking about itself, unless the same function asks or
+        # sets the group form of the very same question about it elsewhere.
+        same = counterpart_asked(view, fv, anchor, thread)
+        if same is None:
+            return None
+        verb = "sets" if same.site.access.op != "read" else "asks"
+        return [
+            Evidence(
+                "counterpart",
+                f"the function {verb} the same question group-wide about current "
+                f"({squash(view.source.node_text(same.node))})",
+                path,
+                line_of(same.node),
+            )
+        ], "medium"
     walk = process_walk_at(fv, node, anchor)
     if walk is not None:
         return [

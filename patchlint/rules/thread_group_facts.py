@@ -177,6 +177,19 @@ def counterpart_asked(
     return None
 
 
+def counterpart_alternative(
+    view: TaskView, fv: FunctionView, located: Located, thread: ThreadFact
+) -> Located | None:
+    """``(p->signal->flags & SIGNAL_GROUP_EXIT) || (p->flags & PF_EXITING)``: the group
+    question asked as an alternative about the same task."""
+    group = thread.counterpart.group
+    for item in fv.located:
+        if item.fact == group and item.anchor == located.anchor and item.site.access.cond:
+            if alternatives(located.node, item.node):
+                return item
+    return None
+
+
 def asked_first(fv: FunctionView, thread: ThreadFact, node: Node) -> Located | None:
     """The group question was asked before, in the same function (about any task)."""
     group = thread.counterpart.group

@@ -8,7 +8,7 @@ functions of a patched file for the rules; callees are seen through their summar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
@@ -650,28 +650,14 @@ class _State:
         self.reading.wakes.append((wake, node))
         for may in self.may.get(wake.loc.base, []) if not wake.loc.path else []:
             if may.base.startswith("$") and not may.path:
-                self.reading.wakes.append(
-                    (
-                        Wake(
-                            may,
-                            wake.via,
-                            wake.select,
-                            wake.scope,
-                            wake.pos,
-                            wake.line,
-                            wake.decided,
-                            wake.selector,
-                        ),
-                        node,
-                    )
-                )
+                self.reading.wakes.append((replace(wake, loc=may), node))
 
     def finish(self) -> None:
         if not self.reading.selects:
             return
         select = self.reading.selects[0]
         self.reading.wakes = [
-            (Wake(w.loc, w.via, select, w.scope, w.pos, w.line), n)
+            (replace(w, select=select), n)
             if w.select is None and w.scope == "thread" and not w.decided
             else (w, n)
             for w, n in self.reading.wakes

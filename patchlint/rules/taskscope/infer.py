@@ -166,7 +166,6 @@ def infer(files: TreeFiles) -> Knowledge:
     knowledge = Knowledge(structs=model.structs, flag_words=flag_words)
     # Group facts the tree relates to per-thread state (written with it, asked as its
     # alternative): the group *state*, as opposed to attributes like limits or ids.
-    knowledge.group_state = sorted({group.name for _thread, group in collected.pairs})
     for (constant, passed), _count in constants.most_common():
         knowledge.group_constants.setdefault(constant, passed)
     for item in observed:
@@ -179,6 +178,7 @@ def infer(files: TreeFiles) -> Knowledge:
             knowledge.summaries.setdefault(name, summary)
     knowledge.predicates = predicates(knowledge.summaries, model, len(paths) == 1)
     knowledge.thread_facts = thread_facts(collected, knowledge, model)
+    knowledge.group_state = group_state(knowledge, observed, flag_words)
     _declared(files, knowledge)
     knowledge.actions, knowledge.group_forms, knowledge.walked = actions(knowledge.summaries)
     knowledge.summaries = compact(knowledge, model)
@@ -210,10 +210,21 @@ def _writers(observed: Observed, flag_words: set[tuple[str, str]], collected: _C
 # ------------------------------------------------------------------ counterparts
 
 
+CONFIRMING = frozenset({STRONG, "tested-together", "set-after-test"})
+
+
+def _confirmed(evidence: list[Evidence]) -> bool:
+    """Set alone together, or related by a test: writes next to each other in a busy
+    function, or on one path, only count once a test confirms them (every sleeping
+    function writes the run state next to whatever it does)."""
+    return any(e.kind in CONFIRMING for e in evidence)
+
+
 def _accepted(evidence: list[Evidence]) -> bool:
-    """One function setting exactly these two facts, or two kinds of evidence."""
+    """One function setting exactly these two facts, or two kinds of evidence of
+    which one confirms."""
     kinds = {e.kind for e in evidence}
-    return STRONG in kinds or len(kinds) >= 2
+    return STRONG in kinds or len(kinds) >= 2 and _confirmed(evidence)
 
 
 def thread_facts(
@@ -254,6 +265,24 @@ def thread_facts(
             ),
         )
     return result
+
+
+def group_state(
+    knowledge: Knowledge, observed: list[Observed], flag_words: set[tuple[str, str]]
+) -> list[str]:
+    """The group state threads act upon: the counterparts, and what the tree changes
+    together with them (a group exit sets the exit code and ends a group stop)."""
+    events = {t.counterpart.group for t in knowledge.thread_facts.values()}
+    state = {fact.name for fact in events}
+    for item in observed:
+        written = {
+            normalised(s.fact, s.access.plain, flag_words)
+            for s in item.seen
+            if s.fact.scope == "group" and s.depth == 0 and s.op == "set"
+        }
+        if written & events:
+            state |= {fact.name for fact in written}
+    return sorted(state)
 
 
 def _rank(counterpart: Counterpart) -> tuple[int, int, int]:

@@ -9,6 +9,7 @@ a static function does in C.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from patchlint.rules.taskscope.extract import FunctionReading, Reader, nodes, text
 from patchlint.rules.taskscope.model import Access, Summary, Wake
@@ -261,8 +262,6 @@ class SummaryStore:
 
 def _at_line(summary: Summary, line: int) -> Summary:
     """A macro body is parsed on its own: its accesses are placed on the #define line."""
-    summary.accesses = tuple(
-        Access(a.op, a.loc, a.bit, a.cond, a.pos, line, a.via) for a in summary.accesses
-    )
-    summary.wakes = tuple(Wake(w.loc, w.via, w.select, w.scope, w.pos, line) for w in summary.wakes)
+    summary.accesses = tuple(replace(a, line=line) for a in summary.accesses)
+    summary.wakes = tuple(replace(w, line=line) for w in summary.wakes)
     return summary
