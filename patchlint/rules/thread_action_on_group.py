@@ -86,9 +86,9 @@ def _group_event(
 ) -> Located | None:
     for item in reversed(fv.located):
         access = item.site.access
-        if item.anchor != anchor or access.op != "set" or item.fact.scope != "group":
+        if item.anchor != anchor or access.op == "read" or item.fact.scope != "group":
             continue
-        if item.fact.name not in events and not either:
+        if item.fact.name not in events and not (either and access.op == "set"):
             continue  # a plain wake-up follows group state that threads act upon
         if item.node == call.node or not _shallow(view, item):
             continue

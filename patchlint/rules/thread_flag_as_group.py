@@ -32,12 +32,13 @@ from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view
 from patchlint.rules.taskstate import inference_lines, squash
 from patchlint.rules.thread_group_facts import (
     asked_first,
-    counterpart_alternative,
+    changes_group_state,
     counterpart_asked,
     group_action_on,
     group_lookup,
     group_questions,
     guards_owner_action,
+    guards_thread_write,
     is_current,
     line_of,
     passed_process,
@@ -96,7 +97,7 @@ def _judge(
     owners = {w.function for w in thread.writers}
     if (
         fv.fn.name in owners
-        or writes_fact(fv, thread.fact)
+        or writes_fact(view, fv, thread.fact)
         or guards_owner_action(view, thread, node)
     ):
         return None  # the owner: it sets, clears or drops the flag on purpose
@@ -141,7 +142,7 @@ def _marker_context(
 ) -> tuple[list[Evidence], Confidence] | None:
     """A marker has no per-thread meaning left outside its owners: every test is
     suspect, the more so where the code asks about a process."""
-    earlier = asked_first(fv, thread, located.node)
+    earlier = asked_first(view, fv, thread, located.node)
     if earlier is not None:
         return None  # the group question was asked first: a deliberate refinement
     anchor = located.anchor
@@ -217,24 +218,47 @@ def _process_context(
     path = view.source.path
     if scoped(view, fv, located) is not None:
         return None  # limited on purpose by a group question in the same condition
-    if counterpart_alternative(view, fv, located, thread) is not None:
-        return None  # the group question is asked too; this adds the thread's own case
+    if guards_thread_write(view, fv, located) is not None:
+        return None  # it decides what happens to this thread
     if is_current(anchor):
         # The running thread asking about itself, unless the same function asks or
         # sets the group form of the very same question about it elsewhere.
         same = counterpart_asked(view, fv, anchor, thread)
-        if same is None:
-            return None
-        verb = "sets" if same.site.access.op != "read" else "asks"
-        return [
-            Evidence(
-                "counterpart",
-                f"the function {verb} the same question group-wide about current "
-                f"({squash(view.source.node_text(same.node))})",
-                path,
-                line_of(same.node),
-            )
-        ], "medium"
+        if same is not None:
+            verb = "sets" if same.site.access.op != "read" else "asks"
+            return [
+                Evidence(
+                    "counterpart",
+                    f"the function {verb} the same question group-wide about current "
+                    f"({squash(view.source.node_text(same.node))})",
+                    path,
+                    line_of(same.node),
+                )
+            ], "medium"
+        if unpaired_bits(view, located):
+            return None  # PF_EXITING | PF_KTHREAD: the running thread's own state
+        change = changes_group_state(view, fv, anchor)
+        if change is not None:
+            return [
+                Evidence(
+                    "path",
+                    f"the function changes the group state of current's process "
+                    f"({change.fact.name}): it handles the process, not the thread",
+                    path,
+                    line_of(change.node),
+                )
+            ], "low"
+        action = group_action_on(view, fv, anchor)
+        if action is not None:
+            return [
+                Evidence(
+                    "call",
+                    f"the function acts on current's whole process ({action.name}())",
+                    path,
+                    line_of(action.node),
+                )
+            ], "low"
+        return None
     walk = process_walk_at(fv, node, anchor)
     if walk is not None:
         return [

@@ -16,12 +16,14 @@ from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.evidence import (
     Anchor,
     alternatives,
+    anchor_of,
+    bit_setters,
     condition_root,
     is_accessor,
     is_thin,
 )
 from patchlint.rules.taskscope.extract import Call, WalkRegion, strip, text
-from patchlint.rules.taskscope.model import Fact, ThreadFact
+from patchlint.rules.taskscope.model import Fact, Loc, ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
 from patchlint.rules.taskscope.walkers import callers_passing
 
@@ -177,20 +179,7 @@ def counterpart_asked(
     return None
 
 
-def counterpart_alternative(
-    view: TaskView, fv: FunctionView, located: Located, thread: ThreadFact
-) -> Located | None:
-    """``(p->signal->flags & SIGNAL_GROUP_EXIT) || (p->flags & PF_EXITING)``: the group
-    question asked as an alternative about the same task."""
-    group = thread.counterpart.group
-    for item in fv.located:
-        if item.fact == group and item.anchor == located.anchor and item.site.access.cond:
-            if alternatives(located.node, item.node):
-                return item
-    return None
-
-
-def asked_first(fv: FunctionView, thread: ThreadFact, node: Node) -> Located | None:
+def asked_first(view: TaskView, fv: FunctionView, thread: ThreadFact, node: Node) -> Located | None:
     """The group question was asked before, in the same function (about any task)."""
     group = thread.counterpart.group
     for item in fv.located:
@@ -200,21 +189,24 @@ def asked_first(fv: FunctionView, thread: ThreadFact, node: Node) -> Located | N
             and access.op == "read"
             and access.cond
             and item.node.end_byte <= node.start_byte
+            and own_access(view, item)
         ):
             return item
     return None
 
 
 def scoped(view: TaskView, fv: FunctionView, located: Located) -> Located | None:
-    """``thread_group_empty(task) && (task->flags & PF_EXITING)``: a group question
-    about the same task in the same condition limits the thread test on purpose."""
+    """``thread_group_empty(task) && (task->flags & PF_EXITING)``: a question about the
+    group's threads (the list the thread walks follow, or which group the task is in),
+    asked about the same task in the same condition, limits the thread test on purpose."""
     root = condition_root(located.node)
     if root is None:
         return None
+    shape = set(view.knowledge.shape)
     for item in fv.located:
         if item.anchor != located.anchor or item is located:
             continue
-        if item.fact.scope != "group" and not is_link_to_group(view, item.fact):
+        if item.fact.name not in shape and not is_link_to_group(view, item.fact):
             continue
         other_root = condition_root(item.node)
         if other_root is None or (other_root.start_byte, other_root.end_byte) != (
@@ -267,11 +259,42 @@ def guards_owner_action(view: TaskView, thread: ThreadFact, node: Node) -> str |
 
 def own_access(view: TaskView, located: Located) -> bool:
     """Made by the function itself, directly or through accessors and predicates."""
+    member = located.site.access.loc.member or ""
     for name in located.site.access.via.split(">"):
         summary = view.summary(name) if name else None
-        if name and (summary is None or not is_accessor(summary)):
+        if not name:
+            continue
+        if summary is None:
+            return False
+        if not is_accessor(summary) and (name, member) not in bit_setters(summary):
             return False
     return True
+
+
+def guards_thread_write(view: TaskView, fv: FunctionView, located: Located) -> Located | None:
+    """The test decides a write of the same task's own per-thread state
+    (``if (!(child->flags & PF_EXITING) && ...) child->jobctl |= JOBCTL_STOP_PENDING``):
+    it asks about that thread."""
+    owner = located.node.parent
+    while owner is not None and owner.type != "if_statement":
+        if owner.type in ("compound_statement", "function_definition"):
+            return None
+        owner = owner.parent
+    consequence = owner.child_by_field_name("consequence") if owner is not None else None
+    if consequence is None:
+        return None
+    written = [
+        item
+        for item in fv.located
+        if item.anchor == located.anchor
+        and item.site.access.op != "read"
+        and consequence.start_byte <= item.node.start_byte
+        and item.node.end_byte <= consequence.end_byte
+        and own_access(view, item)
+    ]
+    if any(item.fact.scope == "group" for item in written):
+        return None  # the branch changes the process too: the test may be about it
+    return next((item for item in written if item.fact.scope == "thread"), None)
 
 
 def through_accessors(view: TaskView, located: Located) -> bool:
@@ -292,9 +315,12 @@ def through_accessors(view: TaskView, located: Located) -> bool:
     return True
 
 
-def writes_fact(fv: FunctionView, fact: Fact) -> bool:
+def writes_fact(view: TaskView, fv: FunctionView, fact: Fact) -> bool:
     """The function sets or clears the fact itself (directly or through an accessor)."""
-    return any(item.fact == fact and item.site.access.op in ("set", "clear") for item in fv.located)
+    return any(
+        item.fact == fact and item.site.access.op in ("set", "clear") and own_access(view, item)
+        for item in fv.located
+    )
 
 
 def unpaired_bits(view: TaskView, located: Located) -> list[str]:
@@ -322,20 +348,31 @@ def group_action_on(view: TaskView, fv: FunctionView, anchor: Anchor) -> Call | 
     to the process)."""
     forms = {f.name for group in view.knowledge.group_forms.values() for f in group}
     for wake, node in fv.reading.wakes:
-        if wake.scope == "group" and anchor_of_wake(view, wake.loc.base, wake.loc.path) == anchor:
+        if wake.scope == "group" and anchor_of_task(view, wake.loc) == anchor:
             call = next((c for c in fv.reading.calls if c.node == node), None)
             if call is not None:
                 return call
     for call in fv.reading.calls:
         if call.name in forms and any(
-            loc is not None and (loc.base, loc.path) == anchor for loc in call.locs
+            loc is not None and anchor_of_task(view, loc) == anchor for loc in call.locs
         ):
             return call
     return None
 
 
-def anchor_of_wake(view: TaskView, base: str, path: tuple[str, ...]) -> Anchor:
-    return (base, path)
+def anchor_of_task(view: TaskView, loc: Loc) -> Anchor | None:
+    """The task a location names or belongs to (``p``, ``p->signal``)."""
+    if not loc.path or loc.struct == view.model.roots.task:
+        return (loc.base, loc.path)
+    return anchor_of(loc, view.model)
+
+
+def changes_group_state(view: TaskView, fv: FunctionView, anchor: Anchor) -> Located | None:
+    """The function itself sets group state of ``anchor``'s process."""
+    for item in group_questions(view, fv, anchor):
+        if item.site.access.op != "read":
+            return item
+    return None
 
 
 def walk_callers(

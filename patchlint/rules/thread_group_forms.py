@@ -32,7 +32,7 @@ def _form_of(summary: Summary | None, action: str) -> GroupForm | None:
 def find_group_form(unit: AnalysisUnit, view: TaskView, action: str) -> GroupForm | None:
     known = view.knowledge.group_forms.get(action, [])
     if known:
-        return sorted(known, key=lambda f: (f.param, f.name))[0]
+        return known[0]  # the inference lists the plainest form first
     for fn in view.source.functions:
         if fn.body is not None and f"{action}(" in view.source.node_text(fn.body):
             form = _form_of(view.summary(fn.name), action)

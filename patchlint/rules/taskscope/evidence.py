@@ -99,8 +99,33 @@ class Observed:
     guards: set[tuple[int, int]]  # (group test, thread write) written under the test
 
 
+def bit_setters(summary: Summary) -> set[tuple[str, str]]:
+    """(function, member) for each member the function is handed the bit of."""
+    return {
+        (summary.name, a.loc.member)
+        for a in summary.accesses
+        if a.bit is not None and a.bit.startswith("$") and a.loc.member is not None
+    }
+
+
+def hops(access: Access, accessors: AbstractSet[str], setters: AbstractSet[tuple[str, str]]) -> int:
+    """Calls between a function and an access that are not accessors: an accessor
+    reaches a fact or two, or is handed the very bit it sets
+    (``task_set_jobctl_pending(t, JOBCTL_STOP_PENDING)`` sets the caller's bit)."""
+    member = access.loc.member or ""
+    return sum(
+        1
+        for name in access.via.split(">")
+        if name and name not in accessors and (name, member) not in setters
+    )
+
+
 def observe(
-    reading: FunctionReading, model: ScopeModel, accessors: AbstractSet[str], path: str
+    reading: FunctionReading,
+    model: ScopeModel,
+    accessors: AbstractSet[str],
+    path: str,
+    setters: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> Observed:
     seen: list[Seen] = []
     nodes: list[Node] = []
@@ -109,8 +134,7 @@ def observe(
         anchor = anchor_of(site.access.loc, model)
         if fact is None or anchor is None:
             continue
-        via = [name for name in site.access.via.split(">") if name]
-        depth = sum(1 for name in via if name not in accessors)
+        depth = hops(site.access, accessors, setters)
         seen.append(Seen(fact, anchor, depth, site.access))
         nodes.append(site.node)
     observed = Observed(reading.name, path, seen, set(), set())

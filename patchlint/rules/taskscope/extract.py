@@ -134,6 +134,7 @@ class FunctionReading:
     selects: list[Select] = field(default_factory=list)
     walks: list[WalkRegion] = field(default_factory=list)
     aliases: dict[str, Loc] = field(default_factory=dict)
+    alias_wakes: list[tuple[Wake, Node]] = field(default_factory=list)
     returns: Loc | None = None
     # (selecting constant, constant passed, scope it selects): how the tree spells a
     # thread-directed and a group-directed call
@@ -208,6 +209,7 @@ class _State:
         self.path = path
         self.locals: dict[str, str | None] = {}
         self.may: dict[str, list[Loc]] = {}
+        self.bound: dict[str, int] = {}
 
     # ------------------------------------------------------------ declarations
 
@@ -230,8 +232,14 @@ class _State:
                     and text(node.child_by_field_name("operator")) in ("", "=")
                 ):
                     self._bind(text(left), node.child_by_field_name("right"))
+        for name, count in self.bound.items():
+            if count > 1:
+                # Assigned more than once (t = p, then t = next_thread(t)): which task it
+                # is depends on the path; only the summary's may-wake keeps the first.
+                self.reading.aliases.pop(name, None)
 
     def _bind(self, name: str, value: Node | None) -> None:
+        self.bound[name] = self.bound.get(name, 0) + 1
         value = strip(value)
         if value is None:
             return
@@ -431,7 +439,7 @@ class _State:
 
     def _member(self, node: Node) -> None:
         loc = self.resolve(node)
-        if loc is None or self.model.scope_of(loc.holder) is None:
+        if loc is None or not self._relevant(loc):
             return
         top = node
         while top.parent is not None and top.parent.type in (
@@ -467,6 +475,13 @@ class _State:
                 self._add("read", loc, parent, bit, True)
         else:
             self._add("read", loc, node, None, in_condition(node))
+
+    def _relevant(self, loc: Loc) -> bool:
+        """Task state, or a member of an untyped macro argument: the caller's argument
+        will tell what it is when the summary is applied."""
+        if self.model.scope_of(loc.holder) is not None:
+            return True
+        return loc.holder is None and loc.base.startswith("$") and len(loc.path) == 1
 
     def _handled(self, call: Node | None) -> bool:
         """The call an address is handed to is one the reader sees into."""
@@ -536,7 +551,7 @@ class _State:
             if max(bit_op.bit, bit_op.word) < len(args):
                 loc = self.resolve(args[bit_op.word])
                 bit = self._bit(args[bit_op.bit])
-                if loc is not None and self.model.scope_of(loc.holder) is not None and bit:
+                if loc is not None and self._relevant(loc) and bit:
                     for op in bit_op.ops:
                         self._add(_op(op), loc, node, bit, cond and op == "read")
             return
@@ -544,7 +559,7 @@ class _State:
         if target is not None:
             if target < len(args):
                 loc = self.resolve(args[target])
-                if loc is not None and self.model.scope_of(loc.holder) is not None:
+                if loc is not None and self._relevant(loc):
                     self._add("set", loc, node, None, cond)
             return
         wide = self.reader.wide is not None and self.reader.wide(name)
@@ -650,18 +665,24 @@ class _State:
         self.reading.wakes.append((wake, node))
         for may in self.may.get(wake.loc.base, []) if not wake.loc.path else []:
             if may.base.startswith("$") and not may.path:
-                self.reading.wakes.append((replace(wake, loc=may), node))
+                # t = p in one branch: the summary says the parameter may be woken
+                self.reading.alias_wakes.append((replace(wake, loc=may), node))
 
     def finish(self) -> None:
         if not self.reading.selects:
             return
         select = self.reading.selects[0]
-        self.reading.wakes = [
-            (replace(w, select=select), n)
-            if w.select is None and w.scope == "thread" and not w.decided
-            else (w, n)
-            for w, n in self.reading.wakes
-        ]
+        for name in ("wakes", "alias_wakes"):
+            setattr(
+                self.reading,
+                name,
+                [
+                    (replace(w, select=select), n)
+                    if w.select is None and w.scope == "thread" and not w.decided
+                    else (w, n)
+                    for w, n in getattr(self.reading, name)
+                ],
+            )
 
 
 def _anchored(loc: Loc) -> bool:

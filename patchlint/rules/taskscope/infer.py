@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from patchlint.rules.taskscope.evidence import (
     Observed,
+    bit_setters,
     flag_words_of,
     is_accessor,
     normalised,
@@ -70,6 +71,7 @@ class Knowledge:
     walked: dict[str, Where] = field(default_factory=dict)
     group_constants: dict[str, str] = field(default_factory=dict)
     group_state: list[str] = field(default_factory=list)
+    shape: list[str] = field(default_factory=list)
     flag_words: set[tuple[str, str]] = field(default_factory=set)
     bits: dict[str, Fact] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
@@ -115,6 +117,7 @@ def infer(files: TreeFiles) -> Knowledge:
     model = declare(files)
     store = SummaryStore(files, model)
     accessor_names: set[str] = set()
+    setters: set[tuple[str, str]] = set()
     counted = 0
 
     def accessors() -> set[str]:
@@ -123,6 +126,8 @@ def infer(files: TreeFiles) -> Knowledge:
         for (_path, name), summary in items[counted:]:
             if summary is not None and is_accessor(summary):
                 accessor_names.add(name)
+            if summary is not None:
+                setters.update(bit_setters(summary))
         counted = len(items)
         return accessor_names
 
@@ -152,7 +157,7 @@ def infer(files: TreeFiles) -> Knowledge:
                     model,
                 )
             collected.functions += 1
-            observed.append(observe(reading, model, accessors(), path))
+            observed.append(observe(reading, model, accessors(), path, setters))
             for constant, passed, scope in reading.resolved:
                 if scope == "group":
                     constants[(constant, passed)] += 1
@@ -179,6 +184,7 @@ def infer(files: TreeFiles) -> Knowledge:
     knowledge.predicates = predicates(knowledge.summaries, model, len(paths) == 1)
     knowledge.thread_facts = thread_facts(collected, knowledge, model)
     knowledge.group_state = group_state(knowledge, observed, flag_words)
+    knowledge.shape = shape(store, model)
     _declared(files, knowledge)
     knowledge.actions, knowledge.group_forms, knowledge.walked = actions(knowledge.summaries)
     knowledge.summaries = compact(knowledge, model)
@@ -221,10 +227,11 @@ def _confirmed(evidence: list[Evidence]) -> bool:
 
 
 def _accepted(evidence: list[Evidence]) -> bool:
-    """One function setting exactly these two facts, or two kinds of evidence of
-    which one confirms."""
+    """One function setting exactly these two facts (the thread fact marks the group
+    event), or the thread fact asked as an alternative to the group fact somewhere
+    (it stands for the group question there) and one more kind of evidence."""
     kinds = {e.kind for e in evidence}
-    return STRONG in kinds or len(kinds) >= 2 and _confirmed(evidence)
+    return STRONG in kinds or "tested-together" in kinds and len(kinds) >= 2
 
 
 def thread_facts(
@@ -278,11 +285,24 @@ def group_state(
         written = {
             normalised(s.fact, s.access.plain, flag_words)
             for s in item.seen
-            if s.fact.scope == "group" and s.depth == 0 and s.op == "set"
+            if s.fact.scope == "group" and s.depth == 0 and s.op != "read"
         }
         if written & events:
             state |= {fact.name for fact in written}
     return sorted(state)
+
+
+def shape(store: SummaryStore, model: ScopeModel) -> list[str]:
+    """The group members the thread walks follow (the list of a group's threads): a
+    question about them is a question about the group's shape, not its state."""
+    found: set[str] = set()
+    for walker in model.roots.walkers.values():
+        summary = store.summary(walker.name) if walker.group is not None else None
+        for access in summary.accesses if summary is not None else ():
+            holder, member = access.loc.holder, access.loc.member
+            if model.scope_of(holder) == "group" and member is not None:
+                found.add(f"{holder}->{member}")
+    return sorted(found)
 
 
 def _rank(counterpart: Counterpart) -> tuple[int, int, int]:
@@ -334,6 +354,9 @@ def compact(knowledge: Knowledge, model: ScopeModel) -> dict[str, Summary]:
         for access in summary.accesses:
             holder, member = access.loc.holder, access.loc.member
             scope = model.scope_of(holder)
+            if holder is None and member is not None and len(access.loc.path) == 1:
+                accesses.append(access)  # an untyped macro argument: typed when applied
+                continue
             if scope is None or holder is None or member is None:
                 continue
             target = model.scope_of(model.target(holder, member))
@@ -416,7 +439,10 @@ def actions(
     found: dict[str, Action] = {}
     forms: dict[str, list[GroupForm]] = defaultdict(list)
     walked: dict[str, Where] = {}
-    for name, summary in summaries.items():
+    # Smallest first: a function that does little but the walk is the group form
+    # to name (zap_other_threads(p) rather than complete_signal(sig, p, type)).
+    ranked = sorted(summaries.items(), key=lambda i: (len(i[1].params), i[1].breadth, i[0]))
+    for name, summary in ranked:
         for wake in summary.wakes:
             if wake.loc.base.startswith("$") and not wake.loc.path and wake.scope == "thread":
                 found.setdefault(

@@ -57,7 +57,7 @@ def summary_of(
         seen.add(key)
         accesses.append(access)
     wakes: list[Wake] = []
-    for wake, _node in reading.wakes:
+    for wake, _node in reading.wakes + reading.alias_wakes:
         if wake.loc.base.startswith("$") and all(
             (w.loc, w.select, w.scope) != (wake.loc, wake.select, wake.scope) for w in wakes
         ):
