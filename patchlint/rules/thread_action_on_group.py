@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.findings import Confidence, Evidence, Finding
-from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.evidence import Anchor, is_accessor
 from patchlint.rules.taskscope.extract import Call
 from patchlint.rules.taskscope.model import GroupForm, Wake
@@ -38,10 +37,11 @@ from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
 from patchlint.rules.taskstate import squash
 from patchlint.rules.thread_group_facts import line_of, process_walk_at
 from patchlint.rules.thread_group_forms import find_group_form
+from patchlint.units import AnalysisUnit
 
 RULE = "thread-action-on-group"
 SCOPE = "function"
-FACTS = ("taskscope",)
+FACTS = ("task-state", "callers", "iterators")
 
 
 def check(unit: AnalysisUnit) -> Iterator[Finding]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.findings import Confidence, Evidence, Finding
-from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.model import ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view_of
 from patchlint.rules.taskstate import inference_lines, squash
@@ -52,10 +51,11 @@ from patchlint.rules.thread_group_facts import (
     walk_callers,
     writes_fact,
 )
+from patchlint.units import AnalysisUnit
 
 RULE = "thread-flag-as-group"
 SCOPE = "function"
-FACTS = ("taskscope",)
+FACTS = ("task-state", "callers", "iterators")
 
 
 def check(unit: AnalysisUnit) -> Iterator[Finding]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.findings import Evidence
-from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.evidence import (
     Anchor,
     alternatives,
@@ -26,6 +25,7 @@ from patchlint.rules.taskscope.extract import Call, WalkRegion, strip, text
 from patchlint.rules.taskscope.model import Fact, Loc, ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
 from patchlint.rules.taskscope.walkers import callers_passing
+from patchlint.units import AnalysisUnit
 
 MAX_CALLER_DEPTH = 3
 MAX_CALLER_FILES = 40

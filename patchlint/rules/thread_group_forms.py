@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import weakref
 
-from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.model import GroupForm, Summary, Where
 from patchlint.rules.taskscope.view import TaskView
 from patchlint.source import FunctionDef, SourceFile
+from patchlint.units import AnalysisUnit
 
 _by_index: weakref.WeakKeyDictionary[object, dict[str, GroupForm | None]] = (
     weakref.WeakKeyDictionary()

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-import platformdirs
-
+from patchlint.cachedir import cache_path
 from patchlint.knowledge import data_path
 from patchlint.rules.taskscope.infer import Knowledge, infer
 from patchlint.rules.taskscope.model import (
@@ -48,12 +47,6 @@ _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
 
-def cache_dir() -> Path:
-    explicit = os.environ.get("PATCHLINT_CACHE")
-    base = Path(explicit) if explicit else Path(platformdirs.user_cache_dir("patchlint"))
-    return base / "taskscope"
-
-
 def _code_key() -> str:
     digest = hashlib.blake2b(str(FORMAT).encode(), digest_size=16)
     for path in sorted(_PACKAGE.glob("*.py")):
@@ -66,10 +59,11 @@ def _code_key() -> str:
     return digest.hexdigest()
 
 
-def entry_path(root: Path, flavour: str = "") -> Path:
+def entry_path(root: Path, flavour: str = "") -> Path | None:
+    """The cache entry of a tree, or None when persistent caches are turned off."""
     identity = f"{root.resolve()}\0{flavour}\0{_code_key()}"
     name = hashlib.blake2b(identity.encode(), digest_size=12).hexdigest()
-    return cache_dir() / f"{name}.json"
+    return cache_path("taskscope", f"{name}.json")
 
 
 def load_or_infer(
@@ -81,11 +75,12 @@ def load_or_infer(
     """The tree's knowledge and whether it came from the cache."""
     path = entry_path(root, flavour)
     files = TreeFiles(root, reader)
-    cached = _load(path, files)
+    cached = _load(path, files) if path is not None else None
     if cached is not None:
         return cached, True
     knowledge = infer(files)
-    _save(path, knowledge, files.manifest, log)
+    if path is not None:
+        _save(path, knowledge, files.manifest, log)
     return knowledge, False
 
 

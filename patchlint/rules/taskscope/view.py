@@ -15,7 +15,6 @@ from pathlib import Path
 import tree_sitter
 
 import patchlint.knowledge as _knowledge
-from patchlint.rules.engine import AnalysisUnit
 from patchlint.rules.taskscope.cache import load_or_infer
 from patchlint.rules.taskscope.evidence import Anchor, anchor_of, fact_of, normalised
 from patchlint.rules.taskscope.extract import Call, FunctionReading, Site
@@ -25,6 +24,7 @@ from patchlint.rules.taskscope.scopes import ScopeModel, roots
 from patchlint.rules.taskscope.summaries import SummaryStore, constructs_of
 from patchlint.rules.taskscope.treefiles import TreeFiles
 from patchlint.source import FunctionDef, SourceFile
+from patchlint.units import AnalysisUnit
 
 Node = tree_sitter.Node
 _CACHE_KEY = "taskscope:view"
