@@ -16,7 +16,9 @@ def findings(text: str, path: str, function: str, index: FunctionIndex) -> list[
     return run_rules(unit, select_rules(enabled=RULES))
 
 
-def replace_in_function(text: str, path: str, function: str, old: str, new: str, nth: int = 1) -> str:
+def replace_in_function(
+    text: str, path: str, function: str, old: str, new: str, nth: int = 1
+) -> str:
     """``old`` replaced by ``new`` at its ``nth`` occurrence inside ``function`` only."""
     source: SourceFile = parse_c(text, path)
     fn = source.function(function)
@@ -30,10 +32,12 @@ def replace_in_function(text: str, path: str, function: str, old: str, new: str,
         if at < 0:
             raise AssertionError(f"{path}:{function}: occurrence {nth} of {old!r} not found")
     body = body[:at] + new + body[at + len(old) :]
-    return (data[: fn.start_byte].decode() + body + data[fn.end_byte :].decode())
+    return data[: fn.start_byte].decode() + body + data[fn.end_byte :].decode()
 
 
 def statuses(
     tree: Path, index: FunctionIndex, path: str, function: str, pre: str, post: str
 ) -> list[Finding]:
-    return diff_findings(findings(pre, path, function, index), findings(post, path, function, index))
+    return diff_findings(
+        findings(pre, path, function, index), findings(post, path, function, index)
+    )
