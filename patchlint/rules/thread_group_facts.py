@@ -428,11 +428,10 @@ def _search_walk_callers(
         view, index, name, position, MAX_CALLER_FILES
     ):
         if walk is not None:
-            through = " via ".join(reversed(chain[1:]))
-            suffix = f" (through {through})" if through else ""
+            route = " > ".join(f"{name}()" for name in reversed(chain))
             return Evidence(
                 "caller",
-                f"{caller}() calls {chain[-1]}() on each thread of a {walk}() walk{suffix}",
+                f"{caller}() hands each thread of a {walk}() walk to {route}",
                 path,
                 line,
             )
