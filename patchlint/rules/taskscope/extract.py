@@ -7,10 +7,8 @@ functions of a patched file for the rules; callees are seen through their summar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-
-import tree_sitter
+from collections.abc import Callable
+from dataclasses import replace
 
 from patchlint.rules.taskscope.model import (
     Access,
@@ -24,121 +22,41 @@ from patchlint.rules.taskscope.model import (
     Where,
 )
 from patchlint.rules.taskscope.scopes import ScopeModel, declarator_name
-
-Node = tree_sitter.Node
-Lookup = Callable[[str], "Summary | None"]
-
-_CONDITION_PARENTS = frozenset({"if_statement", "while_statement", "do_statement", "for_statement"})
-_STATEMENT_END = frozenset(
-    {"expression_statement", "compound_statement", "declaration", "function_definition"}
+from patchlint.rules.taskscope.syntax import (
+    NULLISH,
+    Call,
+    FunctionReading,
+    Lookup,
+    Node,
+    Site,
+    WalkRegion,
+    anchored,
+    call_args,
+    in_condition,
+    inner_step,
+    is_flag_value,
+    line_of,
+    nodes,
+    op_named,
+    strip,
+    struct_of,
+    text,
+    type_node,
 )
-_NULLISH = frozenset({"NULL", "0", "false", "nullptr"})
 
-
-def text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
-def strip(node: Node | None) -> Node | None:
-    """Drop parentheses, casts' syntax and unary & / * around an lvalue."""
-    while node is not None:
-        if node.type == "parenthesized_expression" and node.named_child_count:
-            node = node.named_children[0]
-        elif node.type == "pointer_expression":
-            node = node.child_by_field_name("argument")
-        else:
-            return node
-    return None
-
-
-def nodes(root: Node) -> Iterator[Node]:
-    """Pre-order over named descendants, in source order."""
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.named_children))
-
-
-def in_condition(node: Node) -> bool:
-    """The value of ``node`` decides a branch or is returned."""
-    child = node
-    parent = node.parent
-    while parent is not None and parent.type not in _STATEMENT_END:
-        if parent.type in _CONDITION_PARENTS:
-            return parent.child_by_field_name("condition") == child
-        if parent.type == "return_statement":
-            return True
-        if parent.type == "conditional_expression":
-            if parent.child_by_field_name("condition") == child:
-                return True
-        elif (
-            parent.type == "unary_expression"
-            and text(parent.child_by_field_name("operator")) == "!"
-        ):
-            return True
-        elif parent.type == "binary_expression" and text(
-            parent.child_by_field_name("operator")
-        ) in ("&&", "||"):
-            return True
-        elif parent.type in ("assignment_expression", "init_declarator"):
-            return False
-        child, parent = parent, parent.parent
-    return False
-
-
-@dataclass
-class Call:
-    name: str
-    node: Node
-    args: list[Node]
-    locs: list[Loc | None]
-    walk: WalkRegion | None
-
-
-@dataclass
-class WalkRegion:
-    name: str
-    cursor: str
-    group: Loc | None
-    every_thread: bool
-    start: int
-    end: int
-    line: int
-
-    def contains(self, node: Node) -> bool:
-        return self.start <= node.start_byte and node.end_byte <= self.end
-
-
-@dataclass
-class Site:
-    """An access seen in a function, with the node that performs it."""
-
-    access: Access
-    node: Node
-
-
-@dataclass
-class FunctionReading:
-    """Everything the reader found in one function body."""
-
-    name: str
-    params: list[str]
-    param_structs: list[str | None]
-    sites: list[Site] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    wakes: list[tuple[Wake, Node]] = field(default_factory=list)
-    walk_wakes: list[WalkWake] = field(default_factory=list)
-    selects: list[Select] = field(default_factory=list)
-    walks: list[WalkRegion] = field(default_factory=list)
-    aliases: dict[str, Loc] = field(default_factory=dict)
-    alias_wakes: list[tuple[Wake, Node]] = field(default_factory=list)
-    returns: Loc | None = None
-    # (selecting constant, constant passed, scope it selects): how the tree spells a
-    # thread-directed and a group-directed call
-    resolved: list[tuple[str, str, Scope]] = field(default_factory=list)
+__all__ = [
+    "Call",
+    "FunctionReading",
+    "Lookup",
+    "Node",
+    "Reader",
+    "Site",
+    "WalkRegion",
+    "in_condition",
+    "nodes",
+    "strip",
+    "text",
+]
 
 
 class Reader:
@@ -163,7 +81,7 @@ class Reader:
         for param in parameters.named_children if parameters is not None else []:
             if param.type == "parameter_declaration":
                 names.append(declarator_name(param.child_by_field_name("declarator")) or "")
-                structs.append(_struct_of(param.child_by_field_name("type")))
+                structs.append(struct_of(param.child_by_field_name("type")))
             elif param.type == "identifier":  # a macro's parameter list
                 names.append(text(param))
                 structs.append(None)
@@ -194,12 +112,6 @@ class Reader:
         return state.reading
 
 
-def _struct_of(type_node: Node | None) -> str | None:
-    if type_node is not None and type_node.type == "struct_specifier":
-        return text(type_node.child_by_field_name("name")) or None
-    return None
-
-
 class _State:
     def __init__(self, reader: Reader, reading: FunctionReading, path: str) -> None:
         self.reader = reader
@@ -216,7 +128,7 @@ class _State:
     def declare(self, body: Node) -> None:
         for node in nodes(body):
             if node.type == "declaration":
-                struct = _struct_of(node.child_by_field_name("type"))
+                struct = struct_of(node.child_by_field_name("type"))
                 for declarator in node.children_by_field_name("declarator"):
                     name = declarator_name(declarator)
                     if not name:
@@ -249,7 +161,7 @@ class _State:
         loc = self.resolve(value)
         if loc is not None and (loc.path or loc.base != name):
             self.may.setdefault(name, []).append(loc)
-            if name not in self.reading.aliases and _anchored(loc):
+            if name not in self.reading.aliases and anchored(loc):
                 self.reading.aliases[name] = loc
 
     def _select(self, node: Node) -> None:
@@ -363,7 +275,7 @@ class _State:
             return self.resolve(node.child_by_field_name("argument"))
         if kind == "cast_expression":
             inner = self.resolve(node.child_by_field_name("value"))
-            struct = _struct_of(_type_node(node))
+            struct = struct_of(type_node(node))
             return inner.retyped(struct) if inner is not None and struct else inner
         if kind == "call_expression":
             return self._call_loc(node)
@@ -374,15 +286,15 @@ class _State:
         name = text(function) if function is not None and function.type == "identifier" else ""
         if not name:
             return None
-        if f"{name}()" in self.roots.current and not _args(node):
+        if f"{name}()" in self.roots.current and not call_args(node):
             return Loc("current", (), (self.roots.task,))
-        if name in self.roots.wake or not self._follows(_args(node)):
+        if name in self.roots.wake or not self._follows(call_args(node)):
             return None
         summary = self.reader.lookup(name)
         if summary is None:
             return None
         if summary.returns is not None:
-            return self._instantiate(summary.returns, _args(node))
+            return self._instantiate(summary.returns, call_args(node))
         if summary.returns_struct:
             return Loc(f"{name}()", (), (summary.returns_struct,))
         return None
@@ -412,7 +324,7 @@ class _State:
 
     def scan(self, body: Node) -> None:
         for node in nodes(body):
-            if node.type == "field_expression" and not _inner_step(node):
+            if node.type == "field_expression" and not inner_step(node):
                 self._member(node)
             elif node.type == "call_expression":
                 self._call(node)
@@ -494,7 +406,7 @@ class _State:
         if name in self.roots.bit_ops or name in self.roots.writes or name in self.roots.wake:
             return True
         wide = self.reader.wide is not None and self.reader.wide(name)
-        return (wide or self._follows(_args(call))) and self.reader.lookup(name) is not None
+        return (wide or self._follows(call_args(call))) and self.reader.lookup(name) is not None
 
     def _bits(self, node: Node | None) -> list[str]:
         bits: list[str] = []
@@ -521,12 +433,12 @@ class _State:
                     self._add("clear", loc, assignment, bit, False)
             return
         if operator in ("|=", "=") and loc.member is not None:
-            bits = self._bits(value) if operator == "|=" or _is_flag_value(stripped) else []
+            bits = self._bits(value) if operator == "|=" or is_flag_value(stripped) else []
             if bits:
                 for bit in bits:
                     self._add("set", loc, assignment, bit, False, "", operator == "=")
                 return
-        op: Op = "clear" if operator == "=" and text(stripped) in _NULLISH else "set"
+        op: Op = "clear" if operator == "=" and text(stripped) in NULLISH else "set"
         self._add(op, loc, assignment, None, False)
 
     def _call(self, node: Node) -> None:
@@ -534,7 +446,7 @@ class _State:
         if function is None or function.type != "identifier":
             return
         name = text(function)
-        args = _args(node)
+        args = call_args(node)
         walk = next((w for w in self.reading.walks if w.contains(node)), None)
         call = Call(name, node, args, [self.resolve(a) for a in args], walk)
         self.reading.calls.append(call)
@@ -543,7 +455,7 @@ class _State:
             loc = call.locs[0]
             if loc is not None:
                 self._wake(
-                    Wake(loc, (name,), None, "thread", node.start_byte, _line(node)), node, call
+                    Wake(loc, (name,), None, "thread", node.start_byte, line_of(node)), node, call
                 )
             return
         bit_op = self.roots.bit_ops.get(name)
@@ -553,7 +465,7 @@ class _State:
                 bit = self._bit(args[bit_op.bit])
                 if loc is not None and self._relevant(loc) and bit:
                     for op in bit_op.ops:
-                        self._add(_op(op), loc, node, bit, cond and op == "read")
+                        self._add(op_named(op), loc, node, bit, cond and op == "read")
             return
         target = self.roots.writes.get(name)
         if target is not None:
@@ -612,7 +524,7 @@ class _State:
                     select,
                     scope,
                     node.start_byte,
-                    _line(node),
+                    line_of(node),
                     decided or wake.decided,
                     wake.select.constant if decided and wake.select else wake.selector,
                 ),
@@ -659,7 +571,7 @@ class _State:
         ):
             if walk.group is not None:
                 self.reading.walk_wakes.append(
-                    WalkWake(walk.name, walk.group, call.name, _line(node))
+                    WalkWake(walk.name, walk.group, call.name, line_of(node))
                 )
             return
         self.reading.wakes.append((wake, node))
@@ -683,52 +595,3 @@ class _State:
                     for w, n in getattr(self.reading, name)
                 ],
             )
-
-
-def _anchored(loc: Loc) -> bool:
-    return loc.base.startswith("$") or loc.base == "current" or loc.struct is not None
-
-
-def _inner_step(node: Node) -> bool:
-    parent = node.parent
-    return (
-        parent is not None
-        and parent.type == "field_expression"
-        and parent.child_by_field_name("argument") == node
-    )
-
-
-def _type_node(cast: Node) -> Node | None:
-    descriptor = cast.child_by_field_name("type")
-    return descriptor.child_by_field_name("type") if descriptor is not None else None
-
-
-def _args(call: Node) -> list[Node]:
-    arguments = call.child_by_field_name("arguments")
-    if arguments is None:
-        return []
-    return [a for a in arguments.named_children if a.type != "comment"]
-
-
-def _line(node: Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _op(name: str) -> Op:
-    return "set" if name == "set" else "clear" if name == "clear" else "read"
-
-
-def _is_flag_value(node: Node | None) -> bool:
-    """``sig->flags = SIGNAL_GROUP_EXIT``: a word assigned named constants only (kernel
-    style spells constants in capitals, variables in lower case)."""
-    if node is None:
-        return False
-    idents = [n for n in nodes(node) if n.type == "identifier"]
-    return (
-        bool(idents)
-        and all(
-            n.type in ("identifier", "binary_expression", "parenthesized_expression")
-            for n in nodes(node)
-        )
-        and all(text(n).isupper() for n in idents)
-    )
