@@ -128,7 +128,8 @@ def test_seed_finding_says_which_inference_decided(kernel_tree: Path, index: Fun
         "mark_oom_victim() sets TIF_MEMDIE and signal_struct->oom_mm" in m for m in inference
     )
     walk = [e for e in finding.evidence if e.kind == "caller"]
-    assert walk and "on each thread of a" in walk[0].message
+    assert walk and "hands each thread of a for_each_process_thread() walk" in walk[0].message
+    assert walk[0].message.endswith("freeze_task() > freezing() > freezing_slow_path()")
 
 
 REVERTS = [
