@@ -131,8 +131,15 @@ def _group_text(
 ) -> str | None:
     if wake.decided and wake.selector:
         constant = view.knowledge.group_constants.get(wake.selector)
-        if constant:
-            return squash(view.source.node_text(call.node)).replace(wake.decided, constant)
+        spelled = squash(view.source.node_text(call.node))
+        if constant and wake.decided in spelled:
+            return spelled.replace(wake.decided, constant)
+        # The pid type is chosen below the call (send_sig() passes PIDTYPE_PID down):
+        # name the first callee on the way that still takes it.
+        for name in wake.via:
+            summary = view.summary(name)
+            if constant and summary is not None and any(w.select for w in summary.wakes):
+                return f"{name}(..., {task}, {constant})"
     if form is not None:
         return f"{form.name}({task})"
     return None
