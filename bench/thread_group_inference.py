@@ -47,12 +47,12 @@ def main() -> int:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["PATCHLINT_CACHE"] = cache
+        from tree_sitter import Language, Parser
+        from tree_sitter_c import language
+
         from patchlint.rules import AnalysisUnit, run_rules, select_rules
         from patchlint.rules.taskscope.cache import entry_path, load_or_infer
         from patchlint.source import FunctionIndex, parse_c
-        from tree_sitter import Parser
-        from tree_sitter_c import language
-        from tree_sitter import Language
 
         knowledge, hit = timed("cold_inference", figures, lambda: load_or_infer(tree))
         assert not hit
@@ -106,7 +106,11 @@ def main() -> int:
             grep = ["grep", "-rlw", "--include=*.c", "--include=*.h"]
             for token in tokens:
                 grep += ["-e", token]
-            timed("anchor_grep", figures, lambda: subprocess.run(grep + ["."], cwd=tree, capture_output=True))
+            timed(
+                "anchor_grep",
+                figures,
+                lambda: subprocess.run(grep + ["."], cwd=tree, capture_output=True),
+            )
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     for key, value in figures.items():
         print(f"{key:32} {value}")
