@@ -88,19 +88,11 @@ def validate_data(
     if memo is not None and memo.exists():
         _valid.add(digest)
         return
-    error = _first_error(load_schema(schema), data)
-    if error is not None:
-        key_path = [*prefix, *error.absolute_path]
-        problem = error.message
-        if error.validator == "additionalProperties":
-            extra = _unexpected_key(error)
-            if extra is not None:
-                key_path.append(extra)
-                problem = "unknown key"
-                allowed = error.schema.get("properties") if isinstance(error.schema, dict) else None
-                if isinstance(allowed, dict) and allowed:
-                    problem += f" (known: {', '.join(sorted(allowed))})"
-        raise DataError(file, format_key(key_path), locate(file, key_path), problem)
+    found = find_error(data, schema)
+    if found is not None:
+        key_path, problem = found
+        full = [*prefix, *key_path]
+        raise DataError(file, format_key(full), locate(file, full), problem)
     _valid.add(digest)
     if memo is not None:
         try:
@@ -110,6 +102,40 @@ def validate_data(
             pass  # a read-only cache only costs speed
 
 
+def find_error(data: Mapping[str, object], schema: str) -> tuple[list[str | int], str] | None:
+    """(key path, problem) of the most precise place ``data`` breaks ``schema``, or None."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(schema))
+    found = [_describe(error) for error in validator.iter_errors(data)]
+    if not found:
+        return None
+    # The deepest error names the most precise key; ties go to the first in the file.
+    return max(found, key=lambda item: (len(item[0]), [-_order(p) for p in item[0]]))
+
+
+def _order(part: str | int) -> int:
+    return part if isinstance(part, int) else 0
+
+
+def _describe(error: ValidationError) -> tuple[list[str | int], str]:
+    key_path: list[str | int] = list(error.absolute_path)
+    problem = error.message
+    if "propertyNames" in error.schema_path:
+        # The offending name is the instance; the path stops at its table.
+        key_path.append(str(error.instance))
+        problem = f"not an allowed name here ({error.message})"
+    elif error.validator == "additionalProperties":
+        extra = _unexpected_key(error)
+        if extra is not None:
+            key_path.append(extra)
+            problem = "unknown key"
+            allowed = error.schema.get("properties") if isinstance(error.schema, dict) else None
+            if isinstance(allowed, dict) and allowed:
+                problem += f" (known: {', '.join(sorted(allowed))})"
+    return key_path, problem
+
+
 _valid: set[str] = set()
 
 
@@ -117,22 +143,6 @@ def _digest(schema: str, data: Mapping[str, object]) -> str:
     text = json.dumps(data, sort_keys=True, default=str)
     schema_text = json.dumps(load_schema(schema), sort_keys=True)
     return hashlib.blake2b(f"{schema_text}\0{text}".encode(), digest_size=16).hexdigest()
-
-
-def _first_error(
-    schema: Mapping[str, object], data: Mapping[str, object]
-) -> ValidationError | None:
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema)
-    errors: list[ValidationError] = sorted(
-        validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
-    )
-    if not errors:
-        return None
-    # The deepest error names the most precise key.
-    deepest: ValidationError = max(errors, key=lambda e: len(e.absolute_path))
-    return deepest
 
 
 _QUOTED = re.compile(r"'([^']+)'")

@@ -176,11 +176,11 @@ def select_rules(
 ) -> list[Rule]:
     """The rules of ``scope`` (None: every scope) a run uses, in catalog order.
 
-    ``enabled`` (None: all) and ``ignored`` select by id; ``severity`` overrides the
+    ``enabled`` (None: all; empty: none) and ``ignored`` select by id; ``severity`` overrides the
     catalog's default per rule id.
     """
     source = rules_catalog or catalog()
-    wanted = set(enabled) if enabled else None
+    wanted = set(enabled) if enabled is not None else None
     skip = set(ignored)
     overrides = severity or {}
     return [

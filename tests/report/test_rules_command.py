@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -29,10 +30,7 @@ def test_rules_json_and_family() -> None:
 
 
 def test_explain_prints_the_doc_page() -> None:
-    documented = [m for m in all_rules() if data_path(m.doc).is_file()]
-    if not documented:
-        pytest.skip("no rule documentation page written yet")
-    meta = documented[0]
+    meta = all_rules()[0]
     result = CliRunner().invoke(explain_command, [meta.id])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{meta.id}: {meta.name}\n")
@@ -58,7 +56,6 @@ def test_explain_is_offered_to_the_cli() -> None:
     assert explain_command in EXTRA_COMMANDS
     from patchlint.cli import main
 
-    if "explain" not in main.commands:
-        pytest.skip("patchlint.cli does not register EXTRA_COMMANDS yet")
+    assert "explain" in main.list_commands(click.Context(main))  # commands load lazily
     result = CliRunner().invoke(main, ["explain", "rcu-sleep"])
     assert result.exit_code == 0 and result.output.startswith("rcu-sleep: ")
