@@ -44,6 +44,7 @@ from patchlint.rules.thread_group_facts import (
     process_link,
     process_walk_at,
     scoped,
+    test_key,
     thread_walk_at,
     thread_walk_over,
     through_accessors,
@@ -51,6 +52,7 @@ from patchlint.rules.thread_group_facts import (
     walk_callers,
     writes_fact,
 )
+from patchlint.rules.thread_identity import identity_findings
 from patchlint.units import AnalysisUnit
 
 RULE = "thread-flag-as-group"
@@ -78,16 +80,7 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
             finding = _judge(unit, view, fv, located, thread)
             if finding is not None:
                 yield finding
-
-
-def _key(view: TaskView, located: Located) -> str:
-    node = located.node
-    spelled = squash(view.source.node_text(node))
-    if node.type == "binary_expression" and located.fact.bit:
-        left = node.child_by_field_name("left")
-        holder = squash(view.source.node_text(left)) if left is not None else spelled
-        return f"{holder} & {located.fact.bit}"
-    return spelled
+        yield from identity_findings(unit, view, fv)
 
 
 def _judge(
@@ -114,7 +107,7 @@ def _judge(
     context, confidence = found
     evidence.extend(context)
     replacement = thread.counterpart.replacement.replace("{task}", subject)
-    key = _key(view, located)
+    key = test_key(view, located)
     return Finding(
         rule=RULE,
         severity="info" if confidence == "low" else "warning",

@@ -42,7 +42,7 @@ from patchlint.rules.taskscope.model import (
 )
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
-FORMAT = 8
+FORMAT = 9
 _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
@@ -180,6 +180,8 @@ def _summary(summary: Summary) -> JSON:
         "v": summary.value,
         "st": summary.static,
         "br": summary.breadth,
+        "tp": list(summary.thread_params),
+        "ap": list(summary.as_process),
     }
 
 
@@ -404,6 +406,8 @@ def _summary_of(value: object) -> Summary:
         value=_b(data["v"]),
         static=_b(data["st"]),
         breadth=_i(data["br"]),
+        thread_params=tuple(_i(v) for v in _l(data["tp"])),
+        as_process=tuple(_i(v) for v in _l(data["ap"])),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from patchlint.rules.taskscope.loops import iterator_walks, stepper_walks
 from patchlint.rules.taskscope.model import (
     Access,
     Loc,
@@ -63,12 +64,17 @@ class Reader:
     """Reads functions against one scope model and a summary lookup."""
 
     def __init__(
-        self, model: ScopeModel, lookup: Lookup, wide: Callable[[str], bool] | None = None
+        self,
+        model: ScopeModel,
+        lookup: Lookup,
+        wide: Callable[[str], bool] | None = None,
+        thread_list: Callable[[], frozenset[tuple[str, str]]] | None = None,
     ) -> None:
         self.model = model
         self.roots = model.roots
         self.lookup = lookup
         self.wide = wide
+        self.thread_list = thread_list or (lambda: frozenset())
 
     # ----------------------------------------------------------------- typing
 
@@ -144,6 +150,7 @@ class _State:
                     and text(node.child_by_field_name("operator")) in ("", "=")
                 ):
                     self._bind(text(left), node.child_by_field_name("right"))
+        self.reading.local_structs.update(self.locals)
         for name, count in self.bound.items():
             if count > 1:
                 # Assigned more than once (t = p, then t = next_thread(t)): which task it
@@ -155,6 +162,10 @@ class _State:
         value = strip(value)
         if value is None:
             return
+        if name in self.reading.params and self._own_process_link(name, value):
+            index = self.reading.params.index(name)
+            if self.reading.param_structs[index] == self.roots.task:
+                self.reading.as_process.add(index)
         if value.type == "conditional_expression":
             self._select(value)
             return
@@ -163,6 +174,17 @@ class _State:
             self.may.setdefault(name, []).append(loc)
             if name not in self.reading.aliases and anchored(loc):
                 self.reading.aliases[name] = loc
+
+    def _own_process_link(self, name: str, value: Node) -> bool:
+        """``p = rcu_dereference(p->group_leader)``: the parameter becomes its process."""
+        inner: Node | None = value
+        while inner is not None and inner.type == "call_expression" and len(call_args(inner)) == 1:
+            inner = strip(call_args(inner)[0])
+        if inner is None or inner.type != "field_expression":
+            return False
+        base = strip(inner.child_by_field_name("argument"))
+        field = text(inner.child_by_field_name("field"))
+        return text(base) == name and field in self.roots.process_links
 
     def _select(self, node: Node) -> None:
         condition = strip(node.child_by_field_name("condition"))
@@ -196,34 +218,10 @@ class _State:
         )
 
     def walks(self, body: Node, constructs: list[tuple[str, tuple[str, ...], int, int]]) -> None:
-        for name, args, start, line in constructs:
-            walker = self.roots.walkers.get(name)
-            if walker is None or walker.cursor >= len(args):
-                continue
-            loop = body.descendant_for_byte_range(start, start)
-            while loop is not None and loop.type not in (
-                "for_statement",
-                "while_statement",
-                "do_statement",
-            ):
-                loop = loop.parent
-            if loop is None or loop.start_byte > start + 1:
-                continue
-            group = None
-            if walker.group is not None and walker.group < len(args):
-                group = self._resolve_text(args[walker.group])
-            loop_body = loop.child_by_field_name("body") or loop
-            self.reading.walks.append(
-                WalkRegion(
-                    name,
-                    args[walker.cursor].strip(),
-                    group,
-                    walker.every_thread,
-                    loop_body.start_byte,
-                    loop.end_byte,
-                    line,
-                )
-            )
+        self.reading.walks.extend(iterator_walks(self.model, body, constructs, self._resolve_text))
+        self.reading.walks.extend(
+            stepper_walks(self.model, body, self.reader.lookup, self.reader.thread_list)
+        )
 
     def _resolve_text(self, spelled: str) -> Loc | None:
         spelled = spelled.strip()
@@ -498,6 +496,10 @@ class _State:
 
     def _apply(self, summary: Summary, call: Call, cond: bool) -> None:
         node = call.node
+        for index in summary.thread_params:
+            loc = call.locs[index] if index < len(call.locs) else None
+            if loc is not None and loc.base.startswith("$") and not loc.path:
+                self.reading.touched.add(int(loc.base[1:]))
         for access in summary.accesses:
             loc = self._instantiate(access.loc, call.args)
             if loc is None or self.model.scope_of(loc.holder) is None:

@@ -134,6 +134,7 @@ def infer(files: TreeFiles) -> Knowledge:
     collected = _Collected()
     paths = universe(files, model)
     store.wide_files = set(paths)
+    store.thread_list()  # the iterators' summaries, whole, before any deep reading
     observed: list[Observed] = []
     constants: Counter[tuple[str, str]] = Counter()
     for path in paths:
@@ -295,14 +296,7 @@ def group_state(
 def shape(store: SummaryStore, model: ScopeModel) -> list[str]:
     """The group members the thread walks follow (the list of a group's threads): a
     question about them is a question about the group's shape, not its state."""
-    found: set[str] = set()
-    for walker in model.roots.walkers.values():
-        summary = store.summary(walker.name) if walker.group is not None else None
-        for access in summary.accesses if summary is not None else ():
-            holder, member = access.loc.holder, access.loc.member
-            if model.scope_of(holder) == "group" and member is not None:
-                found.add(f"{holder}->{member}")
-    return sorted(found)
+    return sorted(f"{holder}->{member}" for holder, member in store.thread_list())
 
 
 def _rank(counterpart: Counterpart) -> tuple[int, int, int]:
@@ -369,7 +363,15 @@ def compact(knowledge: Knowledge, model: ScopeModel) -> dict[str, Summary]:
                 or (holder, member, None) in wanted
             ):
                 accesses.append(access)
-        if accesses or summary.wakes or summary.walk_wakes or summary.selects or summary.returns:
+        if (
+            accesses
+            or summary.wakes
+            or summary.walk_wakes
+            or summary.selects
+            or summary.returns
+            or summary.thread_params
+            or summary.as_process
+        ):
             summary.accesses = tuple(accesses)
             kept[name] = summary
     return kept

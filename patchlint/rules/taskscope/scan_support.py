@@ -11,13 +11,21 @@ from patchlint.rules.taskscope.view import tree_knowledge
 
 FLAG_RULE = "thread-flag-as-group"
 ACTION_RULE = "thread-action-on-group"
+GROUP_RULE = "group-state-as-thread"
+RULES = (FLAG_RULE, ACTION_RULE, GROUP_RULE)
 
 
 def rule_tokens(root: Path) -> dict[str, tuple[str, ...]]:
     knowledge = tree_knowledge(root)
     facts = tuple(sorted({t.fact.bit or t.fact.member for t in knowledge.thread_facts.values()}))
     actions = tuple(sorted(knowledge.actions))
-    return {FLAG_RULE: facts, ACTION_RULE: actions}
+    groups = {t.counterpart.group for t in knowledge.thread_facts.values()}
+    group_tokens = {g.bit or g.member for g in groups} | {
+        p.name
+        for p in knowledge.predicates.values()
+        if p.scope == "group" and any(g.name in p.reads for g in groups)
+    }
+    return {FLAG_RULE: facts, ACTION_RULE: actions, GROUP_RULE: tuple(sorted(group_tokens))}
 
 
 def identity(root: Path) -> str:
