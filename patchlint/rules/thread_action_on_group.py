@@ -35,6 +35,7 @@ from patchlint.rules.taskscope.extract import Call
 from patchlint.rules.taskscope.model import GroupForm, Wake
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView, view_of
 from patchlint.rules.taskstate import squash
+from patchlint.rules.thread_action_context import asks_disposition, handed_group_write
 from patchlint.rules.thread_group_facts import line_of, process_walk_at
 from patchlint.rules.thread_group_forms import find_group_form
 from patchlint.units import AnalysisUnit
@@ -154,6 +155,49 @@ def _walk_text(view: TaskView, action: str) -> str:
     )
 
 
+def _other_reason(
+    view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, task: str
+) -> tuple[list[Evidence], str, str] | None:
+    """A thread-directed signal where the code is about the process otherwise: it
+    changed group state its callers handed in, or it asked the process's disposition."""
+    path = view.source.path
+    handed = handed_group_write(view, fv, anchor)
+    if handed is not None and _reachable(handed.node, call.node):
+        lines = [
+            Evidence(
+                "call",
+                f"the function changes {handed.member} of {task}'s process through a "
+                f"parameter: {squash(handed.spelled)}",
+                path,
+                line_of(handed.node),
+            ),
+            handed.caller,
+        ]
+        message = (
+            f"signals one thread, but the code acts on group state of {task}'s process "
+            f"({handed.member}, handed in by its callers)"
+        )
+        return lines, f"{call.name}({task}) with {handed.member}", message
+    asked = asks_disposition(view, fv, anchor, call)
+    if asked is not None:
+        lines = [
+            Evidence(
+                "path",
+                f"the function decides the signal by {task}'s process state "
+                f"({asked.fact.name}, which the delivery reads too) and by nothing of the "
+                f"thread {task} itself",
+                path,
+                line_of(asked.node),
+            )
+        ]
+        message = (
+            f"signals one thread, but the code decides it by the state of {task}'s "
+            f"process ({asked.fact.name})"
+        )
+        return lines, f"{call.name}({task}) after {asked.fact.name}", message
+    return None
+
+
 def _judge(
     unit: AnalysisUnit, view: TaskView, fv: FunctionView, call: Call, wake: Wake, events: set[str]
 ) -> Finding | None:
@@ -164,7 +208,10 @@ def _judge(
     signal = bool(wake.decided)
     event = _group_event(view, fv, anchor, call, events, signal)
     walk = process_walk_at(fv, call.node, anchor) if event is None else None
-    if event is None and walk is None:
+    other = None
+    if event is None and walk is None and signal:
+        other = _other_reason(view, fv, anchor, call, task)
+    if event is None and walk is None and other is None:
         return None
     form = find_group_form(unit, view, call.name)
     group = _group_text(view, call, wake, form, task)
@@ -219,6 +266,10 @@ def _judge(
             f"{spelled} acts on one thread, but the same code changes {event.fact.name} for "
             f"the whole thread group; the other threads are left behind: use {replacement}"
         )
+    elif other is not None:
+        lines, key, message = other
+        evidence.extend(lines)
+        message = f"{spelled} {message}; use {replacement}"
     else:
         assert walk is not None
         evidence.append(

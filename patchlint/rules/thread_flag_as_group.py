@@ -29,6 +29,7 @@ from patchlint.findings import Confidence, Evidence, Finding
 from patchlint.rules.taskscope.model import ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view_of
 from patchlint.rules.taskstate import inference_lines, squash
+from patchlint.rules.thread_alternatives import mixed_alternative
 from patchlint.rules.thread_group_facts import (
     asked_first,
     changes_group_state,
@@ -74,10 +75,13 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
                 continue
             thread = view.thread_fact(located.fact)
             span = (located.node.start_byte, located.node.end_byte)
-            if thread is None or span in done or not through_accessors(view, located):
+            if span in done or not through_accessors(view, located):
                 continue
             done.add(span)
-            finding = _judge(unit, view, fv, located, thread)
+            if thread is None:
+                finding = mixed_alternative(unit, view, fv, located)
+            else:
+                finding = _judge(unit, view, fv, located, thread)
             if finding is not None:
                 yield finding
         yield from identity_findings(unit, view, fv)
