@@ -21,6 +21,7 @@ from patchlint.rules.taskscope.extract import Call, strip, text
 from patchlint.rules.taskscope.syntax import nodes
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
 from patchlint.rules.thread_group_facts import own_access
+from patchlint.rules.thread_group_regions import stored_as
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,65 @@ def asks_disposition(
         if item.fact.scope == "group" and item.fact.name in delivered and asked is None:
             asked = item
     return asked
+
+
+def stored_process(
+    view: TaskView, anchor: Anchor, cache: dict[str, object]
+) -> tuple[str, int] | None:
+    """The target is read from a struct member this file fills with a process (its
+    pid from ``task_tgid()``, its group leader): (function storing it, line)."""
+    stored = stored_as(view, anchor, cache)
+    if stored is None or stored[0] != "process":
+        return None
+    return stored[1], stored[2]
+
+
+@dataclass(frozen=True)
+class PidChoice:
+    """A pid-type variable chosen between one thread and a level above the process."""
+
+    node: Node
+    variable: str
+    thread: str
+    other: str
+    process: str
+
+
+def pid_type_choices(view: TaskView, fv: FunctionView) -> list[PidChoice]:
+    """``type = PIDTYPE_PID; if (who < 0) type = PIDTYPE_PGID;`` handed on: the choice
+    spans one thread and a group of processes but skips the level in between (the
+    pid-type enumeration's order, from the tree), so the positive case names a
+    process."""
+    levels = view.knowledge.pid_levels
+    found: list[PidChoice] = []
+    body = fv.fn.body
+    if not levels or body is None:
+        return found
+    for thread, process in view.knowledge.group_constants.items():
+        if thread not in levels or process not in levels:
+            continue
+        above = set(levels[levels.index(process) + 1 : -1])
+        assigned: dict[str, list[tuple[str, Node]]] = {}
+        passed: set[str] = set()
+        for node in nodes(body):
+            if node.type in ("assignment_expression", "init_declarator"):
+                target = node.child_by_field_name(
+                    "left" if node.type != "init_declarator" else "declarator"
+                )
+                value = strip(
+                    node.child_by_field_name("right" if node.type != "init_declarator" else "value")
+                )
+                if target is not None and target.type == "identifier" and value is not None:
+                    assigned.setdefault(text(target), []).append((text(value), node))
+            elif node.type == "argument_list":
+                passed.update(text(a) for a in node.named_children if a.type == "identifier")
+        for variable, values in assigned.items():
+            constants = {v for v, _node in values}
+            if variable not in passed or process in constants or thread not in constants:
+                continue
+            others = sorted(constants & above)
+            if not others or not constants <= set(levels):
+                continue
+            node = next(n for v, n in values if v == thread)
+            found.append(PidChoice(node, variable, thread, others[0], process))
+    return found

@@ -35,7 +35,13 @@ from patchlint.rules.taskscope.extract import Call
 from patchlint.rules.taskscope.model import GroupForm, Wake
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView, view_of
 from patchlint.rules.taskstate import squash
-from patchlint.rules.thread_action_context import asks_disposition, handed_group_write
+from patchlint.rules.thread_action_context import (
+    PidChoice,
+    asks_disposition,
+    handed_group_write,
+    pid_type_choices,
+    stored_process,
+)
 from patchlint.rules.thread_group_facts import line_of, process_walk_at
 from patchlint.rules.thread_group_forms import find_group_form
 from patchlint.units import AnalysisUnit
@@ -65,6 +71,8 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
             finding = _judge(unit, view, fv, call, wake, events)
             if finding is not None:
                 yield finding
+        for choice in pid_type_choices(view, fv):
+            yield _choice_finding(unit, view, fv, choice)
 
 
 def _anchor(wake: Wake) -> Anchor:
@@ -156,7 +164,7 @@ def _walk_text(view: TaskView, action: str) -> str:
 
 
 def _other_reason(
-    view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, task: str
+    unit: AnalysisUnit, view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, task: str
 ) -> tuple[list[Evidence], str, str] | None:
     """A thread-directed signal where the code is about the process otherwise: it
     changed group state its callers handed in, or it asked the process's disposition."""
@@ -195,7 +203,57 @@ def _other_reason(
             f"process ({asked.fact.name})"
         )
         return lines, f"{call.name}({task}) after {asked.fact.name}", message
+    stored = stored_process(view, anchor, unit.cache)
+    if stored is not None:
+        where, line = stored
+        lines = [
+            Evidence(
+                "note",
+                f"{task} holds a process: {where}() fills it with the process's own "
+                f"object (its group leader, or its pid from the group)",
+                path,
+                line,
+            )
+        ]
+        message = f"signals one thread, but {task} names a process"
+        return lines, f"{call.name}({task}) to a process", message
     return None
+
+
+def _choice_finding(
+    unit: AnalysisUnit, view: TaskView, fv: FunctionView, choice: PidChoice
+) -> Finding:
+    node = choice.node
+    key = f"{choice.variable} = {choice.thread} or {choice.other}"
+    return Finding(
+        rule=RULE,
+        severity="warning",
+        message=(
+            f"{squash(view.source.node_text(node))} makes the target one thread, while the "
+            f"other choice, {choice.other}, addresses a group of processes: the level in "
+            f"between is skipped, so the case chosen here names a process; use "
+            f"{choice.process}"
+        ),
+        file=unit.path,
+        line=line_of(node),
+        column=node.start_point[1] + 1,
+        function=fv.fn.name,
+        confidence="medium",
+        key=key,
+        evidence=[
+            Evidence(
+                "inference",
+                f"pid types in the tree's order: {', '.join(view.knowledge.pid_levels)}; "
+                f"{choice.thread} reaches one thread, {choice.process} its process",
+            ),
+            Evidence(
+                "path",
+                f"{choice.variable} is {choice.thread} or {choice.other} and is handed on",
+                view.source.path,
+                line_of(node),
+            ),
+        ],
+    )
 
 
 def _judge(
@@ -210,7 +268,7 @@ def _judge(
     walk = process_walk_at(fv, call.node, anchor) if event is None else None
     other = None
     if event is None and walk is None and signal:
-        other = _other_reason(view, fv, anchor, call, task)
+        other = _other_reason(unit, view, fv, anchor, call, task)
     if event is None and walk is None and other is None:
         return None
     form = find_group_form(unit, view, call.name)

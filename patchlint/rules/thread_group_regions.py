@@ -245,8 +245,9 @@ def _stored(view: TaskView, member: str) -> tuple[Stored, str, int] | None:
 
 def _value_kind(view: TaskView, value: Node | None) -> Stored | None:
     """``current`` (maybe through a call handing its argument back, like
-    get_task_struct()) is a thread; a process link (``current->group_leader``) a
-    process."""
+    get_task_struct()) is a thread; a process link (``current->group_leader``), or an
+    object of the group a callee returns (``task_tgid(current)``, the process's pid),
+    a process."""
     value = strip(value)
     while value is not None and value.type == "call_expression":
         args = call_args(value)
@@ -255,6 +256,10 @@ def _value_kind(view: TaskView, value: Node | None) -> Stored | None:
         if len(args) != 1 and (summary is None or summary.returns is None):
             return None
         if summary is not None and summary.returns is not None:
+            returned = summary.returns
+            scope = view.model.scope_of(returned.holder)
+            if returned.path and scope == "group" and returned.struct != view.model.roots.task:
+                return "process"  # task_tgid(p): an object of p's process (its pid)
             base = summary.returns.base
             index = int(base[1:]) if base.startswith("$") and not summary.returns.path else None
             if index is None or index >= len(args):

@@ -74,9 +74,13 @@ def _thread_side(view: TaskView, fv: FunctionView, operand: Node) -> bool:
     link and nothing the function treats as a process."""
     if _is_process_link(view, operand) or not _task_operand(view, fv, operand):
         return False
-    if operand.type == "identifier" and text(operand) in fv.reading.params:
-        if fv.reading.params.index(text(operand)) in fv.reading.as_process:
+    name = text(operand)
+    if operand.type == "identifier" and name in fv.reading.params:
+        if fv.reading.params.index(name) in fv.reading.as_process:
             return False
+    alias = fv.reading.aliases.get(name)
+    if alias is not None and alias.path and alias.path[-1] in view.model.roots.process_links:
+        return False  # task = current->group_leader: a process
     return True
 
 

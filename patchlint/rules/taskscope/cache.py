@@ -237,6 +237,7 @@ def knowledge_to_json(knowledge: Knowledge) -> JSON:
         ],
         "walked": {name: _where(where) for name, where in knowledge.walked.items()},
         "constants": knowledge.group_constants,
+        "levels": knowledge.pid_levels,
         "state": knowledge.group_state,
         "shape": knowledge.shape,
         "words": sorted([list(w) for w in knowledge.flag_words]),
@@ -472,6 +473,7 @@ def knowledge_from_json(data: JSON) -> Knowledge:
         knowledge.walked[name] = _where_req(where)
     knowledge.group_constants = {k: _s(v) for k, v in _d(data["constants"]).items()}
     knowledge.group_state = [_s(v) for v in _l(data["state"])]
+    knowledge.pid_levels = [_s(v) for v in _l(data["levels"])]
     knowledge.shape = [_s(v) for v in _l(data["shape"])]
     knowledge.flag_words = {(_s(w[0]), _s(w[1])) for w in (_l(x) for x in _l(data["words"]))}
     for item in _l(data["bits"]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from patchlint.rules.taskscope.bindings import looked_up, own_process_link, pid_select
 from patchlint.rules.taskscope.loops import iterator_walks, stepper_walks
 from patchlint.rules.taskscope.model import (
     Access,
@@ -20,7 +21,6 @@ from patchlint.rules.taskscope.model import (
     Summary,
     Wake,
     WalkWake,
-    Where,
 )
 from patchlint.rules.taskscope.scopes import ScopeModel, declarator_name
 from patchlint.rules.taskscope.syntax import (
@@ -128,6 +128,7 @@ class _State:
         self.locals: dict[str, str | None] = {}
         self.may: dict[str, list[Loc]] = {}
         self.bound: dict[str, int] = {}
+        self.constants: dict[str, set[str]] = {}  # locals assigned named constants only
 
     # ------------------------------------------------------------ declarations
 
@@ -162,60 +163,28 @@ class _State:
         value = strip(value)
         if value is None:
             return
-        if name in self.reading.params and self._own_process_link(name, value):
+        spelled = text(value)
+        if value.type == "identifier" and spelled.isupper():
+            self.constants.setdefault(name, set()).add(spelled)
+        else:
+            self.constants.setdefault(name, set()).add("")  # some other value
+        if name in self.reading.params and own_process_link(self.roots, name, value):
             index = self.reading.params.index(name)
             if self.reading.param_structs[index] == self.roots.task:
                 self.reading.as_process.add(index)
         if value.type == "conditional_expression":
-            self._select(value)
+            select = pid_select(self.model, self.reading, self.path, value, self.resolve)
+            if select is not None:
+                self.reading.selects.append(select)
             return
         loc = self.resolve(value)
+        found = looked_up(self.model, self.reading, self.locals.get(name), value)
+        if found is not None:
+            self.may.setdefault(name, []).append(found)  # woken: the task the pid names
         if loc is not None and (loc.path or loc.base != name):
             self.may.setdefault(name, []).append(loc)
             if name not in self.reading.aliases and anchored(loc):
                 self.reading.aliases[name] = loc
-
-    def _own_process_link(self, name: str, value: Node) -> bool:
-        """``p = rcu_dereference(p->group_leader)``: the parameter becomes its process."""
-        inner: Node | None = value
-        while inner is not None and inner.type == "call_expression" and len(call_args(inner)) == 1:
-            inner = strip(call_args(inner)[0])
-        if inner is None or inner.type != "field_expression":
-            return False
-        base = strip(inner.child_by_field_name("argument"))
-        field = text(inner.child_by_field_name("field"))
-        return text(base) == name and field in self.roots.process_links
-
-    def _select(self, node: Node) -> None:
-        condition = strip(node.child_by_field_name("condition"))
-        if condition is None or condition.type != "binary_expression":
-            return
-        operator = text(condition.child_by_field_name("operator"))
-        left = strip(condition.child_by_field_name("left"))
-        right = strip(condition.child_by_field_name("right"))
-        if operator not in ("==", "!=") or left is None or right is None:
-            return
-        if text(left) not in self.reading.params:
-            left, right = right, left
-        if text(left) not in self.reading.params or right.type != "identifier":
-            return
-        scopes = []
-        for branch in ("consequence", "alternative"):
-            loc = self.resolve(strip(node.child_by_field_name(branch)))
-            scopes.append(self.model.scope_of(loc.holder) if loc is not None else None)
-        first, second = scopes
-        if first is None or second is None or first == second:
-            return
-        equal, other = (first, second) if operator == "==" else (second, first)
-        self.reading.selects.append(
-            Select(
-                self.reading.params.index(text(left)),
-                text(right),
-                equal,
-                other,
-                Where(self.path, node.start_point[0] + 1, self.reading.name),
-            )
-        )
 
     def walks(self, body: Node, constructs: list[tuple[str, tuple[str, ...], int, int]]) -> None:
         self.reading.walks.extend(iterator_walks(self.model, body, constructs, self._resolve_text))
@@ -316,7 +285,11 @@ class _State:
         name = text(node)
         if name in self.reading.params:
             return f"${self.reading.params.index(name)}"
-        return None if name in self.locals else name
+        if name in self.locals:
+            # A variable holding one named constant (``type = PIDTYPE_PID;``) is it.
+            values = self.constants.get(name, set())
+            return next(iter(values)) if len(values) == 1 and "" not in values else None
+        return name
 
     # -------------------------------------------------------------------- scan
 
@@ -492,6 +465,8 @@ class _State:
                 name = text(bare)
                 if name in self.reading.params or (name.isupper() and name not in self.locals):
                     return True
+                if name in self.locals and self._bit(bare) is not None:
+                    return True  # a variable holding one named constant
         return False
 
     def _apply(self, summary: Summary, call: Call, cond: bool) -> None:

@@ -53,6 +53,7 @@ from patchlint.rules.taskscope.summaries import (
     returns_value,
     summary_of,
 )
+from patchlint.rules.taskscope.syntax import text
 from patchlint.rules.taskscope.treefiles import TreeFiles
 
 STRONG = "written-together"
@@ -70,6 +71,9 @@ class Knowledge:
     group_forms: dict[str, list[GroupForm]] = field(default_factory=dict)
     walked: dict[str, Where] = field(default_factory=dict)
     group_constants: dict[str, str] = field(default_factory=dict)
+    # The enumeration the thread-directed constant belongs to, in declaration order
+    # (PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, ...): the levels a signal may address.
+    pid_levels: list[str] = field(default_factory=list)
     group_state: list[str] = field(default_factory=list)
     shape: list[str] = field(default_factory=list)
     flag_words: set[tuple[str, str]] = field(default_factory=set)
@@ -174,6 +178,7 @@ def infer(files: TreeFiles) -> Knowledge:
     # alternative): the group *state*, as opposed to attributes like limits or ids.
     for (constant, passed), _count in constants.most_common():
         knowledge.group_constants.setdefault(constant, passed)
+    knowledge.pid_levels = enum_levels(files, next(iter(knowledge.group_constants), ""))
     for item in observed:
         for seen in item.seen:
             fact = normalised(seen.fact, seen.access.plain, flag_words)
@@ -462,6 +467,27 @@ def actions(
 
 
 # ----------------------------------------------------------------- declarations
+
+
+def enum_levels(files: TreeFiles, constant: str) -> list[str]:
+    """The enumerators of the enum that declares ``constant``, in order."""
+    if not constant:
+        return []
+    for path in sorted(files.grep(rf"^\s*{re.escape(constant)}\s*[,=]"), key=files.tier):
+        source = files.parsed(path)
+        stack = [source.tree.root_node] if source is not None else []
+        while stack:
+            node = stack.pop()
+            if node.type == "enumerator_list":
+                names = [
+                    text(e.child_by_field_name("name"))
+                    for e in node.named_children
+                    if e.type == "enumerator"
+                ]
+                if constant in names:
+                    return names
+            stack.extend(node.named_children)
+    return []
 
 
 def _declared(files: TreeFiles, knowledge: Knowledge) -> None:
