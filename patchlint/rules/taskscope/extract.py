@@ -133,6 +133,7 @@ class _State:
     # ------------------------------------------------------------ declarations
 
     def declare(self, body: Node) -> None:
+        bindings: list[tuple[str, Node | None]] = []
         for node in nodes(body):
             if node.type == "declaration":
                 struct = struct_of(node.child_by_field_name("type"))
@@ -142,7 +143,7 @@ class _State:
                         continue
                     self.locals[name] = struct
                     if declarator.type == "init_declarator":
-                        self._bind(name, declarator.child_by_field_name("value"))
+                        bindings.append((name, declarator.child_by_field_name("value")))
             elif node.type == "assignment_expression":
                 left = node.child_by_field_name("left")
                 if (
@@ -150,16 +151,14 @@ class _State:
                     and left.type == "identifier"
                     and text(node.child_by_field_name("operator")) in ("", "=")
                 ):
-                    self._bind(text(left), node.child_by_field_name("right"))
+                    bindings.append((text(left), node.child_by_field_name("right")))
+        for name, _value in bindings:
+            self.bound[name] = self.bound.get(name, 0) + 1
         self.reading.local_structs.update(self.locals)
-        for name, count in self.bound.items():
-            if count > 1:
-                # Assigned more than once (t = p, then t = next_thread(t)): which task it
-                # is depends on the path; only the summary's may-wake keeps the first.
-                self.reading.aliases.pop(name, None)
+        for name, value in bindings:
+            self._bind(name, value)
 
     def _bind(self, name: str, value: Node | None) -> None:
-        self.bound[name] = self.bound.get(name, 0) + 1
         value = strip(value)
         if value is None:
             return
@@ -183,7 +182,9 @@ class _State:
             self.may.setdefault(name, []).append(found)  # woken: the task the pid names
         if loc is not None and (loc.path or loc.base != name):
             self.may.setdefault(name, []).append(loc)
-            if name not in self.reading.aliases and anchored(loc):
+            # Assigned more than once (t = p, then t = next_thread(t)): which task it is
+            # depends on the path; only the summary's may-wake keeps the first.
+            if self.bound.get(name, 0) == 1 and anchored(loc):
                 self.reading.aliases[name] = loc
 
     def walks(self, body: Node, constructs: list[tuple[str, tuple[str, ...], int, int]]) -> None:
