@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from patchlint.findings import Confidence, Evidence, Finding
+from patchlint.rules.taskscope.evidence import is_thin
 from patchlint.rules.taskscope.model import Fact, ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view_of
 from patchlint.rules.thread_group_facts import (
@@ -49,7 +50,6 @@ from patchlint.rules.thread_group_facts import (
     process_walk_at,
     test_key,
     thread_walk_at,
-    through_accessors,
     writes_fact,
 )
 from patchlint.rules.thread_group_regions import (
@@ -85,12 +85,23 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
             if access.op != "read" or not access.cond or not threads:
                 continue
             span = (located.node.start_byte, located.node.end_byte)
-            if span in done or not through_accessors(view, located):
+            if span in done or not _asked_here(view, located):
                 continue
             done.add(span)
             finding = _judge(unit, view, fv, located, threads)
             if finding is not None:
                 yield finding
+
+
+def _asked_here(view: TaskView, located: Located) -> bool:
+    """The test is the function's own: made directly or through accessors of that one
+    fact (``tsk_is_oom_victim()``), wherever they are defined (a group predicate has
+    no context of its own to be judged in)."""
+    for name in (n for n in located.site.access.via.split(">") if n):
+        summary = view.summary(name)
+        if summary is None or not is_thin(summary):
+            return False
+    return True
 
 
 def _stands_for_process(

@@ -55,7 +55,7 @@ def thread_spelling(view: TaskView, fact: Fact, subject: str) -> str:
 
 def counterpart_lines(view: TaskView, thread: ThreadFact, group: Fact) -> list[Evidence]:
     """Which inference made the decision, as evidence lines."""
-    source = " in this file (no tree given)" if view.origin == "file" else ""
+    source = view.origin_note()
     lines = [
         Evidence(
             "inference",

@@ -40,6 +40,7 @@ from patchlint.rules.taskscope.model import (
     WalkWake,
     Where,
 )
+from patchlint.rules.taskscope.registry import register
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
 FORMAT = 9
@@ -75,6 +76,8 @@ def load_or_infer(
     """The tree's knowledge and whether it came from the cache."""
     path = entry_path(root, flavour)
     files = TreeFiles(root, reader)
+    if reader is None and not flavour:
+        register(root)  # a patch-only run may borrow this tree's knowledge
     cached = _load(path, files) if path is not None else None
     if cached is not None:
         return cached, True
