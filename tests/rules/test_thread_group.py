@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODEL = (REPO / "fixtures" / "taskscope" / "model.h").read_text(encoding="utf-8")
 FLAG = "thread-flag-as-group"
 ACTION = "thread-action-on-group"
+GROUP = "group-state-as-thread"
 
 
 def run(
@@ -284,9 +285,47 @@ def test_restricted_to_touched_functions_by_engine() -> None:
     assert run(FREEZER, "kernel/freezer.c", functions={"something_else"}) == []
 
 
-def test_a_file_that_declares_no_task_state_is_not_analysed() -> None:
+def test_a_file_that_declares_no_task_state_is_not_analysed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))  # no tree cached
     unit = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
-    assert run_rules(unit, select_rules(enabled=[FLAG, ACTION])) == []
+    assert run_rules(unit, select_rules(enabled=[FLAG, ACTION, GROUP])) == []
+    assert unit.notes() == ["thread-group rules: no tree to infer task-state scope from"]
+
+
+def write_kernel(root: Path, version: str) -> None:
+    """A tree the registry accepts: a Makefile naming the version, the miniature."""
+    write_tree(root, MODEL)
+    major, minor, sub = version.split(".")
+    (root / "Makefile").write_text(
+        f"VERSION = {major}\nPATCHLEVEL = {minor}\nSUBLEVEL = {sub}\nEXTRAVERSION =\n"
+    )
+
+
+def test_patch_only_borrows_the_cached_tree_of_one_kernel_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "linux-6.12"
+    write_kernel(tree, "6.12.117")
+    load_or_infer(tree)  # a run with the tree registers it
+    unit = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    (finding,) = run_rules(unit, select_rules(enabled=[FLAG, ACTION, GROUP]))
+    assert finding.rule == FLAG and unit.notes() == []
+    assert any("cached linux 6.12.117 tree at" in e.message for e in finding.evidence)
+    # A second version cached: which one the patch is for is unknown, so no guess.
+    other = tmp_path / "linux-6.13"
+    write_kernel(other, "6.13.0")
+    load_or_infer(other)
+    again = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    assert run_rules(again, select_rules(enabled=[FLAG, ACTION, GROUP])) == []
+    (note,) = again.notes()
+    assert "6.12.117, 6.13.0" in note and "unknown" in note
+    # A tree removed from disk is forgotten.
+    (other / "Makefile").unlink()
+    third = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    assert len(run_rules(third, select_rules(enabled=[FLAG, ACTION, GROUP]))) == 1
 
 
 # ------------------------------------------------------------------ cache
