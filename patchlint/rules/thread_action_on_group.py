@@ -18,6 +18,12 @@ Example::
     __thaw_task(tsk);        /* bad: one thread */
     thaw_process(tsk);       /* good: every thread of the group */
 
+A signal sent to one thread is also reported where the code is about the process in
+other ways (thread_action_context): it changed group state its callers handed in, it
+decided the signal by the process's disposition, the target holds a process (a pid
+from the group, a group leader), or the pid type was chosen between one thread and a
+process group, skipping the process.
+
 The actions, their group forms and the group state are inferred from the tree
 (patchlint.rules.taskscope): a function that reaches the scheduler's wake-up on its
 argument is an action, one doing so for each thread of a walk over its argument's

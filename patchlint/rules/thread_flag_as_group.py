@@ -16,6 +16,10 @@ Example::
     if (test_tsk_thread_flag(p, TIF_MEMDIE))   /* bad: one thread of the victim */
     if (tsk_is_oom_victim(p))                 /* good: signal->oom_mm, every thread */
 
+Two more shapes are reported here: an identity test of a thread against a task that
+stands for a process (thread_identity), and a per-thread operand joined by ``||`` to a
+group-state question about the same task (thread_alternatives).
+
 Which state is per thread or per group, the counterparts, their owners and the group
 predicates are inferred from the tree (patchlint.rules.taskscope); the evidence lines
 of each finding say which inference decided.
