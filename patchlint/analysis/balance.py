@@ -374,18 +374,26 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
         and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))
     )
-    if not again and not callers_cannot_hold:
+    failed = [] if again else [s for s in anomaly.states if key in s.failed]
+    if not again and not callers_cannot_hold and not failed:
         return None
     name = _name(ff, effect.kind, effect.lock, effect.shown)
     evidence = witness_path(
         facts,
         anomaly.node,
         ff.path,
-        (lambda s: key in s.released) if again else (lambda s: s.holding(*key) is None),
+        (lambda s: key in s.released)
+        if again
+        else (lambda s: key in s.failed)
+        if failed and not callers_cannot_hold
+        else (lambda s: s.holding(*key) is None),
     )
     if again:
         detail = f"{name} was already released on this path"
         message = f"{call.name}() releases the {name} a second time on this path"
+    elif failed and not callers_cannot_hold:
+        detail = f"the attempt to take {name} failed on this path"
+        message = f"{call.name}() releases the {name} after failing to take it on this path"
     else:
         detail = f"{name} is not taken on this path; the function takes it itself elsewhere"
         message = f"{call.name}() releases the {name}, which is not held on this path"

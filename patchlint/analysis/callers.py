@@ -11,7 +11,7 @@ the rules report with lower confidence).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -123,6 +123,35 @@ def caller_protection(
     seen: frozenset[str] = frozenset(),
 ) -> CallerVerdict:
     """Whether every caller of ``fn`` holds one of the protections ``locks``."""
+    kb = ff.kb
+    return callers_holding(
+        ff,
+        fn,
+        lambda state: protecting(state, locks, kb),
+        lambda facts_file, caller: [
+            a for a in declared_assumptions(facts_file, caller) if a.lock in locks
+        ],
+        depth,
+        seen,
+    )
+
+
+# What a caller's state at the call holds that answers the question, if anything.
+Holder = Callable[[LockState], "Held | None"]
+# What a caller's own declarations (annotations, comments) say its callers hold.
+Declared = Callable[[FileFacts, FunctionDef], list[Assumption]]
+
+
+def callers_holding(
+    ff: FileFacts,
+    fn: FunctionDef,
+    holder: Holder,
+    declared_by: Declared | None = None,
+    depth: int = 0,
+    seen: frozenset[str] = frozenset(),
+) -> CallerVerdict:
+    """Whether every caller of ``fn`` calls it holding what ``holder`` looks for, on
+    every path to the call (or, up to MAX_DEPTH, is itself called so)."""
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
@@ -133,7 +162,6 @@ def caller_protection(
     seen = seen | {fn.name}
     chain_example: list[tuple[str, str, int]] = []
     lock_example = ""
-    kb = ff.kb
     for facts_file, caller, node in sites:
         line = node.start_point[0] + 1
         facts = facts_file.facts(caller)
@@ -141,20 +169,20 @@ def caller_protection(
         if facts is not None and facts.precise:
             entry = facts.events.calls.get(node.start_byte)
             states = entry.states if entry is not None else None
-        if states and all(protecting(state, locks, kb) is not None for state in states):
+        if states and all(holder(state) is not None for state in states):
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line)]
-                held = protecting(next(iter(states)), locks, kb)
+                held = holder(next(iter(states)))
                 lock_example = f"{held.lock or held.kind} taken at line {held.line}" if held else ""
             continue
         # The caller itself may be protected on entry.
-        declared = [a for a in declared_assumptions(facts_file, caller) if a.lock in locks]
+        declared = declared_by(facts_file, caller) if declared_by is not None else []
         if declared:
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line)]
                 lock_example = declared[0].message
             continue
-        inner = caller_protection(facts_file, caller, locks, depth + 1, seen)
+        inner = callers_holding(facts_file, caller, holder, declared_by, depth + 1, seen)
         if inner.protected is not None:
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line), *inner.protected.chain]

@@ -236,10 +236,18 @@ class LockEffects:
             return self.restore_irq(effect, call, node, state, events)
         match = state.holding(effect.kind, effect.lock)
         if match is None:
-            # A try whose outcome was never tested, or a maybe: released without a word.
+            # A try whose outcome was never tested, or a maybe: released without a word,
+            # unless the outcome went into a variable that nothing tested before the
+            # release (`locked = spin_trylock(l); ...; spin_unlock(l);`): the release
+            # does not depend on the try having succeeded.
             for pending in reversed(state.pending):
                 if pending.held.same_lock(effect.kind, effect.lock):
-                    return state._replace(pending=tuple(p for p in state.pending if p != pending))
+                    rest = tuple(p for p in state.pending if p != pending)
+                    if events is not None and not pending.key.startswith("#"):
+                        key = (pending.held.kind, pending.held.lock)
+                        failed = state._replace(failed=state.failed | {key})
+                        self.note(events, "underflow", call, node, effect, None, failed)
+                    return state._replace(pending=rest)
             for held in reversed(state.held):
                 if held.same_lock(effect.kind, effect.lock) or (
                     held.detached and held.kind == effect.kind and held.lock == effect.lock

@@ -266,7 +266,7 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
     for fn in ff.source.functions:
         if fn.body is None or (fn.is_static and not header):
             continue
-        summary, externals, constant = scan_calls(ff, fn)
+        summary, externals, constant, _site = scan_calls(ff, fn)
         chain = None
         guarded = False
         if summary is not None and summary.gfp_param is None and not summary.drops:

@@ -490,11 +490,13 @@ class LockAnalysis(LockEffects):
                     continue
                 state = state._replace(pending=tuple(p for p in state.pending if p != pending))
                 took = nonzero if pending.success in ("nonzero", "nonnull") else not nonzero
+                key_taken = (pending.held.kind, pending.held.lock)
                 if took:
-                    key_taken = (pending.held.kind, pending.held.lock)
                     state = state._replace(
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
+                elif pending.held.lock:
+                    state = state._replace(failed=state.failed | {key_taken})
         return state
 
 

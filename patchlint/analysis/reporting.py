@@ -12,6 +12,7 @@ from typing import Protocol
 from patchlint.analysis.balance import imbalances
 from patchlint.analysis.external import SummaryTable
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
+from patchlint.analysis.inherited import inherited_sleep
 from patchlint.analysis.paths import describe, held_evidence, witness_path
 from patchlint.analysis.sleep import Deferred, SleepSite, forbidding, sleep_sites
 from patchlint.analysis.summaries import relevant
@@ -123,6 +124,56 @@ def sleep_findings(unit: Unit, rule: str) -> Iterable[Finding]:
                 deferred.append(DeferredFinding(site.deferred, finding, call.name, where))
             continue
         yield finding
+    yield from _inherited_findings(unit, ff, rule)
+
+
+def _inherited_findings(unit: Unit, ff: FileFacts, rule: str) -> Iterable[Finding]:
+    """Sleeps of functions whose every caller holds an atomic lock (analysis.inherited)."""
+    if unit.path.startswith(ff.kb.userspace_paths):
+        return
+    own = {site.site.call.start for site in _sleep_sites(unit)}
+    for fn in unit.source.functions:
+        if not unit.wants(fn.name) or fn.body is None:
+            continue
+        found = inherited_sleep(ff, fn)
+        if found is None or found.rule != rule or found.call.start in own:
+            continue
+        call = found.call
+        chain = found.chain
+        evidence = [
+            Evidence(
+                "caller",
+                f"called from {name}() holding {describe(found.held, ff.kb)}"
+                if index == 0
+                else f"called from {name}()",
+                path,
+                line,
+            )
+            for index, (path, name, line) in enumerate(found.callers.chain)
+        ]
+        evidence.append(Evidence("note", found.callers.message, ff.path, fn.start_line))
+        evidence.append(
+            Evidence(
+                "call",
+                " -> ".join(f"{name}()" for name in chain) + " (may sleep)",
+                ff.path,
+                call.line,
+            )
+        )
+        context = "an RCU read-side critical section" if rule == "rcu-sleep" else "atomic context"
+        where = f"{context} (its callers hold {describe(found.held, ff.kb)})"
+        yield Finding(
+            rule=rule,
+            severity="error",
+            message=_message(call.name, chain, where),
+            file=ff.path,
+            line=call.line,
+            column=call.column,
+            function=fn.name,
+            confidence="medium",
+            key=f"{call.name}()@callers",
+            evidence=evidence,
+        )
 
 
 def _sleep_finding(ff: FileFacts, site: SleepSite, key: str) -> tuple[Finding, str]:

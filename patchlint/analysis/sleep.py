@@ -71,6 +71,8 @@ class Scanned(NamedTuple):
     summary: SleepSummary | None
     externals: list[str]  # other files' functions it calls where a sleep would count
     constant: frozenset[str]  # those of them called with a constant argument
+    # The call that sleeps unconditionally (the summary's first link), if any.
+    site: Node | None = None
 
 
 @dataclass
@@ -233,7 +235,7 @@ def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | N
 
 
 def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
-    found, externals, constant = scan_calls(ff, fn)
+    found, externals, constant, _site = scan_calls(ff, fn)
     if found is not None and found.gfp_param is None:
         return found
     if found is not None:
@@ -272,25 +274,28 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     for callee, node in calls:
         if node.start_byte > last_put:
             break
-        if callee in kb.sleeping_conditional or under_parameter_test(node, params):
+        if callee in kb.sleeping_conditional:
             continue
+        # `if (sync) synchronize_net();` sleeps for the callers that ask it to: a
+        # call passing a constant there is not claimed to (see SleepSummary.guarded).
+        tested = under_parameter_test(node, params)
         if after_flag_exit(node, flags):
             continue
         if facts is not None and _inside_own_section(facts, node, kb):
             continue
         verdict = call_sleeps(ff, fn, callee, call_args(node))
         if isinstance(verdict, Deferred):
-            if not verdict.via:
+            if not verdict.via and not tested:
                 for name in verdict.names:
                     if name not in externals and len(externals) < MAX_EXTERNALS:
                         externals.append(name)
                     (constant if verdict.constant else varying).add(name)
         elif verdict is not None:
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
-            chosen = verdict.guarded or input_guarded(node, inputs)
+            chosen = verdict.guarded or tested or input_guarded(node, inputs)
             verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
             if verdict.gfp_param is None and not chosen:
-                return Scanned(verdict, externals, frozenset(constant - varying))
+                return Scanned(verdict, externals, frozenset(constant - varying), node)
             if verdict.gfp_param is None:
                 guarded = guarded or verdict
             else:

@@ -97,6 +97,9 @@ class LockState(NamedTuple):
     # A call the analysis knows nothing about ran on this path: it may have taken
     # any lock, so a release is not claimed to find the lock free.
     opaque: bool = False
+    # Locks whose try-acquire failed on this path: releasing one is releasing a lock
+    # this path knows it does not hold.
+    failed: frozenset[tuple[str, str]] = frozenset()
 
     def definite(self) -> tuple[Held, ...]:
         return tuple(h for h in self.held if h.definite)

@@ -1,0 +1,87 @@
+"""Sleeps in atomic context inherited from the callers: a function that sleeps by
+itself (not on its own lock's section, not after dropping its caller's lock) while
+every one of its callers calls it holding a spinlock, a raw spinlock, an rwlock, RCU,
+or with preemption, interrupts or bottom halves off.
+
+Only static functions are judged (by their callers in the same file); a caller
+without the lock, on any path, or one we cannot analyse clears the function. A
+function nobody visibly calls is never reported: it may be a callback run in
+process context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchlint.analysis.callers import callers_holding
+from patchlint.analysis.calls import Call, call_args
+from patchlint.analysis.facts import Assumption, FileFacts
+from patchlint.analysis.sleep import SleepSummary, forbidding, scan_calls, sleep_summary
+from patchlint.analysis.state import Held, LockState
+from patchlint.source import FunctionDef
+
+
+@dataclass(frozen=True)
+class InheritedSleep:
+    """``fn`` sleeps at ``call`` (through ``chain``) and every caller holds ``held``."""
+
+    fn: FunctionDef
+    call: Call
+    chain: tuple[str, ...]
+    rule: str  # sleep-in-atomic, or rcu-sleep when the callers hold RCU only
+    held: Held
+    callers: Assumption
+
+
+def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
+    """The function's unconditional sleep, if all its callers are atomic at the call."""
+    key = f"inherited-sleep:{fn.name}@{fn.start_byte}"
+    if key in ff.memo:
+        cached = ff.memo[key]
+        return cached if isinstance(cached, InheritedSleep) else None
+    ff.memo[key] = None
+    # Global functions' callers are all over the tree: asking for them for every
+    # sleeping function would cost a whole-tree scan a second pass over most files.
+    if not fn.is_static or fn.body is None:
+        return None
+    early = sleep_summary(ff, fn)
+    if not isinstance(early, SleepSummary) or early.gfp_param is not None or early.guarded:
+        return None
+    scanned = scan_calls(ff, fn)
+    summary = scanned.summary
+    if (
+        summary is None
+        or scanned.site is None
+        or summary.gfp_param is not None
+        or summary.guarded
+        or summary.drops
+    ):
+        return None
+    kb = ff.kb
+    kinds: set[str] = set()
+    seen: list[Held] = []
+
+    def holder(state: LockState) -> Held | None:
+        held = forbidding(state, kb)
+        if not held:
+            return None
+        atomic = [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
+        kinds.add("atomic" if atomic else "rcu")
+        seen.append((atomic or list(held))[0])
+        return seen[-1]
+
+    verdict = callers_holding(ff, fn, holder)
+    if verdict.protected is None or not seen:
+        return None
+    node = scanned.site
+    call = Call(
+        summary.chain[0],
+        call_args(node),
+        node.start_point[0] + 1,
+        node.start_point[1] + 1,
+        node.start_byte,
+    )
+    rule = "sleep-in-atomic" if "atomic" in kinds else "rcu-sleep"
+    found = InheritedSleep(fn, call, summary.chain, rule, seen[0], verdict.protected)
+    ff.memo[key] = found
+    return found
