@@ -87,7 +87,7 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     return other
 
 
-def _call_sites(
+def call_sites(
     ff: FileFacts, fn: FunctionDef, remote: bool = True
 ) -> list[tuple[FileFacts, FunctionDef, Node]] | None:
     """(facts of the caller's file, caller FunctionDef, call node) for each call."""
@@ -155,7 +155,7 @@ def callers_holding(
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
-    sites = _call_sites(ff, fn, remote=depth == 0)
+    sites = call_sites(ff, fn, remote=depth == 0)
     if not sites:
         return verdict
     verdict.callers = len(sites)

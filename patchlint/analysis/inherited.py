@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from patchlint.analysis.callers import callers_holding
+from patchlint.analysis.callers import call_sites, callers_holding
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import Assumption, FileFacts
+from patchlint.analysis.guards import constant_argument
 from patchlint.analysis.sleep import SleepSummary, forbidding, scan_calls, sleep_summary
 from patchlint.analysis.state import Held, LockState
 from patchlint.source import FunctionDef
@@ -45,24 +46,28 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     if not fn.is_static or fn.body is None:
         return None
     early = sleep_summary(ff, fn)
-    if not isinstance(early, SleepSummary) or early.gfp_param is not None or early.guarded:
+    if not isinstance(early, SleepSummary) or early.gfp_param is not None:
+        return None
+    # A sleep its arguments choose counts when no caller passes a constant there.
+    if early.guarded and any(
+        constant_argument(call_args(node)) for _f, _c, node in call_sites(ff, fn, False) or []
+    ):
         return None
     scanned = scan_calls(ff, fn)
     summary = scanned.summary
-    if (
-        summary is None
-        or scanned.site is None
-        or summary.gfp_param is not None
-        or summary.guarded
-        or summary.drops
-    ):
+    if summary is None or scanned.site is None or summary.gfp_param is not None or summary.drops:
         return None
     kb = ff.kb
     kinds: set[str] = set()
     seen: list[Held] = []
 
     def holder(state: LockState) -> Held | None:
-        held = forbidding(state, kb)
+        # A lock whose owner a caller passed to a function we do not know may have
+        # been dropped there; every caller holding it at the call still says the
+        # callee runs under it (callers that drop and retake are rare, and all agree).
+        held = forbidding(
+            state._replace(held=tuple(h._replace(handed=False) for h in state.held)), kb
+        )
         if not held:
             return None
         atomic = [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]

@@ -262,6 +262,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     inputs = inputs_of(fn, _resolver(ff, fn))
     conditional: SleepSummary | None = None
     guarded: SleepSummary | None = None
+    guarded_site: Node | None = None
     externals: list[str] = []
     constant: set[str] = set()
     varying: set[str] = set()
@@ -297,10 +298,13 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             if verdict.gfp_param is None and not chosen:
                 return Scanned(verdict, externals, frozenset(constant - varying), node)
             if verdict.gfp_param is None:
-                guarded = guarded or verdict
+                if guarded is None:
+                    guarded, guarded_site = verdict, node
             else:
                 conditional = conditional or verdict
-    return Scanned(guarded or conditional, externals, frozenset(constant - varying))
+    if guarded is not None:
+        return Scanned(guarded, externals, frozenset(constant - varying), guarded_site)
+    return Scanned(conditional, externals, frozenset(constant - varying))
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
