@@ -159,6 +159,21 @@ class LockEffects:
                 shown=effect.shown,
             )
             return state._replace(held=push(state.held, entry))
+        if effect.op == "cycle":
+            # The callee takes and releases the lock: fine unless it is held here.
+            held = state.holding(effect.kind, effect.lock)
+            kind = self.kb.kind(effect.kind)
+            if (
+                events is not None
+                and held is not None
+                and held.definite
+                and not held.opaque
+                and kind is not None
+                and kind.keyed
+                and not (kind.may_nest(effect.mode) and kind.may_nest(held.mode))
+            ):
+                self.note(events, "double", call, node, effect, held, state)
+            return state
         if effect.op == "unsure":
             # The callee drops the lock on some paths only: held or not, we cannot tell.
             match = state.holding(effect.kind, effect.lock)

@@ -44,7 +44,7 @@ Key = tuple[str, str]  # (kind, lock)
 class EffectTemplate:
     """An effect over argument slots ("{0}->lock"), instantiated at each call site."""
 
-    op: str  # acquire, release, try, maybe, unsure
+    op: str  # acquire, release, try, maybe, unsure, cycle (takes and releases it)
     kind: str
     lock: str
     mode: str = ""
@@ -442,10 +442,37 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
     return found
 
 
+def _cycles(outcome: Outcome, returning: int) -> bool:
+    """Every path takes the lock and releases it again: calling the function with
+    the lock held deadlocks (``cycle``: checked at the call, changes nothing)."""
+    return (
+        outcome.verdict == "balanced"
+        and not outcome.holding
+        and not outcome.dropped_at
+        and returning > 0
+        and len(outcome.released) == returning
+    )
+
+
+def _acquire_mode(facts: FunctionFacts, key: Key) -> str:
+    for site in facts.events.calls.values():
+        for effect in facts.analysis.effects(site.call):
+            if effect.op == "acquire" and (effect.kind, effect.lock) == key:
+                return effect.mode
+    return ""
+
+
 def summarise(facts: FunctionFacts) -> LockSummary:
     effects: list[EffectTemplate] = []
     resolver = facts.context.resolver
+    returning = sum(len(states) for states in facts.events.returns.values())
     for outcome in outcomes(facts):
+        if _cycles(outcome, returning):
+            template = resolver.template(outcome.lock, None)
+            if template is not None:
+                mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
+                effects.append(EffectTemplate("cycle", outcome.kind, template, mode))
+            continue
         op = {
             "acquire": "acquire",
             "release": "release",
