@@ -129,7 +129,9 @@ def sleep_findings(unit: Unit, rule: str) -> Iterable[Finding]:
 
 def _inherited_findings(unit: Unit, ff: FileFacts, rule: str) -> Iterable[Finding]:
     """Sleeps of functions whose every caller holds an atomic lock (analysis.inherited)."""
-    if unit.path.startswith(ff.kb.userspace_paths):
+    # The callers report the sleep at their call (same-file callees are followed):
+    # a function is reported itself only when the patch changed it and not them.
+    if unit.functions is None or unit.path.startswith(ff.kb.userspace_paths):
         return
     own = {site.site.call.start for site in _sleep_sites(unit)}
     for fn in unit.source.functions:
@@ -137,6 +139,8 @@ def _inherited_findings(unit: Unit, ff: FileFacts, rule: str) -> Iterable[Findin
             continue
         found = inherited_sleep(ff, fn)
         if found is None or found.rule != rule or found.call.start in own:
+            continue
+        if any(unit.wants(name) for _path, name, _line in found.callers.chain):
             continue
         call = found.call
         chain = found.chain
