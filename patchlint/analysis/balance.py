@@ -211,8 +211,12 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
         if reaching & {resolve(arg) for arg in call.args}:
             return True
     releasing = _release_nodes(facts, outcome)
+    kind = ff.kb.kind(outcome.kind)
     for site in facts.events.calls.values():
-        # A global lock (rtnl_mutex) is reached by callees without being passed.
+        # A global lock (rtnl_mutex) is reached by callees without being passed; an
+        # RCU read-side section is not (a callee ending it is data: locks.toml).
+        if kind is not None and kind.rcu:
+            break
         if pointer_roots(lock) or not any(_holds_own(state, outcome) for state in site.states):
             continue
         if _unknown_callee(ff, facts, site.call.name, site.call.start) and not _reachable(

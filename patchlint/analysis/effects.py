@@ -7,7 +7,7 @@ import re
 
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
-from patchlint.analysis.events import Anomaly, Events, FunctionContext, push, without
+from patchlint.analysis.events import Anomaly, CallSite, Events, FunctionContext, push, without
 from patchlint.analysis.identity import dereferenced, fill, pointee, shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
@@ -407,6 +407,11 @@ class LockEffects:
         name = spec.acquire if acquire else spec.release
         args = guard.args
         call = Call(name, args, guard.line, 0, -guard.scope.start_byte - 1 - int(acquire))
+        if acquire and events is not None:
+            site = events.guards.get(call.start)
+            if site is None:
+                site = events.guards[call.start] = CallSite(call, node.id)
+            site.states.add(state)
         for op in self.kb.ops.get(name, ()):
             effect = self.op_effect(op, _guard_args(op, args, guard.line))
             if effect is None:

@@ -53,6 +53,9 @@ class Events:
     """What the replay pass saw, for the rules."""
 
     calls: dict[int, CallSite] = field(default_factory=dict)
+    # Acquisitions by scope guards (`scoped_guard(mutex, &m)`), keyed by their
+    # negative pseudo-start: no AST call node stands for them.
+    guards: dict[int, CallSite] = field(default_factory=dict)
     anomalies: dict[tuple[str, int], Anomaly] = field(default_factory=dict)
     # (kind, lock) -> CFG nodes acquiring it while the path had not dropped it (proof
     # the callers do not hold it, when the acquisition does not depend on an input).

@@ -135,6 +135,10 @@ def call_sleeps(
         index = _gfp_argument(kb, args, params)
         return SleepSummary((name,), index) if index is not None else None
     callee = ff.source.function(name)
+    if callee is None and name not in kb.ops and any(_blocking_flags(kb, arg) for arg in args):
+        # Passing GFP_KERNEL says "you may block": whatever the callee is, it may
+        # allocate with it (call_kern.cocci's rule), unless its definition is at hand.
+        return SleepSummary((name,))
     summary: SleepSummary | Deferred | None
     if callee is not None:
         summary = sleep_summary(ff, callee)
@@ -167,6 +171,11 @@ def call_sleeps(
         return SleepSummary(chain, drops=drops, guarded=guarded)
     index = _gfp_argument(kb, (arg,), params)
     return SleepSummary(chain, index, drops, guarded) if index is not None else None
+
+
+def _blocking_flags(kb: Knowledge, arg: str) -> bool:
+    """A GFP flags argument allowing to block, written as flags only (no call in it)."""
+    return "(" not in arg and "?" not in arg and kb.blocking(arg)
 
 
 def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
@@ -382,7 +391,8 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
     """Calls that may sleep while every path holds something forbidding it."""
     kb = ff.kb
     found: list[SleepSite] = []
-    for site in sorted(facts.events.calls.values(), key=lambda s: s.call.start):
+    sites = [*facts.events.calls.values(), *facts.events.guards.values()]
+    for site in sorted(sites, key=lambda s: (s.call.line, s.call.start)):
         if not site.states or _inside_unlocked_argument(ff, fn, site.call):
             continue
         if not all(forbidding(state, kb) for state in site.states):
