@@ -161,18 +161,18 @@ class LockEffects:
             return state._replace(held=push(state.held, entry))
         if effect.op == "cycle":
             # The callee takes and releases the lock: fine unless it is held here.
-            held = state.holding(effect.kind, effect.lock)
+            holder = state.holding(effect.kind, effect.lock)
             kind = self.kb.kind(effect.kind)
             if (
                 events is not None
-                and held is not None
-                and held.definite
-                and not held.opaque
+                and holder is not None
+                and holder.definite
+                and not holder.opaque
                 and kind is not None
                 and kind.keyed
-                and not (kind.may_nest(effect.mode) and kind.may_nest(held.mode))
+                and not (kind.may_nest(effect.mode) and kind.may_nest(holder.mode))
             ):
-                self.note(events, "double", call, node, effect, held, state)
+                self.note(events, "double", call, node, effect, holder, state)
             return state
         if effect.op == "unsure":
             # The callee drops the lock on some paths only: held or not, we cannot tell.
