@@ -29,7 +29,7 @@ from patchlint.analysis.guards import (
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
-from patchlint.analysis.state import CALLERS, Held, LockState
+from patchlint.analysis.state import CALLERS, OWN, Held, LockState
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
 
@@ -387,6 +387,24 @@ def _released_before(
     return tuple(released)
 
 
+def _decided_by_tests(states: list[LockState], kb: Knowledge) -> list[LockState]:
+    """The paths reaching a call holding a lock this function took, when a condition the
+    code tests (and the analysis tracks) tells them from the paths without it: `if (p)
+    read_lock(&p->lock); ... copy_to_user(...); if (p) read_unlock(&p->lock);` sleeps
+    under the lock whenever ``p`` is set. Paths told apart by nothing are not judged."""
+    free = [state for state in states if not forbidding(state, kb)]
+    chosen: list[LockState] = []
+    for state in states:
+        held = forbidding(state, kb)
+        if not held or not any(h.how in OWN for h in held):
+            continue
+        if all(
+            any((name, not value) in other.facts for name, value in state.facts) for other in free
+        ):
+            chosen.append(state)
+    return chosen
+
+
 def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[SleepSite]:
     """Calls that may sleep while every path holds something forbidding it."""
     kb = ff.kb
@@ -395,14 +413,17 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
     for site in sorted(sites, key=lambda s: (s.call.line, s.call.start)):
         if not site.states or _inside_unlocked_argument(ff, fn, site.call):
             continue
-        if not all(forbidding(state, kb) for state in site.states):
-            continue
+        states = list(site.states)
+        if not all(forbidding(state, kb) for state in states):
+            states = _decided_by_tests(states, kb)
+            if not states:
+                continue
         verdict = call_sleeps(ff, fn, site.call.name, site.call.args)
         if verdict is None:
             continue
         dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
         dropped += _released_before(ff, fn, facts, site.call)
-        held_per_state = [forbidding(state, kb, dropped) for state in site.states]
+        held_per_state = [forbidding(state, kb, dropped) for state in states]
         if not all(held_per_state):
             continue
         if isinstance(verdict, SleepSummary) and verdict.gfp_param is not None:
@@ -428,7 +449,7 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
                 witness,
                 verdict.chain if isinstance(verdict, SleepSummary) else (),
                 verdict if isinstance(verdict, Deferred) else None,
-                list(site.states),
+                states,
             )
         )
     return found
