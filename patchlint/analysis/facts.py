@@ -323,7 +323,7 @@ class FileFacts:
         return result
 
     def _analyse(self, fn: FunctionDef) -> FunctionFacts:
-        from patchlint.analysis.summaries import callee_effects
+        from patchlint.analysis.instantiate import callee_effects
 
         assert fn.body is not None
         cfg = build_cfg(fn.body, self._guard_of, self._loop_of)

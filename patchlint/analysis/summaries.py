@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import Call, text
+from patchlint.analysis.calls import text
 from patchlint.analysis.conditions import constant_truth
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
 from patchlint.analysis.guards import bool_params
-from patchlint.analysis.identity import canonical, fill, is_path, roots
+from patchlint.analysis.identity import canonical, is_path, roots
 from patchlint.analysis.lockstate import FunctionContext
-from patchlint.analysis.state import OWN, Effect, LockState
+from patchlint.analysis.state import OWN, LockState
 from patchlint.source import FunctionDef
 
 _ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
@@ -579,60 +579,3 @@ def _context_for(ff: FileFacts, fn: FunctionDef) -> FunctionContext:
     from patchlint.analysis.identity import function_resolver
 
     return FunctionContext(fn.name, function_resolver(fn.params, fn.body))
-
-
-def instantiate(
-    summary: LockSummary, call: Call, context: FunctionContext, via: str
-) -> tuple[Effect, ...]:
-    """The summary's effects with the call's arguments in the slots."""
-    if not summary.returns:
-        return (Effect("noreturn", "", "", via=via, helper=True),)
-    found: list[Effect] = []
-    for template in summary.effects:
-        lock = ""
-        if template.lock:
-            filled = fill(template.lock, call.args, call.assigned_to)
-            if filled is None:
-                continue
-            lock = context.resolver.resolve(filled)
-        flags = ""
-        if template.flags:
-            flags = (fill(template.flags, call.args, call.assigned_to) or "").lstrip("&")
-        irq = template.irq
-        if template.op == "release" and irq == "save":
-            irq = "restore"
-        elif template.op == "release" and irq == "disable":
-            irq = "enable"
-        elif template.op in ("acquire", "try") and irq == "restore":
-            irq = "save"
-        found.append(
-            Effect(
-                template.op,
-                template.kind,
-                lock,
-                template.mode,
-                irq,
-                flags,
-                template.success,
-                via,
-                helper=True,
-                shown=fill(template.lock, call.args, call.assigned_to) or lock if lock else "",
-            )
-        )
-    return tuple(found)
-
-
-def callee_effects(
-    ff: FileFacts, caller: FunctionDef, context: FunctionContext, call: Call
-) -> tuple[Effect, ...] | None:
-    """Effects of calling a function of the tree (same file first, then the index)."""
-    if call.name == caller.name:
-        return None
-    callee = ff.source.function(call.name)
-    if callee is not None:
-        summary = lock_summary(ff, callee)
-        return instantiate(summary, call, context, call.name) if summary is not None else None
-    from patchlint.analysis.external import tree_lock_summary
-
-    summary = tree_lock_summary(ff, call.name)
-    return instantiate(summary, call, context, call.name) if summary is not None else None

@@ -1,0 +1,69 @@
+"""Lock summaries applied at a call site: the callee's effects with the call's
+arguments in the argument slots (same-file callees first, then the tree's table)."""
+
+from __future__ import annotations
+
+from patchlint.analysis.calls import Call
+from patchlint.analysis.facts import FileFacts
+from patchlint.analysis.identity import fill
+from patchlint.analysis.lockstate import FunctionContext
+from patchlint.analysis.state import Effect
+from patchlint.analysis.summaries import LockSummary, lock_summary
+from patchlint.source import FunctionDef
+
+
+def instantiate(
+    summary: LockSummary, call: Call, context: FunctionContext, via: str
+) -> tuple[Effect, ...]:
+    """The summary's effects with the call's arguments in the slots."""
+    if not summary.returns:
+        return (Effect("noreturn", "", "", via=via, helper=True),)
+    found: list[Effect] = []
+    for template in summary.effects:
+        lock = ""
+        if template.lock:
+            filled = fill(template.lock, call.args, call.assigned_to)
+            if filled is None:
+                continue
+            lock = context.resolver.resolve(filled)
+        flags = ""
+        if template.flags:
+            flags = (fill(template.flags, call.args, call.assigned_to) or "").lstrip("&")
+        irq = template.irq
+        if template.op == "release" and irq == "save":
+            irq = "restore"
+        elif template.op == "release" and irq == "disable":
+            irq = "enable"
+        elif template.op in ("acquire", "try") and irq == "restore":
+            irq = "save"
+        found.append(
+            Effect(
+                template.op,
+                template.kind,
+                lock,
+                template.mode,
+                irq,
+                flags,
+                template.success,
+                via,
+                helper=True,
+                shown=fill(template.lock, call.args, call.assigned_to) or lock if lock else "",
+            )
+        )
+    return tuple(found)
+
+
+def callee_effects(
+    ff: FileFacts, caller: FunctionDef, context: FunctionContext, call: Call
+) -> tuple[Effect, ...] | None:
+    """Effects of calling a function of the tree (same file first, then the index)."""
+    if call.name == caller.name:
+        return None
+    callee = ff.source.function(call.name)
+    if callee is not None:
+        summary = lock_summary(ff, callee)
+        return instantiate(summary, call, context, call.name) if summary is not None else None
+    from patchlint.analysis.external import tree_lock_summary
+
+    summary = tree_lock_summary(ff, call.name)
+    return instantiate(summary, call, context, call.name) if summary is not None else None
