@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import INDIRECT, squash, text
+from patchlint.analysis.calls import INDIRECT, Call, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import owners, pointer_roots, roots
 from patchlint.analysis.lockstate import Anomaly
@@ -381,7 +381,11 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
         and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))
     )
-    failed = [] if again else [s for s in anomaly.states if key in s.failed]
+    failed: list[LockState] = []
+    if not again and not counting_resource and not _under_branch(facts, call):
+        # A semaphore is also signalled without being taken; a release under a test
+        # (`if (vn) spin_unlock(...)`) may be what tells the failed try apart.
+        failed = [s for s in anomaly.states if key in s.failed]
     if not again and not callers_cannot_hold and not failed:
         return None
     name = _name(ff, effect.kind, effect.lock, effect.shown)
@@ -417,6 +421,17 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         evidence,
         "high" if again else "medium",
     )
+
+
+def _under_branch(facts: FunctionFacts, call: Call) -> bool:
+    if call.start < 0:
+        return False
+    node = facts.fn.node.descendant_for_byte_range(call.start, call.start)
+    while node is not None and node != facts.fn.body:
+        if node.type in ("if_statement", "conditional_expression", "switch_statement"):
+            return True
+        node = node.parent
+    return False
 
 
 def _acquired_after_unknown(facts: FunctionFacts, nodes: set[int], key: tuple[str, str]) -> bool:

@@ -258,7 +258,11 @@ class LockEffects:
             for pending in reversed(state.pending):
                 if pending.held.same_lock(effect.kind, effect.lock):
                     rest = tuple(p for p in state.pending if p != pending)
-                    if events is not None and not pending.key.startswith("#"):
+                    if (
+                        events is not None
+                        and not pending.key.startswith("#")
+                        and pending.held.how == TAKEN
+                    ):
                         key = (pending.held.kind, pending.held.lock)
                         failed = state._replace(failed=state.failed | {key})
                         self.note(events, "underflow", call, node, effect, None, failed)

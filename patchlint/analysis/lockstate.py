@@ -43,6 +43,7 @@ from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.state import (
     CALLERS,
     MAYBE,
+    TAKEN,
     Effect,
     Held,
     LockState,
@@ -495,7 +496,7 @@ class LockAnalysis(LockEffects):
                     state = state._replace(
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
                     )
-                elif pending.held.lock:
+                elif pending.held.lock and pending.held.how == TAKEN:
                     state = state._replace(failed=state.failed | {key_taken})
         return state
 

@@ -28,7 +28,6 @@ from tree_sitter import Node
 from patchlint.analysis.calls import text
 from patchlint.analysis.conditions import constant_truth
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.guards import bool_params
 from patchlint.analysis.identity import canonical, is_path, roots
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.state import OWN, LockState
@@ -443,27 +442,23 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
     return found
 
 
-def _cycles(facts: FunctionFacts, outcome: Outcome, returning: int) -> bool:
-    """The function takes the lock and releases it again: calling it with the lock
-    held deadlocks (``cycle``: checked at the call, changes nothing). On every path,
-    or on some, unless its caller chooses (a ``bool`` parameter, or a branch on a
-    parameter's value around the acquisition: `if (!locked) spin_lock(l);`)."""
-    if (
-        outcome.verdict != "balanced"
-        or outcome.holding
-        or outcome.dropped_at
-        or not outcome.released
-        or returning == 0
-    ):
-        return False
-    if len(outcome.released) == returning:
-        return True
-    if bool_params(facts.fn):
-        return False
-    inputs = input_values(facts.fn.params, facts.context.resolver.aliases)
-    return not any(
-        side == "acquire" and _input_branch(node, inputs, False) is not None
-        for node, side in _lock_sites(facts, (outcome.kind, outcome.lock))
+def _cycles(outcome: Outcome, returning: int) -> bool:
+    """Every path takes the lock and releases it again: calling the function with the
+    lock held deadlocks (``cycle``: checked at the call, changes nothing). A function
+    taking it on some paths only is not one: which paths run is the caller's business
+    (`if (rv == 1) write_lock(l)` after computing ``rv`` from the arguments)."""
+    key = (outcome.kind, outcome.lock)
+    return (
+        outcome.verdict == "balanced"
+        and not outcome.holding
+        and not outcome.dropped_at
+        and returning > 0
+        and len(outcome.released) == returning
+        # Dropping the caller's lock and taking it again (`spin_unlock(l); wait();
+        # spin_lock(l);`) is the opposite: it expects the lock held.
+        and not any(
+            (d.kind, d.lock) == key for _n, state in outcome.released for d in state.dropped
+        )
     )
 
 
@@ -480,7 +475,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
     resolver = facts.context.resolver
     returning = sum(len(states) for states in facts.events.returns.values())
     for outcome in outcomes(facts):
-        if _cycles(facts, outcome, returning):
+        if _cycles(outcome, returning):
             template = resolver.template(outcome.lock, None)
             if template is not None:
                 mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
