@@ -373,10 +373,7 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
-        and (
-            any(not s.opaque for s in anomaly.states)
-            or _acquired_after_unknown(facts, acquiring, key)
-        )
+        and any(not s.opaque for s in anomaly.states)
         and _acquired_unconditionally(facts, acquiring)
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
         and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))
@@ -431,16 +428,6 @@ def _under_branch(facts: FunctionFacts, call: Call) -> bool:
         if node.type in ("if_statement", "conditional_expression", "switch_statement"):
             return True
         node = node.parent
-    return False
-
-
-def _acquired_after_unknown(facts: FunctionFacts, nodes: set[int], key: tuple[str, str]) -> bool:
-    """The function takes the lock itself after calls it knows nothing about, as free:
-    those calls are not taken to hold it at the release either."""
-    for node in nodes:
-        states = facts.states(node)
-        if states and all(s.opaque and s.holding(*key) is None for s in states):
-            return True
     return False
 
 
