@@ -16,12 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter
-import tree_sitter_c
 
-from .normalise import Construct, Dialect, Normalised, normalise
-
-C_LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
-_PARSER = tree_sitter.Parser(C_LANGUAGE)
+from .language import C_LANGUAGE, parse_bytes
+from .normalise import Construct, Dialect, Normalised, normalise_and_parse
 
 # Containers whose children are still at file scope.
 _TRANSPARENT = frozenset(
@@ -38,11 +35,6 @@ _TRANSPARENT = frozenset(
 _DECLARATOR_WRAPPERS = frozenset(
     {"pointer_declarator", "parenthesized_declarator", "attributed_declarator"}
 )
-
-
-def parse_bytes(data: bytes) -> tree_sitter.Tree:
-    """Parse with the shared module-level parser (tree-sitter parsers are reusable)."""
-    return _PARSER.parse(data)
 
 
 @dataclass
@@ -216,10 +208,9 @@ def extract_functions(
 
 def parse_c(text: str, path: str = "", dialect: Dialect | None = None) -> SourceFile:
     """Normalise and parse one C file; never raises on malformed input."""
-    normalised = normalise(text, dialect)
+    normalised, tree = normalise_and_parse(text, dialect)
     data = text.encode("utf-8", "surrogatepass")
     normalised_data = normalised.text.encode("utf-8", "surrogatepass")
-    tree = _PARSER.parse(normalised_data)
     # Names and specifiers are read from the normalised bytes: rewrites such
     # as SYSCALL_DEFINE0 move the name, and `__always_inline` reads `inline`.
     functions = extract_functions(tree.root_node, normalised_data, normalised)

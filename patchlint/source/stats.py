@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .normalise import Dialect, normalise
-from .parse import iter_top_level_functions, parse_bytes
+from .language import parse_bytes
+from .normalise import Dialect, normalise_and_parse
+from .parse import iter_top_level_functions
 
 C_SUFFIXES = (".c", ".h")
 
@@ -84,7 +85,7 @@ def parse_stats(paths: Sequence[Path], dialect: Dialect | None = None) -> dict[s
         raw.seconds += time.perf_counter() - started
 
         started = time.perf_counter()
-        norm_tree = parse_bytes(normalise(text, dialect).text.encode("utf-8"))
+        norm_tree = normalise_and_parse(text, dialect)[1]
         normalised.seconds += time.perf_counter() - started
 
         raw.bytes += len(data)

@@ -1,0 +1,215 @@
+"""The normaliser's repair pass: structural rules where the parse failed.
+
+The first pass rewrites what the dialect's name lists know.  Kernel code has
+far more macros than any list names, so after parsing, each file-scope
+declaration that still holds an ERROR or MISSING node is handed to the
+structural rules of ``normalise_shapes.py`` (and its conditional groups are
+flattened); the tree is then updated incrementally, so only the edited
+declarations are parsed again.  At most ``MAX_ROUNDS`` rounds run.
+
+Because the rules only ever look inside declarations that did not parse, a
+rule cannot damage code tree-sitter already understood: that is what lets
+them recognise macros by shape (a call followed by ``{`` is a loop, a
+``struct`` tag as an argument is a type argument) rather than by name.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+import tree_sitter
+
+from .language import parse_bytes
+from .normalise_dialect import Dialect
+from .normalise_preproc import Group, flatten_group
+from .normalise_scan import Edit, Record, apply_edits
+from .normalise_shapes import Region, Shapes
+
+__all__ = ["MAX_ROUNDS", "Draft", "repair"]
+
+MAX_ROUNDS = 2
+
+# Containers whose children are still at file scope.
+_TRANSPARENT = frozenset(
+    {
+        "translation_unit",
+        "preproc_if",
+        "preproc_ifdef",
+        "preproc_else",
+        "preproc_elif",
+        "preproc_elifdef",
+        "linkage_specification",
+        "declaration_list",
+    }
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+@dataclass
+class Draft:
+    """One normalisation in progress: the text, its rewrite so far and its mask."""
+
+    text: str
+    out: str
+    masked: str
+    records: list[Record]
+    groups: list[Group]
+    dialect: Dialect
+
+
+class _Offsets:
+    """Character <-> UTF-8 byte offsets of one text (identity for ASCII)."""
+
+    def __init__(self, text: str) -> None:
+        self.char_marks: list[int] = []
+        self.byte_marks: list[int] = []
+        self.extra: list[int] = []
+        if text.isascii():
+            return
+        extra = 0
+        for match in _NON_ASCII.finditer(text):
+            run = match.group()
+            extra += len(run.encode("utf-8", "surrogatepass")) - len(run)
+            self.char_marks.append(match.end())
+            self.byte_marks.append(match.end() + extra)
+            self.extra.append(extra)
+
+    def to_char(self, byte: int) -> int:
+        index = bisect.bisect_right(self.byte_marks, byte)
+        return byte - self.extra[index - 1] if index else byte
+
+    def to_byte(self, char: int) -> int:
+        index = bisect.bisect_right(self.char_marks, char)
+        return char + self.extra[index - 1] if index else char
+
+
+def _error_nodes(root: tree_sitter.Node) -> list[list[tree_sitter.Node]]:
+    """File-scope nodes holding errors, each with its siblings (for context)."""
+    found: list[list[tree_sitter.Node]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node.children
+        for index, child in enumerate(children):
+            if not child.has_error:
+                continue
+            if child.type in _TRANSPARENT:
+                stack.append(child)
+                continue
+            lo = children[index - 1] if index else child
+            hi = children[index + 1] if index + 1 < len(children) else child
+            found.append([child, lo, hi])
+    return found
+
+
+def _regions(root: tree_sitter.Node, offsets: _Offsets, length: int) -> list[Region]:
+    regions: list[Region] = []
+    for node, lo, hi in _error_nodes(root):
+        core = (offsets.to_char(node.start_byte), offsets.to_char(node.end_byte))
+        wide = (offsets.to_char(lo.start_byte), offsets.to_char(hi.end_byte))
+        regions.append(Region(core[0], min(core[1], length), wide[0], min(wide[1], length)))
+    if not regions and root.has_error:
+        regions.append(Region(0, length, 0, length))
+    regions.sort(key=lambda r: r.wide_start)
+    merged: list[Region] = []
+    for region in regions:
+        if merged and region.wide_start <= merged[-1].wide_end:
+            last = merged[-1]
+            merged[-1] = Region(
+                min(last.start, region.start),
+                max(last.end, region.end),
+                last.wide_start,
+                max(last.wide_end, region.wide_end),
+            )
+        else:
+            merged.append(region)
+    return merged
+
+
+def _flatten_inside(draft: Draft, regions: list[Region], edits: list[Edit]) -> None:
+    """Flatten the conditional groups lying inside a declaration that failed."""
+    inside: list[Group] = []
+    kept: list[Group] = []
+    for group in draft.groups:
+        start, end = group[0][1], group[-1][2]
+        if any(r.start <= start and end <= r.end for r in regions):
+            inside.append(group)
+        else:
+            kept.append(group)
+    if not inside:
+        return
+    draft.groups = kept
+    mb = bytearray(draft.masked.encode("ascii"))
+    blanks: list[tuple[int, int]] = []
+    for group in inside:
+        flatten_group(mb, group, blanks, draft.records)
+    edits.extend((start, end, None) for start, end in blanks)
+
+
+_SHAPES: dict[tuple[object, ...], Shapes] = {}
+
+
+def _shapes(dialect: Dialect) -> Shapes:
+    key = dialect.key()
+    shapes = _SHAPES.get(key)
+    if shapes is None:
+        if len(_SHAPES) > 8:
+            _SHAPES.clear()
+        shapes = _SHAPES[key] = Shapes(dialect)
+    return shapes
+
+
+def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
+    """Apply the structural rules where ``tree`` has errors; return the new tree.
+
+    ``draft`` is updated in place (text, mask, records).
+    """
+    shapes = _shapes(draft.dialect)
+    for _ in range(MAX_ROUNDS):
+        offsets = _Offsets(draft.out)
+        regions = _regions(tree.root_node, offsets, len(draft.out))
+        if not regions:
+            break
+        # Flattening first: the shape rules then see the branch that stays.
+        flattened: list[Edit] = []
+        _flatten_inside(draft, regions, flattened)
+        before = draft.out
+        out, masked, applied = apply_edits(draft.out, draft.masked, flattened)
+        edits: list[Edit] = []
+        shapes.apply(draft.text, out, masked, regions, edits, draft.records)
+        out, masked, more = apply_edits(out, masked, edits)
+        applied.extend(more)
+        if not applied:
+            break
+        applied.sort(key=lambda e: e[0])
+        _tell_tree(tree, before, offsets, applied)
+        draft.out, draft.masked = out, masked
+        tree = parse_bytes(out.encode("utf-8", "surrogatepass"), tree)
+        if not tree.root_node.has_error:
+            break
+    return tree
+
+
+def _tell_tree(tree: tree_sitter.Tree, text: str, offsets: _Offsets, edits: list[Edit]) -> None:
+    """Report same-length edits to tree-sitter so the reparse is incremental."""
+    row = 0
+    counted = 0
+    for start, end, _ in edits:
+        row += text.count("\n", counted, start)
+        counted = start
+        line_start = text.rfind("\n", 0, start) + 1
+        start_byte, end_byte = offsets.to_byte(start), offsets.to_byte(end)
+        column = start_byte - offsets.to_byte(line_start)
+        end_row = row + text.count("\n", start, end)
+        end_line_start = text.rfind("\n", 0, end) + 1
+        end_column = end_byte - offsets.to_byte(end_line_start)
+        tree.edit(
+            start_byte=start_byte,
+            old_end_byte=end_byte,
+            new_end_byte=end_byte,
+            start_point=(row, column),
+            old_end_point=(end_row, end_column),
+            new_end_point=(end_row, end_column),
+        )

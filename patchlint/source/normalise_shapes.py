@@ -1,0 +1,729 @@
+"""Structural rules of the repair pass: kernel macros recognised by their shape.
+
+They run only inside file-scope declarations that failed to parse (see
+``normalise_repair.py``), on the text as the first pass left it.  Each rule
+emits same-length edits and a side-table record; a rule's edits for one
+construct are taken all or none, and never overlap another rule's.
+
+* ``inline_asm``: macros in an asm template, operand or clobber list
+  (``asm volatile(KVM_HYPERCALL : ...)``, ``ASM_CALL_CONSTRAINT``) become
+  ``""`` strings or ``""(0)`` operands.
+* ``string_macro``: a macro call or a second macro next to a string literal
+  (``"@" __stringify(__LINE__) ": "``, ``KERN_ERR PFX "text"``).
+* ``type_arg``: a type as a call argument (``btrfs_item_ptr(l, s, struct
+  btrfs_inode_item)``, ``PVOP_CALL0(unsigned long, ...)``, ``foo(u8 *, ...)``)
+  becomes a same-length identifier; ``[type_args]`` of the dialect names macros
+  whose listed positions are converted whatever their shape.
+* ``type_macro``: ``typeof(expr) v`` and ``MACRO(args) v;`` declarations.
+* statement position: ``NAME(args) {`` is a loop (``iterator``), ``NAME(args)``
+  followed by a deeper-indented statement too; at the same indentation it is a
+  statement macro missing its ``;`` (``statement_macro``, kept as ``{ }``);
+  ``NAME(a, b, stmt; stmt;);`` becomes a block; at file scope a macro
+  invocation without ``;`` is blanked (``definition``).
+* function heads: more type names than C allows (``STATIC int f(``,
+  ``static ieee80211_rx_result debug_noinline f(``) means attribute macros;
+  the most macro-looking words are blanked (``attribute``).
+* empty macro arguments (``f(a, b,)``) and pasted tokens that start with a
+  digit (``ES_REG(e, 1371_SMPRATE)``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .normalise_dialect import Dialect
+from .normalise_rewrite import iterator_edits
+from .normalise_scan import (
+    IDENT,
+    STATEMENT_KEYWORDS,
+    Edit,
+    Record,
+    arg_texts,
+    call_after,
+    close_paren,
+    is_word_char,
+    next_char,
+    open_paren,
+    prev_char,
+    split_args,
+    statement_position,
+    trie,
+    word_before,
+)
+
+__all__ = ["Region", "Shapes"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A declaration that failed to parse (``start``/``end``) and its neighbours."""
+
+    start: int
+    end: int
+    wide_start: int
+    wide_end: int
+
+
+TAGS = frozenset({"struct", "union", "enum"})
+PRIMITIVES = frozenset(
+    "unsigned signed short long int char void float double bool _Bool __int128".split()
+)
+QUALIFIERS = frozenset(
+    "static extern inline __inline __inline__ const volatile register auto _Noreturn "
+    "typedef restrict __restrict __restrict__ _Thread_local __thread".split()
+)
+C_WORDS = TAGS | PRIMITIVES | QUALIFIERS | STATEMENT_KEYWORDS
+# Words tree-sitter-c reads as keywords or primitive types, so a type argument
+# that is just one of them must be disguised as an identifier.
+_TYPE_WORDS = PRIMITIVES | frozenset(
+    "size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t int64_t "
+    "uint8_t uint16_t uint32_t uint64_t char16_t char32_t nullptr_t max_align_t".split()
+)
+_KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
+_NON_IDENT = re.compile(r"[^\w\n]")
+
+# Every pattern starts with a literal (or a small class) so `re` skips ahead in
+# C; word boundaries before the literal are checked in Python.
+_ASM = re.compile(
+    r"asm(?:__)?(?![\w$])"
+    r"(?:[ \t\n]+(?:volatile|__volatile__|inline|__inline__|__inline|goto)(?!\w))*[ \t\n]*\("
+)
+_STRING_NEIGHBOUR = re.compile(r'"[ \t\n]*([A-Za-z_]\w*)[ \t\n]*\(|\)[ \t\n]*"|"')
+_TYPE_ARG = re.compile(
+    r"[(,][ \t\n]*("
+    r"(?:(?:const|volatile)[ \t\n]+)*"
+    r"(?:(?:struct|union|enum)[ \t\n]+[A-Za-z_]\w*"
+    r"|(?:(?:unsigned|signed|long|short|int|char|bool|_Bool|float|double|void)(?!\w)[ \t\n]*)+"
+    r"|[A-Za-z_]\w*(?=[ \t\n]*\*))"
+    r"(?:[ \t\n]*(?:const|volatile)(?!\w))*[ \t\n*]*)(?=[,)])"
+)
+_TYPE_ARG_WORDS = re.compile(r"[A-Za-z_]\w*|\*")
+_TYPEOF = re.compile(r"typeof(?:__)?[ \t]*\(")
+_TYPE_START = re.compile(
+    r"[ \t\n]*(?:(?:struct|union|enum|const|volatile|unsigned|signed|long|short|int|char|bool"
+    r"|_Bool|float|double|void)(?!\w)|[A-Za-z_]\w*[ \t\n*]*$)"
+)
+# A statement line that starts with a call and does not end with `;`.
+_STATEMENT_LINE = re.compile(r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()[^\n]*+(?<!;)(?=\n)")
+_HEAD = re.compile(
+    r"\n([A-Za-z_][\w \t*\n]{0,200}?)(?:[ \t*]|\n)[ \t]*\**[ \t]*([A-Za-z_]\w*)[ \t]*\("
+)
+# A statement that is a lone word (an object-like macro expanding to statements).
+_WORD_LINE = re.compile(r"\n[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n)")
+_COMPUTED_GOTO = re.compile(r"goto[ \t\n]*\*")
+# An ALL-CAPS word followed by another operand inside an initialiser list: a
+# macro expanding to list elements (``&a_ops, TASKS_OPS &b_ops``).
+_LIST_MACRO = re.compile(r"[,{][ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=[A-Za-z_&(])")
+_STATEMENT_START = re.compile(
+    r"[ \t\n]*(?:if|for|while|do|switch|return|break|continue|goto)(?!\w)"
+)
+_TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
+_EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
+_DIGIT_TOKEN = re.compile(r"[0-9][0-9A-Za-z]*_\w*")
+
+
+class _Claims:
+    """Spans edited so far in this round; a construct's edits go in all or none."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def _free(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.starts, max(end, start + 1))
+        return index == 0 or self.ends[index - 1] <= start
+
+    def take(self, local: list[Edit], edits: list[Edit]) -> bool:
+        if not local or not all(self._free(a, b) for a, b, _ in local):
+            return False
+        spans = sorted((a, b) for a, b, _ in local)
+        if any(spans[i][1] > spans[i + 1][0] for i in range(len(spans) - 1)):
+            return False
+        for a, b in spans:
+            index = bisect.bisect_left(self.starts, a)
+            self.starts.insert(index, a)
+            self.ends.insert(index, b)
+        edits.extend(local)
+        return True
+
+
+class _Depth:
+    """Brace depth at a position, counted incrementally for increasing positions."""
+
+    def __init__(self, masked: str) -> None:
+        self.masked = masked
+        self.pos = 0
+        self.depth = 0
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos = self.depth = 0
+        masked = self.masked
+        self.depth += masked.count("{", self.pos, pos) - masked.count("}", self.pos, pos)
+        self.pos = pos
+        return self.depth
+
+
+def _identifier(piece: str) -> str:
+    """A same-length identifier standing for ``piece`` (which has no newline)."""
+    ident = _NON_IDENT.sub("_", piece)
+    if ident[:1].isdigit() or ident in _TYPE_WORDS:
+        ident = "_" + ident[1:]
+    return ident
+
+
+def _indent_width(masked: str, pos: int) -> int:
+    line_start = masked.rfind("\n", 0, pos) + 1
+    return len(masked[line_start:pos].expandtabs(8))
+
+
+class Shapes:
+    """The structural rules, compiled for one dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        groups: dict[str, list[str]] = defaultdict(list)
+        for name in dialect.type_arg_macros:
+            groups[name[:2]].append(name[2:])
+        self.type_arg_scanners = [
+            re.compile(re.escape(prefix) + "(?:" + trie(rests) + r")(?!\w)")
+            for prefix, rests in sorted(groups.items())
+        ]
+
+    def apply(
+        self,
+        text: str,
+        out: str,
+        masked: str,
+        regions: list[Region],
+        edits: list[Edit],
+        records: list[Record],
+    ) -> None:
+        """Emit the rules' edits for ``regions`` into ``edits`` (records into ``records``)."""
+        claims = _Claims()
+        run = _Run(self, text, out, masked, claims, edits, records)
+        for region in regions:
+            run.region(region)
+
+
+class _Run:
+    """One application of the rules to one text."""
+
+    def __init__(
+        self,
+        shapes: Shapes,
+        text: str,
+        out: str,
+        masked: str,
+        claims: _Claims,
+        edits: list[Edit],
+        records: list[Record],
+    ) -> None:
+        self.shapes = shapes
+        self.dialect = shapes.dialect
+        self.text = text
+        self.out = out
+        self.masked = masked
+        self.claims = claims
+        self.edits = edits
+        self.records = records
+        self.depth = _Depth(masked)
+        self.typed_calls: set[int] = set()
+
+    def take(self, local: list[Edit], record: Record | None) -> bool:
+        if not self.claims.take(local, self.edits):
+            return False
+        if record is not None:
+            self.records.append(record)
+        return True
+
+    def region(self, region: Region) -> None:
+        masked = self.masked
+        # The line-start patterns begin with the "\n" that ends the line before.
+        wide = max(masked.rfind("\n", 0, region.wide_start), 0)
+        core = max(masked.rfind("\n", 0, region.start), 0)
+        end = region.end
+        for match in _ASM.finditer(masked, core, end):
+            start = _word_start(masked, match.start())
+            if start >= 0:
+                self.inline_asm(match, start)
+        for match in _STRING_NEIGHBOUR.finditer(masked, core, end):
+            self.string_neighbour(match)
+        for match in _STATEMENT_LINE.finditer(masked, wide, region.wide_end):
+            self.statement(match)
+        for match in _TYPEOF.finditer(masked, core, end):
+            start = _word_start(masked, match.start())
+            if start >= 0:
+                self.typeof(match, start)
+        for scanner in self.shapes.type_arg_scanners:
+            for match in scanner.finditer(masked, core, end):
+                if match.start() == 0 or not is_word_char(masked[match.start() - 1]):
+                    self.listed_type_args(match.group(), match.start(), match.end())
+        for match in _TYPE_ARG.finditer(masked, core, end):
+            self.type_arg(match)
+        for match in _HEAD.finditer(masked, wide, end):
+            self.head(match)
+        for match in _WORD_LINE.finditer(masked, wide, region.wide_end):
+            self.word_statement(match)
+        for match in _COMPUTED_GOTO.finditer(masked, core, end):
+            start = _word_start(masked, match.start())
+            if start >= 0:
+                record = ("computed_goto", "goto", (), start, match.end())
+                self.take([(start, start + 4, None)], record)
+        for match in _LIST_MACRO.finditer(masked, core, end):
+            self.list_macro(match)
+        for match in _EMPTY_ARG.finditer(masked, core, end):
+            comma = match.start() if masked[match.start()] == "," else match.end() - 1
+            self.take([(comma, comma + 1, " ")], None)
+        for match in _DIGIT_TOKEN.finditer(masked, core, end):
+            start = match.start()
+            if start == 0 or not (is_word_char(masked[start - 1]) or masked[start - 1] == "."):
+                self.take([(start, start + 1, "_")], None)
+
+    # -- inline asm ---------------------------------------------------------
+
+    def inline_asm(self, match: re.Match[str], start: int) -> None:
+        masked = self.masked
+        open_pos = match.end() - 1
+        close = close_paren(masked, open_pos)
+        if close < 0:
+            return
+        local: list[Edit] = []
+        for index, (a, b) in enumerate(_asm_sections(masked, open_pos + 1, close)):
+            if index in (0, 3):
+                _asm_strings_only(masked, a, b, local)
+            elif index in (1, 2):
+                _asm_operands(masked, a, b, local)
+        if local:
+            self.take(local, ("inline_asm", "asm", (), start, close + 1))
+
+    # -- strings ------------------------------------------------------------
+
+    def string_neighbour(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        if match.group(1) is not None:
+            name = match.group(1)
+            open_pos = match.end() - 1
+            close = close_paren(masked, open_pos)
+            if close < 0 or name in C_WORDS:
+                return
+            spans = split_args(masked, open_pos, close)
+            record = ("string_macro", name, arg_texts(self.text, spans), match.start(1), close + 1)
+            self.take([(open_pos, close + 1, None)], record)
+        elif masked[match.start()] == '"':
+            self._macros_before_string(match.start())
+        else:
+            close = match.start()
+            open_pos = open_paren(masked, close)
+            if open_pos < 0:
+                return
+            word_start, name = word_before(masked, open_pos)
+            if not name or name in C_WORDS or not IDENT.fullmatch(name):
+                return
+            spans = split_args(masked, open_pos, close)
+            record = ("string_macro", name, arg_texts(self.text, spans), word_start, close + 1)
+            self.take([(open_pos, close + 1, None)], record)
+
+    def _macros_before_string(self, quote: int) -> None:
+        """``A B "x"``: two words before a string, so the first is a macro (all but the last)."""
+        masked = self.masked
+        last_start, last = word_before(masked, quote)
+        if not last or last in C_WORDS or not IDENT.fullmatch(last):
+            return
+        local: list[Edit] = []
+        start = last_start
+        while True:
+            word_start, word = word_before(masked, start)
+            if not word or word in C_WORDS or not IDENT.fullmatch(word):
+                break
+            local.append((word_start, word_start + len(word), None))
+            start = word_start
+        if local:
+            name = masked[start : start + len(masked[start:last_start].split()[0])]
+            self.take(local, ("string_macro", name, (), start, last_start + len(last)))
+
+    # -- type arguments -----------------------------------------------------
+
+    def listed_type_args(self, name: str, start: int, end: int) -> None:
+        masked = self.masked
+        call = call_after(masked, end)
+        if call is None:
+            return
+        open_pos, close, spans = call
+        local: list[Edit] = []
+        if name in _KEYWORD_CALLS:
+            # tree-sitter-c gives these keywords a fixed grammar that kernel
+            # uses (array members, expressions) break; a same-length plain
+            # identifier makes them ordinary calls.
+            local.append((start, start + 1, "_"))
+        for index in self.dialect.type_arg_macros.get(name, ()):
+            if index >= len(spans):
+                continue
+            a = next_char(masked, spans[index][0])
+            b = spans[index][1]
+            while b > a and masked[b - 1] in " \t\n":
+                b -= 1
+            piece = masked[a:b]
+            if b <= a or "\n" in piece or piece != self.out[a:b]:
+                continue
+            if IDENT.fullmatch(piece) and piece not in _TYPE_WORDS:
+                continue
+            local.append((a, b, _identifier(piece)))
+        if local and self.take(local, None):
+            self.typed_calls.add(open_pos)
+            self.records.append(("type_arg", name, arg_texts(self.text, spans), start, close + 1))
+
+    def type_arg(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        sep = match.start()
+        a, b = match.span(1)
+        while b > a and masked[b - 1] in " \t\n":
+            b -= 1
+        if masked[a:b] != self.out[a:b]:
+            return
+        open_pos = sep if masked[sep] == "(" else open_paren(masked, sep)
+        if open_pos < 0:
+            return
+        word_start, name = word_before(masked, open_pos)
+        if not name or name in C_WORDS or not IDENT.fullmatch(name):
+            return
+        close = close_paren(masked, open_pos)
+        if close < 0:
+            return
+        if masked[a:b] == "void" and open_pos == sep and next_char(masked, b) == close:
+            return  # `f(void)`: a prototype
+        local = _type_arg_edits(masked, a, b)
+        if not local or not self.take(local, None):
+            return
+        if open_pos not in self.typed_calls:
+            self.typed_calls.add(open_pos)
+            spans = split_args(masked, open_pos, close)
+            self.records.append(
+                ("type_arg", name, arg_texts(self.text, spans), word_start, close + 1)
+            )
+
+    def typeof(self, match: re.Match[str], start: int) -> None:
+        masked = self.masked
+        open_pos = match.end() - 1
+        close = close_paren(masked, open_pos)
+        if close < 0:
+            return
+        a = next_char(masked, open_pos + 1)
+        b = close
+        while b > a and masked[b - 1] in " \t\n":
+            b -= 1
+        piece = masked[a:b]
+        if b <= a or "\n" in piece or piece != self.out[a:b] or _TYPE_START.match(piece):
+            return
+        args = (" ".join(self.text[a:b].split()),)
+        record = ("type_macro", masked[start:open_pos].strip(), args, start, close + 1)
+        self.take([(a, b, _identifier(piece))], record)
+
+    # -- statement position -------------------------------------------------
+
+    def statement(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        name = match.group(2)
+        start = match.start(2)
+        if name in C_WORDS or not statement_position(masked, start):
+            return
+        open_pos = match.start(3)
+        close = close_paren(masked, open_pos)
+        if close < 0:
+            return
+        after = next_char(masked, close + 1)
+        if after >= len(masked):
+            return
+        ch = masked[after]
+        depth = self.depth.at(start)
+        spans = split_args(masked, open_pos, close)
+        args = arg_texts(self.text, spans)
+        if ch == "{":
+            if depth > 0:
+                self._loop(name, start, open_pos, close, args)
+        elif ch == ";":
+            if depth > 0:
+                self._statement_arguments(name, start, open_pos, close, spans, args)
+        elif ch == "}" and "\n" in masked[close + 1 : after]:
+            if depth > 0:
+                self._empty_block(name, start, close, args)
+        elif ch.isalpha() or ch == "_":
+            if "\n" not in masked[close + 1 : after]:
+                self._type_macro(name, start, close, after, args)
+            elif depth == 0:
+                self.take([(start, close + 1, None)], ("definition", name, args, start, close + 1))
+            elif _indent_width(masked, after) > _indent_width(masked, start):
+                self._loop(name, start, open_pos, close, args)
+            else:
+                self._empty_block(name, start, close, args)
+
+    def _empty_block(self, name: str, start: int, close: int, args: tuple[str, ...]) -> None:
+        """A statement macro missing its `;` becomes ``{ }`` (a statement, as it was)."""
+        if close > start:
+            local: list[Edit] = [(start, start + 1, "{"), (close, close + 1, "}")]
+            if close > start + 1:
+                local.append((start + 1, close, None))
+            self.take(local, ("statement_macro", name, args, start, close + 1))
+
+    def word_statement(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        name = match.group(1)
+        start, end = match.span(1)
+        if name in C_WORDS or not statement_position(masked, start):
+            return
+        after = next_char(masked, end)
+        if after >= len(masked) or not (masked[after].isalpha() or masked[after] in "_}"):
+            return
+        if self.depth.at(start) == 0:
+            self.take([(start, end, None)], ("definition", name, (), start, end))
+        elif end - start >= 2:
+            replacement = "{" + " " * (end - start - 2) + "}"
+            self.take([(start, end, replacement)], ("statement_macro", name, (), start, end))
+
+    def list_macro(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        opener = _innermost_open(masked, match.start(1))
+        if opener < 0 or masked[opener] != "{":
+            return
+        before = prev_char(masked, opener)
+        if before < 0 or masked[before] not in "=,{":
+            return
+        name = match.group(1)
+        record = ("list_macro", name, (), match.start(1), match.end(1))
+        self.take([(match.start(1), match.end(1), None)], record)
+
+    def _loop(
+        self, name: str, start: int, open_pos: int, close: int, args: tuple[str, ...]
+    ) -> None:
+        local: list[Edit] = []
+        if iterator_edits(self.masked, start, open_pos, close, local):
+            self.take(local, ("iterator", name, args, start, close + 1))
+
+    def _type_macro(
+        self, name: str, start: int, close: int, after: int, args: tuple[str, ...]
+    ) -> None:
+        masked = self.masked
+        word = IDENT.match(masked, after)
+        if word is None:
+            return
+        nxt = next_char(masked, word.end())
+        if nxt >= len(masked) or masked[nxt] not in ";=,[)":
+            return
+        piece = masked[start : close + 1]
+        if "\n" in piece or piece != self.out[start : close + 1]:
+            return
+        record = ("type_macro", name, args, start, close + 1)
+        self.take([(start, close + 1, _identifier(piece))], record)
+
+    def _statement_arguments(
+        self,
+        name: str,
+        start: int,
+        open_pos: int,
+        close: int,
+        spans: list[tuple[int, int]],
+        args: tuple[str, ...],
+    ) -> None:
+        """``NAME(a, b, stmt; stmt;);`` becomes ``{    a, b; stmt; stmt; };``."""
+        masked = self.masked
+        statements = [_is_statement(masked, a, b) for a, b in spans]
+        if not any(statements):
+            return
+        first = statements.index(True)
+        for a, b in spans[first:]:
+            if not _is_statement(masked, a, b) and masked[a:b].strip():
+                return
+        last = next((masked[a:b].strip() for a, b in reversed(spans) if masked[a:b].strip()), "")
+        local: list[Edit] = [(start, open_pos + 1, "{".ljust(open_pos + 1 - start))]
+        if first > 0:
+            comma = spans[first - 1][1]
+            local.append((comma, comma + 1, ";"))
+        for a, b in spans[first:-1]:
+            local.append((b, b + 1, " "))
+        if last[-1:] in (";", "}"):
+            local.append((close, close + 1, "}"))
+        else:
+            # The last statement has no `;` of its own: borrow the macro's.
+            semicolon = next_char(masked, close + 1)
+            local.append((close, close + 1, ";"))
+            local.append((semicolon, semicolon + 1, "}"))
+        self.take(local, ("statement_macro", name, args, start, close + 1))
+
+    # -- function heads -----------------------------------------------------
+
+    def head(self, match: re.Match[str]) -> None:
+        masked = self.masked
+        if self.depth.at(match.start()) != 0:
+            return
+        open_pos = match.end() - 1
+        close = close_paren(masked, open_pos)
+        if close < 0:
+            return
+        after = next_char(masked, close + 1)
+        if after < len(masked) and not (masked[after] in "{;," or masked[after].isalpha()):
+            return
+        unknown: list[re.Match[str]] = []
+        has_type = False
+        tag_next = False
+        for word in IDENT.finditer(masked, match.start(1), match.end(1)):
+            value = word.group()
+            if tag_next:
+                tag_next = False
+            elif value in TAGS:
+                has_type = tag_next = True
+            elif value in PRIMITIVES:
+                has_type = True
+            elif value not in QUALIFIERS:
+                unknown.append(word)
+        if has_type:
+            macros = unknown
+        elif len(unknown) >= 2:
+            scored = [(self._macro_score(w.group()), -i) for i, w in enumerate(unknown)]
+            type_index = -min(scored)[1]
+            macros = [w for i, w in enumerate(unknown) if i != type_index]
+        else:
+            return
+        for word in macros:
+            if word.group() in C_WORDS:
+                continue
+            record = ("attribute", word.group(), (), word.start(), word.end())
+            self.take([(word.start(), word.end(), None)], record)
+
+    def _macro_score(self, word: str) -> int:
+        """How much ``word`` looks like a macro rather than a type name."""
+        score = 0
+        if word.upper() == word and any(c.isalpha() for c in word):
+            score += 2
+        if self.dialect.is_attribute_like(word):
+            score += 2
+        if word.startswith("__"):
+            score += 1
+        return score
+
+
+def _is_statement(masked: str, a: int, b: int) -> bool:
+    """An argument holding a statement: a top-level `;` or a leading statement keyword."""
+    if _STATEMENT_START.match(masked, a, b):
+        return True
+    depth = 0
+    for mark in _TOP_LEVEL_MARKS.finditer(masked, a, b):
+        ch = mark.group()
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0:
+            return True
+    return False
+
+
+def _innermost_open(masked: str, pos: int, limit: int = 20000) -> int:
+    """Index of the innermost unclosed bracket (``(``, ``[`` or ``{``) before ``pos``."""
+    depth = 0
+    for index in range(pos - 1, max(-1, pos - limit), -1):
+        ch = masked[index]
+        if ch in ")]}":
+            depth += 1
+        elif ch in "([{":
+            if depth == 0:
+                return index
+            depth -= 1
+    return -1
+
+
+def _word_start(masked: str, start: int) -> int:
+    """Start of the keyword whose tail matched at ``start`` (``__asm``), -1 mid-word."""
+    if masked[max(start - 2, 0) : start] == "__":
+        start -= 2
+    if start > 0 and is_word_char(masked[start - 1]):
+        return -1
+    return start
+
+
+def _type_arg_edits(masked: str, a: int, b: int) -> list[Edit]:
+    """Edits that turn the type at ``[a, b)`` into a same-length identifier."""
+    local: list[Edit] = []
+    primitives: list[re.Match[str]] = []
+    for token in _TYPE_ARG_WORDS.finditer(masked, a, b):
+        value = token.group()
+        if value == "*" or value in TAGS or value in ("const", "volatile"):
+            local.append((token.start(), token.end(), None))
+        elif value in PRIMITIVES:
+            primitives.append(token)
+    if primitives:
+        first, last = primitives[0].start(), primitives[-1].end()
+        piece = masked[first:last]
+        if "\n" in piece:
+            for token in primitives[:-1]:
+                local.append((token.start(), token.end(), None))
+            word = primitives[-1]
+            local.append((word.start(), word.start() + 1, "_"))
+        else:
+            local.append((first, last, _identifier(piece)))
+    return local
+
+
+def _asm_sections(masked: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The template, outputs, inputs, clobbers and labels of an asm statement."""
+    sections: list[tuple[int, int]] = []
+    depth = 0
+    section_start = start
+    for index in range(start, end):
+        ch = masked[index]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == ":" and depth == 0:
+            sections.append((section_start, index))
+            section_start = index + 1
+    sections.append((section_start, end))
+    return sections
+
+
+def _asm_strings_only(masked: str, start: int, end: int, local: list[Edit]) -> None:
+    """Macros in a template or clobber list become empty strings."""
+    pos = start
+    while True:
+        word = IDENT.search(masked, pos, end)
+        if word is None:
+            return
+        span_end = word.end()
+        nxt = next_char(masked, span_end)
+        if nxt < end and masked[nxt] == "(":
+            close = close_paren(masked, nxt)
+            if close < 0 or close >= end:
+                return
+            span_end = close + 1
+        if word.end() - word.start() >= 2:
+            local.append((word.start(), word.start() + 2, '""'))
+            if span_end > word.start() + 2:
+                local.append((word.start() + 2, span_end, None))
+        else:
+            local.append((word.start(), span_end, None))
+        pos = span_end
+
+
+def _asm_operands(masked: str, start: int, end: int, local: list[Edit]) -> None:
+    """Operand macros: ``ASM_INPUT_RM (x)`` -> ``""           (x)``; bare ones -> ``""(0)``."""
+    for a, b in split_args(masked, start - 1, end) if end > start else []:
+        pos = next_char(masked, a)
+        if pos >= b:
+            continue
+        if masked[pos] == "[":
+            bracket = masked.find("]", pos, b)
+            if bracket < 0:
+                continue
+            pos = next_char(masked, bracket + 1)
+        word = IDENT.match(masked, pos, b)
+        if word is None:
+            continue
+        nxt = next_char(masked, word.end())
+        length = word.end() - word.start()
+        if nxt < b and masked[nxt] == "(" and length >= 2:
+            local.append((word.start(), word.end(), '""'.ljust(length)))
+        elif nxt >= b and length >= 5:
+            local.append((word.start(), word.end(), '""(0)'.ljust(length)))
