@@ -6,8 +6,9 @@ Public entry points are re-exported here; later stages import from
 
 from .apply import AppliedFile, AppliedPatch, HunkResult, apply_hunks, apply_series
 from .functions import CallSite, FunctionIndex, callers_in_file, calls_in, enclosing_functions
+from .language import C_LANGUAGE
 from .normalise import Construct, Dialect, Normalised, normalise
-from .parse import C_LANGUAGE, FunctionDef, SourceFile, parse_c
+from .parse import FunctionDef, SourceFile, parse_c
 from .stats import format_stats_text, parse_stats
 from .tree import (
     DirectoryTree,

@@ -8,6 +8,7 @@ it is the kernel's authoritative list of loop-like macros.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,9 +94,15 @@ class Dialect:
     type_arg_macros: dict[str, tuple[int, ...]] = field(default_factory=dict)
     variable_patterns: list[str] = field(default_factory=list)
     registration_patterns: list[str] = field(default_factory=list)
+    # Attribute macros only the repair pass handles (see normalise_shapes.py).
+    repair_attributes: frozenset[str] = frozenset()
+    repair_attributes_with_args: frozenset[str] = frozenset()
+    repair_replacements: dict[str, str] = field(default_factory=dict)
     # Globs for words that read as attribute macros when a declaration has more
     # type names than C allows (see normalise_shapes.py).
     attribute_like: list[str] = field(default_factory=list)
+    # Substrings the first pass scans for (see normalise_rewrite.py).
+    scan_hints: list[str] = field(default_factory=list)
 
     @classmethod
     def from_data(
@@ -123,7 +130,13 @@ class Dialect:
             registration_patterns=_strings(
                 _table(data, "registrations"), "patterns", "registrations"
             ),
+            repair_attributes=frozenset(_strings(attrs, "repair", "attributes")),
+            repair_attributes_with_args=frozenset(
+                _strings(attrs, "repair_with_args", "attributes")
+            ),
+            repair_replacements=_string_map(attrs, "repair_replace", "attributes"),
             attribute_like=_strings(repair, "attribute_like", "repair"),
+            scan_hints=_strings(_table(data, "scan"), "hints", "scan"),
         )
 
     @classmethod
@@ -152,7 +165,11 @@ class Dialect:
             tuple(sorted(self.type_arg_macros.items())),
             tuple(self.variable_patterns),
             tuple(self.registration_patterns),
+            self.repair_attributes,
+            self.repair_attributes_with_args,
+            tuple(sorted(self.repair_replacements.items())),
             tuple(self.attribute_like),
+            tuple(self.scan_hints),
         )
 
     def literal_names(self) -> set[str]:
@@ -181,10 +198,18 @@ class Dialect:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.iterator_patterns)
 
     def is_registration(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in self.registration_patterns)
+        return _globs(tuple(self.registration_patterns)).fullmatch(name) is not None
 
     def is_attribute_like(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in self.attribute_like)
+        return _globs(tuple(self.attribute_like)).fullmatch(name) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled regex for a list of shell-style globs (never matches if empty)."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns))
 
 
 _FOREACH_ITEM = re.compile(r"""^\s+-\s+['"]?([A-Za-z_]\w*)['"]?\s*$""")

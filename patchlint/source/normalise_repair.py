@@ -30,6 +30,9 @@ from .normalise_shapes import Region, Shapes
 __all__ = ["MAX_ROUNDS", "Draft", "repair"]
 
 MAX_ROUNDS = 2
+# Lines around an ERROR or MISSING node where the shape rules look for its cause.
+WINDOW_BEFORE = 3
+WINDOW_AFTER = 2
 
 # Containers whose children are still at file scope.
 _TRANSPARENT = frozenset(
@@ -104,14 +107,47 @@ def _error_nodes(root: tree_sitter.Node) -> list[list[tree_sitter.Node]]:
     return found
 
 
-def _regions(root: tree_sitter.Node, offsets: _Offsets, length: int) -> list[Region]:
+def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
+    """Byte spans of the ERROR and MISSING nodes inside ``node``."""
+    spans: list[tuple[int, int]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "ERROR" or current.is_missing:
+            spans.append((current.start_byte, current.end_byte))
+        elif current.has_error:
+            stack.extend(current.children)
+    return spans
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``."""
+    for _ in range(WINDOW_BEFORE + 1):
+        start = text.rfind("\n", 0, start)
+        if start <= 0:
+            start = 0
+            break
+    for _ in range(WINDOW_AFTER + 1):
+        found = text.find("\n", end + 1)
+        if found < 0:
+            end = len(text)
+            break
+        end = found
+    return start, end
+
+
+def _regions(root: tree_sitter.Node, offsets: _Offsets, text: str) -> list[Region]:
+    length = len(text)
     regions: list[Region] = []
     for node, lo, hi in _error_nodes(root):
-        core = (offsets.to_char(node.start_byte), offsets.to_char(node.end_byte))
-        wide = (offsets.to_char(lo.start_byte), offsets.to_char(hi.end_byte))
-        regions.append(Region(core[0], min(core[1], length), wide[0], min(wide[1], length)))
+        windows = [
+            _window(text, offsets.to_char(a), offsets.to_char(b)) for a, b in _error_spans(node)
+        ]
+        core = (offsets.to_char(node.start_byte), min(offsets.to_char(node.end_byte), length))
+        wide = (offsets.to_char(lo.start_byte), min(offsets.to_char(hi.end_byte), length))
+        regions.append(Region(core[0], core[1], wide[0], wide[1], tuple(windows)))
     if not regions and root.has_error:
-        regions.append(Region(0, length, 0, length))
+        regions.append(Region(0, length, 0, length, ((0, length),)))
     regions.sort(key=lambda r: r.wide_start)
     merged: list[Region] = []
     for region in regions:
@@ -122,6 +158,7 @@ def _regions(root: tree_sitter.Node, offsets: _Offsets, length: int) -> list[Reg
                 max(last.end, region.end),
                 last.wide_start,
                 max(last.wide_end, region.wide_end),
+                last.windows + region.windows,
             )
         else:
             merged.append(region)
@@ -169,7 +206,7 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
     shapes = _shapes(draft.dialect)
     for _ in range(MAX_ROUNDS):
         offsets = _Offsets(draft.out)
-        regions = _regions(tree.root_node, offsets, len(draft.out))
+        regions = _regions(tree.root_node, offsets, draft.out)
         if not regions:
             break
         # Flattening first: the shape rules then see the branch that stays.

@@ -114,25 +114,31 @@ class Rewriter:
         for name in dialect.guards:
             handlers[name] = self._guard
         self.handlers = handlers
-        # Glob rules are found through their longest literal chunk, then the
-        # whole identifier is matched against the glob.
+        # Names and globs are found through the dialect's hints (substrings);
+        # a glob with no hint is found through its longest literal chunk.
         self.globs: list[tuple[re.Pattern[str], Handler]] = []
-        hints: set[str] = set()
+        hints = set(dialect.scan_hints)
         for patterns, handler in (
             (dialect.iterator_patterns, self._iterator),
             (dialect.variable_patterns, self._variable),
         ):
             for glob in patterns:
                 chunks = [c for c in re.split(r"[*?\[\]]", glob) if c]
-                if chunks:
+                if chunks and not any(h in c for c in chunks for h in hints):
                     hints.add(max(chunks, key=len))
             if patterns:
                 regex = re.compile("|".join(fnmatch.translate(g) for g in patterns))
                 self.globs.append((regex, handler))
         # A hint containing another hint is redundant: the shorter one finds
-        # every identifier the longer one would.
-        hints = {h for h in hints if not any(o != h and o in h for o in hints)}
-        self.hint_scanners = [re.compile(re.escape(h)) for h in sorted(hints)]
+        # every identifier the longer one would.  Hints sharing a first letter
+        # share one scan.
+        hints = {h for h in hints if h and not any(o != h and o in h for o in hints)}
+        by_letter: dict[str, list[str]] = defaultdict(list)
+        for hint in hints:
+            by_letter[hint[0]].append(hint)
+        self.hint_scanners = [
+            re.compile(trie(sorted(group))) for _, group in sorted(by_letter.items())
+        ]
         # Names a hint scan already finds need no literal scan of their own.
         groups: dict[str, list[str]] = defaultdict(list)
         for name in handlers:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 
 from .normalise_dialect import Dialect
@@ -65,6 +64,8 @@ class Region:
     end: int
     wide_start: int
     wide_end: int
+    # Spans around the ERROR and MISSING nodes, each starting at a newline.
+    windows: tuple[tuple[int, int], ...] = ()
 
 
 TAGS = frozenset({"struct", "union", "enum"})
@@ -83,6 +84,7 @@ _TYPE_WORDS = PRIMITIVES | frozenset(
     "uint8_t uint16_t uint32_t uint64_t char16_t char32_t nullptr_t max_align_t".split()
 )
 _KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
+_KEYWORD_CALL = re.compile(r"(?:offsetof|alignof__)(?=[ \t]*\()")
 _NON_IDENT = re.compile(r"[^\w\n]")
 
 # Every pattern starts with a literal (or a small class) so `re` skips ahead in
@@ -107,7 +109,9 @@ _TYPE_START = re.compile(
     r"|_Bool|float|double|void)(?!\w)|[A-Za-z_]\w*[ \t\n*]*$)"
 )
 # A statement line that starts with a call and does not end with `;`.
-_STATEMENT_LINE = re.compile(r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()[^\n]*+(?<!;)(?=\n)")
+_STATEMENT_LINE = re.compile(
+    r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()(?:[^\n]*+(?<!;)(?=\n)|[^\n]*\)[ \t]+(?=[A-Za-z_]))"
+)
 _HEAD = re.compile(
     r"\n([A-Za-z_][\w \t*\n]{0,200}?)(?:[ \t*]|\n)[ \t]*\**[ \t]*([A-Za-z_]\w*)[ \t]*\("
 )
@@ -185,13 +189,12 @@ class Shapes:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        groups: dict[str, list[str]] = defaultdict(list)
-        for name in dialect.type_arg_macros:
-            groups[name[:2]].append(name[2:])
-        self.type_arg_scanners = [
-            re.compile(re.escape(prefix) + "(?:" + trie(rests) + r")(?!\w)")
-            for prefix, rests in sorted(groups.items())
-        ]
+        names = (
+            dialect.repair_attributes
+            | dialect.repair_attributes_with_args
+            | set(dialect.repair_replacements)
+        )
+        self.known = re.compile(trie(sorted(names)) + r"(?!\w)") if names else None
 
     def apply(
         self,
@@ -242,46 +245,69 @@ class _Run:
 
     def region(self, region: Region) -> None:
         masked = self.masked
-        # The line-start patterns begin with the "\n" that ends the line before.
-        wide = max(masked.rfind("\n", 0, region.wide_start), 0)
-        core = max(masked.rfind("\n", 0, region.start), 0)
-        end = region.end
-        for match in _ASM.finditer(masked, core, end):
+        for match in _ASM.finditer(masked, region.start, region.end):
             start = _word_start(masked, match.start())
             if start >= 0:
                 self.inline_asm(match, start)
-        for match in _STRING_NEIGHBOUR.finditer(masked, core, end):
-            self.string_neighbour(match)
-        for match in _STATEMENT_LINE.finditer(masked, wide, region.wide_end):
-            self.statement(match)
-        for match in _TYPEOF.finditer(masked, core, end):
-            start = _word_start(masked, match.start())
-            if start >= 0:
-                self.typeof(match, start)
-        for scanner in self.shapes.type_arg_scanners:
-            for match in scanner.finditer(masked, core, end):
+        for start, end in _merge(region.windows):
+            self.window(start, end)
+
+    def window(self, start: int, end: int) -> None:
+        """The rules whose cause lies near the error: ``start`` is a newline."""
+        masked = self.masked
+        if self.shapes.known is not None:
+            for match in self.shapes.known.finditer(masked, start, end):
                 if match.start() == 0 or not is_word_char(masked[match.start() - 1]):
-                    self.listed_type_args(match.group(), match.start(), match.end())
-        for match in _TYPE_ARG.finditer(masked, core, end):
-            self.type_arg(match)
-        for match in _HEAD.finditer(masked, wide, end):
-            self.head(match)
-        for match in _WORD_LINE.finditer(masked, wide, region.wide_end):
+                    self.known_attribute(match.group(), match.start(), match.end())
+        for match in _STRING_NEIGHBOUR.finditer(masked, start, end):
+            self.string_neighbour(match)
+        for match in _STATEMENT_LINE.finditer(masked, start, end):
+            self.statement(match)
+        for match in _WORD_LINE.finditer(masked, start, end):
             self.word_statement(match)
-        for match in _COMPUTED_GOTO.finditer(masked, core, end):
-            start = _word_start(masked, match.start())
-            if start >= 0:
-                record = ("computed_goto", "goto", (), start, match.end())
-                self.take([(start, start + 4, None)], record)
-        for match in _LIST_MACRO.finditer(masked, core, end):
+        for match in _TYPEOF.finditer(masked, start, end):
+            begin = _word_start(masked, match.start())
+            if begin >= 0:
+                self.typeof(match, begin)
+        for match in _KEYWORD_CALL.finditer(masked, start, end):
+            begin, word = word_before(masked, match.end())
+            if word in _KEYWORD_CALLS:
+                self.listed_type_args(word, begin, match.end())
+        for match in _TYPE_ARG.finditer(masked, start, end):
+            self.type_arg(match)
+        for match in _HEAD.finditer(masked, start, end):
+            self.head(match)
+        for match in _COMPUTED_GOTO.finditer(masked, start, end):
+            begin = _word_start(masked, match.start())
+            if begin >= 0:
+                record = ("computed_goto", "goto", (), begin, match.end())
+                self.take([(begin, begin + 4, None)], record)
+        for match in _LIST_MACRO.finditer(masked, start, end):
             self.list_macro(match)
-        for match in _EMPTY_ARG.finditer(masked, core, end):
+        for match in _EMPTY_ARG.finditer(masked, start, end):
             comma = match.start() if masked[match.start()] == "," else match.end() - 1
             self.take([(comma, comma + 1, " ")], None)
-        for match in _DIGIT_TOKEN.finditer(masked, core, end):
-            start = match.start()
-            if start == 0 or not (is_word_char(masked[start - 1]) or masked[start - 1] == "."):
-                self.take([(start, start + 1, "_")], None)
+        for match in _DIGIT_TOKEN.finditer(masked, start, end):
+            begin = match.start()
+            if begin == 0 or not (is_word_char(masked[begin - 1]) or masked[begin - 1] == "."):
+                self.take([(begin, begin + 1, "_")], None)
+
+    def known_attribute(self, name: str, start: int, end: int) -> None:
+        """The dialect's ``[attributes] repair*`` names: blanked or replaced."""
+        replacement = self.dialect.repair_replacements.get(name)
+        if replacement is not None:
+            if len(replacement) <= end - start:
+                record = ("attribute", name, (), start, end)
+                self.take([(start, end, replacement.ljust(end - start))], record)
+            return
+        if name in self.dialect.repair_attributes_with_args:
+            call = call_after(self.masked, end)
+            if call is not None:
+                args = arg_texts(self.text, call[2])
+                record = ("attribute", name, args, start, call[1] + 1)
+                self.take([(start, call[1] + 1, None)], record)
+                return
+        self.take([(start, end, None)], ("attribute", name, (), start, end))
 
     # -- inline asm ---------------------------------------------------------
 
@@ -395,6 +421,8 @@ class _Run:
             return
         if masked[a:b] == "void" and open_pos == sep and next_char(masked, b) == close:
             return  # `f(void)`: a prototype
+        if name in self.dialect.type_arg_macros and open_pos not in self.typed_calls:
+            self.listed_type_args(name, word_start, word_start + len(name))
         local = _type_arg_edits(masked, a, b)
         if not local or not self.take(local, None):
             return
@@ -541,7 +569,7 @@ class _Run:
         if first > 0:
             comma = spans[first - 1][1]
             local.append((comma, comma + 1, ";"))
-        for a, b in spans[first:-1]:
+        for _, b in spans[first:-1]:
             local.append((b, b + 1, " "))
         if last[-1:] in (";", "}"):
             local.append((close, close + 1, "}"))
@@ -618,6 +646,16 @@ def _is_statement(masked: str, a: int, b: int) -> bool:
         elif depth == 0:
             return True
     return False
+
+
+def _merge(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _innermost_open(masked: str, pos: int, limit: int = 20000) -> int:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from .language import C_LANGUAGE, parse_bytes
 from .normalise import Construct, Dialect, Normalised, normalise_and_parse
 
 # Containers whose children are still at file scope.
