@@ -31,6 +31,7 @@ from .normalise_scan import (
     split_args,
     statement_position,
     trie,
+    type_position_edits,
 )
 
 __all__ = ["Rewriter", "iterator_edits", "not_expression"]
@@ -113,11 +114,16 @@ class Rewriter:
             handlers[name] = self._while
         for name in dialect.guards:
             handlers[name] = self._guard
+        hints = set(dialect.scan_hints)
+        # Type-argument macros are handled here only when a hint finds them
+        # (the common ones); the repair pass handles the rest where they break.
+        for name in dialect.type_arg_macros:
+            if any(hint in name for hint in hints):
+                handlers[name] = self._type_args
         self.handlers = handlers
         # Names and globs are found through the dialect's hints (substrings);
         # a glob with no hint is found through its longest literal chunk.
         self.globs: list[tuple[re.Pattern[str], Handler]] = []
-        hints = set(dialect.scan_hints)
         for patterns, handler in (
             (dialect.iterator_patterns, self._iterator),
             (dialect.variable_patterns, self._variable),
@@ -366,6 +372,26 @@ class Rewriter:
                 local.append((b, b + 1, " "))
         edits.extend(local)
         records.append(("definition", name, arg_texts(text, spans), start, close_pos + 1))
+
+    def _type_args(
+        self,
+        text: str,
+        masked: str,
+        name: str,
+        start: int,
+        end: int,
+        edits: list[Edit],
+        records: list[Record],
+    ) -> None:
+        call = call_after(masked, end)
+        if call is None:
+            return
+        _, close_pos, spans = call
+        positions = self.dialect.type_arg_macros.get(name, ())
+        local = type_position_edits(text, masked, name, start, spans, positions)
+        if local:
+            edits.extend(local)
+            records.append(("type_arg", name, arg_texts(text, spans), start, close_pos + 1))
 
     def _declaration(
         self,

@@ -16,6 +16,19 @@ Edit = tuple[int, int, "str | None"]
 Record = tuple[str, str, tuple[str, ...], int, int]
 
 _SPACE = re.compile(r"\s*")
+_NON_IDENT = re.compile(r"[^\w\n]")
+PRIMITIVES = frozenset(
+    "unsigned signed short long int char void float double bool _Bool __int128".split()
+)
+# Words tree-sitter-c reads as keywords or primitive types, so a type argument
+# that is just one of them must be disguised as an identifier.
+TYPE_WORDS = PRIMITIVES | frozenset(
+    "size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t int64_t "
+    "uint8_t uint16_t uint32_t uint64_t char16_t char32_t nullptr_t max_align_t".split()
+)
+# Keywords tree-sitter-c gives a fixed grammar that kernel uses (array members,
+# expressions) break; a same-length plain identifier makes them ordinary calls.
+KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
 _PARENS = re.compile(r"[()]")
 _SEPARATORS = re.compile(r"[(){}\[\],]")
 _NON_NEWLINE_ASCII = re.compile(r"[\x00-\x09\x0b-\x7f]+")
@@ -229,3 +242,39 @@ def apply_edits(text: str, masked: str, edits: list[Edit]) -> tuple[str, str, li
     pieces.append(text[pos:])
     mask_pieces.append(masked[pos:])
     return "".join(pieces), "".join(mask_pieces), applied
+
+
+def identifier_for(piece: str) -> str:
+    """A same-length identifier standing for ``piece`` (which has no newline)."""
+    ident = _NON_IDENT.sub("_", piece)
+    if ident[:1].isdigit() or ident in TYPE_WORDS:
+        ident = "_" + ident[1:]
+    return ident
+
+
+def type_position_edits(
+    text: str,
+    masked: str,
+    name: str,
+    start: int,
+    spans: list[tuple[int, int]],
+    positions: tuple[int, ...],
+) -> list[Edit]:
+    """Edits turning the arguments at ``positions`` of ``name(...)`` into identifiers."""
+    local: list[Edit] = []
+    if name in KEYWORD_CALLS:
+        local.append((start, start + 1, "_"))
+    for index in positions:
+        if index >= len(spans):
+            continue
+        a = next_char(masked, spans[index][0])
+        b = spans[index][1]
+        while b > a and masked[b - 1] in " \t\n":
+            b -= 1
+        piece = masked[a:b]
+        if b <= a or "\n" in piece or piece != text[a:b]:
+            continue
+        if IDENT.fullmatch(piece) and piece not in TYPE_WORDS:
+            continue
+        local.append((a, b, identifier_for(piece)))
+    return local

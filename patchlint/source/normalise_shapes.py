@@ -37,12 +37,15 @@ from .normalise_dialect import Dialect
 from .normalise_rewrite import iterator_edits
 from .normalise_scan import (
     IDENT,
+    KEYWORD_CALLS,
+    PRIMITIVES,
     STATEMENT_KEYWORDS,
     Edit,
     Record,
     arg_texts,
     call_after,
     close_paren,
+    identifier_for,
     is_word_char,
     next_char,
     open_paren,
@@ -50,6 +53,7 @@ from .normalise_scan import (
     split_args,
     statement_position,
     trie,
+    type_position_edits,
     word_before,
 )
 
@@ -69,23 +73,12 @@ class Region:
 
 
 TAGS = frozenset({"struct", "union", "enum"})
-PRIMITIVES = frozenset(
-    "unsigned signed short long int char void float double bool _Bool __int128".split()
-)
 QUALIFIERS = frozenset(
     "static extern inline __inline __inline__ const volatile register auto _Noreturn "
     "typedef restrict __restrict __restrict__ _Thread_local __thread".split()
 )
 C_WORDS = TAGS | PRIMITIVES | QUALIFIERS | STATEMENT_KEYWORDS
-# Words tree-sitter-c reads as keywords or primitive types, so a type argument
-# that is just one of them must be disguised as an identifier.
-_TYPE_WORDS = PRIMITIVES | frozenset(
-    "size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t int64_t "
-    "uint8_t uint16_t uint32_t uint64_t char16_t char32_t nullptr_t max_align_t".split()
-)
-_KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
 _KEYWORD_CALL = re.compile(r"(?:offsetof|alignof__)(?=[ \t]*\()")
-_NON_IDENT = re.compile(r"[^\w\n]")
 
 # Every pattern starts with a literal (or a small class) so `re` skips ahead in
 # C; word boundaries before the literal are checked in Python.
@@ -169,14 +162,6 @@ class _Depth:
         self.depth += masked.count("{", self.pos, pos) - masked.count("}", self.pos, pos)
         self.pos = pos
         return self.depth
-
-
-def _identifier(piece: str) -> str:
-    """A same-length identifier standing for ``piece`` (which has no newline)."""
-    ident = _NON_IDENT.sub("_", piece)
-    if ident[:1].isdigit() or ident in _TYPE_WORDS:
-        ident = "_" + ident[1:]
-    return ident
 
 
 def _indent_width(masked: str, pos: int) -> int:
@@ -271,7 +256,7 @@ class _Run:
                 self.typeof(match, begin)
         for match in _KEYWORD_CALL.finditer(masked, start, end):
             begin, word = word_before(masked, match.end())
-            if word in _KEYWORD_CALLS:
+            if word in KEYWORD_CALLS:
                 self.listed_type_args(word, begin, match.end())
         for match in _TYPE_ARG.finditer(masked, start, end):
             self.type_arg(match)
@@ -379,25 +364,8 @@ class _Run:
         if call is None:
             return
         open_pos, close, spans = call
-        local: list[Edit] = []
-        if name in _KEYWORD_CALLS:
-            # tree-sitter-c gives these keywords a fixed grammar that kernel
-            # uses (array members, expressions) break; a same-length plain
-            # identifier makes them ordinary calls.
-            local.append((start, start + 1, "_"))
-        for index in self.dialect.type_arg_macros.get(name, ()):
-            if index >= len(spans):
-                continue
-            a = next_char(masked, spans[index][0])
-            b = spans[index][1]
-            while b > a and masked[b - 1] in " \t\n":
-                b -= 1
-            piece = masked[a:b]
-            if b <= a or "\n" in piece or piece != self.out[a:b]:
-                continue
-            if IDENT.fullmatch(piece) and piece not in _TYPE_WORDS:
-                continue
-            local.append((a, b, _identifier(piece)))
+        positions = self.dialect.type_arg_macros.get(name, ())
+        local = type_position_edits(self.out, masked, name, start, spans, positions)
         if local and self.take(local, None):
             self.typed_calls.add(open_pos)
             self.records.append(("type_arg", name, arg_texts(self.text, spans), start, close + 1))
@@ -448,7 +416,7 @@ class _Run:
             return
         args = (" ".join(self.text[a:b].split()),)
         record = ("type_macro", masked[start:open_pos].strip(), args, start, close + 1)
-        self.take([(a, b, _identifier(piece))], record)
+        self.take([(a, b, identifier_for(piece))], record)
 
     # -- statement position -------------------------------------------------
 
@@ -544,7 +512,7 @@ class _Run:
         if "\n" in piece or piece != self.out[start : close + 1]:
             return
         record = ("type_macro", name, args, start, close + 1)
-        self.take([(start, close + 1, _identifier(piece))], record)
+        self.take([(start, close + 1, identifier_for(piece))], record)
 
     def _statement_arguments(
         self,
@@ -700,7 +668,7 @@ def _type_arg_edits(masked: str, a: int, b: int) -> list[Edit]:
             word = primitives[-1]
             local.append((word.start(), word.start() + 1, "_"))
         else:
-            local.append((first, last, _identifier(piece)))
+            local.append((first, last, identifier_for(piece)))
     return local
 
 
