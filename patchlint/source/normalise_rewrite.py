@@ -50,6 +50,9 @@ _CASE_RANGE = re.compile(r"\.\.\.")
 # `case` may sit on an earlier line than the `...` of its range.
 _CASE_BEFORE = re.compile(r"\bcase\b[^:;{}]*$")
 _STORAGE_WORDS = frozenset({"static", "extern", "const"})
+_TYPE_FIRST = re.compile(
+    r"(?:struct|union|enum)[ \t\n]+[A-Za-z_]\w*[ \t\n*]*$|[A-Za-z_]\w*[ \t\n]*\*+$"
+)
 # A column-0 identifier followed by `(`: file-scope macro invocations and the
 # name line of a definition whose return type sits on the line above.
 _COLUMN0_CALL = re.compile(r"\n([A-Za-z_]\w*)[ \t]*\(")
@@ -464,12 +467,21 @@ class Rewriter:
             return
         open_pos, close_pos, spans = call
         after = next_char(masked, close_pos + 1)
+        # Attributes may follow: `static DECLARE_BITMAP(m, 64) __initdata;`.
+        while masked.startswith("__", after):
+            word = IDENT.match(masked, after)
+            after = next_char(masked, word.end()) if word is not None else after + 2
         if not spans or after >= len(masked) or masked[after] not in ";=":
             return
         a, b = spans[0]
         a = next_char(masked, a)
         b = prev_char(masked, b) + 1
-        if not IDENT.fullmatch(masked[a:b]) or open_pos + 1 - start < 4:
+        if not IDENT.fullmatch(masked[a:b]):
+            # `DEFINE_TEST_OK(struct test_u8, name)`: a type, then the name.
+            if len(spans) == 2 and _TYPE_FIRST.match(masked, a, b):
+                self._declaration(text, masked, name, start, end, edits, records)
+            return
+        if open_pos + 1 - start < 4:
             return
         edits.append((start, open_pos + 1, "int".ljust(open_pos + 1 - start)))
         edits.append((b, close_pos + 1, None))

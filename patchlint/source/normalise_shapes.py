@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .normalise_dialect import Dialect
@@ -101,9 +102,11 @@ _TYPE_START = re.compile(
     r"[ \t\n]*(?:(?:struct|union|enum|const|volatile|unsigned|signed|long|short|int|char|bool"
     r"|_Bool|float|double|void)(?!\w)|[A-Za-z_]\w*[ \t\n*]*$)"
 )
-# A statement line that starts with a call and does not end with `;`.
+# A statement line that starts with a call and does not end with `;`, or is
+# followed by a word on the same line, or has a statement as an argument.
 _STATEMENT_LINE = re.compile(
-    r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()(?:[^\n]*+(?<!;)(?=\n)|[^\n]*\)[ \t]+(?=[A-Za-z_]))"
+    r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()(?:[^\n]*+(?<!;)(?=\n)|[^\n]*\)[ \t]+(?=[A-Za-z_])"
+    r"|[^\n]*?[(,][ \t]*(?:return|break|continue|goto)(?!\w))"
 )
 _HEAD = re.compile(
     r"\n([A-Za-z_][\w \t*\n]{0,200}?)(?:[ \t*]|\n)[ \t]*\**[ \t]*([A-Za-z_]\w*)[ \t]*\("
@@ -113,13 +116,25 @@ _WORD_LINE = re.compile(r"\n[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n)")
 _COMPUTED_GOTO = re.compile(r"goto[ \t\n]*\*")
 # An ALL-CAPS word followed by another operand inside an initialiser list: a
 # macro expanding to list elements (``&a_ops, TASKS_OPS &b_ops``).
-_LIST_MACRO = re.compile(r"[,{][ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=[A-Za-z_&(])")
+_LIST_MACRO = re.compile(r"[(,{][ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=[A-Za-z_&(])")
 _STATEMENT_START = re.compile(
     r"[ \t\n]*(?:if|for|while|do|switch|return|break|continue|goto)(?!\w)"
 )
 _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
+_UNIT = re.compile(r"[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
+# `X86_CONFIG(.event=0xc0, .umask=1)`: designators as macro arguments.
+_DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
+# A declaration line: words (and stars) before a declarator and `;`, `=`, `[` or `,`.
+_DECLARATION = re.compile(
+    r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
+)
 _EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
-_DIGIT_TOKEN = re.compile(r"[0-9][0-9A-Za-z]*_\w*")
+_DIGIT_TOKEN = re.compile(r"[0-9]\w*")
+# C numbers: a token starting with a digit that is none of these is pasted text.
+_NUMBER = re.compile(
+    r"(?:0[xX][0-9a-fA-F]*|0[bB][01]+|[0-9]+)(?:[uU](?:ll?|LL?)?|(?:ll?|LL?)[uU]?)?"
+    r"|[0-9]*(?:[eE][0-9]*)?[fFlL]?|0[xX][0-9a-fA-F]*[pP][0-9]*[fFlL]?"
+)
 
 
 class _Claims:
@@ -274,8 +289,22 @@ class _Run:
             self.take([(comma, comma + 1, " ")], None)
         for match in _DIGIT_TOKEN.finditer(masked, start, end):
             begin = match.start()
-            if begin == 0 or not (is_word_char(masked[begin - 1]) or masked[begin - 1] == "."):
+            if begin and (is_word_char(masked[begin - 1]) or masked[begin - 1] == "."):
+                continue
+            if _NUMBER.fullmatch(match.group()) is None:
                 self.take([(begin, begin + 1, "_")], None)
+                continue
+            # `16 KB`: a macro used as a unit after a number.
+            unit = _UNIT.match(masked, match.end())
+            if unit is not None and unit.group(1) not in C_WORDS:
+                record = ("unit_macro", unit.group(1), (), unit.start(1), unit.end(1))
+                self.take([(unit.start(1), unit.end(1), None)], record)
+        for match in _DESIGNATOR_ARG.finditer(masked, start, end):
+            opener = _innermost_open(masked, match.start(1))
+            if opener >= 0 and masked[opener] == "(" and word_before(masked, opener)[1]:
+                self.take([(match.start(1), match.end(1), None)], None)
+        for match in _DECLARATION.finditer(masked, start, end):
+            self.declaration(match)
 
     def known_attribute(self, name: str, start: int, end: int) -> None:
         """The dialect's ``[attributes] repair*`` names: blanked or replaced."""
@@ -302,6 +331,14 @@ class _Run:
         close = close_paren(masked, open_pos)
         if close < 0:
             return
+        before = prev_char(masked, start)
+        if before >= 0 and (is_word_char(masked[before]) or masked[before] in ")]"):
+            word = word_before(masked, start)[1]
+            if word not in C_WORDS or word in PRIMITIVES:
+                # `register int r asm("r0") = x;`: a register name, not a statement.
+                record = ("asm_label", "asm", (), start, close + 1)
+                self.take([(start, close + 1, None)], record)
+                return
         local: list[Edit] = []
         for index, (a, b) in enumerate(_asm_sections(masked, open_pos + 1, close)):
             if index in (0, 3):
@@ -481,13 +518,27 @@ class _Run:
 
     def list_macro(self, match: re.Match[str]) -> None:
         masked = self.masked
-        opener = _innermost_open(masked, match.start(1))
-        if opener < 0 or masked[opener] != "{":
-            return
-        before = prev_char(masked, opener)
-        if before < 0 or masked[before] not in "=,{":
-            return
         name = match.group(1)
+        opener = _innermost_open(masked, match.start(1))
+        if opener < 0:
+            return
+        if masked[opener] == "(":
+            # A call argument: `printk(KERN_DEFAULT CUT_HERE)` (in a body, where a
+            # parenthesis after a name is a call, not a parameter list).
+            caller = word_before(masked, opener)[1]
+            if not caller or caller in C_WORDS or name in C_WORDS:
+                return
+            following = IDENT.match(masked, match.end())
+            if following is None or following.group() in C_WORDS:
+                return
+            if self.depth.at(opener) == 0:
+                return
+        elif masked[opener] == "{":
+            before = prev_char(masked, opener)
+            if before < 0 or masked[before] not in "=,{":
+                return
+        else:
+            return
         record = ("list_macro", name, (), match.start(1), match.end(1))
         self.take([(match.start(1), match.end(1), None)], record)
 
@@ -537,8 +588,10 @@ class _Run:
         if first > 0:
             comma = spans[first - 1][1]
             local.append((comma, comma + 1, ";"))
-        for _, b in spans[first:-1]:
-            local.append((b, b + 1, " "))
+        for a, b in spans[first:-1]:
+            # `IO_COND(a, return f(x), return g(x));`: statements without their `;`.
+            ended = masked[a:b].strip()[-1:] in (";", "}")
+            local.append((b, b + 1, " " if ended else ";"))
         if last[-1:] in (";", "}"):
             local.append((close, close + 1, "}"))
         else:
@@ -561,10 +614,26 @@ class _Run:
         after = next_char(masked, close + 1)
         if after < len(masked) and not (masked[after] in "{;," or masked[after].isalpha()):
             return
+        self._blank_extra_type_words(IDENT.finditer(masked, match.start(1), match.end(1)))
+
+    def declaration(self, match: re.Match[str]) -> None:
+        """``int __outvar valid;``: more type names than C allows in a declaration."""
+        masked = self.masked
+        if not statement_position(masked, match.start(1)):
+            return
+        name = match.group(2)
+        if self._macro_score(name) >= 2 and IDENT.fullmatch(match.group(1).split()[-1]):
+            # `struct hvsi_query packet __ALIGNED__;`: an attribute after the declarator.
+            record = ("attribute", name, (), match.start(2), match.end(2))
+            self.take([(match.start(2), match.end(2), None)], record)
+            return
+        self._blank_extra_type_words(IDENT.finditer(masked, match.start(1), match.end(1)))
+
+    def _blank_extra_type_words(self, words: Iterator[re.Match[str]]) -> None:
         unknown: list[re.Match[str]] = []
         has_type = False
         tag_next = False
-        for word in IDENT.finditer(masked, match.start(1), match.end(1)):
+        for word in words:
             value = word.group()
             if tag_next:
                 tag_next = False
@@ -572,6 +641,8 @@ class _Run:
                 has_type = tag_next = True
             elif value in PRIMITIVES:
                 has_type = True
+            elif value in STATEMENT_KEYWORDS:
+                return
             elif value not in QUALIFIERS:
                 unknown.append(word)
         if has_type:
@@ -583,8 +654,6 @@ class _Run:
         else:
             return
         for word in macros:
-            if word.group() in C_WORDS:
-                continue
             record = ("attribute", word.group(), (), word.start(), word.end())
             self.take([(word.start(), word.end(), None)], record)
 
@@ -714,8 +783,16 @@ def _asm_strings_only(masked: str, start: int, end: int, local: list[Edit]) -> N
 
 
 def _asm_operands(masked: str, start: int, end: int, local: list[Edit]) -> None:
-    """Operand macros: ``ASM_INPUT_RM (x)`` -> ``""           (x)``; bare ones -> ``""(0)``."""
-    for a, b in split_args(masked, start - 1, end) if end > start else []:
+    """Macros standing for operands or constraints become strings.
+
+    ``ASM_INPUT_RM (x)`` and ``CC_OUT(c) (v)`` are constraint macros before an
+    operand: they become ``""``.  ``ASM_CALL_CONSTRAINT`` or
+    ``EAX_EDX_RET(v, l, h)`` stand for whole operands: ``""(0)`` when there is
+    room, else they are blanked with their comma.  A macro glued to a
+    constraint string (``"=" REG_OUT (res)``) is blanked.
+    """
+    operands = split_args(masked, start - 1, end) if end > start else []
+    for number, (a, b) in enumerate(operands):
         pos = next_char(masked, a)
         if pos >= b:
             continue
@@ -724,12 +801,59 @@ def _asm_operands(masked: str, start: int, end: int, local: list[Edit]) -> None:
             if bracket < 0:
                 continue
             pos = next_char(masked, bracket + 1)
+        if masked[pos] == '"':
+            quote = masked.find('"', pos + 1, b)
+            word = IDENT.match(masked, next_char(masked, quote + 1), b) if quote > 0 else None
+            if word is not None:
+                local.append((word.start(), word.end(), None))
+            continue
         word = IDENT.match(masked, pos, b)
         if word is None:
             continue
-        nxt = next_char(masked, word.end())
-        length = word.end() - word.start()
-        if nxt < b and masked[nxt] == "(" and length >= 2:
-            local.append((word.start(), word.end(), '""'.ljust(length)))
-        elif nxt >= b and length >= 5:
-            local.append((word.start(), word.end(), '""(0)'.ljust(length)))
+        span_end = word.end()
+        nxt = next_char(masked, span_end)
+        has_args = nxt < b and masked[nxt] == "("
+        if has_args:
+            close = close_paren(masked, nxt)
+            if close < 0 or close >= b:
+                continue
+            after = next_char(masked, close + 1)
+            several = len(split_args(masked, nxt, close)) > 1
+            if after < b and masked[after] == "(":
+                span_end = close + 1  # CC_OUT(c) (v)
+            elif not several:
+                span_end = word.end()  # ASM_INPUT_RM (x)
+            else:
+                span_end = close + 1  # EAX_EDX_RET(v, l, h): whole operands
+                _asm_whole_operand(masked, word.start(), span_end, operands, number, local)
+                continue
+            _asm_string(word.start(), span_end, local)
+        else:
+            _asm_whole_operand(masked, word.start(), word.end(), operands, number, local)
+
+
+def _asm_string(start: int, end: int, local: list[Edit]) -> None:
+    if end - start >= 2:
+        local.append((start, start + 2, '""'))
+        if end > start + 2:
+            local.append((start + 2, end, None))
+
+
+def _asm_whole_operand(
+    masked: str,
+    start: int,
+    end: int,
+    operands: list[tuple[int, int]],
+    number: int,
+    local: list[Edit],
+) -> None:
+    if end - start >= 5 and "\n" not in masked[start:end]:
+        local.append((start, end, '""(0)'.ljust(end - start)))
+        return
+    # Blank it with the comma that separates it from its neighbour.
+    if number + 1 < len(operands):
+        local.append((start, operands[number][1] + 1, None))
+    elif number > 0:
+        local.append((operands[number - 1][1], end, None))
+    else:
+        local.append((start, end, None))
