@@ -121,7 +121,18 @@ def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
 
 
 def _window(text: str, start: int, end: int) -> tuple[int, int]:
-    """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``."""
+    """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``.
+
+    A long ERROR node is cut to its first lines: the parse went wrong where it
+    starts, and what it swallowed is looked at again in the next round.
+    """
+    cut = start
+    for _ in range(WINDOW_AFTER + 1):
+        cut = text.find("\n", cut + 1)
+        if cut < 0:
+            break
+    if cut >= 0:
+        end = min(end, cut)
     for _ in range(WINDOW_BEFORE + 1):
         start = text.rfind("\n", 0, start)
         if start <= 0:

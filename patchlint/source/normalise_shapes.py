@@ -121,7 +121,7 @@ _STATEMENT_START = re.compile(
     r"[ \t\n]*(?:if|for|while|do|switch|return|break|continue|goto)(?!\w)"
 )
 _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
-_UNIT = re.compile(r"[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
+_UNIT = re.compile(r"[0-9][\w]*[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
 # `X86_CONFIG(.event=0xc0, .umask=1)`: designators as macro arguments.
 _DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
 # A declaration line: words (and stars) before a declarator and `;`, `=`, `[` or `,`.
@@ -129,7 +129,8 @@ _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
 )
 _EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
-_DIGIT_TOKEN = re.compile(r"[0-9]\w*")
+# Digits then a letter: a number with a suffix, or pasted text (`1371_SMPRATE`).
+_DIGIT_TOKEN = re.compile(r"[0-9]+[A-Za-z_]\w*")
 # C numbers: a token starting with a digit that is none of these is pasted text.
 _NUMBER = re.compile(
     r"(?:0[xX][0-9a-fA-F]*|0[bB][01]+|[0-9]+)(?:[uU](?:ll?|LL?)?|(?:ll?|LL?)[uU]?)?"
@@ -293,12 +294,11 @@ class _Run:
                 continue
             if _NUMBER.fullmatch(match.group()) is None:
                 self.take([(begin, begin + 1, "_")], None)
-                continue
+        for match in _UNIT.finditer(masked, start, end):
             # `16 KB`: a macro used as a unit after a number.
-            unit = _UNIT.match(masked, match.end())
-            if unit is not None and unit.group(1) not in C_WORDS:
-                record = ("unit_macro", unit.group(1), (), unit.start(1), unit.end(1))
-                self.take([(unit.start(1), unit.end(1), None)], record)
+            if match.group(1) not in C_WORDS and not is_word_char(masked[match.start() - 1]):
+                record = ("unit_macro", match.group(1), (), match.start(1), match.end(1))
+                self.take([(match.start(1), match.end(1), None)], record)
         for match in _DESIGNATOR_ARG.finditer(masked, start, end):
             opener = _innermost_open(masked, match.start(1))
             if opener >= 0 and masked[opener] == "(" and word_before(masked, opener)[1]:
