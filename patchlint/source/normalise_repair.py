@@ -120,19 +120,19 @@ def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
     return spans
 
 
-def _window(text: str, start: int, end: int) -> tuple[int, int]:
+def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int]:
     """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``.
 
-    A long ERROR node is cut to its first lines: the parse went wrong where it
-    starts, and what it swallowed is looked at again in the next round.
+    With ``cut``, a long ERROR node is cut to its first lines: the parse
+    usually went wrong where it starts.  The last round looks at it whole.
     """
-    cut = start
-    for _ in range(WINDOW_AFTER + 1):
-        cut = text.find("\n", cut + 1)
-        if cut < 0:
+    stop = start
+    for _ in range(WINDOW_AFTER + 1 if cut else 0):
+        stop = text.find("\n", stop + 1)
+        if stop < 0:
             break
-    if cut >= 0:
-        end = min(end, cut)
+    if cut and stop >= 0:
+        end = min(end, stop)
     for _ in range(WINDOW_BEFORE + 1):
         start = text.rfind("\n", 0, start)
         if start <= 0:
@@ -147,12 +147,13 @@ def _window(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _regions(root: tree_sitter.Node, offsets: _Offsets, text: str) -> list[Region]:
+def _regions(root: tree_sitter.Node, offsets: _Offsets, text: str, cut: bool) -> list[Region]:
     length = len(text)
     regions: list[Region] = []
     for node, lo, hi in _error_nodes(root):
         windows = [
-            _window(text, offsets.to_char(a), offsets.to_char(b)) for a, b in _error_spans(node)
+            _window(text, offsets.to_char(a), offsets.to_char(b), cut)
+            for a, b in _error_spans(node)
         ]
         core = (offsets.to_char(node.start_byte), min(offsets.to_char(node.end_byte), length))
         wide = (offsets.to_char(lo.start_byte), min(offsets.to_char(hi.end_byte), length))
@@ -215,9 +216,10 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
     ``draft`` is updated in place (text, mask, records).
     """
     shapes = _shapes(draft.dialect)
-    for _ in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
+        last = round_number == MAX_ROUNDS - 1
         offsets = _Offsets(draft.out)
-        regions = _regions(tree.root_node, offsets, draft.out)
+        regions = _regions(tree.root_node, offsets, draft.out, cut=not last)
         if not regions:
             break
         # Flattening first: the shape rules then see the branch that stays.
@@ -230,7 +232,9 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
         out, masked, more = apply_edits(out, masked, edits)
         applied.extend(more)
         if not applied:
-            break
+            if last:
+                break
+            continue  # the last round looks at the whole ERROR nodes
         applied.sort(key=lambda e: e[0])
         _tell_tree(tree, before, offsets, applied)
         draft.out, draft.masked = out, masked

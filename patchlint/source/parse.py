@@ -20,7 +20,7 @@ import tree_sitter
 from .normalise import Construct, Dialect, Normalised, normalise_and_parse
 
 # Containers whose children are still at file scope.
-_TRANSPARENT = frozenset(
+TRANSPARENT = frozenset(
     {
         "preproc_if",
         "preproc_ifdef",
@@ -122,7 +122,7 @@ def iter_top_level_functions(root: tree_sitter.Node) -> Iterator[tree_sitter.Nod
         node = stack.pop()
         if node.type == "function_definition":
             yield node
-        elif node.type in _TRANSPARENT:
+        elif node.type in TRANSPARENT:
             stack.extend(reversed(node.children))
 
 

@@ -15,6 +15,8 @@ KEYS = {
     "mb_per_s",
     "files_with_errors_pct",
     "functions",
+    "functions_swallowed",
+    "functions_with_errors",
     "functions_with_errors_pct",
 }
 
