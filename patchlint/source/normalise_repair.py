@@ -29,10 +29,13 @@ from .normalise_shapes import Region, Shapes
 
 __all__ = ["MAX_ROUNDS", "Draft", "repair"]
 
-MAX_ROUNDS = 2
+MAX_ROUNDS = 4
 # Lines around an ERROR or MISSING node where the shape rules look for its cause.
 WINDOW_BEFORE = 3
 WINDOW_AFTER = 2
+MAX_WINDOWS_PER_NODE = 24
+# The last round looks this far into an ERROR node (macro tables run to thousands of lines).
+LONG_WINDOW_LINES = 200
 
 # Containers whose children are still at file scope.
 _TRANSPARENT = frozenset(
@@ -48,6 +51,7 @@ _TRANSPARENT = frozenset(
     }
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_REPAIRED = frozenset({"function_definition", "ERROR"})
 
 
 @dataclass
@@ -88,8 +92,14 @@ class _Offsets:
         return char + self.extra[index - 1] if index else char
 
 
-def _error_nodes(root: tree_sitter.Node) -> list[list[tree_sitter.Node]]:
-    """File-scope nodes holding errors, each with its siblings (for context)."""
+def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.Node]]:
+    """File-scope nodes holding errors, each with its siblings (for context).
+
+    Only function definitions, ERROR nodes and nodes that hold a function body
+    (a ``{`` alone at column 0) are repaired: a broken data table or struct
+    definition does not affect any function, and repairing kernel macro soup
+    (trace event headers, test tables) would cost much and bring nothing.
+    """
     found: list[list[tree_sitter.Node]] = []
     stack = [root]
     while stack:
@@ -101,38 +111,60 @@ def _error_nodes(root: tree_sitter.Node) -> list[list[tree_sitter.Node]]:
             if child.type in _TRANSPARENT:
                 stack.append(child)
                 continue
+            if not _holds_function(children, index, data):
+                continue
             lo = children[index - 1] if index else child
             hi = children[index + 1] if index + 1 < len(children) else child
             found.append([child, lo, hi])
     return found
 
 
+def _holds_function(children: list[tree_sitter.Node], index: int, data: bytes) -> bool:
+    """Whether the failing file-scope node ``children[index]`` may be (part of) a function."""
+    child = children[index]
+    if child.type in _REPAIRED or data.find(b"\n{\n", child.start_byte, child.end_byte) >= 0:
+        return True
+    if child.type == "compound_statement":
+        return _is_body(child, data)
+    after = children[index + 1] if index + 1 < len(children) else None
+    if after is None:
+        return False
+    return after.type in _REPAIRED or (after.type == "compound_statement" and _is_body(after, data))
+
+
+def _is_body(node: tree_sitter.Node, data: bytes) -> bool:
+    """A compound statement opening at column 0: kernel style for a function body."""
+    return node.start_byte == 0 or data[node.start_byte - 1 : node.start_byte] == b"\n"
+
+
 def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
     """Byte spans of the ERROR and MISSING nodes inside ``node``."""
     spans: list[tuple[int, int]] = []
     stack = [node]
-    while stack:
+    while stack and len(spans) < MAX_WINDOWS_PER_NODE:
         current = stack.pop()
         if current.type == "ERROR" or current.is_missing:
             spans.append((current.start_byte, current.end_byte))
         elif current.has_error:
-            stack.extend(current.children)
+            stack.extend(reversed(current.children))
     return spans
 
 
-def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int]:
+def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int, bool]:
     """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``.
 
     With ``cut``, a long ERROR node is cut to its first lines: the parse
-    usually went wrong where it starts.  The last round looks at it whole.
+    usually went wrong where it starts.  A round that found nothing so is
+    followed by one that looks further.
     """
     stop = start
-    for _ in range(WINDOW_AFTER + 1 if cut else 0):
+    for _ in range(WINDOW_AFTER + 1 if cut else LONG_WINDOW_LINES):
         stop = text.find("\n", stop + 1)
         if stop < 0:
             break
-    if cut and stop >= 0:
-        end = min(end, stop)
+    was_cut = 0 <= stop < end
+    if was_cut:
+        end = stop
     for _ in range(WINDOW_BEFORE + 1):
         start = text.rfind("\n", 0, start)
         if start <= 0:
@@ -144,22 +176,27 @@ def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int]:
             end = len(text)
             break
         end = found
-    return start, end
+    return start, end, was_cut
 
 
-def _regions(root: tree_sitter.Node, offsets: _Offsets, text: str, cut: bool) -> list[Region]:
+def _regions(
+    root: tree_sitter.Node, offsets: _Offsets, text: str, data: bytes, cut: bool
+) -> tuple[list[Region], bool]:
+    """The failing declarations, and whether any window was cut short."""
     length = len(text)
     regions: list[Region] = []
-    for node, lo, hi in _error_nodes(root):
-        windows = [
-            _window(text, offsets.to_char(a), offsets.to_char(b), cut)
-            for a, b in _error_spans(node)
-        ]
+    any_cut = False
+    for node, lo, hi in _error_nodes(root, data):
+        windows = []
+        # A declaration with more errors than this is not kernel dialect but a
+        # table of macro soup; its first errors are looked at, the rest left.
+        for a, b in _error_spans(node)[:MAX_WINDOWS_PER_NODE]:
+            start, end, was_cut = _window(text, offsets.to_char(a), offsets.to_char(b), cut)
+            windows.append((start, end))
+            any_cut = any_cut or was_cut
         core = (offsets.to_char(node.start_byte), min(offsets.to_char(node.end_byte), length))
         wide = (offsets.to_char(lo.start_byte), min(offsets.to_char(hi.end_byte), length))
         regions.append(Region(core[0], core[1], wide[0], wide[1], tuple(windows)))
-    if not regions and root.has_error:
-        regions.append(Region(0, length, 0, length, ((0, length),)))
     regions.sort(key=lambda r: r.wide_start)
     merged: list[Region] = []
     for region in regions:
@@ -174,7 +211,7 @@ def _regions(root: tree_sitter.Node, offsets: _Offsets, text: str, cut: bool) ->
             )
         else:
             merged.append(region)
-    return merged
+    return merged, any_cut
 
 
 def _flatten_inside(draft: Draft, regions: list[Region], edits: list[Edit]) -> None:
@@ -216,10 +253,11 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
     ``draft`` is updated in place (text, mask, records).
     """
     shapes = _shapes(draft.dialect)
-    for round_number in range(MAX_ROUNDS):
-        last = round_number == MAX_ROUNDS - 1
+    long_windows = False
+    for _ in range(MAX_ROUNDS):
         offsets = _Offsets(draft.out)
-        regions = _regions(tree.root_node, offsets, draft.out, cut=not last)
+        data = draft.out.encode("utf-8", "surrogatepass")
+        regions, any_cut = _regions(tree.root_node, offsets, draft.out, data, not long_windows)
         if not regions:
             break
         # Flattening first: the shape rules then see the branch that stays.
@@ -232,9 +270,11 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
         out, masked, more = apply_edits(out, masked, edits)
         applied.extend(more)
         if not applied:
-            if last:
+            if long_windows or not any_cut:
                 break
-            continue  # the last round looks at the whole ERROR nodes
+            long_windows = True  # nothing found near the starts: look further
+            continue
+        long_windows = False
         applied.sort(key=lambda e: e[0])
         _tell_tree(tree, before, offsets, applied)
         draft.out, draft.masked = out, masked

@@ -20,18 +20,23 @@ from collections.abc import Callable
 
 from .normalise_dialect import Dialect
 from .normalise_scan import (
+    C_WORDS,
     IDENT,
+    BraceDepth,
     Edit,
     Record,
     arg_texts,
     call_after,
     is_word_char,
     next_char,
+    open_paren,
     prev_char,
     split_args,
     statement_position,
     trie,
+    type_arg_edits,
     type_position_edits,
+    word_before,
 )
 
 __all__ = ["Rewriter", "iterator_edits", "not_expression"]
@@ -55,6 +60,7 @@ _TYPE_FIRST = re.compile(
 )
 # A column-0 identifier followed by `(`: file-scope macro invocations and the
 # name line of a definition whose return type sits on the line above.
+_STRUCT_ARGUMENT = re.compile(r"struct[ \t\n]+[A-Za-z_]\w*[ \t\n*]*(?=[,)])")
 _COLUMN0_CALL = re.compile(r"\n([A-Za-z_]\w*)[ \t]*\(")
 _FIRST_CALL = re.compile(r"()([A-Za-z_]\w*)[ \t]*\(")
 
@@ -192,7 +198,50 @@ class Rewriter:
         if "..." in masked:
             self._case_ranges(masked, edits, records)
         self._column0(text, masked, edits, records)
+        self._struct_arguments(text, masked, edits, records)
         return edits
+
+    def _struct_arguments(
+        self, text: str, masked: str, edits: list[Edit], records: list[Record]
+    ) -> None:
+        """``f(req, struct io_rw)`` in a body: a type argument of a macro.
+
+        Cheap to find (the literal ``struct``) and common enough that leaving it
+        to the repair pass would cost more; other type arguments are left there.
+        """
+        depth = BraceDepth(masked)
+        recorded: set[int] = set()
+        for match in _STRUCT_ARGUMENT.finditer(masked):
+            start = match.start()
+            if start and is_word_char(masked[start - 1]):
+                continue
+            before = prev_char(masked, start)
+            while before >= 0 and is_word_char(masked[before]):
+                word_start, word = word_before(masked, before + 1)
+                if word not in ("const", "volatile"):
+                    break
+                start = word_start
+                before = prev_char(masked, start)
+            if before < 0 or masked[before] not in "(," or depth.at(start) <= 0:
+                continue
+            open_pos = before if masked[before] == "(" else open_paren(masked, before)
+            if open_pos < 0:
+                continue
+            name_start, name = word_before(masked, open_pos)
+            if not name or name in C_WORDS or name in self.handlers:
+                continue
+            end = match.end()
+            while masked[end - 1] in " \t\n":
+                end -= 1
+            if masked[start:end] != text[start:end]:
+                continue
+            edits.extend(type_arg_edits(masked, start, end))
+            if open_pos not in recorded:
+                recorded.add(open_pos)
+                call = call_after(masked, open_pos)
+                if call is not None:
+                    args = arg_texts(text, call[2])
+                    records.append(("type_arg", name, args, name_start, call[1] + 1))
 
     def _column0(self, text: str, masked: str, edits: list[Edit], records: list[Record]) -> None:
         """File-scope invocations: function-defining and registration macros."""

@@ -26,15 +26,11 @@ TYPE_WORDS = PRIMITIVES | frozenset(
     "size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t int64_t "
     "uint8_t uint16_t uint32_t uint64_t char16_t char32_t nullptr_t max_align_t".split()
 )
-# Keywords tree-sitter-c gives a fixed grammar that kernel uses (array members,
-# expressions) break; a same-length plain identifier makes them ordinary calls.
-KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
-_PARENS = re.compile(r"[()]")
-_SEPARATORS = re.compile(r"[(){}\[\],]")
-_NON_NEWLINE_ASCII = re.compile(r"[\x00-\x09\x0b-\x7f]+")
-IDENT = re.compile(r"[A-Za-z_]\w*")
-MAX_PAREN_SCAN = 60000
-
+TAGS = frozenset({"struct", "union", "enum"})
+QUALIFIERS = frozenset(
+    "static extern inline __inline __inline__ const volatile register auto _Noreturn "
+    "typedef restrict __restrict __restrict__ _Thread_local __thread".split()
+)
 # C keywords that can stand where a macro name could: a pass that looks for
 # "identifier followed by (" must never take one of these for a macro.
 STATEMENT_KEYWORDS = frozenset(
@@ -43,6 +39,15 @@ STATEMENT_KEYWORDS = frozenset(
     "asm __asm__ __asm volatile __volatile__ __attribute__ __attribute defined offsetof "
     "__builtin_offsetof __extension__ __builtin_va_arg".split()
 )
+C_WORDS = TAGS | PRIMITIVES | QUALIFIERS | STATEMENT_KEYWORDS
+# Keywords tree-sitter-c gives a fixed grammar that kernel uses (array members,
+# expressions) break; a same-length plain identifier makes them ordinary calls.
+KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
+_PARENS = re.compile(r"[()]")
+_SEPARATORS = re.compile(r"[(){}\[\],]")
+_NON_NEWLINE_ASCII = re.compile(r"[\x00-\x09\x0b-\x7f]+")
+IDENT = re.compile(r"[A-Za-z_]\w*")
+MAX_PAREN_SCAN = 60000
 
 
 def blank(segment: str) -> str:
@@ -277,4 +282,52 @@ def type_position_edits(
         if IDENT.fullmatch(piece) and piece not in TYPE_WORDS:
             continue
         local.append((a, b, identifier_for(piece)))
+    return local
+
+
+class BraceDepth:
+    """Brace depth at a position, counted incrementally for increasing positions."""
+
+    def __init__(self, masked: str) -> None:
+        self.masked = masked
+        self.pos = 0
+        self.depth = 0
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos = self.depth = 0
+        masked = self.masked
+        self.depth += masked.count("{", self.pos, pos) - masked.count("}", self.pos, pos)
+        self.pos = pos
+        return self.depth
+
+
+def indent_width(masked: str, pos: int) -> int:
+    line_start = masked.rfind("\n", 0, pos) + 1
+    return len(masked[line_start:pos].expandtabs(8))
+
+
+_TYPE_ARG_WORDS = re.compile(r"[A-Za-z_]\w*|\*")
+
+
+def type_arg_edits(masked: str, a: int, b: int) -> list[Edit]:
+    """Edits that turn the type at ``[a, b)`` into a same-length identifier."""
+    local: list[Edit] = []
+    primitives: list[re.Match[str]] = []
+    for token in _TYPE_ARG_WORDS.finditer(masked, a, b):
+        value = token.group()
+        if value == "*" or value in TAGS or value in ("const", "volatile"):
+            local.append((token.start(), token.end(), None))
+        elif value in PRIMITIVES:
+            primitives.append(token)
+    if primitives:
+        first, last = primitives[0].start(), primitives[-1].end()
+        piece = masked[first:last]
+        if "\n" in piece:
+            for token in primitives[:-1]:
+                local.append((token.start(), token.end(), None))
+            word = primitives[-1]
+            local.append((word.start(), word.start() + 1, "_"))
+        else:
+            local.append((first, last, identifier_for(piece)))
     return local

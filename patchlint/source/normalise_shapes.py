@@ -37,16 +37,21 @@ from dataclasses import dataclass
 from .normalise_dialect import Dialect
 from .normalise_rewrite import iterator_edits
 from .normalise_scan import (
+    C_WORDS,
     IDENT,
     KEYWORD_CALLS,
     PRIMITIVES,
+    QUALIFIERS,
     STATEMENT_KEYWORDS,
+    TAGS,
+    BraceDepth,
     Edit,
     Record,
     arg_texts,
     call_after,
     close_paren,
     identifier_for,
+    indent_width,
     is_word_char,
     next_char,
     open_paren,
@@ -54,6 +59,7 @@ from .normalise_scan import (
     split_args,
     statement_position,
     trie,
+    type_arg_edits,
     type_position_edits,
     word_before,
 )
@@ -73,12 +79,6 @@ class Region:
     windows: tuple[tuple[int, int], ...] = ()
 
 
-TAGS = frozenset({"struct", "union", "enum"})
-QUALIFIERS = frozenset(
-    "static extern inline __inline __inline__ const volatile register auto _Noreturn "
-    "typedef restrict __restrict __restrict__ _Thread_local __thread".split()
-)
-C_WORDS = TAGS | PRIMITIVES | QUALIFIERS | STATEMENT_KEYWORDS
 _KEYWORD_CALL = re.compile(r"(?:offsetof|alignof__)(?=[ \t]*\()")
 
 # Every pattern starts with a literal (or a small class) so `re` skips ahead in
@@ -96,7 +96,6 @@ _TYPE_ARG = re.compile(
     r"|[A-Za-z_]\w*(?=[ \t\n]*\*))"
     r"(?:[ \t\n]*(?:const|volatile)(?!\w))*[ \t\n*]*)(?=[,)])"
 )
-_TYPE_ARG_WORDS = re.compile(r"[A-Za-z_]\w*|\*")
 _TYPEOF = re.compile(r"typeof(?:__)?[ \t]*\(")
 _TYPE_START = re.compile(
     r"[ \t\n]*(?:(?:struct|union|enum|const|volatile|unsigned|signed|long|short|int|char|bool"
@@ -163,28 +162,6 @@ class _Claims:
         return True
 
 
-class _Depth:
-    """Brace depth at a position, counted incrementally for increasing positions."""
-
-    def __init__(self, masked: str) -> None:
-        self.masked = masked
-        self.pos = 0
-        self.depth = 0
-
-    def at(self, pos: int) -> int:
-        if pos < self.pos:
-            self.pos = self.depth = 0
-        masked = self.masked
-        self.depth += masked.count("{", self.pos, pos) - masked.count("}", self.pos, pos)
-        self.pos = pos
-        return self.depth
-
-
-def _indent_width(masked: str, pos: int) -> int:
-    line_start = masked.rfind("\n", 0, pos) + 1
-    return len(masked[line_start:pos].expandtabs(8))
-
-
 class Shapes:
     """The structural rules, compiled for one dialect."""
 
@@ -234,7 +211,7 @@ class _Run:
         self.claims = claims
         self.edits = edits
         self.records = records
-        self.depth = _Depth(masked)
+        self.depth = BraceDepth(masked)
         self.typed_calls: set[int] = set()
 
     def take(self, local: list[Edit], record: Record | None) -> bool:
@@ -428,7 +405,7 @@ class _Run:
             return  # `f(void)`: a prototype
         if name in self.dialect.type_arg_macros and open_pos not in self.typed_calls:
             self.listed_type_args(name, word_start, word_start + len(name))
-        local = _type_arg_edits(masked, a, b)
+        local = type_arg_edits(masked, a, b)
         if not local or not self.take(local, None):
             return
         if open_pos not in self.typed_calls:
@@ -488,7 +465,7 @@ class _Run:
                 self._type_macro(name, start, close, after, args)
             elif depth == 0:
                 self.take([(start, close + 1, None)], ("definition", name, args, start, close + 1))
-            elif _indent_width(masked, after) > _indent_width(masked, start):
+            elif indent_width(masked, after) > indent_width(masked, start):
                 self._loop(name, start, open_pos, close, args)
             else:
                 self._empty_block(name, start, close, args)
@@ -716,29 +693,6 @@ def _word_start(masked: str, start: int) -> int:
     if start > 0 and is_word_char(masked[start - 1]):
         return -1
     return start
-
-
-def _type_arg_edits(masked: str, a: int, b: int) -> list[Edit]:
-    """Edits that turn the type at ``[a, b)`` into a same-length identifier."""
-    local: list[Edit] = []
-    primitives: list[re.Match[str]] = []
-    for token in _TYPE_ARG_WORDS.finditer(masked, a, b):
-        value = token.group()
-        if value == "*" or value in TAGS or value in ("const", "volatile"):
-            local.append((token.start(), token.end(), None))
-        elif value in PRIMITIVES:
-            primitives.append(token)
-    if primitives:
-        first, last = primitives[0].start(), primitives[-1].end()
-        piece = masked[first:last]
-        if "\n" in piece:
-            for token in primitives[:-1]:
-                local.append((token.start(), token.end(), None))
-            word = primitives[-1]
-            local.append((word.start(), word.start() + 1, "_"))
-        else:
-            local.append((first, last, identifier_for(piece)))
-    return local
 
 
 def _asm_sections(masked: str, start: int, end: int) -> list[tuple[int, int]]:
