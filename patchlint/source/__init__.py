@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .apply import AppliedFile, AppliedPatch, HunkResult, apply_hunks, apply_series
     from .functions import CallSite, FunctionIndex, callers_in_file, calls_in, enclosing_functions
-    from .normalise import Construct, Dialect, Normalised, normalise
     from .language import C_LANGUAGE
+    from .normalise import Construct, Dialect, Normalised, normalise
     from .parse import FunctionDef, SourceFile, parse_c
     from .stats import format_stats_text, parse_stats
     from .tree import (

@@ -35,18 +35,20 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass, field
-
-import tree_sitter
+from typing import TYPE_CHECKING
 
 import patchlint.knowledge as _knowledge
 
-from .language import parse_bytes
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
 from .normalise_mask import mask
-from .normalise_preproc import flatten_conditionals
-from .normalise_repair import Draft, repair
+from .normalise_preproc import Group, flatten_conditionals
 from .normalise_rewrite import Rewriter
 from .normalise_scan import Record, apply_edits
+
+if TYPE_CHECKING:
+    import tree_sitter
+
+    from .normalise_repair import Draft
 
 __all__ = [
     "Construct",
@@ -125,10 +127,13 @@ def _default_dialect() -> Dialect:
 
 
 def _first_pass(text: str, dialect: Dialect) -> Draft:
+    # tree-sitter loads only when C is parsed (a run touching no C never loads it).
+    from .normalise_repair import Draft
+
     masked, directives = mask(text)
     records: list[Record] = []
     blanks: list[tuple[int, int]] = []
-    groups = []
+    groups: list[Group] = []
     if directives:
         mb = bytearray(masked.encode("ascii"))
         blanks, records, groups = flatten_conditionals(mb, directives)
@@ -147,6 +152,9 @@ def normalise_and_parse(
 
     The tree is the parse of ``Normalised.text`` encoded as UTF-8.
     """
+    from .language import parse_bytes
+    from .normalise_repair import repair
+
     if dialect is None:
         dialect = _default_dialect()
     draft = _first_pass(text, dialect)
