@@ -190,7 +190,11 @@ def _regions(
         windows = []
         # A declaration with more errors than this is not kernel dialect but a
         # table of macro soup; its first errors are looked at, the rest left.
-        for a, b in _error_spans(node)[:MAX_WINDOWS_PER_NODE]:
+        spans = _error_spans(node)
+        if node.type == "function_definition":
+            # The head too: an unknown macro there often breaks the parse far below.
+            spans.append((node.start_byte, node.start_byte))
+        for a, b in spans:
             start, end, was_cut = _window(text, offsets.to_char(a), offsets.to_char(b), cut)
             windows.append((start, end))
             any_cut = any_cut or was_cut
