@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from .model import FilePatch, Hunk, HunkLine, Patch, PatchError
@@ -285,7 +285,8 @@ def _hunks_with_unidiff(lines: list[str], sec: _Section) -> list[Hunk] | None:
                 if hunk.lines:
                     hunk.lines[-1].no_newline_at_end = True
                 continue
-            raw = lines[origin[uline.diff_line_no - 1]]
+            number = uline.diff_line_no
+            raw = lines[origin[number - 1]] if number is not None else ""
             hunk.lines.append(
                 HunkLine(
                     kind=uline.line_type or " ",

@@ -64,7 +64,7 @@ def _unbalanced(mb: bytearray, start: int, end: int, opener: bytes, closer: byte
     return first_open < 0 or mb.find(closer, start, end) < first_open
 
 
-def _ends_with_label(body: bytes) -> bool:
+def _ends_with_label(body: bytes | bytearray) -> bool:
     match = _LABEL_AT_END.search(body)
     return match is not None and match.group(1) not in (b"default", b"case")
 

@@ -9,6 +9,7 @@ character per character of the text, so its indices are the text's indices.
 from __future__ import annotations
 
 import re
+from typing import TypeAlias
 
 # A same-length edit of the text: (start, end, replacement); None means "blank".
 Edit = tuple[int, int, "str | None"]
@@ -164,22 +165,21 @@ def statement_position(masked: str, start: int) -> bool:
     return False
 
 
+# A character trie: each key is one character ("" marks the end of a word).
+_Trie: TypeAlias = "dict[str, _Trie]"
+
+
 def trie(words: list[str]) -> str:
     """A regex alternation shaped as a trie, so `re` does not retry every word."""
-    root: dict[str, dict[str, object]] = {}
+    root: _Trie = {}
     for word in words:
-        node: dict[str, object] = root
+        node = root
         for ch in word:
-            child = node.setdefault(ch, {})
-            assert isinstance(child, dict)
-            node = child
+            node = node.setdefault(ch, {})
         node[""] = {}
 
-    def emit(node: dict[str, object]) -> str:
-        alternatives = []
-        for ch, sub in sorted(node.items()):
-            if ch and isinstance(sub, dict):
-                alternatives.append(re.escape(ch) + emit(sub))
+    def emit(node: _Trie) -> str:
+        alternatives = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
         if not alternatives:
             return ""
         body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"

@@ -288,7 +288,7 @@ class _Run:
         replacement = self.dialect.repair_replacements.get(name)
         if replacement is not None:
             if len(replacement) <= end - start:
-                record = ("attribute", name, (), start, end)
+                record: Record = ("attribute", name, (), start, end)
                 self.take([(start, end, replacement.ljust(end - start))], record)
             return
         if name in self.dialect.repair_attributes_with_args:
