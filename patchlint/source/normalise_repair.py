@@ -51,7 +51,6 @@ _TRANSPARENT = frozenset(
     }
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_REPAIRED = frozenset({"function_definition", "ERROR"})
 
 
 @dataclass
@@ -95,10 +94,10 @@ class _Offsets:
 def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.Node]]:
     """File-scope nodes holding errors, each with its siblings (for context).
 
-    Only function definitions, ERROR nodes and nodes that hold a function body
-    (a ``{`` alone at column 0) are repaired: a broken data table or struct
-    definition does not affect any function, and repairing kernel macro soup
-    (trace event headers, test tables) would cost much and bring nothing.
+    Only nodes that may be (part of) a function are repaired (see
+    ``_holds_function``): a broken data table or struct definition does not
+    affect any function, and repairing kernel macro soup (trace event headers,
+    test tables) would cost much and bring nothing.
     """
     found: list[list[tree_sitter.Node]] = []
     stack = [root]
@@ -120,21 +119,31 @@ def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.N
 
 
 def _holds_function(children: list[tree_sitter.Node], index: int, data: bytes) -> bool:
-    """Whether the failing file-scope node ``children[index]`` may be (part of) a function."""
+    """Whether the failing file-scope node ``children[index]`` may be (part of) a function:
+    a definition, something holding a function body, or something at column 0 just
+    before a definition or a body (a broken head, a macro missing its ``;``)."""
     child = children[index]
-    if child.type in _REPAIRED or data.find(b"\n{\n", child.start_byte, child.end_byte) >= 0:
+    if child.type == "function_definition":
+        return True
+    if data.find(b"\n{\n", child.start_byte, child.end_byte) >= 0:
         return True
     if child.type == "compound_statement":
         return _is_body(child, data)
     after = children[index + 1] if index + 1 < len(children) else None
-    if after is None:
+    if after is None or not _at_column_0(child, data):
         return False
-    return after.type in _REPAIRED or (after.type == "compound_statement" and _is_body(after, data))
+    return after.type == "function_definition" or (
+        after.type == "compound_statement" and _is_body(after, data)
+    )
+
+
+def _at_column_0(node: tree_sitter.Node, data: bytes) -> bool:
+    return node.start_byte == 0 or data[node.start_byte - 1 : node.start_byte] == b"\n"
 
 
 def _is_body(node: tree_sitter.Node, data: bytes) -> bool:
     """A compound statement opening at column 0: kernel style for a function body."""
-    return node.start_byte == 0 or data[node.start_byte - 1 : node.start_byte] == b"\n"
+    return _at_column_0(node, data)
 
 
 def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:

@@ -127,6 +127,11 @@ _DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
 )
+# The same patterns for the first line of the file, which no newline precedes.
+_FIRST_LINE = {
+    pattern: re.compile(pattern.pattern[2:])
+    for pattern in (_STATEMENT_LINE, _HEAD, _WORD_LINE, _DECLARATION)
+}
 _EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
 # Digits then a letter: a number with a suffix, or pasted text (`1371_SMPRATE`).
 _DIGIT_TOKEN = re.compile(r"[0-9]+[A-Za-z_]\w*")
@@ -239,9 +244,9 @@ class _Run:
                     self.known_attribute(match.group(), match.start(), match.end())
         for match in _STRING_NEIGHBOUR.finditer(masked, start, end):
             self.string_neighbour(match)
-        for match in _STATEMENT_LINE.finditer(masked, start, end):
+        for match in _line_starts(_STATEMENT_LINE, masked, start, end):
             self.statement(match)
-        for match in _WORD_LINE.finditer(masked, start, end):
+        for match in _line_starts(_WORD_LINE, masked, start, end):
             self.word_statement(match)
         for match in _TYPEOF.finditer(masked, start, end):
             begin = _word_start(masked, match.start())
@@ -253,7 +258,7 @@ class _Run:
                 self.listed_type_args(word, begin, match.end())
         for match in _TYPE_ARG.finditer(masked, start, end):
             self.type_arg(match)
-        for match in _HEAD.finditer(masked, start, end):
+        for match in _line_starts(_HEAD, masked, start, end):
             self.head(match)
         for match in _COMPUTED_GOTO.finditer(masked, start, end):
             begin = _word_start(masked, match.start())
@@ -280,7 +285,7 @@ class _Run:
             opener = _innermost_open(masked, match.start(1))
             if opener >= 0 and masked[opener] == "(" and word_before(masked, opener)[1]:
                 self.take([(match.start(1), match.end(1), None)], None)
-        for match in _DECLARATION.finditer(masked, start, end):
+        for match in _line_starts(_DECLARATION, masked, start, end):
             self.declaration(match)
 
     def known_attribute(self, name: str, start: int, end: int) -> None:
@@ -660,6 +665,17 @@ def _is_statement(masked: str, a: int, b: int) -> bool:
         elif depth == 0:
             return True
     return False
+
+
+def _line_starts(
+    pattern: re.Pattern[str], masked: str, start: int, end: int
+) -> Iterator[re.Match[str]]:
+    """Matches of a newline-led ``pattern`` in ``[start, end)``, and on the first line."""
+    if start == 0:
+        first = _FIRST_LINE[pattern].match(masked, 0, end)
+        if first is not None:
+            yield first
+    yield from pattern.finditer(masked, start, end)
 
 
 def _merge(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
