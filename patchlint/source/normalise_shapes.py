@@ -25,6 +25,10 @@ construct are taken all or none, and never overlap another rule's.
   the most macro-looking words are blanked (``attribute``).
 * empty macro arguments (``f(a, b,)``) and pasted tokens that start with a
   digit (``ES_REG(e, 1371_SMPRATE)``).
+
+The rules on arguments and expressions live in ``normalise_arguments.py`` (and
+``normalise_asm.py``); this module holds the driver and the statement and
+declaration rules.
 """
 
 from __future__ import annotations
@@ -34,6 +38,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .normalise_arguments import (
+    COMPUTED_GOTO,
+    DESIGNATOR_ARG,
+    DIGIT_TOKEN,
+    EMPTY_ARG,
+    KEYWORD_CALL,
+    LIST_MACRO,
+    NUMBER,
+    STRING_NEIGHBOUR,
+    TYPE_ARG,
+    TYPEOF,
+    UNIT,
+    ArgumentRules,
+    innermost_open,
+    keyword_start,
+)
+from .normalise_asm import ASM_KEYWORD
 from .normalise_dialect import Dialect
 from .normalise_rewrite import iterator_edits
 from .normalise_scan import (
@@ -48,19 +69,14 @@ from .normalise_scan import (
     Edit,
     Record,
     arg_texts,
-    call_after,
     close_paren,
     identifier_for,
     indent_width,
     is_word_char,
     next_char,
-    open_paren,
-    prev_char,
     split_args,
     statement_position,
     trie,
-    type_arg_edits,
-    type_position_edits,
     word_before,
 )
 
@@ -79,28 +95,6 @@ class Region:
     windows: tuple[tuple[int, int], ...] = ()
 
 
-_KEYWORD_CALL = re.compile(r"(?:offsetof|alignof__)(?=[ \t]*\()")
-
-# Every pattern starts with a literal (or a small class) so `re` skips ahead in
-# C; word boundaries before the literal are checked in Python.
-_ASM = re.compile(
-    r"asm(?:__)?(?![\w$])"
-    r"(?:[ \t\n]+(?:volatile|__volatile__|inline|__inline__|__inline|goto)(?!\w))*[ \t\n]*\("
-)
-_STRING_NEIGHBOUR = re.compile(r'"[ \t\n]*([A-Za-z_]\w*)[ \t\n]*\(|\)[ \t\n]*"|"')
-_TYPE_ARG = re.compile(
-    r"[(,][ \t\n]*("
-    r"(?:(?:const|volatile)[ \t\n]+)*"
-    r"(?:(?:struct|union|enum)[ \t\n]+[A-Za-z_]\w*"
-    r"|(?:(?:unsigned|signed|long|short|int|char|bool|_Bool|float|double|void)(?!\w)[ \t\n]*)+"
-    r"|[A-Za-z_]\w*(?=[ \t\n]*\*))"
-    r"(?:[ \t\n]*(?:const|volatile)(?!\w))*[ \t\n*]*)(?=[,)])"
-)
-_TYPEOF = re.compile(r"typeof(?:__)?[ \t]*\(")
-_TYPE_START = re.compile(
-    r"[ \t\n]*(?:(?:struct|union|enum|const|volatile|unsigned|signed|long|short|int|char|bool"
-    r"|_Bool|float|double|void)(?!\w)|[A-Za-z_]\w*[ \t\n*]*$)"
-)
 # A statement line that starts with a call and does not end with `;`, or is
 # followed by a word on the same line, or has a statement as an argument.
 _STATEMENT_LINE = re.compile(
@@ -112,17 +106,10 @@ _HEAD = re.compile(
 )
 # A statement that is a lone word (an object-like macro expanding to statements).
 _WORD_LINE = re.compile(r"\n[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n)")
-_COMPUTED_GOTO = re.compile(r"goto[ \t\n]*\*")
-# An ALL-CAPS word followed by another operand inside an initialiser list: a
-# macro expanding to list elements (``&a_ops, TASKS_OPS &b_ops``).
-_LIST_MACRO = re.compile(r"[(,{][ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=[A-Za-z_&(])")
 _STATEMENT_START = re.compile(
     r"[ \t\n]*(?:if|for|while|do|switch|return|break|continue|goto)(?!\w)"
 )
 _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
-_UNIT = re.compile(r"[0-9][\w]*[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
-# `X86_CONFIG(.event=0xc0, .umask=1)`: designators as macro arguments.
-_DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
 # A declaration line: words (and stars) before a declarator and `;`, `=`, `[` or `,`.
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
@@ -132,14 +119,6 @@ _FIRST_LINE = {
     pattern: re.compile(pattern.pattern[2:])
     for pattern in (_STATEMENT_LINE, _HEAD, _WORD_LINE, _DECLARATION)
 }
-_EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
-# Digits then a letter: a number with a suffix, or pasted text (`1371_SMPRATE`).
-_DIGIT_TOKEN = re.compile(r"[0-9]+[A-Za-z_]\w*")
-# C numbers: a token starting with a digit that is none of these is pasted text.
-_NUMBER = re.compile(
-    r"(?:0[xX][0-9a-fA-F]*|0[bB][01]+|[0-9]+)(?:[uU](?:ll?|LL?)?|(?:ll?|LL?)[uU]?)?"
-    r"|[0-9]*(?:[eE][0-9]*)?[fFlL]?|0[xX][0-9a-fA-F]*[pP][0-9]*[fFlL]?"
-)
 
 
 class _Claims:
@@ -195,7 +174,7 @@ class Shapes:
             run.region(region)
 
 
-class _Run:
+class _Run(ArgumentRules):
     """One application of the rules to one text."""
 
     def __init__(
@@ -228,8 +207,8 @@ class _Run:
 
     def region(self, region: Region) -> None:
         masked = self.masked
-        for match in _ASM.finditer(masked, region.start, region.end):
-            start = _word_start(masked, match.start())
+        for match in ASM_KEYWORD.finditer(masked, region.start, region.end):
+            start = keyword_start(masked, match.start())
             if start >= 0:
                 self.inline_asm(match, start)
         for start, end in _merge(region.windows):
@@ -242,200 +221,51 @@ class _Run:
             for match in self.shapes.known.finditer(masked, start, end):
                 if match.start() == 0 or not is_word_char(masked[match.start() - 1]):
                     self.known_attribute(match.group(), match.start(), match.end())
-        for match in _STRING_NEIGHBOUR.finditer(masked, start, end):
+        for match in STRING_NEIGHBOUR.finditer(masked, start, end):
             self.string_neighbour(match)
         for match in _line_starts(_STATEMENT_LINE, masked, start, end):
             self.statement(match)
         for match in _line_starts(_WORD_LINE, masked, start, end):
             self.word_statement(match)
-        for match in _TYPEOF.finditer(masked, start, end):
-            begin = _word_start(masked, match.start())
+        for match in TYPEOF.finditer(masked, start, end):
+            begin = keyword_start(masked, match.start())
             if begin >= 0:
                 self.typeof(match, begin)
-        for match in _KEYWORD_CALL.finditer(masked, start, end):
+        for match in KEYWORD_CALL.finditer(masked, start, end):
             begin, word = word_before(masked, match.end())
             if word in KEYWORD_CALLS:
                 self.listed_type_args(word, begin, match.end())
-        for match in _TYPE_ARG.finditer(masked, start, end):
+        for match in TYPE_ARG.finditer(masked, start, end):
             self.type_arg(match)
         for match in _line_starts(_HEAD, masked, start, end):
             self.head(match)
-        for match in _COMPUTED_GOTO.finditer(masked, start, end):
-            begin = _word_start(masked, match.start())
+        for match in COMPUTED_GOTO.finditer(masked, start, end):
+            begin = keyword_start(masked, match.start())
             if begin >= 0:
                 record = ("computed_goto", "goto", (), begin, match.end())
                 self.take([(begin, begin + 4, None)], record)
-        for match in _LIST_MACRO.finditer(masked, start, end):
+        for match in LIST_MACRO.finditer(masked, start, end):
             self.list_macro(match)
-        for match in _EMPTY_ARG.finditer(masked, start, end):
+        for match in EMPTY_ARG.finditer(masked, start, end):
             comma = match.start() if masked[match.start()] == "," else match.end() - 1
             self.take([(comma, comma + 1, " ")], None)
-        for match in _DIGIT_TOKEN.finditer(masked, start, end):
+        for match in DIGIT_TOKEN.finditer(masked, start, end):
             begin = match.start()
             if begin and (is_word_char(masked[begin - 1]) or masked[begin - 1] == "."):
                 continue
-            if _NUMBER.fullmatch(match.group()) is None:
+            if NUMBER.fullmatch(match.group()) is None:
                 self.take([(begin, begin + 1, "_")], None)
-        for match in _UNIT.finditer(masked, start, end):
+        for match in UNIT.finditer(masked, start, end):
             # `16 KB`: a macro used as a unit after a number.
             if match.group(1) not in C_WORDS and not is_word_char(masked[match.start() - 1]):
                 record = ("unit_macro", match.group(1), (), match.start(1), match.end(1))
                 self.take([(match.start(1), match.end(1), None)], record)
-        for match in _DESIGNATOR_ARG.finditer(masked, start, end):
-            opener = _innermost_open(masked, match.start(1))
+        for match in DESIGNATOR_ARG.finditer(masked, start, end):
+            opener = innermost_open(masked, match.start(1))
             if opener >= 0 and masked[opener] == "(" and word_before(masked, opener)[1]:
                 self.take([(match.start(1), match.end(1), None)], None)
         for match in _line_starts(_DECLARATION, masked, start, end):
             self.declaration(match)
-
-    def known_attribute(self, name: str, start: int, end: int) -> None:
-        """The dialect's ``[attributes] repair*`` names: blanked or replaced."""
-        replacement = self.dialect.repair_replacements.get(name)
-        if replacement is not None:
-            if len(replacement) <= end - start:
-                record: Record = ("attribute", name, (), start, end)
-                self.take([(start, end, replacement.ljust(end - start))], record)
-            return
-        if name in self.dialect.repair_attributes_with_args:
-            call = call_after(self.masked, end)
-            if call is not None:
-                args = arg_texts(self.text, call[2])
-                record = ("attribute", name, args, start, call[1] + 1)
-                self.take([(start, call[1] + 1, None)], record)
-                return
-        self.take([(start, end, None)], ("attribute", name, (), start, end))
-
-    # -- inline asm ---------------------------------------------------------
-
-    def inline_asm(self, match: re.Match[str], start: int) -> None:
-        masked = self.masked
-        open_pos = match.end() - 1
-        close = close_paren(masked, open_pos)
-        if close < 0:
-            return
-        before = prev_char(masked, start)
-        if before >= 0 and (is_word_char(masked[before]) or masked[before] in ")]"):
-            word = word_before(masked, start)[1]
-            if word not in C_WORDS or word in PRIMITIVES:
-                # `register int r asm("r0") = x;`: a register name, not a statement.
-                record = ("asm_label", "asm", (), start, close + 1)
-                self.take([(start, close + 1, None)], record)
-                return
-        local: list[Edit] = []
-        for index, (a, b) in enumerate(_asm_sections(masked, open_pos + 1, close)):
-            if index in (0, 3):
-                _asm_strings_only(masked, a, b, local)
-            elif index in (1, 2):
-                _asm_operands(masked, a, b, local)
-        if local:
-            self.take(local, ("inline_asm", "asm", (), start, close + 1))
-
-    # -- strings ------------------------------------------------------------
-
-    def string_neighbour(self, match: re.Match[str]) -> None:
-        masked = self.masked
-        if match.group(1) is not None:
-            name = match.group(1)
-            open_pos = match.end() - 1
-            close = close_paren(masked, open_pos)
-            if close < 0 or name in C_WORDS:
-                return
-            spans = split_args(masked, open_pos, close)
-            record = ("string_macro", name, arg_texts(self.text, spans), match.start(1), close + 1)
-            self.take([(open_pos, close + 1, None)], record)
-        elif masked[match.start()] == '"':
-            self._macros_before_string(match.start())
-        else:
-            close = match.start()
-            open_pos = open_paren(masked, close)
-            if open_pos < 0:
-                return
-            word_start, name = word_before(masked, open_pos)
-            if not name or name in C_WORDS or not IDENT.fullmatch(name):
-                return
-            spans = split_args(masked, open_pos, close)
-            record = ("string_macro", name, arg_texts(self.text, spans), word_start, close + 1)
-            self.take([(open_pos, close + 1, None)], record)
-
-    def _macros_before_string(self, quote: int) -> None:
-        """``A B "x"``: two words before a string, so the first is a macro (all but the last)."""
-        masked = self.masked
-        last_start, last = word_before(masked, quote)
-        if not last or last in C_WORDS or not IDENT.fullmatch(last):
-            return
-        local: list[Edit] = []
-        start = last_start
-        while True:
-            word_start, word = word_before(masked, start)
-            if not word or word in C_WORDS or not IDENT.fullmatch(word):
-                break
-            local.append((word_start, word_start + len(word), None))
-            start = word_start
-        if local:
-            name = masked[start : start + len(masked[start:last_start].split()[0])]
-            self.take(local, ("string_macro", name, (), start, last_start + len(last)))
-
-    # -- type arguments -----------------------------------------------------
-
-    def listed_type_args(self, name: str, start: int, end: int) -> None:
-        masked = self.masked
-        call = call_after(masked, end)
-        if call is None:
-            return
-        open_pos, close, spans = call
-        positions = self.dialect.type_arg_macros.get(name, ())
-        local = type_position_edits(self.out, masked, name, start, spans, positions)
-        if local and self.take(local, None):
-            self.typed_calls.add(open_pos)
-            self.records.append(("type_arg", name, arg_texts(self.text, spans), start, close + 1))
-
-    def type_arg(self, match: re.Match[str]) -> None:
-        masked = self.masked
-        sep = match.start()
-        a, b = match.span(1)
-        while b > a and masked[b - 1] in " \t\n":
-            b -= 1
-        if masked[a:b] != self.out[a:b]:
-            return
-        open_pos = sep if masked[sep] == "(" else open_paren(masked, sep)
-        if open_pos < 0:
-            return
-        word_start, name = word_before(masked, open_pos)
-        if not name or name in C_WORDS or not IDENT.fullmatch(name):
-            return
-        close = close_paren(masked, open_pos)
-        if close < 0:
-            return
-        if masked[a:b] == "void" and open_pos == sep and next_char(masked, b) == close:
-            return  # `f(void)`: a prototype
-        if name in self.dialect.type_arg_macros and open_pos not in self.typed_calls:
-            self.listed_type_args(name, word_start, word_start + len(name))
-        local = type_arg_edits(masked, a, b)
-        if not local or not self.take(local, None):
-            return
-        if open_pos not in self.typed_calls:
-            self.typed_calls.add(open_pos)
-            spans = split_args(masked, open_pos, close)
-            self.records.append(
-                ("type_arg", name, arg_texts(self.text, spans), word_start, close + 1)
-            )
-
-    def typeof(self, match: re.Match[str], start: int) -> None:
-        masked = self.masked
-        open_pos = match.end() - 1
-        close = close_paren(masked, open_pos)
-        if close < 0:
-            return
-        a = next_char(masked, open_pos + 1)
-        b = close
-        while b > a and masked[b - 1] in " \t\n":
-            b -= 1
-        piece = masked[a:b]
-        if b <= a or "\n" in piece or piece != self.out[a:b] or _TYPE_START.match(piece):
-            return
-        args = (" ".join(self.text[a:b].split()),)
-        record = ("type_macro", masked[start:open_pos].strip(), args, start, close + 1)
-        self.take([(a, b, identifier_for(piece))], record)
 
     # -- statement position -------------------------------------------------
 
@@ -497,32 +327,6 @@ class _Run:
         elif end - start >= 2:
             replacement = "{" + " " * (end - start - 2) + "}"
             self.take([(start, end, replacement)], ("statement_macro", name, (), start, end))
-
-    def list_macro(self, match: re.Match[str]) -> None:
-        masked = self.masked
-        name = match.group(1)
-        opener = _innermost_open(masked, match.start(1))
-        if opener < 0:
-            return
-        if masked[opener] == "(":
-            # A call argument: `printk(KERN_DEFAULT CUT_HERE)` (in a body, where a
-            # parenthesis after a name is a call, not a parameter list).
-            caller = word_before(masked, opener)[1]
-            if not caller or caller in C_WORDS or name in C_WORDS:
-                return
-            following = IDENT.match(masked, match.end())
-            if following is None or following.group() in C_WORDS:
-                return
-            if self.depth.at(opener) == 0:
-                return
-        elif masked[opener] == "{":
-            before = prev_char(masked, opener)
-            if before < 0 or masked[before] not in "=,{":
-                return
-        else:
-            return
-        record = ("list_macro", name, (), match.start(1), match.end(1))
-        self.take([(match.start(1), match.end(1), None)], record)
 
     def _loop(
         self, name: str, start: int, open_pos: int, close: int, args: tuple[str, ...]
@@ -686,144 +490,3 @@ def _merge(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def _innermost_open(masked: str, pos: int, limit: int = 20000) -> int:
-    """Index of the innermost unclosed bracket (``(``, ``[`` or ``{``) before ``pos``."""
-    depth = 0
-    for index in range(pos - 1, max(-1, pos - limit), -1):
-        ch = masked[index]
-        if ch in ")]}":
-            depth += 1
-        elif ch in "([{":
-            if depth == 0:
-                return index
-            depth -= 1
-    return -1
-
-
-def _word_start(masked: str, start: int) -> int:
-    """Start of the keyword whose tail matched at ``start`` (``__asm``), -1 mid-word."""
-    if masked[max(start - 2, 0) : start] == "__":
-        start -= 2
-    if start > 0 and is_word_char(masked[start - 1]):
-        return -1
-    return start
-
-
-def _asm_sections(masked: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The template, outputs, inputs, clobbers and labels of an asm statement."""
-    sections: list[tuple[int, int]] = []
-    depth = 0
-    section_start = start
-    for index in range(start, end):
-        ch = masked[index]
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == ":" and depth == 0:
-            sections.append((section_start, index))
-            section_start = index + 1
-    sections.append((section_start, end))
-    return sections
-
-
-def _asm_strings_only(masked: str, start: int, end: int, local: list[Edit]) -> None:
-    """Macros in a template or clobber list become empty strings."""
-    pos = start
-    while True:
-        word = IDENT.search(masked, pos, end)
-        if word is None:
-            return
-        span_end = word.end()
-        nxt = next_char(masked, span_end)
-        if nxt < end and masked[nxt] == "(":
-            close = close_paren(masked, nxt)
-            if close < 0 or close >= end:
-                return
-            span_end = close + 1
-        if word.end() - word.start() >= 2:
-            local.append((word.start(), word.start() + 2, '""'))
-            if span_end > word.start() + 2:
-                local.append((word.start() + 2, span_end, None))
-        else:
-            local.append((word.start(), span_end, None))
-        pos = span_end
-
-
-def _asm_operands(masked: str, start: int, end: int, local: list[Edit]) -> None:
-    """Macros standing for operands or constraints become strings.
-
-    ``ASM_INPUT_RM (x)`` and ``CC_OUT(c) (v)`` are constraint macros before an
-    operand: they become ``""``.  ``ASM_CALL_CONSTRAINT`` or
-    ``EAX_EDX_RET(v, l, h)`` stand for whole operands: ``""(0)`` when there is
-    room, else they are blanked with their comma.  A macro glued to a
-    constraint string (``"=" REG_OUT (res)``) is blanked.
-    """
-    operands = split_args(masked, start - 1, end) if end > start else []
-    for number, (a, b) in enumerate(operands):
-        pos = next_char(masked, a)
-        if pos >= b:
-            continue
-        if masked[pos] == "[":
-            bracket = masked.find("]", pos, b)
-            if bracket < 0:
-                continue
-            pos = next_char(masked, bracket + 1)
-        if masked[pos] == '"':
-            quote = masked.find('"', pos + 1, b)
-            word = IDENT.match(masked, next_char(masked, quote + 1), b) if quote > 0 else None
-            if word is not None:
-                local.append((word.start(), word.end(), None))
-            continue
-        word = IDENT.match(masked, pos, b)
-        if word is None:
-            continue
-        span_end = word.end()
-        nxt = next_char(masked, span_end)
-        has_args = nxt < b and masked[nxt] == "("
-        if has_args:
-            close = close_paren(masked, nxt)
-            if close < 0 or close >= b:
-                continue
-            after = next_char(masked, close + 1)
-            several = len(split_args(masked, nxt, close)) > 1
-            if after < b and masked[after] == "(":
-                span_end = close + 1  # CC_OUT(c) (v)
-            elif not several:
-                span_end = word.end()  # ASM_INPUT_RM (x)
-            else:
-                span_end = close + 1  # EAX_EDX_RET(v, l, h): whole operands
-                _asm_whole_operand(masked, word.start(), span_end, operands, number, local)
-                continue
-            _asm_string(word.start(), span_end, local)
-        else:
-            _asm_whole_operand(masked, word.start(), word.end(), operands, number, local)
-
-
-def _asm_string(start: int, end: int, local: list[Edit]) -> None:
-    if end - start >= 2:
-        local.append((start, start + 2, '""'))
-        if end > start + 2:
-            local.append((start + 2, end, None))
-
-
-def _asm_whole_operand(
-    masked: str,
-    start: int,
-    end: int,
-    operands: list[tuple[int, int]],
-    number: int,
-    local: list[Edit],
-) -> None:
-    if end - start >= 5 and "\n" not in masked[start:end]:
-        local.append((start, end, '""(0)'.ljust(end - start)))
-        return
-    # Blank it with the comma that separates it from its neighbour.
-    if number + 1 < len(operands):
-        local.append((start, operands[number][1] + 1, None))
-    elif number > 0:
-        local.append((operands[number - 1][1], end, None))
-    else:
-        local.append((start, end, None))

@@ -16,7 +16,7 @@ not analysable as "not analysed" with the reason instead of guessing.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -142,11 +142,15 @@ class SourceFile:
         return self._by_name.get(name)
 
     def not_analysed(
-        self, max_nesting: int = DEFAULT_MAX_NESTING
+        self, names: Iterable[str] | None = None, max_nesting: int = DEFAULT_MAX_NESTING
     ) -> list[tuple[FunctionDef, ParseVerdict]]:
-        """The functions later stages must list as "not analysed", with verdicts."""
+        """The functions (of ``names``, or all) later stages must list as "not
+        analysed", with their verdicts, in file order."""
+        wanted = None if names is None else set(names)
         found: list[tuple[FunctionDef, ParseVerdict]] = []
         for fn in self.functions:
+            if wanted is not None and fn.name not in wanted:
+                continue
             verdict = fn.verdict(max_nesting)
             if not verdict.analysable:
                 found.append((fn, verdict))
