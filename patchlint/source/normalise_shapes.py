@@ -99,7 +99,7 @@ class Region:
 # followed by a word on the same line, or has a statement as an argument.
 _STATEMENT_LINE = re.compile(
     r"\n([ \t]*)([A-Za-z_]\w*)[ \t]*(\()(?:[^\n]*+(?<!;)(?=\n)|[^\n]*\)[ \t]+(?=[A-Za-z_])"
-    r"|[^\n]*?[(,][ \t]*(?:return|break|continue|goto)(?!\w))"
+    r"|[^\n]*?[(,][ \t]*(?:return|break|continue|goto)(?!\w)|[^\n]*?;[ \t]*\))"
 )
 _HEAD = re.compile(
     r"\n([A-Za-z_][\w \t*\n]{0,200}?)(?:[ \t*]|\n)[ \t]*\**[ \t]*([A-Za-z_]\w*)[ \t]*\("
