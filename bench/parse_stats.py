@@ -1,7 +1,7 @@
 """Benchmark: raw tree-sitter-c against the normalised front end, per top-level directory.
 
 Usage: python bench/parse_stats.py [KERNEL_TREE] [--dirs drivers fs ...] [--sample N]
-                                   [--rounds R] [--json OUT.json]
+                                   [--rounds R] [--once DIR ...] [--json OUT.json]
 
 For every directory (by default the eleven of issue 13: drivers/, fs/, net/, sound/,
 arch/x86/, kernel/, mm/, block/, security/, lib/, io_uring/) it runs
@@ -18,8 +18,9 @@ directory and a total:
 ``--sample N`` parses every N-th file only (sorted, so the same files each time),
 for iteration on the large drivers/; the figures in the README are full runs.
 ``--rounds R`` repeats the measurement R times and keeps the median ratio: the
-machine is shared, so one run can be slowed by others.  Parse quality is the same
-in every round.  Run it under ``nice``.  The tree is only read.
+machine is shared, so one run can be slowed by others (``--once DIR`` measures a
+directory once, for the 1 GB of drivers/).  Parse quality is the same in every
+round.  Run it under ``nice``.  The tree is only read.
 
 The tree defaults to $PATCHLINT_KERNEL_TREE or linux-6.12 in patchlint's cache folder.
 """
@@ -150,6 +151,7 @@ def main() -> int:
     parser.add_argument("--dirs", nargs="+", default=list(DIRECTORIES))
     parser.add_argument("--sample", type=int, default=1, help="every N-th file only")
     parser.add_argument("--rounds", type=int, default=1, help="median ratio of R runs")
+    parser.add_argument("--once", nargs="*", default=[], help="directories measured once")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     args = parser.parse_args()
     tree = Path(args.tree)
@@ -158,7 +160,8 @@ def main() -> int:
     for directory in args.dirs:
         if not (tree / directory).is_dir():
             parser.error(f"{tree / directory}: no such directory")
-        rows.append(measure(tree, directory, args.sample, args.rounds))
+        rounds = 1 if directory in args.once else args.rounds
+        rows.append(measure(tree, directory, args.sample, rounds))
         print(f"{directory}: done ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
     print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "

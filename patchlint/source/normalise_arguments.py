@@ -50,6 +50,7 @@ __all__ = [
     "KEYWORD_CALL",
     "LIST_MACRO",
     "NUMBER",
+    "OPERATOR_ARG",
     "STRING_NEIGHBOUR",
     "TYPEOF",
     "TYPE_ARG",
@@ -84,6 +85,8 @@ LIST_MACRO = re.compile(r"[(,{][ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=[A-Za-z_&(])
 UNIT = re.compile(r"[0-9][\w]*[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
 # `X86_CONFIG(.event=0xc0, .umask=1)`: designators as macro arguments.
 DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
+# An operator as a macro argument (`ASSERTCMP(a, ==, b)`): dropped with its comma.
+OPERATOR_ARG = re.compile(r",[ \t]*(?:==|!=|<=|>=|<<|>>|&&|\|\||[<>+\-*/%&|^])[ \t]*,")
 EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
 # Digits then a letter: a number with a suffix, or pasted text (`1371_SMPRATE`).
 DIGIT_TOKEN = re.compile(r"[0-9]+[A-Za-z_]\w*")

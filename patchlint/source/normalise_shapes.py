@@ -46,6 +46,7 @@ from .normalise_arguments import (
     KEYWORD_CALL,
     LIST_MACRO,
     NUMBER,
+    OPERATOR_ARG,
     STRING_NEIGHBOUR,
     TYPE_ARG,
     TYPEOF,
@@ -246,6 +247,10 @@ class _Run(ArgumentRules):
                 self.take([(begin, begin + 4, None)], record)
         for match in LIST_MACRO.finditer(masked, start, end):
             self.list_macro(match)
+        for match in OPERATOR_ARG.finditer(masked, start, end):
+            operator = masked[match.start() + 1 : match.end() - 1].strip()
+            record = ("operator_arg", operator, (), match.start(), match.end())
+            self.take([(match.start() + 1, match.end(), None)], record)
         for match in EMPTY_ARG.finditer(masked, start, end):
             comma = match.start() if masked[match.start()] == "," else match.end() - 1
             self.take([(comma, comma + 1, " ")], None)

@@ -144,9 +144,11 @@ def _describe_error(node: tree_sitter.Node, original: bytes) -> ParseIssue:
         text = original[line_start : node.start_byte]
         what = f"missing {node.type!r}"
     else:
-        line_end = original.find(b"\n", node.start_byte)
-        stop = node.end_byte if line_end < 0 else min(node.end_byte, line_end)
-        text = original[line_start:stop]
+        # The culprit may follow a short ERROR node: look to the end of the next line.
+        stop = original.find(b"\n", node.end_byte)
+        stop = original.find(b"\n", stop + 1) if stop >= 0 else -1
+        stop = len(original) if stop < 0 else stop
+        text = original[line_start : min(stop, node.start_byte + 300)]
         what = "syntax error"
     macro = _macro_in(text)
     if macro is not None:
@@ -156,12 +158,18 @@ def _describe_error(node: tree_sitter.Node, original: bytes) -> ParseIssue:
 
 
 def _macro_in(text: bytes) -> str | None:
-    """A macro-looking word: called and not C, or an ALL-CAPS word."""
-    for match in _CALL.finditer(text):
+    """The macro-looking word of a failing text: an ALL-CAPS call, else a call on
+    the first line that is not C, else an ALL-CAPS word."""
+    first_line = text.split(b"\n", 1)[0]
+    calls = [m.group(1).decode("ascii") for m in _CALL.finditer(text)]
+    for name in calls:
+        if name.isupper() and name not in C_WORDS:
+            return name
+    for match in _CALL.finditer(first_line):
         name = match.group(1).decode("ascii")
         if name not in C_WORDS:
             return name
-    for match in _WORD.finditer(text):
+    for match in _WORD.finditer(first_line):
         word = match.group().decode("ascii")
         if word.isupper() and len(word) > 1 and word not in C_WORDS:
             return word

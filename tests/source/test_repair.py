@@ -43,7 +43,10 @@ def _body(statements: str) -> str:
 TYPE_ARGUMENTS = {
     "tag": ("\tstruct io_rw *rw = io_kiocb_to_cmd(req, struct io_rw);\n", "io_kiocb_to_cmd"),
     "primitive": ("\tlong v = PVOP_CALL0(unsigned long, cpu.read_cr0);\n", "PVOP_CALL0"),
-    "pointer": ("\tvoid *p = DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg);\n", "DECLARE_SOCKADDR"),
+    "pointer": (
+        "\tvoid *p = DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg);\n",
+        "DECLARE_SOCKADDR",
+    ),
     "typedef pointer": ("\tx = FIELD_PEEK(u8 *, req, 4);\n", "FIELD_PEEK"),
     "on the next line": ("\tm = container_of(t, struct\n\t\t\t foo_bar, node);\n", "container_of"),
 }
@@ -210,7 +213,9 @@ def test_a_macro_that_breaks_a_whole_file_is_found_far_from_the_error() -> None:
     cases = "".join(f"\tN(EVENT_{i}) N(OTHER_{i})\n" for i in range(12))
     src = (
         "const char *name(int cmd)\n{\n#define N(val) case val: return #val;\n"
-        "\tswitch (cmd) {\n" + cases + "\tN(LAST)\n\t}\n#undef N\n\treturn NULL;\n}\n"
+        "\tswitch (cmd) {\n"
+        + cases
+        + "\tN(LAST)\n\t}\n#undef N\n\treturn NULL;\n}\n"
         + "".join(f"static int f{i}(void)\n{{\n\treturn {i};\n}}\n" for i in range(30))
     )
     parsed = parse_c(src, "t.c")

@@ -41,7 +41,9 @@ def test_stats_on_fixture(fixtures_dir) -> None:
 
 
 def test_functions_swallowed_by_an_error_count_as_misparsed(tmp_path: Path) -> None:
-    src = b"int a = {\n\nstatic int f(void)\n{\n\treturn 0;\n}\nstatic int g(void)\n{\n\treturn 1;\n}\n"
+    src = b"int a = {\n\n" + b"".join(
+        b"static int %s(void)\n{\n\treturn 0;\n}\n" % name for name in (b"f", b"g")
+    )
     tree = parse_bytes(src)
     assert swallowed_functions(tree.root_node, src) == 2
     (tmp_path / "lost.c").write_bytes(src)
