@@ -19,8 +19,9 @@ only (type arguments, unknown loop and statement macros, unknown attribute
 macros in function heads, macros inside string concatenations and inline asm,
 conditionals inside initialisers) and the tree is updated incrementally.
 
-Only ASCII characters outside comments and string literals are ever replaced,
-and only by ASCII, which is what keeps character and byte offsets aligned.
+Only ASCII characters outside comments and string literals are ever replaced
+(save comments inside multi-line ``#define`` bodies, which tree-sitter-c cannot
+lex), and only by ASCII, which is what keeps character and byte offsets aligned.
 Every rewrite is recorded in ``Normalised.constructs`` with the original
 argument texts so later stages still see the kernel construct.
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,9 +43,9 @@ import patchlint.knowledge as _knowledge
 
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
 from .normalise_mask import mask
-from .normalise_preproc import Group, flatten_conditionals
+from .normalise_preproc import Directive, Group, flatten_conditionals
 from .normalise_rewrite import Rewriter
-from .normalise_scan import Record, apply_edits
+from .normalise_scan import Edit, Record, apply_edits
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -141,8 +143,30 @@ def _first_pass(text: str, dialect: Dialect) -> Draft:
             masked = mb.decode("ascii")
     edits = _rewriter(dialect).rewrite(text, masked, records)
     edits.extend((start, end, None) for start, end in blanks)
+    edits.extend(_continued_define_comments(text, directives))
     out, out_mask, _ = apply_edits(text, masked, edits)
     return Draft(text, out, out_mask, records, groups, dialect)
+
+
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+def _continued_define_comments(text: str, directives: list[Directive]) -> list[Edit]:
+    """Blank the comments of ``#define`` bodies continued over several lines.
+
+    tree-sitter-c ends a macro body at a comment followed by a line continuation
+    (``\t/* Immediate based. */ \\``) and then reads the rest of the body as code,
+    which can wreck the parse of the whole file; nothing reads comments there.
+    """
+    edits: list[Edit] = []
+    for name, start, end, _ in directives:
+        if name != "define" or "\n" not in text[start:end] or "/*" not in text[start:end]:
+            continue
+        for match in _BLOCK_COMMENT.finditer(text, start, end):
+            comment = match.group()
+            if "\n" not in comment and comment.isascii():
+                edits.append((match.start(), match.end(), " " * len(comment)))
+    return edits
 
 
 def normalise_and_parse(

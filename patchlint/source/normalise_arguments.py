@@ -86,7 +86,7 @@ UNIT = re.compile(r"[0-9][\w]*[ \t]+([A-Z_][A-Z0-9_]*)(?![\w \t]*[(\w])")
 # `X86_CONFIG(.event=0xc0, .umask=1)`: designators as macro arguments.
 DESIGNATOR_ARG = re.compile(r"[(,][ \t\n]*(\.[A-Za-z_]\w*[ \t\n]*=)(?!=)")
 # An operator as a macro argument (`ASSERTCMP(a, ==, b)`): dropped with its comma.
-OPERATOR_ARG = re.compile(r",[ \t]*(?:==|!=|<=|>=|<<|>>|&&|\|\||[<>+\-*/%&|^])[ \t]*,")
+OPERATOR_ARG = re.compile(r",[ \t]*(?:==|!=|<=|>=|<<|>>|&&|\|\||[<>+\-*/%&|^])[ \t]*(?=[,)])")
 EMPTY_ARG = re.compile(r",[ \t\n]*(?=[,)])|\([ \t\n]*,")
 # Digits then a letter: a number with a suffix, or pasted text (`1371_SMPRATE`).
 DIGIT_TOKEN = re.compile(r"[0-9]+[A-Za-z_]\w*")

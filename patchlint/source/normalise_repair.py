@@ -110,7 +110,8 @@ def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.N
             if child.type in _TRANSPARENT:
                 stack.append(child)
                 continue
-            if not _holds_function(children, index, data):
+            # When the root itself is an ERROR the file collapsed: everything counts.
+            if root.type != "ERROR" and not _holds_function(children, index, data):
                 continue
             lo = children[index - 1] if index else child
             hi = children[index + 1] if index + 1 < len(children) else child
@@ -199,10 +200,9 @@ def _regions(
         windows = []
         # A declaration with more errors than this is not kernel dialect but a
         # table of macro soup; its first errors are looked at, the rest left.
-        spans = _error_spans(node)
-        if node.type == "function_definition":
-            # The head too: an unknown macro there often breaks the parse far below.
-            spans.append((node.start_byte, node.start_byte))
+        # Where the node starts too: an unknown macro in a function head, or in the
+        # declaration before a table, often breaks the parse far below.
+        spans = [*_error_spans(node), (node.start_byte, node.start_byte)]
         for a, b in spans:
             start, end, was_cut = _window(text, offsets.to_char(a), offsets.to_char(b), cut)
             windows.append((start, end))

@@ -115,6 +115,7 @@ _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
 )
+_DEFINE_LINE = re.compile(r"\n[ \t]*#[ \t]*(define|undef)\b[^\n]*(?:\\\n[^\n]*)*")
 # The same patterns for the first line of the file, which no newline precedes.
 _FIRST_LINE = {
     pattern: re.compile(pattern.pattern[2:])
@@ -247,10 +248,16 @@ class _Run(ArgumentRules):
                 self.take([(begin, begin + 4, None)], record)
         for match in LIST_MACRO.finditer(masked, start, end):
             self.list_macro(match)
+        for match in _DEFINE_LINE.finditer(self.out, start, end):
+            # A #define or #undef inside an initialiser list or an expression:
+            # tree-sitter-c only takes directives between declarations or statements.
+            begin = match.start() + 1
+            record = ("preprocessor", "#" + match.group(1), (), begin, match.end())
+            self.take([(begin, match.end(), None)], record)
         for match in OPERATOR_ARG.finditer(masked, start, end):
-            operator = masked[match.start() + 1 : match.end() - 1].strip()
+            operator = masked[match.start() + 1 : match.end()].strip()
             record = ("operator_arg", operator, (), match.start(), match.end())
-            self.take([(match.start() + 1, match.end(), None)], record)
+            self.take([(match.start(), match.end(), None)], record)
         for match in EMPTY_ARG.finditer(masked, start, end):
             comma = match.start() if masked[match.start()] == "," else match.end() - 1
             self.take([(comma, comma + 1, " ")], None)
