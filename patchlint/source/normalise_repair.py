@@ -94,12 +94,14 @@ class _Offsets:
 def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.Node]]:
     """File-scope nodes holding errors, each with its siblings (for context).
 
-    Only nodes that may be (part of) a function are repaired (see
-    ``_holds_function``): a broken data table or struct definition does not
-    affect any function, and repairing kernel macro soup (trace event headers,
-    test tables) would cost much and bring nothing.
+    Only nodes up to the last one that may be (part of) a function are repaired
+    (see ``_holds_function``): an error there can make tree-sitter swallow the
+    functions that follow, but a broken data table or struct definition after
+    the last function affects none, and repairing kernel macro soup (trace event
+    headers, test tables) would cost much and bring nothing.  When the root
+    itself is an ERROR the file collapsed, and everything is repaired.
     """
-    found: list[list[tree_sitter.Node]] = []
+    found: list[tuple[int, bool, list[tree_sitter.Node]]] = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -110,13 +112,13 @@ def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.N
             if child.type in _TRANSPARENT:
                 stack.append(child)
                 continue
-            # When the root itself is an ERROR the file collapsed: everything counts.
-            if root.type != "ERROR" and not _holds_function(children, index, data):
-                continue
             lo = children[index - 1] if index else child
             hi = children[index + 1] if index + 1 < len(children) else child
-            found.append([child, lo, hi])
-    return found
+            relevant = root.type == "ERROR" or _holds_function(children, index, data)
+            found.append((child.start_byte, relevant, [child, lo, hi]))
+    found.sort(key=lambda item: item[0])
+    last = max((i for i, (_, relevant, _) in enumerate(found) if relevant), default=-1)
+    return [nodes for _, _, nodes in found[: last + 1]]
 
 
 def _holds_function(children: list[tree_sitter.Node], index: int, data: bytes) -> bool:

@@ -75,6 +75,7 @@ from .normalise_scan import (
     indent_width,
     is_word_char,
     next_char,
+    prev_char,
     split_args,
     statement_position,
     trie,
@@ -115,7 +116,10 @@ _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
 )
-_DEFINE_LINE = re.compile(r"\n[ \t]*#[ \t]*(define|undef)\b[^\n]*(?:\\\n[^\n]*)*")
+# An argument no parameter declaration could be: a number, a string, an operator.
+_VALUE_ARG = re.compile(r"[ \t\n]*(?:[-+~!]?[ \t]*[0-9]|[\"'&(-])")
+# A directive with its continuation lines (a backslash escapes the newline).
+_DEFINE_LINE = re.compile(r"\n[ \t]*#[ \t]*(define|undef)\b(?:[^\n\\]|\\[\s\S])*")
 # The same patterns for the first line of the file, which no newline precedes.
 _FIRST_LINE = {
     pattern: re.compile(pattern.pattern[2:])
@@ -248,9 +252,13 @@ class _Run(ArgumentRules):
                 self.take([(begin, begin + 4, None)], record)
         for match in LIST_MACRO.finditer(masked, start, end):
             self.list_macro(match)
-        for match in _DEFINE_LINE.finditer(self.out, start, end):
+        for found in _DEFINE_LINE.finditer(self.out, start, end):
             # A #define or #undef inside an initialiser list or an expression:
             # tree-sitter-c only takes directives between declarations or statements.
+            # (Matched again without the window's end: the body may run past it.)
+            match = _DEFINE_LINE.match(self.out, found.start())
+            if match is None:
+                continue
             begin = match.start() + 1
             record = ("preprocessor", "#" + match.group(1), (), begin, match.end())
             self.take([(begin, match.end(), None)], record)
@@ -296,6 +304,18 @@ class _Run(ArgumentRules):
             return
         ch = masked[after]
         depth = self.depth.at(start)
+        if depth > 0 and ch != "," and _in_initialiser(masked, start):
+            # `{ a }, ROUTE("x")` then `ROUTE("y")`: a macro expanding to list
+            # elements (with their commas); the elements are dropped.
+            record = (
+                "list_macro",
+                name,
+                arg_texts(self.text, split_args(masked, open_pos, close)),
+                start,
+                close + 1,
+            )
+            self.take([(start, close + 1, None)], record)
+            return
         spans = split_args(masked, open_pos, close)
         args = arg_texts(self.text, spans)
         if ch == "{":
@@ -410,9 +430,34 @@ class _Run(ArgumentRules):
         if close < 0:
             return
         after = next_char(masked, close + 1)
+        if after < len(masked) and masked[after] in ";=":
+            if self._object_macro(match, open_pos, close):
+                return
         if after < len(masked) and not (masked[after] in "{;," or masked[after].isalpha()):
             return
         self._blank_extra_type_words(IDENT.finditer(masked, match.start(1), match.end(1)))
+
+    def _object_macro(self, match: re.Match[str], open_pos: int, close: int) -> bool:
+        """``static const DECLARE_TLV(name, -9600, 50);``: a macro defining the
+        object named by its first argument, with values no prototype could have;
+        it becomes ``static const int  name ...;``."""
+        masked = self.masked
+        spans = split_args(masked, open_pos, close)
+        if len(spans) < 2 or not any(_VALUE_ARG.match(masked, a, b) for a, b in spans[1:]):
+            return False
+        name_start = match.start(2)
+        a, b = spans[0]
+        a = next_char(masked, a)
+        b = a + len(masked[a:b].rstrip())
+        if not IDENT.fullmatch(masked[a:b]) or open_pos + 1 - name_start < 4:
+            return False
+        local: list[Edit] = [(name_start, open_pos + 1, "int".ljust(open_pos + 1 - name_start))]
+        if a > open_pos + 1:
+            local.append((open_pos + 1, a, None))
+        local.append((b, close + 1, None))
+        macro = match.group(2)
+        args = arg_texts(self.text, spans)
+        return self.take(local, ("definition", macro, args, name_start, close + 1))
 
     def declaration(self, match: re.Match[str]) -> None:
         """``int __outvar valid;``: more type names than C allows in a declaration."""
@@ -481,6 +526,15 @@ def _is_statement(masked: str, a: int, b: int) -> bool:
         elif depth == 0:
             return True
     return False
+
+
+def _in_initialiser(masked: str, pos: int) -> bool:
+    """Whether ``pos`` lies directly inside the braces of an initialiser list."""
+    opener = innermost_open(masked, pos, limit=3000)
+    if opener < 0 or masked[opener] != "{":
+        return False
+    before = prev_char(masked, opener)
+    return before >= 0 and masked[before] in "=,{"
 
 
 def _line_starts(
