@@ -29,6 +29,7 @@ from .normalise_shapes import Region, Shapes
 
 __all__ = ["MAX_ROUNDS", "Draft", "repair"]
 
+# Reparses at most (each after a round of edits).
 MAX_ROUNDS = 4
 # Lines around an ERROR or MISSING node where the shape rules look for its cause.
 WINDOW_BEFORE = 3
@@ -268,35 +269,40 @@ def repair(draft: Draft, tree: tree_sitter.Tree) -> tree_sitter.Tree:
     ``draft`` is updated in place (text, mask, records).
     """
     shapes = _shapes(draft.dialect)
-    long_windows = False
     for _ in range(MAX_ROUNDS):
         offsets = _Offsets(draft.out)
         data = draft.out.encode("utf-8", "surrogatepass")
-        regions, any_cut = _regions(tree.root_node, offsets, draft.out, data, not long_windows)
-        if not regions:
-            break
-        # Flattening first: the shape rules then see the branch that stays.
-        flattened: list[Edit] = []
-        _flatten_inside(draft, regions, flattened)
         before = draft.out
-        out, masked, applied = apply_edits(draft.out, draft.masked, flattened)
-        edits: list[Edit] = []
-        shapes.apply(draft.text, out, masked, regions, edits, draft.records)
-        out, masked, more = apply_edits(out, masked, edits)
-        applied.extend(more)
-        if not applied:
-            if long_windows or not any_cut:
+        applied: list[Edit] = []
+        # Near where each error starts first; where that finds nothing, further.
+        for cut in (True, False):
+            regions, any_cut = _regions(tree.root_node, offsets, draft.out, data, cut)
+            if not regions:
                 break
-            long_windows = True  # nothing found near the starts: look further
-            continue
-        long_windows = False
+            applied = _repair_round(draft, regions, shapes)
+            if applied or not any_cut:
+                break
+        if not applied:
+            break
         applied.sort(key=lambda e: e[0])
         _tell_tree(tree, before, offsets, applied)
-        draft.out, draft.masked = out, masked
-        tree = parse_bytes(out.encode("utf-8", "surrogatepass"), tree)
+        tree = parse_bytes(draft.out.encode("utf-8", "surrogatepass"), tree)
         if not tree.root_node.has_error:
             break
     return tree
+
+
+def _repair_round(draft: Draft, regions: list[Region], shapes: Shapes) -> list[Edit]:
+    """Flatten and rewrite in ``regions``; update ``draft``; return the applied edits."""
+    # Flattening first: the shape rules then see the branch that stays.
+    flattened: list[Edit] = []
+    _flatten_inside(draft, regions, flattened)
+    out, masked, applied = apply_edits(draft.out, draft.masked, flattened)
+    edits: list[Edit] = []
+    shapes.apply(draft.text, out, masked, regions, edits, draft.records)
+    out, masked, more = apply_edits(out, masked, edits)
+    draft.out, draft.masked = out, masked
+    return applied + more
 
 
 def _tell_tree(tree: tree_sitter.Tree, text: str, offsets: _Offsets, edits: list[Edit]) -> None:

@@ -70,6 +70,7 @@ from .normalise_scan import (
     Edit,
     Record,
     arg_texts,
+    call_after,
     close_paren,
     identifier_for,
     indent_width,
@@ -116,6 +117,8 @@ _TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
 )
+# `} NAME(`: perhaps the end of `do { ... } NAME(args);`.
+_DO_TAIL = re.compile(r"\}[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 # An argument no parameter declaration could be: a number, a string, an operator.
 _VALUE_ARG = re.compile(r"[ \t\n]*(?:[-+~!]?[ \t]*[0-9]|[\"'&(-])")
 # A directive with its continuation lines (a backslash escapes the newline).
@@ -233,6 +236,8 @@ class _Run(ArgumentRules):
             self.statement(match)
         for match in _line_starts(_WORD_LINE, masked, start, end):
             self.word_statement(match)
+        for match in _DO_TAIL.finditer(masked, start, end):
+            self.do_tail(match)
         for match in TYPEOF.finditer(masked, start, end):
             begin = keyword_start(masked, match.start())
             if begin >= 0:
@@ -256,12 +261,12 @@ class _Run(ArgumentRules):
             # A #define or #undef inside an initialiser list or an expression:
             # tree-sitter-c only takes directives between declarations or statements.
             # (Matched again without the window's end: the body may run past it.)
-            match = _DEFINE_LINE.match(self.out, found.start())
-            if match is None:
+            directive = _DEFINE_LINE.match(self.out, found.start())
+            if directive is None:
                 continue
-            begin = match.start() + 1
-            record = ("preprocessor", "#" + match.group(1), (), begin, match.end())
-            self.take([(begin, match.end(), None)], record)
+            begin = directive.start() + 1
+            record = ("preprocessor", "#" + directive.group(1), (), begin, directive.end())
+            self.take([(begin, directive.end(), None)], record)
         for match in OPERATOR_ARG.finditer(masked, start, end):
             operator = masked[match.start() + 1 : match.end()].strip()
             record = ("operator_arg", operator, (), match.start(), match.end())
@@ -344,6 +349,26 @@ class _Run(ArgumentRules):
             if close > start + 1:
                 local.append((start + 1, close, None))
             self.take(local, ("statement_macro", name, args, start, close + 1))
+
+    def do_tail(self, match: re.Match[str]) -> None:
+        """``do { ... } for_each_vma_range(vmi, v, end);``: a macro that expands to
+        the ``while`` of a do loop becomes ``while`` (an ``iterator`` record)."""
+        masked = self.masked
+        name = match.group(1)
+        start, end = match.span(1)
+        if name in C_WORDS or end - start < 5:
+            return
+        opener = _matching_brace(masked, match.start())
+        if opener < 0 or word_before(masked, opener)[1] != "do":
+            return
+        call = call_after(masked, end)
+        if call is None or next_char(masked, call[1] + 1) >= len(masked):
+            return
+        if masked[next_char(masked, call[1] + 1)] != ";":
+            return
+        args = arg_texts(self.text, call[2])
+        record = ("iterator", name, args, start, call[1] + 1)
+        self.take([(start, end, "while".ljust(end - start))], record)
 
     def word_statement(self, match: re.Match[str]) -> None:
         masked = self.masked
@@ -526,6 +551,20 @@ def _is_statement(masked: str, a: int, b: int) -> bool:
         elif depth == 0:
             return True
     return False
+
+
+def _matching_brace(masked: str, close: int, limit: int = 40000) -> int:
+    """Index of the ``{`` matching the ``}`` at ``close``, or -1."""
+    depth = 0
+    for index in range(close, max(-1, close - limit), -1):
+        ch = masked[index]
+        if ch == "}":
+            depth += 1
+        elif ch == "{":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
 
 
 def _in_initialiser(masked: str, pos: int) -> bool:
