@@ -4,8 +4,10 @@ tree-sitter-c accepts ``#if`` groups whose branches are whole declarations or
 statements.  Kernel code also splits braces, parentheses, ``else`` arms and
 function headers across branches; those groups are flattened: the directive
 lines are blanked, the first live branch is kept and the others are blanked.
-Groups that parse already are left alone so code in ``#else`` arms (often
-stub functions) stays visible to the function index.  The groups left alone
+Groups of list elements (after a ``{`` or ``,``, each branch ending in a
+comma) are flattened too: tree-sitter-c takes no directive inside an
+initialiser list.  Groups that parse already are left alone so code in
+``#else`` arms (often stub functions) stays visible to the function index.  The groups left alone
 are returned: the repair pass flattens those that lie inside a declaration
 that still fails to parse (an ``#ifdef`` inside an initialiser list, after a
 label, ...), where keeping both arms cannot be right anyway.
@@ -64,6 +66,16 @@ def _unbalanced(mb: bytearray, start: int, end: int, opener: bytes, closer: byte
     return first_open < 0 or mb.find(closer, start, end) < first_open
 
 
+def _list_elements(mb: bytearray, start: int, branches: list[tuple[int, int]]) -> bool:
+    """A group of list elements after a ``{`` or ``,``: tree-sitter-c takes no
+    directive inside an initialiser list."""
+    before = mb[max(start - 200, 0) : start].rstrip()
+    if not before or before[-1] not in b",{":
+        return False
+    bodies = [mb[a:b].strip() for a, b in branches]
+    return any(bodies) and all(body.endswith(b",") for body in bodies if body)
+
+
 def _ends_with_label(body: bytes | bytearray) -> bool:
     match = _LABEL_AT_END.search(body)
     return match is not None and match.group(1) not in (b"default", b"case")
@@ -99,7 +111,7 @@ def flatten_conditionals(
             group = stack.pop()
             group.append(directive)
             branches = _branches(group)
-            if _needs_flattening(mb, branches):
+            if _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
                 flatten_group(mb, group, blanks, records)
             else:
                 kept.append(group)

@@ -52,6 +52,8 @@ _TRANSPARENT = frozenset(
     }
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# A function body as kernel style writes it: `{` alone at column 0 after the head's `)`.
+_BODY_AFTER_HEAD = re.compile(rb"\)[ \t]*\n\{\n")
 
 
 @dataclass
@@ -129,7 +131,7 @@ def _holds_function(children: list[tree_sitter.Node], index: int, data: bytes) -
     child = children[index]
     if child.type == "function_definition":
         return True
-    if data.find(b"\n{\n", child.start_byte, child.end_byte) >= 0:
+    if _BODY_AFTER_HEAD.search(data, child.start_byte, child.end_byte) is not None:
         return True
     if child.type == "compound_statement":
         return _is_body(child, data)
@@ -146,8 +148,11 @@ def _at_column_0(node: tree_sitter.Node, data: bytes) -> bool:
 
 
 def _is_body(node: tree_sitter.Node, data: bytes) -> bool:
-    """A compound statement opening at column 0: kernel style for a function body."""
-    return _at_column_0(node, data)
+    """A compound statement opening at column 0 right after a ``)``: kernel style
+    for a function body."""
+    if not _at_column_0(node, data):
+        return False
+    return data[max(node.start_byte - 200, 0) : node.start_byte].rstrip().endswith(b")")
 
 
 def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
