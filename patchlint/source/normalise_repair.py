@@ -34,6 +34,7 @@ MAX_ROUNDS = 4
 # Lines around an ERROR or MISSING node where the shape rules look for its cause.
 WINDOW_BEFORE = 3
 WINDOW_AFTER = 2
+NODE_START_BEFORE = 8
 MAX_WINDOWS_PER_NODE = 24
 # The last round looks this far into an ERROR node (macro tables run to thousands of lines).
 LONG_WINDOW_LINES = 200
@@ -168,7 +169,9 @@ def _error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
     return spans
 
 
-def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int, bool]:
+def _window(
+    text: str, start: int, end: int, cut: bool, before: int = WINDOW_BEFORE
+) -> tuple[int, int, bool]:
     """From the newline WINDOW_BEFORE lines above ``start`` to WINDOW_AFTER below ``end``.
 
     With ``cut``, a long ERROR node is cut to its first lines: the parse
@@ -183,7 +186,7 @@ def _window(text: str, start: int, end: int, cut: bool) -> tuple[int, int, bool]
     was_cut = 0 <= stop < end
     if was_cut:
         end = stop
-    for _ in range(WINDOW_BEFORE + 1):
+    for _ in range(before + 1):
         start = text.rfind("\n", 0, start)
         if start <= 0:
             start = 0
@@ -208,13 +211,15 @@ def _regions(
         windows = []
         # A declaration with more errors than this is not kernel dialect but a
         # table of macro soup; its first errors are looked at, the rest left.
-        # Where the node starts too: an unknown macro in a function head, or in the
-        # declaration before a table, often breaks the parse far below.
-        spans = [*_error_spans(node), (node.start_byte, node.start_byte)]
-        for a, b in spans:
+        for a, b in _error_spans(node):
             start, end, was_cut = _window(text, offsets.to_char(a), offsets.to_char(b), cut)
             windows.append((start, end))
             any_cut = any_cut or was_cut
+        # Where the node starts too, and the lines before it: an unknown macro in a
+        # function head, or in the declaration before a table, or directives the
+        # node follows, often break the parse far below.
+        at = offsets.to_char(node.start_byte)
+        windows.append(_window(text, at, at, cut=True, before=NODE_START_BEFORE)[:2])
         core = (offsets.to_char(node.start_byte), min(offsets.to_char(node.end_byte), length))
         wide = (offsets.to_char(lo.start_byte), min(offsets.to_char(hi.end_byte), length))
         regions.append(Region(core[0], core[1], wide[0], wide[1], tuple(windows)))
