@@ -82,7 +82,7 @@ def merge_data(base: dict[str, object], extra: Mapping[str, object]) -> dict[str
 
 
 def _merge_array(current: list[object], extra: list[object]) -> None:
-    named = {item.get("name"): item for item in current if isinstance(item, dict)}
+    named = {item["name"]: item for item in current if isinstance(item, dict) and "name" in item}
     for item in extra:
         # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
         # amends it (merged like any table) rather than adding a second, conflicting one.
@@ -98,9 +98,11 @@ def set_extensions(extensions: Mapping[str, Mapping[str, object]]) -> None:
     Replaces any previous extensions; an empty mapping restores the shipped data.
     Caches derived from the data are dropped so the next reader sees the merge.
     """
+    wanted = {relative: copy.deepcopy(dict(tables)) for relative, tables in extensions.items()}
+    if wanted == _extensions:
+        return  # the same extensions: the derived caches stay valid
     _extensions.clear()
-    for relative, tables in extensions.items():
-        _extensions[relative] = copy.deepcopy(dict(tables))
+    _extensions.update(wanted)
     load_toml.cache_clear()
     for listener in list(_listeners):
         listener()
