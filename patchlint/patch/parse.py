@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from .model import FilePatch, Hunk, HunkLine, Patch, PatchError
 from .names import DEV_NULL, header_name, split_git_header, strip_components, unquote
