@@ -282,16 +282,19 @@ class ArgumentRules:
         self.take([(match.start(1), match.end(1), None)], record)
 
 
-def innermost_open(masked: str, pos: int, limit: int = 20000) -> int:
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
+def innermost_open(masked: str, pos: int, limit: int = 100000) -> int:
     """Index of the innermost unclosed bracket (``(``, ``[`` or ``{``) before ``pos``."""
     depth = 0
-    for index in range(pos - 1, max(-1, pos - limit), -1):
-        ch = masked[index]
-        if ch in ")]}":
+    marks = [m.start() for m in _BRACKETS.finditer(masked, max(0, pos - limit), pos)]
+    for index in reversed(marks):
+        if masked[index] in ")]}":
             depth += 1
-        elif ch in "([{":
-            if depth == 0:
-                return index
+        elif depth == 0:
+            return index
+        else:
             depth -= 1
     return -1
 

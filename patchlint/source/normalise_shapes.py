@@ -309,6 +309,8 @@ class _Run(ArgumentRules):
             return
         ch = masked[after]
         depth = self.depth.at(start)
+        if depth > 0 and _in_struct_body(masked, start):
+            return  # members, not statements: no loop or block may stand there
         if depth > 0 and ch != "," and _in_initialiser(masked, start):
             # `{ a }, ROUTE("x")` then `ROUTE("y")`: a macro expanding to list
             # elements (with their commas); the elements are dropped.
@@ -381,6 +383,9 @@ class _Run(ArgumentRules):
             return
         if self.depth.at(start) == 0:
             self.take([(start, end, None)], ("definition", name, (), start, end))
+        elif _in_struct_body(masked, start):
+            # `randomized_struct_fields_start` among a struct's members.
+            self.take([(start, end, None)], ("attribute", name, (), start, end))
         elif end - start >= 2:
             replacement = "{" + " " * (end - start - 2) + "}"
             self.take([(start, end, replacement)], ("statement_macro", name, (), start, end))
@@ -565,6 +570,18 @@ def _matching_brace(masked: str, close: int, limit: int = 40000) -> int:
             if depth == 0:
                 return index
     return -1
+
+
+_STRUCT_BODY_START = re.compile(r"(?:struct|union)(?:[ \t\n]+[A-Za-z_]\w*)?[ \t\n]*$")
+
+
+def _in_struct_body(masked: str, pos: int) -> bool:
+    """Whether ``pos`` lies directly inside the member list of a struct or union."""
+    opener = innermost_open(masked, pos)
+    if opener < 0 or masked[opener] != "{":
+        return False
+    before = masked[max(opener - 120, 0) : opener]
+    return _STRUCT_BODY_START.search(before) is not None
 
 
 def _in_initialiser(masked: str, pos: int) -> bool:

@@ -221,3 +221,19 @@ def test_a_macro_that_breaks_a_whole_file_is_found_far_from_the_error() -> None:
     parsed = parse_c(src, "t.c")
     assert len(parsed.functions) == 31
     assert sum(f.has_errors for f in parsed.functions) <= 1
+
+
+def test_macros_among_struct_members_are_not_statements() -> None:
+    """`randomized_struct_fields_start` in struct task_struct: blanked, never a block."""
+    # The function after the struct fails too, so the struct is repaired with it.
+    parsed = _parsed(
+        "struct task {\n\tint a;\n\trandomized_struct_fields_start\n\tint b;\n"
+        "\trandomized_struct_fields_end\n\tint c;\n};\n"
+        "int f(struct task *t)\n{\n\tskb_queue_walk(q, s) {\n\t\tt->b++;\n\t}\n"
+        "\treturn t->b;\n}\n"
+    )
+    kinds = {c.name: c.kind for c in parsed.constructs}
+    assert kinds["randomized_struct_fields_start"] == "attribute"
+    assert kinds["randomized_struct_fields_end"] == "attribute"
+    fields = parsed.tree.root_node.children[0].child_by_field_name("body")
+    assert [n.type for n in fields.named_children] == ["field_declaration"] * 3
