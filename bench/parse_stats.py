@@ -14,7 +14,8 @@ directory and a total:
   (raw / normalised: a body's ``{`` at column 0 after a head, outside every
   definition found);
 * the share of functions misparsed (ERROR or MISSING nodes inside, or lost);
-* MB/s of each side and their ratio (issue 13: at least 0.7).
+* seconds and MB/s of each side and their ratio (issue 13: at least 0.7);
+* the machine's 1-minute load average before and after each directory.
 
 ``--sample N`` parses every N-th file only (sorted, so the same files each time),
 for iteration on the large drivers/; the figures in the README are full runs.
@@ -94,9 +95,9 @@ def _side(row: dict[str, object], side: str) -> dict[str, float]:
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
         "| directory | files | MB | functions (raw / normalised) | lost "
-        "(raw / norm.) | misparsed raw | misparsed normalised | raw MB/s | normalised MB/s "
-        "| ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "(raw / norm.) | misparsed raw | misparsed normalised | time raw / norm. (s) "
+        "| raw MB/s | normalised MB/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     totals = {"files": 0.0, "bytes": 0.0, "raw_s": 0.0, "norm_s": 0.0}
     bad = {"raw": 0.0, "norm": 0.0}
@@ -118,6 +119,7 @@ def table(rows: list[dict[str, object]]) -> str:
             f"| {raw['functions_lost']:.0f} / {norm['functions_lost']:.0f} "
             f"| {raw['functions_with_errors_pct']:.2f} % "
             f"| {norm['functions_with_errors_pct']:.2f} % "
+            f"| {raw['seconds']:.1f} / {norm['seconds']:.1f} "
             f"| {raw['mb_per_s']:.2f} | {norm['mb_per_s']:.2f} | {ratio} |"
         )
         totals["files"] += raw["files"]
@@ -140,6 +142,7 @@ def table(rows: list[dict[str, object]]) -> str:
             f"| **all** | {totals['files']:.0f} | {totals['bytes'] / 1e6:.1f} "
             f"| {functions['raw']:.0f} / {functions['norm']:.0f} "
             f"| {lost['raw']:.0f} / {lost['norm']:.0f} | {pct('raw')} | {pct('norm')} "
+            f"| {totals['raw_s']:.1f} / {totals['norm_s']:.1f} "
             f"| {raw_rate:.2f} | {norm_rate:.2f} | {norm_rate / raw_rate:.2f} |"
         )
     return "\n".join(lines)
@@ -157,16 +160,20 @@ def main() -> int:
     args = parser.parse_args()
     tree = Path(args.tree)
     started = time.time()
+    loads = [os.getloadavg()[0]]
     rows = []
     for directory in args.dirs:
         if not (tree / directory).is_dir():
             parser.error(f"{tree / directory}: no such directory")
         rounds = 1 if directory in args.once else args.rounds
         rows.append(measure(tree, directory, args.sample, rounds))
+        loads.append(os.getloadavg()[0])
         print(f"{directory}: done ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
     print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{tree}, {time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s\n"
+        f"{tree}, {time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s, "
+        f"1-minute load average {min(loads):.1f}-{max(loads):.1f} "
+        "(sampled before and after each directory)\n"
     )
     print(table(rows))
     if args.json:
