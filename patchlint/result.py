@@ -27,6 +27,22 @@ FAIL_ON: tuple[FailOn, ...] = ("error", "warning", "info", "never")
 
 
 @dataclass
+class NotAnalysed:
+    """A touched function the front end could not parse (or that holds inline asm,
+    a computed goto, or nests past the budget): no rule looked at it, in either image,
+    so it has no finding, and the report says why."""
+
+    path: str
+    function: str
+    image: Literal["before", "after"]
+    line: int  # the definition's first line in that image
+    reason: str  # e.g. "unsupported macro FOO (syntax error) at line 12"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.function}() not analysed ({self.image}): {self.reason}"
+
+
+@dataclass
 class FileResult:
     path: str
     status: str  # modified, added, deleted, renamed, copied, mode, binary
@@ -114,6 +130,7 @@ class PatchResult:
     simulation: list[SimulationSummary] = field(default_factory=list)
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: str | None = None
     # Pre/post images of the touched C files, for reports that show code excerpts.

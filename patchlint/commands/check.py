@@ -36,7 +36,11 @@ from patchlint.pipeline import CheckOptions, run_check
     help="Exit 2 when no kernel tree is given or found (instead of patch-only mode).",
 )
 @click.option(
-    "--verbose", "-v", is_flag=True, help="On stderr: how the series were grouped, and why."
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="On stderr: how the series were grouped, and why; the touched functions "
+    "that were not analysed, and why.",
 )
 @click.option(
     "--git",
@@ -134,6 +138,9 @@ def command(
 
         for line in describe_series(result.series):
             click.echo(line, err=True)
+        for patch in result.patches:
+            for item in patch.not_analysed:
+                click.echo(f"{patch.message.subject}: {item}", err=True)
     rendering = render_options(
         output, settings.fail_on, quiet, terse, emacs, show_types, no_summary, mailback
     )

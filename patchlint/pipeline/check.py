@@ -238,6 +238,7 @@ class SeriesChecker:
             )
             result.findings.extend(analysis.findings)
             touched_functions |= analysis.touched_functions
+            result.not_analysed.extend(analysis.not_analysed)
             if analysis.partial:
                 result.partial = True
                 if analysis.note:

@@ -119,6 +119,8 @@ def patch_block(patch: PatchResult, color: bool) -> list[str]:
         lines.append(f"  error: {error}")
     for note in patch.notes:
         lines.append(f"  note: {note}")
+    for item in patch.not_analysed:
+        lines.append(f"  not analysed: {item}")
     if patch.skipped:
         lines.append(f"  skipped: {patch.skipped}")
     visible = [f for f in patch.findings]
