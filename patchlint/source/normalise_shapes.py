@@ -57,6 +57,13 @@ from .normalise_arguments import (
 )
 from .normalise_asm import ASM_KEYWORD
 from .normalise_dialect import Dialect
+from .normalise_position import (
+    in_initialiser,
+    in_struct_body,
+    is_statement,
+    matching_brace,
+    merge_spans,
+)
 from .normalise_rewrite import iterator_edits
 from .normalise_scan import (
     C_WORDS,
@@ -76,7 +83,6 @@ from .normalise_scan import (
     indent_width,
     is_word_char,
     next_char,
-    prev_char,
     split_args,
     statement_position,
     trie,
@@ -109,10 +115,6 @@ _HEAD = re.compile(
 )
 # A statement that is a lone word (an object-like macro expanding to statements).
 _WORD_LINE = re.compile(r"\n[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n)")
-_STATEMENT_START = re.compile(
-    r"[ \t\n]*(?:if|for|while|do|switch|return|break|continue|goto)(?!\w)"
-)
-_TOP_LEVEL_MARKS = re.compile(r"[()\[\]{};]")
 # A declaration line: words (and stars) before a declarator and `;`, `=`, `[` or `,`.
 _DECLARATION = re.compile(
     r"\n[ \t]*((?:[A-Za-z_]\w*[ \t]+\**[ \t]*){2,})([A-Za-z_]\w*)[ \t]*[;=\[,]"
@@ -220,7 +222,7 @@ class _Run(ArgumentRules):
             start = keyword_start(masked, match.start())
             if start >= 0:
                 self.inline_asm(match, start)
-        for start, end in _merge(region.windows):
+        for start, end in merge_spans(region.windows):
             self.window(start, end)
 
     def window(self, start: int, end: int) -> None:
@@ -309,9 +311,11 @@ class _Run(ArgumentRules):
             return
         ch = masked[after]
         depth = self.depth.at(start)
-        if depth > 0 and _in_struct_body(masked, start):
-            return  # members, not statements: no loop or block may stand there
-        if depth > 0 and ch != "," and _in_initialiser(masked, start):
+        if depth > 0 and in_struct_body(masked, start):
+            # Members, not statements: no loop or block may stand there.
+            self._member_macro(name, start, open_pos, close, after)
+            return
+        if depth > 0 and ch != "," and in_initialiser(masked, start):
             # `{ a }, ROUTE("x")` then `ROUTE("y")`: a macro expanding to list
             # elements (with their commas); the elements are dropped.
             record = (
@@ -344,6 +348,18 @@ class _Run(ArgumentRules):
             else:
                 self._empty_block(name, start, close, args)
 
+    def _member_macro(self, name: str, start: int, open_pos: int, close: int, after: int) -> None:
+        """A call-shaped macro among a struct's members with no `;`: a type before a
+        member's name on the same line, or else members or an attribute of its own
+        (blanked, as the word-shaped ``randomized_struct_fields_start``)."""
+        masked = self.masked
+        args = arg_texts(self.text, split_args(masked, open_pos, close))
+        ch = masked[after]
+        if "\n" not in masked[close + 1 : after] and (ch.isalpha() or ch == "_"):
+            self._type_macro(name, start, close, after, args)
+        elif ch != ";":
+            self.take([(start, close + 1, None)], ("attribute", name, args, start, close + 1))
+
     def _empty_block(self, name: str, start: int, close: int, args: tuple[str, ...]) -> None:
         """A statement macro missing its `;` becomes ``{ }`` (a statement, as it was)."""
         if close > start:
@@ -360,7 +376,7 @@ class _Run(ArgumentRules):
         start, end = match.span(1)
         if name in C_WORDS or end - start < 5:
             return
-        opener = _matching_brace(masked, match.start())
+        opener = matching_brace(masked, match.start())
         if opener < 0 or word_before(masked, opener)[1] != "do":
             return
         call = call_after(masked, end)
@@ -383,7 +399,7 @@ class _Run(ArgumentRules):
             return
         if self.depth.at(start) == 0:
             self.take([(start, end, None)], ("definition", name, (), start, end))
-        elif _in_struct_body(masked, start):
+        elif in_struct_body(masked, start):
             # `randomized_struct_fields_start` among a struct's members.
             self.take([(start, end, None)], ("attribute", name, (), start, end))
         elif end - start >= 2:
@@ -424,12 +440,12 @@ class _Run(ArgumentRules):
     ) -> None:
         """``NAME(a, b, stmt; stmt;);`` becomes ``{    a, b; stmt; stmt; };``."""
         masked = self.masked
-        statements = [_is_statement(masked, a, b) for a, b in spans]
+        statements = [is_statement(masked, a, b) for a, b in spans]
         if not any(statements):
             return
         first = statements.index(True)
         for a, b in spans[first:]:
-            if not _is_statement(masked, a, b) and masked[a:b].strip():
+            if not is_statement(masked, a, b) and masked[a:b].strip():
                 return
         last = next((masked[a:b].strip() for a, b in reversed(spans) if masked[a:b].strip()), "")
         local: list[Edit] = [(start, open_pos + 1, "{".ljust(open_pos + 1 - start))]
@@ -542,57 +558,6 @@ class _Run(ArgumentRules):
         return score
 
 
-def _is_statement(masked: str, a: int, b: int) -> bool:
-    """An argument holding a statement: a top-level `;` or a leading statement keyword."""
-    if _STATEMENT_START.match(masked, a, b):
-        return True
-    depth = 0
-    for mark in _TOP_LEVEL_MARKS.finditer(masked, a, b):
-        ch = mark.group()
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
-            return True
-    return False
-
-
-def _matching_brace(masked: str, close: int, limit: int = 40000) -> int:
-    """Index of the ``{`` matching the ``}`` at ``close``, or -1."""
-    depth = 0
-    for index in range(close, max(-1, close - limit), -1):
-        ch = masked[index]
-        if ch == "}":
-            depth += 1
-        elif ch == "{":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
-
-
-_STRUCT_BODY_START = re.compile(r"(?:struct|union)(?:[ \t\n]+[A-Za-z_]\w*)?[ \t\n]*$")
-
-
-def _in_struct_body(masked: str, pos: int) -> bool:
-    """Whether ``pos`` lies directly inside the member list of a struct or union."""
-    opener = innermost_open(masked, pos)
-    if opener < 0 or masked[opener] != "{":
-        return False
-    before = masked[max(opener - 120, 0) : opener]
-    return _STRUCT_BODY_START.search(before) is not None
-
-
-def _in_initialiser(masked: str, pos: int) -> bool:
-    """Whether ``pos`` lies directly inside the braces of an initialiser list."""
-    opener = innermost_open(masked, pos, limit=3000)
-    if opener < 0 or masked[opener] != "{":
-        return False
-    before = prev_char(masked, opener)
-    return before >= 0 and masked[before] in "=,{"
-
-
 def _line_starts(
     pattern: re.Pattern[str], masked: str, start: int, end: int
 ) -> Iterator[re.Match[str]]:
@@ -602,13 +567,3 @@ def _line_starts(
         if first is not None:
             yield first
     yield from pattern.finditer(masked, start, end)
-
-
-def _merge(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged

@@ -237,3 +237,24 @@ def test_macros_among_struct_members_are_not_statements() -> None:
     assert kinds["randomized_struct_fields_end"] == "attribute"
     fields = parsed.tree.root_node.children[0].child_by_field_name("body")
     assert [n.type for n in fields.named_children] == ["field_declaration"] * 3
+
+
+def test_call_shaped_macros_among_struct_members_are_members_not_blocks() -> None:
+    """No `;` after a macro among members: a type before a name, or blanked; never the
+    `{ }` or loop a statement macro becomes (a block cannot stand among members)."""
+    parsed = _parsed(
+        "struct task {\n\tint a;\n\tKABI_RESERVE(1)\n\tint b;\n\tTYPE_OF(u32) c;\n"
+        "\tDECLARE_THING(x, 3)\n};\n"
+        "int f(struct task *t)\n{\n\tskb_queue_walk(q, s) {\n\t\tt->b++;\n\t}\n"
+        "\treturn t->b;\n}\n"
+    )
+    kinds = {c.name: c.kind for c in parsed.constructs}
+    assert kinds == {
+        "KABI_RESERVE": "attribute",
+        "TYPE_OF": "type_macro",
+        "DECLARE_THING": "attribute",
+        "skb_queue_walk": "iterator",
+    }
+    fields = parsed.tree.root_node.children[0].child_by_field_name("body")
+    assert [n.type for n in fields.named_children] == ["field_declaration"] * 3
+    assert not parsed.tree.root_node.has_error
