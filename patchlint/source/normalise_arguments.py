@@ -288,14 +288,21 @@ _BRACKETS = re.compile(r"[()\[\]{}]")
 def innermost_open(masked: str, pos: int, limit: int = 100000) -> int:
     """Index of the innermost unclosed bracket (``(``, ``[`` or ``{``) before ``pos``."""
     depth = 0
-    marks = [m.start() for m in _BRACKETS.finditer(masked, max(0, pos - limit), pos)]
-    for index in reversed(marks):
-        if masked[index] in ")]}":
-            depth += 1
-        elif depth == 0:
-            return index
-        else:
-            depth -= 1
+    floor = max(0, pos - limit)
+    high, chunk = pos, 1024
+    # Backwards in growing chunks: the bracket is usually close, but a member of
+    # `struct task_struct` is thousands of lines from its `{`.
+    while high > floor:
+        low = max(floor, high - chunk)
+        marks = [m.start() for m in _BRACKETS.finditer(masked, low, high)]
+        for index in reversed(marks):
+            if masked[index] in ")]}":
+                depth += 1
+            elif depth == 0:
+                return index
+            else:
+                depth -= 1
+        high, chunk = low, chunk * 4
     return -1
 
 
