@@ -285,8 +285,9 @@ def _hunks_with_unidiff(lines: list[str], sec: _Section) -> list[Hunk] | None:
                 if hunk.lines:
                     hunk.lines[-1].no_newline_at_end = True
                 continue
-            number = uline.diff_line_no
-            raw = lines[origin[number - 1]] if number is not None else ""
+            if uline.diff_line_no is None:  # unidiff numbers every line it parsed
+                return None
+            raw = lines[origin[uline.diff_line_no - 1]]
             hunk.lines.append(
                 HunkLine(
                     kind=uline.line_type or " ",
