@@ -18,7 +18,9 @@ SCHEMA = json.loads((REPO / "patchlint" / "report" / "check-output.schema.json")
 
 # A macro expanding to the tail of an expression: tree-sitter cannot parse its uses.
 HEAD = "#define OR_FLAG(x) | (x)\n\nint g(void);\n\n"
-BEFORE = "int f(int x)\n{\n\trcu_read_lock();\n\tx = 1{use};\n\trcu_read_unlock();\n\treturn x;\n}\n"
+BEFORE = (
+    "int f(int x)\n{\n\trcu_read_lock();\n\tx = 1{use};\n\trcu_read_unlock();\n\treturn x;\n}\n"
+)
 # The patch adds an early return that leaks the RCU read lock.
 AFTER = (
     "int f(int x)\n{\n\trcu_read_lock();\n\tx = 1{use};\n\tif (g())\n\t\treturn -1;\n"
