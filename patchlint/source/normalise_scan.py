@@ -46,18 +46,17 @@ C_WORDS = TAGS | PRIMITIVES | QUALIFIERS | STATEMENT_KEYWORDS
 KEYWORD_CALLS = frozenset({"offsetof", "__alignof__", "__builtin_offsetof"})
 _PARENS = re.compile(r"[()]")
 _SEPARATORS = re.compile(r"[(){}\[\],]")
-_NON_NEWLINE_ASCII = re.compile(r"[\x00-\x09\x0b-\x7f]+")
+_BLANK_ASCII = str.maketrans({code: " " for code in range(128) if code != ord("\n")})
 IDENT = re.compile(r"[A-Za-z_]\w*")
 MAX_PAREN_SCAN = 60000
 
 
 def blank(segment: str) -> str:
     """Spaces for ``segment``, keeping newlines and (for byte/char parity) non-ASCII."""
-    if segment.isascii():
-        if "\n" not in segment:
-            return " " * len(segment)
-        return "\n".join(" " * len(part) for part in segment.split("\n"))
-    return _NON_NEWLINE_ASCII.sub(lambda m: " " * len(m.group()), segment)
+    if "\n" not in segment and segment.isascii():
+        return " " * len(segment)
+    # str.translate has a fast path for ASCII mapped to ASCII; other characters stay.
+    return segment.translate(_BLANK_ASCII)
 
 
 def is_word_char(ch: str) -> bool:
