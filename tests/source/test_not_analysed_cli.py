@@ -86,3 +86,12 @@ def test_the_text_report_says_it_too(tmp_path: Path) -> None:
         main, ["check", "--tree", str(repo), "--no-simulate", str(mail)], catch_exceptions=False
     )
     assert "not analysed: lib.c: f() not analysed (before): unsupported macro" in result.stdout
+
+
+def test_a_function_too_deep_for_the_budget_is_not_analysed(tmp_path: Path) -> None:
+    data, stderr = _check(*_mail(tmp_path, " + " + "(" * 300 + "1" + ")" * 300), "--verbose")
+    (patch,) = data["patches"]
+    assert [f["rule"] for f in patch["findings"] if f["rule"] != "missing-signoff"] == []
+    assert {item["image"] for item in patch["not_analysed"]} == {"before", "after"}
+    assert all("nesting deeper than the budget" in i["reason"] for i in patch["not_analysed"])
+    assert "f() not analysed (before): nesting deeper than the budget" in stderr
