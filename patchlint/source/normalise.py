@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING
 import patchlint.knowledge as _knowledge
 
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
-from .normalise_mask import mask
+from .normalise_mask import SIMPLE_RUN, mask
+from .normalise_position import in_initialiser
 from .normalise_preproc import Directive, Group, flatten_conditionals
 from .normalise_rewrite import Rewriter
-from .normalise_scan import Edit, Record, apply_edits
+from .normalise_scan import BraceDepth, Edit, Record, apply_edits
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -136,14 +137,18 @@ def _first_pass(text: str, dialect: Dialect) -> Draft:
     records: list[Record] = []
     blanks: list[tuple[int, int]] = []
     groups: list[Group] = []
-    if directives:
+    if any(name != SIMPLE_RUN for name, _, _, _ in directives):
         mb = bytearray(masked.encode("ascii"))
         blanks, records, groups = flatten_conditionals(mb, directives)
         if blanks:
             masked = mb.decode("ascii")
     edits = _rewriter(dialect).rewrite(text, masked, records)
     edits.extend((start, end, None) for start, end in blanks)
-    edits.extend(_continued_define_comments(text, directives))
+    in_tables = _defines_in_initialisers(text, masked, directives, records)
+    edits.extend(in_tables)
+    blanked = {start for start, _, _ in in_tables}
+    kept = [directive for directive in directives if directive[1] not in blanked]
+    edits.extend(_continued_define_comments(text, kept))
     out, out_mask, _ = apply_edits(text, masked, edits)
     return Draft(text, out, out_mask, records, groups, dialect)
 
@@ -167,6 +172,35 @@ def _continued_define_comments(text: str, directives: list[Directive]) -> list[E
             if "\n" not in comment and comment.isascii():
                 edits.append((match.start(), match.end(), " " * len(comment)))
     return edits
+
+
+def _defines_in_initialisers(
+    text: str, masked: str, directives: list[Directive], records: list[Record]
+) -> list[Edit]:
+    """Blank ``#define``/``#undef`` lines inside an initialiser list.
+
+    Tables of test cases define their row macros between the rows
+    (``lib/test_bpf.c``); tree-sitter-c takes directives only between declarations,
+    statements or members, so one such line turns the rest of the table, and the
+    functions after it, into an error.  Only the preprocessor reads them.
+    """
+    edits: list[Edit] = []
+    depth = BraceDepth(masked)
+    for name, start, end, _ in directives:
+        if name not in _DEFINING or depth.at(start) <= 0:
+            continue
+        if not in_initialiser(masked, start, limit=_TABLE_REACH):
+            continue
+        edits.append((start, end, None))
+        word = _DIRECTIVE_WORD.match(text, start, end)
+        records.append(("preprocessor", "#" + (word.group(1) if word else name), (), start, end))
+    return edits
+
+
+_DEFINING = frozenset({"define", "undef", SIMPLE_RUN})
+# How far back a table's `{` may be (lib/test_bpf.c's rows run to 500 kB).
+_TABLE_REACH = 1_000_000
+_DIRECTIVE_WORD = re.compile(r"[ \t]*#[ \t]*(\w+)")
 
 
 def normalise_and_parse(

@@ -13,7 +13,10 @@ import re
 from .normalise_preproc import Directive
 from .normalise_scan import blank
 
-__all__ = ["mask"]
+__all__ = ["SIMPLE_RUN", "mask"]
+
+# The name given to a run of one-line #define/#undef/#include lines in the directives.
+SIMPLE_RUN = "simple-run"
 
 # Comments, string and character literals, and preprocessor directive lines
 # (with continuations).  The leading "\n" of the directive branch keeps a
@@ -38,7 +41,8 @@ _TOKEN = re.compile(
 
 
 def mask(text: str) -> tuple[str, list[Directive]]:
-    """Text with comments, literals and directive lines blanked, plus the directives.
+    """Text with comments, literals and directive lines blanked, plus the directives
+    (runs of one-line ``#define``/``#undef``/``#include`` lines as one ``SIMPLE_RUN``).
 
     The mask is pure ASCII with one character per original character, so it
     can be turned into bytes whose indices are character offsets.
@@ -67,6 +71,8 @@ def mask(text: str) -> tuple[str, list[Directive]]:
         pos = end
         if directive is not None:
             directives.append((directive, start, end, match.group(3)))
+        elif match.group(1) is not None:
+            directives.append((SIMPLE_RUN, start, end, ""))
     pieces.append(text[pos:])
     masked = "".join(pieces)
     if not masked.isascii():

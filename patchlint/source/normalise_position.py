@@ -57,9 +57,10 @@ def in_struct_body(masked: str, pos: int) -> bool:
     return _STRUCT_BODY_START.search(before) is not None
 
 
-def in_initialiser(masked: str, pos: int) -> bool:
-    """Whether ``pos`` lies directly inside the braces of an initialiser list."""
-    opener = innermost_open(masked, pos, limit=3000)
+def in_initialiser(masked: str, pos: int, limit: int = 3000) -> bool:
+    """Whether ``pos`` lies directly inside the braces of an initialiser list (whose
+    ``{`` is at most ``limit`` characters back)."""
+    opener = innermost_open(masked, pos, limit=limit)
     if opener < 0 or masked[opener] != "{":
         return False
     before = prev_char(masked, opener)

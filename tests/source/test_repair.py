@@ -258,3 +258,23 @@ def test_call_shaped_macros_among_struct_members_are_members_not_blocks() -> Non
     fields = parsed.tree.root_node.children[0].child_by_field_name("body")
     assert [n.type for n in fields.named_children] == ["field_declaration"] * 3
     assert not parsed.tree.root_node.has_error
+
+
+def test_defines_between_the_rows_of_a_table_are_blanked() -> None:
+    """`#define ROW(...)` and `#undef` inside an initialiser list (lib/test_bpf.c):
+    blanked in the first pass, so the table and the functions after it parse; a
+    `#define` in a function body stays (tree-sitter-c takes it as a statement)."""
+    rows = "".join(f"\t{{ {i}, {i} }},\n" for i in range(40))
+    parsed = _parsed(
+        "static const struct t tests[] = {\n" + rows + "#define ROW(a) \\\n\t{ a, a },\n"
+        "\tROW(3),\n#undef ROW\n#undef OTHER\n" + rows + "};\n"
+        "int f(void)\n{\n#define IN_BODY 2\n\treturn IN_BODY;\n}\n"
+    )
+    assert not parsed.tree.root_node.has_error
+    assert [(c.kind, c.name) for c in parsed.constructs] == [
+        ("preprocessor", "#define"),
+        ("preprocessor", "#undef"),
+    ]
+    (function,) = parsed.functions
+    body = function.node.child_by_field_name("body")
+    assert body is not None and body.named_children[0].type == "preproc_def"
