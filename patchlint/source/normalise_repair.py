@@ -55,6 +55,9 @@ _TRANSPARENT = frozenset(
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # A function body as kernel style writes it: `{` alone at column 0 after the head's `)`.
 _BODY_AFTER_HEAD = re.compile(rb"\)[ \t]*\n\{\n")
+# Anything that may be a function: a body's `{` at column 0 after a `)`, or a head
+# starting at column 0 with its `{` on the same line.
+_FUNCTION_SHAPE = re.compile(rb"\)[ \t]*\n\{|\n[A-Za-z_][^\n;{}]*\)[ \t]*\{")
 
 
 @dataclass
@@ -103,9 +106,13 @@ def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.N
     functions that follow, but a broken data table or struct definition after
     the last function affects none, and repairing kernel macro soup (trace event
     headers, test tables) would cost much and bring nothing.  When the root
-    itself is an ERROR the file collapsed, and everything is repaired.
+    itself is an ERROR the file collapsed, and everything is repaired if the
+    file has anything shaped like a function.
     """
     found: list[tuple[int, bool, list[tree_sitter.Node]]] = []
+    # A collapsed file with no function shape at all (a header of table rows
+    # included into an array, `sound/usb/quirks-table.h`) has nothing to win.
+    collapsed = root.type == "ERROR" and _FUNCTION_SHAPE.search(data) is not None
     stack = [root]
     while stack:
         node = stack.pop()
@@ -118,7 +125,7 @@ def _error_nodes(root: tree_sitter.Node, data: bytes) -> list[list[tree_sitter.N
                 continue
             lo = children[index - 1] if index else child
             hi = children[index + 1] if index + 1 < len(children) else child
-            relevant = root.type == "ERROR" or _holds_function(children, index, data)
+            relevant = collapsed or _holds_function(children, index, data)
             found.append((child.start_byte, relevant, [child, lo, hi]))
     found.sort(key=lambda item: item[0])
     last = max((i for i, (_, relevant, _) in enumerate(found) if relevant), default=-1)
