@@ -1,0 +1,468 @@
+"""Names and calls: variables, constants, macros, interpreted and uninterpreted calls.
+
+A call is interpreted when its callee is defined in the file (a helper, in the same
+version as the caller), in the model header, or changed by the patch elsewhere;
+a macro is expanded when the file or the model defines it.  Anything else is an
+uninterpreted call: an observable event, a result shared by both versions while
+their calls agree, and a fresh state of the memory the callee can reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from patchlint.source import FunctionDef, SourceFile
+
+from . import smt
+from .ctype import (
+    INT,
+    LONG,
+    ULONG,
+    IntType,
+    AnyType,
+    ArrayType,
+    FunctionType,
+    PointerType,
+    UnknownType,
+    VoidType,
+    decay,
+    type_key,
+)
+from .declarations import Unsupported, declarator_type, parameter, specifier_type, text
+from .knowledge import call_kinds
+from .machine import MAX_DEPTH, Fault, Frame, LValue, MacroArg, MemRef, ReturnSignal, VarRef
+from .memory import is_local
+from .statements import StatementMixin
+from .symbols import Layer, Macro, Symbols, parse_snippet
+from .trace import CallEvent, LocalContent, LockHeld
+from .values import (
+    LOCAL_BASE,
+    FuncV,
+    IntV,
+    OpaqueV,
+    PtrV,
+    Value,
+    convert,
+    encode,
+    from_storage,
+    int_const,
+    storage_bits,
+)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A function the engine interprets, with the names its body sees."""
+
+    symbols: Symbols
+    fn: FunctionDef
+    source: SourceFile
+
+
+class CallMixin(StatementMixin):
+    # Functions of other files that the patch changes, by name.
+    program: dict[str, Definition]
+
+    # -- identifiers --------------------------------------------------------------
+    def identifier_lvalue(self, name: str, node: Node) -> LValue | None:
+        frame = self.frame
+        arg = frame.macro_args.get(name)
+        if arg is not None:
+            return self.in_frame(arg.frame, lambda: self.lvalue(arg.node))
+        var = frame.lookup(name)
+        if var is not None:
+            return VarRef(var)
+        if frame.symbols.is_enumerator(name):
+            return None
+        found = frame.symbols.global_var(name)
+        if found is not None:
+            if isinstance(found.ctype, UnknownType):
+                raise Unsupported(f"global {name} of unresolved type {found.ctype}")
+            obj = self.global_object(name, found.ctype)
+            if found.is_const and found.init is not None:
+                self.define_const_global(obj, found.ctype, found.init)
+            if isinstance(found.ctype, ArrayType):
+                return None
+            return MemRef(obj, name)
+        return None
+
+    def identifier_value(self, name: str, node: Node) -> Value:
+        frame = self.frame
+        arg = frame.macro_args.get(name)
+        if arg is not None:
+            return self.in_frame(arg.frame, lambda: self.eval(arg.node))
+        ref = self.identifier_lvalue(name, node)
+        if ref is not None:
+            return self.load(ref, node)
+        symbols = frame.symbols
+        if symbols.is_enumerator(name):
+            value = symbols.constant(name)
+            if value is None:
+                raise Unsupported(f"enumerator {name} with a value we cannot read")
+            return int_const(value, INT)
+        found = symbols.global_var(name)
+        if found is not None and isinstance(found.ctype, ArrayType):
+            obj = self.global_object(name, found.ctype)
+            if found.is_const and found.init is not None:
+                self.define_const_global(obj, found.ctype, found.init)
+            return obj
+        if symbols.function(name) is not None or symbols.prototype(name) is not None:
+            prototype = symbols.prototype(name) or FunctionType(INT, (), False, False)
+            return FuncV(name, prototype)
+        macro = self.find_macro(name)
+        if macro is not None and macro.params is None:
+            return self.expand_object_macro(macro, node)
+        constant = symbols.constant(name)
+        if constant is not None:
+            return int_const(constant, INT if -(1 << 31) <= constant < 1 << 31 else _wide(constant))
+        self.inputs.unresolved.add(name)
+        term = self.inputs.symbol(f"const:{name}", name, UnknownType(name), 64, "constant")
+        return OpaqueV(term, name, UnknownType(name))
+
+    def identifier_type(self, name: str, node: Node) -> AnyType:
+        frame = self.frame
+        arg = frame.macro_args.get(name)
+        if arg is not None:
+            return self.in_frame(arg.frame, lambda: self.static_type(arg.node))
+        var = frame.lookup(name)
+        if var is not None:
+            return var.ctype
+        if frame.symbols.is_enumerator(name):
+            return INT
+        found = frame.symbols.global_var(name)
+        if found is not None:
+            return found.ctype
+        prototype = frame.symbols.prototype(name)
+        if prototype is not None:
+            return prototype
+        raise Unsupported(f"type of {name}")
+
+    def in_frame(self, frame: Frame, action: Callable[[], T]) -> T:
+        self.frames.append(frame)
+        try:
+            return action()
+        finally:
+            self.frames.pop()
+
+    def define_const_global(self, obj: PtrV, ctype: AnyType, init: Node) -> None:
+        oid = smt.const_int(obj.oid)
+        if oid is None or oid in self.memory.constant_objects:
+            return
+        from .initialise import initialise_object
+
+        # Run the initialiser into the log, then move its writes into the constant table.
+        mark = len(self.memory.log)
+        target = ctype if not isinstance(ctype, ArrayType) else ctype
+        initialise_object(self, obj, target, init)
+        from .memory import Fill, Write
+
+        entries = self.memory.log[mark:]
+        del self.memory.log[mark:]
+        self.memory.constant_objects.setdefault(oid, {})
+        for entry in entries:
+            if isinstance(entry, Write):
+                self.memory.define_constant(oid, entry.location, entry.value)
+            elif isinstance(entry, Fill):
+                continue
+
+    # -- macros -----------------------------------------------------------------------
+    def find_macro(self, name: str) -> Macro | None:
+        """Macros defined by the file or the model; header macros stay uninterpreted."""
+        for layer in self.frame.symbols.layers():
+            macro = layer.macros.get(name)
+            if macro is not None:
+                return macro if layer.origin in ("file", "model") else None
+        return None
+
+    def expand_object_macro(self, macro: Macro, node: Node) -> Value:
+        body = parse_snippet(macro.body) if macro.body else None
+        if body is None:
+            raise Unsupported(f"macro {macro.name}")
+        return self._expand(macro, body, {}, node)
+
+    def expand_call_macro(self, macro: Macro, args: list[Node], node: Node) -> Value:
+        assert macro.params is not None
+        if len(args) < len(macro.params) or (len(args) > len(macro.params) and not macro.variadic):
+            raise Unsupported(f"macro {macro.name} called with {len(args)} arguments")
+        body = parse_snippet(macro.body) if macro.body else None
+        if body is None:
+            raise Unsupported(f"macro {macro.name} (body not parsed as C)")
+        bindings = {param: MacroArg(arg, self.frame) for param, arg in zip(macro.params, args, strict=False)}
+        return self._expand(macro, body, bindings, node)
+
+    def _expand(self, macro: Macro, body: Node, bindings: dict[str, MacroArg], node: Node) -> Value:
+        caller = self.frame
+        if sum(1 for f in self.frames if f.function == f"macro {macro.name}") > 4:
+            raise Unsupported(f"recursive expansion of macro {macro.name}")
+        frame = Frame(
+            f"macro {macro.name}",
+            caller.symbols,
+            caller.return_type,
+            scopes=caller.scopes,
+            macro_args=bindings,
+            address_taken=caller.address_taken,
+            cleanups=caller.cleanups,
+            source=None,
+        )
+        self.frames.append(frame)
+        try:
+            if body.type in ("compound_statement", "do_statement", "if_statement", "expression_statement"):
+                self.exec_statement(body)
+                return int_const(0)
+            return self.eval(body)
+        finally:
+            self.frames.pop()
+
+    # -- calls --------------------------------------------------------------------------
+    def call(self, node: Node) -> Value:
+        function = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        args = [a for a in (arguments.named_children if arguments else []) if a.type != "comment"]
+        if function is None:
+            raise Unsupported(f"call at line {node.start_point[0] + 1}")
+        if function.type == "call_expression":
+            return self.guard_call(function, args, node)
+        if function.type == "identifier":
+            return self.call_named(text(function), args, node)
+        callee = self.eval(function)
+        if isinstance(callee, FuncV):
+            return self.uninterpreted(callee.name, None, args, node, callee.ctype)
+        if isinstance(callee, PtrV):
+            target = callee.ctype.target
+            ftype = target if isinstance(target, FunctionType) else None
+            return self.uninterpreted("", encode(callee), args, node, ftype, shown=text(function))
+        raise Unsupported(f"call through {callee.ctype}")
+
+    def call_named(self, name: str, args: list[Node], node: Node) -> Value:
+        frame = self.frame
+        if name in frame.macro_args or frame.lookup(name) is not None:
+            callee = self.identifier_value(name, node)
+            if isinstance(callee, FuncV):
+                return self.call_named(callee.name, args, node)
+            if isinstance(callee, PtrV):
+                target = callee.ctype.target
+                ftype = target if isinstance(target, FunctionType) else None
+                return self.uninterpreted("", encode(callee), args, node, ftype, shown=name)
+            raise Unsupported(f"call through {callee.ctype}")
+        special = self.builtin(name, args, node)
+        if special is not None:
+            return special
+        macro = self.find_macro(name)
+        if macro is not None and macro.params is not None:
+            return self.expand_call_macro(macro, args, node)
+        definition = self.definition(name)
+        if definition is not None:
+            return self.interpret(name, definition, [self.rvalue(a) for a in args], node)
+        return self.uninterpreted(name, None, args, node, frame.symbols.prototype(name))
+
+    def definition(self, name: str) -> Definition | None:
+        found = self.frame.symbols.function(name)
+        if found is not None:
+            layer, fn = found
+            if layer.origin in ("file", "model"):
+                return Definition(self.frame.symbols, fn, layer.source)
+        return self.program.get(name)
+
+    def builtin(self, name: str, args: list[Node], node: Node) -> Value | None:
+        raise NotImplementedError
+
+    def guard_call(self, function: Node, args: list[Node], node: Node) -> Value:
+        raise NotImplementedError
+
+    def interpret(self, name: str, definition: Definition, args: list[Value], node: Node) -> Value:
+        symbols = definition.symbols
+        fn_node = definition.fn.node
+        if len(self.frames) >= MAX_DEPTH:
+            raise Unsupported(f"call depth above {MAX_DEPTH} at {name}()")
+        type_node = fn_node.child_by_field_name("type")
+        declarator = fn_node.child_by_field_name("declarator")
+        body = fn_node.child_by_field_name("body")
+        if type_node is None or declarator is None or body is None:
+            raise Unsupported(f"definition of {name}")
+        declared = declarator_type(symbols, specifier_type(symbols, type_node), declarator)
+        ftype = declared.ctype
+        if not isinstance(ftype, FunctionType):
+            raise Unsupported(f"definition of {name}")
+        if ftype.variadic:
+            raise Unsupported(f"variadic function {name}")
+        params = _parameters(symbols, declarator)
+        if len(params) != len(args):
+            raise Unsupported(f"{name}() called with {len(args)} arguments, defined with {len(params)}")
+        frame = Frame(name, symbols, ftype.ret, address_taken=address_taken(body), source=definition.source)
+        self.frames.append(frame)
+        try:
+            for (pname, ptype), value in zip(params, args, strict=True):
+                var = self.declare(pname, ptype, pname in frame.address_taken)
+                self.store(VarRef(var), value, node)
+            try:
+                self.exec_statement(body)
+            except ReturnSignal as signal:
+                return signal.value if signal.value is not None else int_const(0)
+            if not isinstance(ftype.ret, VoidType) and name != "main":
+                return int_const(0)
+            return int_const(0)
+        finally:
+            self.frames.pop()
+
+    def uninterpreted(
+        self,
+        name: str,
+        target: smt.BitVecRef | None,
+        arg_nodes: list[Node],
+        node: Node,
+        ftype: FunctionType | None,
+        shown: str | None = None,
+    ) -> Value:
+        kinds = call_kinds()
+        args = [self.rvalue(a) for a in arg_nodes]
+        if ftype is not None and ftype.prototyped:
+            args = [
+                convert(value, ptype) if index < len(ftype.params) and not isinstance(ptype, UnknownType) else value
+                for index, (value, ptype) in enumerate(zip(args, list(ftype.params) + [VoidType()] * len(args), strict=False))
+            ]
+        callee_text = shown if shown is not None else name
+        call_text = text(node)
+        line = node.start_point[0] + 1
+        is_log = bool(name) and (kinds.is_log(name) or _has_log_string(args, self.inputs.string_bytes))
+        first_arg = text(arg_nodes[0]) if arg_nodes else None
+        lock_ops = kinds.lock_ops(name, first_arg) if name else []
+        kind = "log" if is_log else ("lock" if any(o.acquire for o in lock_ops) else ("unlock" if lock_ops else "call"))
+        passed = tuple(self.local_content(value) for value in args)
+        stream = self.logs if is_log else self.events
+        event = CallEvent(len(stream), name, target, tuple(args), passed, len(self.memory.log), line, call_text, kind)
+        stream.append(event)
+        for op in lock_ops:
+            self.apply_lock(op.lock, op.acquire, args[0] if args else None, line, call_text)
+        if name in kinds.noreturn:
+            raise Fault(f"{name}() does not return (line {line})")
+        if not is_log:
+            for value in args:
+                self.note_escape(value)
+            if name not in kinds.pure:
+                self.memory.havoc(f"call{event.index}:{callee_text}")
+        if name in kinds.returns_argument:
+            position = kinds.returns_argument[name]
+            if position < len(args):
+                return args[position]
+        epoch = f"{'log' if is_log else 'call'}{event.index}:{callee_text}"
+        return self.call_result(epoch, ftype.ret if ftype is not None else None, callee_text)
+
+    def call_result(self, epoch: str, ret: AnyType | None, callee: str) -> Value:
+        shown = f"result of {epoch}"
+        if ret is None:
+            term = self.inputs.symbol(f"ret:{epoch}", shown, UnknownType("int"), 64, "call")
+            return OpaqueV(term, f"the result of {callee}()", UnknownType(f"result of {callee}()"))
+        if isinstance(ret, VoidType):
+            return int_const(0)
+        ret = decay(ret)
+        if isinstance(ret, PointerType):
+            pointer, constraint = self.inputs.pointer_input(f"ret:{epoch}", shown, ret, "call")
+            self.decider.assume(constraint)
+            return pointer
+        if isinstance(ret, UnknownType):
+            term = self.inputs.symbol(f"ret:{epoch}", shown, ret, 64, "call")
+            return OpaqueV(term, f"the result of {callee}()", ret)
+        bits = storage_bits(ret)
+        term = self.inputs.symbol(f"ret:{epoch}", shown, ret, bits, "call")
+        return from_storage(term, ret, shown)
+
+    def local_content(self, value: Value) -> LocalContent | None:
+        if not isinstance(value, PtrV):
+            return None
+        oid = smt.const_int(value.oid)
+        if oid is None or oid < LOCAL_BASE:
+            return None
+        cells = []
+        for location, bits in self.memory.local_writes(oid):
+            relative = smt.simplify_bv(smt.concat(smt.bv_val(0, 32), smt.extract(79, 0, location)))
+            cells.append((relative.get_id(), bits, self.memory.read(location, bits)))
+        local_type = self.local_types.get(oid)
+        return LocalContent(
+            tuple(cells),
+            (value.elem, value.sub, value.path),
+            type_key(local_type) if local_type is not None else "",
+        )
+
+    def apply_lock(self, lock: str, acquire: bool, resource: Value | None, line: int, call_text: str) -> None:
+        if acquire:
+            self.locks.append(LockHeld(lock, resource, line, call_text))
+            return
+        for index in range(len(self.locks) - 1, -1, -1):
+            held = self.locks[index]
+            if held.lock == lock:
+                del self.locks[index]
+                return
+
+
+def _wide(value: int) -> IntType:
+    return LONG if value < 1 << 63 else ULONG
+
+
+def _has_log_string(args: list[Value], strings: dict[int, bytes]) -> bool:
+    for value in args:
+        if isinstance(value, PtrV):
+            oid = smt.const_int(value.oid)
+            if oid is not None and oid in strings and strings[oid].endswith(b"\n"):
+                return True
+    return False
+
+
+def _parameters(symbols: Symbols, declarator: Node) -> list[tuple[str, AnyType]]:
+    node: Node | None = declarator
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    if node is None:
+        return []
+    params_node = node.child_by_field_name("parameters")
+    out: list[tuple[str, AnyType]] = []
+    if params_node is None:
+        return out
+    for param in params_node.named_children:
+        if param.type != "parameter_declaration":
+            continue
+        declared = parameter(symbols, param)
+        if isinstance(declared.ctype, VoidType) and declared.name is None:
+            continue
+        out.append((declared.name or f"<unnamed {len(out)}>", declared.ctype))
+    return out
+
+
+def function_parameters(symbols: Symbols, fn_node: Node) -> list[tuple[str, AnyType]]:
+    declarator = fn_node.child_by_field_name("declarator")
+    return _parameters(symbols, declarator) if declarator is not None else []
+
+
+def address_taken(body: Node) -> frozenset[str]:
+    """Locals whose address is taken anywhere in ``body`` (they live in memory)."""
+    names: set[str] = set()
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.type == "pointer_expression" and node.children and node.children[0].type == "&":
+            target = node.child_by_field_name("argument")
+            while target is not None and target.type in (
+                "field_expression",
+                "subscript_expression",
+                "parenthesized_expression",
+            ):
+                if target.type == "field_expression" and text(target.child_by_field_name("operator")) == "->":
+                    target = None
+                    break
+                target = target.child_by_field_name("argument") or (
+                    target.named_children[0] if target.named_children else None
+                )
+            if target is not None and target.type == "identifier":
+                names.add(text(target))
+        stack.extend(node.named_children)
+    return frozenset(names)
+
+
+__all__ = ["CallMixin", "Layer", "address_taken", "function_parameters", "is_local"]

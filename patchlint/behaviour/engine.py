@@ -1,0 +1,135 @@
+"""Differential execution of one function: both versions on the same inputs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from patchlint.source import FunctionDef, SourceFile
+
+from .calls import Definition
+from .compare import find_divergence
+from .explore import Exploration, Explorer
+from .inputs import Inputs
+from .interpreter import run_path
+from .model import Explored, FunctionVerdict, Witness
+from .symbols import ExtraLayers, Symbols
+from .trace import PathOutcome
+from .witness import build_witness
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The limits of one function's comparison (documented in docs/behaviour.md)."""
+
+    loop_bound: int = 8
+    seconds: float = 2.0
+    max_paths: int = 128
+    solver_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class Version:
+    """One side of the comparison: the file, the function and what its calls may reach."""
+
+    source: SourceFile
+    function: FunctionDef
+    headers: ExtraLayers | None = None
+    # Functions changed by the patch in other files, interpreted instead of uninterpreted.
+    program: Callable[[Symbols], dict[str, Definition]] | None = None
+
+
+def compare_versions(
+    before: Version,
+    after: Version,
+    file: str,
+    bounds: Bounds = Bounds(),
+    old_name: str | None = None,
+) -> FunctionVerdict:
+    """The verdict on ``after.function`` against ``before.function``; never raises on
+    unsupported code (the verdict is then ``unknown`` with the construct named)."""
+    start = time.monotonic()
+    deadline = start + bounds.seconds
+    name = after.function.name
+    inputs = Inputs()
+    try:
+        explorations = [
+            _explore("before", before, inputs, bounds, deadline),
+            _explore("after", after, inputs, bounds, deadline),
+        ]
+        before_run, after_run = explorations
+        search = find_divergence(before_run, after_run, deadline, bounds.solver_ms)
+        explored = Explored(
+            paths=before_run.paths + after_run.paths,
+            complete=before_run.complete and after_run.complete and not search.undecided,
+            paths_before=before_run.paths,
+            paths_after=after_run.paths,
+            limits=tuple(dict.fromkeys([*before_run.limits, *after_run.limits])),
+        )
+        if search.divergence is not None:
+            witness, _ = build_witness(search.divergence, inputs, deadline + 0.5, bounds.solver_ms)
+            verdict = _diverges(name, file, witness, explored, inputs)
+        elif explored.complete and before_run.outcomes and after_run.outcomes:
+            verdict = FunctionVerdict(
+                name,
+                file,
+                "equivalent",
+                None,
+                explored,
+                f"all {explored.paths} paths agree (loops unrolled up to {bounds.loop_bound} times)",
+            )
+        else:
+            verdict = FunctionVerdict(
+                name, file, "unknown", None, explored, _unknown_reason(before_run, after_run, search.undecided)
+            )
+    except RecursionError:
+        verdict = FunctionVerdict(name, file, "unknown", None, Explored(0, False), "nesting too deep to interpret")
+    seconds = time.monotonic() - start
+    return FunctionVerdict(
+        verdict.function,
+        verdict.file,
+        verdict.verdict,
+        verdict.witness,
+        verdict.explored,
+        verdict.reason,
+        seconds,
+        old_name,
+        verdict.notes,
+    )
+
+
+def _explore(version: str, side: Version, inputs: Inputs, bounds: Bounds, deadline: float) -> Exploration:
+    symbols = Symbols(side.source, side.headers)
+    program = side.program(symbols) if side.program is not None else {}
+    exploration = Exploration(version)
+    explorer = Explorer(exploration, deadline, bounds.max_paths, bounds.solver_ms)
+
+    def run(decider: Explorer) -> PathOutcome:
+        return run_path(version, inputs, symbols, side.function, side.source, decider, bounds.loop_bound, program)
+
+    return explorer.explore(run)
+
+
+def _diverges(name: str, file: str, witness: Witness, explored: Explored, inputs: Inputs) -> FunctionVerdict:
+    reason = witness.first_difference
+    if witness.output_only:
+        reason = f"log output only: {reason}"
+    notes: tuple[str, ...] = ()
+    if inputs.unresolved:
+        notes = (f"identifiers without a definition, modelled as unknown constants: {', '.join(sorted(inputs.unresolved))}",)
+    return FunctionVerdict(name, file, "diverges", witness, explored, reason, notes=notes)
+
+
+def _unknown_reason(before: Exploration, after: Exploration, undecided: list[str]) -> str:
+    unsupported = list(dict.fromkeys([*before.unsupported, *after.unsupported]))
+    if unsupported:
+        return "unsupported: " + "; ".join(unsupported[:3])
+    if before.budget_exhausted or after.budget_exhausted:
+        return "time budget exhausted before the exploration completed"
+    limits = list(dict.fromkeys([*before.limits, *after.limits]))
+    if limits:
+        return "bounds reached: " + "; ".join(limits[:3])
+    if undecided:
+        return "solver could not decide: " + "; ".join(dict.fromkeys(undecided[:3]))
+    return "no path could be explored"
