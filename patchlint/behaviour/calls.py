@@ -234,12 +234,18 @@ class CallMixin(StatementMixin):
             return self.call_named(text(function), args, node)
         callee = self.eval(function)
         if isinstance(callee, FuncV):
-            return self.uninterpreted(callee.name, None, args, node, callee.ctype)
+            return self.call_named(callee.name, args, node)
         if isinstance(callee, PtrV):
-            target = callee.ctype.target
-            ftype = target if isinstance(target, FunctionType) else None
-            return self.uninterpreted("", encode(callee), args, node, ftype, shown=text(function))
+            return self.call_pointer(callee, args, node)
         raise Unsupported(f"call through {callee.ctype}")
+
+    def call_pointer(self, callee: PtrV, args: list[Node], node: Node) -> Value:
+        """A call through a function pointer: uninterpreted, named by the pointer."""
+        self.check_deref(callee, node)
+        target = callee.ctype.target
+        ftype = target if isinstance(target, FunctionType) else None
+        shown = f"(*{callee.origin})" if callee.origin else "(*pointer)"
+        return self.uninterpreted("", encode(callee), args, node, ftype, shown=shown)
 
     def call_named(self, name: str, args: list[Node], node: Node) -> Value:
         frame = self.frame
@@ -248,9 +254,7 @@ class CallMixin(StatementMixin):
             if isinstance(callee, FuncV):
                 return self.call_named(callee.name, args, node)
             if isinstance(callee, PtrV):
-                target = callee.ctype.target
-                ftype = target if isinstance(target, FunctionType) else None
-                return self.uninterpreted("", encode(callee), args, node, ftype, shown=name)
+                return self.call_pointer(callee, args, node)
             raise Unsupported(f"call through {callee.ctype}")
         special = self.builtin(name, args, node)
         if special is not None:
@@ -383,7 +387,7 @@ class CallMixin(StatementMixin):
         cells = []
         for location, bits in self.memory.local_writes(oid):
             relative = smt.simplify_bv(smt.concat(smt.bv_val(0, 32), smt.extract(79, 0, location)))
-            cells.append((relative.get_id(), bits, self.memory.read(location, bits)))
+            cells.append((relative, bits, self.memory.read(location, bits)))
         local_type = self.local_types.get(oid)
         return LocalContent(
             tuple(cells),

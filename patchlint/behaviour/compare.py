@@ -59,8 +59,8 @@ def _content_differs(
     if cb.type_key != ca.type_key or cb.offset[2] != ca.offset[2]:
         return smt.TRUE
     parts = [smt.differ(cb.offset[0], ca.offset[0]), smt.differ(cb.offset[1], ca.offset[1])]
-    cells_b = {key: (bits, value) for key, bits, value in cb.cells}
-    cells_a = {key: (bits, value) for key, bits, value in ca.cells}
+    cells_b = {key.get_id(): (bits, value) for key, bits, value in cb.cells}
+    cells_a = {key.get_id(): (bits, value) for key, bits, value in ca.cells}
     if set(cells_b) != set(cells_a):
         return smt.TRUE
     for key, (bits, value) in cells_b.items():
@@ -184,19 +184,19 @@ def find_divergence(before: Exploration, after: Exploration, deadline: float, so
             if not alternatives:
                 continue
             query = smt.conj(*b.constraints, smt.disj(*(alt for _, alt in alternatives)))
-            solver.push()
+            # A fresh solver per query: z3 is much faster on floating point and on
+            # arrays outside incremental mode; a query may take the rest of the budget.
+            solver = PathSolver(max(solver_ms, int((deadline - time.monotonic()) * 1000)))
             solver.add(query)
             result = solver.check()
             if result == "sat":
                 model = solver.model()
-                solver.pop()
                 for a, alt in alternatives:
                     if smt.model_bool(model, alt):
                         chosen = smt.conj(*b.constraints, alt)
                         return Search(Divergence(round_name, b, a, model, chosen), undecided, solver)
                 undecided.append("a model that matched no path pair")
                 continue
-            solver.pop()
             if result == "unknown":
                 undecided.append("solver timeout on a path pair")
     return Search(None, undecided, solver)

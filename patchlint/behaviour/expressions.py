@@ -288,6 +288,8 @@ class ExpressionMixin(RunBase):
             return ref.var.obj
         if ref.bitfield is not None:
             raise Unsupported("address of a bit-field")
+        if ref.union_bits is not None:
+            raise Unsupported("address of a member of a scalar union")
         return ref.ptr
 
     def eval_call(self, node: Node) -> Value:
@@ -360,16 +362,16 @@ class ExpressionMixin(RunBase):
             if not isinstance(pointer, PtrV):
                 raise Unsupported(f"-> on {pointer.ctype}")
             self.check_deref(pointer, node)
-            member, bits = self.member(pointer, field_name, node)
-            return MemRef(member, f"{_origin(pointer)}->{field_name}", bits)
+            found = self.member(pointer, field_name, node)
+            return MemRef(found.ptr, f"{_origin(pointer)}->{field_name}", found.bitfield, found.union_bits)
         base = self.lvalue(base_node)
         if isinstance(base, VarRef):
             if base.var.obj is None:
                 raise Unsupported(f"member of register variable {base.var.name}")
-            member, bits = self.member(base.var.obj, field_name, node)
-            return MemRef(member, f"{base.var.name}.{field_name}", bits)
-        member, bits = self.member(base.ptr, field_name, node)
-        return MemRef(member, f"{base.name}.{field_name}", bits)
+            found = self.member(base.var.obj, field_name, node)
+            return MemRef(found.ptr, f"{base.var.name}.{field_name}", found.bitfield, found.union_bits)
+        found = self.member(base.ptr, field_name, node)
+        return MemRef(found.ptr, f"{base.name}.{field_name}", found.bitfield, found.union_bits)
 
     def rvalue(self, node: Node) -> Value:
         return self.eval(node)

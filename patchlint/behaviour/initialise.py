@@ -69,7 +69,9 @@ def _list(run: RunBase, obj: PtrV, ctype: AnyType, init: Node) -> None:
     if isinstance(ctype, RecordType):
         _record_list(run, obj, ctype, items)
     elif isinstance(ctype, ArrayType):
-        _array_list(run, obj, ctype, items)
+        # An array element of an array (int m[2][2]) is reached as an array object.
+        first = run.decay(obj) if obj.ctype.target == ctype else obj
+        _array_list(run, first, ctype, items)
     else:
         if len(items) > 1:
             raise Unsupported("scalar initialised from a list of several values")
@@ -104,7 +106,8 @@ def _record_list(run: RunBase, obj: PtrV, ctype: RecordType, items: list[Node]) 
             field_name = names[position] or ""
             if not field_name:
                 raise Unsupported(f"positional initialiser of an anonymous member of {ctype}")
-        member_ptr, bits = run.member(obj, field_name, value_node)
+        found = run.member(obj, field_name, value_node)
+        member_ptr = found.ptr
         member_type = member_ptr.ctype.target
         if isinstance(member_type, ArrayType):
             first = run.decay(member_ptr)
@@ -117,7 +120,8 @@ def _record_list(run: RunBase, obj: PtrV, ctype: RecordType, items: list[Node]) 
         elif value_node.type == "initializer_list":
             _list(run, member_ptr, member_type, value_node)
         else:
-            run.store(MemRef(member_ptr, f"{obj.origin}.{field_name}", bits), run.eval(value_node), value_node)
+            ref = MemRef(member_ptr, f"{obj.origin}.{field_name}", found.bitfield, found.union_bits)
+            run.store(ref, run.eval(value_node), value_node)
         position += 1
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import smt
 from .ctype import AnyType, PointerType, type_key
-from .smt import ArrayRef, BitVecRef, BoolRef
+from .smt import ArrayRef, BitVecRef, BoolRef, ExprRef
 from .values import INT_OID, NULL_OID, PTR_BITS, PtrV, encode
 
 # Error pointers hold -MAX_ERRNO..-1 (include/linux/err.h).
@@ -52,6 +52,14 @@ class Inputs:
     next_oid: int = 2
     # Identifiers no header defined, modelled as unknown constants.
     unresolved: set[str] = field(default_factory=set)
+    # z3 recycles the id of a term nobody references: terms whose id is used as a
+    # key are kept alive here for the whole comparison.
+    kept: dict[int, ExprRef] = field(default_factory=dict)
+
+    def term_key(self, term: ExprRef) -> int:
+        key = term.get_id()
+        self.kept.setdefault(key, term)
+        return key
 
     def _new_oid(self) -> int:
         oid = self.next_oid
@@ -116,7 +124,7 @@ class Inputs:
 
     def record(self, name: str, term: BitVecRef, ctype: AnyType, kind: str) -> None:
         """Remember a term a witness must report (a memory cell read by the function)."""
-        key = f"{kind}:{name}:{term.get_id()}"
+        key = f"{kind}:{name}:{self.term_key(term)}"
         if key not in self.symbols:
             self.symbols[key] = InputSymbol(name, term, ctype, kind)
 
@@ -139,9 +147,9 @@ class Inputs:
         flat = smt.conj(smt.eq(elem, zero32), smt.eq(sub, zero32))
         candidates = []
         if ctype.target.__class__.__name__ == "FunctionType":
-            fresh = self.fresh_object(f"fn:{raw.get_id()}", ctype.target, name)
+            fresh = self.fresh_object(f"fn:{self.term_key(raw)}", ctype.target, name)
         else:
-            fresh = self.fresh_object(f"obj:{raw.get_id()}", ctype.target, f"*{name}")
+            fresh = self.fresh_object(f"obj:{self.term_key(raw)}", ctype.target, f"*{name}")
         for obj in [fresh, *[o for o in self.objects_of(ctype.target) if o is not fresh]]:
             candidates.append(smt.eq(oid, smt.bv_val(obj.oid, 32)))
         integer = smt.concat(elem, sub)

@@ -200,7 +200,8 @@ class Interpreter(CallMixin):
         # The member pointer came from outside: the container is an input object
         # tied to that pointer (both versions derive the same one).
         name = f"container_of({pointer.origin or 'pointer'}, {prefix}, {member})"
-        obj = self.inputs.fresh_object(f"container:{encode(pointer).get_id()}:{prefix}", record, name)
+        key = self.inputs.term_key(encode(pointer))
+        obj = self.inputs.fresh_object(f"container:{key}:{prefix}", record, name)
         zero = smt.bv_val(0, 32)
         return PtrV(smt.bv_val(obj.oid, 32), zero, "", zero, PointerType(record), name, prefix)
 

@@ -24,6 +24,8 @@ from .ctype import (
     RecordType,
     UnknownType,
     VoidType,
+    FloatType,
+    RecordDef,
     field_path,
     is_scalar,
     type_key,
@@ -136,11 +138,23 @@ class VarRef:
     var: Var
 
 
+@dataclass(frozen=True)
+class Member:
+    """A member reached through a pointer: where it is and how it is stored."""
+
+    ptr: PtrV
+    bitfield: int | None = None
+    # A member of a union of plain scalars: the union's storage is one cell of this
+    # many bits and the member is its low bits (x86-64 is little endian).
+    union_bits: int | None = None
+
+
 @dataclass
 class MemRef:
     ptr: PtrV  # points at the lvalue; ptr.ctype.target is the lvalue's type
     name: str
     bitfield: int | None = None
+    union_bits: int | None = None
 
 
 LValue = VarRef | MemRef
@@ -226,8 +240,8 @@ class RunBase:
         if self.branch(smt.eq(ptr.oid, smt.bv_val(INT_OID, 32)), node):
             raise Fault(f"dereference of an error pointer ({what})")
 
-    def member(self, ptr: PtrV, name: str, node: Node) -> tuple[PtrV, int | None]:
-        """A pointer to member ``name`` of the record ``ptr`` points to."""
+    def member(self, ptr: PtrV, name: str, node: Node) -> Member:
+        """Member ``name`` of the record ``ptr`` points to."""
         target = ptr.ctype.target
         if not isinstance(target, RecordType):
             raise Unsupported(f"member access .{name} on {target}")
@@ -238,16 +252,20 @@ class RunBase:
         if ptr.path == "" and ptr.base and ptr.base not in (type_key(target), "void"):
             raise Unsupported(f"access to {target} through a pointer to {ptr.base}")
         path = prefix
-        for record, member in chain:
+        union_bits: int | None = None
+        for position, (record, member) in enumerate(chain):
+            last = position == len(chain) - 1
             if record.union:
+                width = _scalar_union_bits(record) if last else None
+                if width is not None:
+                    union_bits = width
+                    break
                 self._check_union(path, member.name or "<anonymous>")
             if member.name is not None:
                 path = f"{path}.{member.name}"
-        last = chain[-1][1]
-        return (
-            PtrV(ptr.oid, ptr.elem, path, ptr.sub, PointerType(last.ctype), ptr.origin, ptr.base),
-            last.bits,
-        )
+        last_member = chain[-1][1]
+        pointer = PtrV(ptr.oid, ptr.elem, path, ptr.sub, PointerType(last_member.ctype), ptr.origin, ptr.base)
+        return Member(pointer, last_member.bits, union_bits)
 
     def _check_union(self, path: str, member: str) -> None:
         seen = self.union_members.setdefault(path, member)
@@ -305,9 +323,11 @@ class RunBase:
         if isinstance(target, FunctionType):
             raise Unsupported("a function read through a pointer")
         self.check_deref(ref.ptr, node)
-        return self._load_cells(ref.ptr, ref.name, ref.bitfield, node, 0)
+        return self._load_cells(ref.ptr, ref.name, ref.bitfield, node, 0, ref.union_bits)
 
-    def _load_cells(self, ptr: PtrV, name: str, bitfield: int | None, node: Node, depth: int) -> Value:
+    def _load_cells(
+        self, ptr: PtrV, name: str, bitfield: int | None, node: Node, depth: int, union_bits: int | None = None
+    ) -> Value:
         target = ptr.ctype.target
         if isinstance(target, RecordType):
             return self._load_record(ptr, name, node, depth)
@@ -322,6 +342,12 @@ class RunBase:
                 raise Unsupported(f"{ptr.base} object read as {target} through a cast pointer")
         location = encode(ptr)
         bits = storage_bits(target)
+        if union_bits is not None:
+            whole = self.memory.read(location, union_bits)
+            if not is_local(location):
+                self._note_input(name, location, union_bits, target, whole)
+            raw = smt.simplify_bv(smt.extract(bits - 1, 0, whole)) if bits < union_bits else whole
+            return from_storage(raw, target, name)
         raw = self.memory.read(location, bits)
         if not is_local(location):
             self._note_input(name, location, bits, target, raw)
@@ -372,8 +398,10 @@ class RunBase:
                 continue
             if target.union and index > 0:
                 break
-            member_ptr, bits = self.member(ptr, member.name, node)
-            members.append((member.name, self._load_cells(member_ptr, f"{name}.{member.name}", bits, node, depth + 1)))
+            found = self.member(ptr, member.name, node)
+            members.append(
+                (member.name, self._load_cells(found.ptr, f"{name}.{member.name}", found.bitfield, node, depth + 1, found.union_bits))
+            )
         return AggV(target, tuple(members))
 
     def _load_array(self, ptr: PtrV, name: str, node: Node, depth: int) -> Value:
@@ -401,18 +429,26 @@ class RunBase:
         target = ref.ptr.ctype.target
         self.check_deref(ref.ptr, node)
         converted = convert(value, target)
-        self._store_cells(ref.ptr, converted, ref.bitfield, node, ref.name)
+        self._store_cells(ref.ptr, converted, ref.bitfield, node, ref.name, ref.union_bits)
         return converted
 
-    def _store_cells(self, ptr: PtrV, value: Value, bitfield: int | None, node: Node, name: str = "") -> None:
+    def _store_cells(
+        self,
+        ptr: PtrV,
+        value: Value,
+        bitfield: int | None,
+        node: Node,
+        name: str = "",
+        union_bits: int | None = None,
+    ) -> None:
         target = ptr.ctype.target
         if isinstance(value, AggV):
             if isinstance(target, RecordType):
                 for member_name, member_value in value.members:
                     if member_name.startswith("<anonymous"):
                         raise Unsupported(f"assignment of {target} with an anonymous member")
-                    member_ptr, bits = self.member(ptr, member_name, node)
-                    self._store_cells(member_ptr, member_value, bits, node, f"{name}.{member_name}")
+                    found = self.member(ptr, member_name, node)
+                    self._store_cells(found.ptr, member_value, found.bitfield, node, f"{name}.{member_name}", found.union_bits)
                 return
             if isinstance(target, ArrayType):
                 first = self.decay(ptr)
@@ -429,6 +465,14 @@ class RunBase:
         raw = to_storage(value, target)
         if bitfield is not None and isinstance(value, IntV):
             raw = _bitfield_value(value, bitfield).expr
+        if union_bits is not None:
+            bits = storage_bits(target)
+            if bits < union_bits:
+                # Writing a narrower member keeps the union's other bytes.
+                old = self.memory.read(location, union_bits)
+                raw = smt.simplify_bv(smt.concat(smt.extract(union_bits - 1, bits, old), raw))
+            self.memory.write(location, union_bits, raw, name)
+            return
         self.memory.write(location, storage_bits(target), raw, name)
 
     def note_escape(self, value: Value) -> None:
@@ -452,6 +496,16 @@ class RunBase:
 
     def lock_note(self, held: LockHeld) -> None:
         self.locks.append(held)
+
+
+def _scalar_union_bits(record: RecordDef) -> int | None:
+    """The width of a union whose members are all integers or floats, else None."""
+    widths = []
+    for member in record.fields:
+        if member.bits is not None or not isinstance(member.ctype, IntType | FloatType):
+            return None
+        widths.append(member.ctype.bits)
+    return max(widths) if widths else None
 
 
 def _compatible_view(base: str, target: AnyType) -> bool:
@@ -503,6 +557,7 @@ __all__ = [
     "LValue",
     "MacroArg",
     "MemRef",
+    "Member",
     "PathCut",
     "ReturnSignal",
     "RunBase",

@@ -13,7 +13,7 @@ from .values import Value
 class LocalContent:
     """The cells of a local object whose address a call received, at the call."""
 
-    cells: tuple[tuple[int, int, BitVecRef], ...]  # (relative location id, bits, value)
+    cells: tuple[tuple[BitVecRef, int, BitVecRef], ...]  # (location in the object, bits, value)
     offset: tuple[BitVecRef, BitVecRef, str]  # where in the object the pointer points
     type_key: str
 

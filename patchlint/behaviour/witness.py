@@ -18,7 +18,7 @@ from .inputs import InputSymbol, Inputs
 from .memory import Memory
 from .model import InputValue, Observable, Observation, Witness
 from .smt import BitVecRef, ExprRef, ModelRef, PathSolver
-from .trace import CallEvent, PathOutcome
+from .trace import CallEvent, LocalContent, PathOutcome
 from .values import (
     INT_OID,
     LOCAL_BASE,
@@ -67,24 +67,24 @@ def relevant_inputs(inputs: Inputs, terms: list[ExprRef]) -> list[InputSymbol]:
 
 
 def minimise(div: Divergence, symbols: list[InputSymbol], deadline: float, solver_ms: int) -> ModelRef:
-    solver = PathSolver(solver_ms)
-    solver.add(div.query)
     model = div.model
+    kept: list[smt.BoolRef] = []
     queries = 0
     for symbol in symbols:
         term = symbol.term
         if term.size() > 64 or queries >= MAX_MINIMISE_QUERIES or time.monotonic() > deadline:
             continue
+        if smt.model_int(model, term) == 0:
+            kept.append(smt.eq(term, smt.bv_val(0, term.size())))
+            continue
         for candidate in _small_values(term):
             queries += 1
-            solver.push()
-            solver.add(candidate)
+            solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+            solver.add(div.query, *kept, candidate)
             if solver.check() == "sat":
                 model = solver.model()
-                solver.pop()
-                solver.add(candidate)
+                kept.append(candidate)
                 break
-            solver.pop()
     return model
 
 
@@ -158,6 +158,9 @@ def show_pointer(raw: int, namer: Namer) -> str:
     if oid == INT_OID:
         integer = _signed(((elem & 0xFFFFFFFF) << 32) | (sub & 0xFFFFFFFF), 64)
         return f"ERR_PTR({integer})" if -4095 <= integer < 0 else f"(void *){integer:#x}"
+    known = namer.inputs.by_oid.get(oid)
+    if known is not None and "(*)(" in known.target:
+        return known.name
     base = namer.object(oid)
     if base.startswith('"') or oid in namer.inputs.function_names:
         return base if elem == 0 else f"{base} + {elem}"
@@ -248,17 +251,24 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
         if text_b != text_a or eb is None or ea is None:
             kind: Observable = "lock" if any(e is not None and e.kind in ("lock", "unlock") for e in (eb, ea)) else "call"
             return (
-                f"call #{index + 1}: before {text_b or _end(b)}, after {text_a or _end(a)}",
+                f"call #{index + 1}: before {text_b or _end(b, model, namer)}, after {text_a or _end(a, model, namer)}",
                 kind,
             )
-        if eb.locals_passed != ea.locals_passed and any(eb.locals_passed):
-            return (f"call #{index + 1} {text_b}: the local object passed differs", "call")
+        for position, (cb, ca) in enumerate(zip(eb.locals_passed, ea.locals_passed, strict=False)):
+            shown_b = _local_cells(cb, model)
+            shown_a = _local_cells(ca, model)
+            if shown_b != shown_a:
+                return (
+                    f"call #{index + 1} {text_b}: argument {position + 1} points to a local object "
+                    f"holding {shown_b} before, {shown_a} after",
+                    "call",
+                )
     if (b.fault is None) != (a.fault is None) or (b.fault is not None):
         if b.fault != a.fault:
             return (f"before {_end(b, model, namer)}, after {_end(a, model, namer)}", "fault")
     ret_b = show(b.ret, model, namer)
     ret_a = show(a.ret, model, namer)
-    if ret_b != ret_a:
+    if repr(ret_b) != repr(ret_a):
         return (f"return value: before {ret_b}, after {ret_a}", "return")
     wb = dict(_writes(mb, None, model, namer))
     wa = dict(_writes(ma, None, model, namer))
@@ -275,6 +285,15 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
         if lb != la:
             return (f"log output #{index + 1}: before {lb}, after {la}", "log")
     return ("a difference the solver found but the concrete values do not show", "call")
+
+
+def _local_cells(content: LocalContent | None, model: ModelRef) -> list[int] | None:
+    if content is None:
+        return None
+    cells = sorted(
+        (smt.model_int(model, key), smt.model_int(model, value)) for key, _, value in content.cells
+    )
+    return [value for _, value in cells]
 
 
 def _shown(value: InputValue | None) -> str:
