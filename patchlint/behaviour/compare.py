@@ -34,6 +34,23 @@ class Divergence:
     query: BoolRef  # what any witness model must satisfy
 
 
+def earliest(div: Divergence, deadline: float, solver_ms: int) -> tuple[BoolRef, ModelRef, int]:
+    """The divergence narrowed to its earliest observable difference: (query, model,
+    index of the call it concerns), so the witness shows the first thing that differs."""
+    if div.round == "output":
+        return div.query, div.model, 0
+    path = smt.conj(*div.before.constraints, *div.after.constraints)
+    for index, term in functional_components(div.before, div.after):
+        if smt.is_false(term):
+            continue
+        query = smt.conj(path, term)
+        solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+        solver.add(query)
+        if solver.check() == "sat":
+            return query, solver.model(), index
+    return div.query, div.model, len(div.before.events)
+
+
 @dataclass
 class Search:
     divergence: Divergence | None
@@ -99,27 +116,32 @@ def _optional_differs(x: Value | None, y: Value | None) -> BoolRef:
     return smt.neg(value_equal(x, y))
 
 
-def functional_differs(b: PathOutcome, a: PathOutcome) -> BoolRef:
+def functional_components(b: PathOutcome, a: PathOutcome) -> list[tuple[int, BoolRef]]:
+    """The functional differences in execution order, each tagged with the index of the
+    call it precedes or is (len(events) for what happens at the end)."""
     mb, ma = b.memory, a.memory
     assert mb is not None and ma is not None
-    parts: list[BoolRef] = []
-    for eb, ea in zip(b.events, a.events, strict=False):
-        parts.append(_memory_differs(mb, eb.memory_mark, ma, ea.memory_mark))
-        parts.append(event_differs(eb, mb, ea, ma))
-    if len(b.events) != len(a.events):
-        return smt.TRUE
-    if (b.fault is None) != (a.fault is None):
-        return smt.TRUE
+    parts: list[tuple[int, BoolRef]] = []
+    for index, (eb, ea) in enumerate(zip(b.events, a.events, strict=False)):
+        parts.append((index, _memory_differs(mb, eb.memory_mark, ma, ea.memory_mark)))
+        parts.append((index, event_differs(eb, mb, ea, ma)))
+    end = min(len(b.events), len(a.events))
+    if len(b.events) != len(a.events) or (b.fault is None) != (a.fault is None):
+        parts.append((end, smt.TRUE))
+        return parts
     if b.fault is None:
-        parts.append(_optional_differs(b.ret, a.ret))
-        parts.append(_memory_differs(mb, None, ma, None))
-        if len(b.locks) != len(a.locks):
-            return smt.TRUE
-        for lb, la in zip(b.locks, a.locks, strict=True):
-            if lb.lock != la.lock:
-                return smt.TRUE
-            parts.append(_optional_differs(lb.resource, la.resource))
-    return smt.simplify_bool(smt.disj(*parts))
+        parts.append((end, _optional_differs(b.ret, a.ret)))
+        parts.append((end, _memory_differs(mb, None, ma, None)))
+        if len(b.locks) != len(a.locks) or any(lb.lock != la.lock for lb, la in zip(b.locks, a.locks, strict=False)):
+            parts.append((end, smt.TRUE))
+        else:
+            for lb, la in zip(b.locks, a.locks, strict=True):
+                parts.append((end, _optional_differs(lb.resource, la.resource)))
+    return parts
+
+
+def functional_differs(b: PathOutcome, a: PathOutcome) -> BoolRef:
+    return smt.simplify_bool(smt.disj(*(term for _, term in functional_components(b, a))))
 
 
 def output_differs(b: PathOutcome, a: PathOutcome) -> BoolRef:

@@ -340,7 +340,7 @@ class ExpressionMixin(RunBase):
                 raise Unsupported(f"subscript of {base.ctype}")
             offset = to_int(index, IntType(64, index.ctype.signed, 4)).expr
             element = self.pointer_add(base, offset)
-            shown = _index_text(index, _child(node, "index"))
+            shown = _index_text(index, self.inputs.placeholder(index.expr))
             return MemRef(element, f"{_origin(base)}[{shown}]")
         if kind == "pointer_expression" and node.children[0].type == "*":
             pointer = self.rvalue(_child(node, "argument"))
@@ -524,12 +524,13 @@ def _origin(value: Value) -> str:
     return "(pointer)"
 
 
-def _index_text(index: IntV, node: Node) -> str:
+def _index_text(index: IntV, placeholder: str) -> str:
+    """A constant index as a number; a symbolic one as a placeholder the witness fills."""
     literal = smt.const_int(index.expr)
     if literal is not None:
         signed = literal - (1 << index.ctype.bits) if index.ctype.signed and literal >> (index.ctype.bits - 1) else literal
         return str(signed)
-    return text(node)
+    return placeholder
 
 
 def string_bytes(node: Node) -> bytes:

@@ -56,6 +56,12 @@ class Inputs:
     # key are kept alive here for the whole comparison.
     kept: dict[int, ExprRef] = field(default_factory=dict)
 
+    def placeholder(self, term: BitVecRef) -> str:
+        """A name part for a symbolic index: the witness shows its value ("p[{{t42}}]")."""
+        if term.size() < 64:
+            term = smt.sign_ext(64 - term.size(), term)
+        return "{{t" + str(self.term_key(term)) + "}}"
+
     def term_key(self, term: ExprRef) -> int:
         key = term.get_id()
         self.kept.setdefault(key, term)

@@ -471,9 +471,9 @@ class RunBase:
                 # Writing a narrower member keeps the union's other bytes.
                 old = self.memory.read(location, union_bits)
                 raw = smt.simplify_bv(smt.concat(smt.extract(union_bits - 1, bits, old), raw))
-            self.memory.write(location, union_bits, raw, name)
+            self.memory.write(location, union_bits, raw, name, IntType(union_bits, False, 4))
             return
-        self.memory.write(location, storage_bits(target), raw, name)
+        self.memory.write(location, storage_bits(target), raw, name, target)
 
     def note_escape(self, value: Value) -> None:
         if isinstance(value, PtrV):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import smt
+from .ctype import AnyType
 from .declarations import Unsupported
 from .inputs import Inputs
 from .smt import BitVecRef
@@ -30,6 +31,7 @@ class Write:
     value: BitVecRef
     local: bool
     name: str = ""  # how the program named the location ("p->count")
+    ctype: AnyType | None = None
 
 
 @dataclass(frozen=True)
@@ -154,18 +156,28 @@ class Memory:
         self.constant_objects.setdefault(oid, {})[location.get_id()] = value
         self.constant_cells.setdefault(oid, []).append((location, value))
 
-    def write(self, location: BitVecRef, bits: int, value: BitVecRef, name: str = "") -> None:
+    def write(
+        self, location: BitVecRef, bits: int, value: BitVecRef, name: str = "", ctype: AnyType | None = None
+    ) -> None:
         location = smt.simplify_bv(location)
         oid = oid_of(location)
         if oid is not None and (oid in self.inputs.string_bytes or oid in self.constant_objects):
             raise Unsupported("a write to a string literal or a const table")
-        self.log.append(Write(location, bits, smt.simplify_bv(value), is_local(location), name))
+        self.log.append(Write(location, bits, smt.simplify_bv(value), is_local(location), name, ctype))
 
     def fill_zero(self, oid: int) -> None:
         self.log.append(Fill(oid))
 
     def havoc(self, epoch: str) -> None:
         self.log.append(Havoc(epoch, frozenset(self.escaped)))
+
+    def written_types(self) -> list[tuple[BitVecRef, int, str, AnyType | None]]:
+        """Non-local written locations with their names and types (for witnesses)."""
+        out = []
+        for entry in self.log:
+            if isinstance(entry, Write) and not entry.local:
+                out.append((entry.location, entry.bits, entry.name, entry.ctype))
+        return out
 
     def nonlocal_writes(self, upto: int | None = None) -> list[tuple[BitVecRef, int, str]]:
         """Distinct non-local locations written so far, in first-write order, named."""

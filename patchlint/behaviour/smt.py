@@ -384,8 +384,16 @@ def model_bool(model: ModelRef, term: BoolRef) -> bool:
 
 
 def model_fp(model: ModelRef, term: FPRef) -> float:
-    value = fp_literal(model.eval(term, model_completion=True))
-    return float("nan") if value is None else value
+    """The Python float of a floating-point term, exact (read from its IEEE bits)."""
+    import struct
+
+    value = model.eval(term, model_completion=True)
+    if isinstance(value, FPNumRef) and value.isNaN():
+        return float("nan")
+    bits = model_bits_of_fp(model, term)
+    if term.sbits() == 24:
+        return float(struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0])
+    return float(struct.unpack("<d", struct.pack("<Q", bits & 0xFFFFFFFFFFFFFFFF))[0])
 
 
 def model_bits_of_fp(model: ModelRef, term: FPRef) -> int:

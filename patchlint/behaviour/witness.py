@@ -9,16 +9,19 @@ is named.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
 from . import smt
-from .compare import Divergence
+from .compare import Divergence, earliest
 from .inputs import InputSymbol, Inputs
-from .memory import Memory
+from .declarations import Unsupported
+from .memory import Havoc, Memory
 from .model import InputValue, Observable, Observation, Witness
 from .smt import BitVecRef, ExprRef, ModelRef, PathSolver
 from .trace import CallEvent, LocalContent, PathOutcome
+from .ctype import IntType
 from .values import (
     INT_OID,
     LOCAL_BASE,
@@ -66,10 +69,19 @@ def relevant_inputs(inputs: Inputs, terms: list[ExprRef]) -> list[InputSymbol]:
     return sorted(found.values(), key=lambda s: order.get(s.term.get_id(), 0))
 
 
-def minimise(div: Divergence, symbols: list[InputSymbol], deadline: float, solver_ms: int) -> ModelRef:
+def minimise(
+    div: Divergence, symbols: list[InputSymbol], deadline: float, solver_ms: int, quiet: smt.BoolRef
+) -> ModelRef:
     model = div.model
     kept: list[smt.BoolRef] = []
-    queries = 0
+    queries = 1
+    # Prefer a witness where the uninterpreted callees leave memory alone: it is the
+    # simplest story and a harness with plain stubs reproduces it.
+    solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+    solver.add(div.query, quiet)
+    if not smt.is_true(quiet) and solver.check() == "sat":
+        model = solver.model()
+        kept.append(quiet)
     for symbol in symbols:
         term = symbol.term
         if term.size() > 64 or queries >= MAX_MINIMISE_QUERIES or time.monotonic() > deadline:
@@ -187,6 +199,19 @@ def input_value(symbol: InputSymbol, model: ModelRef, namer: Namer) -> InputValu
     return _signed(raw, symbol.term.size())
 
 
+_PLACEHOLDER = re.compile(r"\{\{t(\d+)\}\}")
+
+
+def fill_placeholders(name: str, inputs: Inputs, model: ModelRef) -> str:
+    def value(match: re.Match[str]) -> str:
+        term = inputs.kept.get(int(match.group(1)))
+        if not isinstance(term, BitVecRef):
+            return "?"
+        return str(_signed(smt.model_int(model, term), term.size()))
+
+    return _PLACEHOLDER.sub(value, name)
+
+
 def input_name(symbol: InputSymbol) -> str:
     name = symbol.name
     if name.startswith("result of "):
@@ -209,7 +234,8 @@ def _writes(memory: Memory, mark: int | None, model: ModelRef, namer: Namer) -> 
     out: list[tuple[str, InputValue]] = []
     for location, bits, name in memory.nonlocal_writes(mark):
         value = smt.model_int(model, memory.read(location, bits, mark))
-        out.append((name or show_pointer(smt.model_int(model, location), namer), _signed(value, bits)))
+        shown = fill_placeholders(name, namer.inputs, model) if name else ""
+        out.append((shown or show_pointer(smt.model_int(model, location), namer), _signed(value, bits)))
     return out
 
 
@@ -237,15 +263,13 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
         eb = b.events[index] if index < len(b.events) else None
         ea = a.events[index] if index < len(a.events) else None
         if eb is not None and ea is not None:
-            wb = dict(_writes(mb, eb.memory_mark, model, namer))
-            wa = dict(_writes(ma, ea.memory_mark, model, namer))
-            for name in [*wb, *[n for n in wa if n not in wb]]:
-                if wb.get(name) != wa.get(name):
-                    return (
-                        f"memory {name} when calling {_call_text(eb, model, namer)}: "
-                        f"before {_shown(wb.get(name))}, after {_shown(wa.get(name))}",
-                        "write",
-                    )
+            found = _memory_difference(mb, eb.memory_mark, ma, ea.memory_mark, model, namer)
+            if found is not None:
+                name, vb, va = found
+                return (
+                    f"memory {name} when calling {_call_text(eb, model, namer)}: before {vb}, after {va}",
+                    "write",
+                )
         text_b = _call_text(eb, model, namer) if eb is not None else None
         text_a = _call_text(ea, model, namer) if ea is not None else None
         if text_b != text_a or eb is None or ea is None:
@@ -270,11 +294,10 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
     ret_a = show(a.ret, model, namer)
     if repr(ret_b) != repr(ret_a):
         return (f"return value: before {ret_b}, after {ret_a}", "return")
-    wb = dict(_writes(mb, None, model, namer))
-    wa = dict(_writes(ma, None, model, namer))
-    for name in [*wb, *[n for n in wa if n not in wb]]:
-        if wb.get(name) != wa.get(name):
-            return (f"memory {name} at return: before {_shown(wb.get(name))}, after {_shown(wa.get(name))}", "write")
+    found = _memory_difference(mb, None, ma, None, model, namer)
+    if found is not None:
+        name, vb, va = found
+        return (f"memory {name} at return: before {vb}, after {va}", "write")
     locks_b = observe(b, model, namer).locks
     locks_a = observe(a, model, namer).locks
     if [x.split(":")[0] for x in locks_b] != [x.split(":")[0] for x in locks_a] or locks_b != locks_a:
@@ -285,6 +308,24 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
         if lb != la:
             return (f"log output #{index + 1}: before {lb}, after {la}", "log")
     return ("a difference the solver found but the concrete values do not show", "call")
+
+
+def _memory_difference(
+    mb: Memory, mark_b: int | None, ma: Memory, mark_a: int | None, model: ModelRef, namer: Namer
+) -> tuple[str, int, int] | None:
+    """The first non-local location (written by either version) whose contents differ."""
+    seen: set[tuple[int, int]] = set()
+    for location, bits, name in [*mb.nonlocal_writes(mark_b), *ma.nonlocal_writes(mark_a)]:
+        key = (location.get_id(), bits)
+        if key in seen:
+            continue
+        seen.add(key)
+        vb = _signed(smt.model_int(model, mb.read(location, bits, mark_b)), bits)
+        va = _signed(smt.model_int(model, ma.read(location, bits, mark_a)), bits)
+        if vb != va:
+            shown = fill_placeholders(name, namer.inputs, model) if name else ""
+            return shown or show_pointer(smt.model_int(model, location), namer), vb, va
+    return None
 
 
 def _local_cells(content: LocalContent | None, model: ModelRef) -> list[int] | None:
@@ -311,15 +352,29 @@ def _end(outcome: PathOutcome, model: ModelRef | None = None, namer: Namer | Non
 def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: int) -> tuple[Witness, ModelRef]:
     terms: list[ExprRef] = [div.query]
     for outcome in (div.before, div.after):
+        assert outcome.memory is not None
+        for location, bits, name, ctype in outcome.memory.written_types():
+            # What a location held before the function wrote it is an input too.
+            initial = smt.select(inputs.memory("", bits), location)
+            inputs.record(name, initial, ctype if ctype is not None else _int_type(bits), "memory")
+            terms.append(initial)
+    for outcome in (div.before, div.after):
         if outcome.ret is not None:
             terms.extend(_value_terms(outcome.ret))
         for event in [*outcome.events, *outcome.logs]:
             for arg in event.args:
                 terms.extend(_value_terms(arg))
+    query, model, first_call = earliest(div, deadline, solver_ms)
+    div = Divergence(div.round, div.before, div.after, model, query)
     symbols = relevant_inputs(inputs, terms)
-    model = minimise(div, symbols, deadline, solver_ms)
+    quiet = _quiet_callees(div, symbols, first_call)
+    model = minimise(div, symbols, deadline, solver_ms, quiet)
     namer = Namer(inputs)
-    shown_inputs = tuple((input_name(s), input_value(s, model, namer)) for s in symbols)
+    shown: dict[str, InputValue] = {}
+    for symbol in symbols:
+        name = fill_placeholders(input_name(symbol), inputs, model)
+        shown.setdefault(name, input_value(symbol, model, namer))
+    shown_inputs = tuple(shown.items())
     description, observable = first_difference(div.before, div.after, model, namer)
     witness = Witness(
         inputs=shown_inputs,
@@ -329,6 +384,42 @@ def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: i
         observable=observable,
     )
     return witness, model
+
+
+def _quiet_callees(div: Divergence, symbols: list[InputSymbol], first_call: int) -> smt.BoolRef:
+    """Every cell the witness involves keeps its value across the uninterpreted calls
+    made before the first difference (where both versions see the same memory)."""
+    parts: list[smt.BoolRef] = []
+    for outcome in (div.before, div.after):
+        memory = outcome.memory
+        assert memory is not None
+        cells = {(loc.get_id(), bits): (loc, bits) for loc, bits, _ in memory.nonlocal_writes()}
+        for other in (div.before, div.after):
+            assert other.memory is not None
+            for loc, bits, _ in other.memory.nonlocal_writes():
+                cells.setdefault((loc.get_id(), bits), (loc, bits))
+        for symbol in symbols:
+            term = symbol.term
+            if " after " in symbol.name and term.decl().name() == "select":
+                location = term.arg(1)
+                if isinstance(location, BitVecRef):
+                    cells.setdefault((location.get_id(), term.size()), (location, term.size()))
+        for event in outcome.events[:first_call]:
+            mark = event.memory_mark
+            if mark >= len(memory.log) or not isinstance(memory.log[mark], Havoc):
+                continue
+            for location, bits in cells.values():
+                try:
+                    before_call = memory.read(location, bits, mark)
+                    after_call = memory.read(location, bits, mark + 1)
+                except Unsupported:
+                    continue
+                parts.append(smt.eq(after_call, before_call))
+    return smt.conj(*parts)
+
+
+def _int_type(bits: int) -> IntType:
+    return IntType(bits, True, 4)
 
 
 def _value_terms(value: Value) -> list[ExprRef]:
