@@ -35,10 +35,10 @@ from .ctype import (
 )
 from .declarations import Unsupported, declarator_type, parameter, specifier_type, text
 from .knowledge import call_kinds
-from .machine import MAX_DEPTH, Fault, Frame, LValue, MacroArg, MemRef, ReturnSignal, VarRef
+from .machine import MAX_DEPTH, Fault, Frame, LValue, MemRef, ReturnSignal, VarRef
 from .memory import is_local
-from .statements import StatementMixin
-from .symbols import Layer, Macro, Symbols, parse_snippet
+from .macros import MacroMixin
+from .symbols import Layer, Symbols
 from .trace import CallEvent, LocalContent, LockHeld
 from .values import (
     LOCAL_BASE,
@@ -67,7 +67,7 @@ class Definition:
     source: SourceFile
 
 
-class CallMixin(StatementMixin):
+class CallMixin(MacroMixin):
     # Functions of other files that the patch changes, by name.
     program: dict[str, Definition]
 
@@ -117,15 +117,15 @@ class CallMixin(StatementMixin):
         if symbols.function(name) is not None or symbols.prototype(name) is not None:
             prototype = symbols.prototype(name) or FunctionType(INT, (), False, False)
             return FuncV(name, prototype)
-        macro = self.find_macro(name)
-        if macro is not None and macro.params is None:
+        macro = self.find_macro(name, object_like=True)
+        if macro is not None:
             return self.expand_object_macro(macro, node)
         constant = symbols.constant(name)
         if constant is not None:
             return int_const(constant, INT if -(1 << 31) <= constant < 1 << 31 else _wide(constant))
         self.inputs.unresolved.add(name)
         term = self.inputs.symbol(f"const:{name}", name, UnknownType(name), 64, "constant")
-        return OpaqueV(term, name, UnknownType(name))
+        return OpaqueV(term, name, UnknownType(name), f"const:{name}")
 
     def identifier_type(self, name: str, node: Node) -> AnyType:
         frame = self.frame
@@ -173,54 +173,6 @@ class CallMixin(StatementMixin):
             elif isinstance(entry, Fill):
                 continue
 
-    # -- macros -----------------------------------------------------------------------
-    def find_macro(self, name: str) -> Macro | None:
-        """Macros defined by the file or the model; header macros stay uninterpreted."""
-        for layer in self.frame.symbols.layers():
-            macro = layer.macros.get(name)
-            if macro is not None:
-                return macro if layer.origin in ("file", "model") else None
-        return None
-
-    def expand_object_macro(self, macro: Macro, node: Node) -> Value:
-        body = parse_snippet(macro.body) if macro.body else None
-        if body is None:
-            raise Unsupported(f"macro {macro.name}")
-        return self._expand(macro, body, {}, node)
-
-    def expand_call_macro(self, macro: Macro, args: list[Node], node: Node) -> Value:
-        assert macro.params is not None
-        if len(args) < len(macro.params) or (len(args) > len(macro.params) and not macro.variadic):
-            raise Unsupported(f"macro {macro.name} called with {len(args)} arguments")
-        body = parse_snippet(macro.body) if macro.body else None
-        if body is None:
-            raise Unsupported(f"macro {macro.name} (body not parsed as C)")
-        bindings = {param: MacroArg(arg, self.frame) for param, arg in zip(macro.params, args, strict=False)}
-        return self._expand(macro, body, bindings, node)
-
-    def _expand(self, macro: Macro, body: Node, bindings: dict[str, MacroArg], node: Node) -> Value:
-        caller = self.frame
-        if sum(1 for f in self.frames if f.function == f"macro {macro.name}") > 4:
-            raise Unsupported(f"recursive expansion of macro {macro.name}")
-        frame = Frame(
-            f"macro {macro.name}",
-            caller.symbols,
-            caller.return_type,
-            scopes=caller.scopes,
-            macro_args=bindings,
-            address_taken=caller.address_taken,
-            cleanups=caller.cleanups,
-            source=None,
-        )
-        self.frames.append(frame)
-        try:
-            if body.type in ("compound_statement", "do_statement", "if_statement", "expression_statement"):
-                self.exec_statement(body)
-                return int_const(0)
-            return self.eval(body)
-        finally:
-            self.frames.pop()
-
     # -- calls --------------------------------------------------------------------------
     def call(self, node: Node) -> Value:
         function = node.child_by_field_name("function")
@@ -259,8 +211,8 @@ class CallMixin(StatementMixin):
         special = self.builtin(name, args, node)
         if special is not None:
             return special
-        macro = self.find_macro(name)
-        if macro is not None and macro.params is not None:
+        macro = self.find_macro(name, object_like=False)
+        if macro is not None:
             return self.expand_call_macro(macro, args, node)
         definition = self.definition(name)
         if definition is not None:
@@ -329,7 +281,9 @@ class CallMixin(StatementMixin):
         args = [self.rvalue(a) for a in arg_nodes]
         if ftype is not None and ftype.prototyped:
             args = [
-                convert(value, ptype) if index < len(ftype.params) and not isinstance(ptype, UnknownType) else value
+                convert(self.materialise(value, ptype), ptype)
+                if index < len(ftype.params) and not isinstance(ptype, UnknownType)
+                else value
                 for index, (value, ptype) in enumerate(zip(args, list(ftype.params) + [VoidType()] * len(args), strict=False))
             ]
         callee_text = shown if shown is not None else name
@@ -363,7 +317,7 @@ class CallMixin(StatementMixin):
         shown = f"result of {epoch}"
         if ret is None:
             term = self.inputs.symbol(f"ret:{epoch}", shown, UnknownType("int"), 64, "call")
-            return OpaqueV(term, f"the result of {callee}()", UnknownType(f"result of {callee}()"))
+            return OpaqueV(term, f"the result of {callee}()", UnknownType(f"result of {callee}()"), f"ret:{epoch}")
         if isinstance(ret, VoidType):
             return int_const(0)
         ret = decay(ret)
@@ -373,7 +327,7 @@ class CallMixin(StatementMixin):
             return pointer
         if isinstance(ret, UnknownType):
             term = self.inputs.symbol(f"ret:{epoch}", shown, ret, 64, "call")
-            return OpaqueV(term, f"the result of {callee}()", ret)
+            return OpaqueV(term, f"the result of {callee}()", ret, f"ret:{epoch}")
         bits = storage_bits(ret)
         term = self.inputs.symbol(f"ret:{epoch}", shown, ret, bits, "call")
         return from_storage(term, ret, shown)

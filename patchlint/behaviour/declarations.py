@@ -225,11 +225,38 @@ def declaration_types(scope: TypeScope, node: Node) -> list[tuple[Declared, Node
     return out
 
 
-def record_fields(scope: TypeScope, body: Node) -> tuple[FieldDef, ...]:
+class _NoConstants:
+    """Member array sizes are not needed to find a member; reading them would look up
+    every size macro of a large kernel struct.  Lengths stay unknown (None)."""
+
+    def __init__(self, scope: TypeScope) -> None:
+        self._scope = scope
+
+    def typedef(self, name: str) -> AnyType | None:
+        return self._scope.typedef(name)
+
+    def record_tag(self, tag: str, union: bool) -> RecordType | None:
+        return self._scope.record_tag(tag, union)
+
+    def define_record(self, node: Node, union: bool) -> RecordType:
+        return self._scope.define_record(node, union)
+
+    def record(self, rtype: RecordType) -> RecordDef | None:
+        return self._scope.record(rtype)
+
+    def enum_type(self, node: Node) -> AnyType:
+        return self._scope.enum_type(node)
+
+    def constant(self, name: str) -> int | None:
+        return None
+
+
+def record_fields(scope: TypeScope, body: Node, sizes: bool = True) -> tuple[FieldDef, ...]:
+    if not sizes:
+        scope = _NoConstants(scope)
     fields: list[FieldDef] = []
-    for member in body.named_children:
-        if member.type != "field_declaration":
-            continue
+    seen: set[str] = set()
+    for member in _members(body):
         type_node = member.child_by_field_name("type")
         if type_node is None:
             continue
@@ -248,8 +275,29 @@ def record_fields(scope: TypeScope, body: Node) -> tuple[FieldDef, ...]:
             continue
         for declarator in declarators:
             declared = declarator_type(scope, base, declarator)
+            if declared.name is not None and declared.name in seen:
+                continue  # the other arm of an #if declaring the same member
+            if declared.name is not None:
+                seen.add(declared.name)
             fields.append(FieldDef(declared.name, declared.ctype, width))
     return tuple(fields)
+
+
+_PREPROC = frozenset({"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+
+
+def _members(body: Node) -> list[Node]:
+    """Member declarations, including those inside #if blocks (kernel structs are full
+    of CONFIG_ members; a function that uses one is built with it)."""
+    out: list[Node] = []
+    stack = list(reversed(body.named_children))
+    while stack:
+        node = stack.pop()
+        if node.type == "field_declaration":
+            out.append(node)
+        elif node.type in _PREPROC:
+            stack.extend(reversed(node.named_children))
+    return out
 
 
 _INT_SUFFIX = re.compile(r"[uUlL]+$")

@@ -14,7 +14,7 @@ from .explore import Exploration, Explorer
 from .inputs import Inputs
 from .interpreter import run_path
 from .model import Explored, FunctionVerdict, Witness
-from .symbols import ExtraLayers, Symbols
+from .symbols import HeaderSource, Symbols
 from .trace import PathOutcome
 from .witness import build_witness
 
@@ -35,7 +35,7 @@ class Version:
 
     source: SourceFile
     function: FunctionDef
-    headers: ExtraLayers | None = None
+    headers: HeaderSource | None = None
     # Functions changed by the patch in other files, interpreted instead of uninterpreted.
     program: Callable[[Symbols], dict[str, Definition]] | None = None
 
@@ -85,6 +85,10 @@ def compare_versions(
             )
     except RecursionError:
         verdict = FunctionVerdict(name, file, "unknown", None, Explored(0, False), "nesting too deep to interpret")
+    except Exception as error:  # noqa: BLE001 - a verdict must never become a crash
+        verdict = FunctionVerdict(
+            name, file, "unknown", None, Explored(0, False), f"internal error: {type(error).__name__}: {error}"
+        )
     seconds = time.monotonic() - start
     return FunctionVerdict(
         verdict.function,

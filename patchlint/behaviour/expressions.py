@@ -221,7 +221,7 @@ class ExpressionMixin(RunBase):
             return value
         if isinstance(target, PointerType) and isinstance(value, PtrV):
             return PtrV(value.oid, value.elem, value.path, value.sub, target, value.origin, value.base)
-        return convert(value, target)
+        return convert(self.materialise(value, target), target)
 
     def eval_sizeof(self, node: Node) -> Value:
         type_node = node.child_by_field_name("type")

@@ -64,8 +64,6 @@ class Interpreter(CallMixin):
         return [c for c in source.constructs_in(node) if c.start == node.start_byte]
 
     def special_loop(self, node: Node, seek: str | None) -> bool:
-        if node.type != "for_statement":
-            return False
         for construct in self.constructs_at(node):
             if construct.kind == "iterator":
                 raise Unsupported(f"iterator macro {construct.name}() at line {construct.line}")

@@ -38,6 +38,7 @@ from .symbols import Symbols
 from .trace import CallEvent, LockHeld
 from .values import (
     INT_OID,
+    OpaqueV,
     LOCAL_BASE,
     NULL_OID,
     AggV,
@@ -186,6 +187,10 @@ class RunBase:
         self.local_types: dict[int, AnyType] = {}
         self.union_members: dict[str, str] = {}
         self.notes: list[str] = []
+        # Macros being expanded (not expanded again inside themselves) and whether a
+        # header constant is being expanded (its function-like macros expand too).
+        self.expanding: list[str] = []
+        self.header_constant_depth = 0
 
     # -- hooks the mixins implement -------------------------------------------
     def eval(self, node: Node) -> Value:
@@ -416,8 +421,22 @@ class RunBase:
             members.append((str(i), self._load_cells(cell, f"{name}[{i}]", None, node, depth + 1)))
         return AggV(target, tuple(members))
 
+    def materialise(self, value: Value, target: AnyType) -> Value:
+        """A value of unknown type used as a pointer: an input pointer derived from it
+        (NULL, an error pointer or an object), the same in both versions."""
+        if isinstance(value, OpaqueV) and value.key:
+            pointer_type = target if isinstance(target, PointerType) else None
+            if isinstance(target, ArrayType):
+                pointer_type = PointerType(target.elem)
+            if pointer_type is not None:
+                pointer, constraint = self.inputs.pointer_input(f"{value.key}:pointer", value.what, pointer_type, "call")
+                self.decider.assume(constraint)
+                return pointer
+        return value
+
     def store(self, ref: LValue, value: Value, node: Node) -> Value:
         """Assign ``value`` (converted to the lvalue's type); returns the stored value."""
+        value = self.materialise(value, ref.var.ctype if isinstance(ref, VarRef) else ref.ptr.ctype.target)
         if isinstance(ref, VarRef):
             if ref.var.obj is not None:
                 if isinstance(ref.var.ctype, ArrayType):

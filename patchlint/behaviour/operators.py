@@ -174,7 +174,9 @@ def _opaque_bits(value: Value, other: Value) -> smt.BitVecRef:
             return smt.resize(value.expr, other.ctype.bits, False)
         return value.expr
     if isinstance(value, IntV):
-        return value.expr if isinstance(other, IntV) else smt.resize(value.expr, 64, value.ctype.signed)
+        return value.expr
+    if isinstance(value, PtrV) and smt.const_int(encode(value)) == 0:
+        return smt.bv_val(0, 64)  # comparison with NULL
     raise Unsupported(f"comparison of {value.ctype} with a value of unknown type")
 
 

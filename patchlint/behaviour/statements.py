@@ -369,7 +369,7 @@ class StatementMixin(ExpressionMixin):
         value = self.eval(values[0])
         ret_type = self.frame.return_type
         if not isinstance(ret_type, UnknownType) and ret_type.__class__.__name__ != "VoidType":
-            value = convert(value, ret_type)
+            value = convert(self.materialise(value, ret_type), ret_type)
         raise ReturnSignal(value)
 
 

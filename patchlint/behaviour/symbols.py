@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -231,17 +232,19 @@ def parse_snippet(body: str) -> Node | None:
     return statement
 
 
-ExtraLayers = Callable[[], Iterator[Layer]]
+class HeaderSource(Protocol):
+    """Declarations of names the file and the model do not define (headers.py)."""
+
+    def layer(self, kind: str, name: str) -> Layer | None: ...
 
 
 class Symbols:
     """Name lookups for one version of one file (file layer first, then fallbacks)."""
 
-    def __init__(self, source: SourceFile, extra: ExtraLayers | None = None) -> None:
+    def __init__(self, source: SourceFile, headers: HeaderSource | None = None) -> None:
         self.file = Layer.build(source, "file")
         self._layers: list[Layer] = [self.file, model_layer()]
-        self._extra = extra
-        self._extra_loaded = extra is None
+        self._headers = headers
         self._typedef_cache: dict[str, AnyType | None] = {}
         self._record_cache: dict[RecordType, RecordDef | None] = {}
         self._anonymous: dict[int, tuple[RecordType, Node]] = {}
@@ -251,18 +254,22 @@ class Symbols:
 
     # -- layers -----------------------------------------------------------------
     def layers(self) -> Iterator[Layer]:
+        """The file's and the model's layers (headers are searched by name only)."""
         yield from self._layers
-        if not self._extra_loaded and self._extra is not None:
-            self._extra_loaded = True
-            for layer in self._extra():
-                self._layers.append(layer)
-                yield layer
 
-    def _find(self, pick: Callable[[Layer], object | None]) -> tuple[Layer, object] | None:
-        for layer in self.layers():
+    def _find(
+        self, pick: Callable[[Layer], object | None], kind: str = "", name: str = ""
+    ) -> tuple[Layer, object] | None:
+        for layer in self._layers:
             found = pick(layer)
             if found is not None:
                 return layer, found
+        if self._headers is not None and kind:
+            layer = self._headers.layer(kind, name)
+            if layer is not None:
+                found = pick(layer)
+                if found is not None:
+                    return layer, found
         return None
 
     # -- TypeScope ----------------------------------------------------------------
@@ -273,7 +280,7 @@ class Symbols:
             return UnknownType(name)
         self._resolving.add(name)
         try:
-            found = self._find(lambda layer: layer.typedefs.get(name))
+            found = self._find(lambda layer: layer.typedefs.get(name), "typedef", name)
             result: AnyType | None = None
             if found is not None:
                 node = found[1]
@@ -298,7 +305,7 @@ class Symbols:
         known = self._anonymous.get(node.id)
         if known is not None:
             return known[0]
-        rtype = RecordType(f"<anonymous@{node.start_byte}>", union)
+        rtype = RecordType(f"<anonymous #{len(self._anonymous) + 1}>", union)
         self._anonymous[node.id] = (rtype, node)
         return rtype
 
@@ -311,12 +318,20 @@ class Symbols:
         if node is not None:
             body = node.child_by_field_name("body")
             if body is not None:
-                result = RecordDef(rtype.tag, rtype.union, record_fields(self, body))
+                # Sizes of member arrays matter in the file's own types (copies, sizeof);
+                # a header's large structs only need their member types.
+                own = node.start_byte < len(self.file.source.normalised_data) and self._is_file_node(node)
+                result = RecordDef(rtype.tag, rtype.union, record_fields(self, body, sizes=own))
         self._record_cache[rtype] = result
         return result
 
+    def _is_file_node(self, node: Node) -> bool:
+        return any(n.id == node.id for n in self.file.records.values()) or node.id in self._anonymous or any(
+            n.id == node.id for n in self._named_nodes.values()
+        )
+
     def _record_node(self, rtype: RecordType) -> Node | None:
-        if rtype.tag.startswith("<anonymous@"):
+        if rtype.tag.startswith("<anonymous #"):
             for known, node in self._anonymous.values():
                 if known == rtype:
                     return node
@@ -324,7 +339,8 @@ class Symbols:
         local = self._named_nodes.get((rtype.tag, rtype.union))
         if local is not None:
             return local
-        found = self._find(lambda layer: layer.records.get((rtype.tag, rtype.union)))
+        kind = "union" if rtype.union else "struct"
+        found = self._find(lambda layer: layer.records.get((rtype.tag, rtype.union)), "record", f"{kind} {rtype.tag}")
         if found is None:
             return None
         node = found[1]
@@ -335,7 +351,7 @@ class Symbols:
         body = node.child_by_field_name("body")
         if body is None:
             name = text(node.child_by_field_name("name"))
-            found = self._find(lambda layer: layer.records.get((f"enum {name}", False)))
+            found = self._find(lambda layer: layer.records.get((f"enum {name}", False)), "record", f"enum {name}")
             if found is None:
                 return UnknownType(f"enum {name}")
             body_node = found[1]
@@ -379,7 +395,13 @@ class Symbols:
         return value
 
     def _lookup_constant(self, name: str) -> int | None:
-        for layer in self.layers():
+        layers = list(self._layers)
+        if self._headers is not None:
+            for kind in ("enumerator", "macro"):
+                extra = self._headers.layer(kind, name)
+                if extra is not None:
+                    layers.append(extra)
+        for layer in layers:
             enum_node = layer.enumerators.get(name)
             if enum_node is not None:
                 body = enum_node.child_by_field_name("body")
@@ -394,11 +416,11 @@ class Symbols:
 
     # -- other lookups --------------------------------------------------------------
     def is_enumerator(self, name: str) -> bool:
-        return any(name in layer.enumerators for layer in self.layers())
+        return self._find(lambda layer: layer.enumerators.get(name), "enumerator", name) is not None
 
     def macro(self, name: str) -> Macro | None:
         """Macros of the file first, then the model's, then the headers'."""
-        found = self._find(lambda layer: layer.macros.get(name))
+        found = self._find(lambda layer: layer.macros.get(name), "macro", name)
         if found is None:
             return None
         macro = found[1]
@@ -406,7 +428,7 @@ class Symbols:
         return macro
 
     def global_var(self, name: str) -> GlobalVar | None:
-        found = self._find(lambda layer: layer.variables.get(name))
+        found = self._find(lambda layer: layer.variables.get(name), "variable", name)
         if found is None:
             return None
         node = found[1]
@@ -425,7 +447,12 @@ class Symbols:
         return None
 
     def prototype(self, name: str) -> FunctionType | None:
-        for layer in self.layers():
+        layers = list(self._layers)
+        if self._headers is not None:
+            extra = self._headers.layer("prototype", name)
+            if extra is not None:
+                layers.append(extra)
+        for layer in layers:
             fn = layer.functions.get(name)
             node = fn.node if fn is not None else layer.prototypes.get(name)
             if node is None:

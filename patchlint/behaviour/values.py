@@ -78,6 +78,7 @@ class OpaqueV:
     expr: BitVecRef  # 64 bits
     what: str
     ctype: UnknownType
+    key: str = ""  # the input symbol's key, to derive typed views of the same value
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,9 @@ def to_int(value: Value, target: IntType) -> IntV:
             return IntV(smt.bool_to_bv(truth(value), target.bits), target)
         return IntV(smt.resize(pointer_to_int(value), target.bits, False), target)
     if isinstance(value, OpaqueV):
-        raise Unsupported(f"integer use of {value.what}, whose type ({value.ctype}) is unknown")
+        # A call result or constant of unknown type, converted where the code says which
+        # type it has: its value as that type.
+        return IntV(smt.resize(value.expr, target.bits, True), target)
     if isinstance(value, FuncV):
         raise Unsupported(f"integer value of function {value.name}")
     raise Unsupported(f"conversion of {value.ctype} to {target}")

@@ -73,6 +73,20 @@ typedef unsigned char uchar;
 #define rcu_assign_pointer(p, v) ((p) = (v))
 #define RCU_INIT_POINTER(p, v) ((p) = (v))
 
+/*
+ * The lock calls that also save the interrupt state into their second argument:
+ * the flags are the result of the call (as in the kernel's raw_spin_lock_irqsave).
+ * Inside its own expansion a macro's name is an ordinary call, so the event is
+ * still "spin_lock_irqsave(lock)".
+ */
+#define spin_lock_irqsave(lock, flags) ((flags) = spin_lock_irqsave(lock))
+#define spin_lock_irqsave_nested(lock, flags, subclass) ((flags) = spin_lock_irqsave_nested(lock, subclass))
+#define raw_spin_lock_irqsave(lock, flags) ((flags) = raw_spin_lock_irqsave(lock))
+#define read_lock_irqsave(lock, flags) ((flags) = read_lock_irqsave(lock))
+#define write_lock_irqsave(lock, flags) ((flags) = write_lock_irqsave(lock))
+#define local_irq_save(flags) ((flags) = local_irq_save())
+#define xa_lock_irqsave(xa, flags) ((flags) = xa_lock_irqsave(xa))
+
 /* The running task is a global input of the function. */
 extern struct task_struct *current;
 
