@@ -184,12 +184,28 @@ class CallMixin(MacroMixin):
             return self.guard_call(function, args, node)
         if function.type == "identifier":
             return self.call_named(text(function), args, node)
+        cast = self._cast_in_disguise(function, args)
+        if cast is not None:
+            return convert(self.materialise(self.rvalue(args[0]), cast), cast)
         callee = self.eval(function)
         if isinstance(callee, FuncV):
             return self.call_named(callee.name, args, node)
         if isinstance(callee, PtrV):
             return self.call_pointer(callee, args, node)
         raise Unsupported(f"call through {callee.ctype}")
+
+    def _cast_in_disguise(self, function: Node, args: list[Node]) -> AnyType | None:
+        """``(gfp_t)(x)`` parses as a call when the parser does not know gfp_t is a type
+        (a macro body parsed alone); it is a cast."""
+        inner = [c for c in function.named_children if c.type != "comment"]
+        if function.type != "parenthesized_expression" or len(inner) != 1 or len(args) != 1:
+            return None
+        name = inner[0]
+        if name.type != "identifier":
+            return None
+        if self.frame.lookup(text(name)) is not None:
+            return None
+        return self.frame.symbols.typedef(text(name))
 
     def call_pointer(self, callee: PtrV, args: list[Node], node: Node) -> Value:
         """A call through a function pointer: uninterpreted, named by the pointer."""

@@ -343,7 +343,8 @@ class ExpressionMixin(RunBase):
             shown = _index_text(index, self.inputs.placeholder(index.expr))
             return MemRef(element, f"{_origin(base)}[{shown}]")
         if kind == "pointer_expression" and node.children[0].type == "*":
-            pointer = self.rvalue(_child(node, "argument"))
+            argument = _child(node, "argument")
+            pointer = self._as_pointer(self.rvalue(argument), argument)
             if not isinstance(pointer, PtrV):
                 raise Unsupported(f"dereference of {pointer.ctype}")
             return MemRef(pointer, f"*{_origin(pointer)}")
@@ -358,7 +359,7 @@ class ExpressionMixin(RunBase):
         field_name = text(node.child_by_field_name("field"))
         base_node = _child(node, "argument")
         if operator == "->":
-            pointer = self.rvalue(base_node)
+            pointer = self._as_pointer(self.rvalue(base_node), base_node)
             if not isinstance(pointer, PtrV):
                 raise Unsupported(f"-> on {pointer.ctype}")
             self.check_deref(pointer, node)
@@ -375,6 +376,15 @@ class ExpressionMixin(RunBase):
 
     def rvalue(self, node: Node) -> Value:
         return self.eval(node)
+
+    def _as_pointer(self, value: Value, node: Node) -> Value:
+        """A value of unknown type dereferenced: a pointer to what the code reads from it."""
+        if isinstance(value, OpaqueV):
+            try:
+                return self.materialise(value, decay(self.static_type(node)))
+            except Unsupported:
+                return self.materialise(value, PointerType(VoidType()))
+        return value
 
     # -- static types ----------------------------------------------------------------
     def type_of_descriptor(self, node: Node) -> AnyType:

@@ -160,7 +160,9 @@ def _spans(text: str, kind: str, name: str) -> Iterator[tuple[int, int]]:
                 yield match.start(), close + 1
         return
     if kind == "enumerator":
-        for match in re.finditer(rf"[{{,]\s*{word}\s*(?==|,|\}})", text):
+        # Comments may sit between enumerators; the comment pattern cannot backtrack.
+        gap = r"(?:\s|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|//[^\n]*)*"
+        for match in re.finditer(rf"[{{,]{gap}{word}\s*(?=[=,}}]|/[*/])", text):
             opened = _enclosing_open(text, match.start() + 1)
             if opened < 0 or _in_comment(text, match.start()):
                 continue
@@ -210,6 +212,7 @@ class HeaderText:
     digest: str = ""
     includes: list[tuple[str, str]] = field(default_factory=list)
     spans: dict[tuple[str, str], tuple[int, int] | None] = field(default_factory=dict)
+    mentioned: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def index(cls, path: str, text: str, digest: str = "") -> HeaderText:
@@ -221,8 +224,14 @@ class HeaderText:
         key = (kind, name)
         if key not in self.spans:
             # A cheap test first: most headers do not mention the name at all.
-            self.spans[key] = find_span(self.text, kind, name) if name in self.text else None
+            self.spans[key] = find_span(self.text, kind, name) if self.mentions(name) else None
         return self.spans[key]
+
+    def mentions(self, name: str) -> bool:
+        found = self.mentioned.get(name)
+        if found is None:
+            found = self.mentioned[name] = name in self.text
+        return found
 
     def snippet(self, kind: str, name: str) -> str | None:
         span = self.span(kind, name)
@@ -276,6 +285,7 @@ class HeaderLookup:
                 self._queue.append(('"', include.strip('"'), path, 1))
         self._queue.extend(("=", always, "", 1) for always in settings.always)
         self._misses: set[tuple[str, str]] = set()
+        self._mentions: dict[str, list[HeaderText]] = {}
         self.files_read = 0
 
     def _read(self, path: str) -> str | None:
@@ -329,18 +339,22 @@ class HeaderLookup:
         key = (kind, name)
         if key in self._misses:
             return None
-        for header in self._headers:
+        for header in self._mentioning(name):
             span = header.span(kind, name)
             if span is not None:
                 return header, span
-        while True:
-            header = self._next_header()
-            if header is None:
-                self._misses.add(key)
-                return None
-            span = header.span(kind, name)
-            if span is not None:
-                return header, span
+        self._misses.add(key)
+        return None
+
+    def _mentioning(self, name: str) -> list[HeaderText]:
+        """The headers (read so far, then all reachable) whose text contains ``name``:
+        one scan per name, whatever kind of declaration is looked for."""
+        found = self._mentions.get(name)
+        if found is None:
+            while self._next_header() is not None:
+                pass
+            found = self._mentions[name] = [h for h in self._headers if h.mentions(name)]
+        return found
 
     def layer(self, kind: str, name: str) -> Layer | None:
         """A parsed layer holding the declaration of ``name`` (kind: macro, record,

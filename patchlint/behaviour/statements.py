@@ -175,9 +175,10 @@ class StatementMixin(ExpressionMixin):
                 initialise_object(self, var.obj, ctype, init)
             elif init.type == "initializer_list":
                 items = [c for c in init.named_children if c.type != "comment"]
-                var.value = convert(self.eval(items[0]), ctype) if items else convert(int_const(0), ctype)
+                first = self.materialise(self.eval(items[0]), ctype) if items else int_const(0)
+                var.value = convert(first, ctype)
             else:
-                var.value = convert(self.eval(init), ctype)
+                var.value = convert(self.materialise(self.eval(init), ctype), ctype)
             self.after_declaration(var.name, node)
 
     def check_declaration_constructs(self, node: Node) -> None:

@@ -1,0 +1,89 @@
+"""Does a commit message claim that the patch changes no behaviour?
+
+Kernel changelogs say it in many ways: "No functional change intended", "NFC",
+"no functional changes", "No behaviour change", "no change in behavior expected",
+"pure cleanup", "just a refactor", "this is a no-op", "should not change
+behaviour"...  The phrases are data (rules/behaviour/claims.toml); a phrase that
+is negated ("this is not just a cleanup") or asked about ("no functional change?")
+is not a claim, and neither is one in quoted reply text or in a trailer.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import patchlint.knowledge as _knowledge
+from patchlint.knowledge import load_toml
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str  # the sentence that makes the claim
+    phrase: str  # the words that matched
+    line: int  # 1-based line in the message text given
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    claims: tuple[re.Pattern[str], ...]
+    negations: re.Pattern[str]
+    scoped: re.Pattern[str]
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    data = load_toml("behaviour/claims.toml")
+    claims = tuple(re.compile(p, re.I) for p in data.get("claims", []))
+    negations = re.compile(data.get("negation", r"\b(not|isn't|is\s+not|no\s+longer)\s+$"), re.I)
+    scoped = re.compile(data.get("scoped", r"$^"), re.I)
+    return _Patterns(claims, negations, scoped)
+
+
+_TRAILER = re.compile(r"^[A-Za-z][\w-]*:\s")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+def _candidate_lines(text: str) -> list[tuple[int, str]]:
+    lines = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith(">") or stripped == "---":
+            if stripped == "---":
+                break  # the diffstat and the diff follow
+            continue
+        if _TRAILER.match(stripped) and not stripped.lower().startswith(("note:", "nfc:")):
+            continue
+        lines.append((number, line))
+    return lines
+
+
+def find_claim(message: str) -> Claim | None:
+    """The first sentence of ``message`` claiming the change keeps behaviour, or None."""
+    patterns = _patterns()
+    for number, line in _candidate_lines(message):
+        for pattern in patterns.claims:
+            for match in pattern.finditer(line):
+                before = line[: match.start()]
+                after = line[match.end() :]
+                if patterns.negations.search(before[-40:]):
+                    continue
+                if after.lstrip().startswith("?"):
+                    continue
+                if patterns.scoped.match(after):
+                    # "No functional change for X, but Y changes" claims only part.
+                    continue
+                sentence = _sentence_around(line, match.start(), match.end())
+                return Claim(sentence.strip(), match.group(0), number)
+    return None
+
+
+def _sentence_around(line: str, start: int, end: int) -> str:
+    left = max((m.end() for m in _SENTENCE_END.finditer(line, 0, start)), default=0)
+    right_match = _SENTENCE_END.search(line, end)
+    right = right_match.start() if right_match else len(line)
+    return line[left:right]
+
+
+_knowledge.on_change(_patterns.cache_clear)
