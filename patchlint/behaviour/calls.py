@@ -42,6 +42,7 @@ from .symbols import Layer, Symbols
 from .trace import CallEvent, LocalContent, LockHeld
 from .values import (
     LOCAL_BASE,
+    FloatV,
     FuncV,
     IntV,
     OpaqueV,
@@ -144,6 +145,20 @@ class CallMixin(MacroMixin):
         if prototype is not None:
             return prototype
         raise Unsupported(f"type of {name}")
+
+    def call_type(self, node: Node) -> AnyType:
+        function = node.child_by_field_name("function")
+        if function is not None and function.type == "identifier":
+            name = text(function)
+            var = self.frame.lookup(name)
+            if var is not None:
+                target = decay(var.ctype)
+                if isinstance(target, PointerType) and isinstance(target.target, FunctionType):
+                    return target.target.ret
+            prototype = self.frame.symbols.prototype(name)
+            if prototype is not None:
+                return prototype.ret
+        raise Unsupported(f"type of the call {text(node)[:40]}")
 
     def in_frame(self, frame: Frame, action: Callable[[], T]) -> T:
         self.frames.append(frame)
@@ -326,8 +341,28 @@ class CallMixin(MacroMixin):
             position = kinds.returns_argument[name]
             if position < len(args):
                 return args[position]
+        if name in kinds.pure and not is_log:
+            return self.pure_result(name, args, ftype.ret if ftype is not None else None)
         epoch = f"{'log' if is_log else 'call'}{event.index}:{callee_text}"
         return self.call_result(epoch, ftype.ret if ftype is not None else None, callee_text)
+
+    def pure_result(self, name: str, args: list[Value], ret: AnyType | None) -> Value:
+        """A function that does not change memory: the same arguments give the same result,
+        within a run and across the versions (an uninterpreted function of them)."""
+        terms = [_argument_bits(value) for value in args]
+        ret = decay(ret) if ret is not None else None
+        if isinstance(ret, VoidType):
+            return int_const(0)
+        bits = storage_bits(ret) if ret is not None and not isinstance(ret, UnknownType) else 64
+        result = smt.apply_function(f"pure:{name}:{len(terms)}:{bits}", terms, bits)
+        if isinstance(ret, PointerType):
+            pointer, constraint = self.inputs.constrain_pointer(result, ret, f"{name}()")
+            self.decider.assume(constraint)
+            return pointer
+        if ret is None or isinstance(ret, UnknownType):
+            key = f"pure:{name}:{self.inputs.term_key(result)}"
+            return OpaqueV(result, f"the result of {name}()", UnknownType(f"result of {name}()"), key)
+        return from_storage(result, ret, f"{name}()")
 
     def call_result(self, epoch: str, ret: AnyType | None, callee: str) -> Value:
         shown = f"result of {epoch}"
@@ -378,6 +413,18 @@ class CallMixin(MacroMixin):
 
 def _wide(value: int) -> IntType:
     return LONG if value < 1 << 63 else ULONG
+
+
+def _argument_bits(value: Value) -> smt.BitVecRef:
+    if isinstance(value, IntV | OpaqueV):
+        return value.expr
+    if isinstance(value, PtrV):
+        return encode(value)
+    if isinstance(value, FuncV):
+        return smt.bv_val(hash(value.name) & 0xFFFFFFFF, 32)
+    if isinstance(value, FloatV):
+        return smt.fp_to_bits(value.expr)
+    raise Unsupported(f"{value.ctype} passed to a function without side effects")
 
 
 def _has_log_string(args: list[Value], strings: dict[int, bytes]) -> bool:

@@ -12,6 +12,7 @@ do not crash, then functional involving a crash, then log output only.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import smt
@@ -32,6 +33,7 @@ class Divergence:
     after: PathOutcome
     model: ModelRef
     query: BoolRef  # what any witness model must satisfy
+    renames: Mapping[str, str] | None = None
 
 
 def earliest(div: Divergence, deadline: float, solver_ms: int) -> tuple[BoolRef, ModelRef, int]:
@@ -40,7 +42,7 @@ def earliest(div: Divergence, deadline: float, solver_ms: int) -> tuple[BoolRef,
     if div.round == "output":
         return div.query, div.model, 0
     path = smt.conj(*div.before.constraints, *div.after.constraints)
-    for index, term in functional_components(div.before, div.after):
+    for index, term in functional_components(div.before, div.after, div.renames):
         if smt.is_false(term):
             continue
         query = smt.conj(path, term)
@@ -88,8 +90,13 @@ def _content_differs(
     return smt.disj(*parts)
 
 
-def event_differs(eb: CallEvent, mb: Memory, ea: CallEvent, ma: Memory) -> BoolRef:
-    if eb.callee != ea.callee or len(eb.args) != len(ea.args):
+def event_differs(
+    eb: CallEvent, mb: Memory, ea: CallEvent, ma: Memory, renames: Mapping[str, str] | None = None
+) -> BoolRef:
+    """A call of the old version against the new one's (a function the patch renames
+    counts as the same callee under either name)."""
+    callee = (renames or {}).get(eb.callee, eb.callee)
+    if callee != ea.callee or len(eb.args) != len(ea.args):
         return smt.TRUE
     parts: list[BoolRef] = []
     if eb.callee == "":
@@ -116,7 +123,9 @@ def _optional_differs(x: Value | None, y: Value | None) -> BoolRef:
     return smt.neg(value_equal(x, y))
 
 
-def functional_components(b: PathOutcome, a: PathOutcome) -> list[tuple[int, BoolRef]]:
+def functional_components(
+    b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None
+) -> list[tuple[int, BoolRef]]:
     """The functional differences in execution order, each tagged with the index of the
     call it precedes or is (len(events) for what happens at the end)."""
     mb, ma = b.memory, a.memory
@@ -124,7 +133,7 @@ def functional_components(b: PathOutcome, a: PathOutcome) -> list[tuple[int, Boo
     parts: list[tuple[int, BoolRef]] = []
     for index, (eb, ea) in enumerate(zip(b.events, a.events, strict=False)):
         parts.append((index, _memory_differs(mb, eb.memory_mark, ma, ea.memory_mark)))
-        parts.append((index, event_differs(eb, mb, ea, ma)))
+        parts.append((index, event_differs(eb, mb, ea, ma, renames)))
     end = min(len(b.events), len(a.events))
     if len(b.events) != len(a.events) or (b.fault is None) != (a.fault is None):
         parts.append((end, smt.TRUE))
@@ -140,23 +149,24 @@ def functional_components(b: PathOutcome, a: PathOutcome) -> list[tuple[int, Boo
     return parts
 
 
-def functional_differs(b: PathOutcome, a: PathOutcome) -> BoolRef:
-    return smt.simplify_bool(smt.disj(*(term for _, term in functional_components(b, a))))
+def functional_differs(b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None) -> BoolRef:
+    return smt.simplify_bool(smt.disj(*(term for _, term in functional_components(b, a, renames))))
 
 
-def output_differs(b: PathOutcome, a: PathOutcome) -> BoolRef:
+def output_differs(b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None) -> BoolRef:
     if len(b.logs) != len(a.logs):
         return smt.TRUE
     parts: list[BoolRef] = []
     mb, ma = b.memory, a.memory
     assert mb is not None and ma is not None
     for eb, ea in zip(b.logs, a.logs, strict=True):
-        parts.append(event_differs(eb, mb, ea, ma))
+        parts.append(event_differs(eb, mb, ea, ma, renames))
     return smt.simplify_bool(smt.disj(*parts))
 
 
 class PairCache:
-    def __init__(self) -> None:
+    def __init__(self, renames: Mapping[str, str] | None = None) -> None:
+        self.renames = renames
         self._functional: dict[tuple[int, int], BoolRef] = {}
         self._output: dict[tuple[int, int], BoolRef] = {}
 
@@ -164,14 +174,14 @@ class PairCache:
         key = (id(b), id(a))
         found = self._functional.get(key)
         if found is None:
-            found = self._functional[key] = functional_differs(b, a)
+            found = self._functional[key] = functional_differs(b, a, self.renames)
         return found
 
     def output(self, b: PathOutcome, a: PathOutcome) -> BoolRef:
         key = (id(b), id(a))
         found = self._output.get(key)
         if found is None:
-            found = self._output[key] = output_differs(b, a)
+            found = self._output[key] = output_differs(b, a, self.renames)
         return found
 
 
@@ -184,9 +194,15 @@ def _round_term(round_name: str, cache: PairCache, b: PathOutcome, a: PathOutcom
     return smt.conj(smt.neg(cache.functional(b, a)), cache.output(b, a))
 
 
-def find_divergence(before: Exploration, after: Exploration, deadline: float, solver_ms: int) -> Search:
+def find_divergence(
+    before: Exploration,
+    after: Exploration,
+    deadline: float,
+    solver_ms: int,
+    renames: Mapping[str, str] | None = None,
+) -> Search:
     solver = PathSolver(solver_ms)
-    cache = PairCache()
+    cache = PairCache(renames)
     undecided: list[str] = []
     for round_name in ROUNDS:
         for b in before.outcomes:
@@ -216,7 +232,8 @@ def find_divergence(before: Exploration, after: Exploration, deadline: float, so
                 for a, alt in alternatives:
                     if smt.model_bool(model, alt):
                         chosen = smt.conj(*b.constraints, alt)
-                        return Search(Divergence(round_name, b, a, model, chosen), undecided, solver)
+                        divergence = Divergence(round_name, b, a, model, chosen, renames)
+                        return Search(divergence, undecided, solver)
                 undecided.append("a model that matched no path pair")
                 continue
             if result == "unknown":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from patchlint.source import FunctionDef, SourceFile
@@ -46,6 +47,7 @@ def compare_versions(
     file: str,
     bounds: Bounds = Bounds(),
     old_name: str | None = None,
+    renames: Mapping[str, str] | None = None,
 ) -> FunctionVerdict:
     """The verdict on ``after.function`` against ``before.function``; never raises on
     unsupported code (the verdict is then ``unknown`` with the construct named)."""
@@ -59,7 +61,7 @@ def compare_versions(
             _explore("after", after, inputs, bounds, deadline),
         ]
         before_run, after_run = explorations
-        search = find_divergence(before_run, after_run, deadline, bounds.solver_ms)
+        search = find_divergence(before_run, after_run, deadline, bounds.solver_ms, renames)
         explored = Explored(
             paths=before_run.paths + after_run.paths,
             complete=before_run.complete and after_run.complete and not search.undecided,
@@ -86,6 +88,8 @@ def compare_versions(
     except RecursionError:
         verdict = FunctionVerdict(name, file, "unknown", None, Explored(0, False), "nesting too deep to interpret")
     except Exception as error:  # noqa: BLE001 - a verdict must never become a crash
+        if os.environ.get("PATCHLINT_BEHAVIOUR_DEBUG"):
+            raise
         verdict = FunctionVerdict(
             name, file, "unknown", None, Explored(0, False), f"internal error: {type(error).__name__}: {error}"
         )

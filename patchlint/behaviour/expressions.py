@@ -187,6 +187,14 @@ class ExpressionMixin(RunBase):
     def eval_update(self, node: Node) -> Value:
         op = text(node.child_by_field_name("operator"))
         argument = _child(node, "argument")
+        if argument.type == "unary_expression":
+            # tree-sitter-c reads "!x--" as "(!x)--"; C means "!(x--)".
+            inner = _child(argument, "argument")
+            value = self._update(op, inner, node)
+            return unary(text(argument.child_by_field_name("operator")), value)
+        return self._update(op, argument, node)
+
+    def _update(self, op: str, argument: Node, node: Node) -> Value:
         target = self.lvalue(argument)
         current = self.load(target, node)
         delta = 1 if op == "++" else -1
@@ -269,6 +277,10 @@ class ExpressionMixin(RunBase):
                     value = self.identifier_value(name, argument)
                     if isinstance(value, FuncV):
                         return value
+                    if isinstance(value, OpaqueV):
+                        # A global the headers do not declare (DEFINE_SPINLOCK(x), ...):
+                        # an object of unknown type, the same in both versions.
+                        return self.global_object(name, VoidType())
                     raise Unsupported(f"address of {name}")
                 return self.address_of(ref, argument)
             return self.address_of(self.lvalue(argument), argument)

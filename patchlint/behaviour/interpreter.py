@@ -8,6 +8,8 @@ unsupported, named.
 
 from __future__ import annotations
 
+import functools
+
 from tree_sitter import Node
 
 from patchlint.knowledge import load_toml
@@ -27,7 +29,8 @@ from .ctype import (
     decay,
     type_key,
 )
-from .declarations import Unsupported, declarator_type, specifier_type, text
+from .declarations import Unsupported, const_eval, declarator_type, specifier_type, text
+from .statements import contains_label
 from .inputs import Inputs
 from .machine import (
     BreakSignal,
@@ -159,8 +162,100 @@ class Interpreter(CallMixin):
         var = self.declare(name, ctype, True)
         var.obj = self.global_object(f"{self.frame.function}::{name}", ctype)
 
+    # -- #if inside a function ----------------------------------------------------------
+    def exec_conditional(self, node: Node, seek: str | None) -> None:
+        """``#ifdef CONFIG_X`` in a body: the configuration is an input (the same in both
+        versions), so both arms are explored and a witness names the configuration."""
+        arm: Node | None = node
+        while arm is not None:
+            items = [c for c in arm.named_children if c.type not in _PREPROC_HEADS]
+            alternative = arm.child_by_field_name("alternative")
+            items = [c for c in items if alternative is None or c.id != alternative.id]
+            if arm.type == "preproc_else":
+                taken = True
+            elif seek is not None:
+                taken = any(contains_label(item, seek) for item in items)
+            else:
+                taken = self.branch(self.preprocessor_condition(arm), arm)
+            if taken:
+                self._run_children(items, seek)
+                return
+            arm = alternative
+
+    def preprocessor_condition(self, arm: Node) -> smt.BoolRef:
+        if arm.type in ("preproc_ifdef", "preproc_elifdef"):
+            name = text(arm.child_by_field_name("name"))
+            negated = text(arm.children[0]).rstrip().endswith("ifndef") or "ifndef" in text(arm.children[0])
+            defined = self.defined(name)
+            return smt.neg(defined) if negated else defined
+        condition = arm.child_by_field_name("condition")
+        if condition is None:
+            raise Unsupported(f"#if without a condition at line {arm.start_point[0] + 1}")
+        return smt.nonzero(self.preprocessor_value(condition))
+
+    def preprocessor_value(self, node: Node) -> smt.BitVecRef:
+        kind = node.type
+        if kind == "preproc_defined":
+            names = [c for c in node.named_children if c.type == "identifier"]
+            return smt.bool_to_bv(self.defined(text(names[0])), 64) if names else smt.bv_val(0, 64)
+        if kind == "number_literal":
+            value = const_eval(self.frame.symbols, node)
+            if value is None:
+                raise Unsupported(f"#if on {text(node)}")
+            return smt.bv_val(value, 64)
+        if kind == "identifier":
+            name = text(node)
+            if name.startswith("CONFIG_"):
+                return self.inputs.symbol(f"config-value:{name}", name, IntType(64, True, 5), 64, "config")
+            value = self.frame.symbols.constant(name)
+            if value is None:
+                raise Unsupported(f"#if on {name}, whose value is not known")
+            return smt.bv_val(value, 64)
+        if kind == "call_expression":
+            function = text(node.child_by_field_name("function"))
+            arguments = node.child_by_field_name("arguments")
+            args = [c for c in (arguments.named_children if arguments else []) if c.type != "comment"]
+            if function in _CONFIG_TESTS and len(args) == 1:
+                return smt.bool_to_bv(self.defined(text(args[0])), 64)
+        if kind == "parenthesized_expression" and node.named_children:
+            return self.preprocessor_value(node.named_children[0])
+        if kind == "unary_expression":
+            value = self.preprocessor_value(_required(node, "argument"))
+            op = text(node.child_by_field_name("operator"))
+            if op == "!":
+                return smt.bool_to_bv(smt.neg(smt.nonzero(value)), 64)
+            if op == "-":
+                return smt.simplify_bv(-value)
+        if kind == "binary_expression":
+            op = text(node.child_by_field_name("operator"))
+            left = self.preprocessor_value(_required(node, "left"))
+            right = self.preprocessor_value(_required(node, "right"))
+            if op == "&&":
+                return smt.bool_to_bv(smt.conj(smt.nonzero(left), smt.nonzero(right)), 64)
+            if op == "||":
+                return smt.bool_to_bv(smt.disj(smt.nonzero(left), smt.nonzero(right)), 64)
+            compare = {"==": smt.eq, "!=": smt.differ, "<": smt.slt, "<=": smt.sle}
+            if op in compare:
+                return smt.bool_to_bv(compare[op](left, right), 64)
+            if op in (">", ">="):
+                return smt.bool_to_bv(compare["<" if op == ">" else "<="](right, left), 64)
+        raise Unsupported(f"#if condition `{text(node)[:40]}` at line {node.start_point[0] + 1}")
+
+    def defined(self, name: str) -> smt.BoolRef:
+        """Whether a macro is defined: kernel configuration options are inputs; other
+        names are defined when the file, the model or the headers define them."""
+        settings = preprocessor_settings()
+        if name in settings[0]:
+            return smt.TRUE
+        if name.startswith("CONFIG_"):
+            term = self.inputs.symbol(f"config:{name}", name, IntType(8, False, 0), 1, "config")
+            return smt.nonzero(term)
+        return smt.TRUE if self.frame.symbols.macro(name) is not None else smt.FALSE
+
     # -- builtins --------------------------------------------------------------------
     def builtin(self, name: str, args: list[Node], node: Node) -> Value | None:
+        if name in _CONFIG_TESTS and len(args) == 1 and text(args[0]).startswith("CONFIG_"):
+            return IntV(smt.bool_to_bv(self.defined(text(args[0])), 32), IntType(32, True, 3))
         if name == "container_of" and len(args) == 3:
             return self.container_of(args, node)
         if name in ("offsetof", "__builtin_offsetof") and len(args) == 2:
@@ -202,6 +297,25 @@ class Interpreter(CallMixin):
         obj = self.inputs.fresh_object(f"container:{key}:{prefix}", record, name)
         zero = smt.bv_val(0, 32)
         return PtrV(smt.bv_val(obj.oid, 32), zero, "", zero, PointerType(record), name, prefix)
+
+
+_PREPROC_HEADS = frozenset({"identifier", "preproc_defined", "binary_expression", "unary_expression", "number_literal",
+                             "parenthesized_expression", "call_expression", "preproc_arg"})
+# IS_ENABLED(CONFIG_X) and friends: a configuration option is y or n (=m is not modelled).
+_CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
+
+
+@functools.cache
+def preprocessor_settings() -> tuple[frozenset[str]]:
+    data = load_toml("behaviour/headers.toml")
+    return (frozenset(data.get("defined", [])),)
+
+
+def _required(node: Node, field: str) -> Node:
+    child = node.child_by_field_name(field)
+    if child is None:
+        raise Unsupported(f"incomplete {node.type} at line {node.start_point[0] + 1}")
+    return child
 
 
 def guard_functions(lock_class: str) -> tuple[str, str]:

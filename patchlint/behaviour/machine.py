@@ -38,6 +38,7 @@ from .symbols import Symbols
 from .trace import CallEvent, LockHeld
 from .values import (
     INT_OID,
+    FuncV,
     OpaqueV,
     LOCAL_BASE,
     NULL_OID,
@@ -424,6 +425,11 @@ class RunBase:
     def materialise(self, value: Value, target: AnyType) -> Value:
         """A value of unknown type used as a pointer: an input pointer derived from it
         (NULL, an error pointer or an object), the same in both versions."""
+        if isinstance(value, FuncV) and isinstance(target, PointerType):
+            # A function passed as a callback: a pointer to that function.
+            zero = smt.bv_val(0, 32)
+            oid = smt.bv_val(self.inputs.function_oid(value.name), 32)
+            return PtrV(oid, zero, "", zero, target, value.name, "function")
         if isinstance(value, OpaqueV) and value.key:
             pointer_type = target if isinstance(target, PointerType) else None
             if isinstance(target, ArrayType):

@@ -67,6 +67,15 @@ def fp_to_bits(value: FPRef) -> BitVecRef:
     return z3.fpToIEEEBV(value)
 
 
+def apply_function(name: str, args: list[BitVecRef], result_bits: int) -> BitVecRef:
+    """An uninterpreted function of bit-vectors: equal arguments give equal results."""
+    sorts = [z3.BitVecSort(arg.size()) for arg in args]
+    declaration = z3.Function(name, *sorts, z3.BitVecSort(result_bits))
+    value = declaration(*args)
+    assert isinstance(value, BitVecRef)
+    return value
+
+
 def array(name: str, domain_bits: int, range_bits: int) -> ArrayRef:
     return z3.Array(name, z3.BitVecSort(domain_bits), z3.BitVecSort(range_bits))
 

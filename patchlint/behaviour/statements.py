@@ -81,6 +81,8 @@ class StatementMixin(ExpressionMixin):
             label = text(node.child_by_field_name("label"))
             if inner is not None:
                 self.exec_statement(inner, None if seek == label else seek)
+        elif kind in ("preproc_if", "preproc_ifdef"):
+            self.exec_conditional(node, seek)
         elif kind in ("gnu_asm_expression", "asm_statement"):
             raise Unsupported(f"inline assembly at line {node.start_point[0] + 1}")
         elif kind == "attributed_statement":
@@ -279,6 +281,9 @@ class StatementMixin(ExpressionMixin):
             self.run_cleanups(self.frame.cleanups.pop())
 
     def special_loop(self, node: Node, seek: str | None) -> bool:
+        raise NotImplementedError
+
+    def exec_conditional(self, node: Node, seek: str | None) -> None:
         raise NotImplementedError
 
     def exec_switch(self, node: Node, seek: str | None) -> None:

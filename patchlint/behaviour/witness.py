@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import smt
@@ -222,8 +223,8 @@ def input_name(symbol: InputSymbol) -> str:
     return name
 
 
-def _call_text(event: CallEvent, model: ModelRef, namer: Namer) -> str:
-    callee = event.callee
+def _call_text(event: CallEvent, model: ModelRef, namer: Namer, renames: Mapping[str, str] | None = None) -> str:
+    callee = (renames or {}).get(event.callee, event.callee)
     if not callee and event.target is not None:
         callee = f"(*{show_pointer(smt.model_int(model, event.target), namer)})"
     args = ", ".join(str(show(arg, model, namer)) for arg in event.args)
@@ -256,7 +257,9 @@ def observe(outcome: PathOutcome, model: ModelRef, namer: Namer) -> Observation:
     )
 
 
-def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Namer) -> tuple[str, Observable]:
+def first_difference(
+    b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Namer, renames: Mapping[str, str]
+) -> tuple[str, Observable]:
     mb, ma = b.memory, a.memory
     assert mb is not None and ma is not None
     for index in range(max(len(b.events), len(a.events))):
@@ -270,7 +273,7 @@ def first_difference(b: PathOutcome, a: PathOutcome, model: ModelRef, namer: Nam
                     f"memory {name} when calling {_call_text(eb, model, namer)}: before {vb}, after {va}",
                     "write",
                 )
-        text_b = _call_text(eb, model, namer) if eb is not None else None
+        text_b = _call_text(eb, model, namer, renames) if eb is not None else None
         text_a = _call_text(ea, model, namer) if ea is not None else None
         if text_b != text_a or eb is None or ea is None:
             kind: Observable = "lock" if any(e is not None and e.kind in ("lock", "unlock") for e in (eb, ea)) else "call"
@@ -365,7 +368,7 @@ def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: i
             for arg in event.args:
                 terms.extend(_value_terms(arg))
     query, model, first_call = earliest(div, deadline, solver_ms)
-    div = Divergence(div.round, div.before, div.after, model, query)
+    div = Divergence(div.round, div.before, div.after, model, query, div.renames)
     symbols = relevant_inputs(inputs, terms)
     quiet = _quiet_callees(div, symbols, first_call)
     model = minimise(div, symbols, deadline, solver_ms, quiet)
@@ -375,7 +378,7 @@ def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: i
         name = fill_placeholders(input_name(symbol), inputs, model)
         shown.setdefault(name, input_value(symbol, model, namer))
     shown_inputs = tuple(shown.items())
-    description, observable = first_difference(div.before, div.after, model, namer)
+    description, observable = first_difference(div.before, div.after, model, namer, div.renames or {})
     witness = Witness(
         inputs=shown_inputs,
         before=observe(div.before, model, namer),

@@ -281,3 +281,6 @@ static inline int hweight32(unsigned int w)
 		n += (w >> i) & 1;
 	return n;
 }
+
+/* A CPU's copy of a per-CPU variable: the same CPU and variable, the same copy. */
+#define per_cpu(var, cpu) (*per_cpu_ptr(&(var), cpu))
