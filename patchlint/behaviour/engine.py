@@ -79,7 +79,7 @@ def compare_versions(
                 "equivalent",
                 None,
                 explored,
-                f"all {explored.paths} paths agree (loops unrolled up to {bounds.loop_bound} times)",
+                f"{explored.paths} paths explored, all identical (loops unrolled up to {bounds.loop_bound} times)",
             )
         else:
             verdict = FunctionVerdict(
@@ -104,6 +104,7 @@ def compare_versions(
         seconds,
         old_name,
         verdict.notes,
+        after.function.start_line,
     )
 
 

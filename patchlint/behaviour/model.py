@@ -90,6 +90,7 @@ class FunctionVerdict:
     # For a renamed function: its name before the patch.
     old_name: str | None = None
     notes: tuple[str, ...] = field(default=())
+    line: int | None = None  # where the function starts after the patch
 
     def to_dict(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
@@ -101,6 +102,8 @@ class FunctionVerdict:
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
         }
+        if self.line is not None:
+            data["line"] = self.line
         if self.old_name is not None:
             data["old_name"] = self.old_name
         if self.notes:
