@@ -144,6 +144,12 @@ class CallMixin(MacroMixin):
         prototype = frame.symbols.prototype(name)
         if prototype is not None:
             return prototype
+        macro = self.find_macro(name, object_like=True)
+        if macro is not None:
+            # A constant's type is the type of its value (macro constants have no effects).
+            value = self.expand_object_macro(macro, node)
+            if isinstance(value, IntV | PtrV | FloatV):
+                return value.ctype
         raise Unsupported(f"type of {name}")
 
     def call_type(self, node: Node) -> AnyType:
@@ -320,7 +326,9 @@ class CallMixin(MacroMixin):
         callee_text = shown if shown is not None else name
         call_text = text(node)
         line = node.start_point[0] + 1
-        is_log = bool(name) and (kinds.is_log(name) or _has_log_string(args, self.inputs.string_bytes))
+        is_log = bool(name) and (
+            kinds.is_log(name) or (kinds.may_log(name) and _has_log_string(args, self.inputs.string_bytes))
+        )
         first_arg = text(arg_nodes[0]) if arg_nodes else None
         lock_ops = kinds.lock_ops(name, first_arg) if name else []
         kind = "log" if is_log else ("lock" if any(o.acquire for o in lock_ops) else ("unlock" if lock_ops else "call"))

@@ -34,9 +34,18 @@ class CallKinds:
     pure: frozenset[str]
     returns_argument: Mapping[str, int]
     lock_classes: tuple[_LockClass, ...]
+    log_words: tuple[str, ...] = ()
+    not_log_prefixes: tuple[str, ...] = ()
 
     def is_log(self, name: str) -> bool:
         return name in self.log_names or any(p.search(name) for p in self.log_patterns)
+
+    def may_log(self, name: str) -> bool:
+        """A name that can be a logging helper (for the newline-terminated format test)."""
+        lowered = name.lower()
+        if lowered.startswith(self.not_log_prefixes):
+            return False
+        return any(word in lowered for word in self.log_words)
 
     def lock_ops(self, name: str, first_arg: str | None) -> list[LockOp]:
         """What calling ``name`` does to the locks rules/kernel/locks.toml describes."""
@@ -91,6 +100,8 @@ def call_kinds() -> CallKinds:
         pure=frozenset(_strings(calls.get("pure", {}).get("names"))),
         returns_argument={k: int(v) for k, v in returns.items() if isinstance(v, int)},
         lock_classes=tuple(classes),
+        log_words=tuple(_strings(log.get("log_words"))),
+        not_log_prefixes=tuple(_strings(log.get("not_log_prefixes"))),
     )
 
 

@@ -138,6 +138,14 @@ def _pointer_compare(op: str, left: Value, right: Value) -> Value:
         if isinstance(left, PtrV) and isinstance(right, PtrV):
             raise Unsupported("relational comparison of pointers")  # handled by the caller
         raise Unsupported(f"operator {op} between a pointer and a non-pointer")
+    if isinstance(left, PtrV) and isinstance(right, PtrV) and left.path != right.path:
+        symbolic = smt.const_int(left.oid) is None or smt.const_int(right.oid) is None
+        if symbolic:
+            # Input pointers are modelled as pointing to whole objects; whether one
+            # equals the address of a member is beyond the model: refuse to guess.
+            raise Unsupported(
+                f"comparison of the input pointer {left.origin or right.origin} with the address of a member"
+            )
     a = _pointer_bits(left)
     b = _pointer_bits(right)
     same = smt.eq(a, b)
