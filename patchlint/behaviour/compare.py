@@ -11,10 +11,10 @@ do not crash, then functional involving a crash, then log output only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import clock
 from . import smt
 from .declarations import Unsupported
 from .explore import Exploration
@@ -46,7 +46,7 @@ def earliest(div: Divergence, deadline: float, solver_ms: int) -> tuple[BoolRef,
         if smt.is_false(term):
             continue
         query = smt.conj(path, term)
-        solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+        solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
         solver.add(query)
         if solver.check() == "sat":
             return query, solver.model(), index
@@ -206,7 +206,7 @@ def find_divergence(
     undecided: list[str] = []
     for round_name in ROUNDS:
         for b in before.outcomes:
-            if time.monotonic() > deadline:
+            if clock.now() > deadline:
                 undecided.append("time budget")
                 return Search(None, undecided, solver)
             alternatives: list[tuple[PathOutcome, BoolRef]] = []
@@ -224,7 +224,7 @@ def find_divergence(
             query = smt.conj(*b.constraints, smt.disj(*(alt for _, alt in alternatives)))
             # A fresh solver per query: z3 is much faster on floating point and on
             # arrays outside incremental mode; a query may take the rest of the budget.
-            solver = PathSolver(max(solver_ms, int((deadline - time.monotonic()) * 1000)))
+            solver = PathSolver(max(solver_ms, int((deadline - clock.now()) * 1000)))
             solver.add(query)
             result = solver.check()
             if result == "sat":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from patchlint.source import FunctionDef, SourceFile
 
+from . import clock
+from . import smt
 from .calls import Definition
 from .compare import find_divergence
 from .explore import Exploration, Explorer
@@ -17,7 +19,8 @@ from .interpreter import run_path
 from .model import Explored, FunctionVerdict, Witness
 from .symbols import HeaderSource, Symbols
 from .trace import PathOutcome
-from .witness import build_witness
+from .smt import ModelRef
+from .witness import Namer, build_witness, first_difference
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def compare_versions(
 ) -> FunctionVerdict:
     """The verdict on ``after.function`` against ``before.function``; never raises on
     unsupported code (the verdict is then ``unknown`` with the construct named)."""
-    start = time.monotonic()
+    start = clock.now()
     deadline = start + bounds.seconds
     name = after.function.name
     inputs = Inputs()
@@ -70,8 +73,12 @@ def compare_versions(
             limits=tuple(dict.fromkeys([*before_run.limits, *after_run.limits])),
         )
         if search.divergence is not None:
-            witness, _ = build_witness(search.divergence, inputs, deadline + 0.5, bounds.solver_ms)
-            verdict = _diverges(name, file, witness, explored, inputs)
+            witness, model = build_witness(search.divergence, inputs, deadline + 0.5, bounds.solver_ms)
+            problem = _replay(before, after, inputs, model, witness, bounds, renames)
+            if problem is None:
+                verdict = _diverges(name, file, witness, explored, inputs)
+            else:
+                verdict = FunctionVerdict(name, file, "unknown", None, explored, f"the witness did not replay: {problem}")
         elif explored.complete and before_run.outcomes and after_run.outcomes:
             verdict = FunctionVerdict(
                 name,
@@ -93,7 +100,7 @@ def compare_versions(
         verdict = FunctionVerdict(
             name, file, "unknown", None, Explored(0, False), f"internal error: {type(error).__name__}: {error}"
         )
-    seconds = time.monotonic() - start
+    seconds = clock.now() - start
     return FunctionVerdict(
         verdict.function,
         verdict.file,
@@ -108,16 +115,51 @@ def compare_versions(
     )
 
 
-def _explore(version: str, side: Version, inputs: Inputs, bounds: Bounds, deadline: float) -> Exploration:
+def _explore(
+    version: str,
+    side: Version,
+    inputs: Inputs,
+    bounds: Bounds,
+    deadline: float,
+    pins: list[smt.BoolRef] | None = None,
+) -> Exploration:
     symbols = Symbols(side.source, side.headers)
     program = side.program(symbols) if side.program is not None else {}
     exploration = Exploration(version)
-    explorer = Explorer(exploration, deadline, bounds.max_paths, bounds.solver_ms)
+    explorer = Explorer(exploration, deadline, bounds.max_paths, bounds.solver_ms, pins)
 
     def run(decider: Explorer) -> PathOutcome:
         return run_path(version, inputs, symbols, side.function, side.source, decider, bounds.loop_bound, program)
 
     return explorer.explore(run)
+
+
+def _replay(
+    before: Version,
+    after: Version,
+    inputs: Inputs,
+    model: ModelRef,
+    witness: Witness,
+    bounds: Bounds,
+    renames: Mapping[str, str] | None,
+) -> str | None:
+    """Run both versions again with every input fixed to the witness's values and check
+    that they do what the witness says; None when they do, else what went wrong."""
+    pins = smt.model_pins(model)
+    deadline = clock.now() + max(1.0, bounds.seconds / 2)
+    outcomes = []
+    for version, side in (("before", before), ("after", after)):
+        run = _explore(version, side, inputs, bounds, deadline, pins)
+        matching = [o for o in run.outcomes if smt.model_bool(model, smt.conj(*o.constraints))]
+        if len(matching) != 1:
+            return f"{len(matching)} paths of the {version} version match the witness inputs"
+        outcomes.append(matching[0])
+    namer = Namer(inputs)
+    again, _ = first_difference(outcomes[0], outcomes[1], model, namer, renames or {})
+    # Object names (obj1, obj2) are numbered by first mention, which may differ.
+    if re.sub(r"obj\d+", "obj", again) != re.sub(r"obj\d+", "obj", witness.first_difference):
+        return f"replayed difference {again!r} is not {witness.first_difference!r}"
+    return None
 
 
 def _diverges(name: str, file: str, witness: Witness, explored: Explored, inputs: Inputs) -> FunctionVerdict:

@@ -10,10 +10,10 @@ exploration incomplete, which the verdict must then say.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import clock
 from . import smt
 from .declarations import Unsupported
 from .machine import PathCut
@@ -50,11 +50,20 @@ class Exploration:
 class Explorer:
     """Implements ``machine.Decider`` for the path being run."""
 
-    def __init__(self, exploration: Exploration, deadline: float, max_paths: int, solver_ms: int) -> None:
+    def __init__(
+        self,
+        exploration: Exploration,
+        deadline: float,
+        max_paths: int,
+        solver_ms: int,
+        pins: list[BoolRef] | None = None,
+    ) -> None:
         self.exploration = exploration
         self.deadline = deadline
         self.max_paths = max_paths
         self.solver = PathSolver(solver_ms)
+        # A replay fixes every input to a witness's values: one path per version.
+        self.solver.add(*(pins or []))
         self.pending: list[list[bool]] = [[]]
         self.prefix: list[bool] = []
         self.decisions: list[bool] = []
@@ -64,7 +73,7 @@ class Explorer:
     # -- Decider -----------------------------------------------------------------------
     def tick(self) -> None:
         self.steps += 1
-        if self.steps & 0xFF == 0 and time.monotonic() > self.deadline:
+        if self.steps & 0xFF == 0 and clock.now() > self.deadline:
             raise BudgetExceeded()
         if self.steps > STEPS_PER_PATH:
             raise PathCut(f"path longer than {STEPS_PER_PATH} steps")
@@ -113,7 +122,7 @@ class Explorer:
         return direction
 
     def _feasible(self, cond: BoolRef) -> bool:
-        if time.monotonic() > self.deadline:
+        if clock.now() > self.deadline:
             raise BudgetExceeded()
         self.solver.push()
         try:
@@ -131,7 +140,7 @@ class Explorer:
             if len(exploration.outcomes) >= self.max_paths:
                 exploration.note_limit(f"more than {self.max_paths} paths")
                 break
-            if time.monotonic() > self.deadline:
+            if clock.now() > self.deadline:
                 exploration.budget_exhausted = True
                 exploration.note_limit("time budget")
                 break

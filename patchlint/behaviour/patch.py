@@ -11,12 +11,12 @@ functions are compared.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from patchlint.source import FunctionDef, SourceFile, parse_c
 
+from . import clock
 from .engine import Bounds, Version, compare_versions
 from .headers import HeaderLookup
 from .model import Explored, FunctionVerdict
@@ -88,7 +88,7 @@ def behaviour_of_patch(
     files: list[FileChange], reader: Reader | None, options: BehaviourOptions = BehaviourOptions()
 ) -> list[FunctionVerdict]:
     """A verdict for every function the patch changes in its C files."""
-    start = time.monotonic()
+    start = clock.now()
     verdicts: list[FunctionVerdict] = []
     compared = 0
     parsed = []
@@ -103,7 +103,7 @@ def behaviour_of_patch(
         headers = _headers(reader, change, pre, post) if items else None
         for item in items:
             name = item.after.name
-            if compared >= options.max_functions or time.monotonic() - start > options.patch_seconds:
+            if compared >= options.max_functions or clock.now() - start > options.patch_seconds:
                 verdicts.append(_skipped(name, change.path, "not compared: the patch's limit on functions or time"))
                 continue
             compared += 1

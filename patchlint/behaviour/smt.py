@@ -413,6 +413,18 @@ def model_bits_of_fp(model: ModelRef, term: FPRef) -> int:
     return 0x7FC00000 if term.sbits() == 24 else 0x7FF8000000000000
 
 
+def model_pins(model: ModelRef) -> list[BoolRef]:
+    """Constraints fixing every constant (and memory array) of ``model`` to its value."""
+    pins: list[BoolRef] = []
+    for decl in model.decls():
+        if decl.arity() != 0:
+            continue
+        term = decl()
+        value = model.eval(term, model_completion=True)
+        pins.append(term == value)
+    return pins
+
+
 def term_key(term: ExprRef) -> int:
     """A structural identity: z3 hash-conses terms, so equal terms share an id."""
     return term.get_id()

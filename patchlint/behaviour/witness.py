@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import clock
 from . import smt
 from .compare import Divergence, earliest
 from .inputs import InputSymbol, Inputs
@@ -78,21 +78,21 @@ def minimise(
     queries = 1
     # Prefer a witness where the uninterpreted callees leave memory alone: it is the
     # simplest story and a harness with plain stubs reproduces it.
-    solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+    solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
     solver.add(div.query, quiet)
     if not smt.is_true(quiet) and solver.check() == "sat":
         model = solver.model()
         kept.append(quiet)
     for symbol in symbols:
         term = symbol.term
-        if term.size() > 64 or queries >= MAX_MINIMISE_QUERIES or time.monotonic() > deadline:
+        if term.size() > 64 or queries >= MAX_MINIMISE_QUERIES or clock.now() > deadline:
             continue
         if smt.model_int(model, term) == 0:
             kept.append(smt.eq(term, smt.bv_val(0, term.size())))
             continue
         for candidate in _small_values(term):
             queries += 1
-            solver = PathSolver(min(solver_ms, max(1, int((deadline - time.monotonic()) * 1000))))
+            solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
             solver.add(div.query, *kept, candidate)
             if solver.check() == "sat":
                 model = solver.model()

@@ -7,6 +7,8 @@ the non-equivalent pairs are found with a witness that really shows the differen
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from behaviour_pairs import Pair, load_suite
 from behaviour_replay import GCC, replay
@@ -67,3 +69,45 @@ def test_suite_shape() -> None:
     expected = [p.expect for p in PLAIN]
     assert len(PLAIN) >= 60
     assert expected.count("equivalent") >= 25 and expected.count("diverges") >= 25
+
+
+KERNEL = load_suite("kernel")
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("pair", KERNEL, ids=lambda p: p.name)
+def test_kernel_pair(pair: Pair, kernel_tree: Path) -> None:
+    """Real 6.12 functions: the before section must be the tree's text, verbatim; the
+    engine replays every witness itself (a divergence that does not replay is
+    reported unknown), so a `diverges` here is a replayed one."""
+    from patchlint.behaviour.headers import HeaderLookup
+    from patchlint.behaviour.symbols import Layer
+
+    assert pair.tree_file is not None
+    text = (kernel_tree / pair.tree_file).read_text(errors="replace")
+    before_text = pair.before.strip("\n")
+    assert before_text in text, f"{pair.name}: not the 6.12 text of {pair.function}"
+    pre = parse_c(text, pair.tree_file)
+    post = parse_c(text.replace(before_text, pair.after.strip("\n")), pair.tree_file)
+
+    def reader(path: str) -> str | None:
+        try:
+            return (kernel_tree / path).read_text(errors="replace")
+        except OSError:
+            return None
+
+    headers = HeaderLookup(reader, pair.tree_file, Layer.build(pre, "file").includes)
+    old_fn, new_fn = pre.function(pair.function), post.function(pair.function)
+    assert old_fn is not None and new_fn is not None
+    verdict = compare_versions(Version(pre, old_fn, headers), Version(post, new_fn, headers), pair.tree_file, BOUNDS)
+    if pair.expect == "equivalent":
+        assert verdict.verdict != "diverges", f"{pair.name}: wrong divergence {verdict.reason}"
+        assert verdict.verdict == "equivalent", f"{pair.name}: {verdict.reason}"
+    else:
+        assert verdict.verdict == "diverges", f"{pair.name}: {verdict.verdict} ({verdict.reason})"
+        assert verdict.witness is not None
+
+
+def test_kernel_suite_shape() -> None:
+    assert len(KERNEL) >= 30
+    assert all(p.tree_file for p in KERNEL)
