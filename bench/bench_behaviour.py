@@ -7,7 +7,8 @@ functions it changes are compared before/after (patchlint.behaviour) with the
 default bounds (2 s per function).  Printed: the CPU time the comparison adds per patch
 (median, mean, 90th percentile, max; over all patches and over the patches that
 change C functions; CPU time, as the budgets are, so a loaded machine does not
-inflate it; the wall-clock median is printed too), the verdict counts, the per-function time against the budget,
+inflate it; the wall-clock median is printed too), the verdict counts, the per-function
+time against the budget,
 and every patch whose message claims no functional change with its verdicts.  The
 "anchor" is the time `patchlint check` already spends on the same patch without
 behaviour (parse, apply and rules), measured in the same run.
@@ -84,17 +85,25 @@ def main() -> int:
                 break
     report(rows, args.json)
     if walls:
-        print(f"wall clock per patch (s): median {statistics.median(walls):.3f}  mean {statistics.mean(walls):.3f}")
+        print(
+            f"wall clock per patch (s): median {statistics.median(walls):.3f}  "
+            f"mean {statistics.mean(walls):.3f}"
+        )
     return 0
 
 
-def report(rows: list[tuple[object, float, float, list[FunctionVerdict], object]], json_path: str | None) -> None:
+def report(
+    rows: list[tuple[object, float, float, list[FunctionVerdict], object]], json_path: str | None
+) -> None:
     all_times = [seconds for _, seconds, _, _, _ in rows]
     with_functions = [seconds for _, seconds, _, verdicts, _ in rows if verdicts]
     verdicts = [v for *_, vs, _ in rows for v in vs]
     counts = Counter(v.verdict for v in verdicts)
     over = [v for v in verdicts if v.seconds > 2.5]
-    print(f"patches: {len(rows)}  with changed C functions: {len(with_functions)}  functions: {len(verdicts)}")
+    print(
+        f"patches: {len(rows)}  with changed C functions: {len(with_functions)}  "
+        f"functions: {len(verdicts)}"
+    )
     print(
         f"time added per patch (s): median {statistics.median(all_times or [0]):.3f}  "
         f"mean {statistics.mean(all_times or [0]):.3f}  p90 {_percentile(all_times, 0.9):.3f}  "
@@ -103,13 +112,21 @@ def report(rows: list[tuple[object, float, float, list[FunctionVerdict], object]
     if with_functions:
         print(
             f"  patches changing functions: median {statistics.median(with_functions):.3f}  "
-            f"mean {statistics.mean(with_functions):.3f}  p90 {_percentile(with_functions, 0.9):.3f}"
+            f"mean {statistics.mean(with_functions):.3f}  "
+            f"p90 {_percentile(with_functions, 0.9):.3f}"
         )
     print(f"verdicts: {dict(counts)}")
     fn_times = [v.seconds for v in verdicts if v.explored.paths]
     if fn_times:
-        print(f"per function (s): median {statistics.median(fn_times):.3f}  max {max(fn_times):.2f}  over 2.5 s: {len(over)}")
-    reasons = Counter(v.reason.split(":")[0] + ":" + v.reason.split(":")[1][:40] if ":" in v.reason else v.reason for v in verdicts if v.verdict == "unknown")
+        print(
+            f"per function (s): median {statistics.median(fn_times):.3f}  "
+            f"max {max(fn_times):.2f}  over 2.5 s: {len(over)}"
+        )
+    reasons = Counter(
+        v.reason.split(":")[0] + ":" + v.reason.split(":")[1][:40] if ":" in v.reason else v.reason
+        for v in verdicts
+        if v.verdict == "unknown"
+    )
     print("top unknown reasons:")
     for reason, count in reasons.most_common(12):
         print(f"  {count:4d}  {reason}")

@@ -10,9 +10,8 @@ their calls agree, and a fresh state of the memory the callee can reach.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
-
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tree_sitter import Node
 
@@ -23,10 +22,10 @@ from .ctype import (
     INT,
     LONG,
     ULONG,
-    IntType,
     AnyType,
     ArrayType,
     FunctionType,
+    IntType,
     PointerType,
     UnknownType,
     VoidType,
@@ -36,8 +35,8 @@ from .ctype import (
 from .declarations import Unsupported, declarator_type, parameter, specifier_type, text
 from .knowledge import call_kinds
 from .machine import MAX_DEPTH, Fault, Frame, LValue, MemRef, ReturnSignal, VarRef
-from .memory import is_local
 from .macros import MacroMixin
+from .memory import is_local
 from .symbols import Layer, Symbols
 from .trace import CallEvent, LocalContent, LockHeld
 from .values import (
@@ -54,7 +53,6 @@ from .values import (
     int_const,
     storage_bits,
 )
-
 
 T = TypeVar("T")
 
@@ -288,8 +286,12 @@ class CallMixin(MacroMixin):
             raise Unsupported(f"variadic function {name}")
         params = _parameters(symbols, declarator)
         if len(params) != len(args):
-            raise Unsupported(f"{name}() called with {len(args)} arguments, defined with {len(params)}")
-        frame = Frame(name, symbols, ftype.ret, address_taken=address_taken(body), source=definition.source)
+            raise Unsupported(
+                f"{name}() called with {len(args)} arguments, defined with {len(params)}"
+            )
+        frame = Frame(
+            name, symbols, ftype.ret, address_taken=address_taken(body), source=definition.source
+        )
         self.frames.append(frame)
         try:
             for (pname, ptype), value in zip(params, args, strict=True):
@@ -321,20 +323,39 @@ class CallMixin(MacroMixin):
                 convert(self.materialise(value, ptype), ptype)
                 if index < len(ftype.params) and not isinstance(ptype, UnknownType)
                 else value
-                for index, (value, ptype) in enumerate(zip(args, list(ftype.params) + [VoidType()] * len(args), strict=False))
+                for index, (value, ptype) in enumerate(
+                    zip(args, list(ftype.params) + [VoidType()] * len(args), strict=False)
+                )
             ]
         callee_text = shown if shown is not None else name
         call_text = text(node)
         line = node.start_point[0] + 1
         is_log = bool(name) and (
-            kinds.is_log(name) or (kinds.may_log(name) and _has_log_string(args, self.inputs.string_bytes))
+            kinds.is_log(name)
+            or (kinds.may_log(name) and _has_log_string(args, self.inputs.string_bytes))
         )
         first_arg = text(arg_nodes[0]) if arg_nodes else None
         lock_ops = kinds.lock_ops(name, first_arg) if name else []
-        kind = "log" if is_log else ("lock" if any(o.acquire for o in lock_ops) else ("unlock" if lock_ops else "call"))
+        kind = (
+            "log"
+            if is_log
+            else (
+                "lock" if any(o.acquire for o in lock_ops) else ("unlock" if lock_ops else "call")
+            )
+        )
         passed = tuple(self.local_content(value) for value in args)
         stream = self.logs if is_log else self.events
-        event = CallEvent(len(stream), name, target, tuple(args), passed, len(self.memory.log), line, call_text, kind)
+        event = CallEvent(
+            len(stream),
+            name,
+            target,
+            tuple(args),
+            passed,
+            len(self.memory.log),
+            line,
+            call_text,
+            kind,
+        )
         stream.append(event)
         for op in lock_ops:
             self.apply_lock(op.lock, op.acquire, args[0] if args else None, line, call_text)
@@ -369,14 +390,21 @@ class CallMixin(MacroMixin):
             return pointer
         if ret is None or isinstance(ret, UnknownType):
             key = f"pure:{name}:{self.inputs.term_key(result)}"
-            return OpaqueV(result, f"the result of {name}()", UnknownType(f"result of {name}()"), key)
+            return OpaqueV(
+                result, f"the result of {name}()", UnknownType(f"result of {name}()"), key
+            )
         return from_storage(result, ret, f"{name}()")
 
     def call_result(self, epoch: str, ret: AnyType | None, callee: str) -> Value:
         shown = f"result of {epoch}"
         if ret is None:
             term = self.inputs.symbol(f"ret:{epoch}", shown, UnknownType("int"), 64, "call")
-            return OpaqueV(term, f"the result of {callee}()", UnknownType(f"result of {callee}()"), f"ret:{epoch}")
+            return OpaqueV(
+                term,
+                f"the result of {callee}()",
+                UnknownType(f"result of {callee}()"),
+                f"ret:{epoch}",
+            )
         if isinstance(ret, VoidType):
             return int_const(0)
         ret = decay(ret)
@@ -408,7 +436,9 @@ class CallMixin(MacroMixin):
             type_key(local_type) if local_type is not None else "",
         )
 
-    def apply_lock(self, lock: str, acquire: bool, resource: Value | None, line: int, call_text: str) -> None:
+    def apply_lock(
+        self, lock: str, acquire: bool, resource: Value | None, line: int, call_text: str
+    ) -> None:
         if acquire:
             self.locks.append(LockHeld(lock, resource, line, call_text))
             return
@@ -482,7 +512,10 @@ def address_taken(body: Node) -> frozenset[str]:
                 "subscript_expression",
                 "parenthesized_expression",
             ):
-                if target.type == "field_expression" and text(target.child_by_field_name("operator")) == "->":
+                if (
+                    target.type == "field_expression"
+                    and text(target.child_by_field_name("operator")) == "->"
+                ):
                     target = None
                     break
                 target = target.child_by_field_name("argument") or (

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import clock
-from . import smt
+from . import clock, smt
 from .declarations import Unsupported
 from .explore import Exploration
 from .memory import Memory
@@ -72,9 +71,7 @@ def _memory_differs(mb: Memory, mark_b: int | None, ma: Memory, mark_a: int | No
     return smt.disj(*parts)
 
 
-def _content_differs(
-    cb: LocalContent, mb: Memory, ca: LocalContent, ma: Memory
-) -> BoolRef:
+def _content_differs(cb: LocalContent, mb: Memory, ca: LocalContent, ma: Memory) -> BoolRef:
     if cb.type_key != ca.type_key or cb.offset[2] != ca.offset[2]:
         return smt.TRUE
     parts = [smt.differ(cb.offset[0], ca.offset[0]), smt.differ(cb.offset[1], ca.offset[1])]
@@ -141,7 +138,9 @@ def functional_components(
     if b.fault is None:
         parts.append((end, _optional_differs(b.ret, a.ret)))
         parts.append((end, _memory_differs(mb, None, ma, None)))
-        if len(b.locks) != len(a.locks) or any(lb.lock != la.lock for lb, la in zip(b.locks, a.locks, strict=False)):
+        if len(b.locks) != len(a.locks) or any(
+            lb.lock != la.lock for lb, la in zip(b.locks, a.locks, strict=False)
+        ):
             parts.append((end, smt.TRUE))
         else:
             for lb, la in zip(b.locks, a.locks, strict=True):
@@ -149,11 +148,15 @@ def functional_components(
     return parts
 
 
-def functional_differs(b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None) -> BoolRef:
+def functional_differs(
+    b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None
+) -> BoolRef:
     return smt.simplify_bool(smt.disj(*(term for _, term in functional_components(b, a, renames))))
 
 
-def output_differs(b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None) -> BoolRef:
+def output_differs(
+    b: PathOutcome, a: PathOutcome, renames: Mapping[str, str] | None = None
+) -> BoolRef:
     if len(b.logs) != len(a.logs):
         return smt.TRUE
     parts: list[BoolRef] = []
@@ -185,7 +188,9 @@ class PairCache:
         return found
 
 
-def _round_term(round_name: str, cache: PairCache, b: PathOutcome, a: PathOutcome) -> BoolRef | None:
+def _round_term(
+    round_name: str, cache: PairCache, b: PathOutcome, a: PathOutcome
+) -> BoolRef | None:
     crashes = b.fault is not None or a.fault is not None
     if round_name == "functional":
         return None if crashes else cache.functional(b, a)

@@ -212,7 +212,9 @@ def size_align(records: RecordLookup, ctype: AnyType, depth: int = 0) -> tuple[i
     return None
 
 
-def _record_layout(records: RecordLookup, definition: RecordDef, depth: int) -> tuple[int, int] | None:
+def _record_layout(
+    records: RecordLookup, definition: RecordDef, depth: int
+) -> tuple[int, int] | None:
     offset_bits = 0
     size = 0
     align = 1

@@ -218,10 +218,9 @@ def declaration_types(scope: TypeScope, node: Node) -> list[tuple[Declared, Node
         if node.field_name_for_child(index) != "declarator":
             continue
         child = node.child(index)
-        if child is None:
-            continue
-        value = child.child_by_field_name("value") if child.type == "init_declarator" else None
-        out.append((declarator_type(scope, base, child), value))
+        if child is not None:
+            value = child.child_by_field_name("value") if child.type == "init_declarator" else None
+            out.append((declarator_type(scope, base, child), value))
     return out
 
 
@@ -283,7 +282,9 @@ def record_fields(scope: TypeScope, body: Node, sizes: bool = True) -> tuple[Fie
     return tuple(fields)
 
 
-_PREPROC = frozenset({"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+_PREPROC = frozenset(
+    {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
+)
 
 
 def _members(body: Node) -> list[Node]:

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 
 from patchlint.source import FunctionDef, SourceFile
 
-from . import clock
-from . import smt
+from . import clock, smt
 from .calls import Definition
 from .compare import find_divergence
 from .explore import Exploration, Explorer
 from .inputs import Inputs
 from .interpreter import run_path
 from .model import Explored, FunctionVerdict, Witness
+from .smt import ModelRef
 from .symbols import HeaderSource, Symbols
 from .trace import PathOutcome
-from .smt import ModelRef
 from .witness import Namer, build_witness, first_difference
 
 
@@ -73,12 +72,16 @@ def compare_versions(
             limits=tuple(dict.fromkeys([*before_run.limits, *after_run.limits])),
         )
         if search.divergence is not None:
-            witness, model = build_witness(search.divergence, inputs, deadline + 0.5, bounds.solver_ms)
+            witness, model = build_witness(
+                search.divergence, inputs, deadline + 0.5, bounds.solver_ms
+            )
             problem = _replay(before, after, inputs, model, witness, bounds, renames)
             if problem is None:
                 verdict = _diverges(name, file, witness, explored, inputs)
             else:
-                verdict = FunctionVerdict(name, file, "unknown", None, explored, f"the witness did not replay: {problem}")
+                verdict = FunctionVerdict(
+                    name, file, "unknown", None, explored, f"the witness did not replay: {problem}"
+                )
         elif explored.complete and before_run.outcomes and after_run.outcomes:
             verdict = FunctionVerdict(
                 name,
@@ -86,19 +89,32 @@ def compare_versions(
                 "equivalent",
                 None,
                 explored,
-                f"{explored.paths} paths explored, all identical (loops unrolled up to {bounds.loop_bound} times)",
+                f"{explored.paths} paths explored, all identical "
+                f"(loops unrolled up to {bounds.loop_bound} times)",
             )
         else:
             verdict = FunctionVerdict(
-                name, file, "unknown", None, explored, _unknown_reason(before_run, after_run, search.undecided)
+                name,
+                file,
+                "unknown",
+                None,
+                explored,
+                _unknown_reason(before_run, after_run, search.undecided),
             )
     except RecursionError:
-        verdict = FunctionVerdict(name, file, "unknown", None, Explored(0, False), "nesting too deep to interpret")
+        verdict = FunctionVerdict(
+            name, file, "unknown", None, Explored(0, False), "nesting too deep to interpret"
+        )
     except Exception as error:  # noqa: BLE001 - a verdict must never become a crash
         if os.environ.get("PATCHLINT_BEHAVIOUR_DEBUG"):
             raise
         verdict = FunctionVerdict(
-            name, file, "unknown", None, Explored(0, False), f"internal error: {type(error).__name__}: {error}"
+            name,
+            file,
+            "unknown",
+            None,
+            Explored(0, False),
+            f"internal error: {type(error).__name__}: {error}",
         )
     seconds = clock.now() - start
     return FunctionVerdict(
@@ -129,7 +145,16 @@ def _explore(
     explorer = Explorer(exploration, deadline, bounds.max_paths, bounds.solver_ms, pins)
 
     def run(decider: Explorer) -> PathOutcome:
-        return run_path(version, inputs, symbols, side.function, side.source, decider, bounds.loop_bound, program)
+        return run_path(
+            version,
+            inputs,
+            symbols,
+            side.function,
+            side.source,
+            decider,
+            bounds.loop_bound,
+            program,
+        )
 
     return explorer.explore(run)
 
@@ -162,13 +187,18 @@ def _replay(
     return None
 
 
-def _diverges(name: str, file: str, witness: Witness, explored: Explored, inputs: Inputs) -> FunctionVerdict:
+def _diverges(
+    name: str, file: str, witness: Witness, explored: Explored, inputs: Inputs
+) -> FunctionVerdict:
     reason = witness.first_difference
     if witness.output_only:
         reason = f"log output only: {reason}"
     notes: tuple[str, ...] = ()
     if inputs.unresolved:
-        notes = (f"identifiers without a definition, modelled as unknown constants: {', '.join(sorted(inputs.unresolved))}",)
+        notes = (
+            "identifiers without a definition, modelled as unknown constants: "
+            + ", ".join(sorted(inputs.unresolved)),
+        )
     return FunctionVerdict(name, file, "diverges", witness, explored, reason, notes=notes)
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import clock
-from . import smt
+from . import clock, smt
 from .declarations import Unsupported
 from .machine import PathCut
 from .smt import BoolRef, PathSolver

@@ -16,8 +16,6 @@ from .ctype import (
     FunctionType,
     IntType,
     PointerType,
-    RecordType,
-    UnknownType,
     VoidType,
     decay,
     size_align,
@@ -27,16 +25,15 @@ from .ctype import (
 from .declarations import (
     Unsupported,
     char_value,
-    declarator_type,
     float_literal,
     int_literal,
     is_float_literal,
-    specifier_type,
     text,
-    unescape,
 )
-from .machine import Fault, LValue, MemRef, RunBase, VarRef, ptrdiff
+from .machine import Fault, LValue, MemRef, VarRef, ptrdiff
 from .operators import ARITHMETIC, COMPARISON, binary, increment, unary
+from .statictypes import StaticTypeMixin, repr_string, string_bytes
+from .statictypes import child_node as _child
 from .values import (
     AggV,
     FloatV,
@@ -56,7 +53,7 @@ _ASSIGN_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "<<=": "<<
 _ASSIGN_OPS |= {"&=": "&", "|=": "|", "^=": "^"}
 
 
-class ExpressionMixin(RunBase):
+class ExpressionMixin(StaticTypeMixin):
     # Implemented by the call and statement mixins.
     def call(self, node: Node) -> Value:
         raise NotImplementedError
@@ -104,7 +101,9 @@ class ExpressionMixin(RunBase):
         data = string_bytes(node)
         oid = self.inputs.string_oid(data)
         zero = smt.bv_val(0, 32)
-        return PtrV(smt.bv_val(oid, 32), zero, "", zero, PointerType(CHAR), repr_string(data), "char")
+        return PtrV(
+            smt.bv_val(oid, 32), zero, "", zero, PointerType(CHAR), repr_string(data), "char"
+        )
 
     def eval_identifier(self, node: Node) -> Value:
         return self.identifier_value(text(node), node)
@@ -165,7 +164,9 @@ class ExpressionMixin(RunBase):
             if op in ("<", "<=", ">", ">="):
                 a = smt.sign_ext(32, self.pointer_index(left))
                 b = smt.sign_ext(32, self.pointer_index(right))
-                return binary(op, IntV(a, IntType(64, True, 4)), IntV(b, IntType(64, True, 4))).value
+                return binary(
+                    op, IntV(a, IntType(64, True, 4)), IntV(b, IntType(64, True, 4))
+                ).value
         if op in ("&&", "||"):
             return None
         if isinstance(left, PtrV) and isinstance(right, IntV) and op in ("&", "|", "^", "%", ">>"):
@@ -212,7 +213,7 @@ class ExpressionMixin(RunBase):
         taken = self.branch(truth(cond), node)
         if taken:
             value = cond if consequence is None else self.rvalue(consequence)
-            other = self.static_type(_child(node, "alternative"))
+            other: AnyType | None = self.static_type(_child(node, "alternative"))
         else:
             value = self.rvalue(_child(node, "alternative"))
             other = self.static_type(consequence) if consequence is not None else None
@@ -228,7 +229,9 @@ class ExpressionMixin(RunBase):
         if isinstance(target, VoidType):
             return value
         if isinstance(target, PointerType) and isinstance(value, PtrV):
-            return PtrV(value.oid, value.elem, value.path, value.sub, target, value.origin, value.base)
+            return PtrV(
+                value.oid, value.elem, value.path, value.sub, target, value.origin, value.base
+            )
         return convert(self.materialise(value, target), target)
 
     def eval_sizeof(self, node: Node) -> Value:
@@ -246,7 +249,9 @@ class ExpressionMixin(RunBase):
         # An incomplete type: a positive constant shared by both versions.
         key = f"sizeof({type_key(ctype)})"
         term = self.inputs.symbol(key, key, ULONG, 64, "constant")
-        self.decider.assume(smt.conj(smt.ult(smt.bv_val(0, 64), term), smt.ult(term, smt.bv_val(1 << 32, 64))))
+        self.decider.assume(
+            smt.conj(smt.ult(smt.bv_val(0, 64), term), smt.ult(term, smt.bv_val(1 << 32, 64)))
+        )
         return IntV(term, ULONG)
 
     def eval_field(self, node: Node) -> Value:
@@ -259,7 +264,9 @@ class ExpressionMixin(RunBase):
                     raise Unsupported(f"member of {aggregate.ctype}")
                 member = aggregate.member(text(node.child_by_field_name("field")))
                 if member is None:
-                    raise Unsupported(f"member {text(node.child_by_field_name('field'))} of a returned value")
+                    raise Unsupported(
+                        f"member {text(node.child_by_field_name('field'))} of a returned value"
+                    )
                 return member
         return self.load(self.lvalue(node), node)
 
@@ -314,7 +321,9 @@ class ExpressionMixin(RunBase):
         return int_const(0, BOOL)
 
     def eval_null(self, node: Node) -> Value:
-        return PtrV(smt.bv_val(0, 32), smt.bv_val(0, 32), "", smt.bv_val(0, 32), PointerType(VoidType()))
+        return PtrV(
+            smt.bv_val(0, 32), smt.bv_val(0, 32), "", smt.bv_val(0, 32), PointerType(VoidType())
+        )
 
     def eval_compound_literal(self, node: Node) -> Value:
         ctype = self.type_of_descriptor(_child(node, "type"))
@@ -376,13 +385,17 @@ class ExpressionMixin(RunBase):
                 raise Unsupported(f"-> on {pointer.ctype}")
             self.check_deref(pointer, node)
             found = self.member(pointer, field_name, node)
-            return MemRef(found.ptr, f"{_origin(pointer)}->{field_name}", found.bitfield, found.union_bits)
+            return MemRef(
+                found.ptr, f"{_origin(pointer)}->{field_name}", found.bitfield, found.union_bits
+            )
         base = self.lvalue(base_node)
         if isinstance(base, VarRef):
             if base.var.obj is None:
                 raise Unsupported(f"member of register variable {base.var.name}")
             found = self.member(base.var.obj, field_name, node)
-            return MemRef(found.ptr, f"{base.var.name}.{field_name}", found.bitfield, found.union_bits)
+            return MemRef(
+                found.ptr, f"{base.var.name}.{field_name}", found.bitfield, found.union_bits
+            )
         found = self.member(base.ptr, field_name, node)
         return MemRef(found.ptr, f"{base.name}.{field_name}", found.bitfield, found.union_bits)
 
@@ -399,118 +412,6 @@ class ExpressionMixin(RunBase):
         return value
 
     # -- static types ----------------------------------------------------------------
-    def type_of_descriptor(self, node: Node) -> AnyType:
-        spec = node.child_by_field_name("type")
-        if spec is None:
-            raise Unsupported(f"type {text(node)}")
-        if spec.type == "macro_type_specifier" or text(spec).startswith("typeof"):
-            raise Unsupported(f"type {text(node)}")
-        base = specifier_type(self.frame.symbols, spec)
-        return declarator_type(self.frame.symbols, base, node.child_by_field_name("declarator")).ctype
-
-    def static_type(self, node: Node) -> AnyType:
-        """The type of an expression without evaluating it (sizeof, typeof, ?:)."""
-        kind = node.type
-        if kind == "identifier":
-            return self.identifier_type(text(node), node)
-        if kind == "parenthesized_expression" and len(node.named_children) == 1:
-            return self.static_type(node.named_children[0])
-        if kind == "number_literal":
-            literal = text(node)
-            if is_float_literal(literal) and not literal.lower().startswith("0x"):
-                parsed_float = float_literal(literal)
-                return parsed_float[1] if parsed_float else UnknownType(literal)
-            parsed = int_literal(literal)
-            return parsed[1] if parsed else UnknownType(literal)
-        if kind == "char_literal":
-            return INT
-        if kind in ("string_literal", "concatenated_string"):
-            return ArrayType(CHAR, len(string_bytes(node)) + 1)
-        if kind == "cast_expression":
-            return self.type_of_descriptor(_child(node, "type"))
-        if kind == "field_expression":
-            return self._static_field_type(node)
-        if kind == "subscript_expression":
-            base = decay(self.static_type(_child(node, "argument")))
-            if isinstance(base, PointerType):
-                return base.target
-        if kind == "pointer_expression":
-            inner = self.static_type(_child(node, "argument"))
-            if node.children[0].type == "&":
-                return PointerType(inner)
-            inner = decay(inner)
-            if isinstance(inner, PointerType):
-                return inner.target
-        if kind == "binary_expression":
-            return self._static_binary_type(node)
-        if kind == "unary_expression":
-            op = text(node.child_by_field_name("operator"))
-            inner = self.static_type(_child(node, "argument"))
-            if op == "!":
-                return INT
-            return _promoted(inner)
-        if kind in ("assignment_expression",):
-            return self.static_type(_child(node, "left"))
-        if kind == "update_expression":
-            return self.static_type(_child(node, "argument"))
-        if kind == "conditional_expression":
-            return self.static_type(_child(node, "alternative"))
-        if kind == "call_expression":
-            return self.call_type(node)
-        if kind == "sizeof_expression":
-            return ULONG
-        if kind == "comma_expression":
-            return self.static_type(_child(node, "right"))
-        raise Unsupported(f"type of {_describe(node)}")
-
-    def identifier_type(self, name: str, node: Node) -> AnyType:
-        raise NotImplementedError
-
-    def call_type(self, node: Node) -> AnyType:
-        raise NotImplementedError
-
-    def _static_field_type(self, node: Node) -> AnyType:
-        from .ctype import field_path
-
-        base = self.static_type(_child(node, "argument"))
-        if text(node.child_by_field_name("operator")) == "->":
-            base = decay(base)
-            if not isinstance(base, PointerType):
-                raise Unsupported(f"type of {text(node)}")
-            base = base.target
-        if not isinstance(base, RecordType):
-            raise Unsupported(f"type of {text(node)}")
-        chain = field_path(self.frame.symbols, base, text(node.child_by_field_name("field")))
-        if chain is None:
-            raise Unsupported(f"type of {text(node)}")
-        return chain[-1][1].ctype
-
-    def _static_binary_type(self, node: Node) -> AnyType:
-        op = text(node.child_by_field_name("operator"))
-        if op in COMPARISON or op in ("&&", "||"):
-            return INT
-        left = decay(self.static_type(_child(node, "left")))
-        right = decay(self.static_type(_child(node, "right")))
-        if isinstance(left, PointerType) and isinstance(right, PointerType):
-            return IntType(64, True, 4)
-        if isinstance(left, PointerType):
-            return left
-        if isinstance(right, PointerType):
-            return right
-        if isinstance(left, FloatType) or isinstance(right, FloatType):
-            bits = max(t.bits for t in (left, right) if isinstance(t, FloatType))
-            return FloatType(bits)
-        if isinstance(left, IntType) and isinstance(right, IntType):
-            if op in ("<<", ">>"):
-                return _promoted(left)
-            return usual_arithmetic(left, right)
-        raise Unsupported(f"type of {text(node)}")
-
-
-def _promoted(ctype: AnyType) -> AnyType:
-    from .ctype import promote
-
-    return promote(ctype) if isinstance(ctype, IntType) else ctype
 
 
 def _conditional_type(value: Value, other: AnyType | None) -> Value:
@@ -527,17 +428,15 @@ def _conditional_type(value: Value, other: AnyType | None) -> Value:
     return value
 
 
-def _child(node: Node, name: str) -> Node:
-    child = node.child_by_field_name(name)
-    if child is None:
-        raise Unsupported(f"incomplete {node.type} at line {node.start_point[0] + 1}")
-    return child
-
-
 def _is_lvalue_form(node: Node) -> bool:
     if node.type == "parenthesized_expression" and len(node.named_children) == 1:
         return _is_lvalue_form(node.named_children[0])
-    return node.type in ("identifier", "field_expression", "subscript_expression", "pointer_expression")
+    return node.type in (
+        "identifier",
+        "field_expression",
+        "subscript_expression",
+        "pointer_expression",
+    )
 
 
 def _origin(value: Value) -> str:
@@ -550,25 +449,13 @@ def _index_text(index: IntV, placeholder: str) -> str:
     """A constant index as a number; a symbolic one as a placeholder the witness fills."""
     literal = smt.const_int(index.expr)
     if literal is not None:
-        signed = literal - (1 << index.ctype.bits) if index.ctype.signed and literal >> (index.ctype.bits - 1) else literal
+        signed = (
+            literal - (1 << index.ctype.bits)
+            if index.ctype.signed and literal >> (index.ctype.bits - 1)
+            else literal
+        )
         return str(signed)
     return placeholder
-
-
-def string_bytes(node: Node) -> bytes:
-    if node.type == "concatenated_string":
-        return b"".join(string_bytes(c) for c in node.named_children if c.type == "string_literal")
-    if node.type != "string_literal":
-        raise Unsupported(f"string {text(node)}")
-    raw = text(node)
-    if raw[:1] in ("L", "u", "U"):
-        raise Unsupported(f"wide string {raw}")
-    return unescape(raw[1:-1])
-
-
-def repr_string(data: bytes) -> str:
-    shown = data.decode("utf-8", "replace").replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-    return f'"{shown}"'
 
 
 def _describe(node: Node) -> str:

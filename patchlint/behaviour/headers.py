@@ -26,7 +26,9 @@ from .symbols import Layer
 Reader = Callable[[str], "str | None"]
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
-_STATEMENT_WORDS = frozenset({"return", "if", "else", "do", "while", "for", "switch", "case", "goto", "typedef"})
+_STATEMENT_WORDS = frozenset(
+    {"return", "if", "else", "do", "while", "for", "switch", "case", "goto", "typedef"}
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,9 @@ def _spans(text: str, kind: str, name: str) -> Iterator[tuple[int, int]]:
                 yield opened - (len(text[max(0, opened - 80) : opened]) - head.start()), close + 1
         return
     if kind == "typedef":
-        for match in re.finditer(rf"(?:\(\s*\*\s*{word}\s*\)|\b{word}\s*(?:\[[^\]]*\]\s*)*;)", text):
+        for match in re.finditer(
+            rf"(?:\(\s*\*\s*{word}\s*\)|\b{word}\s*(?:\[[^\]]*\]\s*)*;)", text
+        ):
             if _in_comment(text, match.start()):
                 continue
             begin = text.rfind("typedef", 0, match.start())
@@ -186,14 +190,20 @@ def _spans(text: str, kind: str, name: str) -> Iterator[tuple[int, int]]:
                 yield begin, end
         return
     if kind == "variable":
-        for match in re.finditer(rf"^[ \t]*extern\b[^;(){{}}]*\b{word}\s*(?:\[[^\]]*\]\s*)*;", text, re.M):
+        for match in re.finditer(
+            rf"^[ \t]*extern\b[^;(){{}}]*\b{word}\s*(?:\[[^\]]*\]\s*)*;", text, re.M
+        ):
             yield match.start(), match.end()
         return
     if kind == "prototype":
         for match in re.finditer(rf"\b{word}\s*\(", text):
             start = _line_start(text, match.start())
             first = re.match(r"[A-Za-z_]\w*", text[start:])
-            if first is None or first.group() in _STATEMENT_WORDS or _in_comment(text, match.start()):
+            if (
+                first is None
+                or first.group() in _STATEMENT_WORDS
+                or _in_comment(text, match.start())
+            ):
                 continue
             end = _statement_end(text, match.end() - 1)
             brace = text.find("{", match.end(), end if end > 0 else len(text))
@@ -269,7 +279,11 @@ class HeaderLookup:
     needs: each header is read and indexed when the search first reaches it."""
 
     def __init__(
-        self, reader: Reader, path: str, includes: list[str], overlay: Mapping[str, str] | None = None
+        self,
+        reader: Reader,
+        path: str,
+        includes: list[str],
+        overlay: Mapping[str, str] | None = None,
     ) -> None:
         self._reader = reader
         self._path = path

@@ -9,13 +9,14 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from . import smt
+from .access import AccessMixin
 from .ctype import CHAR, AnyType, ArrayType, IntType, RecordType, field_path
 from .declarations import Unsupported, const_eval, text
-from .machine import MemRef, RunBase
+from .machine import MemRef
 from .values import AggV, PtrV, int_const
 
 
-def initialise_object(run: RunBase, obj: PtrV, ctype: AnyType, init: Node) -> None:
+def initialise_object(run: AccessMixin, obj: PtrV, ctype: AnyType, init: Node) -> None:
     """Initialise the object ``obj`` points to (for arrays: its first element)."""
     if init.type == "initializer_list":
         oid = smt.const_int(obj.oid)
@@ -35,7 +36,7 @@ def initialise_object(run: RunBase, obj: PtrV, ctype: AnyType, init: Node) -> No
     run.store(MemRef(obj, obj.origin or "(object)"), value, init)
 
 
-def array_length(run: RunBase, ctype: ArrayType, init: Node) -> ArrayType:
+def array_length(run: AccessMixin, ctype: ArrayType, init: Node) -> ArrayType:
     """``int a[] = {1, 2}`` and ``char s[] = "ab"`` take their length from the initialiser."""
     if ctype.length is not None:
         return ctype
@@ -64,7 +65,7 @@ def _items(init: Node) -> list[Node]:
     return [child for child in init.named_children if child.type != "comment"]
 
 
-def _list(run: RunBase, obj: PtrV, ctype: AnyType, init: Node) -> None:
+def _list(run: AccessMixin, obj: PtrV, ctype: AnyType, init: Node) -> None:
     items = _items(init)
     if isinstance(ctype, RecordType):
         _record_list(run, obj, ctype, items)
@@ -79,7 +80,7 @@ def _list(run: RunBase, obj: PtrV, ctype: AnyType, init: Node) -> None:
             initialise_object(run, obj, ctype, items[0])
 
 
-def _record_list(run: RunBase, obj: PtrV, ctype: RecordType, items: list[Node]) -> None:
+def _record_list(run: AccessMixin, obj: PtrV, ctype: RecordType, items: list[Node]) -> None:
     definition = run.frame.symbols.record(ctype)
     if definition is None:
         raise Unsupported(f"initialiser of {ctype}, whose definition was not found")
@@ -125,7 +126,7 @@ def _record_list(run: RunBase, obj: PtrV, ctype: RecordType, items: list[Node]) 
         position += 1
 
 
-def _array_list(run: RunBase, first: PtrV, ctype: ArrayType, items: list[Node]) -> None:
+def _array_list(run: AccessMixin, first: PtrV, ctype: ArrayType, items: list[Node]) -> None:
     position = 0
     for item in items:
         value_node = item
@@ -149,7 +150,7 @@ def _array_list(run: RunBase, first: PtrV, ctype: ArrayType, items: list[Node]) 
         position += 1
 
 
-def _string(run: RunBase, first: PtrV, ctype: ArrayType, init: Node) -> None:
+def _string(run: AccessMixin, first: PtrV, ctype: ArrayType, init: Node) -> None:
     from .expressions import string_bytes
 
     data = string_bytes(init) + b"\0"
@@ -157,7 +158,9 @@ def _string(run: RunBase, first: PtrV, ctype: ArrayType, init: Node) -> None:
     for index in range(length):
         byte = data[index] if index < len(data) else 0
         cell = run.pointer_add(first, smt.bv_val(index, 32))
-        run.store(MemRef(cell, f"{first.origin}[{index}]"), int_const(byte, _char_type(ctype)), init)
+        run.store(
+            MemRef(cell, f"{first.origin}[{index}]"), int_const(byte, _char_type(ctype)), init
+        )
 
 
 def _char_type(ctype: ArrayType) -> IntType:

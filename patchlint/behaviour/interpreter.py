@@ -30,7 +30,6 @@ from .ctype import (
     type_key,
 )
 from .declarations import Unsupported, const_eval, declarator_type, specifier_type, text
-from .statements import contains_label
 from .inputs import Inputs
 from .machine import (
     BreakSignal,
@@ -41,9 +40,10 @@ from .machine import (
     ReturnSignal,
     VarRef,
 )
+from .statements import contains_label
 from .symbols import Symbols
 from .trace import CallEvent, PathOutcome
-from .values import AggV, FloatV, IntV, PtrV, Value, encode, from_storage, storage_bits
+from .values import FloatV, IntV, PtrV, Value, encode, from_storage, storage_bits
 
 
 class Interpreter(CallMixin):
@@ -107,7 +107,9 @@ class Interpreter(CallMixin):
         if inner is None or text(inner) != "guard":
             callee = self.eval(function)
             if isinstance(callee, PtrV):
-                return self.uninterpreted("", encode(callee), args, node, None, shown=text(function))
+                return self.uninterpreted(
+                    "", encode(callee), args, node, None, shown=text(function)
+                )
             raise Unsupported(f"call of a call result at line {node.start_point[0] + 1}")
         arguments = function.child_by_field_name("arguments")
         classes = [text(a) for a in (arguments.named_children if arguments else [])]
@@ -130,11 +132,30 @@ class Interpreter(CallMixin):
 
         kinds = call_kinds()
         passed = tuple(self.local_content(value) for value in args)
-        event = CallEvent(len(self.events), name, None, tuple(args), passed, len(self.memory.log), line, shown, "call")
+        event = CallEvent(
+            len(self.events),
+            name,
+            None,
+            tuple(args),
+            passed,
+            len(self.memory.log),
+            line,
+            shown,
+            "call",
+        )
         lock_ops = kinds.lock_ops(name, None)
         if lock_ops:
-            event = CallEvent(event.index, name, None, tuple(args), passed, event.memory_mark, line, shown,
-                              "lock" if lock_ops[0].acquire else "unlock")
+            event = CallEvent(
+                event.index,
+                name,
+                None,
+                tuple(args),
+                passed,
+                event.memory_mark,
+                line,
+                shown,
+                "lock" if lock_ops[0].acquire else "unlock",
+            )
         self.events.append(event)
         for op in lock_ops:
             self.apply_lock(op.lock, op.acquire, args[0] if args else None, line, shown)
@@ -148,9 +169,14 @@ class Interpreter(CallMixin):
         if source is None:
             return
         for construct in source.constructs_in(node):
-            if construct.kind == "attribute" and construct.name in ("__free", "__cleanup", "cleanup"):
+            if construct.kind == "attribute" and construct.name in (
+                "__free",
+                "__cleanup",
+                "cleanup",
+            ):
                 raise Unsupported(
-                    f"cleanup attribute {construct.name}({', '.join(construct.args)}) at line {construct.line}"
+                    f"cleanup attribute {construct.name}({', '.join(construct.args)}) "
+                    f"at line {construct.line}"
                 )
 
     def after_declaration(self, name: str, node: Node) -> None:
@@ -185,7 +211,9 @@ class Interpreter(CallMixin):
     def preprocessor_condition(self, arm: Node) -> smt.BoolRef:
         if arm.type in ("preproc_ifdef", "preproc_elifdef"):
             name = text(arm.child_by_field_name("name"))
-            negated = text(arm.children[0]).rstrip().endswith("ifndef") or "ifndef" in text(arm.children[0])
+            negated = text(arm.children[0]).rstrip().endswith("ifndef") or "ifndef" in text(
+                arm.children[0]
+            )
             defined = self.defined(name)
             return smt.neg(defined) if negated else defined
         condition = arm.child_by_field_name("condition")
@@ -206,7 +234,9 @@ class Interpreter(CallMixin):
         if kind == "identifier":
             name = text(node)
             if name.startswith("CONFIG_"):
-                return self.inputs.symbol(f"config-value:{name}", name, IntType(64, True, 5), 64, "config")
+                return self.inputs.symbol(
+                    f"config-value:{name}", name, IntType(64, True, 5), 64, "config"
+                )
             value = self.frame.symbols.constant(name)
             if value is None:
                 raise Unsupported(f"#if on {name}, whose value is not known")
@@ -214,18 +244,20 @@ class Interpreter(CallMixin):
         if kind == "call_expression":
             function = text(node.child_by_field_name("function"))
             arguments = node.child_by_field_name("arguments")
-            args = [c for c in (arguments.named_children if arguments else []) if c.type != "comment"]
+            args = [
+                c for c in (arguments.named_children if arguments else []) if c.type != "comment"
+            ]
             if function in _CONFIG_TESTS and len(args) == 1:
                 return smt.bool_to_bv(self.defined(text(args[0])), 64)
         if kind == "parenthesized_expression" and node.named_children:
             return self.preprocessor_value(node.named_children[0])
         if kind == "unary_expression":
-            value = self.preprocessor_value(_required(node, "argument"))
+            operand = self.preprocessor_value(_required(node, "argument"))
             op = text(node.child_by_field_name("operator"))
             if op == "!":
-                return smt.bool_to_bv(smt.neg(smt.nonzero(value)), 64)
+                return smt.bool_to_bv(smt.neg(smt.nonzero(operand)), 64)
             if op == "-":
-                return smt.simplify_bv(-value)
+                return smt.simplify_bv(-operand)
         if kind == "binary_expression":
             op = text(node.child_by_field_name("operator"))
             left = self.preprocessor_value(_required(node, "left"))
@@ -268,11 +300,11 @@ class Interpreter(CallMixin):
         return None
 
     def type_from_argument(self, node: Node) -> AnyType:
-        """A type passed as a macro argument (the front end turned ``struct x`` into ``struct_x``)."""
+        """A type passed as a macro argument (the front end made ``struct x`` ``struct_x``)."""
         raw = text(node)
         for prefix, union in (("struct_", False), ("union_", True)):
             if raw.startswith(prefix):
-                return RecordType(raw[len(prefix):], union)
+                return RecordType(raw[len(prefix) :], union)
         found = self.frame.symbols.typedef(raw)
         if found is None:
             raise Unsupported(f"type {raw}")
@@ -286,10 +318,26 @@ class Interpreter(CallMixin):
             raise Unsupported(f"container_of at line {node.start_point[0] + 1}")
         prefix = type_key(record)
         if pointer.path == f"{prefix}.{member}":
-            return PtrV(pointer.oid, pointer.elem, "", pointer.sub, PointerType(record), pointer.origin, prefix)
+            return PtrV(
+                pointer.oid,
+                pointer.elem,
+                "",
+                pointer.sub,
+                PointerType(record),
+                pointer.origin,
+                prefix,
+            )
         if pointer.path.endswith(f".{member}") and pointer.path != "":
             outer = pointer.path[: -len(member) - 1]
-            return PtrV(pointer.oid, pointer.elem, outer, pointer.sub, PointerType(record), pointer.origin, pointer.base)
+            return PtrV(
+                pointer.oid,
+                pointer.elem,
+                outer,
+                pointer.sub,
+                PointerType(record),
+                pointer.origin,
+                pointer.base,
+            )
         # The member pointer came from outside: the container is an input object
         # tied to that pointer (both versions derive the same one).
         name = f"container_of({pointer.origin or 'pointer'}, {prefix}, {member})"
@@ -299,8 +347,18 @@ class Interpreter(CallMixin):
         return PtrV(smt.bv_val(obj.oid, 32), zero, "", zero, PointerType(record), name, prefix)
 
 
-_PREPROC_HEADS = frozenset({"identifier", "preproc_defined", "binary_expression", "unary_expression", "number_literal",
-                             "parenthesized_expression", "call_expression", "preproc_arg"})
+_PREPROC_HEADS = frozenset(
+    {
+        "identifier",
+        "preproc_defined",
+        "binary_expression",
+        "unary_expression",
+        "number_literal",
+        "parenthesized_expression",
+        "call_expression",
+        "preproc_arg",
+    }
+)
 # IS_ENABLED(CONFIG_X) and friends: a configuration option is y or n (=m is not modelled).
 _CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
 
@@ -322,7 +380,9 @@ def guard_functions(lock_class: str) -> tuple[str, str]:
     table = load_toml("behaviour/calls.toml").get("guards", {})
     found = table.get(lock_class)
     if not isinstance(found, list) or len(found) != 2:
-        raise Unsupported(f"guard class {lock_class} (its lock and unlock are not in rules/behaviour/calls.toml)")
+        raise Unsupported(
+            f"guard class {lock_class} (its lock and unlock are not in rules/behaviour/calls.toml)"
+        )
     return str(found[0]), str(found[1])
 
 
@@ -337,7 +397,9 @@ def return_type(symbols: Symbols, fn: FunctionDef) -> AnyType:
     return declared.ctype.ret
 
 
-def parameter_input(inputs: Inputs, index: int, name: str, ctype: AnyType) -> tuple[Value, smt.BoolRef]:
+def parameter_input(
+    inputs: Inputs, index: int, name: str, ctype: AnyType
+) -> tuple[Value, smt.BoolRef]:
     """The value of parameter ``index``, shared by both versions whatever its name."""
     key = f"arg{index}"
     ctype = decay(ctype)
@@ -400,7 +462,9 @@ def run_path(
     return outcome
 
 
-def _record_parameter(machine: Interpreter, index: int, name: str, ctype: RecordType, fn: FunctionDef) -> Value:
+def _record_parameter(
+    machine: Interpreter, index: int, name: str, ctype: RecordType, fn: FunctionDef
+) -> Value:
     """A struct passed by value: its members are inputs, read from an input object."""
     obj = machine.global_object(f"arg{index}", ctype)
     machine.inputs.by_oid[smt.const_int(obj.oid) or 0].name = name

@@ -95,14 +95,18 @@ class MacroMixin(StatementMixin):
             if not (len(macro.params) == 1 and not args):
                 raise Unsupported(f"macro {macro.name} called with {len(args)} arguments")
         if "#" in macro.body or macro.variadic:
-            body = parse_snippet(substitute(macro, [self.argument_text(a, self.frame) for a in args]))
+            body = parse_snippet(
+                substitute(macro, [self.argument_text(a, self.frame) for a in args])
+            )
             if body is None:
                 raise Unsupported(f"macro {macro.name} (its expansion is not C we read)")
             return self._expand(macro, body, {}, node)
         body = parse_snippet(macro.body) if macro.body else None
         if body is None:
             raise Unsupported(f"macro {macro.name} (body not parsed as C)")
-        bindings = {param: MacroArg(arg, self.frame) for param, arg in zip(macro.params, args, strict=False)}
+        bindings = {
+            param: MacroArg(arg, self.frame) for param, arg in zip(macro.params, args, strict=False)
+        }
         return self._expand(macro, body, bindings, node)
 
     def argument_text(self, node: Node, frame: Frame, depth: int = 0) -> str:
@@ -113,7 +117,9 @@ class MacroMixin(StatementMixin):
         out = []
         for token in _TOKEN.finditer(raw):
             bound = frame.macro_args.get(token.group())
-            out.append(self.argument_text(bound.node, bound.frame, depth + 1) if bound else token.group())
+            out.append(
+                self.argument_text(bound.node, bound.frame, depth + 1) if bound else token.group()
+            )
         return "".join(out)
 
     def _expand(self, macro: Macro, body: Node, bindings: dict[str, MacroArg], node: Node) -> Value:
@@ -133,7 +139,12 @@ class MacroMixin(StatementMixin):
         self.frames.append(frame)
         self.expanding.append(macro.name)
         try:
-            if body.type in ("compound_statement", "do_statement", "if_statement", "expression_statement"):
+            if body.type in (
+                "compound_statement",
+                "do_statement",
+                "if_statement",
+                "expression_statement",
+            ):
                 self.exec_statement(body)
                 return int_const(0)
             return self.eval(body)

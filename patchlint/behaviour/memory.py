@@ -131,7 +131,9 @@ class Memory:
             raise Unsupported("a read past the end of a string literal")
         result = smt.bv_val(0, 8)
         for position in range(len(data) - 1, -1, -1):
-            result = smt.ite_bv(smt.eq(elem, smt.bv_val(position, 32)), smt.bv_val(data[position], 8), result)
+            result = smt.ite_bv(
+                smt.eq(elem, smt.bv_val(position, 32)), smt.bv_val(data[position], 8), result
+            )
         return result
 
     def _constant(self, oid: int, location: BitVecRef, bits: int) -> BitVecRef:
@@ -157,13 +159,20 @@ class Memory:
         self.constant_cells.setdefault(oid, []).append((location, value))
 
     def write(
-        self, location: BitVecRef, bits: int, value: BitVecRef, name: str = "", ctype: AnyType | None = None
+        self,
+        location: BitVecRef,
+        bits: int,
+        value: BitVecRef,
+        name: str = "",
+        ctype: AnyType | None = None,
     ) -> None:
         location = smt.simplify_bv(location)
         oid = oid_of(location)
         if oid is not None and (oid in self.inputs.string_bytes or oid in self.constant_objects):
             raise Unsupported("a write to a string literal or a const table")
-        self.log.append(Write(location, bits, smt.simplify_bv(value), is_local(location), name, ctype))
+        self.log.append(
+            Write(location, bits, smt.simplify_bv(value), is_local(location), name, ctype)
+        )
 
     def fill_zero(self, oid: int) -> None:
         self.log.append(Fill(oid))

@@ -107,7 +107,9 @@ def _shift(op: str, left: IntV, right: IntV) -> Arith:
         result = a >> amount
     else:
         result = smt.lshr(a, amount)
-    return Arith(IntV(smt.simplify_bv(result), ctype), [(smt.simplify_bool(bad), "shift count out of range")])
+    return Arith(
+        IntV(smt.simplify_bv(result), ctype), [(smt.simplify_bool(bad), "shift count out of range")]
+    )
 
 
 def _floating(op: str, left: Value, right: Value) -> Value:
@@ -144,7 +146,8 @@ def _pointer_compare(op: str, left: Value, right: Value) -> Value:
             # Input pointers are modelled as pointing to whole objects; whether one
             # equals the address of a member is beyond the model: refuse to guess.
             raise Unsupported(
-                f"comparison of the input pointer {left.origin or right.origin} with the address of a member"
+                f"comparison of the input pointer {left.origin or right.origin} "
+                "with the address of a member"
             )
     a = _pointer_bits(left)
     b = _pointer_bits(right)
@@ -201,7 +204,9 @@ def unary(op: str, value: Value) -> Value:
         raise Unsupported(f"operator {op} on a floating-point operand")
     if not isinstance(value, IntV):
         if isinstance(value, OpaqueV):
-            raise Unsupported(f"operator {op} on {value.what}, whose type ({value.ctype}) is unknown")
+            raise Unsupported(
+                f"operator {op} on {value.what}, whose type ({value.ctype}) is unknown"
+            )
         raise Unsupported(f"operator {op} on {value.ctype}")
     ctype = promote(value.ctype)
     operand = to_int(value, ctype).expr
@@ -219,10 +224,15 @@ def increment(value: Value, delta: int) -> Value:
     if isinstance(value, IntV):
         one = smt.bv_val(delta, value.ctype.bits)
         if value.ctype.rank == 0:
-            return to_int(binary("+", IntV(value.expr, INT), IntV(smt.bv_val(delta, 32), INT)).value, value.ctype)
+            return to_int(
+                binary("+", IntV(value.expr, INT), IntV(smt.bv_val(delta, 32), INT)).value,
+                value.ctype,
+            )
         return IntV(smt.simplify_bv(value.expr + one), value.ctype)
     if isinstance(value, FloatV):
-        return FloatV(smt.fp_add(value.expr, smt.fp_val(float(delta), value.ctype.bits)), value.ctype)
+        return FloatV(
+            smt.fp_add(value.expr, smt.fp_val(float(delta), value.ctype.bits)), value.ctype
+        )
     raise Unsupported(f"++/-- on {value.ctype}")
 
 

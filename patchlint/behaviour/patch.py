@@ -54,7 +54,9 @@ class ChangedFunction:
 
 
 def _tokens(source: SourceFile, fn: FunctionDef, rename: tuple[str, str] | None = None) -> str:
-    text = _COMMENT.sub(" ", source.normalised_data[fn.start_byte : fn.end_byte].decode("utf-8", "replace"))
+    text = _COMMENT.sub(
+        " ", source.normalised_data[fn.start_byte : fn.end_byte].decode("utf-8", "replace")
+    )
     if rename is not None:
         text = re.sub(rf"\b{re.escape(rename[0])}\b", rename[1], text)
     return " ".join(re.findall(r"\w+|[^\s\w]", text))
@@ -104,7 +106,11 @@ def behaviour_of_patch(
         for item in items:
             name = item.after.name
             if compared >= options.max_functions or clock.now() - start > options.patch_seconds:
-                verdicts.append(_skipped(name, change.path, "not compared: the patch's limit on functions or time"))
+                verdicts.append(
+                    _skipped(
+                        name, change.path, "not compared: the patch's limit on functions or time"
+                    )
+                )
                 continue
             compared += 1
             if item.before.has_errors or item.after.has_errors:
@@ -123,7 +129,9 @@ def behaviour_of_patch(
     return verdicts
 
 
-def _headers(reader: Reader | None, change: FileChange, pre: SourceFile, post: SourceFile) -> HeaderLookup | None:
+def _headers(
+    reader: Reader | None, change: FileChange, pre: SourceFile, post: SourceFile
+) -> HeaderLookup | None:
     if reader is None:
         return None
     includes = Layer.build(pre, "file").includes
@@ -140,5 +148,7 @@ def _skipped(name: str, path: str, reason: str) -> FunctionVerdict:
 def changed_names(files: list[FileChange]) -> Iterator[str]:
     for change in files:
         if change.path.endswith(C_SUFFIXES) and change.pre and change.post:
-            for item in changed_functions(parse_c(change.pre, change.old_path), parse_c(change.post, change.path)):
+            for item in changed_functions(
+                parse_c(change.pre, change.old_path), parse_c(change.post, change.path)
+            ):
                 yield item.after.name

@@ -218,7 +218,7 @@ def urem(a: BitVecRef, b: BitVecRef) -> BitVecRef:
 
 def sdiv(a: BitVecRef, b: BitVecRef) -> BitVecRef:
     # z3's bvsdiv truncates toward zero, as C99 requires.
-    return a / b  # type: ignore[operator]
+    return a / b
 
 
 def srem(a: BitVecRef, b: BitVecRef) -> BitVecRef:
@@ -369,7 +369,7 @@ class PathSolver:
                 self._solver.add(constraint)
 
     def check(self, *assumptions: BoolRef) -> str:
-        """"sat", "unsat" or "unknown" (timeout or undecided)."""
+        """ "sat", "unsat" or "unknown" (timeout or undecided)."""
         self.queries += 1
         result = self._solver.check(*assumptions)
         if result == z3.sat:

@@ -26,7 +26,13 @@ from .machine import (
 from .values import IntV, Value, convert, int_const, truth
 
 _SKIP = frozenset({"comment", ";", "empty_statement", "type_definition", "struct_specifier"})
-_SKIP |= {"union_specifier", "enum_specifier", "preproc_call", "preproc_def", "preproc_function_def"}
+_SKIP |= {
+    "union_specifier",
+    "enum_specifier",
+    "preproc_call",
+    "preproc_def",
+    "preproc_function_def",
+}
 _LOOPS = frozenset({"while_statement", "do_statement", "for_statement"})
 CONCRETE_LOOP_CAP = 512
 
@@ -35,7 +41,10 @@ def contains_label(node: Node, label: str) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.type == "labeled_statement" and text(current.child_by_field_name("label")) == label:
+        if (
+            current.type == "labeled_statement"
+            and text(current.child_by_field_name("label")) == label
+        ):
             return True
         if current.type in ("function_definition",):
             continue
@@ -90,7 +99,9 @@ class StatementMixin(ExpressionMixin):
             if inner is not None:
                 self.exec_statement(inner, seek)
         else:
-            raise Unsupported(f"statement {kind.replace('_', ' ')} at line {node.start_point[0] + 1}")
+            raise Unsupported(
+                f"statement {kind.replace('_', ' ')} at line {node.start_point[0] + 1}"
+            )
 
     # -- blocks ---------------------------------------------------------------------
     def exec_block(self, node: Node, seek: str | None = None) -> None:
@@ -120,7 +131,9 @@ class StatementMixin(ExpressionMixin):
                     raise
                 jumps += 1
                 if jumps > self.loop_bound:
-                    raise PathCut(f"goto {jump.label} taken more than {self.loop_bound} times") from None
+                    raise PathCut(
+                        f"goto {jump.label} taken more than {self.loop_bound} times"
+                    ) from None
                 index = target
                 seek = jump.label
 
@@ -252,7 +265,9 @@ class StatementMixin(ExpressionMixin):
                 if test:
                     if condition is None:
                         if total >= self.loop_bound:
-                            raise PathCut(f"{where} runs past the unrolling bound ({self.loop_bound})")
+                            raise PathCut(
+                                f"{where} runs past the unrolling bound ({self.loop_bound})"
+                            )
                     else:
                         cond = smt.simplify_bool(truth(self.condition_value(condition)))
                         if smt.is_true(cond):
@@ -261,7 +276,9 @@ class StatementMixin(ExpressionMixin):
                         elif smt.is_false(cond):
                             break
                         else:
-                            if not self.decider.decide_loop(cond, where, symbolic >= self.loop_bound):
+                            if not self.decider.decide_loop(
+                                cond, where, symbolic >= self.loop_bound
+                            ):
                                 break
                             symbolic += 1
                 first = False

@@ -222,7 +222,11 @@ def parse_snippet(body: str) -> Node | None:
     fn = source.functions[0] if source.functions else None
     if fn is None or fn.body is None:
         return None
-    statements = [c for c in fn.body.named_children if c.type not in ("comment", "expression_statement") or c.named_children]
+    statements = [
+        c
+        for c in fn.body.named_children
+        if c.type not in ("comment", "expression_statement") or c.named_children
+    ]
     statements = [s for s in statements if s.type != "comment"]
     if len(statements) != 1:
         return fn.body
@@ -265,11 +269,11 @@ class Symbols:
             if found is not None:
                 return layer, found
         if self._headers is not None and kind:
-            layer = self._headers.layer(kind, name)
-            if layer is not None:
-                found = pick(layer)
+            extra = self._headers.layer(kind, name)
+            if extra is not None:
+                found = pick(extra)
                 if found is not None:
-                    return layer, found
+                    return extra, found
         return None
 
     # -- TypeScope ----------------------------------------------------------------
@@ -320,14 +324,18 @@ class Symbols:
             if body is not None:
                 # Sizes of member arrays matter in the file's own types (copies, sizeof);
                 # a header's large structs only need their member types.
-                own = node.start_byte < len(self.file.source.normalised_data) and self._is_file_node(node)
+                own = node.start_byte < len(
+                    self.file.source.normalised_data
+                ) and self._is_file_node(node)
                 result = RecordDef(rtype.tag, rtype.union, record_fields(self, body, sizes=own))
         self._record_cache[rtype] = result
         return result
 
     def _is_file_node(self, node: Node) -> bool:
-        return any(n.id == node.id for n in self.file.records.values()) or node.id in self._anonymous or any(
-            n.id == node.id for n in self._named_nodes.values()
+        return (
+            any(n.id == node.id for n in self.file.records.values())
+            or node.id in self._anonymous
+            or any(n.id == node.id for n in self._named_nodes.values())
         )
 
     def _record_node(self, rtype: RecordType) -> Node | None:
@@ -340,18 +348,24 @@ class Symbols:
         if local is not None:
             return local
         kind = "union" if rtype.union else "struct"
-        found = self._find(lambda layer: layer.records.get((rtype.tag, rtype.union)), "record", f"{kind} {rtype.tag}")
+        found = self._find(
+            lambda layer: layer.records.get((rtype.tag, rtype.union)),
+            "record",
+            f"{kind} {rtype.tag}",
+        )
         if found is None:
             return None
-        node = found[1]
-        assert isinstance(node, Node)
-        return node
+        record_node = found[1]
+        assert isinstance(record_node, Node)
+        return record_node
 
     def enum_type(self, node: Node) -> AnyType:
         body = node.child_by_field_name("body")
         if body is None:
             name = text(node.child_by_field_name("name"))
-            found = self._find(lambda layer: layer.records.get((f"enum {name}", False)), "record", f"enum {name}")
+            found = self._find(
+                lambda layer: layer.records.get((f"enum {name}", False)), "record", f"enum {name}"
+            )
             if found is None:
                 return UnknownType(f"enum {name}")
             body_node = found[1]

@@ -19,7 +19,9 @@ class BehaviourUnit:
     claim: Claim | None = None
 
     @classmethod
-    def of(cls, subject: str, message: str, verdicts: list[FunctionVerdict], cover: str = "") -> BehaviourUnit:
+    def of(
+        cls, subject: str, message: str, verdicts: list[FunctionVerdict], cover: str = ""
+    ) -> BehaviourUnit:
         claim = find_claim(f"{subject}\n{message}")
         if claim is None and cover:
             # A cover letter's "no functional change" speaks for every patch of the series.

@@ -13,16 +13,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import clock
-from . import smt
+from . import clock, smt
 from .compare import Divergence, earliest
-from .inputs import InputSymbol, Inputs
+from .ctype import IntType
 from .declarations import Unsupported
+from .inputs import Inputs, InputSymbol
 from .memory import Havoc, Memory
 from .model import InputValue, Observable, Observation, Witness
 from .smt import BitVecRef, ExprRef, ModelRef, PathSolver
 from .trace import CallEvent, LocalContent, PathOutcome
-from .ctype import IntType
 from .values import (
     INT_OID,
     LOCAL_BASE,
@@ -42,11 +41,11 @@ MAX_MINIMISE_QUERIES = 48
 
 
 def pretty_epoch(epoch: str) -> str:
-    """"call3:foo" -> "foo() #4" (the fourth uninterpreted call)."""
+    """ "call3:foo" -> "foo() #4" (the fourth uninterpreted call)."""
     head, _, callee = epoch.partition(":")
     for prefix in ("call", "log"):
         if head.startswith(prefix) and head[len(prefix) :].isdigit():
-            return f"{callee or '(pointer)'}() #{int(head[len(prefix):]) + 1}"
+            return f"{callee or '(pointer)'}() #{int(head[len(prefix) :]) + 1}"
     return epoch
 
 
@@ -155,10 +154,8 @@ def show(value: Value | None, model: ModelRef, namer: Namer) -> InputValue | Non
         return show_pointer(smt.model_int(model, encode(value)), namer)
     if isinstance(value, FuncV):
         return value.name
-    if isinstance(value, AggV):
-        parts = [f"{name}: {show(member, model, namer)}" for name, member in value.members]
-        return "{" + ", ".join(parts) + "}"
-    return str(value)
+    parts = [f"{name}: {show(member, model, namer)}" for name, member in value.members]
+    return "{" + ", ".join(parts) + "}"
 
 
 def show_pointer(raw: int, namer: Namer) -> str:
@@ -216,14 +213,16 @@ def fill_placeholders(name: str, inputs: Inputs, model: ModelRef) -> str:
 def input_name(symbol: InputSymbol) -> str:
     name = symbol.name
     if name.startswith("result of "):
-        return f"{pretty_epoch(name[len('result of '):])} returns"
+        return f"{pretty_epoch(name[len('result of ') :])} returns"
     if " after " in name:
         head, _, epoch = name.rpartition(" after ")
         return f"{head} after {pretty_epoch(epoch)}"
     return name
 
 
-def _call_text(event: CallEvent, model: ModelRef, namer: Namer, renames: Mapping[str, str] | None = None) -> str:
+def _call_text(
+    event: CallEvent, model: ModelRef, namer: Namer, renames: Mapping[str, str] | None = None
+) -> str:
     callee = (renames or {}).get(event.callee, event.callee)
     if not callee and event.target is not None:
         callee = f"(*{show_pointer(smt.model_int(model, event.target), namer)})"
@@ -231,12 +230,16 @@ def _call_text(event: CallEvent, model: ModelRef, namer: Namer, renames: Mapping
     return f"{callee}({args})"
 
 
-def _writes(memory: Memory, mark: int | None, model: ModelRef, namer: Namer) -> list[tuple[str, InputValue]]:
+def _writes(
+    memory: Memory, mark: int | None, model: ModelRef, namer: Namer
+) -> list[tuple[str, InputValue]]:
     out: list[tuple[str, InputValue]] = []
     for location, bits, name in memory.nonlocal_writes(mark):
         value = smt.model_int(model, memory.read(location, bits, mark))
         shown = fill_placeholders(name, namer.inputs, model) if name else ""
-        out.append((shown or show_pointer(smt.model_int(model, location), namer), _signed(value, bits)))
+        out.append(
+            (shown or show_pointer(smt.model_int(model, location), namer), _signed(value, bits))
+        )
     return out
 
 
@@ -244,7 +247,8 @@ def observe(outcome: PathOutcome, model: ModelRef, namer: Namer) -> Observation:
     memory = outcome.memory
     assert memory is not None
     locks = tuple(
-        f"{held.lock}: {held.text}" + (f" ({show(held.resource, model, namer)})" if held.resource is not None else "")
+        f"{held.lock}: {held.text}"
+        + (f" ({show(held.resource, model, namer)})" if held.resource is not None else "")
         for held in outcome.locks
     )
     return Observation(
@@ -270,15 +274,21 @@ def first_difference(
             if found is not None:
                 name, vb, va = found
                 return (
-                    f"memory {name} when calling {_call_text(eb, model, namer)}: before {vb}, after {va}",
+                    f"memory {name} when calling {_call_text(eb, model, namer)}: "
+                    f"before {vb}, after {va}",
                     "write",
                 )
         text_b = _call_text(eb, model, namer, renames) if eb is not None else None
         text_a = _call_text(ea, model, namer) if ea is not None else None
         if text_b != text_a or eb is None or ea is None:
-            kind: Observable = "lock" if any(e is not None and e.kind in ("lock", "unlock") for e in (eb, ea)) else "call"
+            kind: Observable = (
+                "lock"
+                if any(e is not None and e.kind in ("lock", "unlock") for e in (eb, ea))
+                else "call"
+            )
             return (
-                f"call #{index + 1}: before {text_b or _end(b, model, namer)}, after {text_a or _end(a, model, namer)}",
+                f"call #{index + 1}: before {text_b or _end(b, model, namer)}, "
+                f"after {text_a or _end(a, model, namer)}",
                 kind,
             )
         for position, (cb, ca) in enumerate(zip(eb.locals_passed, ea.locals_passed, strict=False)):
@@ -303,8 +313,14 @@ def first_difference(
         return (f"memory {name} at return: before {vb}, after {va}", "write")
     locks_b = observe(b, model, namer).locks
     locks_a = observe(a, model, namer).locks
-    if [x.split(":")[0] for x in locks_b] != [x.split(":")[0] for x in locks_a] or locks_b != locks_a:
-        return (f"locks held at return: before {list(locks_b) or 'none'}, after {list(locks_a) or 'none'}", "lock")
+    if [x.split(":")[0] for x in locks_b] != [
+        x.split(":")[0] for x in locks_a
+    ] or locks_b != locks_a:
+        return (
+            f"locks held at return: before {list(locks_b) or 'none'}, "
+            f"after {list(locks_a) or 'none'}",
+            "lock",
+        )
     for index in range(max(len(b.logs), len(a.logs))):
         lb = _call_text(b.logs[index], model, namer) if index < len(b.logs) else "no message"
         la = _call_text(a.logs[index], model, namer) if index < len(a.logs) else "no message"
@@ -352,7 +368,9 @@ def _end(outcome: PathOutcome, model: ModelRef | None = None, namer: Namer | Non
     return "returns"
 
 
-def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: int) -> tuple[Witness, ModelRef]:
+def build_witness(
+    div: Divergence, inputs: Inputs, deadline: float, solver_ms: int
+) -> tuple[Witness, ModelRef]:
     terms: list[ExprRef] = [div.query]
     for outcome in (div.before, div.after):
         assert outcome.memory is not None
@@ -378,7 +396,9 @@ def build_witness(div: Divergence, inputs: Inputs, deadline: float, solver_ms: i
         name = fill_placeholders(input_name(symbol), inputs, model)
         shown.setdefault(name, input_value(symbol, model, namer))
     shown_inputs = tuple(shown.items())
-    description, observable = first_difference(div.before, div.after, model, namer, div.renames or {})
+    description, observable = first_difference(
+        div.before, div.after, model, namer, div.renames or {}
+    )
     witness = Witness(
         inputs=shown_inputs,
         before=observe(div.before, model, namer),

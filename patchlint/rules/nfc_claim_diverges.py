@@ -20,7 +20,7 @@ reported by nfc-claim-verified as info.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from patchlint.behaviour import BehaviourUnit, FunctionVerdict
 from patchlint.findings import Evidence, Finding
@@ -37,12 +37,14 @@ def _witness_evidence(verdict: FunctionVerdict) -> list[Evidence]:
     inputs = ", ".join(f"{name} = {value}" for name, value in witness.inputs) or "any"
     return [
         Evidence("note", f"inputs: {inputs}", verdict.file, verdict.line),
-        Evidence("note", f"before: {_summary(witness.before.to_dict())}", verdict.file, verdict.line),
+        Evidence(
+            "note", f"before: {_summary(witness.before.to_dict())}", verdict.file, verdict.line
+        ),
         Evidence("note", f"after: {_summary(witness.after.to_dict())}", verdict.file, verdict.line),
     ]
 
 
-def _summary(observation: dict[str, object]) -> str:
+def _summary(observation: Mapping[str, object]) -> str:
     parts = []
     if observation.get("fault"):
         parts.append(f"crashes ({observation['fault']})")
@@ -50,7 +52,9 @@ def _summary(observation: dict[str, object]) -> str:
         parts.append(f"returns {observation['return']}")
     calls = observation.get("calls")
     if isinstance(calls, list) and calls:
-        parts.append("calls " + ", ".join(str(c) for c in calls[:6]) + (" ..." if len(calls) > 6 else ""))
+        parts.append(
+            "calls " + ", ".join(str(c) for c in calls[:6]) + (" ..." if len(calls) > 6 else "")
+        )
     writes = observation.get("writes")
     if isinstance(writes, dict) and writes:
         parts.append("writes " + ", ".join(f"{k} = {v}" for k, v in list(writes.items())[:6]))
@@ -69,7 +73,8 @@ def check(unit: BehaviourUnit) -> Iterator[Finding]:
             rule=RULE,
             severity="error",
             message=(
-                f'the message claims "{claim.phrase}" but {verdict.function}() behaves differently: '
+                f'the message claims "{claim.phrase}" but {verdict.function}() '
+                "behaves differently: "
                 f"{witness.first_difference}"
             ),
             file=verdict.file,

@@ -32,8 +32,15 @@ def check(unit: BehaviourUnit) -> Iterator[Finding]:
         return
     for verdict in unit.verdicts:
         if verdict.verdict == "equivalent" and verdict.explored.complete:
-            message = f"claim verified within bounds: {verdict.function}() behaves the same ({verdict.reason})"
-        elif verdict.verdict == "diverges" and verdict.witness is not None and verdict.witness.output_only:
+            message = (
+                f"claim verified within bounds: {verdict.function}() behaves the same "
+                f"({verdict.reason})"
+            )
+        elif (
+            verdict.verdict == "diverges"
+            and verdict.witness is not None
+            and verdict.witness.output_only
+        ):
             message = (
                 f"claim holds for {verdict.function}() apart from log output: "
                 f"{verdict.witness.first_difference}"

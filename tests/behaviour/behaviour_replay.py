@@ -19,7 +19,18 @@ from patchlint.behaviour import Witness
 from patchlint.source import parse_c
 
 GCC = shutil.which("gcc")
-_TYPE_WORDS = {"int", "char", "long", "short", "unsigned", "signed", "float", "double", "void", "_Bool"}
+_TYPE_WORDS = {
+    "int",
+    "char",
+    "long",
+    "short",
+    "unsigned",
+    "signed",
+    "float",
+    "double",
+    "void",
+    "_Bool",
+}
 _CALL_RESULT = re.compile(r"^(?P<callee>.*)\(\) #(?P<k>\d+) returns$")
 _OBJECT = re.compile(r"^&obj(?P<n>\d+)(?:\[(?P<i>-?\d+)\])?$")
 
@@ -34,7 +45,12 @@ static long long __results[64];
 static int __calls;
 static void __print_ll(long long v) { printf("%lld", v); }
 static void __print_ull(unsigned long long v) { printf("%llu", v); }
-static void __print_d(double v) { unsigned long long b; memcpy(&b, &v, 8); printf("%a[%llx]", v, isnan(v) ? 0ULL : b); }
+static void __print_d(double v)
+{
+	unsigned long long b;
+	memcpy(&b, &v, 8);
+	printf("%a[%llx]", v, isnan(v) ? 0ULL : b);
+}
 static void __print_f(float v) { __print_d(v); }
 static void __print_p(const void *p) {
 	int n;
@@ -45,6 +61,17 @@ static void __print_p(const void *p) {
 			return;
 		}
 	printf("other");
+}
+static int __in_objects(const void *p)
+{
+	return (const unsigned char *)p >= __obj[0] && (const unsigned char *)p < __obj[9];
+}
+static void __dump_objects(void)
+{
+	for (int n = 0; n < 9; n++)
+		for (int i = 0; i < 4096; i++)
+			if (__obj[n][i])
+				printf("obj%d[%d]=%d\n", n, i - 2048, __obj[n][i]);
 }
 #define __PRINT(x) _Generic((x), float: __print_f, double: __print_d, \
 	unsigned long: __print_ull, unsigned long long: __print_ull, unsigned int: __print_ull, \
@@ -147,7 +174,12 @@ def _stub(prototype: str) -> str:
     ret, name, params_text = match.group("ret").strip(), match.group("name"), match.group("params")
     params = [p.strip() for p in params_text.split(",") if p.strip() and p.strip() != "void"]
     # Unnamed parameters ("int") get a name.
-    params = [p if re.search(r"[\w\]]\s+\**\s*\w+$|\*\s*\w+$", p) and _param_name(p) not in _TYPE_WORDS else f"{p} a{i}" for i, p in enumerate(params)]
+    params = [
+        p
+        if re.search(r"[\w\]]\s+\**\s*\w+$|\*\s*\w+$", p) and _param_name(p) not in _TYPE_WORDS
+        else f"{p} a{i}"
+        for i, p in enumerate(params)
+    ]
     names = [_param_name(p) for p in params]
     body = [f'\tprintf("call {name}(");']
     for index, pname in enumerate(names):
@@ -156,7 +188,10 @@ def _stub(prototype: str) -> str:
         if "*" in params[index]:
             body.append(f"\t__print_p({pname});")
             if "void" not in params[index] and "char" not in params[index]:
-                body.append(f'\tif ({pname} && !(((const unsigned char *){pname} >= __obj[0]) && ((const unsigned char *){pname} < __obj[9]))) {{ printf("->"); __PRINT(*{pname}); }}')
+                body.append(
+                    f"\tif ({pname} && !__in_objects({pname})) "
+                    f'{{ printf("->"); __PRINT(*{pname}); }}'
+                )
         else:
             body.append(f"\t__PRINT({pname});")
     body.append('\tprintf(")\\n");')
@@ -198,14 +233,20 @@ def harness(pair: Pair, which: str, witness: Witness) -> str | None:
                     return None
                 stub_name = f"__stub_{lhs}"
                 stub_proto = decl.replace(f"(*{lhs})", stub_name).replace(f"( *{lhs})", stub_name)
-                stubs.append(_stub(stub_proto + ";").replace(f'call {stub_name}(', f'call (*{lhs})('))
+                stubs.append(
+                    _stub(stub_proto + ";").replace(f"call {stub_name}(", f"call (*{lhs})(")
+                )
                 setup_pointers.append((0, f"\t{lhs} = {stub_name};"))
                 continue
             setup_pointers.append((lhs.count("->") + lhs.count("["), f"\t{lhs} = {pointer};"))
         else:
             literal = _literal(value)
             setup_values.append(
-                (0, f"\tmemcpy((void *)&({lhs}), &(__typeof__({lhs})){{ {literal} }}, sizeof({lhs}));")
+                (
+                    0,
+                    f"\tmemcpy((void *)&({lhs}), &(__typeof__({lhs})){{ {literal} }}, "
+                    f"sizeof({lhs}));",
+                )
             )
     setup_pointers.sort(key=lambda item: item[0])
     body = [f"\t{p};" for p in params]
@@ -217,14 +258,14 @@ def harness(pair: Pair, which: str, witness: Witness) -> str | None:
         body.append(f'\tprintf("return "); __print_p({call}); printf("\\n");')
     else:
         body.append(f'\t{{ {ret} __r = {call}; printf("return "); __PRINT(__r); printf("\\n"); }}')
-    body.append('\tfor (int n = 0; n < 9; n++) for (int i = 0; i < 4096; i++) if (__obj[n][i]) printf("obj%d[%d]=%d\\n", n, i - 2048, __obj[n][i]);')
+    body.append("\t__dump_objects();")
     globals_text = _globals(text)
     for global_name in globals_text:
         body.append(f'\tprintf("{global_name}="); __PRINT({global_name}); printf("\\n");')
     state = ["static void __print_state(void)", "{"]
     for global_name in globals_text:
         state.append(f'\tprintf("  {global_name}="); __PRINT({global_name}); printf("\\n");')
-    state.append('\tfor (int n = 0; n < 9; n++) for (int i = 0; i < 4096; i++) if (__obj[n][i]) printf("  obj%d[%d]=%d\\n", n, i - 2048, __obj[n][i]);')
+    state.append("\t__dump_objects();")
     state.append("}")
     stub_text = "\n".join(state) + "\n" + "\n".join(_stub(p) for p in prototypes)
     return (
@@ -257,10 +298,17 @@ def run_version(code: str, workdir: Path, tag: str) -> tuple[str, bool]:
     binary = workdir / tag
     source.write_text(code)
     flags = [
-        "-O0", "-w", "-fwrapv", "-fno-strict-aliasing", "-fsanitize=undefined",
-        "-fno-sanitize-recover=all", "-fno-sanitize=signed-integer-overflow,shift-base,alignment",
+        "-O0",
+        "-w",
+        "-fwrapv",
+        "-fno-strict-aliasing",
+        "-fsanitize=undefined",
+        "-fno-sanitize-recover=all",
+        "-fno-sanitize=signed-integer-overflow,shift-base,alignment",
     ]
-    built = subprocess.run([GCC, *flags, "-o", str(binary), str(source), "-lm"], capture_output=True, text=True)
+    built = subprocess.run(
+        [GCC, *flags, "-o", str(binary), str(source), "-lm"], capture_output=True, text=True
+    )
     if built.returncode != 0:
         raise AssertionError(f"harness does not compile:\n{built.stderr[:3000]}\n{code}")
     done = subprocess.run([str(binary)], capture_output=True, text=True, timeout=10)

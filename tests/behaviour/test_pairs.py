@@ -45,7 +45,9 @@ def check_pair(pair: Pair, replay_witness: bool) -> None:
     if replay_witness and GCC is not None:
         result = replay(pair, verdict.witness)
         assert result.skipped is None, result.skipped
-        assert result.differs, f"{pair.name}: the witness does not replay\n{result.before}\n{result.after}"
+        assert result.differs, (
+            f"{pair.name}: the witness does not replay\n{result.before}\n{result.after}"
+        )
         if verdict.witness.observable == "fault":
             assert result.before_crashed != result.after_crashed
         if verdict.witness.observable == "return":
@@ -54,7 +56,9 @@ def check_pair(pair: Pair, replay_witness: bool) -> None:
             assert lines_b != lines_a
 
 
-@pytest.mark.parametrize("pair", [p for p in PLAIN if p.path.name[:3] in SMOKE], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "pair", [p for p in PLAIN if p.path.name[:3] in SMOKE], ids=lambda p: p.name
+)
 def test_plain_pair_smoke(pair: Pair) -> None:
     check_pair(pair, replay_witness=False)
 
@@ -99,7 +103,9 @@ def test_kernel_pair(pair: Pair, kernel_tree: Path) -> None:
     headers = HeaderLookup(reader, pair.tree_file, Layer.build(pre, "file").includes)
     old_fn, new_fn = pre.function(pair.function), post.function(pair.function)
     assert old_fn is not None and new_fn is not None
-    verdict = compare_versions(Version(pre, old_fn, headers), Version(post, new_fn, headers), pair.tree_file, BOUNDS)
+    verdict = compare_versions(
+        Version(pre, old_fn, headers), Version(post, new_fn, headers), pair.tree_file, BOUNDS
+    )
     if pair.expect == "equivalent":
         assert verdict.verdict != "diverges", f"{pair.name}: wrong divergence {verdict.reason}"
         assert verdict.verdict == "equivalent", f"{pair.name}: {verdict.reason}"
