@@ -63,9 +63,9 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_tree = Path(
-        os.environ.get("PATCHLINT_KERNEL_TREE", Path.home() / ".cache/patchlint/linux-6.12")
-    )
+    from patchlint.cachedir import cache_dir
+
+    default_tree = Path(os.environ.get("PATCHLINT_KERNEL_TREE") or cache_dir() / "linux-6.12")
     parser.add_argument("tree", nargs="?", type=Path, default=default_tree)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()

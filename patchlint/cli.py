@@ -30,15 +30,10 @@ def main() -> None:
 
 
 def _register() -> None:
+    # A command module that fails to import ends the program with its error: a broken
+    # command must never turn into a missing one.
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"patchlint.commands.{name}")
-        except ModuleNotFoundError as error:
-            # Only a command module that does not exist yet is skipped; a broken import
-            # inside an existing one must surface.
-            if error.name != f"patchlint.commands.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"patchlint.commands.{name}")
         main.add_command(module.command)
         for extra in getattr(module, "EXTRA_COMMANDS", ()):
             main.add_command(extra)

@@ -8,38 +8,56 @@
     [knowledge."kernel/sleeping.toml".sleeping]
     names = ["my_driver_wait"]             # merged into the shipped data
 
-Every key is checked: a misspelt one is an error naming the key and the file, since a
-silently ignored setting is worse than none.
+The file is checked against ``rules/schemas/config.schema.json``; each knowledge
+extension, merged with the shipped file, against that file's schema. A misspelt key
+is an error naming the file, the key and the line, since a silently ignored setting
+is worse than none.
 """
 
 from __future__ import annotations
 
+import copy
 import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from patchlint import knowledge
+from patchlint.findings import SEVERITIES, Severity
+from patchlint.result import FAIL_ON, FailOn
+from patchlint.validate import (
+    DataError,
+    KeyPath,
+    find_error,
+    format_key,
+    locate,
+    schema_name_for,
+    validate_data,
+)
 
 CONFIG_NAME = ".patchlint.toml"
-SEVERITIES = ("error", "warning", "info")
-FAIL_ON = ("error", "warning", "info", "never")
-_TOP_KEYS = {"enable", "disable", "severity", "fail-on", "fail_on", "knowledge"}
 # The catalog defines rules (code); configuration only tunes them.
 _NOT_EXTENSIBLE = {"catalog.toml"}
 
+KnowledgeTables = dict[str, dict[str, object]]
 
-class ConfigError(Exception):
-    """A configuration file that cannot be used; the message names file and key."""
+
+class ConfigError(DataError):
+    """A configuration file that cannot be used; the message names file, key and line."""
+
+
+# Builds the ConfigError for a key of the file being read.
+_Fail = Callable[[KeyPath, str], ConfigError]
 
 
 @dataclass
 class Config:
     enable: list[str] | None = None
     disable: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-    fail_on: str | None = None
-    knowledge: dict[str, dict[str, Any]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    fail_on: FailOn | None = None
+    knowledge: KnowledgeTables = field(default_factory=dict)
     path: Path | None = None  # the file it came from, None for defaults
 
 
@@ -56,7 +74,8 @@ def find_config(tree_root: Path | None) -> Path | None:
             data = _read(pyproject)
         except ConfigError:
             return pyproject  # let load_config report the parse error
-        if "patchlint" in data.get("tool", {}):
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "patchlint" in tool:
             return pyproject
     return None
 
@@ -67,49 +86,51 @@ def load_config(tree_root: Path | None, explicit: Path | None = None) -> Config:
     if path is None:
         return Config()
     if not path.is_file():
-        raise ConfigError(f"{path}: configuration file not found")
+        raise ConfigError(path, "", None, "configuration file not found")
     data = _read(path)
-    prefix = ""
+    prefix: tuple[str, ...] = ()
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("patchlint", {})
-        prefix = "tool.patchlint."
+        tool = data.get("tool", {})
+        section = tool.get("patchlint", {}) if isinstance(tool, dict) else {}
+        data = section if isinstance(section, dict) else {}
+        prefix = ("tool", "patchlint")
     return parse_config(data, path, prefix)
 
 
-def parse_config(data: dict[str, Any], path: Path | None, prefix: str = "") -> Config:
-    where = str(path) if path is not None else "<config>"
+def parse_config(
+    data: Mapping[str, object], path: Path | None, prefix: Sequence[str] = ()
+) -> Config:
+    where: Path | str = path if path is not None else "<config>"
+    try:
+        validate_data(data, "config", where, prefix)
+    except DataError as error:
+        raise ConfigError(error.file, error.key, error.line, error.problem) from error
 
-    def fail(key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{where}: {prefix}{key}: {problem}")
+    def fail(key: KeyPath, problem: str) -> ConfigError:
+        full = [*prefix, *key]
+        line = locate(where, full) if path is not None else None
+        return ConfigError(where, format_key(full), line, problem)
 
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise fail(unknown[0], f"unknown key (known: {', '.join(sorted(_TOP_KEYS - {'fail_on'}))})")
     known_rules = _rule_ids()
     config = Config(path=path)
     if "enable" in data:
         config.enable = _rule_list(data["enable"], "enable", known_rules, fail)
     if "disable" in data:
         config.disable = _rule_list(data["disable"], "disable", known_rules, fail)
-    severity = data.get("severity", {})
-    if not isinstance(severity, dict):
-        raise fail("severity", "must be a table of rule-id = severity")
+    severity = cast(dict[str, Severity], data.get("severity", {}))
     for rule, level in severity.items():
         if rule not in known_rules:
-            raise fail(f"severity.{rule}", "unknown rule id")
-        if level not in SEVERITIES:
-            raise fail(f"severity.{rule}", f"must be one of {', '.join(SEVERITIES)}")
+            raise fail(("severity", rule), "unknown rule id")
+        assert level in SEVERITIES  # the schema says so
         config.severity[rule] = level
     for key in ("fail-on", "fail_on"):
-        if key in data:
-            if data[key] not in FAIL_ON:
-                raise fail(key, f"must be one of {', '.join(FAIL_ON)}")
-            config.fail_on = data[key]
-    extensions = data.get("knowledge", {})
-    if not isinstance(extensions, dict):
-        raise fail("knowledge", "must be a table keyed by data file")
+        value = data.get(key)
+        if value is not None:
+            assert value in FAIL_ON  # the schema says so
+            config.fail_on = value
+    extensions = cast(KnowledgeTables, data.get("knowledge", {}))
     for relative, tables in extensions.items():
-        config.knowledge[relative] = _check_extension(relative, tables, fail)
+        config.knowledge[relative] = _check_extension(relative, tables, where, prefix, fail)
     return config
 
 
@@ -119,108 +140,85 @@ def apply_config(config: Config) -> None:
     knowledge.set_extensions(config.knowledge)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> dict[str, object]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from error
+    except OSError as error:
+        raise ConfigError(path, "", None, error.strerror or str(error)) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "", None, str(error)) from error
 
 
 def _rule_ids() -> set[str]:
-    from patchlint.rules.engine import all_rules
+    from patchlint.rules import catalog
 
-    return {meta.id for meta in all_rules()}
+    return catalog().ids()
 
 
-def _rule_list(value: Any, key: str, known: set[str], fail: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise fail(key, "must be a list of rule ids")
-    for item in value:
+def _rule_list(value: object, key: str, known: set[str], fail: _Fail) -> list[str]:
+    items = cast(list[str], value)  # a list of strings: the schema says so
+    for position, item in enumerate(items):
         if item not in known:
-            raise fail(key, f"unknown rule id {item!r}")
-    return list(value)
+            raise fail((key, position), f"unknown rule id {item!r}")
+    return list(items)
 
 
-def _check_extension(relative: str, tables: Any, fail: Any) -> dict[str, Any]:
-    key = f"knowledge.{relative}"
-    if (
-        not relative.endswith(".toml")
-        or relative in _NOT_EXTENSIBLE
-        or ".." in Path(relative).parts
-        or Path(relative).is_absolute()
-    ):
+def _check_extension(
+    relative: str,
+    tables: dict[str, object],
+    where: Path | str,
+    prefix: Sequence[str],
+    fail: _Fail,
+) -> dict[str, object]:
+    key = ("knowledge", relative)
+    if relative in _NOT_EXTENSIBLE or ".." in Path(relative).parts:
         raise fail(key, "not an extensible knowledge file")
     if not knowledge.data_path(relative).is_file():
         raise fail(key, "unknown knowledge file (see the rules/ data directory)")
-    if not isinstance(tables, dict):
-        raise fail(key, "must be a table")
-    _check_shape(knowledge.load_shipped(relative), tables, key, fail)
+    merged = knowledge.merge_data(copy.deepcopy(knowledge.load_shipped(relative)), tables)
+    found = find_error(merged, schema_name_for(relative))
+    if found is not None:
+        error_path, problem = found
+        raise fail((*key, *_path_in_extension(merged, tables, error_path)), problem)
     return tables
 
 
-def _is_open_table(shipped: dict[str, Any]) -> bool:
-    """A table whose keys are names chosen by the data (lock ids, replacements), as opposed
-    to a record whose keys are fixed fields: all its values share one non-array type."""
-    kinds = {_kind(value) for value in shipped.values()}
-    return len(kinds) == 1 and "array" not in kinds
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string"
-
-
-def _check_shape(shipped: dict[str, Any], extra: dict[str, Any], where: str, fail: Any) -> None:
-    open_table = _is_open_table(shipped)
-    for key, value in extra.items():
-        path = f"{where}.{key}"
-        if key in shipped:
-            _check_value(shipped[key], value, path, fail)
-        elif open_table and shipped:
-            sample = next(iter(shipped.values()))
-            if isinstance(sample, dict):
-                if not isinstance(value, dict):
-                    raise fail(path, "must be a table like its siblings")
-                fields: dict[str, Any] = {}
-                for sibling in shipped.values():
-                    fields.update(sibling)
-                _check_fields(fields, value, path, fail)
-            elif _kind(value) != _kind(sample):
-                raise fail(path, f"must be a {_kind(sample)} like its siblings")
+def _path_in_extension(
+    merged: object, extension: object, path: Sequence[str | int]
+) -> list[str | int]:
+    """Where in the user's extension an error of the merged data is: arrays were
+    appended to (or their named entries amended), so merged indices are not theirs."""
+    out: list[str | int] = []
+    here_merged, here_own = merged, extension
+    for part in path:
+        if isinstance(part, int) and isinstance(here_merged, list) and isinstance(here_own, list):
+            item = here_merged[part]
+            position = next(
+                (
+                    number
+                    for number, own in enumerate(here_own)
+                    if own == item
+                    or (
+                        isinstance(own, dict)
+                        and isinstance(item, dict)
+                        and "name" in own
+                        and own.get("name") == item.get("name")
+                    )
+                ),
+                None,
+            )
+            if position is None:
+                break
+            out.append(position)
+            here_merged, here_own = item, here_own[position]
+        elif isinstance(part, str) and isinstance(here_merged, dict):
+            out.append(part)
+            here_merged = here_merged.get(part)
+            here_own = here_own.get(part) if isinstance(here_own, dict) else None
         else:
-            raise fail(path, "unknown key")
-
-
-def _check_value(shipped: Any, value: Any, path: str, fail: Any) -> None:
-    if _kind(shipped) != _kind(value):
-        raise fail(path, f"must be a {_kind(shipped)}")
-    if isinstance(shipped, dict):
-        _check_shape(shipped, value, path, fail)
-    elif isinstance(shipped, list) and shipped and isinstance(shipped[0], dict):
-        # An array of tables ([[iterator]]): new entries use the fields the shipped ones do.
-        fields: dict[str, Any] = {}
-        for entry in shipped:
-            fields.update(entry)
-        for number, entry in enumerate(value):
-            if not isinstance(entry, dict):
-                raise fail(f"{path}[{number}]", "must be a table")
-            _check_fields(fields, entry, f"{path}[{number}]", fail)
-
-
-def _check_fields(fields: dict[str, Any], entry: dict[str, Any], path: str, fail: Any) -> None:
-    for name, item in entry.items():
-        if name not in fields:
-            raise fail(f"{path}.{name}", f"unknown key (known: {', '.join(sorted(fields))})")
-        if _kind(fields[name]) != _kind(item):
-            raise fail(f"{path}.{name}", f"must be a {_kind(fields[name])}")
+            break
+    return out
 
 
 def merge_selection(

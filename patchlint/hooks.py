@@ -18,6 +18,7 @@ Commits are not mails yet: pre-commit and pre-push leave out the rules about the
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -80,16 +81,28 @@ def install(
         raise HookError(f"unknown hook type {hook_type!r}")
     directory = hooks_dir(repo)
     target = directory / hook_type
-    if (target.exists() or target.is_symlink()) and not is_ours(target) and not force:
+    foreign = (target.exists() or target.is_symlink()) and not is_ours(target)
+    if foreign and not force:
         raise HookError(
-            f"{target} exists and was not written by patchlint; use --force to replace it"
+            f"{target} exists and was not written by patchlint; use --force to keep it "
+            f"as {target.name}.legacy and run it before patchlint"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink():
+    if foreign:
+        legacy = legacy_path(target)
+        if legacy.exists() or legacy.is_symlink():
+            raise HookError(f"{legacy} exists already; move it away before --force")
+        # As the pre-commit framework does: the old hook keeps running, first.
+        target.rename(legacy)
+    elif target.is_symlink():
         target.unlink()
     target.write_text(hook_script(hook_type, fail_on), encoding="utf-8")
     target.chmod(0o755)
     return target
+
+
+def legacy_path(target: Path) -> Path:
+    return target.with_name(target.name + ".legacy")
 
 
 def uninstall(hook_type: str, repo: Path | None = None) -> Path | None:
@@ -100,12 +113,43 @@ def uninstall(hook_type: str, repo: Path | None = None) -> Path | None:
     if not is_ours(target):
         raise HookError(f"{target} was not written by patchlint; not removing it")
     target.unlink()
+    legacy = legacy_path(target)
+    if legacy.exists():
+        legacy.rename(target)  # the hook `install --force` kept comes back
     return target
 
 
 def _check(args: list[str], cwd: Path) -> int:
+    """Run `patchlint check`; its output is shown only when the hook fails, so a
+    passing hook is silent."""
     command = [sys.executable, "-m", "patchlint", "check", *args]
-    return subprocess.run(command, cwd=cwd).returncode
+    run = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.stdout.write(run.stdout)
+        sys.stdout.flush()
+        sys.stderr.write(run.stderr)
+    return run.returncode
+
+
+def tree_args(hook_type: str, top: Path, require_tree: bool) -> list[str] | None:
+    """`--tree TOP` when the repository is a kernel tree; otherwise patch-only mode,
+    said in one line on stderr (or None with --require-tree: the caller exits 2)."""
+    from patchlint.source import find_kernel_tree
+
+    tree = find_kernel_tree(top)
+    if tree is not None:
+        return ["--tree", str(tree)]
+    if require_tree:
+        sys.stderr.write(
+            f"patchlint {hook_type}: no kernel tree at {top} (a Makefile with "
+            "VERSION/PATCHLEVEL, Kconfig and the usual folders); --require-tree is set\n"
+        )
+        return None
+    sys.stderr.write(
+        f"patchlint {hook_type}: patch-only mode: {top} is not a kernel tree, so the "
+        "patch is checked without its surrounding code\n"
+    )
+    return ["--no-tree"]
 
 
 def _toplevel() -> Path:
@@ -137,36 +181,77 @@ def _mail_rule_ids() -> list[str]:
     return [meta.id for meta in all_rules() if meta.scope in _MAIL_SCOPES]
 
 
-def run_sendemail_validate(mail: Path, fail_on: str) -> int:
+def run_sendemail_validate(mail: Path, fail_on: str, require_tree: bool = False) -> int:
+    """git send-email hands the hook one mail at a time: it is checked alone, on the
+    tree with the earlier commits of its series applied (the parent of its commit,
+    when this repository has it), and the other patches of the series are not
+    reported missing."""
     top = _toplevel()
-    args = ["--tree", str(top), "--fail-on", fail_on]
+    tree = tree_args("sendemail-validate", top, require_tree)
+    if tree is None:
+        return 2
+    args = [*tree, "--fail-on", fail_on, "--ignore", "series-incomplete"]
     base = _mail_base(mail, top)
-    if base:
+    if base and tree[0] == "--tree":
         args += ["--base", base]
     return _check([*args, "--", str(mail.resolve())], top)
 
 
-def run_pre_commit(fail_on: str) -> int:
-    top = _toplevel()
-    has_head = _commit_exists("HEAD", top)
-    diff = _git("diff", "--cached", "--no-color", "--no-ext-diff", "--full-index", cwd=top).stdout
-    if not diff.strip():
-        return 0
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
+
+
+def _staged_files(top: Path) -> set[str]:
+    names = _git("diff", "--cached", "--name-only", "-z", cwd=top).stdout.split("\0")
+    return {name for name in names if name}
+
+
+def _commit_mail(diff: str, top: Path, what: str) -> str:
     ident = _git("var", "GIT_AUTHOR_IDENT", cwd=top, check=False).stdout.strip()
     author = ident.rsplit(">", 1)[0] + ">" if ">" in ident else "patchlint <patchlint@localhost>"
-    mail = (
+    return (
         f"From: {author}\nDate: {formatdate(localtime=True)}\n"
-        "Subject: [PATCH] staged changes\n\n"
-        f"The changes staged for commit.\n---\n{diff}"
+        f"Subject: [PATCH] {what}\n\nThe {what}.\n---\n{diff}"
     )
-    args = ["--fail-on", fail_on]
-    args += ["--tree", str(top), "--base", "HEAD"] if has_head else ["--no-tree"]
+
+
+def run_pre_commit(fail_on: str, files: list[str] | None = None, require_tree: bool = False) -> int:
+    """The staged diff, checked against HEAD. Under the pre-commit framework:
+    `--from-ref/--to-ref` (PRE_COMMIT_FROM_REF/TO_REF) checks those commits;
+    `--all-files` or `--files` (files that are not staged) checks the named files as
+    they are, each as a new file."""
+    top = _toplevel()
+    from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or os.environ.get("PRE_COMMIT_SOURCE")
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF") or os.environ.get("PRE_COMMIT_ORIGIN")
     ignored = _mail_rule_ids()
-    if ignored:
-        args += ["--ignore", ",".join(ignored)]
+    extra = ["--ignore", ",".join(ignored)] if ignored else []
+    if from_ref and to_ref:
+        tree = tree_args("pre-commit", top, require_tree)
+        if tree is None:
+            return 2
+        return _check(["--git", f"{from_ref}..{to_ref}", "--fail-on", fail_on, *extra], top)
+    named = [f for f in files or [] if f]
+    staged = _staged_files(top)
+    unstaged = [f for f in named if f not in staged]
+    if unstaged:
+        diff = _git("diff", "--no-color", "--no-ext-diff", EMPTY_TREE, "--", *named, cwd=top).stdout
+        what = f"{len(named)} named files, as they are"
+        base: list[str] = []
+    else:
+        paths = ["--", *named] if named else []
+        diff = _git(
+            "diff", "--cached", "--no-color", "--no-ext-diff", "--full-index", *paths, cwd=top
+        ).stdout
+        what = "changes staged for commit"
+        base = ["--base", "HEAD"] if _commit_exists("HEAD", top) else []
+    if not diff.strip():
+        return 0
+    tree = tree_args("pre-commit", top, require_tree)
+    if tree is None:
+        return 2
+    args = ["--fail-on", fail_on, *tree, *(base if tree[0] == "--tree" else []), *extra]
     with tempfile.TemporaryDirectory(prefix="patchlint-pre-commit-") as folder:
         path = Path(folder) / "staged.patch"
-        path.write_text(mail, encoding="utf-8")
+        path.write_text(_commit_mail(diff, top, what), encoding="utf-8")
         return _check([*args, "--", str(path)], top)
 
 
@@ -199,33 +284,62 @@ def push_ranges(lines: list[str], top: Path) -> list[str]:
     return ranges
 
 
-def run_pre_push(fail_on: str, stdin_text: str) -> int:
+def run_pre_push(fail_on: str, stdin_text: str, require_tree: bool = False) -> int:
     top = _toplevel()
     status = 0
     ignored = _mail_rule_ids()
     extra = ["--ignore", ",".join(ignored)] if ignored else []
-    for git_range in push_ranges(stdin_text.splitlines(), top):
+    ranges = push_ranges(stdin_text.splitlines(), top)
+    if ranges and tree_args("pre-push", top, require_tree) is None:
+        return 2
+    for git_range in ranges:
         status = max(status, _check(["--git", git_range, "--fail-on", fail_on, *extra], top))
     return status
 
 
-def run_hook(hook_type: str, args: list[str], fail_on: str) -> int:
+def run_legacy(hook_type: str, args: list[str], stdin_text: str) -> int:
+    """The hook that `install --force` kept as <name>.legacy runs first, as the
+    pre-commit framework chains them; its failure stops the hook."""
+    try:
+        legacy = legacy_path(hooks_dir() / hook_type)
+    except HookError:
+        return 0
+    if not legacy.is_file() or not os.access(legacy, os.X_OK):
+        return 0
+    return subprocess.run([str(legacy), *args], input=stdin_text, text=True).returncode
+
+
+def bypass_hint(hook_type: str) -> str:
+    """How to skip the hook once: SKIP=<id> under the pre-commit framework."""
+    if os.environ.get("PRE_COMMIT") == "1":
+        hook_id = "patchlint-staged" if hook_type == "pre-commit" else f"patchlint-{hook_type}"
+        return f"SKIP={hook_id} git commit ... (or: SKIP={hook_id} pre-commit run ...)"
+    return {
+        "sendemail-validate": "git send-email --no-validate",
+        "pre-commit": "git commit --no-verify",
+        "pre-push": "git push --no-verify",
+    }[hook_type]
+
+
+def run_hook(hook_type: str, args: list[str], fail_on: str, require_tree: bool = False) -> int:
+    stdin_text = sys.stdin.read() if hook_type == "pre-push" else ""
+    status = run_legacy(hook_type, args, stdin_text) if os.environ.get("PRE_COMMIT") != "1" else 0
+    if status != 0:
+        sys.stderr.write(f"patchlint {hook_type}: the chained {hook_type}.legacy hook failed\n")
+        return status
     if hook_type == "sendemail-validate":
         if not args:
             raise HookError("sendemail-validate: git passes the mail's file as the argument")
-        status = run_sendemail_validate(Path(args[0]), fail_on)
+        status = run_sendemail_validate(Path(args[0]), fail_on, require_tree)
     elif hook_type == "pre-commit":
-        status = run_pre_commit(fail_on)
+        status = run_pre_commit(fail_on, args, require_tree)
     elif hook_type == "pre-push":
-        status = run_pre_push(fail_on, sys.stdin.read())
+        status = run_pre_push(fail_on, stdin_text, require_tree)
     else:
         raise HookError(f"unknown hook type {hook_type!r}")
     if status != 0:
-        bypass = {
-            "sendemail-validate": "git send-email --no-validate",
-            "pre-commit": "git commit --no-verify",
-            "pre-push": "git push --no-verify",
-        }[hook_type]
         what = "findings at or above --fail-on" if status == 1 else "errors"
-        sys.stderr.write(f"patchlint {hook_type}: blocked by {what} (bypass with `{bypass}`)\n")
+        sys.stderr.write(
+            f"patchlint {hook_type}: blocked by {what} (bypass with `{bypass_hint(hook_type)}`)\n"
+        )
     return status

@@ -17,7 +17,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-_extensions: dict[str, dict[str, Any]] = {}
+# A TOML document of the rules data. Any, not object: each reader knows the shape of
+# its own file, which its JSON Schema (rules/schemas/) guarantees at load.
+Table = dict[str, Any]
+
+_extensions: dict[str, dict[str, object]] = {}
 _listeners: list[Callable[[], None]] = []
 
 
@@ -30,15 +34,25 @@ def data_dir() -> Path:
 
 
 @functools.cache
-def load_shipped(relative: str) -> dict[str, Any]:
-    """One TOML file of the rules data exactly as shipped, without extensions."""
+def load_shipped(relative: str) -> Table:  # Any: see Table
+    """One TOML file of the rules data exactly as shipped, without extensions, checked
+    against its schema (a bad file raises DataError naming file, key and line)."""
+    from patchlint.validate import DataError, schema_name_for, validate_data
+
     path = data_dir() / relative
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise DataError(path, "", None, error.strerror or str(error)) from error
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(path, "", None, str(error)) from error
+    validate_data(data, schema_name_for(relative), path)
+    return data
 
 
 @functools.cache
-def load_toml(relative: str) -> dict[str, Any]:
+def load_toml(relative: str) -> Table:  # Any: see Table
     """Load one TOML file of the rules data, e.g. ``load_toml("kernel/dialect.toml")``,
     with the installed extensions merged in."""
     shipped = load_shipped(relative)
@@ -53,7 +67,7 @@ def data_path(relative: str) -> Path:
     return data_dir() / relative
 
 
-def merge_data(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def merge_data(base: dict[str, object], extra: Mapping[str, object]) -> dict[str, object]:
     """Merge `extra` into `base` in place: tables recursively, arrays extended (without
     duplicating entries already present), scalars replaced."""
     for key, value in extra.items():
@@ -67,7 +81,7 @@ def merge_data(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
     return base
 
 
-def _merge_array(current: list[Any], extra: list[Any]) -> None:
+def _merge_array(current: list[object], extra: list[object]) -> None:
     named = {item.get("name"): item for item in current if isinstance(item, dict)}
     for item in extra:
         # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
@@ -78,7 +92,7 @@ def _merge_array(current: list[Any], extra: list[Any]) -> None:
             current.append(copy.deepcopy(item))
 
 
-def set_extensions(extensions: Mapping[str, Mapping[str, Any]]) -> None:
+def set_extensions(extensions: Mapping[str, Mapping[str, object]]) -> None:
     """Install knowledge extensions, keyed by data file (``"kernel/sleeping.toml"``).
 
     Replaces any previous extensions; an empty mapping restores the shipped data.
@@ -92,7 +106,7 @@ def set_extensions(extensions: Mapping[str, Mapping[str, Any]]) -> None:
         listener()
 
 
-def extensions() -> dict[str, dict[str, Any]]:
+def extensions() -> dict[str, dict[str, object]]:
     return copy.deepcopy(_extensions)
 
 

@@ -15,26 +15,22 @@ import pickle
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from patchlint.findings import Finding
+from patchlint.cachedir import cache_path
+from patchlint.findings import Finding, Severity
 from patchlint.knowledge import data_dir, load_toml
+from patchlint.result import ScanResult
+from patchlint.source import CallSite, Dialect, FunctionDef, FunctionIndex, SourceFile
 
 SOURCE_SUFFIXES = (".c", ".h")
+# Called with (files done, candidate files).
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding] = field(default_factory=list)
-    files_scanned: int = 0
-    files_candidate: int = 0
-    seconds: float = 0.0
-    errors: list[tuple[str, str]] = field(default_factory=list)
+# Per rule, the tokens a file must contain for the rule to fire there (None: any file).
+Tokens = dict[str, "tuple[str, ...] | None"]
 
 
 # ---------------------------------------------------------------- tokens
@@ -69,7 +65,7 @@ def _task_state_tokens() -> dict[str, tuple[str, ...]]:
     return {"thread-flag-as-group": flags, "thread-action-on-group": flags + actions}
 
 
-def candidate_tokens(rule_ids: Iterable[str] | None = None) -> dict[str, tuple[str, ...] | None]:
+def candidate_tokens(rule_ids: Iterable[str] | None = None) -> Tokens:
     """Per rule, the literal tokens a file must contain for the rule to fire there.
 
     None means the rule declares no tokens, so every file is a candidate for it.
@@ -165,9 +161,7 @@ def _walk_candidates(root: Path, tokens: list[str] | None) -> list[str]:
     return sorted(found)
 
 
-def candidate_files(
-    root: Path, tokens: dict[str, tuple[str, ...] | None], jobs: int = 1
-) -> list[str]:
+def candidate_files(root: Path, tokens: Tokens, jobs: int = 1) -> list[str]:
     if any(value is None for value in tokens.values()):
         return _walk_candidates(root, None)
     union = sorted({token for value in tokens.values() for token in value or ()})
@@ -196,25 +190,43 @@ def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, lis
 # finds the files mentioning all those names at once; and only the files that
 # asked are analysed again with the answers at hand.
 
-_WORKER: dict[str, Any] = {}
+
+@dataclass
+class _Worker:
+    root: Path
+    rule_ids: list[str]
+    severity: dict[str, Severity]
+    tokens: Tokens
+    dialect: Dialect
+    mentions: dict[str, list[str]] | None = None
+    index: FunctionIndex | None = None
+
+
+_WORKER: list[_Worker] = []
 
 
 def _worker_init(
     root: str,
     rule_ids: list[str],
-    tokens: dict[str, Any],
+    severity: dict[str, Severity],
+    tokens: Tokens,
     mentions: dict[str, list[str]] | None = None,
 ) -> None:
-    from patchlint.source.normalise import Dialect
+    from patchlint.rules import select_rules
 
-    _WORKER.update(
-        root=Path(root),
-        rule_ids=rule_ids,
-        tokens=tokens,
-        dialect=Dialect.load(Path(root)),
-        index=None,
-        mentions=mentions,
-    )
+    # Import every rule module now: a broken one fails the scan, not each file.
+    for rule in select_rules(enabled=rule_ids):
+        rule.load()
+    _WORKER[:] = [
+        _Worker(
+            root=Path(root),
+            rule_ids=rule_ids,
+            severity=severity,
+            tokens=tokens,
+            dialect=Dialect.load(Path(root)),
+            mentions=mentions,
+        )
+    ]
 
 
 class _RecordingIndex:
@@ -223,34 +235,35 @@ class _RecordingIndex:
     def __init__(self) -> None:
         self.asked: set[str] = set()
 
-    def callers(self, name: str) -> list[Any]:
+    def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
         self.asked.add(name)
         return []
 
-    def definitions(self, name: str) -> list[Any]:
+    def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
         self.asked.add(name)
         return []
 
-    def source(self, path: str) -> Any:
+    def source(self, path: str) -> SourceFile | None:
         return None
 
 
-def _answering_index() -> Any:
+class _BatchedIndex(FunctionIndex):
     """Second pass: a FunctionIndex whose candidate files come from the batch grep."""
-    index = _WORKER.get("index")
-    if index is None:
-        from patchlint.source import FunctionIndex
 
-        mentions: dict[str, list[str]] = _WORKER.get("mentions") or {}
+    def __init__(self, root: Path, dialect: Dialect, mentions: Mapping[str, list[str]]) -> None:
+        super().__init__(root, dialect=dialect)
+        self.mentions = mentions
 
-        class BatchedIndex(FunctionIndex):
-            def candidates(self, name: str) -> list[str]:
-                if name in mentions:
-                    return mentions[name]
-                return super().candidates(name)
+    def candidates(self, name: str) -> list[str]:
+        if name in self.mentions:
+            return self.mentions[name]
+        return super().candidates(name)
 
-        index = _WORKER["index"] = BatchedIndex(_WORKER["root"], dialect=_WORKER["dialect"])
-    return index
+
+def _answering_index(worker: _Worker) -> FunctionIndex:
+    if worker.index is None:
+        worker.index = _BatchedIndex(worker.root, worker.dialect, worker.mentions or {})
+    return worker.index
 
 
 Outcome = tuple[str, list[Finding], "str | None", list[str]]
@@ -258,34 +271,37 @@ Outcome = tuple[str, list[Finding], "str | None", list[str]]
 
 def _scan_one(relative: str) -> Outcome:
     from patchlint.rules import AnalysisUnit, run_rules, select_rules
-    from patchlint.source.parse import parse_c
+    from patchlint.source import parse_c
 
-    root: Path = _WORKER["root"]
+    (worker,) = _WORKER
     try:
-        text = (root / relative).read_text(encoding="utf-8", errors="replace")
+        text = (worker.root / relative).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         return relative, [], f"unreadable: {error}", []
-    tokens: dict[str, Any] = _WORKER["tokens"]
     wanted = [
         rule_id
-        for rule_id in _WORKER["rule_ids"]
-        if tokens.get(rule_id) is None or any(t in text for t in tokens[rule_id])
+        for rule_id in worker.rule_ids
+        if (needles := worker.tokens.get(rule_id)) is None or any(t in text for t in needles)
     ]
     if not wanted:
         return relative, [], None, []
-    second_pass = _WORKER.get("mentions") is not None
-    index = _answering_index() if second_pass else _RecordingIndex()
+    recording = _RecordingIndex() if worker.mentions is None else None
+    index = recording if recording is not None else _answering_index(worker)
     try:
-        source = parse_c(text, relative, _WORKER["dialect"])
+        source = parse_c(text, relative, worker.dialect)
         unit = AnalysisUnit(source=source, path=relative, index=index)
-        findings = run_rules(unit, select_rules(enabled=wanted))
+        findings = run_rules(unit, select_rules(enabled=wanted, severity=worker.severity))
     except RecursionError:
         return relative, [], "recursion limit while analysing", []
     except Exception as error:  # one bad file must not end a whole-tree scan
+        from patchlint.rules import RuleError
+
+        if isinstance(error, RuleError):
+            raise  # a broken rule is the tool's fault, not the file's: fail loudly
         return relative, [], f"{type(error).__name__}: {error}", []
     for finding in findings:
         finding.file = relative
-    asked = sorted(index.asked) if isinstance(index, _RecordingIndex) else []
+    asked = sorted(recording.asked) if recording is not None else []
     return relative, findings, None, asked
 
 
@@ -293,7 +309,8 @@ def _run(
     root: Path,
     files: list[str],
     ids: list[str],
-    tokens: dict[str, Any],
+    severity: dict[str, Severity],
+    tokens: Tokens,
     jobs: int,
     mentions: dict[str, list[str]] | None,
     progress: Progress | None,
@@ -302,7 +319,7 @@ def _run(
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, tokens, mentions)
+        _worker_init(str(root), ids, severity, tokens, mentions)
         iterator: Iterable[Outcome] = map(_scan_one, files)
         for outcome in iterator:
             outcomes.append(outcome)
@@ -311,7 +328,9 @@ def _run(
         return outcomes
     chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_worker_init, initargs=(str(root), ids, tokens, mentions)
+        max_workers=jobs,
+        initializer=_worker_init,
+        initargs=(str(root), ids, severity, tokens, mentions),
     ) as pool:
         for outcome in pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize):
             outcomes.append(outcome)
@@ -326,6 +345,7 @@ def scan_tree(
     jobs: int | None = None,
     progress: Progress | None = None,
     use_cache: bool = False,
+    severity: Mapping[str, Severity] | None = None,
 ) -> ScanResult:
     """Run C rules over every candidate file under ``root``.
 
@@ -341,15 +361,19 @@ def scan_tree(
     started = time.perf_counter()
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
+    overrides = dict(severity or {})
     tokens = candidate_tokens(ids)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    cache = _ResultCache(root, ids) if use_cache else None
+    cache_dir = cache_path("scan", _version(ids, overrides, root)) if use_cache else None
+    cache = _ResultCache(root, cache_dir) if cache_dir is not None else None
     files = candidate_files(root, tokens, jobs)
     # A warm scan already knows which names the last one asked about; their mentions
     # are found in one parallel pass instead of after the first analysis pass.
     prior = cache.asked_last_time() if cache is not None else set()
     known_mentions = (_mentions_parallel(root, sorted(prior), jobs) or {}) if prior else {}
-    result = ScanResult(files_candidate=len(files))
+    result = ScanResult(tree=str(root), files_candidate=len(files))
+    if progress is not None:
+        progress(0, len(files))
     final: list[Outcome] = []
     todo = files
     if cache is not None:
@@ -360,7 +384,7 @@ def scan_tree(
                 todo.append(relative)
             else:
                 final.append(hit)
-    first = _run(root, todo, ids, tokens, jobs, None, progress, len(files), len(final))
+    first = _run(root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final))
     asked: set[str] = set()
     again: list[str] = []
     for outcome in first:
@@ -374,7 +398,7 @@ def scan_tree(
         missing = asked - set(mentions)
         if missing:
             mentions.update(_mentions_parallel(root, sorted(missing), jobs) or {})
-        final += _run(root, again, ids, tokens, jobs, mentions, None, len(again), 0)
+        final += _run(root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0)
     if cache is not None:
         fresh = set(todo) - set(again)
         cache.put_all(o for o in final if o[0] in fresh)
@@ -404,12 +428,9 @@ def _heavy_first(root: Path, files: list[str]) -> list[str]:
 class _ResultCache:
     """Per-file findings keyed by file content and analysis version (like ruff's cache)."""
 
-    def __init__(self, root: Path, rule_ids: list[str]) -> None:
-        base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
-        )
+    def __init__(self, root: Path, directory: Path) -> None:
         self.root = root
-        self.dir = Path(base) / "scan" / _version(rule_ids, root)
+        self.dir = directory
         self.hashes: dict[str, str] = {}
 
     def _key(self, relative: str) -> str | None:
@@ -465,9 +486,9 @@ class _ResultCache:
                 return
 
 
-def _version(rule_ids: list[str], root: Path) -> str:
-    """Hash of the analysis code, the rules data, the rule selection, and the tree's
-    own dialect (its .clang-format iterator list changes how files parse)."""
+def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) -> str:
+    """Hash of the analysis code, the rules data, the rule selection and severities, and
+    the tree's own dialect (its .clang-format iterator list changes how files parse)."""
     digest = hashlib.blake2b(digest_size=12)
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")) + sorted(data_dir().rglob("*.toml")):
@@ -476,6 +497,7 @@ def _version(rule_ids: list[str], root: Path) -> str:
         except OSError:
             continue
     digest.update(",".join(sorted(rule_ids)).encode())
+    digest.update(json.dumps(dict(severity), sort_keys=True).encode())
     # Knowledge added by the user's configuration changes results as much as ours.
     from patchlint.knowledge import extensions
 

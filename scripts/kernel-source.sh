@@ -3,7 +3,10 @@
 # Prints the extracted tree's path on stdout. Never touches anything but the cache folder.
 set -euo pipefail
 
-cache="${PATCHLINT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/patchlint}"
+# The same folder as patchlint.cachedir.cache_dir() (platformdirs' user cache folder),
+# also before patchlint is installed.
+cache="${PATCHLINT_CACHE:-$(python3 -c 'from patchlint.cachedir import cache_dir; print(cache_dir())' 2>/dev/null \
+    || echo "${XDG_CACHE_HOME:-$HOME/.cache}/patchlint")}"
 dest="$cache/linux-6.12"
 tarball=/usr/src/linux-source-6.12.tar.xz
 wanted_version="6.12.117-1~deb12u1"

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import configuration as hypothesis_configuration
+
+from patchlint.cachedir import cache_dir
+
+# Running or collecting the tests writes nothing into the checkout: no bytecode next to
+# the sources, and hypothesis keeps its example database in a temporary folder.
+sys.dont_write_bytecode = True
+hypothesis_configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / "patchlint-tests" / "hypothesis"
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -16,10 +28,7 @@ def kernel_tree_path() -> Path | None:
     explicit = os.environ.get("PATCHLINT_KERNEL_TREE")
     if explicit:
         return Path(explicit)
-    cache = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
-    )
-    candidate = Path(cache) / "linux-6.12"
+    candidate = cache_dir() / "linux-6.12"
     if (candidate / ".patchlint-complete").exists():
         return candidate
     return None

@@ -82,45 +82,52 @@ def test_explicit_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "key"),
+    ("text", "key", "line"),
     [
-        ('disabel = ["rcu-sleep"]\n', "disabel"),
-        ('[severity]\nno-such-rule = "error"\n', "severity.no-such-rule"),
-        ('[severity]\nrcu-sleep = "fatal"\n', "severity.rcu-sleep"),
-        ('enable = ["rcu-sleeep"]\n', "enable"),
-        ('fail-on = "sometimes"\n', "fail-on"),
-        ('[knowledge."kernel/nope.toml"]\nx = 1\n', "knowledge.kernel/nope.toml"),
-        ('[knowledge."catalog.toml"]\nx = 1\n', "knowledge.catalog.toml"),
-        ('[knowledge."../etc/passwd.toml"]\nx = 1\n', "knowledge.../etc/passwd.toml"),
+        ('disabel = ["rcu-sleep"]\n', "disabel", 1),
+        ('[severity]\nno-such-rule = "error"\n', "severity.no-such-rule", 2),
+        ('[severity]\nrcu-sleep = "fatal"\n', "severity.rcu-sleep", 2),
+        ('fail-on = "error"\nenable = ["rcu-sleep", "rcu-sleeep"]\n', "enable[1]", 2),
+        ('fail-on = "sometimes"\n', "fail-on", 1),
+        ('[knowledge."kernel/nope.toml"]\nx = 1\n', 'knowledge."kernel/nope.toml"', 1),
+        ('[knowledge."catalog.toml"]\nx = 1\n', 'knowledge."catalog.toml"', 1),
+        ('[knowledge."../etc/passwd.toml"]\nx = 1\n', 'knowledge."../etc/passwd.toml"', 1),
         (
-            '[knowledge."kernel/sleeping.toml".sleeping]\nnmaes = ["x"]\n',
-            "knowledge.kernel/sleeping.toml.sleeping.nmaes",
+            '\n[knowledge."kernel/sleeping.toml".sleeping]\nnmaes = ["x"]\n',
+            'knowledge."kernel/sleeping.toml".sleeping.nmaes',
+            3,
         ),
         (
             '[knowledge."kernel/sleeping.toml".sleeping]\nnames = "x"\n',
-            "knowledge.kernel/sleeping.toml.sleeping.names",
+            'knowledge."kernel/sleeping.toml".sleeping.names',
+            2,
         ),
         (
-            '[[knowledge."kernel/iterators.toml".iterator]]\nname = "x"\nprotected = ["rcu"]\n',
-            "knowledge.kernel/iterators.toml.iterator[0].protected",
+            '[[knowledge."kernel/iterators.toml".iterator]]\nname = "x"\nprotected_by = ["rcu"]\n'
+            '[[knowledge."kernel/iterators.toml".iterator]]\nname = "y"\nprotected = ["rcu"]\n',
+            'knowledge."kernel/iterators.toml".iterator[1].protected',
+            6,
         ),
         (
             '[knowledge."kernel/locks.toml".lock.mylock]\nacquire = ["a"]\nreleases = ["b"]\n',
-            "knowledge.kernel/locks.toml.lock.mylock.releases",
+            'knowledge."kernel/locks.toml".lock.mylock.releases',
+            3,
         ),
     ],
 )
-def test_unknown_or_wrong_keys_name_key_and_file(tmp_path: Path, text: str, key: str) -> None:
+def test_unknown_or_wrong_keys_name_file_key_and_line(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path)
-    message = str(error.value)
-    assert str(path) in message and f": {key}:" in message, message
+    assert (error.value.file, error.value.key, error.value.line) == (str(path), key, line)
+    assert str(error.value).startswith(f"{path}:{line}: {key}: ")
 
 
 def test_unknown_key_in_pyproject_has_its_prefix(tmp_path: Path) -> None:
     write(tmp_path, '[tool.patchlint]\nignore = ["rcu-sleep"]\n', "pyproject.toml")
-    with pytest.raises(ConfigError, match=r"pyproject\.toml: tool\.patchlint\.ignore: unknown"):
+    with pytest.raises(ConfigError, match=r"pyproject\.toml:2: tool\.patchlint\.ignore: unknown"):
         load_config(tmp_path)
 
 

@@ -115,11 +115,16 @@ def test_foreign_hook_needs_force(repo: Path) -> None:
     assert foreign.exists()
     install("pre-commit", repo, force=True)
     assert MARKER in foreign.read_text()
+    # --force keeps the old hook as <name>.legacy (chained, as the pre-commit framework does)
+    legacy = foreign.with_name("pre-commit.legacy")
+    assert legacy.read_text() == "#!/bin/sh\nmake check\n"
     # Reinstalling over our own hook needs no --force.
     install("pre-commit", repo, fail_on="warning")
     assert "--fail-on warning" in foreign.read_text()
-    assert uninstall("pre-commit", repo) == foreign and not foreign.exists()
-    assert uninstall("pre-commit", repo) is None
+    assert legacy.exists()
+    # Uninstalling puts the old hook back.
+    assert uninstall("pre-commit", repo) == foreign
+    assert foreign.read_text() == "#!/bin/sh\nmake check\n" and not legacy.exists()
 
 
 def test_cli_install_and_uninstall(repo: Path) -> None:
@@ -161,7 +166,8 @@ def test_push_ranges(repo: Path) -> None:
 @pytest.fixture
 def kernel_repo(tmp_path: Path, kernel_tree: Path) -> Path:
     path = tmp_path / "linux"
-    for name in KERNEL_FILES:
+    # Makefile (VERSION/PATCHLEVEL) and Kconfig make the excerpt a kernel tree.
+    for name in [*KERNEL_FILES, "Makefile", "Kconfig"]:
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(kernel_tree / name, path / name)
     git(path, "init", "-q", "-b", "main")
@@ -289,3 +295,90 @@ def test_pre_push_checks_every_pushed_commit(kernel_repo: Path, tmp_path: Path) 
     # A new branch holding the bad commit is checked too.
     run = git(kernel_repo, "push", "origin", "main:refs/heads/topic", check=False)
     assert run.returncode != 0 and "task-iter-unlocked" in run.stdout + run.stderr
+
+
+# --- issue 11 item 12: chaining, silence, the framework ---------------------------------
+
+
+def _write_c_repo(repo: Path) -> None:
+    (repo / "lib").mkdir()
+    (repo / "lib" / "a.c").write_text("int a(void)\n{\n\treturn 1;\n}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a.c")
+
+
+def test_force_chains_the_legacy_hook(repo: Path) -> None:
+    marker = repo / "legacy-ran"
+    foreign = repo / ".git" / "hooks" / "pre-commit"
+    foreign.write_text(f"#!/bin/sh\necho ran > {marker}\nexit ${{LEGACY_STATUS:-0}}\n")
+    foreign.chmod(0o755)
+    assert patchlint(repo, "hook", "install", "--type", "pre-commit", "--force").returncode == 0
+    _write_c_repo(repo)  # the commit runs both hooks
+    assert marker.exists()
+    marker.unlink()
+    (repo / "lib" / "a.c").write_text("int a(void)\n{\n\treturn 2;\n}\n")
+    git(repo, "add", "-A")
+    env = git_env(repo.parent)
+    env["LEGACY_STATUS"] = "3"
+    run = git(repo, "commit", "-q", "-m", "b", check=False, env=env)
+    assert marker.exists() and run.returncode != 0
+    assert "pre-commit.legacy hook failed" in run.stderr
+
+
+def test_patch_only_mode_says_so_once_and_passes_silently(repo: Path) -> None:
+    install("pre-commit", repo)
+    (repo / "b.c").write_text("int b;\n")
+    git(repo, "add", "b.c")
+    run = git(repo, "commit", "-q", "-m", "b", check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    lines = [line for line in run.stderr.splitlines() if "patchlint" in line]
+    assert len(lines) == 1 and "patch-only mode" in lines[0]
+
+
+def test_require_tree_exits_2_outside_a_kernel_tree(repo: Path) -> None:
+    (repo / "c.c").write_text("int c;\n")
+    git(repo, "add", "c.c")
+    run = patchlint(repo, "hook", "run", "pre-commit", "--require-tree")
+    assert run.returncode == 2 and "--require-tree" in run.stderr
+    run = patchlint(repo, "check", "--require-tree", "-")
+    assert run.returncode == 2 and "no kernel tree found" in run.stderr
+
+
+def test_bypass_hint_names_skip_under_the_framework(monkeypatch: pytest.MonkeyPatch) -> None:
+    from patchlint.hooks import bypass_hint
+
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    assert bypass_hint("pre-commit") == "git commit --no-verify"
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    assert bypass_hint("pre-commit").startswith("SKIP=patchlint-staged ")
+
+
+def test_framework_refs_and_all_files_check_what_they_name(repo: Path) -> None:
+    _write_c_repo(repo)
+    first = git(repo, "rev-parse", "HEAD").stdout.strip()
+    (repo / "lib" / "a.c").write_text("int a(void)\n{\n\treturn 2;\n}\n")
+    git(repo, "commit", "-qam", "two")
+    second = git(repo, "rev-parse", "HEAD").stdout.strip()
+    env = git_env(repo.parent)
+    env.update({"PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": first, "PRE_COMMIT_TO_REF": second})
+    script = (
+        "import sys; from patchlint import hooks; calls = []\n"
+        "hooks._check = lambda args, cwd: calls.append(args) or 0\n"
+        "hooks.run_pre_commit('error', sys.argv[1:])\n"
+        "print(calls)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, env=env
+    )
+    assert f"'--git', '{first}..{second}'" in run.stdout, run.stdout + run.stderr
+    # --all-files: nothing staged, the named files are checked as they are.
+    env.pop("PRE_COMMIT_FROM_REF")
+    env.pop("PRE_COMMIT_TO_REF")
+    script = script.replace(
+        "calls.append(args) or 0", "calls.append(open(args[-1]).read()) or 0"
+    ).replace("print(calls)", "print(calls[0])")
+    run = subprocess.run(
+        [sys.executable, "-c", script, "lib/a.c"], cwd=repo, capture_output=True, text=True, env=env
+    )
+    assert "+++ b/lib/a.c" in run.stdout and "+\treturn 2;" in run.stdout, run.stderr

@@ -36,9 +36,11 @@ def state_has(state: LockState, locks: set[str]) -> bool:
 def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     if path == ff.path:
         return ff
-    cached = _OTHER_FILES.get(path)
+    # The same path reads differently in each state of a series (pipeline.SeriesView).
+    key = f"{path}\0{getattr(ff.index, 'state', '')}"
+    cached = _OTHER_FILES.get(key)
     if cached is not None:
-        _OTHER_FILES.move_to_end(path)
+        _OTHER_FILES.move_to_end(key)
         return cached
     try:
         source = ff.index.source(path)
@@ -47,7 +49,7 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
     if source is None:
         return None
     other = FileFacts(source, path, ff.index)
-    _OTHER_FILES[path] = other
+    _OTHER_FILES[key] = other
     if len(_OTHER_FILES) > _OTHER_FILES_MAX:
         _OTHER_FILES.popitem(last=False)
     return other

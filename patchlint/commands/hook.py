@@ -26,7 +26,11 @@ def command() -> None:
     multiple=True,
     help="Hook to install (repeatable; default sendemail-validate).",
 )
-@click.option("--force", is_flag=True, help="Replace a hook patchlint did not write.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a hook patchlint did not write: it is kept as <name>.legacy and runs first.",
+)
 @click.option(
     "--fail-on",
     default="error",
@@ -76,10 +80,11 @@ def uninstall_command(hook_types: tuple[str, ...]) -> None:
 @click.argument("hook_type", type=_TYPE)
 @click.argument("args", nargs=-1)
 @click.option("--fail-on", default="error", type=_FAIL_ON)
-def run_command(hook_type: str, args: tuple[str, ...], fail_on: str) -> None:
+@click.option("--require-tree", is_flag=True, help="Exit 2 when the repository is no kernel tree.")
+def run_command(hook_type: str, args: tuple[str, ...], fail_on: str, require_tree: bool) -> None:
     """What an installed hook executes: gathers git's input and runs `patchlint check`."""
     try:
-        status = run_hook(hook_type, list(args), fail_on)
+        status = run_hook(hook_type, list(args), fail_on, require_tree)
     except HookError as error:
         click.echo(f"patchlint {hook_type}: {error}", err=True)
         sys.exit(2)

@@ -7,9 +7,19 @@ from pathlib import Path
 
 import click
 
-from patchlint.commands.common import configure, load_messages, progress_printer, resolve_tree
-
-_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
+from patchlint.commands.common import (
+    InputSource,
+    configure,
+    exit_status,
+    load_messages,
+    render_options,
+    resolve_tree,
+    rule_options,
+    tree_options,
+    write_output,
+)
+from patchlint.commands.progress import progress
+from patchlint.report import format_for_path
 
 
 @click.command("report")
@@ -21,22 +31,8 @@ _FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "ma
     type=click.Path(dir_okay=False, path_type=Path),
     help="report.html or report.md: the suffix chooses the format.",
 )
-@click.option(
-    "--tree",
-    "tree_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Kernel tree (extracted release or git checkout) the patches apply to.",
-)
-@click.option("--base", help="In a git checkout: read pre-images at this revision.")
-@click.option("--no-tree", is_flag=True, help="Patch-only mode: do not look for a kernel tree.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: the tree's .patchlint.toml or pyproject.toml).",
-)
-@click.option("--types", metavar="RULE,...", help="Only these rules.")
-@click.option("--ignore", metavar="RULE,...", help="Skip these rules.")
+@tree_options
+@rule_options("never")
 @click.option(
     "--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged."
 )
@@ -47,22 +43,23 @@ def command(
     tree_dir: Path | None,
     base: str | None,
     no_tree: bool,
-    config_path: Path | None,
     types: str | None,
     ignore: str | None,
+    config_path: Path | None,
+    fail_on: str | None,
     show_all: bool,
     no_simulate: bool,
 ) -> None:
     """Write a reviewer report of PATH... (mbox, patches, directory, '-' for stdin)."""
-    output_format = _FORMATS.get(output.suffix.lower())
-    if output_format is None:
+    fmt = format_for_path(output)
+    if fmt is None:
         raise click.UsageError(f"-o {output}: the name must end in .html or .md")
     from patchlint.pipeline import CheckOptions, run_check
 
-    sources: list[object] = list(paths)
+    sources: list[InputSource] = list(paths)
     labels = list(paths)
-    tree = resolve_tree(tree_dir, no_tree, sources)
-    settings = configure(tree, config_path, types, ignore, None)
+    tree = resolve_tree(tree_dir, no_tree)
+    settings = configure(tree, config_path, types, ignore, fail_on, default_fail_on="never")
     messages, errors = load_messages(sources, labels)
     options = CheckOptions(
         tree=tree,
@@ -73,15 +70,10 @@ def command(
         simulate=not no_simulate,
         severity_overrides=settings.severity,
     )
-    result = run_check(messages, options, labels, progress=progress_printer("patches"))
+    with progress("checking", "patches") as report:
+        result = run_check(messages, options, labels, progress=report)
     result.errors.extend(errors)
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K")
-    if output_format == "html":
-        from patchlint.report.html import render_html as render
-    else:
-        from patchlint.report.markdown import render_markdown as render
-    output.write_text(render(result), encoding="utf-8")
+    write_output(result, fmt.name, output, render_options(output, settings.fail_on))
     introduced = [
         f for f in result.all_findings() if f.status in ("introduced", "found") and not f.suppressed
     ]
@@ -91,3 +83,4 @@ def command(
     )
     if errors and not result.messages:
         sys.exit(2)
+    sys.exit(exit_status(result.all_findings(), settings.fail_on, bool(errors)))

@@ -18,7 +18,7 @@ import click
 @click.option("--family", help="Only rules of this family (rcu-tasklist, thread-group, mail).")
 def command(as_json: bool, family: str | None) -> None:
     """List the rules: id, default severity, family and summary."""
-    from patchlint.rules.engine import all_rules
+    from patchlint.rules import all_rules, load_rule
 
     metas = [m for m in all_rules() if family is None or m.family == family]
     if as_json:
@@ -32,6 +32,8 @@ def command(as_json: bool, family: str | None) -> None:
                         "confidence": m.confidence,
                         "family": m.family,
                         "scope": m.scope,
+                        "facts": list(load_rule(m).facts),
+                        "module": m.module,
                         "summary": m.summary,
                         "doc": m.doc,
                     }
@@ -58,8 +60,7 @@ def command(as_json: bool, family: str | None) -> None:
 @click.argument("rule_id")
 def explain_command(rule_id: str) -> None:
     """Print the documentation of RULE_ID."""
-    from patchlint.knowledge import data_path
-    from patchlint.rules.engine import all_rules, get_rule
+    from patchlint.rules import all_rules, get_rule, load_rule
 
     meta = get_rule(rule_id)
     if meta is None:
@@ -70,11 +71,11 @@ def explain_command(rule_id: str) -> None:
     click.echo(f"{meta.id}: {meta.name}")
     click.echo(
         f"severity {meta.severity}, confidence {meta.confidence}, family {meta.family}, "
-        f"scope {meta.scope}"
+        f"scope {meta.scope}, facts {', '.join(load_rule(meta).facts) or 'none'}"
     )
     click.echo("")
     click.echo(textwrap.fill(meta.summary, width=88))
-    path = data_path(meta.doc)
+    path = meta.doc_path
     try:
         text = meta.doc_text()
     except OSError:

@@ -1,7 +1,10 @@
 """Mail stage: read mailing-list input into classified messages, threads and series.
 
-Public API (other stages depend on exactly these names)."""
+Public API (other stages depend on exactly these names). Message, Trailer, Series and
+Collection are the stage's typed hand-off to the rest of the pipeline.
+"""
 
+from patchlint.mail.address import Address, parse_address, same_address, same_name, same_person
 from patchlint.mail.inputs import iter_inputs, iter_messages
 from patchlint.mail.model import (
     Collection,
@@ -11,12 +14,16 @@ from patchlint.mail.model import (
     SeriesProblem,
     SubjectInfo,
     Trailer,
+    TrailerSource,
 )
+from patchlint.mail.patchid import patch_id
+from patchlint.mail.replies import applied_reply_trailers, patch_problems
 from patchlint.mail.subject import parse_subject
-from patchlint.mail.thread import collect, patch_problems
+from patchlint.mail.thread import collect, missing_text
 from patchlint.mail.trailers import parse_trailers
 
 __all__ = [
+    "Address",
     "Collection",
     "InputError",
     "Message",
@@ -24,10 +31,18 @@ __all__ = [
     "SeriesProblem",
     "SubjectInfo",
     "Trailer",
+    "TrailerSource",
+    "applied_reply_trailers",
     "collect",
     "iter_inputs",
     "iter_messages",
+    "missing_text",
+    "parse_address",
     "parse_subject",
     "parse_trailers",
+    "patch_id",
     "patch_problems",
+    "same_address",
+    "same_name",
+    "same_person",
 ]

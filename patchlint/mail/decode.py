@@ -10,8 +10,8 @@ from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 from email.parser import BytesParser
 from email.policy import Compat32
-from email.utils import parseaddr
 
+from patchlint.mail.address import parse_address
 from patchlint.mail.mbox import HEADER_LINE
 
 
@@ -19,7 +19,7 @@ class _RawHeaders(Compat32):
     """compat32 hands back an email.header.Header object for headers with raw 8-bit
     bytes; we want the plain string (surrogate-escaped) and decode it ourselves."""
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         return value
 
 
@@ -219,8 +219,8 @@ def decode_message(data: bytes, content_line: int) -> Decoded:
         return out
     msg = _PARSER.parsebytes(data)
     out.subject = decode_header_value(msg.get("Subject"))
-    name, addr = parseaddr(decode_header_value(msg.get("From")))
-    out.sender_name, out.sender_addr = name.strip().strip('"'), addr.strip()
+    sender = parse_address(decode_header_value(msg.get("From")))
+    out.sender_name, out.sender_addr = sender.name, sender.addr
     out.date = decode_header_value(msg.get("Date"))
     mid = _parse_ids(decode_header_value(msg.get("Message-ID")))
     out.message_id = mid[0] if mid else ""

@@ -23,6 +23,8 @@ _SEPARATOR = re.compile(rb"^From \S+ +.*\b\d{1,2}:\d{2}(?::\d{2})?\b.*\b\d{4}\b"
 # RFC 5322 field name: printable ASCII except ':' and space, then ':'.
 HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _ESCAPED_FROM = re.compile(rb"^>+From ")
+# git format-patch writes the commit id and a fixed date on the separator line.
+_FORMAT_PATCH = re.compile(rb"^From ([0-9a-f]{40}) Mon Sep 17 00:00:00 2001\s*$")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class RawMessage:
     line: int  # 1-based line of the separator, or of the first content line
     content_line: int  # 1-based line of the first header line
     error: str | None = None
+    commit: str = ""  # the commit id of a git format-patch separator line
 
 
 class _Prefixed(io.RawIOBase):
@@ -62,7 +65,7 @@ def open_stream(stream: BinaryIO) -> BinaryIO:
     raw = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
     if head == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw  # type: ignore[return-value]
+    return raw
 
 
 def _normalise(line: bytes) -> bytes:
@@ -84,6 +87,7 @@ def split_mbox(stream: BinaryIO) -> Iterator[RawMessage]:
     content = 1
     lineno = 0
     candidate: tuple[int, bytes] | None = None
+    commit = ""
     reader = open_stream(stream)
     try:
         for raw in reader:
@@ -93,9 +97,11 @@ def split_mbox(stream: BinaryIO) -> Iterator[RawMessage]:
                 candidate = None
                 if HEADER_LINE.match(raw):
                     if _has_content(buf):
-                        yield RawMessage(b"".join(buf), start, content)
+                        yield RawMessage(b"".join(buf), start, content, commit=commit)
                     buf = []
                     start, content = cand_no, cand_no + 1
+                    found = _FORMAT_PATCH.match(cand_line)
+                    commit = found.group(1).decode() if found else ""
                 else:
                     buf.append(_normalise(cand_line))
             if raw.startswith(b"From ") and _SEPARATOR.match(raw):
@@ -112,7 +118,7 @@ def split_mbox(stream: BinaryIO) -> Iterator[RawMessage]:
         if candidate is not None:
             buf.append(_normalise(candidate[1]))
         if _has_content(buf):
-            yield RawMessage(b"".join(buf), start, content)
+            yield RawMessage(b"".join(buf), start, content, commit=commit)
         yield RawMessage(b"", lineno + 1, lineno + 1, error=f"read error: {exc}")
         return
     if candidate is not None:
@@ -122,7 +128,7 @@ def split_mbox(stream: BinaryIO) -> Iterator[RawMessage]:
             # a lone separator at the end of the file: an empty message, report it
             yield RawMessage(b"", candidate[0], candidate[0] + 1, error="empty message")
     if _has_content(buf):
-        yield RawMessage(b"".join(buf), start, content)
+        yield RawMessage(b"".join(buf), start, content, commit=commit)
 
 
 def _has_content(buf: list[bytes]) -> bool:

@@ -34,6 +34,15 @@ class SubjectInfo:
 
 
 @dataclass
+class TrailerSource:
+    """Another mail that gave the same trailer (shown once, with every source)."""
+
+    given_by: str
+    message_id: str
+    origin: str
+
+
+@dataclass
 class Trailer:
     tag: str
     value: str
@@ -42,6 +51,31 @@ class Trailer:
     message_id: str
     line: int | None = None
     problems: list[str] = field(default_factory=list)
+    # Where the trailer comes from: "patch" (the commit message), "reply" (a reply to
+    # the patch, nested ones too), "cover" (a reply to the cover letter: it applies to
+    # every patch of the series) or "carried" (given to another posting of the same
+    # patch-id, e.g. the previous revision).
+    origin: str = "patch"
+    # "same" (the sender's own address), "same-name" (the sender's name at another
+    # address) or "other" (someone else: b4 does not apply such a trailer, neither do we)
+    sender_match: str = "same"
+    comment: str = ""  # what followed "#" on the line ("Cc: stable@... # 6.1+")
+    also_given: list[TrailerSource] = field(default_factory=list)
+    carried_from: str | None = None  # Message-ID of the posting it was given to
+
+    @property
+    def applies(self) -> bool:
+        """Whether `b4 am` (and a maintainer) would apply it to the patch."""
+        return self.origin == "patch" or self.sender_match != "other"
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """(tag, value) compared case-insensitively, addresses by address only."""
+        from patchlint.mail.address import parse_address
+
+        address = parse_address(self.value)
+        who = address.key or " ".join(self.value.lower().split())
+        return self.tag.lower(), who
 
 
 @dataclass
@@ -60,6 +94,8 @@ class Message:
     reason: str | None = None
     series: SubjectInfo = field(default_factory=SubjectInfo)
     commit_message: str = ""
+    # Text between the "---" line and the diff (changelog, diffstat): git am drops it.
+    notes: str = ""
     diff_text: str | None = None
     body: str = ""
     trailers: list[Trailer] = field(default_factory=list)
@@ -69,6 +105,8 @@ class Message:
     # in-body "From:" line (someone sending another person's patch).
     sender: str = ""
     sender_addr: str = ""
+    commit: str = ""  # the commit a `git format-patch` file was made from
+    patch_id: str | None = None  # `git patch-id --stable` of the diff
 
     @property
     def parent_id(self) -> str | None:
@@ -86,6 +124,8 @@ class Series:
     cover: Message | None
     patches: list[Message]
     title: str
+    # Which rule put the members together, for `check --verbose`.
+    grouped_by: str = ""
 
 
 @dataclass

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
 
+from patchlint.mail.address import format_address, parse_address
 from patchlint.mail.classify import has_quoting, quoted_hunks, split_body
 from patchlint.mail.decode import Decoded, decode_message
 from patchlint.mail.mbox import RawMessage
 from patchlint.mail.model import Message
+from patchlint.mail.patchid import patch_id
 from patchlint.mail.subject import parse_subject
 from patchlint.mail.trailers import parse_trailers
 
@@ -17,10 +18,7 @@ _SCISSORS = re.compile(r"^(?:-{3,}|-+ ?>8 ?-+)\s*$")
 _DIFFSTAT = re.compile(r"^\s*\d+ files? changed(, \d+ insertions?\(\+\))?", re.MULTILINE)
 
 
-def format_person(name: str, addr: str) -> str:
-    if name and addr:
-        return f"{name} <{addr}>"
-    return addr or name
+format_person = format_address
 
 
 def build_message(raw: RawMessage, source: str, index: int) -> Message:
@@ -38,7 +36,7 @@ def build_message(raw: RawMessage, source: str, index: int) -> Message:
 
 
 def _build(raw: RawMessage, source: str, index: int) -> Message:
-    msg = Message(index=index, source=source, line=raw.line)
+    msg = Message(index=index, source=source, line=raw.line, commit=raw.commit)
     if raw.error:
         msg.kind, msg.reason = "error", raw.error
         return msg
@@ -76,9 +74,9 @@ def _strip_inbody_headers(lines: list[str], msg: Message) -> int:
     if not found:
         return 0
     if "From" in found:
-        name, addr = parseaddr(found["From"])
-        if addr:
-            msg.author, msg.author_addr = format_person(name.strip('"'), addr), addr
+        author = parse_address(found["From"])
+        if author.addr:
+            msg.author, msg.author_addr = str(author), author.addr
     if pos < len(lines) and not lines[pos].strip():
         pos += 1
     return pos
@@ -98,9 +96,11 @@ def _classify(msg: Message, dec: Decoded) -> None:
     message_lines = lines
     body_line = dec.body_line
     extra_message = ""
+    notes = ""
     if split is not None:
         diff_parts.append("\n".join(lines[split.diff_start : split.diff_end]) + "\n")
         message_lines = lines[: split.message_end]
+        notes = "\n".join(lines[split.message_end + 1 : split.diff_start]).strip("\n")
     else:
         for att in dec.attachments:
             alines = att.text.split("\n")
@@ -126,12 +126,19 @@ def _classify(msg: Message, dec: Decoded) -> None:
         kind = "pull"
     elif info.index == 0 and info.total:
         kind = "cover"
+    elif has_diff and not info.is_patch and _is_report(info.prefixes):
+        # "[BUG] ...", "[Bug 219681] ...", "[REGRESSION] ...": a report that shows a
+        # diff (a debugging hack, a suggestion) is not a patch submission.
+        kind = "other"
+        msg.reason = f"diff inside a [{' '.join(info.prefixes)}] mail, not a patch submission"
     elif has_diff:
         kind = "patch"
-    elif info.is_patch and has_quoting(dec.body):
-        kind = "reply"
     elif info.is_patch and info.index is None and _DIFFSTAT.search(dec.body):
         kind = "cover"
+    elif info.is_patch and (has_quoting(dec.body) or msg.in_reply_to or msg.references):
+        # A "[PATCH ...]" subject without "Re:" that answers a mail: a review whose
+        # client dropped the "Re:" (b4 reads it as a reply too).
+        kind = "reply"
     elif info.is_patch:
         kind = "other"
         msg.reason = "patch subject but no diff found"
@@ -152,6 +159,8 @@ def _classify(msg: Message, dec: Decoded) -> None:
             text = (text + "\n\n" + extra_message).strip("\n")
         msg.commit_message = text + "\n" if text else ""
         msg.diff_text = "".join(diff_parts)
+        msg.notes = notes
+        msg.patch_id = patch_id(msg.diff_text)
         first = (
             None if body_line is None else body_line + eaten + _leading_blank(message_lines[eaten:])
         )
@@ -188,6 +197,17 @@ def _classify(msg: Message, dec: Decoded) -> None:
             first_line=body_line,
         )
         msg.quoted_hunks = quoted_hunks(dec.body)
+
+
+# Subject tags of problem reports ("[BUG]", "[Bug 219681]", "[REGRESSION]", "[bug
+# report]", "[syzbot] ..."): a diff shown in such a mail is a suggestion, not a patch.
+_REPORT_WORDS = frozenset(
+    {"bug", "regression", "report", "syzbot", "question", "discussion", "issue", "bisected"}
+)
+
+
+def _is_report(prefixes: list[str]) -> bool:
+    return any(word.lower() in _REPORT_WORDS for prefix in prefixes for word in prefix.split())
 
 
 def _leading_blank(lines: list[str]) -> int:

@@ -1,16 +1,40 @@
-"""Threading, series grouping, series problems and reply-trailer attachment."""
+"""Threading, series grouping and series problems.
+
+Series are grouped the way b4 does, by evidence in this order (each series records the
+rule that grouped it in `Series.grouped_by`):
+
+1. thread: a patch that answers a cover letter of its version, directly or through
+   other patches of the series, belongs to that cover letter; an unnumbered patch
+   under a cover counts as one of its patches.
+2. thread: a numbered patch answering a patch of the same version and length (a
+   series sent without a cover letter) belongs to that patch's series.
+3. numbering: the remaining numbered patches (`git format-patch --no-thread`, a series
+   sent in reply to a discussion, Message-IDs rewritten by a mail server) are grouped by
+   sender, version and length, each position once, within a date window; a cover
+   letter nobody answers joins the group of the same sender, version and length.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
+from patchlint.mail.address import same_address
 from patchlint.mail.model import Collection, Message, Series, SeriesProblem
-from patchlint.mail.trailers import value_address
+from patchlint.mail.replies import attach_reply_trailers
+
+# Patches of one posting are sent within minutes; a week leaves room for a slow
+# mail server and still separates a resend from the original.
+DATE_WINDOW = timedelta(days=7)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _Threads:
+class Threads:
+    """Parent and children of every message, by In-Reply-To, else References."""
+
     def __init__(self, messages: list[Message]) -> None:
         self.by_id: dict[str, Message] = {}
         for msg in messages:
@@ -36,7 +60,7 @@ class _Threads:
                 return found
         return None
 
-    def ancestors(self, msg: Message) -> Iterable[Message]:
+    def ancestors(self, msg: Message) -> Iterator[Message]:
         seen = {id(msg)}
         current = self.parent.get(id(msg))
         while current is not None and id(current) not in seen:
@@ -44,45 +68,188 @@ class _Threads:
             yield current
             current = self.parent.get(id(current))
 
-
-def _anchor(msg: Message, threads: _Threads) -> tuple[str, str]:
-    """The message a patch's series hangs from: its cover letter, else the first patch
-    of a shallow thread, else the absent message the first patch answers."""
-    own = msg.message_id or f"#{msg.index}"
-    if msg.kind == "cover" or msg.series.index is None:
-        return own, ""
-    top = msg
-    for ancestor in threads.ancestors(msg):
-        if ancestor.kind == "cover":
-            return ancestor.message_id, ""
-        if ancestor.kind != "patch" or ancestor.series.index is None:
-            break
-        top = ancestor
-    if threads.parent.get(id(top)) is None and top.in_reply_to:
-        # Probably the cover letter, absent from the input; other series may answer
-        # the same absent message, so tell them apart by sender, version and length.
-        info = top.series
-        return top.in_reply_to, f"{top.sender_addr} v{info.version} of {info.total}"
-    return top.message_id or f"#{top.index}", ""
+    def depth(self, msg: Message) -> int:
+        return sum(1 for _ in self.ancestors(msg))
 
 
-def _spans(numbers: list[int]) -> list[str]:
-    """[2, 3, 4, 5, 7] -> ["2-5", "7"]: a 300-patch stable series stays readable."""
-    spans: list[str] = []
-    start = prev = None
-    for n in [*numbers, None]:
-        if n is not None and prev is not None and n == prev + 1:
-            prev = n
-            continue
-        if start is not None:
-            spans.append(str(start) if prev - start < 2 else f"{start}-{prev}")
-            if prev - start == 1:
-                spans[-1:] = [str(start), str(prev)]
-        start = prev = n
+def message_date(msg: Message) -> datetime | None:
+    try:
+        value = parsedate_to_datetime(msg.date) if msg.date else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _spans(numbers: list[int]) -> list[tuple[int, int]]:
+    """[2, 3, 4, 5, 7] -> [(2, 5), (7, 7)]: a 300-patch stable series stays readable."""
+    spans: list[tuple[int, int]] = []
+    for number in numbers:
+        if spans and spans[-1][1] == number - 1:
+            spans[-1] = (spans[-1][0], number)
+        else:
+            spans.append((number, number))
     return spans
 
 
-def _series_problems(series: Series, members: list[Message], anchor_present: bool) -> list[str]:
+def missing_text(missing: list[int], total: int) -> str:
+    """One line for every missing position: "5/6 and 6/6 not in this input"."""
+    parts: list[str] = []
+    for start, end in _spans(missing):
+        if end - start >= 2:
+            parts.append(f"{start}-{end}/{total}")
+        else:
+            parts.extend(f"{n}/{total}" for n in range(start, end + 1))
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"{listed} not in this input"
+
+
+class _Group:
+    def __init__(self, head: Message, grouped_by: str) -> None:
+        self.cover: Message | None = head if head.kind == "cover" else None
+        self.patches: list[Message] = [] if head.kind == "cover" else [head]
+        self.grouped_by = grouped_by
+        self.absent_parent = False
+
+    @property
+    def members(self) -> list[Message]:
+        return ([self.cover] if self.cover is not None else []) + self.patches
+
+    @property
+    def head(self) -> Message:
+        return self.cover or self.patches[0]
+
+    def taken(self, index: int | None) -> bool:
+        return index is not None and any(p.series.index == index for p in self.patches)
+
+
+def _same_version(msg: Message, other: Message) -> bool:
+    a, b = msg.series, other.series
+    return not (a.version_explicit and b.version_explicit and a.version != b.version)
+
+
+def _same_sender(msg: Message, other: Message) -> bool:
+    return same_address(msg.sender_addr, other.sender_addr) or (
+        not msg.sender_addr and not other.sender_addr
+    )
+
+
+class _Grouper:
+    def __init__(self, messages: list[Message], threads: Threads) -> None:
+        self.threads = threads
+        self.groups: list[_Group] = []
+        self.group_of: dict[int, _Group] = {}
+        self.members = [m for m in messages if m.kind in ("patch", "cover")]
+
+    def add(self, group: _Group) -> None:
+        self.groups.append(group)
+        for member in group.members:
+            self.group_of[id(member)] = group
+
+    def join(self, group: _Group, msg: Message) -> None:
+        group.patches.append(msg)
+        self.group_of[id(msg)] = group
+
+    def run(self) -> list[_Group]:
+        for cover in (m for m in self.members if m.kind == "cover"):
+            self.add(_Group(cover, "thread: the patches answer the cover letter"))
+        patches = [m for m in self.members if m.kind == "patch"]
+        # Parents before children, so a patch finds its parent's series already made.
+        patches.sort(key=self.threads.depth)
+        roots: list[_Group] = []
+        for patch in patches:
+            if not self._by_thread(patch):
+                group = _Group(patch, "single patch")
+                self.add(group)
+                roots.append(group)
+        self._by_numbering([g for g in roots if g.head.series.index and g.head.series.total])
+        self.groups = [g for g in self.groups if g.members]
+        return self.groups
+
+    def _by_thread(self, patch: Message) -> bool:
+        for ancestor in self.threads.ancestors(patch):
+            if ancestor.kind == "reply":
+                continue
+            if ancestor.kind not in ("patch", "cover") or not _same_version(patch, ancestor):
+                return False
+            group = self.group_of.get(id(ancestor))
+            if group is None:
+                return False
+            if ancestor.kind == "cover":
+                self.join(group, patch)
+                return True
+            info, other = patch.series, ancestor.series
+            if info.index is not None and other.index is not None and info.total == other.total:
+                if group.grouped_by == "single patch":
+                    group.grouped_by = "thread: the patches answer patch 1"
+                self.join(group, patch)
+                return True
+            return False
+        return False
+
+    def _by_numbering(self, roots: list[_Group]) -> None:
+        buckets: dict[tuple[str, int, int, str], list[_Group]] = {}
+        for group in roots:
+            head = group.head
+            info = head.series
+            # format-patch files carry author dates, not sending dates: group them by
+            # file or directory instead of by date.
+            origin = (os.path.dirname(head.source) or head.source) if head.commit else ""
+            key = (head.sender_addr.lower(), info.version, info.total or 0, origin)
+            buckets.setdefault(key, []).append(group)
+        orphans = [
+            g for g in self.groups if g.cover is not None and not g.patches and g.cover.series.total
+        ]
+        for (_, _, _, origin), members in buckets.items():
+            windowed = not origin
+            members.sort(key=lambda g: (message_date(g.head) or _EPOCH, g.head.index))
+            merged: list[tuple[_Group, datetime]] = []
+            for group in members:
+                when = message_date(group.head) or _EPOCH
+                fitting = [
+                    (target, last)
+                    for target, last in merged
+                    if not any(target.taken(p.series.index) for p in group.patches)
+                    and (not windowed or abs(when - last) <= DATE_WINDOW)
+                ]
+                if fitting:
+                    target, _ = min(fitting, key=lambda item: abs(when - item[1]))
+                    for patch in group.patches:
+                        self.join(target, patch)
+                    group.patches = []
+                    target.grouped_by = "numbering: same sender, version and length" + (
+                        f" within {DATE_WINDOW.days} days" if windowed else " in one input"
+                    )
+                    merged = [(g, when if g is target else t) for g, t in merged]
+                    continue
+                merged.append((group, when))
+            for group, when in merged:
+                cover = self._orphan_cover(orphans, group.head, when)
+                if cover is None:
+                    continue
+                for patch in group.patches:
+                    self.join(cover, patch)
+                group.patches = []
+                cover.grouped_by = (
+                    "numbering: the cover letter and the patches share sender, version and "
+                    "length (the patches do not answer it)"
+                )
+
+    def _orphan_cover(self, orphans: list[_Group], patch: Message, when: datetime) -> _Group | None:
+        for group in orphans:
+            cover = group.cover
+            if cover is None or group.patches or cover.series.total != patch.series.total:
+                continue
+            if not _same_sender(cover, patch) or not _same_version(patch, cover):
+                continue
+            sent = message_date(cover) or _EPOCH
+            if abs(when - sent) <= DATE_WINDOW:
+                return group
+        return None
+
+
+def _series_problems(series: Series, members: list[Message], threads: Threads) -> list[str]:
     problems: list[str] = []
     versions = sorted({m.series.version for m in members if m.series.version_explicit})
     if len(versions) > 1:
@@ -95,44 +262,47 @@ def _series_problems(series: Series, members: list[Message], anchor_present: boo
     if not total:
         return problems
     counts = Counter(p.series.index for p in series.patches if p.series.index is not None)
+    unnumbered = sum(1 for p in series.patches if p.series.index is None)
     missing = [k for k in range(1, total + 1) if k not in counts]
+    if unnumbered:
+        # Unnumbered patches under a cover fill the positions in order.
+        missing = missing[unnumbered:]
     if len(missing) == total and total > 1:
         problems.append(f"none of the {total} patches is in this input")
-    else:
-        problems.extend(f"{span}/{total} not in this input" for span in _spans(missing))
+    elif missing:
+        problems.append(missing_text(missing, total))
     for k, count in sorted(counts.items()):
         if count > 1:
             problems.append(f"{k}/{total} appears {count} times")
         if k > total:
             problems.append(f"{k}/{total} is numbered beyond the series length")
     if series.cover is None and total >= 3:
-        if anchor_present:
-            problems.append(f"numbered series of {total} patches without a cover letter")
-        else:
+        parents = {p.in_reply_to for p in series.patches if p.in_reply_to}
+        if any(ref not in threads.by_id for ref in parents):
             problems.append(f"cover letter 0/{total} not in this input")
+        else:
+            problems.append(f"numbered series of {total} patches without a cover letter")
     return problems
 
 
 def _build_series(
-    messages: list[Message], threads: _Threads
+    messages: list[Message], threads: Threads
 ) -> tuple[list[Series], dict[int, Series], list[SeriesProblem]]:
-    groups: dict[tuple[str, str], list[Message]] = {}
-    for msg in messages:
-        if msg.kind in ("patch", "cover"):
-            groups.setdefault(_anchor(msg, threads), []).append(msg)
+    groups = _Grouper(messages, threads).run()
+    # In input order of their first member, so reports follow the mailbox.
+    groups.sort(key=lambda g: min(m.index for m in g.members))
     all_series: list[Series] = []
     by_msg: dict[int, Series] = {}
     problems: list[SeriesProblem] = []
-    anchors = Counter(anchor for anchor, _ in groups)
-    for (anchor, discriminator), members in groups.items():
-        key = f"{anchor} ({discriminator})" if anchors[anchor] > 1 else anchor
-        covers = [m for m in members if m.kind == "cover"]
+    keys: Counter[str] = Counter()
+    for group in groups:
+        cover = group.cover
         patches = sorted(
-            (m for m in members if m.kind == "patch"),
-            key=lambda m: (m.series.index if m.series.index is not None else 0, m.index),
+            group.patches,
+            key=lambda m: (m.series.index if m.series.index is not None else 1 << 30, m.index),
         )
-        cover = covers[0] if covers else None
         head = cover or patches[0]
+        members = group.members
         explicit = [m.series.version for m in members if m.series.version_explicit]
         if cover is not None and cover.series.version_explicit:
             version = cover.series.version
@@ -142,92 +312,58 @@ def _build_series(
             total: int | None = cover.series.total
         else:
             total = max((p.series.total or 0 for p in patches), default=0) or None
-        series = Series(key, version, total, cover, patches, head.series.title)
+        key = head.message_id or f"#{head.index}"
+        if cover is None and head.in_reply_to and head.in_reply_to not in threads.by_id:
+            # The patches answer a mail not in the input, most likely their cover letter:
+            # its Message-ID names the series on the list archive.
+            key = head.in_reply_to
+        keys[key] += 1
+        if keys[key] > 1:
+            key = f"{key} (#{keys[key]})"
+        series = Series(key, version, total, cover, patches, head.series.title, group.grouped_by)
         all_series.append(series)
         for member in members:
             by_msg[id(member)] = series
-        anchor_present = anchor in threads.by_id
         problems.extend(
-            SeriesProblem(key, text) for text in _series_problems(series, members, anchor_present)
+            SeriesProblem(key, text) for text in _series_problems(series, members, threads)
         )
     return all_series, by_msg, problems
 
 
-def _attach_reply_trailers(
-    messages: list[Message], threads: _Threads, by_msg: dict[int, Series]
-) -> None:
-    by_subject: dict[tuple[str, int, int | None], Message] = {}
-    for msg in messages:
-        if msg.kind in ("patch", "cover"):
-            key = (msg.series.title.lower(), msg.series.version, msg.series.index)
-            by_subject.setdefault(key, msg)
-    for reply in messages:
-        if reply.kind != "reply" or not reply.trailers:
-            continue
-        target = next((a for a in threads.ancestors(reply) if a.kind in ("patch", "cover")), None)
-        if target is None and threads.parent.get(id(reply)) is None:
-            # The thread above the reply is not in the input: fall back to its subject.
-            info = reply.series
-            target = by_subject.get((info.title.lower(), info.version, info.index))
-        if target is None:
-            continue
-        if target.kind == "cover":
-            series = by_msg.get(id(target))
-            patches = series.patches if series is not None else []
-        else:
-            patches = [target]
-        for patch in patches:
-            for trailer in reply.trailers:
-                patch.trailers.append(dataclasses.replace(trailer, problems=list(trailer.problems)))
-
-
-def _promote_covers(messages: list[Message], threads: _Threads) -> None:
-    """A mail without a diff that numbered patches answer is their cover letter, even
-    without a [PATCH 0/N] subject (covers are often titled in plain words)."""
+def _promote_covers(messages: list[Message], threads: Threads) -> None:
+    """A mail without a diff that patches answer is their cover letter, even without a
+    [PATCH 0/N] subject (covers are often titled in plain words)."""
     for msg in messages:
         if msg.kind == "reply":
             if msg.series.is_reply or any(line.startswith(">") for line in msg.body.split("\n")):
                 continue
-        elif msg.kind != "other":
+        elif msg.kind != "other" or msg.reason and msg.reason.startswith("diff inside"):
             continue
         children = threads.children.get(id(msg), [])
-        if any(c.kind == "patch" and (c.series.index or 0) >= 1 for c in children):
+        numbered = any(c.kind == "patch" and (c.series.index or 0) >= 1 for c in children)
+        # Unnumbered patches under a plain mail are a cover only if it is a thread
+        # root from their sender, as b4 trusts a naked cover letter.
+        unnumbered = [c for c in children if c.kind == "patch" and c.series.index is None]
+        naked = (
+            len(unnumbered) > 1
+            and threads.parent.get(id(msg)) is None
+            and not msg.series.is_reply
+            and all(_same_sender(c, msg) for c in unnumbered)
+        )
+        if numbered or naked:
             msg.kind, msg.reason = "cover", None
             msg.trailers = []
             msg.commit_message = msg.body.split("\n-- \n")[0].strip("\n") + "\n"
+            if msg.series.total is None:
+                msg.series.total = len(unnumbered) if naked and not numbered else None
 
 
 def collect(messages: Iterable[Message]) -> Collection:
     """Thread the messages, group series, attach reply trailers, report problems."""
     msgs = list(messages)
-    threads = _Threads(msgs)
+    threads = Threads(msgs)
     _promote_covers(msgs, threads)
     series, by_msg, problems = _build_series(msgs, threads)
-    _attach_reply_trailers(msgs, threads, by_msg)
+    attach_reply_trailers(msgs, threads.ancestors, by_msg)
     patches = [m for m in msgs if m.kind == "patch"]
     return Collection(msgs, patches, series, problems, by_msg, threads.children)
-
-
-def patch_problems(msg: Message) -> list[str]:
-    """Sign-off and trailer problems of one patch (call after collect() so trailers
-    from replies are included)."""
-    if msg.kind != "patch":
-        return []
-    problems: list[str] = []
-    own = [t for t in msg.trailers if not t.from_reply]
-    sobs = [t for t in own if t.tag == "Signed-off-by"]
-    addr = msg.author_addr.lower()
-    if not any(value_address(t.value) == addr for t in sobs) and addr:
-        name = msg.author.split("<")[0].strip().lower()
-        same_name = [t for t in sobs if name and t.value.split("<")[0].strip().lower() == name]
-        if same_name:
-            problems.append(
-                f"author '{msg.author}' signs off with a different address ({same_name[0].value})"
-            )
-        else:
-            problems.append(f"author '{msg.author}' has no Signed-off-by")
-    for trailer in msg.trailers:
-        for problem in trailer.problems:
-            where = f" (given by {trailer.given_by})" if trailer.from_reply else ""
-            problems.append(f"{trailer.tag}: {trailer.value}: {problem}{where}")
-    return problems

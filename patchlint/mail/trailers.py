@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from patchlint.mail.address import Address, address_of, parse_address, same_person
 from patchlint.mail.model import Trailer
 
 _CANONICAL = {
@@ -44,12 +45,19 @@ _PERSON = frozenset(
         "suggested-by",
     }
 )
-# b4 drops URL-valued trailers from replies: they are almost always prose, not tags.
+# In a reply a line is a trailer only where it cannot be prose: a person's trailer
+# names an address, a Fixes: starts with a commit id, links are Link:/Closes:/BugLink:.
+_LINKS = frozenset({"link", "closes", "buglink"})
+# Headers and list metadata that look like trailers but are never given in review.
+_NOT_IN_REPLY = frozenset({"cc", "to", "from", "date", "subject", "message-id"})
 _URL = re.compile(r"https?://", re.IGNORECASE)
-_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]+(\S.*?)\s*$")
-_ADDR_BRACKET = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-_ADDR_BARE = re.compile(r"([^\s<>()\"',;]+@[^\s<>()\"',;]+\.[^\s<>()\"',;]+)")
+# Unindented: an indented "    Signed-off-by:" is a commit quoted in the text, not a
+# trailer given by whoever wrote the mail (b4 reads trailers the same way).
+_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[^\S\n]+(\S.*?)\s*$")
+_HAS_ADDRESS = re.compile(r"\S+@\S+\.\S+")
+_COMMENT = re.compile(r"^(.*\S)(\s+#[^#]+)$")
 _HEX = re.compile(r"^([0-9a-fA-F]+)\b")
+_FIXES_IN_REPLY = re.compile(r"^[0-9a-fA-F]{6}")
 _OUTLOOK = re.compile(r"^-{3,}\s*Original Message\s*-{3,}\s*$", re.IGNORECASE)
 _HEADERISH = re.compile(r"^(Sent|Date|To|Subject|Cc):\s", re.IGNORECASE)
 
@@ -65,8 +73,7 @@ def is_trailer_tag(tag: str) -> bool:
 
 def value_address(value: str) -> str | None:
     """The e-mail address a trailer value names, lower-cased, or None."""
-    match = _ADDR_BRACKET.search(value) or _ADDR_BARE.search(value)
-    return match.group(1).lower() if match else None
+    return address_of(value) or None
 
 
 def fixes_problems(value: str) -> list[str]:
@@ -105,6 +112,17 @@ def _joined_value(lines: list[str], pos: int, tag: str, value: str) -> tuple[str
     return value, pos
 
 
+def _reply_accepts(lower: str, value: str) -> bool:
+    """b4's test for a trailer given in a reply, with known tag names only."""
+    if lower in _NOT_IN_REPLY:
+        return False
+    if lower == "fixes":
+        return bool(_FIXES_IN_REPLY.match(value))
+    if lower in _LINKS:
+        return True
+    return bool(_HAS_ADDRESS.search(value)) and not _URL.search(value)
+
+
 def parse_trailers(
     text: str,
     *,
@@ -114,15 +132,18 @@ def parse_trailers(
     message_id: str,
     first_line: int | None = None,
 ) -> list[Trailer]:
-    """Trailers of one message body.
+    """Trailers of one message body: unindented `Tag: value` lines outside quotes and
+    before a "-- " signature.
 
-    Quoted lines and everything after a "-- " signature are ignored. In a reply
-    (`reply=True`) a trailer must name a person by e-mail address, except Fixes
-    which must start with at least 6 hex digits; URL values are dropped, and the
-    trailer is flagged when its address is not the sender's.
+    In a reply (`reply=True`) a trailer must name a person by address, or be a Fixes:
+    starting with at least 6 hex digits, or a Link:/Closes:/BugLink:; whether the
+    person is the sender is recorded in `sender_match`.
     """
     out: list[Trailer] = []
     lines = text.split("\n")
+    sender = parse_address(given_by)
+    if sender_addr and not sender.addr:
+        sender = Address(sender.name, sender_addr)
     pos = -1
     while pos + 1 < len(lines):
         pos += 1
@@ -131,27 +152,29 @@ def parse_trailers(
             break
         if reply and _is_forwarded_header(lines, pos):
             break
-        if line.lstrip().startswith(">"):
-            continue
         match = _LINE.match(line)
         if not match or not is_trailer_tag(match.group(1)):
             continue
         tag, lower = canonical_tag(match.group(1)), match.group(1).lower()
         start = pos
         value, pos = _joined_value(lines, pos, lower, match.group(2))
+        comment = ""
+        commented = _COMMENT.match(value)
+        if commented and lower not in _LINKS:
+            value, comment = commented.group(1), commented.group(2).strip()
+        if reply and not _reply_accepts(lower, value):
+            continue
         problems: list[str] = []
-        address = value_address(value)
+        address = parse_address(value)
+        match_kind = "same"
         if lower == "fixes":
             problems = fixes_problems(value)
-            if reply and not re.match(r"^[0-9a-fA-F]{6}", value):
-                continue
-        elif reply:
-            if lower in _NON_PERSON or address is None or _URL.search(value):
-                continue
-            if sender_addr and address != sender_addr.lower():
-                problems.append("address differs from sender")
-        elif lower in _PERSON and address is None:
+        elif reply and address.addr and lower not in _LINKS:
+            match_kind = same_person(address, sender) if sender.addr else "same"
+        elif not reply and lower in _PERSON and not address.addr:
             problems.append("no e-mail address")
+        if address.addr and lower not in _LINKS and lower != "fixes":
+            value = str(address)
         out.append(
             Trailer(
                 tag=tag,
@@ -161,6 +184,9 @@ def parse_trailers(
                 message_id=message_id,
                 line=None if first_line is None else first_line + start,
                 problems=problems,
+                origin="reply" if reply else "patch",
+                sender_match=match_kind,
+                comment=comment,
             )
         )
     return out

@@ -6,12 +6,17 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from patchlint.findings import Finding
 from patchlint.pipeline.partial import complete_functions, sparse_image
 from patchlint.pipeline.touched import functions_at, touched_lines
-from patchlint.rules import AnalysisUnit, RuleMeta, diff_findings, run_rules
+from patchlint.rules import AnalysisUnit, FunctionLookup, Rule, diff_findings, run_rules
+
+if TYPE_CHECKING:
+    # Loaded when a patch touches C: a run on mail alone never loads tree-sitter.
+    from patchlint.patch import FilePatch
+    from patchlint.source import AppliedFile, Dialect, SourceFile
 
 C_SUFFIXES = (".c", ".h")
 
@@ -20,11 +25,12 @@ class ParseCache:
     """Parsed files keyed by content: a series touching one file many times, or an
     archive touching one subsystem, parses each version once."""
 
-    def __init__(self, capacity: int = 32) -> None:
-        self._entries: OrderedDict[str, Any] = OrderedDict()
+    def __init__(self, capacity: int = 32, dialect: Dialect | None = None) -> None:
+        self._entries: OrderedDict[str, SourceFile] = OrderedDict()
         self._capacity = capacity
+        self.dialect = dialect
 
-    def parse(self, text: str, path: str) -> Any:
+    def parse(self, text: str, path: str) -> SourceFile:
         from patchlint.source import parse_c
 
         key = hashlib.blake2b(f"{path}\0{text}".encode(errors="surrogateescape")).hexdigest()
@@ -32,7 +38,7 @@ class ParseCache:
         if cached is not None:
             self._entries.move_to_end(key)
             return cached
-        source = parse_c(text, path)
+        source = parse_c(text, path, self.dialect)
         self._entries[key] = source
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
@@ -48,25 +54,34 @@ class FileAnalysis:
 
 
 def analyse_file(
-    file_patch: Any,
-    applied: Any | None,
-    rules: list[RuleMeta],
+    file_patch: FilePatch,
+    applied: AppliedFile | None,
+    rules: list[Rule],
     cache: ParseCache,
-    index: Any = None,
+    before: FunctionLookup | None = None,
+    after: FunctionLookup | None = None,
 ) -> FileAnalysis:
+    """Findings of one file of a patch. ``before``/``after`` answer tree-wide questions
+    for the pre- and post-image: the tree with the series applied up to and
+    including this patch's predecessor, and this patch."""
     path = file_patch.path or ""
     if not path.endswith(C_SUFFIXES) or file_patch.status == "binary":
         return FileAnalysis()
-    state = getattr(applied, "state", "no tree")
-    if applied is not None and state in ("applied", "added", "deleted"):
-        return _analyse_images(file_patch, applied, rules, cache, index)
+    state = applied.state if applied is not None else "no tree"
+    if applied is not None and applied.ok:
+        return _analyse_images(file_patch, applied, rules, cache, before, after)
     return _analyse_hunks_only(file_patch, rules, cache, state)
 
 
 def _analyse_images(
-    file_patch: Any, applied: Any, rules: list[RuleMeta], cache: ParseCache, index: Any
+    file_patch: FilePatch,
+    applied: AppliedFile,
+    rules: list[Rule],
+    cache: ParseCache,
+    before: FunctionLookup | None,
+    after: FunctionLookup | None,
 ) -> FileAnalysis:
-    touched = touched_lines(file_patch, getattr(applied, "hunks", None))
+    touched = touched_lines(file_patch, applied.hunks)
     pre_path = file_patch.old_path or applied.path
     pre_source = cache.parse(applied.pre, pre_path) if applied.pre else None
     post_source = cache.parse(applied.post, applied.path) if applied.post else None
@@ -77,14 +92,14 @@ def _analyse_images(
         names |= functions_at(post_source, touched.post)
     if not names:
         return FileAnalysis()
-    pre_findings = _run(pre_source, pre_path, names, rules, index)
-    post_findings = _run(post_source, applied.path, names, rules, index)
+    pre_findings = _run(pre_source, pre_path, names, rules, before)
+    post_findings = _run(post_source, applied.path, names, rules, after)
     findings = diff_findings(pre_findings, post_findings)
     return FileAnalysis(findings=findings, touched_functions=names)
 
 
 def _analyse_hunks_only(
-    file_patch: Any, rules: list[RuleMeta], cache: ParseCache, state: str
+    file_patch: FilePatch, rules: list[Rule], cache: ParseCache, state: str
 ) -> FileAnalysis:
     path = file_patch.path or ""
     pre_text = sparse_image(file_patch, "pre") if file_patch.status != "added" else ""
@@ -110,12 +125,19 @@ def _analyse_hunks_only(
         post_findings = _run(post_source, path, names, rules, None)
         findings = diff_findings(pre_findings, post_findings)
         for finding in findings:
+            # Half a file is less evidence; a guess is info, as the engine reports it.
             finding.confidence = "low" if finding.confidence != "high" else "medium"
+            if finding.confidence == "low":
+                finding.severity = "info"
     return FileAnalysis(findings=findings, touched_functions=names, partial=True, note=note)
 
 
 def _run(
-    source: Any, path: str, names: set[str], rules: list[RuleMeta], index: Any
+    source: SourceFile | None,
+    path: str,
+    names: set[str],
+    rules: list[Rule],
+    index: FunctionLookup | None,
 ) -> list[Finding]:
     if source is None:
         return []

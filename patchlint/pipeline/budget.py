@@ -10,7 +10,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any
+from types import FrameType
 
 
 class BudgetExceeded(Exception):
@@ -19,17 +19,12 @@ class BudgetExceeded(Exception):
 
 @contextlib.contextmanager
 def patch_budget(seconds: float | None) -> Iterator[None]:
-    usable = (
-        seconds is not None
-        and seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or seconds <= 0 or not usable:
         yield
         return
 
-    def expire(_signum: int, _frame: Any) -> None:
+    def expire(_signum: int, _frame: FrameType | None) -> None:
         raise BudgetExceeded(f"more than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)

@@ -11,23 +11,31 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
-_checker: Any = None
+if TYPE_CHECKING:
+    from patchlint.mail import Message
+    from patchlint.pipeline.check import CheckOptions, SeriesChecker
+    from patchlint.result import PatchResult
+
+_checker: SeriesChecker | None = None
 
 
-def _start(options: Any) -> None:
+def _start(options: CheckOptions) -> None:
     global _checker
-    from patchlint.pipeline import SeriesChecker
+    from patchlint.pipeline.check import SeriesChecker
 
     _checker = SeriesChecker(options)
 
 
-def _check(members: list[Any]) -> list[Any]:
+def _check(members: list[Message]) -> list[PatchResult]:
+    assert _checker is not None, "worker started without its initializer"
     return _checker.check_series(members)
 
 
-def check_in_parallel(work: list[list[Any]], options: Any) -> Iterator[list[Any]]:
+def check_in_parallel(
+    work: list[list[Message]], options: CheckOptions
+) -> Iterator[list[PatchResult]]:
     context = multiprocessing.get_context("fork")
     # Small chunks keep the load balanced; series are already ordered by input.
     chunksize = max(1, min(8, len(work) // (options.jobs * 4) or 1))

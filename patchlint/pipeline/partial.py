@@ -9,10 +9,16 @@ produce false positives.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from patchlint.patch import FilePatch
+    from patchlint.source import SourceFile
+
+Side = Literal["pre", "post"]
 
 
-def sparse_image(file_patch: Any, side: str) -> str:
+def sparse_image(file_patch: FilePatch, side: Side) -> str:
     """The pre ('-') or post ('+') side of the hunks, each line at its own line number."""
     placed: dict[int, str] = {}
     for hunk in file_patch.hunks:
@@ -32,7 +38,7 @@ def sparse_image(file_patch: Any, side: str) -> str:
     return "\n".join(placed.get(number, "") for number in range(1, last + 1)) + "\n"
 
 
-def complete_functions(source: Any, file_patch: Any, side: str) -> set[str]:
+def complete_functions(source: SourceFile, file_patch: FilePatch, side: Side) -> set[str]:
     """Functions whose whole definition is visible in the hunks and parses cleanly."""
     covered: set[int] = set()
     for hunk in file_patch.hunks:

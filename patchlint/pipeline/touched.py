@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from patchlint.patch import FilePatch
+    from patchlint.source import HunkResult, SourceFile
 
 
 @dataclass
@@ -17,14 +21,14 @@ class TouchedLines:
     post: set[int] = field(default_factory=set)
 
 
-def touched_lines(file_patch: Any, hunk_results: Iterable[Any] | None) -> TouchedLines:
+def touched_lines(file_patch: FilePatch, hunk_results: Iterable[HunkResult] | None) -> TouchedLines:
     """Removed lines (pre), added lines (post), and insertion points of pure additions."""
     results = list(hunk_results or [])
     touched = TouchedLines()
     for position, hunk in enumerate(file_patch.hunks):
         shift = 0
         if position < len(results):
-            shift = getattr(results[position], "offset", 0) or 0
+            shift = results[position].offset
         pre_shift = shift
         post_shift = shift
         previous_old = None
@@ -41,7 +45,7 @@ def touched_lines(file_patch: Any, hunk_results: Iterable[Any] | None) -> Touche
     return touched
 
 
-def functions_at(source: Any, lines: Iterable[int]) -> set[str]:
+def functions_at(source: SourceFile, lines: Iterable[int]) -> set[str]:
     names: set[str] = set()
     for line in lines:
         function = source.function_at_line(line)

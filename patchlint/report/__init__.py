@@ -1,29 +1,27 @@
-"""Report formats: pure functions from a CheckResult to text.
+"""Report stage: pure functions from a CheckResult (or a ScanResult) to text.
 
-FORMATS maps a `--format` name to "module:function"; each function takes the result and
-keyword options (quiet, fail_on, color, and format-specific flags it may ignore).
+Public entry: the format registry (``FORMATS``, ``render``, ``format_names``,
+``format_for_path``), ``RenderOptions`` every renderer takes, and ``FormatError``.
 """
 
-from __future__ import annotations
+from patchlint.report.formats import (
+    FORMATS,
+    FormatError,
+    OutputFormat,
+    format_for_path,
+    format_names,
+    render,
+    renderer,
+)
+from patchlint.report.options import RenderOptions
 
-import importlib
-import importlib.util
-from typing import Any
-
-FORMATS: dict[str, str] = {
-    "text": "patchlint.report.text:render_text",
-    "json": "patchlint.report.json_report:render_json",
-}
-
-for _name, _entry in {
-    "sarif": "patchlint.report.sarif:render_sarif",
-    "checkpatch": "patchlint.report.checkpatch:render_checkpatch",
-}.items():
-    if importlib.util.find_spec(_entry.split(":")[0]) is not None:
-        FORMATS[_name] = _entry
-
-
-def render(result: Any, output_format: str, **options: Any) -> str:
-    module_name, _, function_name = FORMATS[output_format].partition(":")
-    function = getattr(importlib.import_module(module_name), function_name)
-    return function(result, **options)
+__all__ = [
+    "FORMATS",
+    "FormatError",
+    "OutputFormat",
+    "RenderOptions",
+    "format_for_path",
+    "format_names",
+    "render",
+    "renderer",
+]

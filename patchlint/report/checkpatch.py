@@ -23,9 +23,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from patchlint.findings import Finding
+from patchlint.mail import Message
+from patchlint.report.options import RenderOptions
 from patchlint.result import CheckResult, PatchResult
 
 LEVELS = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
@@ -102,7 +103,7 @@ def reported(findings: list[Finding]) -> list[Finding]:
 class _InputLines:
     """Finds where a message's diff starts in its input file, so `#N` is the input's line."""
 
-    def __init__(self, messages: list[Any]) -> None:
+    def __init__(self, messages: list[Message]) -> None:
         self._files: dict[str, list[str] | None] = {}
         self._starts: dict[str, list[int]] = {}
         for message in messages:
@@ -122,7 +123,7 @@ class _InputLines:
             self._files[source] = text.splitlines() if text is not None else None
         return self._files[source]
 
-    def diff_start(self, message: Any) -> int:
+    def diff_start(self, message: Message) -> int:
         """1-based input line of the diff's first line; when the input cannot be re-read
         (stdin, an encoded body) the diff's own numbering is used instead."""
         diff = message.diff_text or ""
@@ -216,7 +217,10 @@ def _patch_report(
         out.append("")
     clean = not findings
     quiet = opts["quiet"] or terse
-    if not (clean and quiet):
+    # b4 counts any line it does not recognise, "total:" included, as a warning: with
+    # -q or --no-summary there is no summary line at all (checkpatch prints it for a
+    # patch with problems even with -q).
+    if not (opts["quiet"] or opts["no_summary"]) and not (clean and quiet):
         if out and not terse:
             out.pop()  # checkpatch separates reports, not the report from the total
             out.append("")
@@ -224,7 +228,7 @@ def _patch_report(
             f"total: {counts['ERROR']} errors, {counts['WARNING']} warnings, "
             f"{counts['CHECK']} checks, {_lines_checked(diff)} lines checked"
         )
-    if not quiet:
+    if not quiet and not opts["no_summary"]:
         name = _name(patch, result)
         out.append("")
         out.append(
@@ -235,17 +239,13 @@ def _patch_report(
     return out, clean
 
 
-def render_checkpatch(
-    result: CheckResult,
-    *,
-    quiet: bool = False,
-    color: bool = False,
-    terse: bool = False,
-    emacs: bool = False,
-    show_types: bool = False,
-    **_options: Any,
-) -> str:
+def render_checkpatch(result: CheckResult, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
+    quiet, color, terse = options.quiet, options.color, options.terse
+    emacs, show_types = options.emacs, options.show_types
+    no_summary, mailback = options.no_summary, options.mailback
     opts = {
+        "no_summary": no_summary or mailback,
         "quiet": quiet,
         "color": color,
         "terse": terse,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
 
 from patchlint import __version__
 from patchlint.findings import Finding
+from patchlint.mail import Message
+from patchlint.report.options import RenderOptions
 from patchlint.result import JSON_SCHEMA_VERSION, CheckResult, PatchResult
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    data = asdict(finding)
-    return data
+def finding_dict(finding: Finding) -> dict[str, object]:
+    return asdict(finding)
 
 
-def message_dict(message: Any) -> dict[str, Any]:
+def message_dict(message: Message) -> dict[str, object]:
     return {
         "index": message.index,
         "message_id": message.message_id,
@@ -30,7 +30,7 @@ def message_dict(message: Any) -> dict[str, Any]:
     }
 
 
-def patch_dict(patch: PatchResult) -> dict[str, Any]:
+def patch_dict(patch: PatchResult) -> dict[str, object]:
     message = patch.message
     series = message.series
     return {
@@ -65,7 +65,7 @@ def patch_dict(patch: PatchResult) -> dict[str, Any]:
     }
 
 
-def result_dict(result: CheckResult) -> dict[str, Any]:
+def result_dict(result: CheckResult) -> dict[str, object]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "tool": {"name": "patchlint", "version": __version__},
@@ -83,5 +83,5 @@ def result_dict(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def render_json(result: CheckResult, **_options: Any) -> str:
+def render_json(result: CheckResult, options: RenderOptions | None = None) -> str:
     return json.dumps(result_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -4,9 +4,9 @@ tables, fenced code, explicit anchors so quoted hunks link to their place)."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from patchlint import __version__
+from patchlint.report.options import RenderOptions
 from patchlint.report.reviewer import (
     Excerpt,
     FindingView,
@@ -14,24 +14,25 @@ from patchlint.report.reviewer import (
     ReplyView,
     ReviewReport,
     SimulationView,
+    TrailerView,
     build_report,
     evidence_place,
     review_counts,
 )
-from patchlint.result import CheckResult
+from patchlint.result import CheckResult, FileResult
 
 # Enough to stop emphasis, links, HTML and table cells from being created by mail text.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _MARKS = {"focus": ">", "added": "+", "removed": "-"}
 
 
-def md(value: Any) -> str:
+def md(value: object) -> str:
     """Inline text with Markdown and HTML syntax neutralised."""
     text = "" if value is None else str(value)
     return _SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 
-def cell(value: Any) -> str:
+def cell(value: object) -> str:
     return md(value) or " "
 
 
@@ -115,11 +116,11 @@ def _simulation(sim: SimulationView) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _hunk_states(file: Any) -> str:
+def _hunk_states(file: FileResult) -> str:
     return ", ".join(file.hunks) + (f": {file.error}" if file.error else "")
 
 
-def _given(trailers: list[Any]) -> str:
+def _given(trailers: list[TrailerView]) -> str:
     return "; ".join(
         f"{md(t.tag)}: {md(t.value)}" + (f" ({md('; '.join(t.problems))})" if t.problems else "")
         for t in trailers
@@ -298,5 +299,5 @@ def render_report_markdown(report: ReviewReport) -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
-def render_markdown(result: CheckResult, **_options: Any) -> str:
+def render_markdown(result: CheckResult, options: RenderOptions | None = None) -> str:
     return render_report_markdown(build_report(result))

@@ -7,150 +7,64 @@ the HTML and Markdown reports always say the same thing.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from email.utils import parseaddr
-from typing import Any
 
 from patchlint.findings import Evidence, Finding
+from patchlint.mail import Message
 from patchlint.report.checkpatch import DiffLine, walk_diff
-from patchlint.result import CheckResult, PatchResult
+from patchlint.report.views import (
+    CodeLine,
+    Excerpt,
+    FindingView,
+    HunkView,
+    PatchView,
+    QuoteLink,
+    ReplyView,
+    ReviewReport,
+    RuleInfo,
+    SimulationView,
+    TaskRow,
+    TrailerView,
+)
+from patchlint.result import (
+    CheckResult,
+    PatchResult,
+    RunSummary,
+    SimulationSummary,
+    TaskSummary,
+)
+
+# The view types are part of this module's interface (the renderers import them here).
+__all__ = [
+    "CodeLine",
+    "Excerpt",
+    "FindingView",
+    "HunkView",
+    "PatchView",
+    "QuoteLink",
+    "ReplyView",
+    "ReviewReport",
+    "RuleInfo",
+    "SimulationView",
+    "TaskRow",
+    "TrailerView",
+    "build_report",
+    "evidence_place",
+    "missing_items",
+    "own_words",
+    "patch_status",
+    "review_counts",
+    "rule_info",
+    "simulation_view",
+    "slug",
+]
 
 CONTEXT = 3  # lines of code shown either side of a finding
 _QUOTED = re.compile(r"^(?P<path>\S+)\s+@@\s*-(?P<old>\d+)(?:,(?P<count>\d+))?")
 _REVIEW_TAGS = ("Acked-by", "Reviewed-by", "Tested-by")
-
-
-@dataclass
-class CodeLine:
-    number: int
-    text: str
-    mark: str = ""  # "focus" (the finding's line), "added", "removed" or ""
-
-
-@dataclass
-class Excerpt:
-    image: str  # "pre-image" / "post-image"
-    path: str
-    lines: list[CodeLine]
-    note: str = ""
-
-
-@dataclass
-class RuleInfo:
-    id: str
-    name: str
-    summary: str
-    doc_uri: str | None
-    doc_text: str = ""  # the documentation page, so the report carries it along
-    anchor: str = ""
-
-
-@dataclass
-class FindingView:
-    finding: Finding
-    anchor: str
-    rule: RuleInfo
-    excerpts: list[Excerpt]
-    evidence: list[Evidence]
-
-
-@dataclass
-class TrailerView:
-    tag: str
-    value: str
-    given_by: str
-    from_reply: bool
-    problems: list[str]
-    reply_anchor: str | None = None
-
-
-@dataclass
-class TaskRow:
-    task: str
-    before: str
-    after: str
-    details: str
-
-
-@dataclass
-class SimulationView:
-    scenario: str
-    before: str
-    after: str
-    verdict: str
-    difference: str
-    warnings: list[str]
-    rows: list[TaskRow]
-    question: str = ""  # what "holds" means, e.g. "threads of the victim that can run"
-    explanation: list[str] = field(default_factory=list)
-
-
-@dataclass
-class HunkView:
-    anchor: str
-    path: str
-    header: str
-    lines: list[DiffLine]
-
-
-@dataclass
-class PatchView:
-    anchor: str
-    subject: str
-    title: str
-    position: str  # "2/3" or ""
-    version: int
-    author: str
-    date: str
-    message_id: str
-    status: str  # clean, findings, does not apply, partial analysis, not analysed
-    trailers: list[TrailerView]
-    missing: list[str]
-    files: list[Any]
-    introduced: list[FindingView]
-    resolved: list[FindingView]
-    others: list[FindingView]  # unchanged (with --all) and found (no pre-image)
-    suppressed: list[FindingView]
-    simulations: list[SimulationView]
-    hunks: list[HunkView]
-    notes: list[str]
-    errors: list[str]
-
-
-@dataclass
-class QuoteLink:
-    label: str
-    anchor: str | None
-
-
-@dataclass
-class ReplyView:
-    anchor: str
-    author: str
-    date: str
-    subject: str
-    answers: str | None  # the anchor of the patch it answers
-    answers_subject: str | None
-    trailers: list[TrailerView]
-    quotes: list[QuoteLink]
-    text: str  # the reply's own words, quoted lines left out
-
-
-@dataclass
-class ReviewReport:
-    title: str
-    inputs: list[str]
-    tree: str | None
-    summary: dict[str, Any]
-    cover: Any | None
-    patches: list[PatchView]
-    replies: list[ReplyView]
-    series_problems: list[str]
-    series_findings: list[FindingView]
-    errors: list[str]
-    others: list[Any] = field(default_factory=list)
-    rules: list[RuleInfo] = field(default_factory=list)  # every rule the report cites
 
 
 def evidence_place(step: Evidence, finding: Finding) -> str:
@@ -199,7 +113,7 @@ def patch_status(patch: PatchResult) -> str:
     return "clean"
 
 
-def missing_items(message: Any) -> list[str]:
+def missing_items(message: Message) -> list[str]:
     """What a maintainer would still ask for before applying: the author's sign-off and
     trailers whose address does not match the mail that gave them."""
     items: list[str] = []
@@ -224,8 +138,10 @@ def missing_items(message: Any) -> list[str]:
 class _DiffMap:
     """Line correspondences of one patch: which lines it adds/removes, and pre↔post."""
 
-    def __init__(self, diff_text: str) -> None:
-        self.lines = list(walk_diff(diff_text))
+    def __init__(self, diff_text: str, offsets: dict[str, list[int]] | None = None) -> None:
+        # A hunk that applied at an offset stands for other lines of the images than
+        # its header says: shift each hunk's numbers by where it really applied.
+        self.lines = _shifted(walk_diff(diff_text), offsets or {})
         self.added: dict[str, set[int]] = {}
         self.removed: dict[str, set[int]] = {}
         for line in self.lines:
@@ -254,7 +170,7 @@ class _DiffMap:
                 break
             if entry.kind == " ":
                 if here == line:
-                    return there
+                    return int(there)
                 last_src, last_dst = here, there
             elif entry.kind == own:
                 if here == line:
@@ -263,6 +179,28 @@ class _DiffMap:
             else:
                 last_dst = there
         return max(1, last_dst + (line - last_src))
+
+
+def _shifted(lines: Iterable[DiffLine], offsets: dict[str, list[int]]) -> list[DiffLine]:
+    out: list[DiffLine] = []
+    seen: dict[str, int] = {}
+    shift = 0
+    for line in lines:
+        if line.kind == "@":
+            number = seen.get(line.path, 0)
+            seen[line.path] = number + 1
+            by_hunk = offsets.get(line.path, [])
+            shift = by_hunk[number] if number < len(by_hunk) else 0
+        elif line.kind == "f":
+            shift = 0
+        if shift and line.kind in "@+- ":
+            line = dataclasses.replace(
+                line,
+                old_line=None if line.old_line is None else line.old_line + shift,
+                new_line=None if line.new_line is None else line.new_line + shift,
+            )
+        out.append(line)
+    return out
 
 
 def _excerpt(
@@ -293,9 +231,11 @@ def _excerpt(
     return Excerpt(image, path, code, note)
 
 
-def _finding_view(finding: Finding, anchor: str, patch: PatchResult, diff: _DiffMap) -> FindingView:
+def _finding_view(
+    finding: Finding, anchor: str, patch: PatchResult | None, diff: _DiffMap
+) -> FindingView:
     excerpts: list[Excerpt] = []
-    if finding.file and finding.line and finding.file in patch.images:
+    if patch is not None and finding.file and finding.line and finding.file in patch.images:
         pre, post = patch.images[finding.file]
         path = finding.file
         added, removed = diff.added.get(path, set()), diff.removed.get(path, set())
@@ -340,28 +280,23 @@ def _finding_view(finding: Finding, anchor: str, patch: PatchResult, diff: _Diff
     return FindingView(finding, anchor, rule_info(finding.rule), excerpts, list(finding.evidence))
 
 
-def _cell(run: dict[str, Any] | None) -> str:
-    if not run:
-        return "-"
-    holds = run.get("holds")
-    if holds is None:
-        return f"? of {run.get('total', '?')}"
-    return f"{holds} of {run.get('total', '?')}"
+def _cell(run: RunSummary) -> str:
+    return f"{run['holds']} of {run['total']}"
 
 
-def _task_cell(entry: dict[str, Any] | None) -> str:
+def _task_cell(entry: TaskSummary | None) -> str:
     if entry is None:
         return "-"
     holds = entry.get("holds")
     return "holds" if holds is True else ("fails" if holds is False else "unknown")
 
 
-def simulation_view(sim: dict[str, Any]) -> SimulationView:
-    before, after = sim.get("before") or {}, sim.get("after") or {}
-    tasks: dict[str, dict[str, Any]] = {}
+def simulation_view(sim: SimulationSummary) -> SimulationView:
+    before, after = sim["before"], sim["after"]
+    tasks: dict[str, dict[str, TaskSummary]] = {}
     for side, run in (("before", before), ("after", after)):
-        for entry in run.get("per_task") or []:
-            tasks.setdefault(str(entry.get("task")), {})[side] = entry
+        for entry in run["per_task"]:
+            tasks.setdefault(entry["task"], {})[side] = entry
     rows = []
     for task, sides in tasks.items():
         details = [str(sides[s].get("details") or "") for s in ("before", "after") if s in sides]
@@ -395,7 +330,9 @@ def _hunks(anchor: str, diff: _DiffMap) -> list[HunkView]:
 def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
     message = patch.message
     anchor = f"patch-{message.index}"
-    diff = _DiffMap(message.diff_text or "")
+    diff = _DiffMap(
+        message.diff_text or "", {f.path: list(f.offsets) for f in patch.files if f.offsets}
+    )
     views: dict[str, list[FindingView]] = {
         "introduced": [],
         "resolved": [],
@@ -465,18 +402,54 @@ def _quote_link(quoted: str, patch: PatchView | None) -> QuoteLink:
     return QuoteLink(quoted, candidates[0].anchor if candidates else patch.anchor)
 
 
-def _own_words(body: str, limit: int = 40) -> str:
-    kept = [
-        line
-        for line in body.splitlines()
-        if not line.startswith(">") and not re.match(r"^On .* wrote:$", line.strip())
-    ]
-    text = "\n".join(kept).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    lines = text.splitlines()
-    if len(lines) > limit:
-        text = "\n".join(lines[:limit]) + "\n[…]"
+_ATTRIBUTION = re.compile(r"^(On .*wrote:|.* (wrote|writes):)$")
+
+
+def own_words(body: str, limit: int = 60) -> str:
+    """What the reviewer wrote, with quoted context collapsed: each run of quoted
+    lines becomes its last line (what the words answer) and a count of the rest.
+    The signature and the attribution lines ("On ..., X wrote:") are left out."""
+    lines = body.split("\n")
+    for cut, line in enumerate(lines):
+        if line in ("-- ", "--"):
+            lines = lines[:cut]
+            break
+    out: list[str] = []
+    quoted: list[str] = []
+
+    def flush() -> None:
+        if not quoted:
+            return
+        meaningful = [q for q in quoted if q.strip("> \t")]
+        if len(quoted) > 1:
+            rest = len(quoted) - 1
+            out.append(f"> [… {rest} quoted line{'s' if rest != 1 else ''} …]")
+        if meaningful:
+            out.append(meaningful[-1])
+        quoted.clear()
+
+    for line in lines:
+        if line.lstrip().startswith(">"):
+            quoted.append(line.strip())
+            continue
+        if _ATTRIBUTION.match(line.strip()):
+            continue
+        if quoted and not line.strip():
+            continue  # blank lines inside a quote run do not break it
+        flush()
+        out.append(line)
+    flush()
+    # Collapsed context at the very end answers nothing: drop it.
+    while out and (not out[-1].strip() or out[-1].startswith(">")):
+        out.pop()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+    kept = text.split("\n")
+    if len(kept) > limit:
+        text = "\n".join(kept[:limit]) + "\n[…]"
     return text
+
+
+_own_words = own_words
 
 
 def build_report(result: CheckResult) -> ReviewReport:
@@ -525,7 +498,7 @@ def build_report(result: CheckResult) -> ReviewReport:
         else (patches[0].title if patches else "patchlint report")
     )
     series_views = [
-        _finding_view(f, f"series-f{n}", PatchResult(message=None), _DiffMap(""))
+        _finding_view(f, f"series-f{n}", None, _DiffMap(""))
         for n, f in enumerate(result.series_findings, 1)
     ]
     cited: dict[str, RuleInfo] = {}
@@ -552,11 +525,11 @@ def _all_views(patch: PatchView) -> list[FindingView]:
 
 
 def _answered_patch(
-    reply: Any, by_id: dict[str, PatchView], parents: dict[str, Any]
+    reply: Message, by_id: dict[str, PatchView], parents: dict[str, Message]
 ) -> PatchView | None:
     """The patch a reply is about: its parent, or the nearest patch up its thread."""
     seen: set[str] = set()
-    current: Any = reply
+    current: Message | None = reply
     while current is not None:
         parent_id = current.in_reply_to or (current.references[-1] if current.references else None)
         if not parent_id or parent_id in seen:

@@ -10,10 +10,16 @@ stable whatever was selected). Results carry:
   evidence is a path: locks taken and released, calls, callers, branches;
 - suppressions (kind inSource) for findings silenced by `/* patchlint: ignore ... */`:
   they are reported, not dropped;
-- baselineState relative to the pre-image: "new" for introduced, "unchanged", and
-  resolved findings are kept as baselineState "absent" with kind "pass" (level none,
-  located in the pre-image) so a dashboard can show what the patch fixed without
-  counting it as a problem. Findings without a pre-image to compare get no baselineState.
+- baselineState relative to the pre-image: "new" for introduced, "unchanged".
+  Resolved findings are good news, not alerts: code-scanning dashboards (GitHub) open
+  an alert for every result whatever its kind or level, so they are left out of
+  `results` and listed in the run's properties ("resolved"). Findings without a
+  pre-image to compare get no baselineState.
+- every result has a physical location: code findings in the post-image, message
+  findings at the message's line in its input file, series findings at their first
+  patch (or cover letter); stdin is named "stdin".
+- rules carry their documentation page as help.markdown (and help.text); helpUri is
+  left out, since the documentation has no public URL of its own.
 `quiet` does not apply: SARIF is always the complete machine-readable record.
 """
 
@@ -27,6 +33,7 @@ from urllib.parse import quote
 
 from patchlint import __version__
 from patchlint.findings import Evidence, Finding
+from patchlint.report.options import RenderOptions
 from patchlint.result import CheckResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,10 +60,13 @@ def _camel(rule_id: str) -> str:
     return "".join(part.capitalize() for part in rule_id.replace("_", "-").split("-"))
 
 
-def _doc_uri(doc: str) -> str:
+def _doc_text(doc: str) -> str:
     from patchlint.knowledge import data_path
 
-    return data_path(doc).resolve().as_uri()
+    try:
+        return data_path(doc).read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def rule_descriptors() -> list[dict[str, Any]]:
@@ -70,8 +80,10 @@ def rule_descriptors() -> list[dict[str, Any]]:
                 "name": _camel(meta.id),
                 "shortDescription": {"text": meta.name},
                 "fullDescription": {"text": meta.summary},
-                "helpUri": _doc_uri(meta.doc),
-                "help": {"text": f"{meta.summary} See {meta.doc} in the patchlint rules data."},
+                "help": {
+                    "text": f"{meta.summary} See {meta.doc} in the patchlint rules data.",
+                    "markdown": _doc_text(meta.doc) or meta.summary,
+                },
                 "defaultConfiguration": {"level": LEVELS.get(meta.severity, "warning")},
                 "properties": {
                     "family": meta.family,
@@ -107,10 +119,13 @@ def _location(finding: Finding, message: Any) -> dict[str, Any] | None:
         if finding.function:
             location["logicalLocations"] = [{"name": finding.function, "kind": "function"}]
         return location
-    if message is not None and message.source and message.source not in ("-", "<stdin>"):
+    if message is not None:
         # Mail-level findings live in the message: point at it in the input file.
+        source = message.source or "stdin"
+        if source in ("-", "<stdin>") or source.startswith("<"):
+            source = "stdin"
         return {
-            "physicalLocation": _physical(message.source, message.line, None, None),
+            "physicalLocation": _physical(source, message.line, None, None),
             "message": {"text": f"message {message.message_id or message.subject}"},
         }
     return None
@@ -199,12 +214,16 @@ def result_object(finding: Finding, rule_index: dict[str, int], message: Any) ->
 def sarif_dict(result: CheckResult) -> dict[str, Any]:
     rules = rule_descriptors()
     rule_index = {rule["id"]: number for number, rule in enumerate(rules)}
-    results = [
-        result_object(finding, rule_index, patch.message)
-        for patch in result.patches
-        for finding in patch.findings
-    ]
-    results += [result_object(finding, rule_index, None) for finding in result.series_findings]
+    resolved: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for patch in result.patches:
+        for finding in patch.findings:
+            target = resolved if finding.status == "resolved" else results
+            target.append(result_object(finding, rule_index, patch.message))
+    heads = _series_heads(result)
+    for finding in result.series_findings:
+        series_key = finding.key.split(":", 1)[0] if finding.key else ""
+        results.append(result_object(finding, rule_index, heads.get(series_key)))
     notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
     for patch in result.patches:
         for error in patch.errors:
@@ -226,7 +245,11 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
         "results": results,
-        "properties": {"inputs": list(result.inputs), "summary": result.summary()},
+        "properties": {
+            "inputs": list(result.inputs),
+            "summary": result.summary(),
+            "resolved": resolved,
+        },
     }
     if result.tree:
         root = Path(result.tree).resolve().as_uri().rstrip("/") + "/"
@@ -234,7 +257,18 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render_sarif(result: CheckResult, **_options: Any) -> str:
+def _series_heads(result: CheckResult) -> dict[str, Any]:
+    """Series key -> the message a series finding points at: the first patch, else
+    the cover letter, else the first message of the input."""
+    heads: dict[str, Any] = {}
+    for series in getattr(result, "series", []) or []:
+        head = series.patches[0] if series.patches else series.cover
+        if head is not None:
+            heads[series.key] = head
+    return heads
+
+
+def render_sarif(result: CheckResult, options: RenderOptions | None = None) -> str:
     return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from patchlint.findings import Finding
-from patchlint.result import CheckResult, PatchResult
+from patchlint.mail import Message
+from patchlint.report.options import RenderOptions
+from patchlint.result import CheckResult, PatchResult, RunSummary, SimulationSummary
 
 _COLORS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m"}
 _RESET = "\033[0m"
@@ -18,7 +18,7 @@ def finding_lines(finding: Finding, color: bool = False) -> list[str]:
         location += f":{finding.line}"
         if finding.column:
             location += f":{finding.column}"
-    severity = finding.severity
+    severity: str = finding.severity
     if color:
         severity = f"{_COLORS.get(severity, '')}{severity}{_RESET}"
     status = "" if finding.status in ("found", "introduced") else f"{finding.status}: "
@@ -36,7 +36,7 @@ def finding_lines(finding: Finding, color: bool = False) -> list[str]:
     return lines
 
 
-def _series_position(message: Any) -> str:
+def _series_position(message: Message) -> str:
     series = message.series
     parts = [f"v{series.version}"]
     if series.index is not None and series.total is not None:
@@ -46,10 +46,13 @@ def _series_position(message: Any) -> str:
     return ", ".join(parts)
 
 
-def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
+_WORLDS_SHOWN = 8
+
+
+def _simulation_lines(simulation: SimulationSummary) -> list[str]:
     before, after = simulation["before"], simulation["after"]
 
-    def count(run: dict[str, Any]) -> str:
+    def count(run: RunSummary) -> str:
         holds = "?" if run.get("holds") is None else str(run["holds"])
         return f"{holds} of {run['total']}"
 
@@ -60,8 +63,32 @@ def _simulation_lines(simulation: dict[str, Any]) -> list[str]:
     ]
     if simulation.get("difference"):
         lines.append(f"    difference: {simulation['difference']}")
+    for counter in after.get("counters") or []:
+        values = " -> ".join("?" if v is None else str(v) for v in counter["values"])
+        lines.append(f"    counter {counter['name']} after: {values}")
     for warning in simulation.get("warnings") or []:
         lines.append(f"    warning: {warning}")
+    search = simulation.get("search")
+    if search:
+        lines.append(
+            f"    divergence search: {search['explored']} worlds, {search['excluded']} excluded,"
+            f" {search['unknown']} unknown, {len(search['differing'])} differ"
+        )
+        seen = search.get("differing_axes") or {}
+        narrowed = [
+            f"{axis} {', '.join(labels)}"
+            for axis, labels in seen.items()
+            if search["differing"] and len(labels) < len(search["axes"].get(axis, []))
+        ]
+        if narrowed:
+            lines.append(f"      differing worlds have: {'; '.join(narrowed)}")
+        shown = search["differing"][:_WORLDS_SHOWN]
+        lines.extend(f"      - {world['description']}" for world in shown)
+        if len(search["differing"]) > len(shown):
+            lines.append(
+                f"      ... {len(search['differing']) - len(shown)} more"
+                " (all in --format json and `patchlint simulate`)"
+            )
     return lines
 
 
@@ -120,10 +147,10 @@ def summary_line(result: CheckResult) -> str:
     return "summary: " + "; ".join(parts)
 
 
-def render_text(
-    result: CheckResult, *, quiet: bool = False, color: bool = False, **_options: Any
-) -> str:
-    if quiet:
+def render_text(result: CheckResult, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
+    color = options.color
+    if options.quiet:
         lines = [
             line
             for f in result.all_findings()

@@ -12,7 +12,7 @@ import re
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
-from patchlint.simulate.interpreter import CallRecord
+from patchlint.simulate.frames import CallRecord, PathStep
 
 if TYPE_CHECKING:
     from patchlint.simulate.runner import RunOutcome
@@ -23,7 +23,7 @@ def _key_list(
     records: list[CallRecord],
 ) -> list[tuple[tuple[str, tuple[str, ...], int], CallRecord]]:
     seen: Counter[tuple[str, tuple[str, ...]]] = Counter()
-    out = []
+    out: list[tuple[tuple[str, tuple[str, ...], int], CallRecord]] = []
     for record in records:
         base = (record.function, record.args)
         out.append(((record.function, record.args, seen[base]), record))
@@ -36,7 +36,7 @@ def align(
 ) -> list[tuple[CallRecord | None, CallRecord | None]]:
     left = dict(_key_list(before))
     pairs: list[tuple[CallRecord | None, CallRecord | None]] = []
-    matched = set()
+    matched: set[tuple[str, tuple[str, ...], int]] = set()
     for key, record in _key_list(after):
         pairs.append((left.get(key), record))
         matched.add(key)
@@ -45,12 +45,16 @@ def align(
 
 
 def _calls(record: CallRecord) -> list[str]:
-    return [p[1] for p in record.path if p[0] == "call"]
+    return [str(p[-1]) for p in record.path if p[0] == "call"]
 
 
 def _shape(record: CallRecord) -> list[tuple[str, object]]:
     """The path without line numbers: the same decisions in a shifted file compare equal."""
     return [(p[0], p[-1]) for p in record.path]
+
+
+def _line(step: PathStep) -> int | None:
+    return step[1] if len(step) > 2 and isinstance(step[1], int) else None
 
 
 def divergences(before: list[CallRecord], after: list[CallRecord]) -> list[str]:
@@ -75,16 +79,18 @@ def divergences(before: list[CallRecord], after: list[CallRecord]) -> list[str]:
 def _path_sentence(old: CallRecord, new: CallRecord) -> str:
     gained = [c for c in _calls(new) if c not in _calls(old)]
     lost = [c for c in _calls(old) if c not in _calls(new)]
-    parts = []
+    parts: list[str] = []
     if gained:
         parts.append(f"calls {', '.join(dict.fromkeys(gained))} after")
     if lost:
-        parts.append(f"{', '.join(dict.fromkeys(lost))} before")
+        calls = ", ".join(dict.fromkeys(lost))
+        parts.append(f"{calls} before" if gained else f"calls {calls} before, not after")
     if not parts:
         changed = [
             b for a, b in zip(old.path, new.path, strict=False) if (a[0], a[-1]) != (b[0], b[-1])
         ]
-        where = f" at line {changed[0][1]}" if changed and len(changed[0]) > 2 else ""
+        line = _line(changed[0]) if changed else None
+        where = f" at line {line}" if line is not None else ""
         parts.append(f"takes another branch{where}")
     result = ""
     if old.result != new.result and new.result is not None:
@@ -109,7 +115,7 @@ def deciding_call(record: CallRecord) -> CallRecord | None:
 
 def _changed_calls(before: CallRecord, after: CallRecord) -> list[tuple[str, str, str]]:
     """(function, before result, after result) for the calls that decided a term."""
-    out = []
+    out: list[tuple[str, str, str]] = []
     for old, new in align(before.children, after.children):
         if old is None or new is None or old.primitive:
             continue
@@ -122,20 +128,20 @@ def _changed_calls(before: CallRecord, after: CallRecord) -> list[tuple[str, str
 
 def _ranges(labels: list[str]) -> str:
     """T1, T2, T3 -> T1..T3 (only for runs of consecutive numbers)."""
-    parsed = []
+    parsed: list[tuple[str, int | None]] = []
     for label in labels:
         match = re.fullmatch(r"(.*?)(\d+)", label)
         parsed.append((match.group(1), int(match.group(2))) if match else (label, None))
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while i < len(parsed):
         prefix, number = parsed[i]
         j = i
-        while (
-            number is not None
-            and j + 1 < len(parsed)
-            and parsed[j + 1][0] == prefix
-            and parsed[j + 1][1] == parsed[j][1] + 1
-        ):
+        while number is not None and j + 1 < len(parsed):
+            next_prefix, next_number = parsed[j + 1]
+            previous = parsed[j][1]
+            if next_prefix != prefix or previous is None or next_number != previous + 1:
+                break
             j += 1
         out.append(labels[i] if j - i < 2 else f"{labels[i]}..{labels[j]}")
         if 0 < j - i < 2:
@@ -163,6 +169,8 @@ def explain(
     woke_before = [t for t in before.woken if t not in after.woken]
     for sentence in action_diffs:
         lines.append(f"action: {sentence}")
+    thread_diffs = _per_thread(before, after)
+    lines.extend(thread_diffs)
     if woke_after:
         lines.append(f"action: wakes {_ranges(woke_after)} only after")
     if woke_before:
@@ -185,7 +193,7 @@ def explain(
                 if changes:
                     function, was, now = changes[0]
                     reason = f"{function} returned {now} after ({was} before)"
-                elif action_diffs or woke_after or woke_before:
+                elif action_diffs or thread_diffs or woke_after or woke_before:
                     reason = "changed by the action"
             elif new_value == "false" and new_rec is not None:
                 decider = deciding_call(new_rec)
@@ -235,12 +243,48 @@ def explain(
         for pattern, tasks in decider_tasks.items()
     ]
     summary += [pattern.format(_ranges(tasks)) for pattern, tasks in blockers.items()]
+    if thread_diffs:
+        summary.insert(0, thread_diffs[0])
     if action_diffs:
         summary.insert(0, action_diffs[0])
     difference = "; ".join(summary) if summary else "no function's path or result differs"
 
     verdict = _verdict(scenario, before, after)
     return verdict, difference, lines
+
+
+def _per_thread(before: RunOutcome, after: RunOutcome) -> list[str]:
+    """Differences in the per-thread phases, one line per sentence with its threads."""
+    if before.record is None or after.record is None:
+        return []
+    old_phases = {r.function: r for r in before.record.children if r.function.startswith("<each ")}
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for new in after.record.children:
+        old = old_phases.get(new.function)
+        if old is None or not new.function.startswith("<each "):
+            continue
+        step = new.function[len("<each ") : -1]
+        for sentence in divergences(old.children, new.children):
+            grouped[sentence].append(step)
+    return [f"{_ranges(steps)}: {sentence}" for sentence, steps in grouped.items()]
+
+
+def _invariant_notes(before: RunOutcome, after: RunOutcome) -> list[str]:
+    notes = []
+    failed_before = {v.invariant for v in before.violated}
+    failed_after = {v.invariant for v in after.violated}
+    for failure in after.violated:
+        if failure.invariant in failed_before:
+            continue
+        notes.append(f"the patch breaks an invariant: {failure.text()}")
+        failed_before.add(failure.invariant)
+    for failure in before.violated:
+        if failure.invariant not in failed_after:
+            notes.append(f"the patch fixes an invariant: before, {failure.text()}")
+            failed_after.add(failure.invariant)
+    still = {v.invariant for v in before.violated} & {v.invariant for v in after.violated}
+    notes.extend(f"the invariant {invariant} fails before and after" for invariant in sorted(still))
+    return notes
 
 
 def _verdict(scenario: Scenario, before: RunOutcome, after: RunOutcome) -> str:
@@ -256,12 +300,16 @@ def _verdict(scenario: Scenario, before: RunOutcome, after: RunOutcome) -> str:
             notes.append(f"{run.unknown} task(s) unknown {label}")
     if notes:
         return f"{counts}; " + "; ".join(notes) + "."
+    invariants = _invariant_notes(before, after)
+    counters_differ = [c.values for c in before.counters] != [c.values for c in after.counters]
     if after.holds > before.holds:
         change = "the patch makes the observation hold for more tasks"
     elif after.holds < before.holds:
         change = "the patch makes the observation hold for fewer tasks"
     elif [t.holds for t in before.per_task] != [t.holds for t in after.per_task]:
         change = "the same count, but for different tasks"
+    elif counters_differ:
+        change = "the same observation, but the counters differ"
     else:
         change = "no change in outcome"
-    return f"{counts}: {change}."
+    return f"{counts}: {change}" + "".join(f"; {note}" for note in invariants) + "."

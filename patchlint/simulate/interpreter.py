@@ -3,114 +3,67 @@
 The interpreter runs the tree's own functions on a modelled ``World``.  It never
 guesses: anything it cannot evaluate (a call with no body and no primitive
 model, a field with no declared default, ``sizeof``) raises ``Stop`` and the
-run's result is unknown.  Statements live in ``interpreter_stmt``; this module
-holds expressions, calls, frames and the per-call records that the runner
-compares between the before and after runs.
+run's result is unknown.  Statements live in ``interpreter_stmt``, expressions
+in ``interpreter_expr``; this module holds calls, names, lvalues and the
+per-call records that the runner compares between the before and after runs.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from patchlint.simulate.interpreter_expr import (
-    UNINIT,
-    ExpressionMixin,
-    convert,
-    int_type,
+from patchlint.simulate import locks
+from patchlint.simulate.constants import ConstantResolver
+from patchlint.simulate.frames import (
+    Break,
+    CallRecord,
+    Continue,
+    Frame,
+    Goto,
+    Node,
+    Resolve,
+    Return,
+    Signal,
+    TraceStep,
+    child,
+    line_of,
     text_of,
 )
+from patchlint.simulate.interpreter_expr import ExpressionMixin, convert, convert_value, int_type
 from patchlint.simulate.interpreter_stmt import StatementMixin
+from patchlint.simulate.macros import Macro, MacroTable, expand
+from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.resolve import parse_snippet
 from patchlint.simulate.world import (
+    UNINIT,
     ElemLoc,
     FieldLoc,
     FuncRef,
+    Location,
     Obj,
     Ptr,
     Stop,
+    Uninitialised,
+    Value,
     VarLoc,
     World,
     describe,
-    is_pointer,
 )
+from patchlint.source import FunctionDef, SourceFile
 
-Node = Any  # tree_sitter.Node
+__all__ = [
+    "CallRecord",
+    "Frame",
+    "Interpreter",
+    "Return",
+    "Signal",
+    "TraceStep",
+    "text_of",
+]
 
-
-@dataclass
-class CallRecord:
-    """One executed call: what it was given, which way it went, what it returned."""
-
-    function: str
-    args: tuple[str, ...]
-    line: int
-    primitive: bool = False
-    path: list[tuple[Any, ...]] = field(default_factory=list)
-    children: list[CallRecord] = field(default_factory=list)
-    result: str | None = None
-    stopped: str | None = None
-
-    def signature(self) -> str:
-        return f"{self.function}({', '.join(self.args)})"
-
-
-@dataclass
-class TraceStep:
-    function: str
-    line: int
-    what: str
-    depth: int
-
-
-@dataclass
-class Frame:
-    function: str
-    src: Any  # patchlint.source.SourceFile
-    env: dict[str, Any]
-    types: dict[str, str]
-    record: CallRecord
-    scopes: list[list[Callable[[], None]]] = field(default_factory=list)
-    # Extra files whose constants are visible (a macro body runs in its caller).
-    context: list[str] = field(default_factory=list)
-
-
-class Signal(Exception):  # noqa: N818 - non-local control flow of the C program
-    pass
-
-
-class Break(Signal):
-    pass
-
-
-class Continue(Signal):
-    pass
-
-
-class Return(Signal):
-    def __init__(self, value: Any) -> None:
-        super().__init__()
-        self.value = value
-
-
-class Goto(Signal):
-    def __init__(self, label: str) -> None:
-        super().__init__(label)
-        self.label = label
-
-
-def _two_argument(resolve: Callable[..., Any]) -> Callable[[str, str | None], Any]:
-    """Accept plain ``resolver(name)`` callables as well as ``resolver(name, from_path)``."""
-    try:
-        params = inspect.signature(resolve).parameters.values()
-    except (TypeError, ValueError):
-        return resolve
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params):
-        return resolve
-    return lambda name, from_path=None: resolve(name)
+# (name, type, is_pointer) of each parameter.
+Parameter = tuple[str, str, bool]
 
 
 class Interpreter(ExpressionMixin, StatementMixin):
@@ -119,19 +72,19 @@ class Interpreter(ExpressionMixin, StatementMixin):
     def __init__(
         self,
         world: World,
-        resolve: Callable[[str, str | None], Any],
-        primitives: Any,
-        constants: Any,
-        parse_snippet: Callable[[str], Any],
+        resolve: Resolve,
+        primitives: Primitives,
+        constants: ConstantResolver,
+        parse_snippet: Callable[[str], Node],
         budget: int = 20000,
         max_depth: int = 40,
         trace: bool = False,
-        macros: Any = None,
+        macros: MacroTable | None = None,
     ) -> None:
         self.macros = macros
         self._expanding: set[str] = set()
         self.world = world
-        self.resolve = _two_argument(resolve)
+        self.resolve = resolve
         self.primitives = primitives
         self.constants = constants
         self.parse_snippet = parse_snippet
@@ -143,41 +96,20 @@ class Interpreter(ExpressionMixin, StatementMixin):
         self.frames: list[Frame] = []
         self.root = CallRecord("<run>", (), 0)
 
-    # -- bookkeeping ----------------------------------------------------------
-    def tick(self, frame: Frame | None = None, node: Node | None = None) -> None:
-        self.steps += 1
-        if self.steps > self.budget:
-            where = f" in {frame.function}" if frame else ""
-            raise Stop(f"step budget of {self.budget} exhausted{where}", kind="budget")
-
-    def note(self, frame: Frame, node: Node, what: str) -> None:
-        if self.tracing:
-            self.trace.append(
-                TraceStep(frame.function, node.start_point[0] + 1, what, len(self.frames))
-            )
-
-    def branch(self, frame: Frame, node: Node, taken: Any) -> None:
-        line = node.start_point[0] + 1
-        frame.record.path.append(("branch", line, taken))
-        self.note(frame, node, f"branch {taken}")
-
-    def line_of(self, node: Node) -> int:
-        return node.start_point[0] + 1
-
-    def resolve_local(self, name: str, from_path: str | None) -> Any:
+    def resolve_local(self, name: str, from_path: str | None) -> object | None:
         """Definitions near the caller only; plain resolvers have no cheaper mode."""
-        local = getattr(self.resolve, "local", None)
+        local: Resolve | None = getattr(self.resolve, "local", None)
         return local(name, from_path) if local is not None else self.resolve(name, from_path)
 
     # -- calls -----------------------------------------------------------------
     def call(
         self,
         name: str,
-        args: list[Any],
+        args: list[Value],
         caller: Frame | None,
         line: int = 0,
         from_path: str | None = None,
-    ) -> Any:
+    ) -> Value:
         """Call ``name`` with evaluated arguments (used for callbacks and actions).
 
         Called from outside a run (``caller`` None), every failure surfaces as
@@ -197,17 +129,23 @@ class Interpreter(ExpressionMixin, StatementMixin):
             ) from error
 
     def _call(
-        self, name: str, args: list[Any], caller: Frame | None, line: int, from_path: str | None
-    ) -> Any:
+        self, name: str, args: list[Value], caller: Frame | None, line: int, from_path: str | None
+    ) -> Value:
         found = self.resolve(name, from_path or (caller.src.path if caller else None))
-        if found is None:
+        if found is None or found[1] is None:
             raise Stop(f"unmodelled call {name}()")
         src, fdef = found
         return self.run_function(name, src, fdef, args, caller, line)
 
     def run_function(
-        self, name: str, src: Any, fdef: Any, args: list[Any], caller: Frame | None, line: int
-    ) -> Any:
+        self,
+        name: str,
+        src: SourceFile,
+        fdef: FunctionDef,
+        args: list[Value],
+        caller: Frame | None,
+        line: int,
+    ) -> Value:
         if len(self.frames) >= self.max_depth:
             raise Stop(
                 f"recursion limit of {self.max_depth} reached calling {name}()", kind="recursion"
@@ -226,12 +164,11 @@ class Interpreter(ExpressionMixin, StatementMixin):
             frame.types[pname] = "" if pptr else ptype
         self.frames.append(frame)
         self.note(frame, fdef.node, f"enter {record.signature()}")
-        result: Any = None
+        result: Value = None
         try:
-            body = fdef.node.child_by_field_name("body")
-            self.exec_block(body, frame)
+            self.exec_block(child(fdef.node, "body"), frame)
         except Return as ret:
-            result = convert(ret.value, return_type, returns_pointer)
+            result = convert_value(ret.value, return_type, returns_pointer)
         except Goto as jump:
             record.stopped = f"goto {jump.label}: label not reachable in {name}()"
             raise Stop(record.stopped, kind="unsupported") from None
@@ -251,7 +188,7 @@ class Interpreter(ExpressionMixin, StatementMixin):
         )
         return result
 
-    def signature(self, node: Node) -> tuple[list[tuple[str, str, bool]], str, bool]:
+    def signature(self, node: Node) -> tuple[list[Parameter], str, bool]:
         """Parameters (name, type, is_pointer), return type, returns-pointer."""
         declarator = node.child_by_field_name("declarator")
         returns_pointer = False
@@ -261,7 +198,7 @@ class Interpreter(ExpressionMixin, StatementMixin):
             declarator = declarator.child_by_field_name("declarator")
         if declarator is None:
             raise Stop("function without a declarator", kind="unsupported")
-        params: list[tuple[str, str, bool]] = []
+        params: list[Parameter] = []
         plist = declarator.child_by_field_name("parameters")
         for param in plist.named_children if plist is not None else []:
             if param.type == "variadic_parameter":
@@ -289,20 +226,21 @@ class Interpreter(ExpressionMixin, StatementMixin):
         return params, text_of(node.child_by_field_name("type")), returns_pointer
 
     # -- identifiers ------------------------------------------------------------
-    def lookup(self, name: str, frame: Frame) -> Any:
+    def lookup(self, name: str, frame: Frame) -> Value:
         if name in frame.env:
             value = frame.env[name]
-            if value is UNINIT:
+            if isinstance(value, Uninitialised):
                 raise Stop(f"{frame.function}: read of uninitialised {name}", kind="error")
             return value
         if name in self.world.globals:
-            return self.world.globals[name]
+            found = self.world.globals[name]
+            return None if isinstance(found, Uninitialised) else found
         if self.primitives.is_identifier(name):
-            return self.primitives.identifier(self, name, frame)
-        paths = ([frame.src.path] if getattr(frame.src, "path", None) else []) + frame.context
-        value = self.constants.lookup(name, paths)
-        if value is not None:
-            return value
+            return self.primitives.identifier(self)
+        paths = [frame.src.path, *frame.context]
+        constant = self.constants.lookup(name, paths)
+        if constant is not None:
+            return constant
         if self.resolve_local(name, frame.src.path) is not None:
             return FuncRef(name)
         macro = self.macros.find(name, frame.src.path) if self.macros else None
@@ -310,25 +248,25 @@ class Interpreter(ExpressionMixin, StatementMixin):
             return self.eval_macro(macro, [], frame)
         if self.resolve(name, frame.src.path) is not None:
             return FuncRef(name)
-        found = self.primitives.file_global(self, frame, name)
-        if found is not None:
-            self.world.globals[name] = found
-            return found
+        file_scope = self.primitives.file_global(self, frame, name)
+        if file_scope is not None:
+            self.world.globals[name] = file_scope
+            return file_scope
         if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
-            value = self.constants.value(name, paths)
+            symbolic = self.constants.value(name, paths)
             self.world.record(
                 "symbolic",
                 None,
                 f"constant {name} not found in the tree; using a distinct symbolic bit",
                 frame.function,
             )
-            return value
+            return symbolic
         raise Stop(f"identifier {name} not modelled (in {frame.function})")
 
     # -- lvalues ------------------------------------------------------------------
-    def lvalue(self, node: Node, frame: Frame) -> Any:
+    def lvalue(self, node: Node, frame: Frame) -> Location:
         kind = node.type
-        if kind == "parenthesized_expression":
+        if kind == "parenthesized_expression" and node.named_children:
             return self.lvalue(node.named_children[0], frame)
         if kind == "identifier":
             name = text_of(node)
@@ -339,23 +277,24 @@ class Interpreter(ExpressionMixin, StatementMixin):
                 return VarLoc(self.world.globals, name)
             raise Stop(f"cannot assign to {name}", kind="unsupported")
         if kind == "field_expression":
-            base = self.eval(node.child_by_field_name("argument"), frame)
+            base = self.eval(child(node, "argument"), frame)
             obj = self.deref_obj(base, node)
             return FieldLoc(obj, text_of(node.child_by_field_name("field")))
         if kind == "subscript_expression":
-            base = self.eval(node.child_by_field_name("argument"), frame)
-            index = self.eval(node.child_by_field_name("index"), frame)
+            array = child(node, "argument")
+            base = self.eval(array, frame)
+            index = self.eval(child(node, "index"), frame)
             if not isinstance(base, list) or not isinstance(index, int):
                 raise Stop(f"subscript of {describe(base)}", kind="unsupported")
-            return ElemLoc(base, index, text_of(node.child_by_field_name("argument")))
+            return ElemLoc(base, index, text_of(array))
         if kind == "pointer_expression" and text_of(node.child_by_field_name("operator")) == "*":
-            target = self.eval(node.child_by_field_name("argument"), frame)
-            if not is_pointer(target) or isinstance(target, FuncRef):
-                raise Stop(f"dereference of {describe(target)}", kind="error")
-            return target
+            target = self.eval(child(node, "argument"), frame)
+            if isinstance(target, Ptr | FieldLoc | ElemLoc | VarLoc):
+                return target
+            raise Stop(f"dereference of {describe(target)}", kind="error")
         raise Stop(f"unsupported lvalue {kind}", kind="unsupported")
 
-    def deref_obj(self, value: Any, node: Node) -> Obj:
+    def deref_obj(self, value: Value, node: Node) -> Obj:
         if isinstance(value, Obj):
             return value
         if isinstance(value, Ptr):
@@ -368,7 +307,7 @@ class Interpreter(ExpressionMixin, StatementMixin):
             raise Stop(f"NULL dereference in {text_of(node)}", kind="error")
         raise Stop(f"field access on {describe(value)} in {text_of(node)}", kind="error")
 
-    def address_of(self, node: Node, frame: Frame) -> Any:
+    def address_of(self, node: Node, frame: Frame) -> Value:
         if node.type == "identifier":
             name = text_of(node)
             if name not in frame.env:
@@ -380,29 +319,30 @@ class Interpreter(ExpressionMixin, StatementMixin):
         loc = self.lvalue(node, frame)
         if isinstance(loc, Ptr):
             return loc
-        inner = loc.load() if not isinstance(loc, VarLoc) or loc.name in loc.env else None
+        if isinstance(loc, VarLoc) and isinstance(loc.env.get(loc.name, UNINIT), Uninitialised):
+            return loc
+        inner = loc.load()
         if isinstance(inner, Obj):
             return Ptr(inner)
         return loc
 
-    def store(self, loc: Any, value: Any, frame: Frame) -> None:
+    def store(self, loc: Location, value: Value, frame: Frame) -> None:
         if isinstance(loc, VarLoc) and loc.env is frame.env:
-            value = convert(value, frame.types.get(loc.name, ""))
+            value = convert_value(value, frame.types.get(loc.name, ""))
         loc.store(value)
 
-    def _e_call_expression(self, node: Node, frame: Frame) -> Any:
-        self.tick(frame, node)
-        function = node.child_by_field_name("function")
+    def _call_expression(self, node: Node, frame: Frame) -> Value:
+        self.tick(frame)
+        function = child(node, "function")
         args = node.child_by_field_name("arguments")
         arg_nodes = [c for c in args.named_children if c.type != "comment"] if args else []
-        line = self.line_of(node)
+        line = line_of(node)
         if function.type == "call_expression":  # guard(kind)(lock)
-            inner = function.child_by_field_name("function")
-            if text_of(inner) == "guard":
-                return self.primitives.guard(self, frame, function, arg_nodes)
+            if text_of(function.child_by_field_name("function")) == "guard":
+                return locks.guard(self, frame, function, arg_nodes)
             raise Stop(f"call through {text_of(function)[:40]}", kind="unsupported")
-        if function.type == "parenthesized_expression":
-            function = function.named_children[0] if function.named_children else function
+        if function.type == "parenthesized_expression" and function.named_children:
+            function = function.named_children[0]
         if function.type != "identifier":
             target = self.eval(function, frame)
             if not isinstance(target, FuncRef):
@@ -425,20 +365,29 @@ class Interpreter(ExpressionMixin, StatementMixin):
         self.note(frame, node, f"call {name}")
         return self.call(name, values, frame, line)
 
-    def eval_macro(self, macro: Any, arg_nodes: list[Node], frame: Frame) -> Any:
-        """Evaluate the tree's expansion of a macro in the caller's frame."""
-        from patchlint.simulate.macros import expand
-        from patchlint.simulate.resolve import parse_snippet
+    def eval(self, node: Node, frame: Frame) -> Value:
+        if node.type == "call_expression":
+            return self._call_expression(node, frame)
+        return super().eval(node, frame)
 
+    def eval_macro(self, macro: Macro, arg_nodes: list[Node], frame: Frame) -> Value:
+        """Evaluate the tree's expansion of a macro in the caller's frame."""
         if macro.name in self._expanding:
             raise Stop(f"macro {macro.name} expands to itself", kind="unsupported")
         text = expand(macro, [text_of(a) for a in arg_nodes])
+        statements: Node | None = None
         try:
             source, _, node = parse_snippet(text, macro.path)
-        except ValueError as error:
-            raise Stop(
-                f"macro {macro.name} does not expand to an expression", kind="unsupported"
-            ) from error
+        except ValueError:
+            # A statement macro (`do { ... } while (0)`): run it for its effects.
+            try:
+                source, _, statements = parse_snippet(f"{text};", macro.path, kind="body")
+            except ValueError as error:
+                raise Stop(
+                    f"macro {macro.name} expands to neither an expression nor statements",
+                    kind="unsupported",
+                ) from error
+            node = statements
         frame.record.path.append(("call", macro.name))
         inner = Frame(
             frame.function,
@@ -451,6 +400,9 @@ class Interpreter(ExpressionMixin, StatementMixin):
         )
         self._expanding.add(macro.name)
         try:
+            if statements is not None:
+                self.exec_sequence(self.statements_of(statements), inner)
+                return None
             return self.eval(node, inner)
         finally:
             self._expanding.discard(macro.name)

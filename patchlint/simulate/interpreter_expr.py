@@ -7,29 +7,25 @@ division), and anything else stops the run rather than guessing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TypeAlias
 
+from patchlint.simulate.frames import Engine, Frame, Node, child, line_of, text_of
 from patchlint.simulate.world import (
     ElemLoc,
     FieldLoc,
     Obj,
     Ptr,
+    Slot,
     Stop,
+    Uninitialised,
+    Value,
     VarLoc,
     describe,
     truth,
 )
-
-if TYPE_CHECKING:
-    from patchlint.simulate.interpreter import Frame
-
-Node = Any
-
-
-UNINIT = object()
-
 
 _INT_TYPES = {
     "bool": (1, False),
@@ -54,6 +50,7 @@ _INT_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def int_type(type_text: str) -> tuple[int, bool] | None:
     """(bits, signed) for a scalar C type name, ``None`` for anything else."""
     words = [
@@ -79,9 +76,9 @@ def int_type(type_text: str) -> tuple[int, bool] | None:
     return (bits, signed and not unsigned)
 
 
-def convert(value: Any, type_text: str, pointer: bool = False) -> Any:
+def convert(value: Slot, type_text: str, pointer: bool = False) -> Slot:
     """C conversion of a value to a declared type (bool keeps 0/1, unsigned wraps)."""
-    if pointer or value is UNINIT:
+    if pointer or isinstance(value, Uninitialised):
         return value
     kind = int_type(type_text)
     if kind is None:
@@ -97,8 +94,9 @@ def convert(value: Any, type_text: str, pointer: bool = False) -> Any:
     return value
 
 
-def text_of(node: Node) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None else ""
+def convert_value(value: Value, type_text: str, pointer: bool = False) -> Value:
+    converted = convert(value, type_text, pointer)
+    return None if isinstance(converted, Uninitialised) else converted
 
 
 def _number(text: str) -> int:
@@ -119,7 +117,7 @@ def _number(text: str) -> int:
     return int(body)
 
 
-def same(a: Any, b: Any) -> bool:
+def same(a: Value, b: Value) -> bool:
     """C pointer/scalar equality, treating an embedded object as its address."""
     if isinstance(a, Obj):
         a = Ptr(a)
@@ -147,24 +145,37 @@ _ARITH: dict[str, Callable[[int, int], int]] = {
     ">=": lambda a, b: int(a >= b),
 }
 
+ExpressionHandler: TypeAlias = "Callable[[ExpressionMixin, Node, Frame], Value]"
+_EXPRESSIONS: dict[str, ExpressionHandler] = {}
 
-class ExpressionMixin:
+
+def _handles(*kinds: str) -> Callable[[ExpressionHandler], ExpressionHandler]:
+    def register(handler: ExpressionHandler) -> ExpressionHandler:
+        for kind in kinds:
+            _EXPRESSIONS[kind] = handler
+        return handler
+
+    return register
+
+
+class ExpressionMixin(Engine):
     """Expression evaluation; see ``Interpreter`` for the state it relies on."""
 
-    # -- expressions --------------------------------------------------------------
-    def eval(self, node: Node, frame: Frame) -> Any:
-        method = getattr(self, "_e_" + node.type, None)
-        if method is None:
+    def eval(self, node: Node, frame: Frame) -> Value:
+        handler = _EXPRESSIONS.get(node.type)
+        if handler is None:
             raise Stop(
-                f"unsupported expression {node.type} at {frame.function}:{self.line_of(node)}",
+                f"unsupported expression {node.type} at {frame.function}:{line_of(node)}",
                 kind="unsupported",
             )
-        return method(node, frame)
+        return handler(self, node, frame)
 
-    def _e_number_literal(self, node: Node, frame: Frame) -> Any:
+    @_handles("number_literal")
+    def _number_literal(self, node: Node, frame: Frame) -> Value:
         return _number(text_of(node))
 
-    def _e_char_literal(self, node: Node, frame: Frame) -> Any:
+    @_handles("char_literal")
+    def _char_literal(self, node: Node, frame: Frame) -> Value:
         body = text_of(node)[1:-1]
         escapes = {"\\n": 10, "\\t": 9, "\\0": 0, "\\\\": 92, "\\'": 39}
         if body in escapes:
@@ -173,57 +184,62 @@ class ExpressionMixin:
             raise Stop(f"char literal {body}", kind="unsupported")
         return ord(body)
 
-    def _e_string_literal(self, node: Node, frame: Frame) -> Any:
+    @_handles("string_literal", "concatenated_string")
+    def _string_literal(self, node: Node, frame: Frame) -> Value:
         return text_of(node)
 
-    _e_concatenated_string = _e_string_literal
-
-    def _e_true(self, node: Node, frame: Frame) -> Any:
+    @_handles("true")
+    def _true(self, node: Node, frame: Frame) -> Value:
         return 1
 
-    def _e_false(self, node: Node, frame: Frame) -> Any:
+    @_handles("false", "null")
+    def _false(self, node: Node, frame: Frame) -> Value:
         return 0
 
-    def _e_null(self, node: Node, frame: Frame) -> Any:
-        return 0
-
-    def _e_identifier(self, node: Node, frame: Frame) -> Any:
+    @_handles("identifier")
+    def _identifier(self, node: Node, frame: Frame) -> Value:
         return self.lookup(text_of(node), frame)
 
-    def _e_parenthesized_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("parenthesized_expression")
+    def _parenthesized_expression(self, node: Node, frame: Frame) -> Value:
         inner = [c for c in node.named_children if c.type != "comment"]
         if len(inner) != 1:
             raise Stop("empty parentheses", kind="unsupported")
         return self.eval(inner[0], frame)
 
-    def _e_comma_expression(self, node: Node, frame: Frame) -> Any:
-        self.eval(node.child_by_field_name("left"), frame)
-        return self.eval(node.child_by_field_name("right"), frame)
+    @_handles("comma_expression")
+    def _comma_expression(self, node: Node, frame: Frame) -> Value:
+        self.eval(child(node, "left"), frame)
+        return self.eval(child(node, "right"), frame)
 
-    def _e_conditional_expression(self, node: Node, frame: Frame) -> Any:
-        cond = truth(self.eval(node.child_by_field_name("condition"), frame))
+    @_handles("conditional_expression")
+    def _conditional_expression(self, node: Node, frame: Frame) -> Value:
+        condition = child(node, "condition")
+        cond = truth(self.eval(condition, frame))
         self.branch(frame, node, cond)
         chosen = node.child_by_field_name("consequence" if cond else "alternative")
         if chosen is None:  # GNU `a ?: b`
-            return self.eval(node.child_by_field_name("condition"), frame)
+            return self.eval(condition, frame)
         return self.eval(chosen, frame)
 
-    def _e_unary_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("unary_expression")
+    def _unary_expression(self, node: Node, frame: Frame) -> Value:
         op = text_of(node.child_by_field_name("operator"))
-        value = self.eval(node.child_by_field_name("argument"), frame)
+        value = self.eval(child(node, "argument"), frame)
         if op == "!":
             return int(not truth(value))
         if not isinstance(value, int):
             raise Stop(f"arithmetic {op} on {describe(value)}", kind="error")
         return {"~": ~value, "-": -value, "+": value}.get(op, value)
 
-    def _e_binary_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("binary_expression")
+    def _binary_expression(self, node: Node, frame: Frame) -> Value:
         op = text_of(node.child_by_field_name("operator"))
-        left_node, right_node = node.child_by_field_name("left"), node.child_by_field_name("right")
+        left_node, right_node = child(node, "left"), child(node, "right")
         if op in ("&&", "||"):
-            left = truth(self.eval(left_node, frame))
-            if (op == "&&" and not left) or (op == "||" and left):
-                return int(left)
+            first = truth(self.eval(left_node, frame))
+            if (op == "&&" and not first) or (op == "||" and first):
+                return int(first)
             return int(truth(self.eval(right_node, frame)))
         left = self.eval(left_node, frame)
         right = self.eval(right_node, frame)
@@ -233,7 +249,7 @@ class ExpressionMixin:
             return int(not same(left, right))
         return self.arith(op, left, right, node)
 
-    def arith(self, op: str, left: Any, right: Any, node: Node) -> int:
+    def arith(self, op: str, left: Value, right: Value, node: Node) -> int:
         if not isinstance(left, int) or not isinstance(right, int):
             raise Stop(
                 f"arithmetic {op} on {describe(left)} and {describe(right)} ({text_of(node)[:60]})",
@@ -248,9 +264,10 @@ class ExpressionMixin:
             raise Stop(f"operator {op}", kind="unsupported")
         return _ARITH[op](left, right)
 
-    def _e_pointer_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("pointer_expression")
+    def _pointer_expression(self, node: Node, frame: Frame) -> Value:
         op = text_of(node.child_by_field_name("operator"))
-        argument = node.child_by_field_name("argument")
+        argument = child(node, "argument")
         if op == "&":
             return self.address_of(argument, frame)
         target = self.eval(argument, frame)
@@ -260,34 +277,38 @@ class ExpressionMixin:
             return target.load()
         raise Stop(f"dereference of {describe(target)}", kind="error")
 
-    def _e_field_expression(self, node: Node, frame: Frame) -> Any:
-        base = self.eval(node.child_by_field_name("argument"), frame)
+    @_handles("field_expression")
+    def _field_expression(self, node: Node, frame: Frame) -> Value:
+        base = self.eval(child(node, "argument"), frame)
         obj = self.deref_obj(base, node)
         return obj.get(text_of(node.child_by_field_name("field")))
 
-    def _e_subscript_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("subscript_expression")
+    def _subscript_expression(self, node: Node, frame: Frame) -> Value:
         return self.lvalue(node, frame).load()
 
-    def _e_cast_expression(self, node: Node, frame: Frame) -> Any:
-        value = self.eval(node.child_by_field_name("value"), frame)
+    @_handles("cast_expression")
+    def _cast_expression(self, node: Node, frame: Frame) -> Value:
+        value = self.eval(child(node, "value"), frame)
         type_node = node.child_by_field_name("type")
         pointer = type_node is not None and type_node.child_by_field_name("declarator") is not None
         base = text_of(type_node.child_by_field_name("type")) if type_node is not None else ""
-        return convert(value, base, pointer)
+        return convert_value(value, base, pointer)
 
-    def _e_assignment_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("assignment_expression")
+    def _assignment_expression(self, node: Node, frame: Frame) -> Value:
         op = text_of(node.child_by_field_name("operator"))
-        loc = self.lvalue(node.child_by_field_name("left"), frame)
-        value = self.eval(node.child_by_field_name("right"), frame)
+        loc = self.lvalue(child(node, "left"), frame)
+        value = self.eval(child(node, "right"), frame)
         if op != "=":
             value = self.arith(op[:-1], loc.load(), value, node)
         self.store(loc, value, frame)
         return loc.load()
 
-    def _e_update_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("update_expression")
+    def _update_expression(self, node: Node, frame: Frame) -> Value:
         op = text_of(node.child_by_field_name("operator"))
-        argument = node.child_by_field_name("argument")
-        loc = self.lvalue(argument, frame)
+        loc = self.lvalue(child(node, "argument"), frame)
         old = loc.load()
         if not isinstance(old, int):
             raise Stop(f"{op} on {describe(old)}", kind="unsupported")
@@ -295,5 +316,6 @@ class ExpressionMixin:
         prefix = node.children[0].type in ("++", "--")
         return loc.load() if prefix else old
 
-    def _e_sizeof_expression(self, node: Node, frame: Frame) -> Any:
+    @_handles("sizeof_expression")
+    def _sizeof_expression(self, node: Node, frame: Frame) -> Value:
         raise Stop("sizeof is not modelled", kind="unsupported")

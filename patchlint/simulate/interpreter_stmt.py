@@ -6,15 +6,35 @@ mixed into ``Interpreter`` and uses its ``eval``/``lvalue``/``branch`` helpers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TypeAlias
 
+from patchlint.simulate.frames import (
+    Break,
+    Continue,
+    Engine,
+    Frame,
+    Goto,
+    Node,
+    Return,
+    child,
+    line_of,
+    text_of,
+)
+from patchlint.simulate.interpreter_expr import convert, same
+from patchlint.simulate.iterators import run_construct, run_do_iterator
 from patchlint.simulate.preproc import eval_condition
-from patchlint.simulate.world import Obj, Ptr, Stop, truth
-
-if TYPE_CHECKING:
-    from patchlint.simulate.interpreter import Frame
-
-Node = Any
+from patchlint.simulate.world import (
+    UNINIT,
+    Obj,
+    Ptr,
+    Slot,
+    Stop,
+    Uninitialised,
+    Value,
+    describe,
+    truth,
+)
 
 _SKIPPED = {
     "comment",
@@ -33,8 +53,20 @@ _SKIPPED = {
 }
 _PREPROC = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
 
+StatementHandler: TypeAlias = "Callable[[StatementMixin, Node, Frame], None]"
+_STATEMENTS: dict[str, StatementHandler] = {}
 
-class StatementMixin:
+
+def _handles(*kinds: str) -> Callable[[StatementHandler], StatementHandler]:
+    def register(handler: StatementHandler) -> StatementHandler:
+        for kind in kinds:
+            _STATEMENTS[kind] = handler
+        return handler
+
+    return register
+
+
+class StatementMixin(Engine):
     """Statement execution; see ``Interpreter`` for the state it relies on."""
 
     # -- blocks and scopes --------------------------------------------------------
@@ -52,11 +84,11 @@ class StatementMixin:
     def statements_of(self, node: Node) -> list[Node]:
         """The statements a block (or a configured #if branch inside it) contains."""
         out: list[Node] = []
-        for child in node.named_children:
-            if child.type in _PREPROC:
-                out.extend(self.preproc_branch(child))
-            elif child.type not in _SKIPPED:
-                out.append(child)
+        for item in node.named_children:
+            if item.type in _PREPROC:
+                out.extend(self.preproc_branch(item))
+            elif item.type not in _SKIPPED:
+                out.append(item)
         return out
 
     def preproc_branch(self, node: Node) -> list[Node]:
@@ -65,44 +97,45 @@ class StatementMixin:
         kind = node.type
         if kind == "preproc_else":
             return self.statements_of_preproc(node, skip=())
-        if kind == "preproc_ifdef" or kind == "preproc_elifdef":
+        if kind in ("preproc_ifdef", "preproc_elifdef"):
             name = node.child_by_field_name("name")
             directive = node.children[0].type if node.children else "#ifdef"
             wanted = "ndef" not in directive
-            taken = (name is not None and name.text.decode() in defined) == wanted
+            taken = (name is not None and text_of(name) in defined) == wanted
         else:
             cond = node.child_by_field_name("condition")
-            taken = eval_condition(cond.text.decode() if cond is not None else "1", defined)
+            taken = eval_condition(text_of(cond) if cond is not None else "1", defined)
         if taken:
             return self.statements_of_preproc(node, skip=("name", "condition", "alternative"))
         alternative = node.child_by_field_name("alternative")
         return self.preproc_branch(alternative) if alternative is not None else []
 
     def statements_of_preproc(self, node: Node, skip: tuple[str, ...]) -> list[Node]:
-        skipped = {
-            node.child_by_field_name(f).id for f in skip if node.child_by_field_name(f) is not None
-        }
+        skipped = set()
+        for name in skip:
+            found = node.child_by_field_name(name)
+            if found is not None:
+                skipped.add(found.id)
         out: list[Node] = []
-        for child in node.named_children:
-            if child.id in skipped:
+        for item in node.named_children:
+            if item.id in skipped:
                 continue
-            if child.type in _PREPROC:
-                out.extend(self.preproc_branch(child))
-            elif child.type not in _SKIPPED:
-                out.append(child)
+            if item.type in _PREPROC:
+                out.extend(self.preproc_branch(item))
+            elif item.type not in _SKIPPED:
+                out.append(item)
         return out
 
     def exec_sequence(self, statements: list[Node], frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Goto
-
         labels = {}
         for index, stmt in enumerate(statements):
             # `a: b: stmt` nests one labeled statement in another.
-            while stmt is not None and stmt.type == "labeled_statement":
-                label = stmt.child_by_field_name("label")
-                labels[label.text.decode()] = index
-                inner = [c for c in stmt.named_children if c.id != label.id]
-                stmt = inner[0] if inner else None
+            current: Node | None = stmt
+            while current is not None and current.type == "labeled_statement":
+                label = child(current, "label")
+                labels[text_of(label)] = index
+                inner = [c for c in current.named_children if c.id != label.id]
+                current = inner[0] if inner else None
         index = 0
         while index < len(statements):
             try:
@@ -116,52 +149,55 @@ class StatementMixin:
 
     # -- statements ---------------------------------------------------------------
     def exec_stmt(self, node: Node, frame: Frame) -> None:
-        self.tick(frame, node)
+        self.tick(frame)
         kind = node.type
         if kind in _SKIPPED:
             return
         if kind in _PREPROC:
             self.exec_sequence(self.preproc_branch(node), frame)
             return
-        method = getattr(self, "_s_" + kind, None)
-        if method is None:
+        handler = _STATEMENTS.get(kind)
+        if handler is None:
             raise Stop(
-                f"unsupported statement {kind} at {frame.function}:{node.start_point[0] + 1}",
+                f"unsupported statement {kind} at {frame.function}:{line_of(node)}",
                 kind="unsupported",
             )
-        method(node, frame)
+        handler(self, node, frame)
 
-    def _s_compound_statement(self, node: Node, frame: Frame) -> None:
+    @_handles("compound_statement")
+    def _compound_statement(self, node: Node, frame: Frame) -> None:
         self.exec_block(node, frame)
 
-    def _s_expression_statement(self, node: Node, frame: Frame) -> None:
-        for child in node.named_children:
-            if child.type != "comment":
-                self.eval(child, frame)
+    @_handles("expression_statement")
+    def _expression_statement(self, node: Node, frame: Frame) -> None:
+        for item in node.named_children:
+            if item.type != "comment":
+                self.eval(item, frame)
 
-    def _s_attributed_statement(self, node: Node, frame: Frame) -> None:
-        for child in node.named_children:
-            if child.type != "attribute_declaration":
-                self.exec_stmt(child, frame)
+    @_handles("attributed_statement")
+    def _attributed_statement(self, node: Node, frame: Frame) -> None:
+        for item in node.named_children:
+            if item.type != "attribute_declaration":
+                self.exec_stmt(item, frame)
 
-    def _s_labeled_statement(self, node: Node, frame: Frame) -> None:
-        label = node.child_by_field_name("label")
-        for child in node.named_children:
-            if child is not None and child.id != label.id:
-                self.exec_stmt(child, frame)
+    @_handles("labeled_statement")
+    def _labeled_statement(self, node: Node, frame: Frame) -> None:
+        label = child(node, "label")
+        for item in node.named_children:
+            if item.id != label.id:
+                self.exec_stmt(item, frame)
 
-    def _s_declaration(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter_expr import UNINIT, convert
-
-        type_text = node.child_by_field_name("type").text.decode()
+    @_handles("declaration")
+    def declaration(self, node: Node, frame: Frame) -> None:
+        type_text = text_of(child(node, "type"))
         if any(c.type == "storage_class_specifier" and c.text == b"static" for c in node.children):
             raise Stop(f"static local in {frame.function}", kind="unsupported")
         for declarator in node.children_by_field_name("declarator"):
-            value: Any = UNINIT
-            target = declarator
+            value: Slot = UNINIT
+            target: Node | None = declarator
             if declarator.type == "init_declarator":
-                target = declarator.child_by_field_name("declarator")
-                init = declarator.child_by_field_name("value")
+                target = child(declarator, "declarator")
+                init = child(declarator, "value")
                 if init.type == "initializer_list":
                     value = self.initializer(init, frame)
                 else:
@@ -180,64 +216,64 @@ class StatementMixin:
                 )
             if target is None:
                 raise Stop("declaration without a name", kind="unsupported")
-            name = target.text.decode()
-            if array and value is UNINIT:
+            name = text_of(target)
+            if array and isinstance(value, Uninitialised):
                 value = [0] * 8
-            elif value is UNINIT and type_text.startswith(("struct", "union")) and not pointer:
+            elif (
+                isinstance(value, Uninitialised)
+                and type_text.startswith(("struct", "union"))
+                and not pointer
+            ):
                 value = self.world.new(type_text.split()[-1], f"{frame.function}.{name}")
             frame.env[name] = convert(value, "" if pointer else type_text, pointer)
             frame.types[name] = "" if pointer else type_text
             self.note(frame, node, f"{name} = {_short(frame.env[name])}")
 
-    def initializer(self, node: Node, frame: Frame) -> Any:
+    def initializer(self, node: Node, frame: Frame) -> Value:
         items = [c for c in node.named_children if c.type != "comment"]
         if all(c.type != "initializer_pair" for c in items):
-            return [self.eval(c, frame) for c in items] or [0] * 8
+            values: list[Value] = [self.eval(c, frame) for c in items]
+            return values or [0] * 8
         obj = self.world.new("anonymous", f"{frame.function}.initializer")
         for pair in items:
             designator = pair.child_by_field_name("designator")
             value = pair.child_by_field_name("value")
             if designator is None or value is None or designator.type != "field_designator":
                 raise Stop("initializer designator", kind="unsupported")
-            obj.set(designator.text.decode().lstrip("."), self.eval(value, frame))
+            obj.set(text_of(designator).lstrip("."), self.eval(value, frame))
         return obj
 
-    def _s_if_statement(self, node: Node, frame: Frame) -> None:
-        cond = truth(self.eval(node.child_by_field_name("condition"), frame))
+    @_handles("if_statement")
+    def _if_statement(self, node: Node, frame: Frame) -> None:
+        cond = truth(self.eval(child(node, "condition"), frame))
         self.branch(frame, node, cond)
         if cond:
-            self.exec_stmt(node.child_by_field_name("consequence"), frame)
+            self.exec_stmt(child(node, "consequence"), frame)
             return
         alternative = node.child_by_field_name("alternative")
         if alternative is not None:
-            for child in alternative.named_children:
-                self.exec_stmt(child, frame)
+            for item in alternative.named_children:
+                self.exec_stmt(item, frame)
 
-    def _s_return_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Return
-
+    @_handles("return_statement")
+    def _return_statement(self, node: Node, frame: Frame) -> None:
         values = [c for c in node.named_children if c.type != "comment"]
         raise Return(self.eval(values[0], frame) if values else None)
 
-    def _s_break_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Break
-
+    @_handles("break_statement")
+    def _break_statement(self, node: Node, frame: Frame) -> None:
         raise Break()
 
-    def _s_continue_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Continue
-
+    @_handles("continue_statement")
+    def _continue_statement(self, node: Node, frame: Frame) -> None:
         raise Continue()
 
-    def _s_goto_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Goto
-
-        raise Goto(node.child_by_field_name("label").text.decode())
+    @_handles("goto_statement")
+    def _goto_statement(self, node: Node, frame: Frame) -> None:
+        raise Goto(text_of(child(node, "label")))
 
     def loop_body(self, body: Node, frame: Frame) -> bool:
         """Run one iteration; False when the loop must stop (break)."""
-        from patchlint.simulate.interpreter import Break, Continue
-
         try:
             self.exec_stmt(body, frame)
         except Break:
@@ -246,65 +282,63 @@ class StatementMixin:
             pass
         return True
 
-    def _s_while_statement(self, node: Node, frame: Frame) -> None:
+    @_handles("while_statement")
+    def _while_statement(self, node: Node, frame: Frame) -> None:
+        condition, body = child(node, "condition"), child(node, "body")
         while True:
-            self.tick(frame, node)
-            cond = truth(self.eval(node.child_by_field_name("condition"), frame))
+            self.tick(frame)
+            cond = truth(self.eval(condition, frame))
             self.branch(frame, node, cond)
-            if not cond or not self.loop_body(node.child_by_field_name("body"), frame):
+            if not cond or not self.loop_body(body, frame):
                 return
 
-    def _s_do_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.iterators import run_do_iterator
-
-        if run_do_iterator(self.primitives, self, frame, node):
+    @_handles("do_statement")
+    def _do_statement(self, node: Node, frame: Frame) -> None:
+        if run_do_iterator(self, frame, node):
             return
+        condition, body = child(node, "condition"), child(node, "body")
         while True:
-            self.tick(frame, node)
-            if not self.loop_body(node.child_by_field_name("body"), frame):
+            self.tick(frame)
+            if not self.loop_body(body, frame):
                 return
-            cond = truth(self.eval(node.child_by_field_name("condition"), frame))
+            cond = truth(self.eval(condition, frame))
             self.branch(frame, node, cond)
             if not cond:
                 return
 
-    def _s_for_statement(self, node: Node, frame: Frame) -> None:
-        construct = self.primitives.construct_for(frame.src, node)
-        if construct is not None:
-            self.primitives.run_construct(self, frame, node, construct)
+    @_handles("for_statement")
+    def _for_statement(self, node: Node, frame: Frame) -> None:
+        if run_construct(self, frame, node):
             return
         frame.scopes.append([])
         try:
             init = node.child_by_field_name("initializer")
             if init is not None:
                 if init.type == "declaration":
-                    self._s_declaration(init, frame)
+                    self.declaration(init, frame)
                 else:
                     self.eval(init, frame)
             cond_node = node.child_by_field_name("condition")
             update = node.child_by_field_name("update")
+            body = child(node, "body")
             while True:
-                self.tick(frame, node)
+                self.tick(frame)
                 if cond_node is not None:
                     cond = truth(self.eval(cond_node, frame))
                     self.branch(frame, node, cond)
                     if not cond:
                         return
-                if not self.loop_body(node.child_by_field_name("body"), frame):
+                if not self.loop_body(body, frame):
                     return
                 if update is not None:
                     self.eval(update, frame)
         finally:
             self.leave_scope(frame)
 
-    def _s_switch_statement(self, node: Node, frame: Frame) -> None:
-        from patchlint.simulate.interpreter import Break
-        from patchlint.simulate.interpreter_expr import same
-
-        value = self.eval(node.child_by_field_name("condition"), frame)
-        cases = [
-            c for c in node.child_by_field_name("body").named_children if c.type == "case_statement"
-        ]
+    @_handles("switch_statement")
+    def _switch_statement(self, node: Node, frame: Frame) -> None:
+        value = self.eval(child(node, "condition"), frame)
+        cases = [c for c in child(node, "body").named_children if c.type == "case_statement"]
         start = None
         for index, case in enumerate(cases):
             label = case.child_by_field_name("value")
@@ -315,17 +349,12 @@ class StatementMixin:
             start = next(
                 (i for i, c in enumerate(cases) if c.child_by_field_name("value") is None), None
             )
-        self.branch(
-            frame,
-            node,
-            "default"
-            if start is not None and cases[start].child_by_field_name("value") is None
-            else (
-                f"case {cases[start].child_by_field_name('value').text.decode()}"
-                if start is not None
-                else "none"
-            ),
-        )
+        if start is None:
+            taken = "none"
+        else:
+            label = cases[start].child_by_field_name("value")
+            taken = "default" if label is None else f"case {text_of(label)}"
+        self.branch(frame, node, taken)
         if start is None:
             return
         body: list[Node] = []
@@ -341,12 +370,7 @@ class StatementMixin:
             self.leave_scope(frame)
 
 
-def _short(value: Any) -> str:
-    from patchlint.simulate.interpreter_expr import UNINIT
-    from patchlint.simulate.world import describe
-
-    if value is UNINIT:
-        return "(uninitialised)"
+def _short(value: Slot) -> str:
     if isinstance(value, Obj | Ptr):
         return describe(value)
     text = describe(value)

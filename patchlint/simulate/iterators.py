@@ -9,26 +9,21 @@ refused: the point is to report it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from patchlint.simulate.world import Obj, Ptr, Stop
-
-if TYPE_CHECKING:
-    from patchlint.simulate.interpreter import Frame, Interpreter
-    from patchlint.simulate.primitives import Primitives
-
-Node = Any
+from patchlint.simulate import locks
+from patchlint.simulate.frames import Break, Continue, Engine, Frame, Node, child, line_of
+from patchlint.simulate.world import Obj, Ptr, Stop, Value, as_obj
+from patchlint.source import Construct, SourceFile
 
 
-def _task(value: Any, what: str) -> Obj:
+def _task(value: Value, what: str) -> Obj:
     obj = value.obj if isinstance(value, Ptr) else value
     if not isinstance(obj, Obj) or obj.type != "task_struct":
         raise Stop(f"{what}: not a task", kind="error")
     return obj
 
 
-def _protected(prims: Primitives, interp: Interpreter, locks: list[str], task: Obj | None) -> bool:
-    world = interp.world
+def _protected(engine: Engine, locks: tuple[str, ...], task: Obj | None) -> bool:
+    world = engine.world
     for lock in locks:
         if lock == "rcu" and world.holds("rcu"):
             return True
@@ -46,35 +41,73 @@ def _protected(prims: Primitives, interp: Interpreter, locks: list[str], task: O
     return False
 
 
-def run_iterator(
-    prims: Primitives, interp: Interpreter, frame: Frame, node: Node, construct: Any
+def _check_protection(
+    engine: Engine, frame: Frame, node: Node, name: str, locks: tuple[str, ...], owner: Obj | None
 ) -> None:
-    spec = prims.iterators.get(construct.name)
+    if not _protected(engine, locks, owner):
+        engine.world.record(
+            "violation",
+            None,
+            f"{name}() walk without {' or '.join(locks)} held",
+            frame.function,
+            line_of(node),
+        )
+
+
+def construct_at(
+    src: SourceFile, node: Node, anchor: int, kinds: tuple[str, ...]
+) -> Construct | None:
+    """The normaliser's record of the macro rewritten at byte ``anchor`` inside ``node``."""
+    for construct in src.constructs_in(node):
+        if construct.start == anchor and construct.kind in kinds:
+            return construct
+    return None
+
+
+def run_construct(engine: Engine, frame: Frame, node: Node) -> bool:
+    """Run a ``for`` statement that is a rewritten iterator or scoped guard; False if not one."""
+    construct = construct_at(frame.src, node, node.start_byte, ("iterator", "scoped_guard"))
+    if construct is None:
+        return False
+    if construct.kind == "scoped_guard":
+        run_scoped_guard(engine, frame, node, construct)
+    else:
+        run_iterator(engine, frame, node, construct)
+    return True
+
+
+def run_iterator(engine: Engine, frame: Frame, node: Node, construct: Construct) -> None:
+    spec = engine.primitives.iterators.get(construct.name)
     if spec is None:
         raise Stop(f"unmodelled iterator {construct.name}()")
-    args = [interp.parse_snippet(a) for a in construct.args]
-    world = interp.world
-    walk = spec["walk"]
+    args = [engine.parse_snippet(a) for a in construct.args]
+    world = engine.world
+    walk = spec.walk
     frame.record.path.append(("call", construct.name))
     owner: Obj | None = None
+    items: list[tuple[Node, Obj]]
     if walk in ("threads", "other_threads"):
         if len(args) != 2:
             raise Stop(f"{construct.name} takes 2 arguments", kind="error")
-        owner = _task(interp.eval(args[0], frame), construct.name)
+        owner = _task(engine.eval(args[0], frame), construct.name)
         threads = world.threads_of(owner)
         if walk == "other_threads":
             start = threads.index(owner)
             threads = threads[start + 1 :] + threads[:start]
         items = [(args[1], t) for t in threads]
     elif walk == "signal_threads":
-        signal = interp.eval(args[0], frame)
-        sig = signal.obj if isinstance(signal, Ptr) else signal
-        if not isinstance(sig, Obj):
-            raise Stop(f"{construct.name}: not a signal struct", kind="error")
-        threads = [t.obj if isinstance(t, Ptr) else t for t in sig.get("thread_list")]
+        if len(args) != 2:
+            raise Stop(f"{construct.name} takes 2 arguments", kind="error")
+        sig = as_obj(engine.eval(args[0], frame), construct.name)
+        listed = sig.get("thread_list")
+        if not isinstance(listed, list):
+            raise Stop(f"{construct.name}: {sig.label} has no thread list", kind="error")
+        threads = [as_obj(t, construct.name) for t in listed]
         owner = threads[0] if threads else None
         items = [(args[1], t) for t in threads]
     elif walk == "leaders":
+        if not args:
+            raise Stop(f"{construct.name} takes 1 argument", kind="error")
         items = [(args[0], t) for t in world.leaders()]
     elif walk == "all_threads":
         if len(args) != 2:
@@ -86,68 +119,51 @@ def run_iterator(
                 items.append((args[1], thread))
     else:
         raise Stop(f"iterator walk {walk} not modelled", kind="error")
-    if not _protected(prims, interp, list(spec.get("protected_by", [])), owner):
-        locks = " or ".join(spec.get("protected_by", []))
-        world.record(
-            "violation",
-            None,
-            f"{construct.name}() walk without {locks} held",
-            frame.function,
-            node.start_point[0] + 1,
-        )
-    body = node.child_by_field_name("body")
-    pairs = walk == "all_threads"
+    _check_protection(engine, frame, node, construct.name, spec.protected_by, owner)
+    body = child(node, "body")
+    width = 2 if walk == "all_threads" else 1
     index = 0
     while index < len(items):
-        interp.tick(frame, node)
-        step = items[index : index + 2] if pairs else items[index : index + 1]
+        engine.tick(frame)
+        step = items[index : index + width]
         for target, task in step:
-            interp.store(interp.lvalue(target, frame), Ptr(task), frame)
-        interp.branch(frame, node, f"{construct.name} -> {step[-1][1].label}")
+            engine.store(engine.lvalue(target, frame), Ptr(task), frame)
+        engine.branch(frame, node, f"{construct.name} -> {step[-1][1].label}")
         index += len(step)
-        if not interp.loop_body(body, frame):
+        if not engine.loop_body(body, frame):
             return
-    interp.branch(frame, node, f"{construct.name} done")
+    engine.branch(frame, node, f"{construct.name} done")
 
 
-def _do_construct(src: Any, node: Node, kind: str) -> Any:
+def _do_construct(src: SourceFile, node: Node, kind: str) -> Construct | None:
     """The iterator construct recorded at the `do` (kind "do") or the `while` of a do loop."""
-    finder = getattr(src, "constructs_in", None)
-    if finder is None:
-        return None
-    anchor = (
-        node.children[0]
-        if kind == "do"
-        else next((c for c in node.children if c.type == "while"), None)
-    )
+    if kind == "do":
+        anchor: Node | None = node.children[0] if node.children else None
+    else:
+        anchor = next((c for c in node.children if c.type == "while"), None)
     if anchor is None:
         return None
-    for construct in finder(node):
-        if construct.kind == "iterator" and construct.start == anchor.start_byte:
-            return construct
-    return None
+    return construct_at(src, node, anchor.start_byte, ("iterator",))
 
 
-def run_do_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: Node) -> bool:
+def run_do_iterator(engine: Engine, frame: Frame, node: Node) -> bool:
     """``do_each_thread ... while_each_thread`` and ``do { } while_each_thread(p, t)``."""
-    from patchlint.simulate.interpreter import Break, Continue
-
     head = _do_construct(frame.src, node, "do")
     tail = _do_construct(frame.src, node, "while")
     construct = head or tail
     if construct is None:
         return False
-    spec = prims.iterators.get(construct.name)
+    spec = engine.primitives.iterators.get(construct.name)
     if spec is None or len(construct.args) != 2:
         raise Stop(f"unmodelled iterator {construct.name}()")
-    first, second = (interp.parse_snippet(a) for a in construct.args)
-    world = interp.world
-    if spec["walk"] == "do_all_threads":
+    first, second = (engine.parse_snippet(a) for a in construct.args)
+    world = engine.world
+    owner: Obj | None = None
+    if spec.walk == "do_all_threads":
         groups = [(leader, world.threads_of(leader)) for leader in world.leaders()]
-        owner = None
-    elif spec["walk"] == "do_rest_of_group":
-        owner = _task(interp.eval(first, frame), construct.name)
-        start = _task(interp.eval(second, frame), construct.name)
+    elif spec.walk == "do_rest_of_group":
+        owner = _task(engine.eval(first, frame), construct.name)
+        start = _task(engine.eval(second, frame), construct.name)
         threads = world.threads_of(owner)
         if start not in threads:
             raise Stop(
@@ -160,26 +176,19 @@ def run_do_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: 
         rest = rest[: (stop_at - index) % len(threads) or len(threads)]
         groups = [(owner, rest)]
     else:
-        raise Stop(f"iterator walk {spec['walk']} not modelled", kind="error")
-    if not _protected(prims, interp, list(spec.get("protected_by", [])), owner):
-        world.record(
-            "violation",
-            None,
-            f"{construct.name}() walk without {' or '.join(spec.get('protected_by', []))} held",
-            frame.function,
-            node.start_point[0] + 1,
-        )
+        raise Stop(f"iterator walk {spec.walk} not modelled", kind="error")
+    _check_protection(engine, frame, node, construct.name, spec.protected_by, owner)
     frame.record.path.append(("call", construct.name))
-    body = node.child_by_field_name("body")
+    body = child(node, "body")
     for leader, threads in groups:
         if head is not None:
-            interp.store(interp.lvalue(first, frame), Ptr(leader), frame)
+            engine.store(engine.lvalue(first, frame), Ptr(leader), frame)
         for thread in threads:
-            interp.tick(frame, node)
-            interp.store(interp.lvalue(second, frame), Ptr(thread), frame)
-            interp.branch(frame, node, f"{construct.name} -> {thread.label}")
+            engine.tick(frame)
+            engine.store(engine.lvalue(second, frame), Ptr(thread), frame)
+            engine.branch(frame, node, f"{construct.name} -> {thread.label}")
             try:
-                interp.exec_stmt(body, frame)
+                engine.exec_stmt(body, frame)
             except Break:
                 break
             except Continue:
@@ -187,20 +196,19 @@ def run_do_iterator(prims: Primitives, interp: Interpreter, frame: Frame, node: 
     return True
 
 
-def run_scoped_guard(
-    prims: Primitives, interp: Interpreter, frame: Frame, node: Node, construct: Any
-) -> None:
+def run_scoped_guard(engine: Engine, frame: Frame, node: Node, construct: Construct) -> None:
     if not construct.args:
         raise Stop("scoped_guard without a lock kind", kind="error")
+    prims = engine.primitives
     kind = construct.args[0].strip()
     mode = prims.guards.get(kind)
     if mode is None:
         raise Stop(f"scoped_guard({kind}) not modelled")
-    values = [interp.eval(interp.parse_snippet(a), frame) for a in construct.args[1:]]
-    key = "rcu" if mode == "rcu" else prims.lock_key(interp, frame, kind, {}, values)
-    prims.acquire(interp, frame, key, mode)
+    values = [engine.eval(engine.parse_snippet(a), frame) for a in construct.args[1:]]
+    key = "rcu" if mode == "rcu" else locks.lock_key(kind, "", "", values)
+    locks.acquire(engine, frame, key, mode)
     frame.record.path.append(("call", f"scoped_guard({kind})"))
     try:
-        interp.loop_body(node.child_by_field_name("body"), frame)
+        engine.loop_body(child(node, "body"), frame)
     finally:
-        prims.release(interp, frame, key)
+        locks.release(engine, frame, key)

@@ -7,23 +7,22 @@ after view its post-image, so both runs see the same tree apart from the patch.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from patchlint.simulate.compare import SimulationResult, simulate_patch
 from patchlint.simulate.resolve import Resolver, make_resolver
-from patchlint.simulate.runner import SimulationResult, simulate_patch
 from patchlint.simulate.scenario import Scenario, load_scenarios
 from patchlint.simulate.select import select_scenarios
-from patchlint.source import FunctionIndex, parse_c
+from patchlint.source import AppliedFile, FunctionIndex, parse_c
 
 _C_SUFFIXES = (".c", ".h")
 
 
-def overlays(files: Iterable[Any]) -> tuple[dict[str, str], dict[str, str]]:
+def overlays(files: Iterable[AppliedFile]) -> tuple[dict[str, str], dict[str, str]]:
     """(pre, post) overlays from ``AppliedFile``s; a deleted file is empty after."""
     pre: dict[str, str] = {}
     post: dict[str, str] = {}
     for applied in files:
-        if not getattr(applied, "ok", True):
+        if not applied.ok:
             continue
         old_path = applied.old_path or applied.path
         if applied.pre is not None:
@@ -34,11 +33,11 @@ def overlays(files: Iterable[Any]) -> tuple[dict[str, str], dict[str, str]]:
     return pre, post
 
 
-def touched_functions(files: Iterable[Any]) -> set[str]:
+def touched_functions(files: Iterable[AppliedFile]) -> set[str]:
     """Names of the C functions whose text differs between pre- and post-image."""
     touched: set[str] = set()
     for applied in files:
-        if not applied.path.endswith(_C_SUFFIXES) or not getattr(applied, "ok", True):
+        if not applied.path.endswith(_C_SUFFIXES) or not applied.ok:
             continue
         before = _bodies(applied.pre or "", applied.old_path or applied.path)
         after = _bodies(applied.post or "", applied.path)
@@ -61,7 +60,7 @@ def _bodies(text: str, path: str) -> dict[str, tuple[str, ...]]:
 
 
 def views(
-    index: FunctionIndex, files: Iterable[Any], defined: frozenset[str] | None = None
+    index: FunctionIndex, files: Iterable[AppliedFile], defined: frozenset[str] | None = None
 ) -> tuple[Resolver, Resolver]:
     """(before, after) resolvers for a patch's applied files."""
     pre, post = overlays(list(files))
@@ -70,7 +69,7 @@ def views(
 
 def simulate_applied(
     index: FunctionIndex,
-    files: Iterable[Any],
+    files: Iterable[AppliedFile],
     names: Iterable[str] = (),
     trace: bool = False,
     scenarios: list[Scenario] | None = None,
@@ -80,12 +79,12 @@ def simulate_applied(
     ``files`` are the ``AppliedFile``s of one patch, or of a whole series to
     simulate its cumulative effect.
     """
-    files = list(files)
-    before, after = views(index, files)
+    applied = list(files)
+    before, after = views(index, applied)
     available = scenarios if scenarios is not None else load_scenarios()
     wanted = set(names)
     if wanted:
         chosen = [s for s in available if s.name in wanted]
     else:
-        chosen = select_scenarios(touched_functions(files), [before, after], available)
+        chosen = select_scenarios(touched_functions(applied), [before, after], available)
     return [simulate_patch(before, after, scenario, trace=trace) for scenario in chosen]

@@ -124,3 +124,35 @@ def is_active(text: str, line: int, defined: frozenset[str]) -> bool:
     """Whether 1-based ``line`` of ``text`` is compiled in the configured build."""
     lines = line_activity(text, defined)
     return lines[line - 1] if 0 < line <= len(lines) else True
+
+
+def open_groups(text: str, line: int) -> list[tuple[str, str]]:
+    """The ``#if`` groups open at 1-based ``line``: (directive, condition) from the outside in.
+
+    A group inside its ``#else`` branch is reported as ("else", condition of its ``#if``).
+    """
+    stack: list[tuple[str, str]] = []
+    for raw in text.split("\n")[: max(line - 1, 0)]:
+        match = _DIRECTIVE.match(raw)
+        if match is None:
+            continue
+        word, rest = match.group(1), _strip_comments(match.group(2)).strip()
+        if word in ("if", "ifdef", "ifndef"):
+            stack.append((word, rest))
+        elif word in ("elif", "else") and stack:
+            stack[-1] = ("else", stack[-1][1])
+        elif word == "endif" and stack:
+            stack.pop()
+    return stack
+
+
+def guarded_by_own_name(text: str, line: int, name: str) -> bool:
+    """``#ifndef name`` (or ``#if !defined(name)``) around a definition of ``name``: the
+    asm-generic pattern an architecture overrides by defining the macro ``name``."""
+    pattern = re.compile(rf"!\s*defined\s*\(?\s*{re.escape(name)}\s*\)?$")
+    for word, condition in open_groups(text, line):
+        if word == "ifndef" and condition.split()[:1] == [name]:
+            return True
+        if word == "if" and pattern.fullmatch(condition):
+            return True
+    return False

@@ -1,24 +1,40 @@
-"""Which scenarios a patch selects: those whose exercised functions (or callees) it touches."""
+"""Which scenarios a patch selects: those whose exercised functions it touches.
+
+A scenario exercises the functions its runs enter on the unpatched tree (its
+base world and every world of its ranges: per-thread actions, counters and
+observations included), the functions its C text names and their callees in
+the same files, and the functions it declares in ``exercises`` (for a function
+a patch adds, such as the seed's ``thaw_process``).  Nothing here names a patch.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from patchlint.simulate.primitives import Primitives
+from patchlint.simulate.resolve import Resolver, make_resolver
+from patchlint.simulate.runner import run_scenario
 from patchlint.simulate.scenario import Scenario, load_scenarios
-from patchlint.source import calls_in
+from patchlint.simulate.treecache import read_json, tree_cache_file, write_json
+from patchlint.source import FunctionIndex, calls_in
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
+def scenario_texts(scenario: Scenario) -> list[str]:
+    """Every piece of C a scenario runs: actions, observation, counters, assumption."""
+    texts = [scenario.action, scenario.observe, scenario.assume, *scenario.invariants]
+    texts += [each.action for each in scenario.each_thread]
+    texts += [counter.value for counter in scenario.counters]
+    return [t for t in texts if t]
+
+
 def exercised_functions(
-    scenario: Scenario, resolvers: Iterable[Any] = (), depth: int = 2
+    scenario: Scenario, resolvers: Iterable[Resolver] = (), depth: int = 2
 ) -> set[str]:
     """The scenario's declared functions, those its C text calls, and their callees.
 
@@ -29,18 +45,14 @@ def exercised_functions(
     """
     prims = Primitives()
     names = set(scenario.exercises)
-    for text in (scenario.action, scenario.observe):
+    for text in scenario_texts(scenario):
         names.update(n for n in _CALLED.findall(text) if not prims.has(n))
     for resolver in resolvers:
-        local = getattr(resolver, "local", None)
         frontier: set[tuple[str, str | None]] = {(n, None) for n in names}
         for level in range(depth + 1):
             found: set[tuple[str, str | None]] = set()
             for name, caller in frontier:
-                if level == 0 or local is None:
-                    hit = resolver(name)
-                else:
-                    hit = local(name, caller)
+                hit = resolver(name) if level == 0 else resolver.local(name, caller)
                 if hit is None:
                     continue
                 source, fn = hit
@@ -61,9 +73,30 @@ def exercised_functions(
     return names
 
 
+def entered_functions(scenario: Scenario, resolver: Resolver) -> set[str]:
+    """The C functions the scenario's runs enter on ``resolver``'s view."""
+    primitives = Primitives()
+    worlds = [scenario]
+    worlds += [
+        world
+        for _, world in itertools.islice(scenario.worlds(), scenario.max_worlds)
+        if isinstance(world, Scenario)
+    ]
+    names: set[str] = set()
+    for world in worlds:
+        run = run_scenario(resolver, world, primitives=primitives)
+        pending = [run.record] if run.record is not None else []
+        while pending:
+            record = pending.pop()
+            if not record.primitive and not record.function.startswith("<"):
+                names.add(record.function)
+            pending.extend(record.children)
+    return names
+
+
 def select_scenarios(
     touched_functions: set[str],
-    resolvers: Iterable[Any] = (),
+    resolvers: Iterable[Resolver] = (),
     scenarios: list[Scenario] | None = None,
 ) -> list[Scenario]:
     """Scenarios whose exercised functions intersect ``touched_functions``.
@@ -73,8 +106,8 @@ def select_scenarios(
     function the patch itself adds is still seen through the scenario's declared
     names and the patch's own views.
     """
-    chosen = []
-    resolvers = list(resolvers)
+    chosen: list[Scenario] = []
+    views = list(resolvers)
     if not touched_functions:
         return chosen
     for scenario in scenarios if scenarios is not None else load_scenarios():
@@ -82,12 +115,7 @@ def select_scenarios(
         if declared & touched_functions:
             chosen.append(scenario)
             continue
-        index = getattr(resolvers[0], "index", None) if resolvers else None
-        closure = (
-            _closure(scenario, index)
-            if index is not None
-            else exercised_functions(scenario, resolvers)
-        )
+        closure = _closure(scenario, views[0].index) if views else set()
         if closure & touched_functions:
             chosen.append(scenario)
     return chosen
@@ -96,55 +124,30 @@ def select_scenarios(
 _CLOSURES: dict[tuple[int, str], set[str]] = {}
 
 
-def _closure(scenario: Scenario, index: Any) -> set[str]:
+def _closure(scenario: Scenario, index: FunctionIndex) -> set[str]:
     """Exercised functions on the unpatched tree, kept in memory for the run and on
     disk per tree, so a one-patch hook run does not search the tree again."""
     key = (id(index), scenario.name)
     if key in _CLOSURES:
         return _CLOSURES[key]
-    cache_file = _cache_file(scenario, index)
-    if cache_file is not None and cache_file.is_file():
-        try:
-            names = set(json.loads(cache_file.read_text()))
-            _CLOSURES[key] = names
-            return names
-        except (OSError, ValueError):
-            pass
-    from patchlint.simulate.resolve import make_resolver
-
-    names = exercised_functions(scenario, [make_resolver(index, {})])
-    _CLOSURES[key] = names
-    if cache_file is not None:
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_text(json.dumps(sorted(names)))
-        except OSError:
-            pass  # a read-only cache only costs speed
-    return names
-
-
-def _cache_file(scenario: Scenario, index: Any) -> Path | None:
-    root = Path(getattr(index, "root", ""))
-    if not root.is_dir() or os.environ.get("PATCHLINT_NO_CACHE"):
-        return None
-    identity = [
-        str(root.resolve()),
+    cache_file = tree_cache_file(
+        "scenario-closures",
+        Path(index.root),
         scenario.name,
+        # A series view (earlier patches applied) is its own tree.
+        str(getattr(index, "state", "")),
         repr(sorted(scenario.exercises)),
-        scenario.action,
-        scenario.observe,
-    ]
-    # The tree's identity: a release's Makefile (version), a checkout's HEAD.
-    for marker in ("Makefile", ".git/HEAD"):
-        try:
-            stat = (root / marker).stat()
-            identity.append(f"{marker}:{stat.st_mtime_ns}:{stat.st_size}")
-            if marker == ".git/HEAD":
-                identity.append((root / marker).read_text(errors="replace"))
-        except OSError:
-            continue
-    digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:24]
-    base = os.environ.get("PATCHLINT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchlint"
+        *scenario_texts(scenario),
+        scenario.text,
+        # What the runs enter depends on the models too.
+        json.dumps(Primitives().data, sort_keys=True, default=str),
     )
-    return Path(base) / "scenario-closures" / f"{digest}.json"
+    cached = read_json(cache_file)
+    if isinstance(cached, list) and all(isinstance(n, str) for n in cached):
+        _CLOSURES[key] = set(cached)
+        return _CLOSURES[key]
+    tree = make_resolver(index, {})
+    names = exercised_functions(scenario, [tree]) | entered_functions(scenario, tree)
+    _CLOSURES[key] = names
+    write_json(cache_file, sorted(names))
+    return names

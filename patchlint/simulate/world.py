@@ -5,13 +5,17 @@ real kernel code against them without knowing struct layouts.  A field that was
 never set falls back to the per-type default declared in
 ``rules/simulate/primitives.toml``; a field with no declared default stops the
 run rather than being guessed.
+
+``Value`` is everything a C expression can evaluate to in a run: integers (C
+``bool`` and ``char`` included), string literals, ``None`` for the result of a
+``void`` call, objects, pointers of the four kinds below, functions named by
+``FuncRef`` and arrays (Python lists).
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 
 class Stop(Exception):  # noqa: N818 - it is a control signal, not an error class
@@ -23,20 +27,25 @@ class Stop(Exception):  # noqa: N818 - it is a control signal, not an error clas
         self.kind = kind
 
 
+# What TOML data (primitives.toml, scenario files) can hold.
+TomlValue: TypeAlias = "str | int | float | bool | list[TomlValue] | dict[str, TomlValue]"
+TomlTable: TypeAlias = "dict[str, TomlValue]"
+
+
 class Obj:
     """One kernel object (a task, a signal struct, a lock ...)."""
 
     __slots__ = ("type", "fields", "label", "parent", "world")
 
-    def __init__(self, type_name: str, label: str, fields: dict[str, Any] | None = None) -> None:
+    def __init__(self, type_name: str, label: str, fields: dict[str, Value] | None = None) -> None:
         self.type = type_name
         self.label = label
-        self.fields: dict[str, Any] = dict(fields or {})
+        self.fields: dict[str, Value] = dict(fields or {})
         # (owner, field) when embedded, so container_of can walk back out.
         self.parent: tuple[Obj, str] | None = None
         self.world: World | None = None
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> Value:
         if name in self.fields:
             return self.fields[name]
         if self.world is None:
@@ -45,10 +54,19 @@ class Obj:
         self.fields[name] = value
         return value
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str, value: Value) -> None:
         if isinstance(value, Obj) and value.parent is None:
             value.parent = (self, name)
         self.fields[name] = value
+
+    def child(self, name: str) -> Obj:
+        """An embedded object field (``task->thread_info``), or a stop naming it."""
+        value = self.get(name)
+        if isinstance(value, Obj):
+            return value
+        if isinstance(value, Ptr):
+            return value.obj
+        raise Stop(f"{self.label}.{name} is not an object", kind="error")
 
     def __repr__(self) -> str:
         return f"<{self.type} {self.label}>"
@@ -68,10 +86,10 @@ class Ptr:
     def __hash__(self) -> int:
         return id(self.obj)
 
-    def load(self) -> Any:
+    def load(self) -> Value:
         return self.obj
 
-    def store(self, value: Any) -> None:
+    def store(self, value: Value) -> None:
         raise Stop(f"store of a whole {self.obj.type} object")
 
     def describe(self) -> str:
@@ -89,10 +107,10 @@ class FieldLoc:
     def __hash__(self) -> int:
         return hash((id(self.obj), self.name))
 
-    def load(self) -> Any:
+    def load(self) -> Value:
         return self.obj.get(self.name)
 
-    def store(self, value: Any) -> None:
+    def store(self, value: Value) -> None:
         self.obj.set(self.name, value)
 
     def describe(self) -> str:
@@ -101,7 +119,7 @@ class FieldLoc:
 
 @dataclass(frozen=True, eq=False)
 class ElemLoc:
-    array: list
+    array: list[Value]
     index: int
     label: str
 
@@ -113,12 +131,12 @@ class ElemLoc:
     def __hash__(self) -> int:
         return hash((id(self.array), self.index))
 
-    def load(self) -> Any:
+    def load(self) -> Value:
         if not 0 <= self.index < len(self.array):
             raise Stop(f"index {self.index} outside {self.label}", kind="error")
         return self.array[self.index]
 
-    def store(self, value: Any) -> None:
+    def store(self, value: Value) -> None:
         if not 0 <= self.index < len(self.array):
             raise Stop(f"index {self.index} outside {self.label}", kind="error")
         self.array[self.index] = value
@@ -127,12 +145,32 @@ class ElemLoc:
         return f"{self.label}[{self.index}]"
 
 
+class Uninitialised:
+    """The content of a declared local before its first store."""
+
+    _instance: Uninitialised | None = None
+
+    def __new__(cls) -> Uninitialised:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNINIT"
+
+
+UNINIT = Uninitialised()
+
+# A local variable's slot: a value, or nothing stored yet.
+Slot: TypeAlias = "Value | Uninitialised"
+
+
 class VarLoc:
-    """A local variable; taking its address gives a pointer usable by callees."""
+    """A variable (local or global); taking its address gives a pointer usable by callees."""
 
     __slots__ = ("env", "name")
 
-    def __init__(self, env: dict[str, Any], name: str) -> None:
+    def __init__(self, env: dict[str, Slot], name: str) -> None:
         self.env = env
         self.name = name
 
@@ -142,10 +180,13 @@ class VarLoc:
     def __hash__(self) -> int:
         return hash((id(self.env), self.name))
 
-    def load(self) -> Any:
-        return self.env[self.name]
+    def load(self) -> Value:
+        value = self.env[self.name]
+        if isinstance(value, Uninitialised):
+            raise Stop(f"read of uninitialised {self.name}", kind="error")
+        return value
 
-    def store(self, value: Any) -> None:
+    def store(self, value: Value) -> None:
         self.env[self.name] = value
 
     def describe(self) -> str:
@@ -160,14 +201,17 @@ class FuncRef:
         return self.name
 
 
-Location = Ptr | FieldLoc | ElemLoc | VarLoc
+Location: TypeAlias = "Ptr | FieldLoc | ElemLoc | VarLoc"
+Value: TypeAlias = (
+    "int | str | None | Obj | Ptr | FieldLoc | ElemLoc | VarLoc | FuncRef | list[Value]"
+)
 
 
-def is_pointer(value: Any) -> bool:
+def is_pointer(value: object) -> bool:
     return isinstance(value, Ptr | FieldLoc | ElemLoc | VarLoc | FuncRef)
 
 
-def truth(value: Any) -> bool:
+def truth(value: Value) -> bool:
     if isinstance(value, bool | int):
         return bool(value)
     if value is None:
@@ -177,7 +221,7 @@ def truth(value: Any) -> bool:
     raise Stop(f"truth value of {describe(value)}", kind="error")
 
 
-def describe(value: Any) -> str:
+def describe(value: Value | Uninitialised) -> str:
     """A short human name for a value (task label, number, pointer target)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -187,9 +231,38 @@ def describe(value: Any) -> str:
         return "NULL"
     if isinstance(value, Obj):
         return value.label
-    if hasattr(value, "describe"):
+    if isinstance(value, Ptr | FieldLoc | ElemLoc | VarLoc | FuncRef):
         return value.describe()
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Uninitialised):
+        return "(uninitialised)"
     return type(value).__name__
+
+
+def as_obj(value: Value, what: str) -> Obj:
+    """The object a value names (an object or a pointer to one), else a stop."""
+    if isinstance(value, Ptr):
+        return value.obj
+    if isinstance(value, Obj):
+        return value
+    raise Stop(f"{what} on {describe(value)}", kind="unsupported")
+
+
+def as_int(value: Value, what: str) -> int:
+    if isinstance(value, int):
+        return value
+    raise Stop(f"{what}: {describe(value)} is not a number", kind="error")
+
+
+def as_location(value: Value, what: str) -> Location:
+    """The storage a pointer value names (an embedded object counts as its field)."""
+    if isinstance(value, FieldLoc | ElemLoc | VarLoc):
+        return value
+    if isinstance(value, Ptr) and value.obj.parent is not None:
+        owner, name = value.obj.parent
+        return FieldLoc(owner, name)
+    raise Stop(f"{what} on {describe(value)}", kind="unsupported")
 
 
 # --- the world ---------------------------------------------------------------
@@ -207,20 +280,28 @@ class Event:
 
 
 @dataclass
+class HeldLock:
+    key: Value
+    label: str
+    mode: str  # spin, read, write, mutex, rcu
+
+
+@dataclass
 class World:
     """Tasks, shared per-process structs, globals and what happened to them."""
 
-    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defaults: dict[str, TomlTable] = field(default_factory=dict)
     tasks: list[Obj] = field(default_factory=list)
-    globals: dict[str, Any] = field(default_factory=dict)
+    globals: dict[str, Slot] = field(default_factory=dict)
     config: frozenset[str] = frozenset()
     current: Obj | None = None
     events: list[Event] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
-    held: list[tuple[Any, str, str]] = field(default_factory=list)  # (lock key, label, mode)
-    counter: int = 0
+    held: list[HeldLock] = field(default_factory=list)
+    # Process name of every task label, for observations naming a process.
+    process_of: dict[str, str] = field(default_factory=dict)
 
-    def new(self, type_name: str, label: str, fields: dict[str, Any] | None = None) -> Obj:
+    def new(self, type_name: str, label: str, fields: dict[str, Value] | None = None) -> Obj:
         obj = Obj(type_name, label, fields)
         obj.world = self
         for name, value in list(obj.fields.items()):
@@ -228,16 +309,18 @@ class World:
                 value.parent = (obj, name)
         return obj
 
-    def default_field(self, obj: Obj, name: str) -> Any:
+    def default_field(self, obj: Obj, name: str) -> Value:
         spec = self.defaults.get(obj.type, {})
         if name not in spec:
             raise Stop(f"field {obj.type}.{name} not modelled")
         return self.materialise(spec[name], f"{obj.label}.{name}", obj, name)
 
-    def materialise(self, spec: Any, label: str, owner: Obj | None = None, name: str = "") -> Any:
+    def materialise(
+        self, spec: TomlValue, label: str, owner: Obj | None = None, name: str = ""
+    ) -> Value:
         """Turn a declared default into a fresh value (embedded structs are new objects)."""
         if isinstance(spec, dict) and "struct" in spec:
-            child = self.new(spec["struct"], label)
+            child = self.new(str(spec["struct"]), label)
             for key, value in spec.items():
                 if key != "struct":
                     child.set(key, self.materialise(value, f"{label}.{key}", child, key))
@@ -245,15 +328,17 @@ class World:
                 child.parent = (owner, name)
             return child
         if isinstance(spec, dict) and "array" in spec:
-            return [
-                self.materialise(spec.get("of", 0), f"{label}[{i}]")
-                for i in range(int(spec["array"]))
-            ]
+            size = spec["array"]
+            if not isinstance(size, int):
+                raise Stop(f"{label}: array size {size!r}", kind="error")
+            return [self.materialise(spec.get("of", 0), f"{label}[{i}]") for i in range(size)]
         if isinstance(spec, list):
             return [self.materialise(v, f"{label}[{i}]") for i, v in enumerate(spec)]
         if isinstance(spec, bool):
             return int(spec)
-        return copy.deepcopy(spec)
+        if isinstance(spec, int | str):
+            return spec
+        raise Stop(f"{label}: value {spec!r} cannot be modelled", kind="error")
 
     def task(self, label: str) -> Obj:
         for task in self.tasks:
@@ -266,7 +351,7 @@ class World:
         threads = signal.obj.get("thread_list") if isinstance(signal, Ptr) else None
         if not isinstance(threads, list):
             raise Stop(f"{task.label} has no thread list", kind="error")
-        return [t.obj if isinstance(t, Ptr) else t for t in threads]
+        return [as_obj(t, "thread list") for t in threads]
 
     def leaders(self) -> list[Obj]:
         seen: list[Obj] = []
@@ -282,5 +367,5 @@ class World:
     ) -> None:
         self.events.append(Event(kind, task.label if task else None, detail, function, line))
 
-    def holds(self, key: Any) -> bool:
-        return any(entry[0] == key for entry in self.held)
+    def holds(self, key: Value) -> bool:
+        return any(entry.key == key for entry in self.held)

@@ -341,7 +341,27 @@ def open_tree(path: str | Path, base_rev: str | None = None) -> Tree:
     return DirectoryTree(root)
 
 
-_KERNEL_MARKERS = ("MAINTAINERS", "Makefile", "Kbuild", "scripts/checkpatch.pl")
+# A kernel tree, git checkout or extracted release: the top-level Makefile names the
+# version, there is a top-level Kconfig, and the usual folders are there. Nothing
+# else is required (no Kbuild, no scripts/checkpatch.pl: partial checkouts and
+# trimmed trees are kernel trees too).
+_MAKEFILE_VERSION = re.compile(r"^VERSION\s*=\s*\d+\s*$", re.MULTILINE)
+_MAKEFILE_PATCHLEVEL = re.compile(r"^PATCHLEVEL\s*=\s*\d+\s*$", re.MULTILINE)
+_USUAL_FOLDERS = ("arch", "drivers", "fs", "include", "init", "kernel", "lib", "mm", "net")
+
+
+def is_kernel_tree(candidate: Path) -> bool:
+    """Whether `candidate` is the top of a kernel tree (see the markers above)."""
+    try:
+        if not (candidate / "Kconfig").is_file():
+            return False
+        with (candidate / "Makefile").open("r", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    if not (_MAKEFILE_VERSION.search(head) and _MAKEFILE_PATCHLEVEL.search(head)):
+        return False
+    return sum(1 for name in _USUAL_FOLDERS if (candidate / name).is_dir()) >= 2
 
 
 def find_kernel_tree(start: str | Path) -> Path | None:
@@ -353,9 +373,6 @@ def find_kernel_tree(start: str | Path) -> Path | None:
     if here.is_file():
         here = here.parent
     for candidate in (here, *here.parents):
-        if (
-            all((candidate / marker).is_file() for marker in _KERNEL_MARKERS)
-            and (candidate / "include" / "linux").is_dir()
-        ):
+        if is_kernel_tree(candidate):
             return candidate
     return None

@@ -67,6 +67,7 @@ def test_reply_rules_follow_b4() -> None:
         "Tested-by: Sig <sig@x.org>\n"
     )
     assert _parse(text, reply=True) == [
+        ("Link", "https://lore.kernel.org/r/1"),
         ("Fixes", 'abcdef0 ("six+ hex counts")'),
         ("Reviewed-by", "Bob Long Name <bob@example.com>"),
     ]

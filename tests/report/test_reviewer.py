@@ -89,7 +89,34 @@ def test_discussion_links_quoted_hunk() -> None:
     assert [t.tag for t in reply.trailers] == ["Acked-by"]
     hunk = next(h for h in report.patches[0].hunks if h.anchor == reply.quotes[0].anchor)
     assert hunk.path == "kernel/freezer.c" and hunk.header.startswith("@@ -40,7")
-    assert "right question" in reply.text and "tsk_is_oom_victim" not in reply.text
+    # The reviewer's own words, the quoted context collapsed to the line they answer.
+    assert "right question" in reply.text
+    assert reply.text.startswith("> [… 1 quoted line …]\n> +\tif (tsk_is_oom_victim(p))\n")
+
+
+def test_own_words_collapse_quotes_and_drop_attribution_and_signature() -> None:
+    from patchlint.report.reviewer import own_words
+
+    body = (
+        "On Mon, 3 Mar 2025, Alice wrote:\n> one\n> two\n>\n> three\n\n"
+        "This needs a lock.\n\n> four\nAgreed otherwise.\n\n> tail quote\n-- \nBob\n"
+    )
+    assert own_words(body) == (
+        "> [… 3 quoted lines …]\n> three\nThis needs a lock.\n\n> four\nAgreed otherwise."
+    )
+
+
+def test_report_keeps_reply_bodies_and_check_drops_them() -> None:
+    from patchlint.mail import iter_messages
+    from patchlint.pipeline import CheckOptions, run_check
+
+    seed = REPO / "fixtures" / "mail" / "seed-v9-thread.mbox"
+    kept = run_check(iter_messages(str(seed)), CheckOptions(simulate=False), ["s"])
+    assert all(m.body for m in kept.messages if m.kind == "reply")
+    dropped = run_check(
+        iter_messages(str(seed)), CheckOptions(simulate=False, keep_images=False), ["s"]
+    )
+    assert not any(m.body for m in dropped.messages)
 
 
 def test_html_self_contained_and_escaped() -> None:
@@ -195,3 +222,19 @@ def test_report_command_rejects_unknown_suffix(tmp_path: Path) -> None:
         cwd=REPO,
     )
     assert run.returncode == 2 and ".html or .md" in run.stderr
+
+
+def test_excerpt_marks_follow_the_hunk_apply_offset() -> None:
+    from patchlint.report.reviewer import _DiffMap
+
+    diff = (
+        "diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n"
+        "@@ -10,3 +10,3 @@\n a\n-b\n+B\n c\n"
+        "@@ -30,2 +30,3 @@\n x\n+y\n z\n"
+    )
+    plain = _DiffMap(diff)
+    assert plain.added["f.c"] == {11, 31} and plain.removed["f.c"] == {11}
+    # The first hunk applied 5 lines lower, the second 2 lines higher.
+    shifted = _DiffMap(diff, {"f.c": [5, -2]})
+    assert shifted.added["f.c"] == {16, 29} and shifted.removed["f.c"] == {16}
+    assert shifted.counterpart("f.c", 17, True) == 17

@@ -47,6 +47,8 @@ def available_commands() -> set[str]:
     return {line.split()[0] for line in section.splitlines() if line.strip()}
 
 
+# None of these runs introduces a finding at its command's fail-on level (the seed patch
+# fixes what it touches; kernel/cgroup has none), so each exits 0; 1 would be a crash.
 def test_every_command_leaves_the_tree_byte_identical(tree_copy: Path, tmp_path: Path) -> None:
     before = hash_tree(tree_copy)
     commands = available_commands()
@@ -81,18 +83,14 @@ def test_every_command_leaves_the_tree_byte_identical(tree_copy: Path, tmp_path:
         "parse-stats": ["parse-stats", str(tree_copy / "kernel" / "cgroup")],
         "rules": ["rules"],
     }
-    ran = []
+    # Every command that takes a tree or writes output is run (hook writes into a git
+    # repository of its own, tested in tests/test_hooks.py).
+    assert commands - set(runs) <= {"hook", "explain"}, commands - set(runs)
     # Run from inside the tree too: that is where a tree is auto-detected.
     for name, args in runs.items():
-        if name not in commands:
-            continue
         result = run_cli(*args, cwd=tree_copy if name != "scan" else None, timeout=1200)
         assert "Traceback" not in result.stderr, f"{name}: {result.stderr[-3000:]}"
-        assert result.returncode in (0, 1), (
-            f"{name}: rc {result.returncode} {result.stderr[-2000:]}"
-        )
-        ran.append(name)
-    assert {"check", "scan"} <= set(ran)
+        assert result.returncode == 0, f"{name}: rc {result.returncode} {result.stderr[-2000:]}"
     after = hash_tree(tree_copy)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"commands modified the tree: {changed[:20]}"

@@ -48,6 +48,12 @@ def test_group_kill_sees_a_per_thread_mutation(kernel_tree):
         _scenario("group-kill-wakes-all-threads"),
     )
     assert (result.before.holds, result.after.holds) == (3, 1)
+    # Every world differs except those where the threads sleep uninterruptibly (no
+    # thread dies there, before or after).
+    search = result.search
+    assert search is not None and (search.explored, search.unknown) == (12, 0)
+    assert len(search.differing) == 9
+    assert search.profile_text() == "state interruptible, killable, running (never uninterruptible)"
 
 
 def test_thaw_processes_walk_reports_a_dropped_tasklist_lock(kernel_tree):

@@ -107,3 +107,71 @@ def test_mutating_patched_functions(kernel_tree, tmp_path):
         make_resolver(index, pre), make_resolver(index, not_victim), _scenario()
     )
     assert result.after.holds == 0
+
+
+EXIT = "oom-victim-threads-exit"
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "woken", "counter"),
+    [
+        # exit_oom_victim(): wake the waiters while victims remain
+        (
+            "mm/oom_kill.c",
+            "if (!atomic_dec_return(&oom_victims))",
+            "if (atomic_dec_return(&oom_victims))",
+            0,
+            [1, 0, 0, 0, 0],
+        ),
+        # exit_mm(): the TIF_MEMDIE test inverted
+        (
+            "kernel/exit.c",
+            "\tif (test_thread_flag(TIF_MEMDIE))\n\t\texit_oom_victim();",
+            "\tif (!test_thread_flag(TIF_MEMDIE))\n\t\texit_oom_victim();",
+            1,
+            [1, 1, 0, -1, -2],
+        ),
+        # the tree's test_thread_flag() macro, expanded where exit_mm() uses it
+        (
+            "include/linux/thread_info.h",
+            "#define test_thread_flag(flag) \\\n\ttest_ti_thread_flag(",
+            "#define test_thread_flag(flag) \\\n\t!test_ti_thread_flag(",
+            1,
+            [1, 1, 0, -1, -2],
+        ),
+        # the tree's wake_up_all() macro: waking only uninterruptible sleepers
+        (
+            "include/linux/wait.h",
+            "#define wake_up_all(x)\t\t\t__wake_up(x, TASK_NORMAL, 0, NULL)",
+            "#define wake_up_all(x)\t\t\t__wake_up(x, TASK_UNINTERRUPTIBLE, 0, NULL)",
+            0,
+            [1, 0, 0, 0, 0],
+        ),
+        # mark_oom_victim(): the victim never counted
+        (
+            "mm/oom_kill.c",
+            "\t__thaw_task(tsk);\n\tatomic_inc(&oom_victims);",
+            "\t__thaw_task(tsk);",
+            0,
+            [0, -1, -1, -1, -1],
+        ),
+    ],
+)
+def test_mutating_the_exit_path_changes_the_result(kernel_tree, path, old, new, woken, counter):
+    """exit_mm(), exit_oom_victim() and the macros they use are the tree's own code."""
+    index = index_for(kernel_tree)
+    original = (kernel_tree / path).read_text()
+    scenario = next(s for s in load_scenarios() if s.name == EXIT)
+    result = simulate_patch(
+        make_resolver(index, {}),
+        make_resolver(index, {path: _mutate(original, old, new)}),
+        scenario,
+        search=False,
+    )
+    assert result.before.stopped is None and result.after.stopped is None
+    assert (result.before.holds, [c.values for c in result.before.counters]) == (
+        1,
+        [[1, 0, 0, 0, 0]],
+    )
+    assert result.after.holds == woken
+    assert [c.values for c in result.after.counters] == [counter]

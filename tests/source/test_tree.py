@@ -169,15 +169,19 @@ def test_unknown_revision(repo: Path) -> None:
 
 
 def test_find_kernel_tree(tmp_path: Path) -> None:
+    # Any kernel tree: a Makefile naming VERSION/PATCHLEVEL, a Kconfig and the usual
+    # folders; no Kbuild or scripts/checkpatch.pl needed (issue 11 item 9).
     root = tmp_path / "linux"
-    for name in ("MAINTAINERS", "Makefile", "Kbuild", "scripts/checkpatch.pl"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("")
     (root / "include" / "linux").mkdir(parents=True)
     (root / "kernel" / "sched").mkdir(parents=True)
+    (root / "Makefile").write_text("# SPDX\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n")
+    assert find_kernel_tree(root) is None  # no Kconfig yet
+    (root / "Kconfig").write_text('mainmenu "Linux"\n')
     assert find_kernel_tree(root / "kernel" / "sched") == root.resolve()
     assert find_kernel_tree(root) == root.resolve()
     assert find_kernel_tree(tmp_path) is None
+    (root / "Makefile").write_text("all:\n\techo not a kernel\n")
+    assert find_kernel_tree(root) is None
 
 
 @pytest.mark.kernel

@@ -1,0 +1,202 @@
+"""Series state: patch N is checked on the tree with patches 1..N-1 applied, all files.
+
+Each test has a control that checks the same patch without its predecessor, so it
+fails if the later patch were still read against the base tree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from patchlint.cli import main
+from patchlint.patch import parse_patch
+from patchlint.pipeline import LazyIndex, advance, simulate_in_series
+from patchlint.simulate import Scenario
+from patchlint.source import apply_series, open_tree
+
+WALK_BEFORE = """\
+void count_all(void);
+
+void walk_tasks(void)
+{
+	count_all();
+}
+"""
+
+WALK_AFTER = """\
+void count_all(void);
+void count(struct task_struct *p);
+
+void walk_tasks(void)
+{
+	struct task_struct *p;
+
+	for_each_process(p)
+		count(p);
+}
+"""
+
+USER = """\
+void walk_tasks(void);
+
+void user(void)
+{
+	rcu_read_lock();
+	walk_tasks();
+	rcu_read_unlock();
+}
+"""
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+
+
+def _series(tmp_path: Path) -> tuple[Path, list[bytes]]:
+    """A tree at the base commit, and two mails: 1/2 adds user() to kernel/user.c,
+    calling walk_tasks() under RCU; 2/2 makes walk_tasks() (kernel/walk.c) walk the
+    task list. 2/2 touches only walk.c."""
+    repo = tmp_path / "repo"
+    (repo / "kernel").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "dev@example.org")
+    _git(repo, "config", "user.name", "Dev Eloper")
+    (repo / "kernel" / "walk.c").write_text(WALK_BEFORE)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    (repo / "kernel" / "user.c").write_text(USER)
+    _git(repo, "add", ".")
+    _git(
+        repo,
+        "commit",
+        "-qm",
+        "user: walk the tasks under RCU\n\nSigned-off-by: Dev Eloper <dev@example.org>",
+    )
+    (repo / "kernel" / "walk.c").write_text(WALK_AFTER)
+    _git(
+        repo,
+        "commit",
+        "-qam",
+        "walk: count each task\n\nSigned-off-by: Dev Eloper <dev@example.org>",
+    )
+    series = _git(repo, "format-patch", "--stdout", "--thread", "--cover-letter", "HEAD~2..HEAD")
+    second = _git(repo, "format-patch", "--stdout", "-1", "HEAD")
+    _git(repo, "checkout", "-q", "HEAD~2")
+    return repo, [series, second]
+
+
+def _task_iter_findings(tree: Path, mbox: bytes) -> dict[str, list[str]]:
+    result = CliRunner().invoke(
+        main,
+        ["check", "--tree", str(tree), "--no-simulate", "--format", "json", "-j", "1", "-"],
+        input=mbox,
+    )
+    data = json.loads(result.stdout)
+    return {
+        patch["subject"]: [
+            f["rule"] for f in patch["findings"] if f["rule"] == "task-iter-unlocked"
+        ]
+        for patch in data["patches"]
+    }
+
+
+def test_later_patch_sees_a_caller_an_earlier_one_added_in_another_file(
+    tmp_path: Path,
+) -> None:
+    tree, (series, second_alone) = _series(tmp_path)
+    in_series = _task_iter_findings(tree, series)
+    assert list(in_series.values()) == [[], []], in_series
+    # Control: without 1/2 the walk has no caller holding RCU, and is reported.
+    alone = _task_iter_findings(tree, second_alone)
+    assert list(alone.values()) == [["task-iter-unlocked"]], alone
+
+
+SCHED_H = """\
+#define TASK_INTERRUPTIBLE 0x00000001
+#define TASK_UNINTERRUPTIBLE 0x00000002
+#define TASK_NORMAL (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
+"""
+
+POKE = """\
+#include <linux/sched.h>
+void poke(struct task_struct *p)
+{
+	p->flags = 0;
+}
+"""
+
+ADD_HELPER = """\
+diff --git a/kernel/helper.c b/kernel/helper.c
+new file mode 100644
+--- /dev/null
++++ b/kernel/helper.c
+@@ -0,0 +1,5 @@
++#include <linux/sched.h>
++void helper(struct task_struct *p)
++{
++	wake_up_state(p, TASK_NORMAL);
++}
+"""
+
+CALL_HELPER = """\
+diff --git a/kernel/test.c b/kernel/test.c
+--- a/kernel/test.c
++++ b/kernel/test.c
+@@ -1,5 +1,5 @@
+ #include <linux/sched.h>
+ void poke(struct task_struct *p)
+ {
+-	p->flags = 0;
++	helper(p);
+ }
+"""
+
+
+def _poke_scenario() -> Scenario:
+    return Scenario.from_data(
+        {
+            "name": "poke-wakes",
+            "question": "tasks woken",
+            "action": "poke(T0);",
+            "action_file": "kernel/test.c",
+            "observe": "woken(t)",
+            "observe_file": "kernel/test.c",
+            "current": "T1",
+            "exercises": ["poke"],
+            "context_files": ["include/linux/sched.h"],
+            "process": [
+                {"name": "P0", "threads": 2, "names": ["T0", "T1"], "state": "TASK_INTERRUPTIBLE"}
+            ],
+        }
+    )
+
+
+def test_simulation_of_a_later_patch_runs_a_function_an_earlier_one_added(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "tree"
+    for path, text in {"include/linux/sched.h": SCHED_H, "kernel/test.c": POKE}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    tree = open_tree(root)
+    first, second = (parse_patch(text, "series.mbox") for text in (ADD_HELPER, CALL_HELPER))
+    applied = apply_series([first, second], tree)
+    index = LazyIndex(tree)
+    state = advance({}, applied[0])
+    assert set(state) == {"kernel/helper.c"}
+
+    (in_series,) = simulate_in_series(
+        index.view(state), applied[1].files, state, scenarios=[_poke_scenario()]
+    )
+    assert in_series["after"]["stopped"] is None, in_series["after"]
+    assert (in_series["before"]["holds"], in_series["after"]["holds"]) == (0, 1)
+
+    # Control: read against the base tree, helper() does not exist for 2/2.
+    (alone,) = simulate_in_series(
+        index.view({}), applied[1].files, {}, scenarios=[_poke_scenario()]
+    )
+    assert alone["after"]["stopped"] is not None and "helper" in alone["after"]["stopped"]
