@@ -26,7 +26,7 @@ from patchlint.behaviour import BehaviourUnit, FunctionVerdict
 from patchlint.findings import Evidence, Finding
 
 SCOPE = "behaviour"
-FACTS = ("behaviour", "nfc_claim")
+FACTS = ("verdict", "nfc-claim")
 RULE = "nfc-claim-diverges"
 
 
@@ -63,24 +63,20 @@ def _summary(observation: Mapping[str, object]) -> str:
 
 def check(unit: BehaviourUnit) -> Iterator[Finding]:
     claim = unit.claim
-    if claim is None:
+    verdict = unit.verdict
+    witness = verdict.witness
+    if claim is None or verdict.verdict != "diverges" or witness is None or witness.output_only:
         return
-    for verdict in unit.verdicts:
-        witness = verdict.witness
-        if verdict.verdict != "diverges" or witness is None or witness.output_only:
-            continue
-        yield Finding(
-            rule=RULE,
-            severity="error",
-            message=(
-                f'the message claims "{claim.phrase}" but {verdict.function}() '
-                "behaves differently: "
-                f"{witness.first_difference}"
-            ),
-            file=verdict.file,
-            line=verdict.line,
-            function=verdict.function,
-            key=f"{RULE}:{verdict.function}",
-            status="introduced",
-            evidence=[Evidence("note", f"claim: {claim.text}"), *_witness_evidence(verdict)],
-        )
+    yield Finding(
+        rule=RULE,
+        message=(
+            f'the message claims "{claim.phrase}" but {verdict.function}() '
+            f"behaves differently: {witness.first_difference}"
+        ),
+        file=verdict.file,
+        line=verdict.line,
+        function=verdict.function,
+        key=f"{RULE}:{verdict.function}",
+        status="introduced",
+        evidence=[Evidence("note", f"claim: {claim.text}"), *_witness_evidence(verdict)],
+    )

@@ -22,39 +22,38 @@ from patchlint.behaviour import BehaviourUnit
 from patchlint.findings import Evidence, Finding
 
 SCOPE = "behaviour"
-FACTS = ("behaviour", "nfc_claim")
+FACTS = ("verdict", "nfc-claim")
 RULE = "nfc-claim-verified"
 
 
 def check(unit: BehaviourUnit) -> Iterator[Finding]:
     claim = unit.claim
+    verdict = unit.verdict
     if claim is None:
         return
-    for verdict in unit.verdicts:
-        if verdict.verdict == "equivalent" and verdict.explored.complete:
-            message = (
-                f"claim verified within bounds: {verdict.function}() behaves the same "
-                f"({verdict.reason})"
-            )
-        elif (
-            verdict.verdict == "diverges"
-            and verdict.witness is not None
-            and verdict.witness.output_only
-        ):
-            message = (
-                f"claim holds for {verdict.function}() apart from log output: "
-                f"{verdict.witness.first_difference}"
-            )
-        else:
-            continue
-        yield Finding(
-            rule=RULE,
-            severity="info",
-            message=message,
-            file=verdict.file,
-            line=verdict.line,
-            function=verdict.function,
-            key=f"{RULE}:{verdict.function}",
-            status="found",
-            evidence=[Evidence("note", f"claim: {claim.text}")],
+    if verdict.verdict == "equivalent" and verdict.explored.complete:
+        message = (
+            f"claim verified within bounds: {verdict.function}() behaves the same "
+            f"({verdict.reason})"
         )
+    elif (
+        verdict.verdict == "diverges"
+        and verdict.witness is not None
+        and verdict.witness.output_only
+    ):
+        message = (
+            f"claim holds for {verdict.function}() apart from log output: "
+            f"{verdict.witness.first_difference}"
+        )
+    else:
+        return
+    yield Finding(
+        rule=RULE,
+        message=message,
+        file=verdict.file,
+        line=verdict.line,
+        function=verdict.function,
+        key=f"{RULE}:{verdict.function}",
+        status="found",
+        evidence=[Evidence("note", f"claim: {claim.text}")],
+    )

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from patchlint.behaviour import BehaviourUnit, FileChange, behaviour_of_patch
+from patchlint.behaviour import FileChange, behaviour_of_patch, behaviour_units
 from patchlint.findings import Finding
-from patchlint.rules import nfc_claim_diverges, nfc_claim_verified
+from patchlint.rules import run_behaviour_rules, select_rules
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 FIXTURES = sorted(ROOT.glob("nfc-claim-*/*.pair"))
@@ -38,8 +38,12 @@ def load(path: Path) -> tuple[str, str, str, str]:
 def findings_of(path: Path) -> list[Finding]:
     subject, body, pre, post = load(path)
     verdicts = behaviour_of_patch([FileChange("fixture.c", "fixture.c", pre, post)], None)
-    unit = BehaviourUnit.of(subject, body, verdicts)
-    return [*nfc_claim_diverges.check(unit), *nfc_claim_verified.check(unit)]
+    rules = select_rules(scope="behaviour")
+    return [
+        f
+        for unit in behaviour_units(subject, body, verdicts)
+        for f in run_behaviour_rules(unit, rules)
+    ]
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
