@@ -1,0 +1,130 @@
+"""Differential execution end to end: `patchlint check` on a mailed patch against a
+small tree, JSON output valid against the schema, the NFC rule, --no-behaviour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from patchlint.cli import main
+
+DRIVER = """\
+#define EINVAL 22
+
+struct foo_req {
+	unsigned int len;
+	unsigned int max;
+};
+
+int foo_check_len(const struct foo_req *req)
+{
+	if (req->len == 0)
+		return -EINVAL;
+	if (req->len > req->max)
+		return -EINVAL;
+	return 0;
+}
+
+int foo_scale(int x)
+{
+	return x * 2;
+}
+"""
+
+PATCH = """\
+From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: Dev Eloper <dev@example.org>
+Date: Mon, 6 Jan 2025 10:00:00 +0000
+Subject: [PATCH] foo: simplify foo_check_len() and foo_scale()
+
+Merge the two length checks into one comparison and use a shift.
+
+No functional change intended.
+
+Signed-off-by: Dev Eloper <dev@example.org>
+---
+ drivers/foo/foo.c | 6 ++----
+ 1 file changed, 2 insertions(+), 4 deletions(-)
+
+diff --git a/drivers/foo/foo.c b/drivers/foo/foo.c
+--- a/drivers/foo/foo.c
++++ b/drivers/foo/foo.c
+@@ -8,13 +8,11 @@ struct foo_req {
+ int foo_check_len(const struct foo_req *req)
+ {
+-\tif (req->len == 0)
+-\t\treturn -EINVAL;
+-\tif (req->len > req->max)
++\tif (req->len - 1 > req->max)
+ \t\treturn -EINVAL;
+ \treturn 0;
+ }
+ 
+ int foo_scale(int x)
+ {
+-\treturn x * 2;
++\treturn x << 1;
+ }
+--
+2.47.0
+"""
+
+SCHEMA = Path(__file__).resolve().parents[2] / "patchlint" / "report" / "check-output.schema.json"
+
+
+def _tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "linux"
+    (tree / "drivers" / "foo").mkdir(parents=True)
+    (tree / "drivers" / "foo" / "foo.c").write_text(DRIVER)
+    return tree
+
+
+def test_check_reports_the_divergence_and_the_verified_function(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    patch = tmp_path / "foo.patch"
+    patch.write_text(PATCH)
+    run = CliRunner().invoke(main, ["check", "--tree", str(tree), "--format", "json", str(patch)])
+    data = json.loads(run.output)
+    jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+    (result,) = data["patches"]
+    verdicts = {entry["function"]: entry for entry in result["behaviour"]}
+    assert verdicts["foo_check_len"]["verdict"] == "diverges"
+    witness = verdicts["foo_check_len"]["witness"]
+    assert witness["before"]["return"] == -22 and witness["after"]["return"] == 0
+    assert verdicts["foo_scale"]["verdict"] == "equivalent"
+    rules = {(f["rule"], f["function"]) for f in result["findings"]}
+    assert ("nfc-claim-diverges", "foo_check_len") in rules
+    assert ("nfc-claim-verified", "foo_scale") in rules
+    assert run.exit_code == 1  # the error finding fails the run
+
+
+def test_no_behaviour_turns_it_off(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    patch = tmp_path / "foo.patch"
+    patch.write_text(PATCH)
+    run = CliRunner().invoke(
+        main, ["check", "--tree", str(tree), "--no-behaviour", "--format", "json", str(patch)]
+    )
+    (result,) = json.loads(run.output)["patches"]
+    assert result["behaviour"] == []
+    assert not [f for f in result["findings"] if f["rule"].startswith("nfc-claim")]
+
+
+def test_text_and_reviewer_report_show_the_witness(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    patch = tmp_path / "foo.patch"
+    patch.write_text(PATCH)
+    text = CliRunner().invoke(main, ["check", "--tree", str(tree), str(patch)]).output
+    assert "behaviour foo_check_len(): diverges" in text
+    assert "first difference: return value: before -22, after 0" in text
+    report = tmp_path / "report.md"
+    CliRunner().invoke(main, ["report", "--tree", str(tree), "-o", str(report), str(patch)])
+    markdown = report.read_text()
+    assert "### Behaviour before and after" in markdown
+    assert "| returns | -22 | 0 |" in markdown
+    html = tmp_path / "report.html"
+    CliRunner().invoke(main, ["report", "--tree", str(tree), "-o", str(html), str(patch)])
+    assert 'class="witness"' in html.read_text()
