@@ -62,7 +62,7 @@ diff --git a/drivers/foo/foo.c b/drivers/foo/foo.c
  \t\treturn -EINVAL;
  \treturn 0;
  }
- 
+@@BLANK@@
  int foo_scale(int x)
  {
 -\treturn x * 2;
@@ -70,7 +70,7 @@ diff --git a/drivers/foo/foo.c b/drivers/foo/foo.c
  }
 --
 2.47.0
-"""
+""".replace("@@BLANK@@", " ")  # a blank context line of the diff is one space
 
 SCHEMA = Path(__file__).resolve().parents[2] / "patchlint" / "report" / "check-output.schema.json"
 
