@@ -89,8 +89,7 @@ def compare_versions(
                 "equivalent",
                 None,
                 explored,
-                f"{explored.paths} paths explored, all identical "
-                f"(loops unrolled up to {bounds.loop_bound} times)",
+                f"every path identical, loops unrolled up to {bounds.loop_bound} times",
             )
         else:
             verdict = FunctionVerdict(
