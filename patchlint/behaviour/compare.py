@@ -45,7 +45,7 @@ def earliest(div: Divergence, deadline: float, solver_ms: int) -> tuple[BoolRef,
         if smt.is_false(term):
             continue
         query = smt.conj(path, term)
-        solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
+        solver = PathSolver(min(solver_ms * clock.WALL_PER_CPU, clock.solver_ms(deadline)))
         solver.add(query)
         if solver.check() == "sat":
             return query, solver.model(), index
@@ -229,7 +229,7 @@ def find_divergence(
             query = smt.conj(*b.constraints, smt.disj(*(alt for _, alt in alternatives)))
             # A fresh solver per query: z3 is much faster on floating point and on
             # arrays outside incremental mode; a query may take the rest of the budget.
-            solver = PathSolver(max(solver_ms, int((deadline - clock.now()) * 1000)))
+            solver = PathSolver(clock.solver_ms(deadline, solver_ms))
             solver.add(query)
             result = solver.check()
             if result == "sat":

@@ -27,6 +27,7 @@ from .values import (
     LOCAL_BASE,
     NULL_OID,
     PATHS,
+    PTR_BITS,
     AggV,
     FloatV,
     FuncV,
@@ -77,21 +78,25 @@ def minimise(
     queries = 1
     # Prefer a witness where the uninterpreted callees leave memory alone: it is the
     # simplest story and a harness with plain stubs reproduces it.
-    solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
+    solver = PathSolver(min(solver_ms * clock.WALL_PER_CPU, clock.solver_ms(deadline)))
     solver.add(div.query, quiet)
     if not smt.is_true(quiet) and solver.check() == "sat":
         model = solver.model()
         kept.append(quiet)
     for symbol in symbols:
         term = symbol.term
-        if term.size() > 64 or queries >= MAX_MINIMISE_QUERIES or clock.now() > deadline:
+        if (
+            (64 < term.size() != PTR_BITS)
+            or queries >= MAX_MINIMISE_QUERIES
+            or clock.now() > deadline
+        ):
             continue
-        if smt.model_int(model, term) == 0:
+        if term.size() <= 64 and smt.model_int(model, term) == 0:
             kept.append(smt.eq(term, smt.bv_val(0, term.size())))
             continue
         for candidate in _small_values(term):
             queries += 1
-            solver = PathSolver(min(solver_ms, max(1, int((deadline - clock.now()) * 1000))))
+            solver = PathSolver(min(solver_ms * clock.WALL_PER_CPU, clock.solver_ms(deadline)))
             solver.add(div.query, *kept, candidate)
             if solver.check() == "sat":
                 model = solver.model()
@@ -102,6 +107,9 @@ def minimise(
 
 def _small_values(term: BitVecRef) -> list[smt.BoolRef]:
     bits = term.size()
+    if bits == PTR_BITS:
+        # A pointer: rather a valid object than NULL or an error pointer.
+        return [smt.ule(smt.bv_val(2, 32), smt.extract(111, 80, term))]
     zero = smt.bv_val(0, bits)
     if bits <= 4:
         return [smt.eq(term, zero)]
