@@ -254,10 +254,20 @@ class HeaderText:
 
 
 _TEXTS: OrderedDict[tuple[str, str], HeaderText] = OrderedDict()
-# Header texts of the tree by path, for the process (a run reads one tree; the patch's
-# own headers come through the overlay instead).
+# Header texts by tree and path, for the process (the patch's own headers come through
+# the overlay instead). A reader is a tree's bound read method: the tree is the key.
 _UNREAD = object()
-_TREE_TEXTS: dict[str, object] = {}
+_TREE_TEXTS: OrderedDict[int, tuple[object, dict[str, object]]] = OrderedDict()
+
+
+def _tree_texts(reader: Reader) -> dict[str, object]:
+    owner = getattr(reader, "__self__", reader)
+    found = _TREE_TEXTS.get(id(owner))
+    if found is None or found[0] is not owner:
+        found = _TREE_TEXTS[id(owner)] = (owner, {})
+        while len(_TREE_TEXTS) > 4:
+            _TREE_TEXTS.popitem(last=False)
+    return found[1]
 _LAYERS: OrderedDict[tuple[str, str, int], Layer] = OrderedDict()
 _CACHE_SIZE = 2048
 
@@ -305,14 +315,15 @@ class HeaderLookup:
     def _read(self, path: str) -> str | None:
         if path in self._overlay:
             return self._overlay[path]
-        cached = _TREE_TEXTS.get(path, _UNREAD)
+        texts = _tree_texts(self._reader)
+        cached = texts.get(path, _UNREAD)
         if cached is not _UNREAD:
             return cached if isinstance(cached, str) else None
         try:
             text = self._reader(path)
         except (OSError, ValueError):
             text = None
-        _TREE_TEXTS[path] = text
+        texts[path] = text
         return text
 
     def _resolve(self, kind: str, target: str, from_path: str) -> tuple[str, str] | None:
