@@ -128,3 +128,15 @@ def test_text_and_reviewer_report_show_the_witness(tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     CliRunner().invoke(main, ["report", "--tree", str(tree), "-o", str(html), str(patch)])
     assert 'class="witness"' in html.read_text()
+
+
+def test_sarif_carries_the_witness_of_an_nfc_divergence(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    patch = tmp_path / "foo.patch"
+    patch.write_text(PATCH)
+    run = CliRunner().invoke(main, ["check", "--tree", str(tree), "--format", "sarif", str(patch)])
+    results = json.loads(run.output)["runs"][0]["results"]
+    (diverges,) = [r for r in results if r["ruleId"] == "nfc-claim-diverges"]
+    behaviour = diverges["properties"]["behaviour"]
+    assert behaviour["verdict"] == "diverges"
+    assert behaviour["witness"]["first_difference"] == "return value: before -22, after 0"
