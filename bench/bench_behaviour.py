@@ -49,10 +49,21 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="stop after this many patches")
     parser.add_argument("--json", help="write per-patch results here")
     parser.add_argument("--match", help="only patches whose subject contains this text")
+    parser.add_argument(
+        "--anchor",
+        action="store_true",
+        help="also time `patchlint check` without behaviour on the same series (the anchor)",
+    )
     args = parser.parse_args()
     tree = open_tree(args.tree)
     rows = []
     walls: list[float] = []
+    anchor: list[float] = []
+    checker = None
+    if args.anchor:
+        from patchlint.pipeline import CheckOptions, SeriesChecker
+
+        checker = SeriesChecker(CheckOptions(tree=Path(args.tree), behaviour=False))
     for mbox in args.mboxes:
         collection = collect(iter_messages(mbox))
         for series in collection.series:
@@ -60,6 +71,10 @@ def main() -> int:
             members.sort(key=lambda m: (m.series.index or 0, m.index))
             if not members:
                 continue
+            if checker is not None:
+                before = time.process_time()
+                checker.check_series(members)
+                anchor.extend([(time.process_time() - before) / len(members)] * len(members))
             parsed = [parse_patch(m.diff_text or "", m.source) for m in members]
             t0 = time.monotonic()
             applied_all = apply_series(parsed, tree)
@@ -84,6 +99,11 @@ def main() -> int:
             if args.limit and len(rows) >= args.limit:
                 break
     report(rows, args.json)
+    if anchor:
+        print(
+            f"anchor, `check` without behaviour, CPU per patch (s): median "
+            f"{statistics.median(anchor):.3f}  mean {statistics.mean(anchor):.3f}"
+        )
     if walls:
         print(
             f"wall clock per patch (s): median {statistics.median(walls):.3f}  "
