@@ -87,6 +87,9 @@ class AccessMixin(RunBase):
         raw = self.memory.read(location, bits)
         if not is_local(location):
             self._note_input(name, location, bits, target, raw)
+            if isinstance(target, IntType) and target.rank == 0 and not target.is_enum:
+                # A _Bool object holds 0 or 1 (other bytes are not values of the type).
+                self.decider.assume(smt.ule(raw, smt.bv_val(1, bits)))
         if isinstance(target, PointerType):
             return self._load_pointer(raw, target, name)
         value = from_storage(raw, target, name)

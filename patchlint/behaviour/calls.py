@@ -33,6 +33,7 @@ from .ctype import (
     type_key,
 )
 from .declarations import Unsupported, declarator_type, parameter, specifier_type, text
+from .inputs import pretty_epoch
 from .knowledge import call_kinds
 from .machine import MAX_DEPTH, Fault, Frame, LValue, MemRef, ReturnSignal, VarRef
 from .macros import MacroMixin
@@ -396,28 +397,25 @@ class CallMixin(MacroMixin):
         return from_storage(result, ret, f"{name}()")
 
     def call_result(self, epoch: str, ret: AnyType | None, callee: str) -> Value:
-        shown = f"result of {epoch}"
+        label = pretty_epoch(epoch)  # "foo() #3"
+        shown = f"{label} returns"
         if ret is None:
             term = self.inputs.symbol(f"ret:{epoch}", shown, UnknownType("int"), 64, "call")
-            return OpaqueV(
-                term,
-                f"the result of {callee}()",
-                UnknownType(f"result of {callee}()"),
-                f"ret:{epoch}",
-            )
+            return OpaqueV(term, label, UnknownType(f"result of {callee}()"), f"ret:{epoch}")
         if isinstance(ret, VoidType):
             return int_const(0)
         ret = decay(ret)
         if isinstance(ret, PointerType):
             pointer, constraint = self.inputs.pointer_input(f"ret:{epoch}", shown, ret, "call")
             self.decider.assume(constraint)
-            return pointer
+            # What it points to is named after the call: "foo() #3->len".
+            return PtrV(pointer.oid, pointer.elem, "", pointer.sub, ret, label, pointer.base)
         if isinstance(ret, UnknownType):
             term = self.inputs.symbol(f"ret:{epoch}", shown, ret, 64, "call")
-            return OpaqueV(term, f"the result of {callee}()", ret, f"ret:{epoch}")
+            return OpaqueV(term, label, ret, f"ret:{epoch}")
         bits = storage_bits(ret)
         term = self.inputs.symbol(f"ret:{epoch}", shown, ret, bits, "call")
-        return from_storage(term, ret, shown)
+        return from_storage(term, ret, label)
 
     def local_content(self, value: Value) -> LocalContent | None:
         if not isinstance(value, PtrV):

@@ -268,6 +268,8 @@ def _tree_texts(reader: Reader) -> dict[str, object]:
         while len(_TREE_TEXTS) > 4:
             _TREE_TEXTS.popitem(last=False)
     return found[1]
+
+
 _LAYERS: OrderedDict[tuple[str, str, int], Layer] = OrderedDict()
 _CACHE_SIZE = 2048
 

@@ -21,6 +21,15 @@ from .values import INT_OID, NULL_OID, PTR_BITS, PtrV, encode
 MAX_ERRNO = 4095
 
 
+def pretty_epoch(epoch: str) -> str:
+    """ "call3:foo" -> "foo() #4" (the fourth uninterpreted call)."""
+    head, _, callee = epoch.partition(":")
+    for prefix in ("call", "log"):
+        if head.startswith(prefix) and head[len(prefix) :].isdigit():
+            return f"{callee or '(pointer)'}() #{int(head[len(prefix) :]) + 1}"
+    return epoch
+
+
 @dataclass
 class InputObject:
     oid: int

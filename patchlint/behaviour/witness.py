@@ -17,7 +17,7 @@ from . import clock, smt
 from .compare import Divergence, earliest
 from .ctype import IntType
 from .declarations import Unsupported
-from .inputs import Inputs, InputSymbol
+from .inputs import Inputs, InputSymbol, pretty_epoch
 from .memory import Havoc, Memory
 from .model import InputValue, Observable, Observation, Witness
 from .smt import BitVecRef, ExprRef, ModelRef, PathSolver
@@ -39,15 +39,6 @@ from .values import (
 )
 
 MAX_MINIMISE_QUERIES = 48
-
-
-def pretty_epoch(epoch: str) -> str:
-    """ "call3:foo" -> "foo() #4" (the fourth uninterpreted call)."""
-    head, _, callee = epoch.partition(":")
-    for prefix in ("call", "log"):
-        if head.startswith(prefix) and head[len(prefix) :].isdigit():
-            return f"{callee or '(pointer)'}() #{int(head[len(prefix) :]) + 1}"
-    return epoch
 
 
 def relevant_inputs(inputs: Inputs, terms: list[ExprRef]) -> list[InputSymbol]:
