@@ -72,11 +72,24 @@ def compare_versions(
             limits=tuple(dict.fromkeys([*before_run.limits, *after_run.limits])),
         )
         if search.divergence is not None:
-            witness, model = build_witness(
+            witness, model, constants = build_witness(
                 search.divergence, inputs, deadline + 0.5, bounds.solver_ms
             )
             problem = _replay(before, after, inputs, model, witness, bounds, renames)
-            if problem is None:
+            if problem is None and constants:
+                # The difference needs values the tree does not give (a macro no header
+                # defines, the size of an incomplete type): not a verdict, a guess.
+                verdict = FunctionVerdict(
+                    name,
+                    file,
+                    "unknown",
+                    None,
+                    explored,
+                    "a difference was found but it depends on "
+                    + ", ".join(sorted(set(constants))[:4])
+                    + ", whose value is not known from the tree",
+                )
+            elif problem is None:
                 verdict = _diverges(name, file, witness, explored, inputs)
             else:
                 verdict = FunctionVerdict(

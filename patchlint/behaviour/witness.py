@@ -369,7 +369,8 @@ def _end(outcome: PathOutcome, model: ModelRef | None = None, namer: Namer | Non
 
 def build_witness(
     div: Divergence, inputs: Inputs, deadline: float, solver_ms: int
-) -> tuple[Witness, ModelRef]:
+) -> tuple[Witness, ModelRef, list[str]]:
+    """The witness, its model, and the constants of unknown value it involves."""
     terms: list[ExprRef] = [div.query]
     for outcome in (div.before, div.after):
         assert outcome.memory is not None
@@ -405,7 +406,8 @@ def build_witness(
         first_difference=description,
         observable=observable,
     )
-    return witness, model
+    unknown_constants = [s.name for s in symbols if s.kind == "constant"]
+    return witness, model, unknown_constants
 
 
 def _quiet_callees(div: Divergence, symbols: list[InputSymbol], first_call: int) -> smt.BoolRef:
