@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import clock, smt
 from .compare import Divergence, earliest
-from .ctype import IntType
+from .ctype import AnyType, IntType, PointerType
 from .declarations import Unsupported
 from .inputs import Inputs, InputSymbol, pretty_epoch
 from .memory import Havoc, Memory
@@ -233,12 +233,12 @@ def _writes(
     memory: Memory, mark: int | None, model: ModelRef, namer: Namer
 ) -> list[tuple[str, InputValue]]:
     out: list[tuple[str, InputValue]] = []
+    typed = {(loc.get_id(), bits): ctype for loc, bits, _, ctype in memory.written_types()}
     for location, bits, name in memory.nonlocal_writes(mark):
         value = smt.model_int(model, memory.read(location, bits, mark))
         shown = fill_placeholders(name, namer.inputs, model) if name else ""
-        out.append(
-            (shown or show_pointer(smt.model_int(model, location), namer), _signed(value, bits))
-        )
+        cell = _cell_value(value, bits, typed.get((location.get_id(), bits)), namer)
+        out.append((shown or show_pointer(smt.model_int(model, location), namer), cell))
     return out
 
 
@@ -330,20 +330,35 @@ def first_difference(
 
 def _memory_difference(
     mb: Memory, mark_b: int | None, ma: Memory, mark_a: int | None, model: ModelRef, namer: Namer
-) -> tuple[str, int, int] | None:
+) -> tuple[str, InputValue, InputValue] | None:
     """The first non-local location (written by either version) whose contents differ."""
     seen: set[tuple[int, int]] = set()
+    typed = {(loc.get_id(), bits): ctype for loc, bits, _, ctype in mb.written_types()}
+    typed.update({(loc.get_id(), bits): ctype for loc, bits, _, ctype in ma.written_types()})
     for location, bits, name in [*mb.nonlocal_writes(mark_b), *ma.nonlocal_writes(mark_a)]:
         key = (location.get_id(), bits)
         if key in seen:
             continue
         seen.add(key)
-        vb = _signed(smt.model_int(model, mb.read(location, bits, mark_b)), bits)
-        va = _signed(smt.model_int(model, ma.read(location, bits, mark_a)), bits)
+        vb = _cell_value(
+            smt.model_int(model, mb.read(location, bits, mark_b)), bits, typed.get(key), namer
+        )
+        va = _cell_value(
+            smt.model_int(model, ma.read(location, bits, mark_a)), bits, typed.get(key), namer
+        )
         if vb != va:
             shown = fill_placeholders(name, namer.inputs, model) if name else ""
             return shown or show_pointer(smt.model_int(model, location), namer), vb, va
     return None
+
+
+def _cell_value(raw: int, bits: int, ctype: AnyType | None, namer: Namer) -> InputValue:
+    """A memory cell's bits as the type it was written with (pointers by their object)."""
+    if isinstance(ctype, PointerType) or bits == PTR_BITS:
+        return show_pointer(raw, namer)
+    if isinstance(ctype, IntType) and not ctype.signed:
+        return raw
+    return _signed(raw, bits)
 
 
 def _local_cells(content: LocalContent | None, model: ModelRef) -> list[int] | None:

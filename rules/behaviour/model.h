@@ -284,3 +284,37 @@ static inline int hweight32(unsigned int w)
 
 /* A CPU's copy of a per-CPU variable: the same CPU and variable, the same copy. */
 #define per_cpu(var, cpu) (*per_cpu_ptr(&(var), cpu))
+
+/*
+ * Byte order (x86-64 is little endian): conversions to and from little endian are the
+ * value itself, to and from big endian a byte swap.  The kernel's versions go through
+ * __builtin_bswap*() and sparse's __force casts, which do not change the value.
+ */
+#define __swab16(x) ((__u16)((((__u16)(x) & 0x00ffU) << 8) | (((__u16)(x) & 0xff00U) >> 8)))
+#define __swab32(x) ((__u32)((((__u32)(x) & 0x000000ffUL) << 24) | (((__u32)(x) & 0x0000ff00UL) << 8) | \
+	(((__u32)(x) & 0x00ff0000UL) >> 8) | (((__u32)(x) & 0xff000000UL) >> 24)))
+#define __swab64(x) ((__u64)(((__u64)__swab32((__u32)(x)) << 32) | (__u64)__swab32((__u32)((__u64)(x) >> 32))))
+#define swab16(x) __swab16(x)
+#define swab32(x) __swab32(x)
+#define swab64(x) __swab64(x)
+#define __builtin_bswap16(x) __swab16(x)
+#define __builtin_bswap32(x) __swab32(x)
+#define __builtin_bswap64(x) __swab64(x)
+#define cpu_to_le16(x) ((__le16)(__u16)(x))
+#define cpu_to_le32(x) ((__le32)(__u32)(x))
+#define cpu_to_le64(x) ((__le64)(__u64)(x))
+#define le16_to_cpu(x) ((__u16)(__le16)(x))
+#define le32_to_cpu(x) ((__u32)(__le32)(x))
+#define le64_to_cpu(x) ((__u64)(__le64)(x))
+#define cpu_to_be16(x) ((__be16)__swab16(x))
+#define cpu_to_be32(x) ((__be32)__swab32(x))
+#define cpu_to_be64(x) ((__be64)__swab64(x))
+#define be16_to_cpu(x) __swab16((__u16)(__be16)(x))
+#define be32_to_cpu(x) __swab32((__u32)(__be32)(x))
+#define be64_to_cpu(x) __swab64((__u64)(__be64)(x))
+#define le16_to_cpup(p) ((__u16)*(p))
+#define le32_to_cpup(p) ((__u32)*(p))
+#define cpu_to_le16p(p) ((__le16)*(p))
+#define cpu_to_le32p(p) ((__le32)*(p))
+#define le16_add_cpu(var, val) (*(var) = cpu_to_le16(le16_to_cpu(*(var)) + (val)))
+#define le32_add_cpu(var, val) (*(var) = cpu_to_le32(le32_to_cpu(*(var)) + (val)))
