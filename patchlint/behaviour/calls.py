@@ -56,6 +56,8 @@ from .values import (
 )
 
 T = TypeVar("T")
+# A const table with more cells than this is not spelled out (its cells stay inputs).
+MAX_TABLE_CELLS = 2048
 
 
 @dataclass(frozen=True)
@@ -173,25 +175,35 @@ class CallMixin(MacroMixin):
             self.frames.pop()
 
     def define_const_global(self, obj: PtrV, ctype: AnyType, init: Node) -> None:
+        """A const table's contents, from its initialiser (computed once per comparison;
+        a table too large to spell out stays an input, the same in both versions)."""
         oid = smt.const_int(obj.oid)
         if oid is None or oid in self.memory.constant_objects:
             return
+        key = (oid, text(init))
+        cells = self.inputs.constant_tables.get(key)
+        if cells is None:
+            cells = self.inputs.constant_tables[key] = self._table_cells(obj, ctype, init)
+        if cells:
+            self.memory.constant_objects.setdefault(oid, {})
+            for location, value in cells:
+                self.memory.define_constant(oid, location, value)
+
+    def _table_cells(
+        self, obj: PtrV, ctype: AnyType, init: Node
+    ) -> list[tuple[smt.BitVecRef, smt.BitVecRef]]:
         from .initialise import initialise_object
+        from .memory import Write
 
-        # Run the initialiser into the log, then move its writes into the constant table.
+        # Run the initialiser into the log, then take its writes out as the table.
         mark = len(self.memory.log)
-        target = ctype if not isinstance(ctype, ArrayType) else ctype
-        initialise_object(self, obj, target, init)
-        from .memory import Fill, Write
-
-        entries = self.memory.log[mark:]
-        del self.memory.log[mark:]
-        self.memory.constant_objects.setdefault(oid, {})
-        for entry in entries:
-            if isinstance(entry, Write):
-                self.memory.define_constant(oid, entry.location, entry.value)
-            elif isinstance(entry, Fill):
-                continue
+        try:
+            initialise_object(self, obj, ctype, init)
+        finally:
+            entries = self.memory.log[mark:]
+            del self.memory.log[mark:]
+        writes = [(e.location, e.value) for e in entries if isinstance(e, Write)]
+        return writes if len(writes) <= MAX_TABLE_CELLS else []
 
     # -- calls --------------------------------------------------------------------------
     def call(self, node: Node) -> Value:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from . import clock, smt
 from .declarations import Unsupported
 from .machine import PathCut
-from .smt import BoolRef, PathSolver
+from .smt import BoolRef, ModelRef, PathSolver
 from .trace import PathOutcome
 
 STEPS_PER_PATH = 200_000
@@ -68,6 +68,9 @@ class Explorer:
         self.decisions: list[bool] = []
         self.constraints: list[BoolRef] = []
         self.steps = 0
+        # A model of the path condition so far: a branch side it satisfies is feasible
+        # without asking the solver (about half the queries of a path).
+        self.model: ModelRef | None = None
 
     # -- Decider -----------------------------------------------------------------------
     def tick(self) -> None:
@@ -83,6 +86,8 @@ class Explorer:
             return
         self.constraints.append(cond)
         self.solver.add(cond)
+        if self.model is not None and not smt.model_bool(self.model, cond):
+            self.model = None
 
     def decide(self, cond: BoolRef, where: str) -> bool:
         if smt.is_true(cond):
@@ -123,10 +128,14 @@ class Explorer:
     def _feasible(self, cond: BoolRef) -> bool:
         if clock.now() > self.deadline:
             raise BudgetExceeded()
+        if self.model is not None and smt.model_bool(self.model, cond):
+            return True
         self.solver.push()
         try:
             self.solver.add(cond)
             result = self.solver.check()
+            if result == "sat":
+                self.model = self.solver.model()
         finally:
             self.solver.pop()
         # Undecided (solver timeout): explore it; the final comparison re-checks.
@@ -147,6 +156,7 @@ class Explorer:
             self.decisions = []
             self.constraints = []
             self.steps = 0
+            self.model = None
             self.solver.push()
             try:
                 outcome = run(self)

@@ -27,6 +27,10 @@ def initialise_object(run: AccessMixin, obj: PtrV, ctype: AnyType, init: Node) -
         return
     if isinstance(ctype, ArrayType):
         if init.type in ("string_literal", "concatenated_string"):
+            oid = smt.const_int(obj.oid)
+            if oid is None:
+                raise Unsupported("initialiser of an object outside the frame")
+            run.memory.fill_zero(oid)
             _string(run, obj, ctype, init)
             return
         raise Unsupported(f"array initialised from {init.type}")
@@ -154,9 +158,10 @@ def _string(run: AccessMixin, first: PtrV, ctype: ArrayType, init: Node) -> None
     from .expressions import string_bytes
 
     data = string_bytes(init) + b"\0"
-    length = ctype.length if ctype.length is not None else len(data)
+    # The rest of the array is zero: callers zero the whole object first.
+    length = min(ctype.length, len(data)) if ctype.length is not None else len(data)
     for index in range(length):
-        byte = data[index] if index < len(data) else 0
+        byte = data[index]
         cell = run.pointer_add(first, smt.bv_val(index, 32))
         run.store(
             MemRef(cell, f"{first.origin}[{index}]"), int_const(byte, _char_type(ctype)), init

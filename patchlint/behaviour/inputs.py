@@ -64,6 +64,10 @@ class Inputs:
     # z3 recycles the id of a term nobody references: terms whose id is used as a
     # key are kept alive here for the whole comparison.
     kept: dict[int, ExprRef] = field(default_factory=dict)
+    # Const tables spelled out from their initialisers: (oid, initialiser) -> cells.
+    constant_tables: dict[tuple[int, str], list[tuple[BitVecRef, BitVecRef]]] = field(
+        default_factory=dict
+    )
 
     def placeholder(self, term: BitVecRef) -> str:
         """A name part for a symbolic index: the witness shows its value ("p[{{t42}}]")."""

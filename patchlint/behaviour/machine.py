@@ -181,6 +181,8 @@ class RunBase:
         # header constant is being expanded (its function-like macros expand too).
         self.expanding: list[str] = []
         self.header_constant_depth = 0
+        # Object-id terms this path has dereferenced: neither NULL nor an error pointer.
+        self.valid_objects: set[int] = set()
 
     # -- hooks the mixins implement -------------------------------------------
     def eval(self, node: Node) -> Value:
@@ -232,10 +234,14 @@ class RunBase:
             raise Fault(f"NULL pointer dereference ({what})")
         if oid == INT_OID:
             raise Fault(f"dereference of an integer or error pointer ({what})")
+        key = self.inputs.term_key(ptr.oid)
+        if key in self.valid_objects:
+            return  # this path already went through a dereference of it
         if self.branch(smt.eq(ptr.oid, smt.bv_val(NULL_OID, 32)), node):
             raise Fault(f"NULL pointer dereference ({what})")
         if self.branch(smt.eq(ptr.oid, smt.bv_val(INT_OID, 32)), node):
             raise Fault(f"dereference of an error pointer ({what})")
+        self.valid_objects.add(key)
 
     def member(self, ptr: PtrV, name: str, node: Node) -> Member:
         """Member ``name`` of the record ``ptr`` points to."""

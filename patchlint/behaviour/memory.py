@@ -32,6 +32,22 @@ class Write:
     local: bool
     name: str = ""  # how the program named the location ("p->count")
     ctype: AnyType | None = None
+    # The location as a number when it is one, and its object id when that is known:
+    # most reads are decided on these without building a term.
+    constant: int | None = None
+    oid: int | None = None
+
+
+def _same_location(
+    entry: Write, location: BitVecRef, constant: int | None, oid: int | None
+) -> smt.BoolRef:
+    if constant is not None and entry.constant is not None:
+        return smt.TRUE if constant == entry.constant else smt.FALSE
+    if oid is not None and entry.oid is not None and oid != entry.oid:
+        return smt.FALSE
+    if entry.location.eq(location):
+        return smt.TRUE
+    return smt.simplify_bool(smt.eq(entry.location, location))
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,9 @@ class Memory:
 
     def read(self, location: BitVecRef, bits: int, upto: int | None = None) -> BitVecRef:
         location = smt.simplify_bv(location)
-        local = is_local(location)
+        constant = smt.const_int(location)
+        read_oid = constant >> 80 if constant is not None else oid_of(location)
+        local = read_oid is not None and read_oid >= LOCAL_BASE
         entries = self.log if upto is None else self.log[:upto]
         pending: list[tuple[smt.BoolRef, BitVecRef]] = []
         base: BitVecRef | None = None
@@ -79,7 +97,7 @@ class Memory:
             if isinstance(entry, Write):
                 if entry.local != local:
                     continue
-                same = smt.simplify_bool(smt.eq(entry.location, location))
+                same = _same_location(entry, location, constant, read_oid)
                 if smt.is_false(same):
                     continue
                 if entry.bits != bits:
@@ -142,8 +160,12 @@ class Memory:
         found = cells.get(key)
         if found is not None:
             return found
-        # A symbolic index into a constant table: an If over its cells.
-        result = smt.select(self.inputs.memory("", bits), location)
+        constant = smt.const_int(location)
+        if constant is not None:
+            return smt.bv_val(0, bits)  # a cell the initialiser did not name
+        # A symbolic index into a constant table: an If over its cells (zero elsewhere,
+        # as the initialiser left it).
+        result = smt.bv_val(0, bits)
         for cell_location, value in self._cell_locations(oid):
             if value.size() != bits:
                 continue
@@ -170,8 +192,11 @@ class Memory:
         oid = oid_of(location)
         if oid is not None and (oid in self.inputs.string_bytes or oid in self.constant_objects):
             raise Unsupported("a write to a string literal or a const table")
+        constant = smt.const_int(location)
+        cell_oid = constant >> 80 if constant is not None else oid
+        local = cell_oid is not None and cell_oid >= LOCAL_BASE
         self.log.append(
-            Write(location, bits, smt.simplify_bv(value), is_local(location), name, ctype)
+            Write(location, bits, smt.simplify_bv(value), local, name, ctype, constant, cell_oid)
         )
 
     def fill_zero(self, oid: int) -> None:

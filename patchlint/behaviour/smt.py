@@ -39,8 +39,19 @@ def bv(name: str, bits: int) -> BitVecRef:
     return z3.BitVec(name, bits)
 
 
+_CONSTANTS: dict[tuple[int, int], BitVecRef] = {}
+
+
 def bv_val(value: int, bits: int) -> BitVecRef:
-    return z3.BitVecVal(value & ((1 << bits) - 1), bits)
+    """A bit-vector constant; the small ones are made once (the engine makes millions)."""
+    value &= (1 << bits) - 1
+    key = (value, bits)
+    found = _CONSTANTS.get(key)
+    if found is None:
+        found = z3.BitVecVal(value, bits)
+        if len(_CONSTANTS) < 65536:
+            _CONSTANTS[key] = found
+    return found
 
 
 def bool_const(name: str) -> BoolRef:
