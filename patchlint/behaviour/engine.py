@@ -64,6 +64,9 @@ def compare_versions(
         ]
         before_run, after_run = explorations
         search = find_divergence(before_run, after_run, deadline, bounds.solver_ms, renames)
+        # A divergence found within the budget is made into a replayed witness within a
+        # quarter more of it (so a function takes at most 1.25 times its budget).
+        grace = max(deadline, clock.now()) + bounds.seconds / 4
         explored = Explored(
             paths=before_run.paths + after_run.paths,
             complete=before_run.complete and after_run.complete and not search.undecided,
@@ -73,9 +76,9 @@ def compare_versions(
         )
         if search.divergence is not None:
             witness, model, constants = build_witness(
-                search.divergence, inputs, deadline + 0.5, bounds.solver_ms
+                search.divergence, inputs, grace, bounds.solver_ms
             )
-            problem = _replay(before, after, inputs, model, witness, bounds, renames)
+            problem = _replay(before, after, inputs, model, witness, bounds, renames, grace)
             if problem is None and constants:
                 # The difference needs values the tree does not give (a macro no header
                 # defines, the size of an incomplete type): not a verdict, a guess.
@@ -179,11 +182,11 @@ def _replay(
     witness: Witness,
     bounds: Bounds,
     renames: Mapping[str, str] | None,
+    deadline: float,
 ) -> str | None:
     """Run both versions again with every input fixed to the witness's values and check
     that they do what the witness says; None when they do, else what went wrong."""
     pins = smt.model_pins(model)
-    deadline = clock.now() + max(1.0, bounds.seconds / 2)
     outcomes = []
     for version, side in (("before", before), ("after", after)):
         run = _explore(version, side, inputs, bounds, deadline, pins)
