@@ -98,9 +98,11 @@ def set_extensions(extensions: Mapping[str, Mapping[str, object]]) -> None:
     Replaces any previous extensions; an empty mapping restores the shipped data.
     Caches derived from the data are dropped so the next reader sees the merge.
     """
+    wanted = {relative: copy.deepcopy(dict(tables)) for relative, tables in extensions.items()}
+    if wanted == _extensions:
+        return  # the same extensions: the derived caches stay valid
     _extensions.clear()
-    for relative, tables in extensions.items():
-        _extensions[relative] = copy.deepcopy(dict(tables))
+    _extensions.update(wanted)
     load_toml.cache_clear()
     for listener in list(_listeners):
         listener()

@@ -3,7 +3,9 @@ hooks exercised end to end with git itself in a repository of real kernel files.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -382,3 +384,87 @@ def test_framework_refs_and_all_files_check_what_they_name(repo: Path) -> None:
         [sys.executable, "-c", script, "lib/a.c"], cwd=repo, capture_output=True, text=True, env=env
     )
     assert "+++ b/lib/a.c" in run.stdout and "+\treturn 2;" in run.stdout, run.stderr
+
+
+# --- one mail of a series, as git send-email hands it to the hook ----------------------
+
+COUNTER = "int counter;\n\nint counter_get(void)\n{\n\treturn counter;\n}\n"
+
+
+@pytest.fixture
+def tiny_kernel(repo: Path) -> Path:
+    """A kernel-shaped repository (Makefile VERSION/PATCHLEVEL, Kconfig, usual folders)
+    with a three-commit range whose second commit edits what the first one adds."""
+    (repo / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n")
+    (repo / "Kconfig").write_text('mainmenu "Linux"\n')
+    (repo / "kernel").mkdir()
+    (repo / "kernel/Makefile").write_text("obj-y += fork.o\n")
+    (repo / "lib").mkdir()
+    (repo / "lib/counter.c").write_text(COUNTER)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "tiny tree")
+    git(repo, "tag", "base")
+    steps = [
+        ("lib: add counter_reset()", "\nvoid counter_reset(void)\n{\n\tcounter = 0;\n}\n"),
+        ("lib: reset the counter to one", None),
+        ("lib: add counter_add()", "\nvoid counter_add(int n)\n{\n\tcounter += n;\n}\n"),
+    ]
+    for subject, added in steps:
+        source = repo / "lib/counter.c"
+        text = source.read_text()
+        text = text + added if added else text.replace("\tcounter = 0;", "\tcounter = 1;")
+        source.write_text(text)
+        git(repo, "commit", "-qsam", subject)
+    return repo
+
+
+def test_sendemail_validate_checks_one_mail_on_its_predecessors(
+    tiny_kernel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "outgoing"
+    git(tiny_kernel, "format-patch", "-q", "--cover-letter", "--thread", "-3", "-o", str(out))
+    second = sorted(out.glob("0002-*.patch"))[0]
+    assert "[PATCH 2/3]" in second.read_text()
+    assert patchlint(tiny_kernel, "hook", "install").returncode == 0
+    env = git_env(tmp_path)
+    env["GIT_DIR"] = str(tiny_kernel / ".git")
+    hook = tiny_kernel / ".git/hooks/sendemail-validate"
+    run = subprocess.run(
+        [str(hook), str(second)], cwd=tiny_kernel, capture_output=True, text=True, env=env
+    )
+    # The mail passes, silently: 1/3 and 3/3 are not reported missing.
+    assert run.returncode == 0 and run.stdout == "", run.stdout + run.stderr
+
+    # The same code path, its `patchlint check` call captured and rerun for JSON.
+    import patchlint.hooks as hooks
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(hooks, "_check", lambda args, cwd: calls.append(args) or 0)
+    monkeypatch.chdir(tiny_kernel)
+    assert hooks.run_sendemail_validate(second, "error") == 0
+    (args,) = calls
+    base = git(tiny_kernel, "rev-parse", args[args.index("--base") + 1]).stdout
+    assert base == git(tiny_kernel, "rev-parse", "HEAD~2").stdout  # the commit of 1/3
+
+    def checked(*options: str) -> dict[str, object]:
+        run = patchlint(tiny_kernel, "check", "--format", "json", *options)
+        assert run.returncode in (0, 1), run.stderr
+        (patch,) = json.loads(run.stdout)["patches"]
+        patch["report"] = run.stdout
+        return patch  # type: ignore[no-any-return]
+
+    # Where the mail names its pre-image blob (an index line) the check reads that blob;
+    # without one it reads the tree the hook chose, so drop it to see which tree that is.
+    bare = tmp_path / "bare.patch"
+    bare.write_text(re.sub(r"(?m)^index .*\n", "", second.read_text()))
+    mail_at = args.index(str(second.resolve()))
+    patch = checked(*args[:mail_at], str(bare))
+    (counter,) = patch["files"]  # type: ignore[index]
+    assert counter["apply_state"] == "applied", counter  # 2/3 edits what 1/3 added
+    assert "not in this input" not in str(patch["report"])
+    assert "1/3 and 3/3 not in this input" in str(checked(str(bare))["report"])  # not the hook
+    # The tree the range started from (1/3 not applied) and the work tree (3/3
+    # applied already) are the wrong trees: there the mail does not apply.
+    for wrong in (["--base", "base"], []):
+        files = checked("--tree", str(tiny_kernel), *wrong, str(bare))["files"]
+        assert [f["apply_state"] for f in files] == ["does not apply"], wrong  # type: ignore[attr-defined]

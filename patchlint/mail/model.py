@@ -126,6 +126,9 @@ class Series:
     title: str
     # Which rule put the members together, for `check --verbose`.
     grouped_by: str = ""
+    # A partial reroll (b4): the earlier version's patches at the positions this
+    # version did not resend, in position order. They are not members of this series.
+    earlier: list[Message] = field(default_factory=list)
 
 
 @dataclass

@@ -263,7 +263,8 @@ def _series_problems(series: Series, members: list[Message], threads: Threads) -
         return problems
     counts = Counter(p.series.index for p in series.patches if p.series.index is not None)
     unnumbered = sum(1 for p in series.patches if p.series.index is None)
-    missing = [k for k in range(1, total + 1) if k not in counts]
+    earlier = {p.series.index for p in series.earlier}
+    missing = [k for k in range(1, total + 1) if k not in counts and k not in earlier]
     if unnumbered:
         # Unnumbered patches under a cover fill the positions in order.
         missing = missing[unnumbered:]
@@ -324,10 +325,55 @@ def _build_series(
         all_series.append(series)
         for member in members:
             by_msg[id(member)] = series
+    for series in all_series:
+        _rebuild_partial_reroll(series, by_msg, threads)
+        members = ([series.cover] if series.cover is not None else []) + series.patches
         problems.extend(
-            SeriesProblem(key, text) for text in _series_problems(series, members, threads)
+            SeriesProblem(series.key, text) for text in _series_problems(series, members, threads)
         )
     return all_series, by_msg, problems
+
+
+def _rebuild_partial_reroll(series: Series, by_msg: dict[int, Series], threads: Threads) -> None:
+    """b4's partial reroll: a vN that resends only some patches, each in reply to the
+    same position of an earlier version, is that version with those patches replaced.
+    The earlier patches at the other positions go to `Series.earlier`."""
+    if series.version <= 1 or not series.total or not series.patches:
+        return
+    present = {p.series.index for p in series.patches}
+    if all(k in present for k in range(1, series.total + 1)):
+        return
+    found: set[int] = set()
+    earlier: Series | None = None
+    for patch in series.patches:
+        previous = _same_position_upthread(patch, threads)
+        other = by_msg.get(id(previous)) if previous is not None else None
+        if other is None or other is series or other.version >= series.version:
+            return
+        found.add(id(other))
+        earlier = other
+    if earlier is None or len(found) != 1:
+        return
+    series.earlier = [
+        p for p in earlier.patches if p.series.index is not None and p.series.index not in present
+    ]
+    if series.earlier:
+        taken = ", ".join(f"{p.series.index}/{series.total}" for p in series.earlier)
+        series.grouped_by += (
+            f"; partial reroll of v{earlier.version}: {taken} from v{earlier.version}"
+        )
+
+
+def _same_position_upthread(patch: Message, threads: Threads) -> Message | None:
+    """The patch at the same position that `patch` answers, directly or through the
+    replies to it; None when the first patch up the thread is another position."""
+    info = patch.series
+    for ancestor in threads.ancestors(patch):
+        if ancestor.kind != "patch":
+            continue
+        same = ancestor.series.index == info.index and ancestor.series.total == info.total
+        return ancestor if same else None
+    return None
 
 
 def _promote_covers(messages: list[Message], threads: Threads) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from patchlint.mail.address import Address, address_of, parse_address, same_person
+from patchlint.mail.classify import is_diff_start, walk_diff
 from patchlint.mail.model import Trailer
 
 _CANONICAL = {
@@ -90,13 +91,29 @@ def _is_signature(line: str) -> bool:
 
 
 def _is_forwarded_header(lines: list[str], pos: int) -> bool:
-    """An Outlook-style "From: ... / Sent: ..." block starting an unquoted original."""
+    """A block of mail headers opening an unquoted mail inside the text: an inlined
+    patch ("From: / Date: / Subject:") or an Outlook-style original ("From: / Sent:")."""
     if _OUTLOOK.match(lines[pos]):
         return True
     if not lines[pos].startswith("From: "):
         return False
     following = lines[pos + 1 : pos + 4]
     return sum(1 for line in following if _HEADERISH.match(line)) >= 2
+
+
+def _inlined_patch_end(lines: list[str], pos: int) -> int | None:
+    """Where the inlined mail opening at `pos` ends: after its diff, when it is a patch.
+    None for a forwarded original (Outlook's "Sent:") or a mail without a diff, whose
+    text runs to the end."""
+    following = lines[pos : pos + 4]
+    if _OUTLOOK.match(lines[pos]) or any(line.startswith("Sent:") for line in following):
+        return None
+    for start in range(pos + 1, len(lines)):
+        if _is_signature(lines[start]):
+            return None
+        if lines[start][:1] in "dI-" and is_diff_start(lines, start):
+            return walk_diff(lines, start)[0]
+    return None
 
 
 def _joined_value(lines: list[str], pos: int, tag: str, value: str) -> tuple[str, int]:
@@ -151,7 +168,13 @@ def parse_trailers(
         if _is_signature(line):
             break
         if reply and _is_forwarded_header(lines, pos):
-            break
+            # The inlined patch's trailers are its author's sign-offs, not review of
+            # this patch; the reply's own text may go on after its diff.
+            end = _inlined_patch_end(lines, pos)
+            if end is None:
+                break
+            pos = end - 1
+            continue
         match = _LINE.match(line)
         if not match or not is_trailer_tag(match.group(1)):
             continue

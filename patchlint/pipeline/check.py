@@ -125,7 +125,9 @@ def run_check(
         inputs=inputs,
         messages=collection.messages,
         patches=[by_index[m.index] for m in collection.patches],
-        series_problems=collection.problems,
+        # The series rules report the series problems: with them ignored (the
+        # sendemail-validate hook checks one mail of a series) none is shown.
+        series_problems=collection.problems if series_rules else [],
         series_findings=series_findings,
         tree=tree_root,
         series=collection.series,
@@ -162,9 +164,14 @@ def series_work(collection: Collection) -> list[list[Message]]:
     work: list[list[Message]] = []
     for series in collection.series:
         members = [m for m in series.patches if m.kind == "patch" and m.index not in seen]
+        seen.update(m.index for m in members)
+        if members and series.earlier:
+            # A partial reroll applies on the earlier version's patches it did not
+            # resend (b4 rebuilds it so); they are checked again in this order.
+            last = max(m.series.index or 0 for m in members)
+            members += [m for m in series.earlier if (m.series.index or 0) < last]
         # Patch N applies on top of 1..N-1 whatever order the mailbox holds them in.
         members.sort(key=lambda m: (m.series.index or 0, m.index))
-        seen.update(m.index for m in members)
         if members:
             work.append(members)
     work.extend([m] for m in collection.patches if m.index not in seen)

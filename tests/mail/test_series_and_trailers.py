@@ -247,3 +247,75 @@ def test_encoded_from_with_a_comma_is_read(tmp_path: Path) -> None:
     )
     (msg,) = list(iter_inputs([str(path)]))
     assert (msg.author, msg.author_addr) == ('"Liang, Kan" <k@x.org>', "k@x.org")
+
+
+# --- partial rerolls (b4's reconstitution) -------------------------------------------
+
+FILE_V1 = "int a;\n"
+
+
+def _numbered(mid: str, subject: str, diff: str, irt: str | None = None) -> str:
+    reply_to = f"In-Reply-To: <{irt}>\n" if irt else ""
+    return (
+        "From mboxrd@z Thu Jan  1 00:00:00 1970\n"
+        f"From: Alice <alice@example.org>\nSubject: {subject}\n"
+        f"Date: Mon, 3 Mar 2025 09:00:00 +0100\nMessage-ID: <{mid}>\n{reply_to}\n"
+        f"x\n\nSigned-off-by: Alice <alice@example.org>\n---\n{diff}"
+    )
+
+
+ADD_B = "diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n@@ -1 +1,2 @@\n int a;\n+int b;\n"
+B_TO_C = (
+    "diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,2 @@\n int a;\n-int b;\n+int c;\n"
+)
+B_TO_D = (
+    "diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,2 @@\n int a;\n-int b;\n+int d;\n"
+)
+
+
+def _reroll(irt: str | None) -> str:
+    return (
+        _numbered("v2-1@x", "[PATCH v2 1/2] add b", ADD_B)
+        + _numbered("v2-2@x", "[PATCH v2 2/2] b to c", B_TO_C, irt="v2-1@x")
+        + _mail("Please call it d.\n", "Re: [PATCH v2 2/2] b to c", "r@x", "v2-2@x")
+        + _numbered("v3-2@x", "[PATCH v3 2/2] b to d", B_TO_D, irt=irt)
+    )
+
+
+def test_a_partial_reroll_is_rebuilt_from_the_earlier_version(tmp_path: Path) -> None:
+    path = tmp_path / "reroll.mbox"
+    path.write_text(_reroll(irt="r@x"))  # v3 2/2 answers the review of v2 2/2
+    col = collect(iter_messages(str(path)))
+    v3 = next(s for s in col.series if s.version == 3)
+    assert [p.message_id for p in v3.patches] == ["v3-2@x"]
+    assert [p.message_id for p in v3.earlier] == ["v2-1@x"]
+    assert "partial reroll of v2: 1/2 from v2" in v3.grouped_by
+    assert not [p for p in col.problems if p.series == v3.key]
+    # checked on top of v2 1/2: it edits the line 1/2 adds
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "f.c").write_text(FILE_V1)
+    run = subprocess.run(
+        [sys.executable, "-m", "patchlint", "check", "--tree", str(tmp_path / "tree")]
+        + ["--format", "json", "--no-simulate", str(path)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PATCHLINT_SERVER": "off"},
+    )
+    import json
+
+    states = {
+        p["message_id"]: [f["apply_state"] for f in p["files"]]
+        for p in json.loads(run.stdout)["patches"]
+    }
+    assert states == {"v2-1@x": ["applied"], "v2-2@x": ["applied"], "v3-2@x": ["applied"]}
+
+
+def test_a_resent_patch_not_answering_its_earlier_version_is_not_a_reroll(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "resend.mbox"
+    path.write_text(_reroll(irt=None))
+    col = collect(iter_messages(str(path)))
+    v3 = next(s for s in col.series if s.version == 3)
+    assert v3.earlier == []
+    assert [p.message for p in col.problems if p.series == v3.key] == ["1/2 not in this input"]
