@@ -35,7 +35,16 @@ from .ctype import (
 from .declarations import Unsupported, declarator_type, parameter, specifier_type, text
 from .inputs import pretty_epoch
 from .knowledge import call_kinds
-from .machine import MAX_DEPTH, Fault, Frame, LValue, MemRef, ReturnSignal, VarRef
+from .machine import (
+    MAX_DEPTH,
+    ControlSignal,
+    Fault,
+    Frame,
+    LValue,
+    MemRef,
+    ReturnSignal,
+    VarRef,
+)
 from .macros import MacroMixin
 from .memory import is_local
 from .symbols import Layer, Symbols
@@ -314,6 +323,8 @@ class CallMixin(MacroMixin):
                 self.exec_statement(body)
             except ReturnSignal as signal:
                 return signal.value if signal.value is not None else int_const(0)
+            except ControlSignal:
+                raise Unsupported(f"goto, break or continue leaving {name}()") from None
             if not isinstance(ftype.ret, VoidType) and name != "main":
                 return int_const(0)
             return int_const(0)

@@ -136,6 +136,11 @@ class Inputs:
     # -- symbols --------------------------------------------------------------------
     def symbol(self, key: str, name: str, ctype: AnyType, bits: int, kind: str) -> BitVecRef:
         found = self.symbols.get(key)
+        if found is not None and found.term.size() != bits:
+            # The same input seen with another width (a parameter whose type the patch
+            # changes): a distinct input.
+            key = f"{key}/{bits}"
+            found = self.symbols.get(key)
         if found is None:
             term = smt.bv(key, bits)
             found = self.symbols[key] = InputSymbol(name, term, ctype, kind)

@@ -33,9 +33,11 @@ from .declarations import Unsupported, const_eval, declarator_type, specifier_ty
 from .inputs import Inputs
 from .machine import (
     BreakSignal,
+    ContinueSignal,
     Decider,
     Fault,
     Frame,
+    GotoSignal,
     MemRef,
     ReturnSignal,
     VarRef,
@@ -451,6 +453,10 @@ def run_path(
             machine.exec_statement(fn.body)
         except ReturnSignal as signal:
             outcome.ret = signal.value
+        except GotoSignal as jump:
+            raise Unsupported(f"goto {jump.label}: no such label in {fn.name}") from None
+        except (BreakSignal, ContinueSignal):
+            raise Unsupported(f"break or continue outside a loop in {fn.name}") from None
     except Fault as fault:
         outcome.fault = str(fault)
     outcome.events = machine.events
