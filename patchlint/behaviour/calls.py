@@ -151,6 +151,9 @@ class CallMixin(MacroMixin):
         found = frame.symbols.global_var(name)
         if found is not None:
             return found.ctype
+        typedef = frame.symbols.typedef(name)
+        if typedef is not None:
+            return typedef  # sizeof(u32) parses as sizeof of an expression
         prototype = frame.symbols.prototype(name)
         if prototype is not None:
             return prototype

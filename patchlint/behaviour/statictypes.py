@@ -17,6 +17,7 @@ from .ctype import (
     PointerType,
     RecordType,
     UnknownType,
+    VoidType,
     decay,
     promote,
     usual_arithmetic,
@@ -61,6 +62,10 @@ class StaticTypeMixin(AccessMixin):
             parsed = int_literal(literal)
             return parsed[1] if parsed else UnknownType(literal)
         if kind == "char_literal":
+            return INT
+        if kind == "null":
+            return PointerType(VoidType())
+        if kind in ("true", "false"):
             return INT
         if kind in ("string_literal", "concatenated_string"):
             return ArrayType(CHAR, len(string_bytes(node)) + 1)
