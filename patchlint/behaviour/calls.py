@@ -19,6 +19,7 @@ from patchlint.source import FunctionDef, SourceFile
 
 from . import smt
 from .ctype import (
+    CHAR,
     INT,
     LONG,
     ULONG,
@@ -131,6 +132,15 @@ class CallMixin(MacroMixin):
         macro = self.find_macro(name, object_like=True)
         if macro is not None:
             return self.expand_object_macro(macro, node)
+        if name in ("__func__", "__FUNCTION__"):
+            # The enclosing function's name (C11 6.4.2.2), as a string literal.
+            functions = [f.function for f in self.frames if not f.function.startswith("macro ")]
+            current = functions[-1] if functions else ""
+            oid = smt.bv_val(self.inputs.string_oid(current.encode()), 32)
+            zero = smt.bv_val(0, 32)
+            return PtrV(oid, zero, "", zero, PointerType(CHAR), f'"{current}"', "char")
+        if name == "__LINE__":
+            return int_const(node.start_point[0] + 1, INT)
         constant = symbols.constant(name)
         if constant is not None:
             return int_const(constant, INT if -(1 << 31) <= constant < 1 << 31 else _wide(constant))

@@ -59,8 +59,11 @@ def compare_versions(
     inputs = Inputs()
     try:
         explorations = [
-            _explore("before", before, inputs, bounds, deadline),
-            _explore("after", after, inputs, bounds, deadline),
+            # Each version explores within its share, so a long old version leaves the
+            # new one time, and both leave the search time to use the paths they found
+            # (a divergence among them is a verdict even if exploration was cut short).
+            _explore("before", before, inputs, bounds, start + 0.35 * bounds.seconds),
+            _explore("after", after, inputs, bounds, start + 0.7 * bounds.seconds),
         ]
         before_run, after_run = explorations
         search = find_divergence(before_run, after_run, deadline, bounds.solver_ms, renames)
