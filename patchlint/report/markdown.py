@@ -117,15 +117,20 @@ def _simulation(sim: SimulationView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _code(text: str) -> str:
+    """Text for inside a code span: no escapes there, only backticks must go."""
+    return text.replace("`", "'")
+
+
 def _behaviour(view: BehaviourView) -> str:
     lines = [
         _anchor(view.anchor),
-        f"**`{md(view.function)}()`** in `{md(view.file)}`: **{md(view.verdict)}** "
+        f"**`{_code(view.function)}()`** in `{_code(view.file)}`: **{md(view.verdict)}** "
         f"({md(view.explored)}) — {md(view.reason)}",
         "",
     ]
     if view.inputs:
-        inputs = ", ".join(f"`{md(name)}` = {md(value)}" for name, value in view.inputs)
+        inputs = ", ".join(f"`{_code(name)}` = {md(value)}" for name, value in view.inputs)
         lines += [f"Witness inputs: {inputs}", ""]
     if view.rows:
         lines += ["| | Before the patch | After the patch |", "| --- | --- | --- |"]
