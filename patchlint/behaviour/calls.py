@@ -9,6 +9,7 @@ their calls agree, and a fresh state of the memory the callee can reach.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,7 +49,7 @@ from .machine import (
 )
 from .macros import MacroMixin
 from .memory import is_local
-from .symbols import Layer, Symbols
+from .symbols import Layer, Symbols, parse_snippet
 from .trace import CallEvent, LocalContent, LockHeld
 from .values import (
     LOCAL_BASE,
@@ -177,6 +178,12 @@ class CallMixin(MacroMixin):
 
     def call_type(self, node: Node) -> AnyType:
         function = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        args = [a for a in (arguments.named_children if arguments else []) if a.type != "comment"]
+        if function is not None:
+            cast = self._cast_in_disguise(function, args)
+            if cast is not None:
+                return cast
         if function is not None and function.type == "identifier":
             name = text(function)
             var = self.frame.lookup(name)
@@ -257,9 +264,33 @@ class CallMixin(MacroMixin):
         name = inner[0]
         if name.type != "identifier":
             return None
+        bound = self.frame.macro_args.get(text(name))
+        if bound is not None:
+            # min_t(u32, a, b): the macro's type parameter, cast to. The front end
+            # rewrote type arguments into identifiers: read the user's own text.
+            source = bound.frame.source
+            if source is not None and bound.node.type == "identifier":
+                return self.type_from_text(source.node_text(bound.node))
+            return self.type_from_text(self.argument_text(bound.node, bound.frame))
         if self.frame.lookup(text(name)) is not None:
             return None
         return self.frame.symbols.typedef(text(name))
+
+    def type_from_text(self, type_text: str) -> AnyType | None:
+        """A type written as text (a macro's type argument), or None if it is not one."""
+        # The front end writes a type argument as one word: "unsigned int" as unsigned_int.
+        type_text = re.sub(r"\b(unsigned|signed|long|short|struct|union|enum)_", r"\1 ", type_text)
+        parsed = parse_snippet(f"({type_text})0")
+        if parsed is None or parsed.type != "cast_expression":
+            return None
+        descriptor = parsed.child_by_field_name("type")
+        if descriptor is None:
+            return None
+        try:
+            found = self.type_of_descriptor(descriptor)
+        except Unsupported:
+            return None
+        return None if isinstance(found, UnknownType) else found
 
     def call_pointer(self, callee: PtrV, args: list[Node], node: Node) -> Value:
         """A call through a function pointer: uninterpreted, named by the pointer."""

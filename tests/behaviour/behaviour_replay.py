@@ -39,6 +39,9 @@ PRELUDE = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* Kernel helpers some pairs use, with the kernel's semantics (include/linux/minmax.h). */
+#define min_t(type, x, y) ({ type __x = (x); type __y = (y); __x < __y ? __x : __y; })
+#define max_t(type, x, y) ({ type __x = (x); type __y = (y); __x > __y ? __x : __y; })
 static unsigned char __obj[9][4096] __attribute__((aligned(64)));
 #define __OBJ(n) ((void *)(__obj[n] + 2048))
 static long long __results[64];
