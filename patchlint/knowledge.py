@@ -82,7 +82,7 @@ def merge_data(base: dict[str, object], extra: Mapping[str, object]) -> dict[str
 
 
 def _merge_array(current: list[object], extra: list[object]) -> None:
-    named = {item.get("name"): item for item in current if isinstance(item, dict)}
+    named = {item["name"]: item for item in current if isinstance(item, dict) and "name" in item}
     for item in extra:
         # An entry of an array of tables naming an existing one ([[iterator]] name = ...)
         # amends it (merged like any table) rather than adding a second, conflicting one.

@@ -51,28 +51,24 @@ def _rule_tables() -> dict[str, tuple[str, ...]]:
     return tokens
 
 
-def _task_state_tokens() -> dict[str, tuple[str, ...]]:
-    """Tokens of the thread-group rules, read from their own knowledge file."""
-    if not (data_dir() / "kernel" / "task-state.toml").is_file():
+def _task_state_tokens(root: Path | None) -> dict[str, tuple[str, ...]]:
+    """Tokens of the thread-group rules: inferred from the tree (the per-thread facts
+    with a group counterpart, the single-thread actions)."""
+    if root is None:
         return {}
-    data = load_toml("kernel/task-state.toml")
-    flags = tuple(
-        item["name"]
-        for item in data.get("per_thread", [])
-        if str(item.get("name", "")).startswith(("TIF_", "PF_"))
-    )
-    actions = tuple(item["name"] for item in data.get("single_action", []) if "name" in item)
-    return {"thread-flag-as-group": flags, "thread-action-on-group": flags + actions}
+    from patchlint.rules.taskscope.scan_support import rule_tokens
+
+    return rule_tokens(root)
 
 
-def candidate_tokens(rule_ids: Iterable[str] | None = None) -> Tokens:
+def candidate_tokens(rule_ids: Iterable[str] | None = None, root: Path | None = None) -> Tokens:
     """Per rule, the literal tokens a file must contain for the rule to fire there.
 
     None means the rule declares no tokens, so every file is a candidate for it.
     """
     from patchlint.rules import select_rules
 
-    known = {**_task_state_tokens(), **_rule_tables()}
+    known = {**_task_state_tokens(root), **_rule_tables()}
     wanted = list(rule_ids) if rule_ids else [meta.id for meta in select_rules()]
     return {rule_id: (known.get(rule_id) or None) for rule_id in wanted}
 
@@ -232,8 +228,9 @@ def _worker_init(
 class _RecordingIndex:
     """First pass: remember the names asked about, answer "no callers"."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
         self.asked: set[str] = set()
+        self.root = root  # the tree, for knowledge inferred from it as a whole
 
     def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
         self.asked.add(name)
@@ -285,7 +282,7 @@ def _scan_one(relative: str) -> Outcome:
     ]
     if not wanted:
         return relative, [], None, []
-    recording = _RecordingIndex() if worker.mentions is None else None
+    recording = _RecordingIndex(worker.root) if worker.mentions is None else None
     index = recording if recording is not None else _answering_index(worker)
     try:
         source = parse_c(text, relative, worker.dialect)
@@ -362,7 +359,7 @@ def scan_tree(
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
     overrides = dict(severity or {})
-    tokens = candidate_tokens(ids)
+    tokens = candidate_tokens(ids, root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache_dir = cache_path("scan", _version(ids, overrides, root)) if use_cache else None
     cache = _ResultCache(root, cache_dir) if cache_dir is not None else None
@@ -506,4 +503,8 @@ def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) 
         digest.update((root / ".clang-format").read_bytes())
     except OSError:
         pass
+    from patchlint.rules.taskscope.scan_support import ACTION_RULE, FLAG_RULE, identity
+
+    if FLAG_RULE in rule_ids or ACTION_RULE in rule_ids:
+        digest.update(identity(root).encode())  # knowledge inferred from the whole tree
     return digest.hexdigest()

@@ -1,26 +1,26 @@
-"""Thread-group rules on the real linux 6.12 tree: the seed patch, reverts, owners."""
+"""Thread-group rules on the real linux 6.12 tree: what is inferred, the seed patch,
+reverts of group questions, owners, and the same results with the overrides deleted."""
 
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import patchlint.knowledge as knowledge_module
 from patchlint.findings import Finding
-from patchlint.rules import AnalysisUnit, diff_findings
-from patchlint.rules.taskstate import knowledge
-from patchlint.rules.thread_group import (
-    ACTION_RULE,
-    FLAG_RULE,
-    check_thread_action_on_group,
-    check_thread_flag_as_group,
-)
+from patchlint.rules import AnalysisUnit, diff_findings, run_rules, select_rules
+from patchlint.rules.taskscope import view as view_module
+from patchlint.rules.taskscope.infer import Knowledge
+from patchlint.rules.taskscope.view import tree_knowledge
 from patchlint.source import FunctionIndex, parse_c
 
 pytestmark = pytest.mark.kernel
 
+FLAG = "thread-flag-as-group"
+ACTION = "thread-action-on-group"
 SEED_FREEZER_TEST = ("if (test_tsk_thread_flag(p, TIF_MEMDIE))", "if (tsk_is_oom_victim(p))")
 SEED_THAW_PROCESS = """
 void thaw_process(struct task_struct *p)
@@ -40,9 +40,21 @@ SEED_OOM = (
 )
 
 
-def run(text: str, path: str, index: object = None) -> list[Finding]:
-    unit = AnalysisUnit(source=parse_c(text, path), path=path, index=index)
-    return list(check_thread_flag_as_group(unit)) + list(check_thread_action_on_group(unit))
+@pytest.fixture(scope="module")
+def index(kernel_tree: Path) -> FunctionIndex:
+    return FunctionIndex(kernel_tree)
+
+
+@pytest.fixture(scope="module")
+def inferred(kernel_tree: Path) -> Knowledge:
+    return tree_knowledge(kernel_tree)
+
+
+def run(
+    text: str, path: str, index: FunctionIndex, functions: set[str] | None = None
+) -> list[Finding]:
+    unit = AnalysisUnit(source=parse_c(text, path), path=path, functions=functions, index=index)
+    return run_rules(unit, select_rules(enabled=[FLAG, ACTION]))
 
 
 def read(tree: Path, path: str) -> str:
@@ -62,96 +74,96 @@ def seed_post(tree: Path) -> dict[str, str]:
     return {"kernel/freezer.c": freezer, "mm/oom_kill.c": oom.replace(*SEED_OOM)}
 
 
-def test_seed_patch_findings_are_resolved(kernel_tree: Path) -> None:
+def test_inferred_from_the_tree(inferred: Knowledge) -> None:
+    facts = inferred.thread_facts
+    assert facts["TIF_MEMDIE"].counterpart.group.name == "signal_struct->oom_mm"
+    assert facts["TIF_MEMDIE"].marker
+    assert facts["TIF_MEMDIE"].counterpart.replacement == "tsk_is_oom_victim({task})"
+    assert {w.function for w in facts["TIF_MEMDIE"].writers} >= {
+        "mark_oom_victim",
+        "exit_oom_victim",
+    }
+    where = facts["TIF_MEMDIE"].declared
+    assert where is not None and where.file == "arch/x86/include/asm/thread_info.h"
+    assert facts["PF_EXITING"].counterpart.group.name == "SIGNAL_GROUP_EXIT"
+    assert not facts["PF_EXITING"].marker
+    assert facts["PF_EXITING"].declared is not None
+    assert facts["PF_EXITING"].declared.file == "include/linux/sched.h"
+    kinds = {e.kind for e in facts["PF_EXITING"].counterpart.evidence}
+    assert {"tested-together", "set-after-test"} <= kinds
+    scopes = {n: s.scope for n, s in inferred.structs.items()}
+    assert scopes["task_struct"] == "thread" and scopes["signal_struct"] == "group"
+    assert scopes["mm_struct"] == "mm"
+    assert inferred.bits["MMF_OOM_SKIP"].scope == "mm"
+    assert inferred.predicates["tsk_is_oom_victim"].scope == "group"
+    assert {"wake_up_process", "__thaw_task", "signal_wake_up", "send_sig_info"} <= set(
+        inferred.actions
+    )
+    assert inferred.group_constants["PIDTYPE_PID"] == "PIDTYPE_TGID"
+    assert "zap_other_threads" in {f.name for f in inferred.group_forms["signal_wake_up"]}
+
+
+def test_seed_patch_findings_are_resolved(kernel_tree: Path, index: FunctionIndex) -> None:
     pre: list[Finding] = []
     post: list[Finding] = []
     for path, text in seed_post(kernel_tree).items():
-        pre += run(read(kernel_tree, path), path)
-        post += run(text, path)
-    found = {(f.rule, f.file, f.function) for f in pre}
-    assert found == {
-        (FLAG_RULE, "kernel/freezer.c", "freezing_slow_path"),
-        (ACTION_RULE, "mm/oom_kill.c", "mark_oom_victim"),
+        pre += run(read(kernel_tree, path), path, index)
+        post += run(text, path, index)
+    assert {(f.rule, f.file, f.function) for f in pre} == {
+        (FLAG, "kernel/freezer.c", "freezing_slow_path"),
+        (ACTION, "mm/oom_kill.c", "mark_oom_victim"),
     }
     assert post == []
     assert sorted(f.status for f in diff_findings(pre, post)) == ["resolved", "resolved"]
 
 
-def test_seed_patch_with_index(kernel_tree: Path) -> None:
-    post = seed_post(kernel_tree)
-    index = FunctionIndex(kernel_tree)
-    pre = run(read(kernel_tree, "kernel/freezer.c"), "kernel/freezer.c", index)
-    (finding,) = pre
-    assert finding.confidence == "high"
-    assert any(e.kind == "caller" and "freezing()" in e.message for e in finding.evidence)
-    assert any(
-        e.kind == "counterpart" and e.file and e.file.startswith(("mm/", "kernel/"))
-        for e in finding.evidence
+def test_seed_finding_says_which_inference_decided(kernel_tree: Path, index: FunctionIndex) -> None:
+    (finding,) = run(read(kernel_tree, "kernel/freezer.c"), "kernel/freezer.c", index)
+    assert finding.line == 43 and finding.confidence == "high"
+    inference = [e.message for e in finding.evidence if e.kind == "inference"]
+    assert inference[0].startswith(
+        "TIF_MEMDIE: per-thread (declared in arch/x86/include/asm/thread_info.h:"
     )
-    for path, text in post.items():
-        assert run(text, path, index) == []
+    assert any(
+        "mark_oom_victim() sets TIF_MEMDIE and signal_struct->oom_mm" in m for m in inference
+    )
+    walk = [e for e in finding.evidence if e.kind == "caller"]
+    assert walk and "hands each thread of a for_each_process_thread() walk" in walk[0].message
+    assert walk[0].message.endswith("freeze_task() > freezing() > freezing_slow_path()")
 
 
 REVERTS = [
     # (file, the group-wide form in 6.12, a per-thread spelling, function expected)
-    (
-        "mm/oom_kill.c",
-        "!is_sysrq_oom(oc) && tsk_is_oom_victim(task)",
-        "!is_sysrq_oom(oc) && test_tsk_thread_flag(task, TIF_MEMDIE)",
-        "oom_evaluate_task",
-    ),
-    (
-        "mm/memcontrol.c",
-        "return tsk_is_oom_victim(current) ||",
-        "return test_thread_flag(TIF_MEMDIE) ||",
-        "task_is_dying",
-    ),
-    (
-        "kernel/cgroup/cpuset.c",
-        "if (unlikely(tsk_is_oom_victim(current)))",
-        "if (unlikely(test_thread_flag(TIF_MEMDIE)))",
-        "cpuset_node_allowed",
-    ),
-    (
-        "mm/page_alloc.c",
-        "if (tsk_is_oom_victim(current) &&",
-        "if (test_thread_flag(TIF_MEMDIE) &&",
-        "__alloc_pages_slowpath",
-    ),
-    (
-        "mm/oom_kill.c",
-        "if (thread_group_empty(task) && (task->flags & PF_EXITING))",
-        "if (task->flags & PF_EXITING)",
-        "__task_will_free_mem",
-    ),
-    (
-        "mm/oom_kill.c",
-        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_TGID);",
-        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_PID);",
-        "__oom_kill_process",
-    ),
-    (
-        "mm/oom_kill.c",
-        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID);",
-        "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_PID);",
-        "__oom_kill_process",
-    ),
-]
+    ("mm/oom_kill.c", "!is_sysrq_oom(oc) && tsk_is_oom_victim(task)",
+     "!is_sysrq_oom(oc) && test_tsk_thread_flag(task, TIF_MEMDIE)", "oom_evaluate_task"),
+    ("mm/memcontrol.c", "return tsk_is_oom_victim(current) ||",
+     "return test_thread_flag(TIF_MEMDIE) ||", "task_is_dying"),
+    ("kernel/cgroup/cpuset.c", "if (unlikely(tsk_is_oom_victim(current)))",
+     "if (unlikely(test_thread_flag(TIF_MEMDIE)))", "cpuset_node_allowed"),
+    ("mm/page_alloc.c", "if (tsk_is_oom_victim(current) &&",
+     "if (test_thread_flag(TIF_MEMDIE) &&", "__alloc_pages_slowpath"),
+    ("mm/oom_kill.c", "if (thread_group_empty(task) && (task->flags & PF_EXITING))",
+     "if (task->flags & PF_EXITING)", "__task_will_free_mem"),
+    ("mm/oom_kill.c", "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_TGID);",
+     "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_PID);", "__oom_kill_process"),
+    ("mm/oom_kill.c", "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID);",
+     "do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_PID);", "__oom_kill_process"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "path,group,thread,function", REVERTS, ids=[f"{r[0]}:{r[3]}" for r in REVERTS]
-)
-def test_reverting_a_group_question_is_introduced(
-    kernel_tree: Path, path: str, group: str, thread: str, function: str
-) -> None:
-    text = read(kernel_tree, path)
-    assert group in text
-    pre = run(text, path)
-    post = run(text.replace(group, thread, 1), path)
-    introduced = [f for f in diff_findings(pre, post) if f.status == "introduced"]
-    assert [(f.function) for f in introduced] == [function]
-    assert not [f for f in diff_findings(pre, post) if f.status == "resolved"]
+def check_reverts(tree: Path, index: FunctionIndex) -> None:
+    for path, group, thread, function in REVERTS:
+        text = read(tree, path)
+        assert group in text
+        pre = run(text, path, index, {function})
+        post = run(text.replace(group, thread, 1), path, index, {function})
+        statuses = diff_findings(pre, post)
+        assert [f.function for f in statuses if f.status == "introduced"] == [function], path
+        assert not [f for f in statuses if f.status == "resolved"]
+
+
+def test_reverting_a_group_question_is_introduced(kernel_tree: Path, index: FunctionIndex) -> None:
+    check_reverts(kernel_tree, index)
 
 
 class Overlay:
@@ -167,22 +179,20 @@ class Overlay:
         return list(self.files)
 
 
-def test_reverting_the_seed_fix_is_introduced(kernel_tree: Path) -> None:
+def test_reverting_the_seed_fix_names_the_new_group_form(kernel_tree: Path) -> None:
     post = seed_post(kernel_tree)
     index = FunctionIndex(kernel_tree, reader=Overlay(post))
     oom = post["mm/oom_kill.c"]
     reverted = oom.replace(SEED_OOM[1], SEED_OOM[0])
-    introduced = [
-        f
-        for f in diff_findings(
-            run(oom, "mm/oom_kill.c", index), run(reverted, "mm/oom_kill.c", index)
-        )
-        if f.status == "introduced"
-    ]
-    assert [(f.rule, f.function) for f in introduced] == [(ACTION_RULE, "mark_oom_victim")]
-    # The patched tree defines thaw_process(): the message names it.
-    assert "use thaw_process(tsk)" in introduced[0].message
-    assert introduced[0].confidence == "high"
+    statuses = diff_findings(
+        run(oom, "mm/oom_kill.c", index, {"mark_oom_victim"}),
+        run(reverted, "mm/oom_kill.c", index, {"mark_oom_victim"}),
+    )
+    (introduced,) = [f for f in statuses if f.status == "introduced"]
+    assert (introduced.rule, introduced.function) == (ACTION, "mark_oom_victim")
+    # The patched tree defines thaw_process(): found among __thaw_task()'s callers.
+    assert "use thaw_process(tsk)" in introduced.message
+    assert introduced.confidence == "high"
 
 
 OWNERS = {
@@ -193,43 +203,49 @@ OWNERS = {
 }
 
 
-def test_owners_and_per_thread_uses_stay_silent(kernel_tree: Path) -> None:
+def test_owners_and_per_thread_uses_stay_silent(kernel_tree: Path, index: FunctionIndex) -> None:
     for path, functions in OWNERS.items():
-        findings = run(read(kernel_tree, path), path)
-        flagged = {f.function for f in findings if f.rule == FLAG_RULE}
-        assert not flagged & functions, path
+        findings = run(read(kernel_tree, path), path, index)
+        assert not {f.function for f in findings} & (functions - {"mark_oom_victim"}), path
         # The only finding in these files is the seed's mark_oom_victim() thaw.
-        assert {(f.rule, f.function) for f in findings} <= {(ACTION_RULE, "mark_oom_victim")}
+        assert {(f.rule, f.function) for f in findings} <= {(ACTION, "mark_oom_victim")}
 
 
-def test_freezing_slow_path_is_found(kernel_tree: Path) -> None:
-    findings = run(read(kernel_tree, "kernel/freezer.c"), "kernel/freezer.c")
-    assert [(f.rule, f.function, f.line) for f in findings] == [
-        (FLAG_RULE, "freezing_slow_path", 43)
-    ]
+@pytest.fixture
+def overrides_deleted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """rules/kernel/task-state.toml without its [overrides] lists."""
+    shipped = knowledge_module.load_shipped("kernel/task-state.toml")
+    stripped = {k: v for k, v in shipped.items() if k != "overrides"}
+    real = knowledge_module.load_toml
+
+    def load(relative: str) -> dict[str, object]:
+        return dict(stripped) if relative == "kernel/task-state.toml" else real(relative)
+
+    monkeypatch.setattr(knowledge_module, "load_toml", load)
+    monkeypatch.setattr("patchlint.rules.taskstate.load_toml", load)
+    view_module._trees.clear()
+    yield
+    view_module._trees.clear()
 
 
-def scan(tree: Path) -> list[Finding]:
-    """The rules over every .c/.h file mentioning a knowledge-base token."""
-    words = re.compile("|".join(re.escape(t) for t in knowledge().prefilter_tokens()))
-    findings: list[Finding] = []
-    for directory, subdirs, files in os.walk(tree):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.endswith((".c", ".h")):
-                continue
-            full = Path(directory) / name
-            text = full.read_text(encoding="utf-8", errors="replace")
-            if words.search(text):
-                findings += run(text, str(full.relative_to(tree)))
-    return findings
+def test_seed_and_reverts_work_with_the_overrides_deleted(
+    kernel_tree: Path, index: FunctionIndex, overrides_deleted: None
+) -> None:
+    knowledge = tree_knowledge(kernel_tree)
+    assert "PF_SIGNALED" not in knowledge.thread_facts  # the one override is gone
+    test_seed_patch_findings_are_resolved(kernel_tree, index)
+    check_reverts(kernel_tree, index)
 
 
 @pytest.mark.slow
-def test_whole_tree_scan_matches_triage(kernel_tree: Path) -> None:
-    found = {(f.rule, f.file, f.function) for f in scan(kernel_tree)}
+def test_whole_tree_scan_matches_triage(kernel_tree: Path, tmp_path: Path) -> None:
+    from patchlint.scan import scan_tree
+
+    result = scan_tree(kernel_tree, rule_ids=[FLAG, ACTION], jobs=os.cpu_count() or 1)
+    found = {(f.rule, f.file, f.function) for f in result.findings}
     # docs/triage/linux-6.12-thread-group.md triages each of these.
     assert found == {
-        (FLAG_RULE, "kernel/freezer.c", "freezing_slow_path"),
-        (ACTION_RULE, "mm/oom_kill.c", "mark_oom_victim"),
+        (FLAG, "kernel/freezer.c", "freezing_slow_path"),
+        (ACTION, "mm/oom_kill.c", "mark_oom_victim"),
     }
+    assert not result.errors

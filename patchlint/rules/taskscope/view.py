@@ -1,0 +1,167 @@
+"""The task-scope knowledge as one analysed file sees it.
+
+With a tree (the unit's function index), the tree's inferred knowledge is used,
+loaded once per process from the cache; the file's own functions are read on top
+of it.  Without a tree, the file is its own tree: what it declares and defines is
+all there is to infer from, and a file that declares no task state gives nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter
+
+import patchlint.knowledge as _knowledge
+from patchlint.rules.taskscope.cache import load_or_infer
+from patchlint.rules.taskscope.evidence import Anchor, anchor_of, fact_of, normalised
+from patchlint.rules.taskscope.extract import Call, FunctionReading, Site
+from patchlint.rules.taskscope.infer import Knowledge, infer
+from patchlint.rules.taskscope.model import Fact, Summary, ThreadFact
+from patchlint.rules.taskscope.scopes import ScopeModel, roots
+from patchlint.rules.taskscope.summaries import SummaryStore, constructs_of
+from patchlint.rules.taskscope.treefiles import TreeFiles
+from patchlint.source import FunctionDef, SourceFile
+from patchlint.units import AnalysisUnit
+
+Node = tree_sitter.Node
+_CACHE_KEY = "taskscope:view"
+_trees: dict[str, Knowledge] = {}
+_lock = threading.Lock()
+
+
+def tree_knowledge(root: Path) -> Knowledge:
+    """The knowledge of the tree at ``root``, inferred once per process (and cached)."""
+    key = str(root.resolve())
+    with _lock:
+        known = _trees.get(key)
+        if known is None:
+            known, _hit = load_or_infer(root)
+            _with_overrides(known)
+            _trees[key] = known
+        return known
+
+
+def _with_overrides(knowledge: Knowledge) -> None:
+    from patchlint.rules.taskstate import apply_overrides
+
+    apply_overrides(knowledge, ScopeModel(roots(), knowledge.structs))
+
+
+def _forget() -> None:
+    _trees.clear()
+
+
+_knowledge.on_change(_forget)
+
+
+@dataclass
+class Located:
+    """An access of a function with the node doing it, classified."""
+
+    site: Site
+    fact: Fact
+    anchor: Anchor
+
+    @property
+    def node(self) -> Node:
+        return self.site.node
+
+
+@dataclass
+class FunctionView:
+    fn: FunctionDef
+    reading: FunctionReading
+    located: list[Located]
+
+    def spell(self, anchor: Anchor) -> str:
+        base, path = anchor
+        if base.startswith("$") and base[1:].isdigit():
+            index = int(base[1:])
+            base = self.reading.params[index] if index < len(self.reading.params) else base
+        return "->".join((base,) + path)
+
+
+@dataclass
+class TaskView:
+    knowledge: Knowledge
+    model: ScopeModel
+    source: SourceFile
+    origin: str  # "tree" or "file"
+    store: SummaryStore
+    functions: list[FunctionView] = field(default_factory=list)
+    by_name: dict[str, FunctionView] = field(default_factory=dict)
+
+    def thread_fact(self, fact: Fact) -> ThreadFact | None:
+        found = self.knowledge.thread_facts.get(fact.name)
+        return found if found is not None and found.fact == fact else None
+
+    def summary(self, name: str) -> Summary | None:
+        return self.store.summary(name, self.source.path)
+
+    def callers(self, name: str) -> list[tuple[FunctionView, Call]]:
+        return [(f, c) for f in self.functions for c in f.reading.calls if c.name == name]
+
+
+def _root(unit: AnalysisUnit) -> Path | None:
+    root = getattr(unit.index, "root", None)
+    if isinstance(root, Path) and root.is_dir():
+        return root
+    return None
+
+
+def view_of(unit: AnalysisUnit) -> TaskView | None:
+    """The view of one file image, built once per unit; None when nothing is known."""
+    cached = unit.cache.get(_CACHE_KEY)
+    if isinstance(cached, TaskView):
+        return cached
+    if _CACHE_KEY in unit.cache:
+        return None
+    view = _build(unit)
+    unit.cache[_CACHE_KEY] = view
+    return view
+
+
+def _build(unit: AnalysisUnit) -> TaskView | None:
+    source: SourceFile = unit.source
+    root = _root(unit)
+    if root is not None:
+        knowledge, origin = tree_knowledge(root), "tree"
+    else:
+        knowledge, origin = infer(TreeFiles.virtual({unit.path: source.text})), "file"
+        _with_overrides(knowledge)
+    if not knowledge.structs:
+        return None
+    model = ScopeModel(roots(), knowledge.structs)
+    store = SummaryStore(None, model, knowledge.summaries.get)
+    for fn in source.functions:
+        if fn.body is not None:
+            store.local.setdefault(fn.name, (source, fn))
+    view = TaskView(knowledge, model, source, origin, store)
+    wanted = {fn.name for fn in source.functions if unit.wants(fn.name)}
+    for fn in source.functions:
+        if fn.body is None or fn.name not in wanted and not _calls(source, fn, wanted):
+            continue
+        reading = store.reader(source.path).read(
+            fn.node, fn.body, fn.name, source.path, None, constructs_of(source, fn)
+        )
+        located = []
+        for site in reading.sites:
+            fact = fact_of(site, model)
+            anchor = anchor_of(site.access.loc, model)
+            if fact is not None and anchor is not None:
+                fact = normalised(fact, site.access.plain, knowledge.flag_words)
+                located.append(Located(site, fact, anchor))
+        function_view = FunctionView(fn, reading, located)
+        view.functions.append(function_view)
+        view.by_name.setdefault(fn.name, function_view)
+    return view
+
+
+def _calls(source: SourceFile, fn: FunctionDef, names: set[str]) -> bool:
+    """Same-file callers of the analysed functions are read too: they tell how a
+    function is called (on each thread of a walk, on each process of one)."""
+    body = source.node_text(fn.body) if fn.body is not None else ""
+    return any(f"{name}(" in body for name in names)
