@@ -23,6 +23,12 @@ class Claim:
     text: str  # the sentence that makes the claim
     phrase: str  # the words that matched
     line: int  # 1-based line in the message text given
+    # The one function the claim is about ("no functional change for foo()"), or None
+    # for the whole patch.
+    function: str | None = None
+
+    def covers(self, function: str) -> bool:
+        return self.function is None or self.function == function
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class _Patterns:
     claims: tuple[re.Pattern[str], ...]
     negations: re.Pattern[str]
     scoped: re.Pattern[str]
+    excepted: re.Pattern[str]
 
 
 @functools.cache
@@ -38,9 +45,13 @@ def _patterns() -> _Patterns:
     claims = tuple(re.compile(p, re.I) for p in data.get("claims", []))
     negations = re.compile(data.get("negation", r"\b(not|isn't|is\s+not|no\s+longer)\s+$"), re.I)
     scoped = re.compile(data.get("scoped", r"$^"), re.I)
-    return _Patterns(claims, negations, scoped)
+    excepted = re.compile(data.get("excepted", r"$^"), re.I)
+    return _Patterns(claims, negations, scoped, excepted)
 
 
+# "No functional change intended for shrink_worker()": a claim about one function.
+_FOR_FUNCTION = re.compile(r"^\s*(?:\w+\s+)?(?:for|in|to)\s+(\w+)\(\)", re.I)
+_FOR_OTHER = re.compile(r"^\s*(?:\w+\s+)?(?:for|on)\s+\S", re.I)
 _TRAILER = re.compile(r"^[A-Za-z][\w-]*:\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 
@@ -75,7 +86,18 @@ def find_claim(message: str) -> Claim | None:
                     # "No functional change for X, but Y changes" claims only part.
                     continue
                 sentence = _sentence_around(line, match.start(), match.end())
-                return Claim(sentence.strip(), match.group(0), number)
+                if patterns.excepted.search(sentence[: sentence.find(match.group(0))]):
+                    # "Other than the debugfs directory, no behavioral change intended."
+                    continue
+                function = _FOR_FUNCTION.match(after)
+                if function is None and _FOR_OTHER.match(after):
+                    continue  # "no functional change for v1": about something else
+                return Claim(
+                    sentence.strip(),
+                    match.group(0),
+                    number,
+                    function.group(1) if function else None,
+                )
     return None
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from patchlint.source import FunctionDef, SourceFile, parse_c
 
 from . import clock
+from .calls import Definition
 from .engine import Bounds, Version, compare_versions
 from .headers import HeaderLookup
 from .model import Explored, FunctionVerdict
-from .symbols import Layer
+from .symbols import Layer, Symbols
 
 Reader = Callable[[str], "str | None"]
 C_SUFFIXES = (".c", ".h")
@@ -93,7 +94,7 @@ def behaviour_of_patch(
     start = clock.now()
     verdicts: list[FunctionVerdict] = []
     compared = 0
-    parsed = []
+    parsed: list[tuple[FileChange, SourceFile, SourceFile, list[ChangedFunction]]] = []
     for change in files:
         if not change.path.endswith(C_SUFFIXES) or change.pre is None or change.post is None:
             continue
@@ -101,8 +102,13 @@ def behaviour_of_patch(
         post = parse_c(change.post, change.path)
         parsed.append((change, pre, post, changed_functions(pre, post)))
     patch_renames = {old: new for *_, items in parsed for old, new in renames(items).items()}
+    overlay_before, overlay_after = _overlays(files)
+    programs = _Programs(parsed, reader, overlay_before, overlay_after)
     for change, pre, post, items in parsed:
-        headers = _headers(reader, change, pre, post) if items else None
+        before_headers = _headers(reader, change, pre, post, overlay_before) if items else None
+        after_headers = _headers(reader, change, pre, post, overlay_after) if items else None
+        before_program = programs.of("before", change.path)
+        after_program = programs.of("after", change.path)
         for item in items:
             name = item.after.name
             if compared >= options.max_functions or clock.now() - start > options.patch_seconds:
@@ -118,8 +124,8 @@ def behaviour_of_patch(
                 continue
             verdicts.append(
                 compare_versions(
-                    Version(pre, item.before, headers),
-                    Version(post, item.after, headers),
+                    Version(pre, item.before, before_headers, before_program),
+                    Version(post, item.after, after_headers, after_program),
                     change.path,
                     options.bounds,
                     old_name=item.old_name,
@@ -129,16 +135,84 @@ def behaviour_of_patch(
     return verdicts
 
 
+class _Programs:
+    """The functions the patch changes, adds or removes in each file, as the other files
+    of the patch see them: interpreted (the before or after version), not uninterpreted
+    calls, so a refactor that moves code into a new header helper is compared on meaning."""
+
+    def __init__(
+        self,
+        parsed: list[tuple[FileChange, SourceFile, SourceFile, list[ChangedFunction]]],
+        reader: Reader | None,
+        overlay_before: dict[str, str],
+        overlay_after: dict[str, str],
+    ) -> None:
+        self._parsed = parsed
+        self._reader = reader
+        self._overlays = {"before": overlay_before, "after": overlay_after}
+        self._cache: dict[tuple[str, str], dict[str, Definition]] = {}
+
+    def of(self, which: str, path: str) -> Callable[[Symbols], dict[str, Definition]]:
+        def program(_symbols: Symbols) -> dict[str, Definition]:
+            return self._definitions(which, path)
+
+        return program
+
+    def _definitions(self, which: str, excluded: str) -> dict[str, Definition]:
+        key = (which, excluded)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        out: dict[str, Definition] = {}
+        for change, pre, post, _items in self._parsed:
+            if change.path == excluded:
+                continue
+            source, other = (pre, post) if which == "before" else (post, pre)
+            others = {fn.name: _tokens(other, fn) for fn in other.functions if fn.body is not None}
+            headers = _headers(self._reader, change, pre, post, self._overlays[which])
+            symbols = Symbols(source, headers)
+            for fn in source.functions:
+                if fn.body is None or fn.has_errors or fn.name in out:
+                    continue
+                if others.get(fn.name) != _tokens(source, fn):
+                    out[fn.name] = Definition(symbols, fn, source)
+        self._cache[key] = out
+        return out
+
+
 def _headers(
-    reader: Reader | None, change: FileChange, pre: SourceFile, post: SourceFile
+    reader: Reader | None,
+    change: FileChange,
+    pre: SourceFile,
+    post: SourceFile,
+    overlay: dict[str, str] | None = None,
 ) -> HeaderLookup | None:
-    if reader is None:
+    """The headers a file of the patch sees: the tree's, and the patch's own headers
+    in the version being compared (``overlay``)."""
+    if reader is None and not overlay:
         return None
     includes = Layer.build(pre, "file").includes
     for include in Layer.build(post, "file").includes:
         if include not in includes:
             includes.append(include)
-    return HeaderLookup(reader, change.path, includes)
+    return HeaderLookup(reader or _no_tree, change.path, includes, overlay)
+
+
+def _no_tree(path: str) -> str | None:
+    return None
+
+
+def _overlays(files: list[FileChange]) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers the patch changes: (path -> text before, path -> text after)."""
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
+    for change in files:
+        if change.path.endswith(".h"):
+            if change.pre is not None:
+                before[change.old_path] = change.pre
+            if change.post is not None:
+                after[change.path] = change.post
+    return before, after
 
 
 def _skipped(name: str, path: str, reason: str) -> FunctionVerdict:

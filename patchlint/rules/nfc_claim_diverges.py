@@ -65,7 +65,9 @@ def check(unit: BehaviourUnit) -> Iterator[Finding]:
     claim = unit.claim
     verdict = unit.verdict
     witness = verdict.witness
-    if claim is None or verdict.verdict != "diverges" or witness is None or witness.output_only:
+    if claim is None or not claim.covers(verdict.function):
+        return
+    if verdict.verdict != "diverges" or witness is None or witness.output_only:
         return
     yield Finding(
         rule=RULE,

@@ -29,7 +29,7 @@ RULE = "nfc-claim-verified"
 def check(unit: BehaviourUnit) -> Iterator[Finding]:
     claim = unit.claim
     verdict = unit.verdict
-    if claim is None:
+    if claim is None or not claim.covers(verdict.function):
         return
     if verdict.verdict == "equivalent" and verdict.explored.complete:
         message = (
