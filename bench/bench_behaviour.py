@@ -50,6 +50,11 @@ def main() -> int:
     parser.add_argument("--json", help="write per-patch results here")
     parser.add_argument("--match", help="only patches whose subject contains this text")
     parser.add_argument(
+        "--claims-only",
+        action="store_true",
+        help="only the patches whose message claims no functional change",
+    )
+    parser.add_argument(
         "--anchor",
         action="store_true",
         help="also time `patchlint check` without behaviour on the same series (the anchor)",
@@ -81,6 +86,11 @@ def main() -> int:
             apply_seconds = (time.monotonic() - t0) / len(members)
             for message, applied in zip(members, applied_all, strict=True):
                 if args.match and args.match not in message.subject:
+                    continue
+                if (
+                    args.claims_only
+                    and find_claim(f"{message.subject}\n{message.commit_message}") is None
+                ):
                     continue
                 files = [
                     FileChange(f.path, f.old_path or f.path, f.pre, f.post)

@@ -414,6 +414,10 @@ def build_witness(
     description, observable = first_difference(
         div.before, div.after, model, namer, div.renames or {}
     )
+    if div.round == "fault":
+        # The difference needs one version to crash (a NULL or error pointer, a zero
+        # divisor): say so whatever the first differing observable is.
+        observable = "fault"
     witness = Witness(
         inputs=shown_inputs,
         before=observe(div.before, model, namer),

@@ -69,12 +69,21 @@ def check(unit: BehaviourUnit) -> Iterator[Finding]:
         return
     if verdict.verdict != "diverges" or witness is None or witness.output_only:
         return
+    crash = witness.observable == "fault"
     yield Finding(
         rule=RULE,
         message=(
             f'the message claims "{claim.phrase}" but {verdict.function}() '
             f"behaves differently: {witness.first_difference}"
+            + (
+                " (only on inputs that make one version crash, such as a NULL pointer its "
+                "callers may never pass)"
+                if crash
+                else ""
+            )
         ),
+        # A difference that needs a crash rests on inputs the callers may rule out.
+        confidence="low" if crash else "high",
         file=verdict.file,
         line=verdict.line,
         function=verdict.function,
