@@ -11,7 +11,7 @@ functions are compared.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from patchlint.source import FunctionDef, SourceFile, parse_c
@@ -88,9 +88,17 @@ def renames(changes: list[ChangedFunction]) -> dict[str, str]:
 
 
 def behaviour_of_patch(
-    files: list[FileChange], reader: Reader | None, options: BehaviourOptions = BehaviourOptions()
+    files: list[FileChange],
+    reader: Reader | None,
+    options: BehaviourOptions = BehaviourOptions(),
+    series: Mapping[str, str | None] | None = None,
 ) -> list[FunctionVerdict]:
-    """A verdict for every function the patch changes in its C files."""
+    """A verdict for every function the patch changes in its C files.
+
+    ``series``: the files the earlier patches of its series changed (path to text, None
+    for a deleted file). Their headers are read as changed, and the functions they add
+    or change are interpreted like this patch's own: a helper a series introduces in
+    patch 4 and uses in patch 5 is compared on meaning."""
     start = clock.now()
     verdicts: list[FunctionVerdict] = []
     compared = 0
@@ -102,8 +110,9 @@ def behaviour_of_patch(
         post = parse_c(change.post, change.path)
         parsed.append((change, pre, post, changed_functions(pre, post)))
     patch_renames = {old: new for *_, items in parsed for old, new in renames(items).items()}
-    overlay_before, overlay_after = _overlays(files)
-    programs = _Programs(parsed, reader, overlay_before, overlay_after)
+    earlier = {p: t for p, t in (series or {}).items() if t is not None}
+    overlay_before, overlay_after = _overlays(files, earlier)
+    programs = _Programs(parsed, reader, overlay_before, overlay_after, earlier)
     for change, pre, post, items in parsed:
         before_headers = _headers(reader, change, pre, post, overlay_before) if items else None
         after_headers = _headers(reader, change, pre, post, overlay_after) if items else None
@@ -146,10 +155,13 @@ class _Programs:
         reader: Reader | None,
         overlay_before: dict[str, str],
         overlay_after: dict[str, str],
+        earlier: Mapping[str, str],
     ) -> None:
         self._parsed = parsed
         self._reader = reader
         self._overlays = {"before": overlay_before, "after": overlay_after}
+        self._earlier = earlier
+        self._series: dict[str, Definition] | None = None
         self._cache: dict[tuple[str, str], dict[str, Definition]] = {}
 
     def of(self, which: str, path: str) -> Callable[[Symbols], dict[str, Definition]]:
@@ -176,7 +188,35 @@ class _Programs:
                     continue
                 if others.get(fn.name) != _tokens(source, fn):
                     out[fn.name] = Definition(symbols, fn, source)
+        for name, definition in self.series_definitions().items():
+            out.setdefault(name, definition)
         self._cache[key] = out
+        return out
+
+    def series_definitions(self) -> dict[str, Definition]:
+        """Functions the earlier patches of the series added or changed (against the tree),
+        except in the files this patch changes (those are in both versions above)."""
+        if self._series is not None:
+            return self._series
+        mine = {change.path for change, *_ in self._parsed}
+        out: dict[str, Definition] = {}
+        for path, text in self._earlier.items():
+            if path in mine or not path.endswith(C_SUFFIXES):
+                continue
+            source = parse_c(text, path)
+            base_text = self._reader(path) if self._reader is not None else None
+            base = parse_c(base_text, path) if base_text else None
+            known = {fn.name: _tokens(base, fn) for fn in base.functions} if base else {}
+            change = FileChange(path, path, base_text, text)
+            symbols = Symbols(
+                source, _headers(self._reader, change, source, source, self._overlays["after"])
+            )
+            for fn in source.functions:
+                if fn.body is None or fn.has_errors:
+                    continue
+                if known.get(fn.name) != _tokens(source, fn):
+                    out.setdefault(fn.name, Definition(symbols, fn, source))
+        self._series = out
         return out
 
 
@@ -202,10 +242,13 @@ def _no_tree(path: str) -> str | None:
     return None
 
 
-def _overlays(files: list[FileChange]) -> tuple[dict[str, str], dict[str, str]]:
-    """The headers the patch changes: (path -> text before, path -> text after)."""
-    before: dict[str, str] = {}
-    after: dict[str, str] = {}
+def _overlays(
+    files: list[FileChange], earlier: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers as each version sees them: the series' earlier changes, then this
+    patch's (path -> text before, path -> text after)."""
+    before = {path: text for path, text in earlier.items() if path.endswith(".h")}
+    after = dict(before)
     for change in files:
         if change.path.endswith(".h"):
             if change.pre is not None:

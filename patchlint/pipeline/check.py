@@ -257,7 +257,7 @@ class SeriesChecker:
         result.findings.extend(run_mail_rules(message, self.mail_rules))
         if self.options.behaviour and self.tree is not None and touched_functions:
             result.behaviour, found = behaviour_of(
-                message, applied, self.tree, self.behaviour_rules
+                message, applied, self.tree, self.behaviour_rules, views.state
             )
             result.findings.extend(found)
         if not self.options.show_all:
@@ -269,14 +269,24 @@ class SeriesChecker:
 
 
 def behaviour_of(
-    message: Message, applied: AppliedPatch, tree: Tree, rules: list[Rule]
+    message: Message,
+    applied: AppliedPatch,
+    tree: Tree,
+    rules: list[Rule],
+    state: Overlay | None = None,
 ) -> tuple[list[FunctionVerdict], list[Finding]]:
     """Differential execution of the functions the patch changes, and the behaviour
-    rules on each verdict (the patch's commit message says what it claims)."""
-    from patchlint.behaviour import FileChange, behaviour_of_patch, behaviour_units
+    rules on each verdict (the patch's commit message says what it claims). ``state``:
+    the files patches 1..N-1 of the series changed (their helpers are visible)."""
+    from patchlint.behaviour import (
+        BehaviourOptions,
+        FileChange,
+        behaviour_of_patch,
+        behaviour_units,
+    )
 
     files = [FileChange(f.path, f.old_path or f.path, f.pre, f.post) for f in applied.files if f.ok]
-    verdicts = behaviour_of_patch(files, tree.read)
+    verdicts = behaviour_of_patch(files, tree.read, BehaviourOptions(), dict(state or {}))
     found = [
         finding
         for unit in behaviour_units(message.subject, message.commit_message, verdicts)

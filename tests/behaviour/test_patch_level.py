@@ -49,3 +49,15 @@ def test_comment_and_layout_changes_are_not_changes() -> None:
     before = "int f(int x)\n{\n\treturn x + 1;\n}\n"
     after = "/* adds one */\nint f(int x)\n{\n\treturn x  +  1; // same\n}\n"
     assert behaviour_of_patch([FileChange("c.c", "c.c", before, after)], None) == []
+
+
+def test_a_helper_an_earlier_patch_of_the_series_added_is_interpreted() -> None:
+    # Patch 1/2 added obj_busy() to obj.h; patch 2/2 (compared here) uses it.
+    files = [FileChange("obj.c", "obj.c", C_BEFORE, C_AFTER)]
+    series = {"obj.h": HEADER_AFTER}
+
+    def tree(path: str) -> str | None:
+        return HEADER_BEFORE if path == "obj.h" else None
+
+    verdicts = behaviour_of_patch(files, tree, series=series)
+    assert [(v.function, v.verdict) for v in verdicts] == [("obj_can_free", "equivalent")]
