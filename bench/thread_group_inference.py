@@ -6,9 +6,9 @@ Side by side in one run:
   (a) cold inference of the tree's task-state knowledge (empty cache folder), and the
       anchor: plain tree-sitter-c parsing of exactly the files the inference read;
   (b) warm load of the cached knowledge (the manifest re-hashed, as every run does);
-  (c) the two thread-group rules on the seed patch's files, before and after, with the
-      warm knowledge and a function index (what `patchlint check` pays per patch);
-  (d) with --scan, the two rules over the whole tree (scan_tree) next to a plain
+  (c) the three thread-group rules on the seed patch's files, before and after, with
+      the warm knowledge and a function index (what `patchlint check` pays per patch);
+  (d) with --scan, the three rules over the whole tree (scan_tree) next to a plain
       `grep -rlw` of the same candidate tokens.
 Everything written goes to a temporary folder.
 """
@@ -78,7 +78,9 @@ def main() -> int:
         figures["summaries_kept"] = len(knowledge.summaries)
 
         index = FunctionIndex(tree)
-        rules = select_rules(enabled=["thread-flag-as-group", "thread-action-on-group"])
+        rules = select_rules(
+            enabled=["thread-flag-as-group", "thread-action-on-group", "group-state-as-thread"]
+        )
         files = {
             "kernel/freezer.c": {"freezing_slow_path"},
             "mm/oom_kill.c": {"mark_oom_victim"},

@@ -503,8 +503,8 @@ def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) 
         digest.update((root / ".clang-format").read_bytes())
     except OSError:
         pass
-    from patchlint.rules.taskscope.scan_support import ACTION_RULE, FLAG_RULE, identity
+    from patchlint.rules.taskscope.scan_support import RULES, identity
 
-    if FLAG_RULE in rule_ids or ACTION_RULE in rule_ids:
+    if set(rule_ids) & set(RULES):
         digest.update(identity(root).encode())  # knowledge inferred from the whole tree
     return digest.hexdigest()

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 Scope = Literal["function", "mail", "series", "behaviour"]
+# Where rules leave the reasons they could not analyse a unit (AnalysisUnit.not_analysed).
+NOT_ANALYSED = "not-analysed"
 SCOPES: tuple[Scope, ...] = ("function", "mail", "series", "behaviour")
 
 
@@ -56,6 +58,17 @@ class AnalysisUnit:
 
     def wants(self, function_name: str | None) -> bool:
         return self.functions is None or (function_name in self.functions)
+
+    def not_analysed(self, reason: str) -> None:
+        """A rule could not analyse this unit: the reason goes to the report as a note
+        (``notes()``), never as a guessed finding."""
+        reasons = self.cache.setdefault(NOT_ANALYSED, [])
+        if isinstance(reasons, list) and reason not in reasons:
+            reasons.append(reason)
+
+    def notes(self) -> list[str]:
+        reasons = self.cache.get(NOT_ANALYSED, [])
+        return [str(r) for r in reasons] if isinstance(reasons, list) else []
 
     def cached(self, key: str, build: Callable[[], T]) -> T:
         """The fact stored under ``key``, built on first use: rules of one file image

@@ -121,9 +121,12 @@ def _analyse_hunks_only(
         note += f"; hunks also change {', '.join(sorted(sections))}"
     findings: list[Finding] = []
     if names:
-        pre_findings = _run(pre_source, path, names, rules, None)
-        post_findings = _run(post_source, path, names, rules, None)
+        reasons: list[str] = []
+        pre_findings = _run(pre_source, path, names, rules, None, reasons)
+        post_findings = _run(post_source, path, names, rules, None, reasons)
         findings = diff_findings(pre_findings, post_findings)
+        for reason in dict.fromkeys(reasons):
+            note += f"; not analysed: {reason}"
         for finding in findings:
             # Half a file is less evidence; a guess is info, as the engine reports it.
             finding.confidence = "low" if finding.confidence != "high" else "medium"
@@ -138,8 +141,12 @@ def _run(
     names: set[str],
     rules: list[Rule],
     index: FunctionLookup | None,
+    reasons: list[str] | None = None,
 ) -> list[Finding]:
     if source is None:
         return []
     unit = AnalysisUnit(source=source, path=path, functions=names, index=index)
-    return run_rules(unit, rules)
+    found = run_rules(unit, rules)
+    if reasons is not None:
+        reasons.extend(unit.notes())  # what a rule could not analyse, and why
+    return found

@@ -107,7 +107,7 @@ def inference_lines(view: TaskView, thread: ThreadFact, subject: str) -> list[Ev
     fact = thread.fact
     declared = thread.declared
     what = f"a {fact.holder}->{fact.member} bit" if fact.bit else f"a member of {fact.holder}"
-    source = " in this file (no tree given)" if view.origin == "file" else ""
+    source = view.origin_note()
     lines = [
         Evidence(
             "inference",

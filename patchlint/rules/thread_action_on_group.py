@@ -18,6 +18,12 @@ Example::
     __thaw_task(tsk);        /* bad: one thread */
     thaw_process(tsk);       /* good: every thread of the group */
 
+A signal sent to one thread is also reported where the code is about the process in
+other ways (thread_action_context): it changed group state its callers handed in, it
+decided the signal by the process's disposition, the target holds a process (a pid
+from the group, a group leader), or the pid type was chosen between one thread and a
+process group, skipping the process.
+
 The actions, their group forms and the group state are inferred from the tree
 (patchlint.rules.taskscope): a function that reaches the scheduler's wake-up on its
 argument is an action, one doing so for each thread of a walk over its argument's
@@ -35,6 +41,13 @@ from patchlint.rules.taskscope.extract import Call
 from patchlint.rules.taskscope.model import GroupForm, Wake
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView, view_of
 from patchlint.rules.taskstate import squash
+from patchlint.rules.thread_action_context import (
+    PidChoice,
+    asks_disposition,
+    handed_group_write,
+    pid_type_choices,
+    stored_process,
+)
 from patchlint.rules.thread_group_facts import line_of, process_walk_at
 from patchlint.rules.thread_group_forms import find_group_form
 from patchlint.units import AnalysisUnit
@@ -64,6 +77,8 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
             finding = _judge(unit, view, fv, call, wake, events)
             if finding is not None:
                 yield finding
+        for choice in pid_type_choices(view, fv):
+            yield _choice_finding(unit, view, fv, choice)
 
 
 def _anchor(wake: Wake) -> Anchor:
@@ -154,6 +169,99 @@ def _walk_text(view: TaskView, action: str) -> str:
     )
 
 
+def _other_reason(
+    unit: AnalysisUnit, view: TaskView, fv: FunctionView, anchor: Anchor, call: Call, task: str
+) -> tuple[list[Evidence], str, str] | None:
+    """A thread-directed signal where the code is about the process otherwise: it
+    changed group state its callers handed in, or it asked the process's disposition."""
+    path = view.source.path
+    handed = handed_group_write(view, fv, anchor)
+    if handed is not None and _reachable(handed.node, call.node):
+        lines = [
+            Evidence(
+                "call",
+                f"the function changes {handed.member} of {task}'s process through a "
+                f"parameter: {squash(handed.spelled)}",
+                path,
+                line_of(handed.node),
+            ),
+            handed.caller,
+        ]
+        message = (
+            f"signals one thread, but the code acts on group state of {task}'s process "
+            f"({handed.member}, handed in by its callers)"
+        )
+        return lines, f"{call.name}({task}) with {handed.member}", message
+    asked = asks_disposition(view, fv, anchor, call)
+    if asked is not None:
+        lines = [
+            Evidence(
+                "path",
+                f"the function decides the signal by {task}'s process state "
+                f"({asked.fact.name}, which the delivery reads too) and by nothing of the "
+                f"thread {task} itself",
+                path,
+                line_of(asked.node),
+            )
+        ]
+        message = (
+            f"signals one thread, but the code decides it by the state of {task}'s "
+            f"process ({asked.fact.name})"
+        )
+        return lines, f"{call.name}({task}) after {asked.fact.name}", message
+    stored = stored_process(view, anchor, unit.cache)
+    if stored is not None:
+        where, line = stored
+        lines = [
+            Evidence(
+                "note",
+                f"{task} holds a process: {where}() fills it with the process's own "
+                f"object (its group leader, or its pid from the group)",
+                path,
+                line,
+            )
+        ]
+        message = f"signals one thread, but {task} names a process"
+        return lines, f"{call.name}({task}) to a process", message
+    return None
+
+
+def _choice_finding(
+    unit: AnalysisUnit, view: TaskView, fv: FunctionView, choice: PidChoice
+) -> Finding:
+    node = choice.node
+    key = f"{choice.variable} = {choice.thread} or {choice.other}"
+    return Finding(
+        rule=RULE,
+        severity="warning",
+        message=(
+            f"{squash(view.source.node_text(node))} makes the target one thread, while the "
+            f"other choice, {choice.other}, addresses a group of processes: the level in "
+            f"between is skipped, so the case chosen here names a process; use "
+            f"{choice.process}"
+        ),
+        file=unit.path,
+        line=line_of(node),
+        column=node.start_point[1] + 1,
+        function=fv.fn.name,
+        confidence="medium",
+        key=key,
+        evidence=[
+            Evidence(
+                "inference",
+                f"pid types in the tree's order: {', '.join(view.knowledge.pid_levels)}; "
+                f"{choice.thread} reaches one thread, {choice.process} its process",
+            ),
+            Evidence(
+                "path",
+                f"{choice.variable} is {choice.thread} or {choice.other} and is handed on",
+                view.source.path,
+                line_of(node),
+            ),
+        ],
+    )
+
+
 def _judge(
     unit: AnalysisUnit, view: TaskView, fv: FunctionView, call: Call, wake: Wake, events: set[str]
 ) -> Finding | None:
@@ -164,7 +272,10 @@ def _judge(
     signal = bool(wake.decided)
     event = _group_event(view, fv, anchor, call, events, signal)
     walk = process_walk_at(fv, call.node, anchor) if event is None else None
-    if event is None and walk is None:
+    other = None
+    if event is None and walk is None and signal:
+        other = _other_reason(unit, view, fv, anchor, call, task)
+    if event is None and walk is None and other is None:
         return None
     form = find_group_form(unit, view, call.name)
     group = _group_text(view, call, wake, form, task)
@@ -219,6 +330,10 @@ def _judge(
             f"{spelled} acts on one thread, but the same code changes {event.fact.name} for "
             f"the whole thread group; the other threads are left behind: use {replacement}"
         )
+    elif other is not None:
+        lines, key, message = other
+        evidence.extend(lines)
+        message = f"{spelled} {message}; use {replacement}"
     else:
         assert walk is not None
         evidence.append(

@@ -16,6 +16,10 @@ Example::
     if (test_tsk_thread_flag(p, TIF_MEMDIE))   /* bad: one thread of the victim */
     if (tsk_is_oom_victim(p))                 /* good: signal->oom_mm, every thread */
 
+Two more shapes are reported here: an identity test of a thread against a task that
+stands for a process (thread_identity), and a per-thread operand joined by ``||`` to a
+group-state question about the same task (thread_alternatives).
+
 Which state is per thread or per group, the counterparts, their owners and the group
 predicates are inferred from the tree (patchlint.rules.taskscope); the evidence lines
 of each finding say which inference decided.
@@ -29,6 +33,7 @@ from patchlint.findings import Confidence, Evidence, Finding
 from patchlint.rules.taskscope.model import ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, TaskView, view_of
 from patchlint.rules.taskstate import inference_lines, squash
+from patchlint.rules.thread_alternatives import mixed_alternative
 from patchlint.rules.thread_group_facts import (
     asked_first,
     changes_group_state,
@@ -44,6 +49,7 @@ from patchlint.rules.thread_group_facts import (
     process_link,
     process_walk_at,
     scoped,
+    test_key,
     thread_walk_at,
     thread_walk_over,
     through_accessors,
@@ -51,6 +57,7 @@ from patchlint.rules.thread_group_facts import (
     walk_callers,
     writes_fact,
 )
+from patchlint.rules.thread_identity import identity_findings
 from patchlint.units import AnalysisUnit
 
 RULE = "thread-flag-as-group"
@@ -72,22 +79,16 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
                 continue
             thread = view.thread_fact(located.fact)
             span = (located.node.start_byte, located.node.end_byte)
-            if thread is None or span in done or not through_accessors(view, located):
+            if span in done or not through_accessors(view, located):
                 continue
             done.add(span)
-            finding = _judge(unit, view, fv, located, thread)
+            if thread is None:
+                finding = mixed_alternative(unit, view, fv, located)
+            else:
+                finding = _judge(unit, view, fv, located, thread)
             if finding is not None:
                 yield finding
-
-
-def _key(view: TaskView, located: Located) -> str:
-    node = located.node
-    spelled = squash(view.source.node_text(node))
-    if node.type == "binary_expression" and located.fact.bit:
-        left = node.child_by_field_name("left")
-        holder = squash(view.source.node_text(left)) if left is not None else spelled
-        return f"{holder} & {located.fact.bit}"
-    return spelled
+        yield from identity_findings(unit, view, fv)
 
 
 def _judge(
@@ -114,7 +115,7 @@ def _judge(
     context, confidence = found
     evidence.extend(context)
     replacement = thread.counterpart.replacement.replace("{task}", subject)
-    key = _key(view, located)
+    key = test_key(view, located)
     return Finding(
         rule=RULE,
         severity="info" if confidence == "low" else "warning",

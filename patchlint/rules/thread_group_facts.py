@@ -25,6 +25,7 @@ from patchlint.rules.taskscope.extract import Call, WalkRegion, strip, text
 from patchlint.rules.taskscope.model import Fact, Loc, ThreadFact
 from patchlint.rules.taskscope.view import FunctionView, Located, Node, TaskView
 from patchlint.rules.taskscope.walkers import callers_passing
+from patchlint.rules.taskstate import squash
 from patchlint.units import AnalysisUnit
 
 MAX_CALLER_DEPTH = 3
@@ -33,6 +34,18 @@ MAX_CALLER_FILES = 40
 
 def line_of(node: Node) -> int:
     return node.start_point[0] + 1
+
+
+def test_key(view: TaskView, located: Located) -> str:
+    """The finding key of a test: its spelling (a mask names only the bit tested), so
+    moving or reformatting it keeps the key."""
+    node = located.node
+    spelled = squash(view.source.node_text(node))
+    if node.type == "binary_expression" and located.fact.bit:
+        left = node.child_by_field_name("left")
+        holder = squash(view.source.node_text(left)) if left is not None else spelled
+        return f"{holder} & {located.fact.bit}"
+    return spelled
 
 
 def is_current(anchor: Anchor) -> bool:

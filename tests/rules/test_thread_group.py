@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODEL = (REPO / "fixtures" / "taskscope" / "model.h").read_text(encoding="utf-8")
 FLAG = "thread-flag-as-group"
 ACTION = "thread-action-on-group"
+GROUP = "group-state-as-thread"
 
 
 def run(
@@ -284,9 +285,47 @@ def test_restricted_to_touched_functions_by_engine() -> None:
     assert run(FREEZER, "kernel/freezer.c", functions={"something_else"}) == []
 
 
-def test_a_file_that_declares_no_task_state_is_not_analysed() -> None:
+def test_a_file_that_declares_no_task_state_is_not_analysed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))  # no tree cached
     unit = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
-    assert run_rules(unit, select_rules(enabled=[FLAG, ACTION])) == []
+    assert run_rules(unit, select_rules(enabled=[FLAG, ACTION, GROUP])) == []
+    assert unit.notes() == ["thread-group rules: no tree to infer task-state scope from"]
+
+
+def write_kernel(root: Path, version: str) -> None:
+    """A tree the registry accepts: a Makefile naming the version, the miniature."""
+    write_tree(root, MODEL)
+    major, minor, sub = version.split(".")
+    (root / "Makefile").write_text(
+        f"VERSION = {major}\nPATCHLEVEL = {minor}\nSUBLEVEL = {sub}\nEXTRAVERSION =\n"
+    )
+
+
+def test_patch_only_borrows_the_cached_tree_of_one_kernel_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "linux-6.12"
+    write_kernel(tree, "6.12.117")
+    load_or_infer(tree)  # a run with the tree registers it
+    unit = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    (finding,) = run_rules(unit, select_rules(enabled=[FLAG, ACTION, GROUP]))
+    assert finding.rule == FLAG and unit.notes() == []
+    assert any("cached linux 6.12.117 tree at" in e.message for e in finding.evidence)
+    # A second version cached: which one the patch is for is unknown, so no guess.
+    other = tmp_path / "linux-6.13"
+    write_kernel(other, "6.13.0")
+    load_or_infer(other)
+    again = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    assert run_rules(again, select_rules(enabled=[FLAG, ACTION, GROUP])) == []
+    (note,) = again.notes()
+    assert "6.12.117, 6.13.0" in note and "unknown" in note
+    # A tree removed from disk is forgotten.
+    (other / "Makefile").unlink()
+    third = AnalysisUnit(source=parse_c(FREEZER, "kernel/freezer.c"), path="kernel/freezer.c")
+    assert len(run_rules(third, select_rules(enabled=[FLAG, ACTION, GROUP]))) == 1
 
 
 # ------------------------------------------------------------------ cache
@@ -381,3 +420,56 @@ def test_the_shipped_data_is_roots_primitives_and_overrides() -> None:
     # Overrides only: a handful at most, each with its reason.
     assert sum(len(v) for v in overrides.values()) <= 5
     assert all(entry["why"] for entry in overrides.get("counterparts", []))
+
+
+# ------------------------------------------------- steppers, pid types, thread work
+
+MINIATURE = (REPO / "fixtures/rules/thread-action-on-group/process_signals.c").read_text(
+    encoding="utf-8"
+)
+MINIATURE = MINIATURE[: MINIATURE.index("/* end of the miniature kernel */")]
+
+
+def test_steppers_pid_types_and_thread_work_are_inferred() -> None:
+    from patchlint.rules.taskscope.loops import is_stepper
+    from patchlint.rules.taskscope.scopes import ScopeModel, roots
+
+    known = infer(TreeFiles.virtual({"kernel/miniature.c": MINIATURE}))
+    model = ScopeModel(roots(), known.structs)
+    members = frozenset((h, m) for h, _, m in (s.partition("->") for s in known.shape))
+    assert known.shape == ["signal_struct->thread_head"]
+    assert is_stepper(known.summaries["next_thread"], model, members)
+    assert not is_stepper(known.summaries["get_task_struct"], model, members)
+    # The order of the pid types, from the enum that declares the thread-directed one.
+    assert known.pid_levels[:3] == ["PIDTYPE_PID", "PIDTYPE_TGID", "PIDTYPE_PGID"]
+    # A task found from a pid parameter: the send acts on the task the pid names.
+    action = known.actions["send_sigqueue"]
+    assert action.task_param == 1 and action.select is not None
+    # Which callees work on their task parameter's own state (not through its links).
+    assert known.summaries["exit_signals"].thread_params == (0,)
+    assert known.summaries["get_task_struct"].thread_params == (0,)
+    assert known.summaries["tsk_is_oom_victim"].thread_params == ()
+
+
+def test_a_parameter_replaced_by_its_leader_is_a_process() -> None:
+    from patchlint.rules.taskscope.extract import Reader
+    from patchlint.rules.taskscope.scopes import ScopeModel, roots
+
+    known = infer(TreeFiles.virtual({"kernel/miniature.c": MINIATURE}))
+    source = parse_c(
+        MINIATURE
+        + """
+static bool is_descendant(struct task_struct *parent, struct task_struct *child)
+{
+	if (!thread_group_leader(parent))
+		parent = rcu_dereference(parent->group_leader);
+	return child->group_leader == parent;
+}
+""",
+        "kernel/yama.c",
+    )
+    fn = source.function("is_descendant")
+    assert fn is not None and fn.body is not None
+    reader = Reader(ScopeModel(roots(), known.structs), known.summaries.get)
+    reading = reader.read(fn.node, fn.body, fn.name, source.path)
+    assert reading.as_process == {0}

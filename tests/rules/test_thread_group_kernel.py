@@ -21,6 +21,7 @@ pytestmark = pytest.mark.kernel
 
 FLAG = "thread-flag-as-group"
 ACTION = "thread-action-on-group"
+GROUP = "group-state-as-thread"
 SEED_FREEZER_TEST = ("if (test_tsk_thread_flag(p, TIF_MEMDIE))", "if (tsk_is_oom_victim(p))")
 SEED_THAW_PROCESS = """
 void thaw_process(struct task_struct *p)
@@ -54,7 +55,7 @@ def run(
     text: str, path: str, index: FunctionIndex, functions: set[str] | None = None
 ) -> list[Finding]:
     unit = AnalysisUnit(source=parse_c(text, path), path=path, functions=functions, index=index)
-    return run_rules(unit, select_rules(enabled=[FLAG, ACTION]))
+    return run_rules(unit, select_rules(enabled=[FLAG, ACTION, GROUP]))
 
 
 def read(tree: Path, path: str) -> str:
@@ -101,6 +102,13 @@ def test_inferred_from_the_tree(inferred: Knowledge) -> None:
     )
     assert inferred.group_constants["PIDTYPE_PID"] == "PIDTYPE_TGID"
     assert "zap_other_threads" in {f.name for f in inferred.group_forms["signal_wake_up"]}
+    # For the other direction and the other sends: the pid types' order, a send to the
+    # task a pid names, the thread stepper, callees working on a task's own state.
+    assert inferred.pid_levels[:4] == ["PIDTYPE_PID", "PIDTYPE_TGID", "PIDTYPE_PGID", "PIDTYPE_SID"]
+    assert inferred.actions["send_sigqueue"].task_param == 1
+    assert inferred.shape == ["signal_struct->thread_head"]
+    assert inferred.summaries["next_thread"].returns_struct == "task_struct"
+    assert 0 in inferred.summaries["try_get_task_stack"].thread_params
 
 
 def test_seed_patch_findings_are_resolved(kernel_tree: Path, index: FunctionIndex) -> None:
@@ -241,7 +249,7 @@ def test_seed_and_reverts_work_with_the_overrides_deleted(
 def test_whole_tree_scan_matches_triage(kernel_tree: Path, tmp_path: Path) -> None:
     from patchlint.scan import scan_tree
 
-    result = scan_tree(kernel_tree, rule_ids=[FLAG, ACTION], jobs=os.cpu_count() or 1)
+    result = scan_tree(kernel_tree, rule_ids=[FLAG, ACTION, GROUP], jobs=os.cpu_count() or 1)
     found = {(f.rule, f.file, f.function) for f in result.findings}
     # docs/triage/linux-6.12-thread-group.md triages each of these.
     assert found == {

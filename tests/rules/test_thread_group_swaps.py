@@ -5,15 +5,17 @@ edits of per-thread tests (tests/rules/thread_group_cases.py)."""
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from patchlint.source import FunctionIndex
 
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from thread_group_cases import FLAG, HARMLESS, SWAPS, Edit, Swap  # noqa: E402
+from thread_group_cases import FLAG, HARMLESS, NEW_SWAPS, SWAPS, Edit, Swap  # noqa: E402
 from thread_group_run import replace_in_function, statuses  # noqa: E402
 
 pytestmark = pytest.mark.kernel
@@ -30,7 +32,7 @@ def outcome(tree: Path, index: FunctionIndex, swap: Swap) -> tuple[bool, bool, b
     """(introduced by the swap, resolved by its revert, nothing else introduced)."""
     text = (tree / swap.path).read_text(encoding="utf-8")
     swapped = replace_in_function(
-        text, swap.path, swap.function, swap.group, swap.thread, swap.occurrence
+        text, swap.path, swap.function, swap.before, swap.after, swap.occurrence
     )
     forward = statuses(tree, index, swap.path, swap.function, text, swapped)
     backward = statuses(tree, index, swap.path, swap.function, swapped, text)
@@ -40,10 +42,15 @@ def outcome(tree: Path, index: FunctionIndex, swap: Swap) -> tuple[bool, bool, b
     return introduced, resolved, clean
 
 
-def test_swaps_cover_the_directories_and_both_rules() -> None:
+def test_swaps_cover_the_directories_rules_and_directions() -> None:
     assert len(SWAPS) >= 30
     assert all(any(s.path.startswith(d) for s in SWAPS) for d in DIRECTORIES)
-    assert len({s.rule for s in SWAPS}) == 2
+    assert len({s.rule for s in SWAPS}) == 3
+    assert {s.direction for s in NEW_SWAPS} == {"thread-for-group", "group-for-thread"}
+    assert len(NEW_SWAPS) >= 10
+    corpus = tomllib.loads((REPO / "fixtures/recall/thread-group/cases.toml").read_text())
+    used = {case["function"] for case in corpus["case"]}
+    assert not {s.function for s in NEW_SWAPS} & used  # generality: beyond the corpus
     assert len(HARMLESS) >= 15
     assert any(e.path.startswith("io_uring/") for e in HARMLESS)
     assert any(e.path.startswith("security/") for e in HARMLESS)

@@ -1,10 +1,13 @@
 """Swap cases for the thread-group rules on real linux 6.12 functions.
 
-Each swap turns the group-wide form found in the tree into the per-thread one (a test
-of a per-thread fact for the group question, a single-thread action for the group
-one).  Applied forwards the patch introduces the bug; applied backwards it fixes it.
-Each harmless edit changes a per-thread test that is meant per thread; it must never
-be reported.  The cases were written by hand from the code around each site.
+Each swap replaces the form the tree has by the wrong level: a per-thread test for a
+group question or a single-thread action for a group one (direction
+"thread-for-group"), or a group test where the code asks about one thread
+("group-for-thread").  Applied forwards the patch introduces the bug; applied backwards
+it fixes it.  Each harmless edit changes a per-thread test that is meant per thread; it
+must never be reported.  The cases were written by hand from the code around each
+site; NEW_SWAPS are in functions the recall corpus (fixtures/recall/thread-group) does
+not use.
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from dataclasses import dataclass
 
 FLAG = "thread-flag-as-group"
 ACTION = "thread-action-on-group"
+GROUP = "group-state-as-thread"
 
 
 @dataclass(frozen=True)
 class Swap:
     path: str
     function: str
-    group: str  # the text in 6.12 (group-wide)
-    thread: str  # the per-thread replacement
+    before: str  # the text in 6.12 (the right level)
+    after: str  # the replacement at the wrong level
     rule: str
     occurrence: int = 1  # which occurrence inside the function
+    direction: str = "thread-for-group"  # or "group-for-thread"
 
     @property
     def label(self) -> str:
@@ -411,3 +416,102 @@ HARMLESS += [
         "tgkill is thread-directed on purpose",
     ),
 ]
+
+# Written for this test set only, in functions the recall corpus does not use: the
+# group-for-thread direction (a group test where the code asks about one thread), and
+# more thread-for-group ones (single-thread signals, an identity test).
+NEW_SWAPS = [
+    Swap(
+        "block/blk-ioc.c",
+        "set_task_ioprio",
+        "if (task->flags & PF_EXITING) {",
+        "if (task->signal->flags & SIGNAL_GROUP_EXIT) {",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/rseq.c",
+        "__rseq_handle_notify_resume",
+        "if (unlikely(t->flags & PF_EXITING))",
+        "if (unlikely(t->signal->flags & SIGNAL_GROUP_EXIT))",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/events/uprobes.c",
+        "dup_xol_work",
+        "if (current->flags & PF_EXITING)",
+        "if (current->signal->flags & SIGNAL_GROUP_EXIT)",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/sched/core.c",
+        "task_mm_cid_work",
+        "if (t->flags & PF_EXITING)",
+        "if (t->signal->flags & SIGNAL_GROUP_EXIT)",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/pid.c",
+        "__pidfd_fget",
+        "else if (task->flags & PF_EXITING)",
+        "else if (task->signal->flags & SIGNAL_GROUP_EXIT)",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/signal.c",
+        "task_set_jobctl_pending",
+        "(task->flags & PF_EXITING)",
+        "(task->signal->flags & SIGNAL_GROUP_EXIT)",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/sched/autogroup.c",
+        "task_wants_autogroup",
+        "if (p->flags & PF_EXITING)",
+        "if (p->signal->flags & SIGNAL_GROUP_EXIT)",
+        GROUP,
+        direction="group-for-thread",
+    ),
+    Swap(
+        "kernel/signal.c",
+        "do_notify_parent_cldstop",
+        "send_signal_locked(SIGCHLD, &info, parent, PIDTYPE_TGID)",
+        "send_signal_locked(SIGCHLD, &info, parent, PIDTYPE_PID)",
+        ACTION,
+    ),
+    Swap(
+        "kernel/signal.c",
+        "kill_pid_usb_asyncio",
+        "__send_signal_locked(sig, &info, p, PIDTYPE_TGID, false)",
+        "__send_signal_locked(sig, &info, p, PIDTYPE_PID, false)",
+        ACTION,
+    ),
+    Swap(
+        "fs/fcntl.c",
+        "f_setown_ex",
+        "type = PIDTYPE_TGID;",
+        "type = PIDTYPE_PID;",
+        ACTION,
+    ),
+    Swap(
+        "drivers/tty/tty_io.c",
+        "__tty_fasync",
+        "type = PIDTYPE_TGID;",
+        "type = PIDTYPE_PID;",
+        ACTION,
+    ),
+    Swap(
+        "drivers/vfio/vfio_iommu_type1.c",
+        "vfio_change_dma_owner",
+        "struct task_struct *task = current->group_leader;",
+        "struct task_struct *task = current;",
+        FLAG,
+    ),
+]
+
+SWAPS += NEW_SWAPS

@@ -8,7 +8,7 @@ from patchlint.findings import Finding
 from patchlint.rules import AnalysisUnit, diff_findings, run_rules, select_rules
 from patchlint.source import FunctionIndex, SourceFile, parse_c
 
-RULES = ("thread-flag-as-group", "thread-action-on-group")
+RULES = ("thread-flag-as-group", "thread-action-on-group", "group-state-as-thread")
 
 
 def findings(text: str, path: str, function: str, index: FunctionIndex) -> list[Finding]:

@@ -40,9 +40,10 @@ from patchlint.rules.taskscope.model import (
     WalkWake,
     Where,
 )
+from patchlint.rules.taskscope.registry import register
 from patchlint.rules.taskscope.treefiles import TextReader, TreeFiles, content_hash
 
-FORMAT = 8
+FORMAT = 9
 _PACKAGE = Path(__file__).resolve().parent
 _DATA = ("kernel/task-state.toml", "kernel/iterators.toml", "kernel/dialect.toml")
 
@@ -75,6 +76,8 @@ def load_or_infer(
     """The tree's knowledge and whether it came from the cache."""
     path = entry_path(root, flavour)
     files = TreeFiles(root, reader)
+    if reader is None and not flavour:
+        register(root)  # a patch-only run may borrow this tree's knowledge
     cached = _load(path, files) if path is not None else None
     if cached is not None:
         return cached, True
@@ -180,6 +183,8 @@ def _summary(summary: Summary) -> JSON:
         "v": summary.value,
         "st": summary.static,
         "br": summary.breadth,
+        "tp": list(summary.thread_params),
+        "ap": list(summary.as_process),
     }
 
 
@@ -235,6 +240,7 @@ def knowledge_to_json(knowledge: Knowledge) -> JSON:
         ],
         "walked": {name: _where(where) for name, where in knowledge.walked.items()},
         "constants": knowledge.group_constants,
+        "levels": knowledge.pid_levels,
         "state": knowledge.group_state,
         "shape": knowledge.shape,
         "words": sorted([list(w) for w in knowledge.flag_words]),
@@ -404,6 +410,8 @@ def _summary_of(value: object) -> Summary:
         value=_b(data["v"]),
         static=_b(data["st"]),
         breadth=_i(data["br"]),
+        thread_params=tuple(_i(v) for v in _l(data["tp"])),
+        as_process=tuple(_i(v) for v in _l(data["ap"])),
     )
 
 
@@ -468,6 +476,7 @@ def knowledge_from_json(data: JSON) -> Knowledge:
         knowledge.walked[name] = _where_req(where)
     knowledge.group_constants = {k: _s(v) for k, v in _d(data["constants"]).items()}
     knowledge.group_state = [_s(v) for v in _l(data["state"])]
+    knowledge.pid_levels = [_s(v) for v in _l(data["levels"])]
     knowledge.shape = [_s(v) for v in _l(data["shape"])]
     knowledge.flag_words = {(_s(w[0]), _s(w[1])) for w in (_l(x) for x in _l(data["words"]))}
     for item in _l(data["bits"]):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from patchlint.rules.taskscope.bindings import looked_up, own_process_link, pid_select
+from patchlint.rules.taskscope.loops import iterator_walks, stepper_walks
 from patchlint.rules.taskscope.model import (
     Access,
     Loc,
@@ -19,7 +21,6 @@ from patchlint.rules.taskscope.model import (
     Summary,
     Wake,
     WalkWake,
-    Where,
 )
 from patchlint.rules.taskscope.scopes import ScopeModel, declarator_name
 from patchlint.rules.taskscope.syntax import (
@@ -63,12 +64,17 @@ class Reader:
     """Reads functions against one scope model and a summary lookup."""
 
     def __init__(
-        self, model: ScopeModel, lookup: Lookup, wide: Callable[[str], bool] | None = None
+        self,
+        model: ScopeModel,
+        lookup: Lookup,
+        wide: Callable[[str], bool] | None = None,
+        thread_list: Callable[[], frozenset[tuple[str, str]]] | None = None,
     ) -> None:
         self.model = model
         self.roots = model.roots
         self.lookup = lookup
         self.wide = wide
+        self.thread_list = thread_list or (lambda: frozenset())
 
     # ----------------------------------------------------------------- typing
 
@@ -122,10 +128,12 @@ class _State:
         self.locals: dict[str, str | None] = {}
         self.may: dict[str, list[Loc]] = {}
         self.bound: dict[str, int] = {}
+        self.constants: dict[str, set[str]] = {}  # locals assigned named constants only
 
     # ------------------------------------------------------------ declarations
 
     def declare(self, body: Node) -> None:
+        bindings: list[tuple[str, Node | None]] = []
         for node in nodes(body):
             if node.type == "declaration":
                 struct = struct_of(node.child_by_field_name("type"))
@@ -135,7 +143,7 @@ class _State:
                         continue
                     self.locals[name] = struct
                     if declarator.type == "init_declarator":
-                        self._bind(name, declarator.child_by_field_name("value"))
+                        bindings.append((name, declarator.child_by_field_name("value")))
             elif node.type == "assignment_expression":
                 left = node.child_by_field_name("left")
                 if (
@@ -143,87 +151,47 @@ class _State:
                     and left.type == "identifier"
                     and text(node.child_by_field_name("operator")) in ("", "=")
                 ):
-                    self._bind(text(left), node.child_by_field_name("right"))
-        for name, count in self.bound.items():
-            if count > 1:
-                # Assigned more than once (t = p, then t = next_thread(t)): which task it
-                # is depends on the path; only the summary's may-wake keeps the first.
-                self.reading.aliases.pop(name, None)
+                    bindings.append((text(left), node.child_by_field_name("right")))
+        for name, _value in bindings:
+            self.bound[name] = self.bound.get(name, 0) + 1
+        self.reading.local_structs.update(self.locals)
+        for name, value in bindings:
+            self._bind(name, value)
 
     def _bind(self, name: str, value: Node | None) -> None:
-        self.bound[name] = self.bound.get(name, 0) + 1
         value = strip(value)
         if value is None:
             return
+        spelled = text(value)
+        if value.type == "identifier" and spelled.isupper():
+            self.constants.setdefault(name, set()).add(spelled)
+        else:
+            self.constants.setdefault(name, set()).add("")  # some other value
+        if name in self.reading.params and own_process_link(self.roots, name, value):
+            index = self.reading.params.index(name)
+            if self.reading.param_structs[index] == self.roots.task:
+                self.reading.as_process.add(index)
         if value.type == "conditional_expression":
-            self._select(value)
+            select = pid_select(self.model, self.reading, self.path, value, self.resolve)
+            if select is not None:
+                self.reading.selects.append(select)
             return
         loc = self.resolve(value)
+        found = looked_up(self.model, self.reading, self.locals.get(name), value)
+        if found is not None:
+            self.may.setdefault(name, []).append(found)  # woken: the task the pid names
         if loc is not None and (loc.path or loc.base != name):
             self.may.setdefault(name, []).append(loc)
-            if name not in self.reading.aliases and anchored(loc):
+            # Assigned more than once (t = p, then t = next_thread(t)): which task it is
+            # depends on the path; only the summary's may-wake keeps the first.
+            if self.bound.get(name, 0) == 1 and anchored(loc):
                 self.reading.aliases[name] = loc
 
-    def _select(self, node: Node) -> None:
-        condition = strip(node.child_by_field_name("condition"))
-        if condition is None or condition.type != "binary_expression":
-            return
-        operator = text(condition.child_by_field_name("operator"))
-        left = strip(condition.child_by_field_name("left"))
-        right = strip(condition.child_by_field_name("right"))
-        if operator not in ("==", "!=") or left is None or right is None:
-            return
-        if text(left) not in self.reading.params:
-            left, right = right, left
-        if text(left) not in self.reading.params or right.type != "identifier":
-            return
-        scopes = []
-        for branch in ("consequence", "alternative"):
-            loc = self.resolve(strip(node.child_by_field_name(branch)))
-            scopes.append(self.model.scope_of(loc.holder) if loc is not None else None)
-        first, second = scopes
-        if first is None or second is None or first == second:
-            return
-        equal, other = (first, second) if operator == "==" else (second, first)
-        self.reading.selects.append(
-            Select(
-                self.reading.params.index(text(left)),
-                text(right),
-                equal,
-                other,
-                Where(self.path, node.start_point[0] + 1, self.reading.name),
-            )
-        )
-
     def walks(self, body: Node, constructs: list[tuple[str, tuple[str, ...], int, int]]) -> None:
-        for name, args, start, line in constructs:
-            walker = self.roots.walkers.get(name)
-            if walker is None or walker.cursor >= len(args):
-                continue
-            loop = body.descendant_for_byte_range(start, start)
-            while loop is not None and loop.type not in (
-                "for_statement",
-                "while_statement",
-                "do_statement",
-            ):
-                loop = loop.parent
-            if loop is None or loop.start_byte > start + 1:
-                continue
-            group = None
-            if walker.group is not None and walker.group < len(args):
-                group = self._resolve_text(args[walker.group])
-            loop_body = loop.child_by_field_name("body") or loop
-            self.reading.walks.append(
-                WalkRegion(
-                    name,
-                    args[walker.cursor].strip(),
-                    group,
-                    walker.every_thread,
-                    loop_body.start_byte,
-                    loop.end_byte,
-                    line,
-                )
-            )
+        self.reading.walks.extend(iterator_walks(self.model, body, constructs, self._resolve_text))
+        self.reading.walks.extend(
+            stepper_walks(self.model, body, self.reader.lookup, self.reader.thread_list)
+        )
 
     def _resolve_text(self, spelled: str) -> Loc | None:
         spelled = spelled.strip()
@@ -318,7 +286,11 @@ class _State:
         name = text(node)
         if name in self.reading.params:
             return f"${self.reading.params.index(name)}"
-        return None if name in self.locals else name
+        if name in self.locals:
+            # A variable holding one named constant (``type = PIDTYPE_PID;``) is it.
+            values = self.constants.get(name, set())
+            return next(iter(values)) if len(values) == 1 and "" not in values else None
+        return name
 
     # -------------------------------------------------------------------- scan
 
@@ -494,10 +466,16 @@ class _State:
                 name = text(bare)
                 if name in self.reading.params or (name.isupper() and name not in self.locals):
                     return True
+                if name in self.locals and self._bit(bare) is not None:
+                    return True  # a variable holding one named constant
         return False
 
     def _apply(self, summary: Summary, call: Call, cond: bool) -> None:
         node = call.node
+        for index in summary.thread_params:
+            loc = call.locs[index] if index < len(call.locs) else None
+            if loc is not None and loc.base.startswith("$") and not loc.path:
+                self.reading.touched.add(int(loc.base[1:]))
         for access in summary.accesses:
             loc = self._instantiate(access.loc, call.args)
             if loc is None or self.model.scope_of(loc.holder) is None:

@@ -53,6 +53,7 @@ from patchlint.rules.taskscope.summaries import (
     returns_value,
     summary_of,
 )
+from patchlint.rules.taskscope.syntax import text
 from patchlint.rules.taskscope.treefiles import TreeFiles
 
 STRONG = "written-together"
@@ -70,6 +71,9 @@ class Knowledge:
     group_forms: dict[str, list[GroupForm]] = field(default_factory=dict)
     walked: dict[str, Where] = field(default_factory=dict)
     group_constants: dict[str, str] = field(default_factory=dict)
+    # The enumeration the thread-directed constant belongs to, in declaration order
+    # (PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, ...): the levels a signal may address.
+    pid_levels: list[str] = field(default_factory=list)
     group_state: list[str] = field(default_factory=list)
     shape: list[str] = field(default_factory=list)
     flag_words: set[tuple[str, str]] = field(default_factory=set)
@@ -134,6 +138,7 @@ def infer(files: TreeFiles) -> Knowledge:
     collected = _Collected()
     paths = universe(files, model)
     store.wide_files = set(paths)
+    store.thread_list()  # the iterators' summaries, whole, before any deep reading
     observed: list[Observed] = []
     constants: Counter[tuple[str, str]] = Counter()
     for path in paths:
@@ -173,6 +178,7 @@ def infer(files: TreeFiles) -> Knowledge:
     # alternative): the group *state*, as opposed to attributes like limits or ids.
     for (constant, passed), _count in constants.most_common():
         knowledge.group_constants.setdefault(constant, passed)
+    knowledge.pid_levels = enum_levels(files, next(iter(knowledge.group_constants), ""))
     for item in observed:
         for seen in item.seen:
             fact = normalised(seen.fact, seen.access.plain, flag_words)
@@ -295,14 +301,7 @@ def group_state(
 def shape(store: SummaryStore, model: ScopeModel) -> list[str]:
     """The group members the thread walks follow (the list of a group's threads): a
     question about them is a question about the group's shape, not its state."""
-    found: set[str] = set()
-    for walker in model.roots.walkers.values():
-        summary = store.summary(walker.name) if walker.group is not None else None
-        for access in summary.accesses if summary is not None else ():
-            holder, member = access.loc.holder, access.loc.member
-            if model.scope_of(holder) == "group" and member is not None:
-                found.add(f"{holder}->{member}")
-    return sorted(found)
+    return sorted(f"{holder}->{member}" for holder, member in store.thread_list())
 
 
 def _rank(counterpart: Counterpart) -> tuple[int, int, int]:
@@ -369,7 +368,15 @@ def compact(knowledge: Knowledge, model: ScopeModel) -> dict[str, Summary]:
                 or (holder, member, None) in wanted
             ):
                 accesses.append(access)
-        if accesses or summary.wakes or summary.walk_wakes or summary.selects or summary.returns:
+        if (
+            accesses
+            or summary.wakes
+            or summary.walk_wakes
+            or summary.selects
+            or summary.returns
+            or summary.thread_params
+            or summary.as_process
+        ):
             summary.accesses = tuple(accesses)
             kept[name] = summary
     return kept
@@ -460,6 +467,27 @@ def actions(
 
 
 # ----------------------------------------------------------------- declarations
+
+
+def enum_levels(files: TreeFiles, constant: str) -> list[str]:
+    """The enumerators of the enum that declares ``constant``, in order."""
+    if not constant:
+        return []
+    for path in sorted(files.grep(rf"^\s*{re.escape(constant)}\s*[,=]"), key=files.tier):
+        source = files.parsed(path)
+        stack = [source.tree.root_node] if source is not None else []
+        while stack:
+            node = stack.pop()
+            if node.type == "enumerator_list":
+                names = [
+                    text(e.child_by_field_name("name"))
+                    for e in node.named_children
+                    if e.type == "enumerator"
+                ]
+                if constant in names:
+                    return names
+            stack.extend(node.named_children)
+    return []
 
 
 def _declared(files: TreeFiles, knowledge: Knowledge) -> None:

@@ -153,6 +153,12 @@ class Summary:
     value: bool = False  # returns a value (a predicate candidate)
     static: bool = False
     breadth: int = 0  # distinct facts it touches: 1 for an accessor or a predicate of one
+    # Task parameters whose own per-thread state it reads or writes (directly or in
+    # callees): it works on that thread.
+    thread_params: tuple[int, ...] = ()
+    # Task parameters it replaces by their process link (``p = p->group_leader``): it
+    # treats them as processes.
+    as_process: tuple[int, ...] = ()
 
     def where(self) -> Where:
         return Where(self.file, self.line, self.name)

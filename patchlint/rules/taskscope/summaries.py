@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from patchlint.rules.taskscope.extract import FunctionReading, Reader, nodes, text
+from patchlint.rules.taskscope.loops import thread_list_members
 from patchlint.rules.taskscope.model import Access, Summary, Wake
 from patchlint.rules.taskscope.scopes import ScopeModel
 from patchlint.rules.taskscope.treefiles import Head, MacroDef, TreeFiles
@@ -63,6 +64,8 @@ def summary_of(
         ):
             wakes.append(wake)
     return Summary(
+        thread_params=tuple(sorted(reading.touched | own_thread_params(reading, model))),
+        as_process=tuple(sorted(reading.as_process)),
         name=reading.name,
         file=file,
         line=line,
@@ -80,6 +83,24 @@ def summary_of(
         static=static,
         breadth=len(facts),
     )
+
+
+def own_thread_params(reading: FunctionReading, model: ScopeModel | None) -> set[int]:
+    """Task parameters whose own members (not the links to their group, their mm or
+    other tasks) the function reads or writes."""
+    found: set[int] = set()
+    if model is None:
+        return found
+    for site in reading.sites:
+        loc = site.access.loc
+        if not loc.base.startswith("$") or model.scope_of(loc.holder) != "thread":
+            continue
+        if any(step == model.roots.task for step in loc.chain[1:-1]):
+            continue  # p->parent->flags: another task's state
+        if model.scope_of(model.target(loc.holder, loc.member or "")) is not None:
+            continue  # p->signal, p->mm, p->parent: the way to other state
+        found.add(int(loc.base[1:]))
+    return found
 
 
 def navigation(model: ScopeModel, holder: str | None, member: str | None) -> bool:
@@ -123,6 +144,7 @@ class SummaryStore:
         self.local: dict[str, tuple[SourceFile, FunctionDef]] = {}
         self._stack: list[tuple[str, str]] = []
         self.wide_files: set[str] = set()
+        self._thread_list: frozenset[tuple[str, str]] | None = None
 
     # ----------------------------------------------------------------- locating
 
@@ -198,7 +220,21 @@ class SummaryStore:
         return summary
 
     def reader(self, from_file: str) -> Reader:
-        return Reader(self.model, lambda name: self.summary(name, from_file), self._wide)
+        return Reader(
+            self.model, lambda name: self.summary(name, from_file), self._wide, self.thread_list
+        )
+
+    def thread_list(self) -> frozenset[tuple[str, str]]:
+        """The group members the thread iterators follow, from the iterators' summaries
+        computed at the top of the stack (a summary computed deep down is cut short)."""
+        if self._thread_list is None:
+            self._thread_list = frozenset()  # while computing: no stepper inside iterators
+            saved, self._stack = self._stack, []
+            try:
+                self._thread_list = thread_list_members(self.model, self.summary)
+            finally:
+                self._stack = saved
+        return self._thread_list
 
     def _wide(self, name: str) -> bool:
         """Callees defined where group state is handled are always read, even when they

@@ -124,6 +124,11 @@ class FunctionReading:
     # (selecting constant, constant passed, scope it selects): how the tree spells a
     # thread-directed and a group-directed call
     resolved: list[tuple[str, str, Scope]] = field(default_factory=list)
+    # Task parameters replaced by their process link, and handed to callees that work
+    # on their per-thread state (see Summary.as_process, Summary.thread_params).
+    as_process: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
+    local_structs: dict[str, str | None] = field(default_factory=dict)  # declared types
 
 
 def struct_of(type_node: Node | None) -> str | None:

@@ -2,8 +2,11 @@
 
 With a tree (the unit's function index), the tree's inferred knowledge is used,
 loaded once per process from the cache; the file's own functions are read on top
-of it.  Without a tree, the file is its own tree: what it declares and defines is
-all there is to infer from, and a file that declares no task state gives nothing.
+of it.  Without a tree, a file that declares task state itself (a miniature kernel)
+is its own tree.  Any other file borrows the knowledge of the tree the cache holds,
+when that is unambiguous (registry.tree_for_patch_only: one kernel version cached);
+otherwise it is not analysed, and the unit carries the reason to the report
+(AnalysisUnit.not_analysed).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from patchlint.rules.taskscope.evidence import Anchor, anchor_of, fact_of, norma
 from patchlint.rules.taskscope.extract import Call, FunctionReading, Site
 from patchlint.rules.taskscope.infer import Knowledge, infer
 from patchlint.rules.taskscope.model import Fact, Summary, ThreadFact
+from patchlint.rules.taskscope.registry import tree_for_patch_only
 from patchlint.rules.taskscope.scopes import ScopeModel, roots
 from patchlint.rules.taskscope.summaries import SummaryStore, constructs_of
 from patchlint.rules.taskscope.treefiles import TreeFiles
@@ -89,10 +93,18 @@ class TaskView:
     knowledge: Knowledge
     model: ScopeModel
     source: SourceFile
-    origin: str  # "tree" or "file"
+    origin: str  # "tree", "file", or "cached <version> tree at <root>"
     store: SummaryStore
     functions: list[FunctionView] = field(default_factory=list)
     by_name: dict[str, FunctionView] = field(default_factory=dict)
+
+    def origin_note(self) -> str:
+        """How the knowledge was come by, when it is not the tree's own."""
+        if self.origin == "file":
+            return " in this file (no tree given)"
+        if self.origin != "tree":
+            return f" (no tree given: inferred from the {self.origin})"
+        return ""
 
     def thread_fact(self, fact: Fact) -> ThreadFact | None:
         found = self.knowledge.thread_facts.get(fact.name)
@@ -132,6 +144,13 @@ def _build(unit: AnalysisUnit) -> TaskView | None:
     else:
         knowledge, origin = infer(TreeFiles.virtual({unit.path: source.text})), "file"
         _with_overrides(knowledge)
+        if not knowledge.structs:
+            borrowed = tree_for_patch_only()
+            if borrowed.root is None:
+                unit.not_analysed(f"thread-group rules: {borrowed.reason}")
+                return None
+            knowledge = tree_knowledge(borrowed.root)
+            origin = f"cached linux {borrowed.version} tree at {borrowed.root}"
     if not knowledge.structs:
         return None
     model = ScopeModel(roots(), knowledge.structs)
