@@ -32,6 +32,7 @@ from patchlint.behaviour.claims import find_claim  # noqa: E402
 from patchlint.behaviour.patch import FileChange, behaviour_of_patch  # noqa: E402
 from patchlint.mail import collect, iter_messages  # noqa: E402
 from patchlint.patch import parse_patch  # noqa: E402
+from patchlint.pipeline.series_state import Overlay, advance  # noqa: E402
 from patchlint.source import apply_series, open_tree  # noqa: E402
 
 
@@ -84,7 +85,9 @@ def main() -> int:
             t0 = time.monotonic()
             applied_all = apply_series(parsed, tree)
             apply_seconds = (time.monotonic() - t0) / len(members)
+            state: Overlay = {}
             for message, applied in zip(members, applied_all, strict=True):
+                earlier, state = state, advance(state, applied)
                 if args.match and args.match not in message.subject:
                     continue
                 if (
@@ -99,7 +102,7 @@ def main() -> int:
                 ]
                 start = time.process_time()
                 wall = time.monotonic()
-                verdicts = behaviour_of_patch(files, tree.read)
+                verdicts = behaviour_of_patch(files, tree.read, series=dict(earlier))
                 seconds = time.process_time() - start
                 walls.append(time.monotonic() - wall)
                 claim = find_claim(f"{message.subject}\n{message.commit_message}")
