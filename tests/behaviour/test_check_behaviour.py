@@ -4,7 +4,9 @@ small tree, JSON output valid against the schema, the NFC rule, --no-behaviour."
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 from click.testing import CliRunner
@@ -140,3 +142,96 @@ def test_sarif_carries_the_witness_of_an_nfc_divergence(tmp_path: Path) -> None:
     behaviour = diverges["properties"]["behaviour"]
     assert behaviour["verdict"] == "diverges"
     assert behaviour["witness"]["first_difference"] == "return value: before -22, after 0"
+
+
+def test_sarif_of_the_nfc_divergence_is_valid_against_the_vendored_schema(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    patch = tmp_path / "foo.patch"
+    patch.write_text(PATCH)
+    run = CliRunner().invoke(main, ["check", "--tree", str(tree), "--format", "sarif", str(patch)])
+    document = json.loads(run.output)
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
+    assert any(r["ruleId"] == "nfc-claim-diverges" for r in document["runs"][0]["results"])
+
+
+SARIF_SCHEMA = SCHEMA.parents[2] / "tests" / "schemas" / "sarif-schema-2.1.0.json"
+
+HEADER = "struct foo_req {\n\tunsigned int len;\n\tunsigned int max;\n};\n"
+HELPER = """
+static inline int foo_len_ok(const struct foo_req *req)
+{
+\treturn req->len != 0 && req->len <= req->max;
+}
+"""
+USER_BEFORE = """\
+#include "foo.h"
+
+int foo_check(const struct foo_req *req)
+{
+\tif (req->len == 0)
+\t\treturn -22;
+\tif (req->len > req->max)
+\t\treturn -22;
+\treturn 0;
+}
+"""
+USER_AFTER = """\
+#include "foo.h"
+
+int foo_check(const struct foo_req *req)
+{
+\tif (!foo_len_ok(req))
+\t\treturn -22;
+\treturn 0;
+}
+"""
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+
+
+def test_a_later_patch_of_a_series_runs_the_helper_an_earlier_patch_added(
+    tmp_path: Path,
+) -> None:
+    """1/2 adds foo_len_ok() to foo.h; 2/2 (No functional change) uses it in foo.c.
+    Checked as a series, 2/2 sees the helper and is verified; alone, the helper is an
+    unknown callee and the claim cannot be verified."""
+    repo = tmp_path / "repo"
+    (repo / "drivers" / "foo").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "dev@example.org")
+    _git(repo, "config", "user.name", "Dev Eloper")
+    (repo / "drivers" / "foo" / "foo.h").write_text(HEADER)
+    (repo / "drivers" / "foo" / "foo.c").write_text(USER_BEFORE)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    (repo / "drivers" / "foo" / "foo.h").write_text(HEADER + HELPER)
+    _git(repo, "commit", "-qam", "foo: add foo_len_ok()\n\nSigned-off-by: D <dev@example.org>")
+    (repo / "drivers" / "foo" / "foo.c").write_text(USER_AFTER)
+    message = (
+        "foo: use foo_len_ok()\n\nNo functional change intended.\n\nSigned-off-by: D <d@e.org>"
+    )
+    _git(repo, "commit", "-qam", message)
+    series = _git(repo, "format-patch", "--stdout", "--thread", "--cover-letter", "HEAD~2..HEAD")
+    alone = _git(repo, "format-patch", "--stdout", "-1", "HEAD")
+    _git(repo, "checkout", "-q", "HEAD~2")
+
+    def check(mbox: bytes) -> dict[str, dict[str, Any]]:
+        run = CliRunner().invoke(
+            main,
+            ["check", "--tree", str(repo), "--no-simulate", "--format", "json", "-j", "1", "-"],
+            input=mbox,
+        )
+        return {p["subject"].split("] ")[-1]: p for p in json.loads(run.stdout)["patches"]}
+
+    (without,) = check(alone).values()
+    assert [b["verdict"] for b in without["behaviour"]] != ["equivalent"]
+    second = check(series)["foo: use foo_len_ok()"]
+    assert [(b["function"], b["verdict"]) for b in second["behaviour"]] == [
+        ("foo_check", "equivalent")
+    ]
+    assert [f["rule"] for f in second["findings"] if f["rule"].startswith("nfc")] == [
+        "nfc-claim-verified"
+    ]
