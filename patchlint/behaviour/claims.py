@@ -42,7 +42,7 @@ class _Patterns:
 @functools.cache
 def _patterns() -> _Patterns:
     data = load_toml("behaviour/claims.toml")
-    claims = tuple(re.compile(p, re.I) for p in data.get("claims", []))
+    claims = tuple(re.compile(p, re.I | re.M) for p in data.get("claims", []))
     negations = re.compile(data.get("negation", r"\b(not|isn't|is\s+not|no\s+longer)\s+$"), re.I)
     scoped = re.compile(data.get("scoped", r"$^"), re.I)
     excepted = re.compile(data.get("excepted", r"$^"), re.I)
@@ -56,28 +56,36 @@ _TRAILER = re.compile(r"^[A-Za-z][\w-]*:\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 
 
-def _candidate_lines(text: str) -> list[tuple[int, str]]:
-    lines = []
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    """The message's paragraphs (first line number, text with its line breaks),
+    without quoted reply text, trailers and what follows the "---" line: a claim
+    wrapped over two lines ("no functional\nchange") is still one phrase."""
+    paragraphs: list[tuple[int, list[str]]] = []
+    previous = -1
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if stripped.startswith(">") or stripped == "---":
-            if stripped == "---":
-                break  # the diffstat and the diff follow
+        if stripped == "---":
+            break  # the diffstat and the diff follow
+        quoted = stripped.startswith(">")
+        trailer = _TRAILER.match(stripped) and not stripped.lower().startswith(("note:", "nfc:"))
+        if not stripped or quoted or trailer:
             continue
-        if _TRAILER.match(stripped) and not stripped.lower().startswith(("note:", "nfc:")):
-            continue
-        lines.append((number, line))
-    return lines
+        if number == previous + 1 and paragraphs:
+            paragraphs[-1][1].append(line)
+        else:
+            paragraphs.append((number, [line]))
+        previous = number
+    return [(number, "\n".join(lines)) for number, lines in paragraphs]
 
 
 def find_claim(message: str) -> Claim | None:
     """The first sentence of ``message`` claiming the change keeps behaviour, or None."""
     patterns = _patterns()
-    for number, line in _candidate_lines(message):
+    for first_line, paragraph in _paragraphs(message):
         for pattern in patterns.claims:
-            for match in pattern.finditer(line):
-                before = line[: match.start()]
-                after = line[match.end() :]
+            for match in pattern.finditer(paragraph):
+                before = paragraph[: match.start()]
+                after = paragraph[match.end() :]
                 if patterns.negations.search(before[-40:]):
                     continue
                 if after.lstrip().startswith("?"):
@@ -85,7 +93,7 @@ def find_claim(message: str) -> Claim | None:
                 if patterns.scoped.match(after):
                     # "No functional change for X, but Y changes" claims only part.
                     continue
-                sentence = _sentence_around(line, match.start(), match.end())
+                sentence = _sentence_around(paragraph, match.start(), match.end())
                 if patterns.excepted.search(sentence[: sentence.find(match.group(0))]):
                     # "Other than the debugfs directory, no behavioral change intended."
                     continue
@@ -93,9 +101,9 @@ def find_claim(message: str) -> Claim | None:
                 if function is None and _FOR_OTHER.match(after):
                     continue  # "no functional change for v1": about something else
                 return Claim(
-                    sentence.strip(),
-                    match.group(0),
-                    number,
+                    " ".join(sentence.split()),
+                    " ".join(match.group(0).split()),
+                    first_line + paragraph.count("\n", 0, match.start()),
                     function.group(1) if function else None,
                 )
     return None

@@ -31,6 +31,9 @@ CLAIMS = [
     "This is a no-op.",
     "Non-functional change.",
     "Rename the helper; no functional change.",
+    # Wrapped at 72 columns in the middle of the phrase.
+    "Move the length check into the helper, so there is no functional\nchange intended.",
+    "Both callers already hold the lock, so this should not change\nbehaviour.",
 ]
 
 NOT_CLAIMS = [
@@ -47,6 +50,8 @@ NOT_CLAIMS = [
     "Add NFC support to the pn533 driver.",
     "NFC: pn533: fix the reset sequence",
     "Fix a NULL dereference in the probe path.",
+    "The others override it, therefore this commit doesn't change behaviour for\n"
+    "them; DWC_usb31 now writes the threshold.",
 ]
 
 
@@ -71,3 +76,10 @@ def test_a_claim_about_one_function_covers_only_it() -> None:
 def test_the_diff_after_the_separator_is_not_read() -> None:
     message = "subsys: fix\n\nFix the leak.\n---\n v2: no functional change\n"
     assert find_claim(message) is None
+
+
+def test_a_wrapped_claim_names_its_line_and_reads_as_one_sentence() -> None:
+    message = "subsys: tidy\n\nFold the helper into its caller.  There is no\nfunctional change.\n"
+    claim = find_claim(message)
+    assert claim is not None
+    assert (claim.line, claim.text) == (3, "There is no functional change.")
