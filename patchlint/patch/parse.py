@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from .model import FilePatch, Hunk, HunkLine, Patch, PatchError
 from .names import DEV_NULL, header_name, split_git_header, strip_components, unquote
@@ -285,6 +285,8 @@ def _hunks_with_unidiff(lines: list[str], sec: _Section) -> list[Hunk] | None:
                 if hunk.lines:
                     hunk.lines[-1].no_newline_at_end = True
                 continue
+            if uline.diff_line_no is None:  # unidiff numbers every line it parsed
+                return None
             raw = lines[origin[uline.diff_line_no - 1]]
             hunk.lines.append(
                 HunkLine(

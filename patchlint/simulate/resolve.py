@@ -18,8 +18,8 @@ from patchlint.knowledge import load_toml
 from patchlint.simulate.constants import ConstantResolver
 from patchlint.simulate.macros import MacroTable
 from patchlint.simulate.preproc import guarded_by_own_name, is_active, line_activity
-from patchlint.simulate.treecache import read_json, tree_cache_file, write_json
 from patchlint.source import FunctionDef, FunctionIndex, SourceFile, parse_c
+from patchlint.treecache import read_json, tree_cache_file, write_json
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 _INCLUDE_DIRS = ("include", "arch/x86/include", "arch/x86/include/uapi", "include/uapi")

@@ -19,8 +19,8 @@ from patchlint.simulate.primitives import Primitives
 from patchlint.simulate.resolve import Resolver, make_resolver
 from patchlint.simulate.runner import run_scenario
 from patchlint.simulate.scenario import Scenario, load_scenarios
-from patchlint.simulate.treecache import read_json, tree_cache_file, write_json
 from patchlint.source import FunctionIndex, calls_in
+from patchlint.treecache import read_json, tree_cache_file, write_json
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import tree_sitter
 
 from patchlint.knowledge import load_toml
+from patchlint.treecache import read_json, tree_cache_file, write_json
 
 from .normalise import Dialect
 from .parse import FunctionDef, SourceFile, parse_c
@@ -143,7 +144,7 @@ class FunctionIndex:
         cached = self._candidates.get(name)
         if cached is not None:
             return cached
-        paths = self._grep(name)
+        paths = self._cached_grep(name)
         if paths is None:
             pattern = re.compile(rf"\b{re.escape(name)}\b")
             paths = []
@@ -156,6 +157,19 @@ class FunctionIndex:
             extra = [p for p in self._overlay_paths() if self._mentions(p, name)]
             paths = sorted(set(paths) | set(extra))
         self._candidates[name] = paths
+        return paths
+
+    def _cached_grep(self, name: str) -> list[str] | None:
+        """``_grep`` over the whole tree, kept in the cache folder between runs: the
+        tree's files change only with its identity (release Makefile, checkout HEAD),
+        and patched files are overlaid by the caller."""
+        cache = tree_cache_file("mentions", self.root, name)
+        cached = read_json(cache)
+        if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
+            return [str(p) for p in cached]
+        paths = self._grep(name)
+        if paths is not None:
+            write_json(cache, paths)
         return paths
 
     def _overlay_paths(self) -> list[str]:
@@ -238,7 +252,11 @@ class FunctionIndex:
 
     def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
         found: list[tuple[str, FunctionDef, CallSite]] = []
+        # A file that names the function but never calls it is not worth a parse.
+        call = re.compile(rf"\b{re.escape(name)}\s*\(")
         for path in self.candidates(name):
+            if path not in self._sources and not self._has(path, call):
+                continue
             source = self.source(path)
             if source is None:
                 continue

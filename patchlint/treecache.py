@@ -2,7 +2,10 @@
 between runs, so a one-patch hook run need not search the tree again.
 
 A tree is identified by its path and by what changes when it does: a release's
-top Makefile (version) and a checkout's HEAD.  Nothing is written into the tree.
+top Makefile (version) and the commit a checkout's HEAD names.  Edits not yet
+committed are not seen by cached lookups (the patch under check is overlaid on
+top, so only unrelated uncommitted edits elsewhere in the tree are missed).
+Nothing is written into the tree.
 """
 
 from __future__ import annotations
@@ -23,10 +26,29 @@ def tree_identity(root: Path) -> list[str]:
             stat = (root / marker).stat()
             identity.append(f"{marker}:{stat.st_mtime_ns}:{stat.st_size}")
             if marker == ".git/HEAD":
-                identity.append((root / marker).read_text(errors="replace"))
+                identity.append(_head_commit(root))
         except OSError:
             continue
     return identity
+
+
+def _head_commit(root: Path) -> str:
+    """The commit HEAD names: ``ref: refs/heads/x`` stays the same across commits."""
+    git = root / ".git"
+    try:
+        head = (git / "HEAD").read_text(errors="replace").strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        loose = git / ref
+        if loose.is_file():
+            return f"{ref}:{loose.read_text(errors='replace').strip()}"
+        for line in (git / "packed-refs").read_text(errors="replace").splitlines():
+            if line.endswith(" " + ref):
+                return f"{ref}:{line.split()[0]}"
+        return head
+    except OSError:
+        return ""
 
 
 def tree_cache_file(kind: str, root: Path, *extra: str) -> Path | None:
