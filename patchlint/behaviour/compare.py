@@ -199,6 +199,10 @@ def _round_term(
     return smt.conj(smt.neg(cache.functional(b, a)), cache.output(b, a))
 
 
+# The least wall-clock time a query of the search gets, however late it starts.
+QUERY_FLOOR_MS = 20
+
+
 def find_divergence(
     before: Exploration,
     after: Exploration,
@@ -216,6 +220,9 @@ def find_divergence(
                 return Search(None, undecided, solver)
             alternatives: list[tuple[PathOutcome, BoolRef]] = []
             for a in after.outcomes:
+                if clock.now() > deadline:
+                    undecided.append("time budget")
+                    return Search(None, undecided, solver)
                 try:
                     term = _round_term(round_name, cache, b, a)
                 except Unsupported as error:
@@ -228,8 +235,9 @@ def find_divergence(
                 continue
             query = smt.conj(*b.constraints, smt.disj(*(alt for _, alt in alternatives)))
             # A fresh solver per query: z3 is much faster on floating point and on
-            # arrays outside incremental mode; a query may take the rest of the budget.
-            solver = PathSolver(clock.solver_ms(deadline, solver_ms))
+            # arrays outside incremental mode; a query may take the rest of the budget,
+            # and no more (a query started at the deadline still gets a few ms).
+            solver = PathSolver(clock.solver_ms(deadline, QUERY_FLOOR_MS))
             solver.add(query)
             result = solver.check()
             if result == "sat":

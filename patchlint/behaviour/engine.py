@@ -69,7 +69,7 @@ def compare_versions(
         search = find_divergence(before_run, after_run, deadline, bounds.solver_ms, renames)
         # A divergence found within the budget is made into a replayed witness within a
         # quarter more of it (so a function takes at most 1.25 times its budget).
-        grace = max(deadline, clock.now()) + bounds.seconds / 4
+        grace = deadline + bounds.seconds / 4
         explored = Explored(
             paths=before_run.paths + after_run.paths,
             complete=before_run.complete and after_run.complete and not search.undecided,
@@ -194,6 +194,8 @@ def _replay(
     for version, side in (("before", before), ("after", after)):
         run = _explore(version, side, inputs, bounds, deadline, pins)
         matching = [o for o in run.outcomes if smt.model_bool(model, smt.conj(*o.constraints))]
+        if not matching and run.budget_exhausted:
+            return "the time budget ran out before the witness was replayed"
         if len(matching) != 1:
             return f"{len(matching)} paths of the {version} version match the witness inputs"
         outcomes.append(matching[0])
