@@ -92,7 +92,7 @@ def main() -> int:
                     continue
                 if (
                     args.claims_only
-                    and find_claim(f"{message.subject}\n{message.commit_message}") is None
+                    and find_claim(f"{message.subject}\n\n{message.commit_message}") is None
                 ):
                     continue
                 files = [
@@ -105,7 +105,7 @@ def main() -> int:
                 verdicts = behaviour_of_patch(files, tree.read, series=dict(earlier))
                 seconds = time.process_time() - start
                 walls.append(time.monotonic() - wall)
-                claim = find_claim(f"{message.subject}\n{message.commit_message}")
+                claim = find_claim(f"{message.subject}\n\n{message.commit_message}")
                 rows.append((message, seconds, apply_seconds, verdicts, claim))
                 if args.limit and len(rows) >= args.limit:
                     break

@@ -25,7 +25,7 @@ def behaviour_units(
     subject: str, message: str, verdicts: list[FunctionVerdict], cover: str = ""
 ) -> list[BehaviourUnit]:
     """A unit per verdict; the claim is the patch's own, else its cover letter's."""
-    claim = find_claim(f"{subject}\n{message}")
+    claim = find_claim(f"{subject}\n\n{message}")
     if claim is None and cover:
         claim = find_claim(cover)
     return [BehaviourUnit(v.file, v.function, v, claim, subject) for v in verdicts]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from patchlint.behaviour import find_claim
+from patchlint.behaviour import Explored, FunctionVerdict, behaviour_units, find_claim
 
 CLAIMS = [
     "No functional change intended.",
@@ -83,3 +83,12 @@ def test_a_wrapped_claim_names_its_line_and_reads_as_one_sentence() -> None:
     claim = find_claim(message)
     assert claim is not None
     assert (claim.line, claim.text) == (3, "There is no functional change.")
+
+
+def test_the_subject_is_its_own_paragraph() -> None:
+    (unit,) = behaviour_units(
+        "thunderbolt: Drop doubled empty line from ctl.h",
+        "No functional changes.\n",
+        [FunctionVerdict("f", "a.c", "unknown", None, Explored(0, False), "x")],
+    )
+    assert unit.claim is not None and unit.claim.text == "No functional changes."
