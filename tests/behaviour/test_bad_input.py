@@ -91,3 +91,34 @@ def test_mangled_code_never_crashes(pair) -> None:  # type: ignore[no-untyped-de
         )
         assert result.verdict in ("equivalent", "diverges", "unknown"), seed
         assert "internal error" not in result.reason, (seed, result.reason, mangled)
+
+
+BRANCHY = """\
+int f(const int *a, int n, int k)
+{
+	int i, s = 0;
+
+	for (i = 0; i < n; i++) {
+		if (a[i] > k)
+			s += a[i] * %s;
+		else if (a[i] < -k)
+			s -= a[i] / 3;
+	}
+	return s;
+}
+"""
+
+
+@pytest.mark.parametrize("seconds", [0.2, 0.5])
+def test_the_time_budget_holds(seconds: float) -> None:
+    """Thousands of paths: the comparison stops at its budget (plus the quarter kept
+    for a witness) and says so, never `equivalent`."""
+    pre, post = parse_c(BRANCHY % "2", "t.c"), parse_c(BRANCHY % "(1 + 1)", "t.c")
+    old_fn, new_fn = pre.function("f"), post.function("f")
+    assert old_fn is not None and new_fn is not None
+    result = compare_versions(
+        Version(pre, old_fn), Version(post, new_fn), "t.c", Bounds(seconds=seconds)
+    )
+    assert result.verdict == "unknown" and not result.explored.complete
+    assert "budget" in result.reason or "bound" in result.reason, result.reason
+    assert result.seconds <= seconds * 1.25 + 0.15, result.seconds
