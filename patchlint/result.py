@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 from patchlint.findings import SEVERITY_ORDER, Finding
 
 if TYPE_CHECKING:
+    from patchlint.behaviour import FunctionVerdict
     from patchlint.mail import Message, Series, SeriesProblem
     from patchlint.simulate import (
         CounterSummary,
@@ -128,6 +129,8 @@ class PatchResult:
     files: list[FileResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     simulation: list[SimulationSummary] = field(default_factory=list)
+    # A verdict per function the patch changes (differential execution).
+    behaviour: list[FunctionVerdict] = field(default_factory=list)
     partial: bool = False
     notes: list[str] = field(default_factory=list)
     not_analysed: list[NotAnalysed] = field(default_factory=list)

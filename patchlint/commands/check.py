@@ -54,6 +54,11 @@ from patchlint.pipeline import CheckOptions, run_check
     "--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged."
 )
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+@click.option(
+    "--no-behaviour",
+    is_flag=True,
+    help="Do not compare the changed functions before and after (differential execution).",
+)
 @jobs_option
 @click.option(
     "--patch-timeout",
@@ -85,6 +90,7 @@ def command(
     fail_on: str | None,
     show_all: bool,
     no_simulate: bool,
+    no_behaviour: bool,
     jobs: int | None,
     patch_timeout: float,
 ) -> None:
@@ -119,6 +125,7 @@ def command(
         ignore=settings.ignore,
         show_all=show_all,
         simulate=not no_simulate,
+        behaviour=not no_behaviour,
         severity_overrides=settings.severity,
         keep_images=False,
         patch_seconds=patch_timeout or None,

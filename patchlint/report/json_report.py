@@ -63,6 +63,7 @@ def patch_dict(patch: PatchResult) -> dict[str, object]:
         "errors": list(patch.errors),
         "skipped": patch.skipped,
         "simulation": patch.simulation,
+        "behaviour": [verdict.to_dict() for verdict in patch.behaviour],
     }
 
 

@@ -129,6 +129,25 @@ def patch_block(patch: PatchResult, color: bool) -> list[str]:
         lines.extend("  " + line for line in finding_lines(finding, color))
     for simulation in patch.simulation:
         lines.extend(_simulation_lines(simulation))
+    lines.extend(_behaviour_lines(patch))
+    return lines
+
+
+def _behaviour_lines(patch: PatchResult) -> list[str]:
+    """One line per changed function; a divergence with its witness."""
+    lines = []
+    for verdict in patch.behaviour:
+        explored = f"{verdict.explored.paths} paths" + (
+            "" if verdict.explored.complete else ", incomplete"
+        )
+        lines.append(
+            f"  behaviour {verdict.function}(): {verdict.verdict} ({explored}; {verdict.reason})"
+        )
+        witness = verdict.witness
+        if witness is not None:
+            inputs = ", ".join(f"{name} = {value}" for name, value in witness.inputs) or "any"
+            lines.append(f"    inputs: {inputs}")
+            lines.append(f"    first difference: {witness.first_difference}")
     return lines
 
 
