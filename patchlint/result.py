@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 from patchlint.findings import SEVERITY_ORDER, Finding
 
 if TYPE_CHECKING:
+    from patchlint.behaviour import FunctionVerdict
     from patchlint.mail import Message, Series, SeriesProblem
     from patchlint.simulate import (
         CounterSummary,
@@ -24,6 +25,22 @@ if TYPE_CHECKING:
 JSON_SCHEMA_VERSION = "1.0"
 FailOn = Literal["error", "warning", "info", "never"]
 FAIL_ON: tuple[FailOn, ...] = ("error", "warning", "info", "never")
+
+
+@dataclass
+class NotAnalysed:
+    """A touched function the front end could not parse (or that holds inline asm,
+    a computed goto, or nests past the budget): no rule looked at it, in either image,
+    so it has no finding, and the report says why."""
+
+    path: str
+    function: str
+    image: Literal["before", "after"]
+    line: int  # the definition's first line in that image
+    reason: str  # e.g. "unsupported macro FOO (syntax error) at line 12"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.function}() not analysed ({self.image}): {self.reason}"
 
 
 @dataclass
@@ -112,8 +129,11 @@ class PatchResult:
     files: list[FileResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     simulation: list[SimulationSummary] = field(default_factory=list)
+    # A verdict per function the patch changes (differential execution).
+    behaviour: list[FunctionVerdict] = field(default_factory=list)
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: str | None = None
     # Pre/post images of the touched C files, for reports that show code excerpts.

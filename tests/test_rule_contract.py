@@ -186,5 +186,5 @@ def test_rule_defined_twice_is_an_error(tmp_path: Path) -> None:
 
 def test_shipped_catalog_selects_by_scope() -> None:
     scopes = {rule.scope for rule in select_rules(scope=None)}
-    assert scopes == {"function", "mail", "series"}
+    assert scopes == {"function", "mail", "series", "behaviour"}
     assert all(rule.scope == "mail" for rule in select_rules(scope="mail"))

@@ -28,7 +28,13 @@ MAIL_EXPECT = re.compile(r"^X-Patchlint-Expect(?:-Series)?:\s*(.+)$", re.M | re.
 
 FIXTURES = sorted(FIXTURE_ROOT.glob("*/*.c")) + sorted(FIXTURE_ROOT.glob("*/*.h"))
 # Fixture files per scope, and how they announce an expected finding.
-FIXTURE_KINDS = {"function": ("*.c", "*.h"), "mail": ("*.mbox",), "series": ("*.mbox",)}
+FIXTURE_KINDS = {
+    "function": ("*.c", "*.h"),
+    "mail": ("*.mbox",),
+    "series": ("*.mbox",),
+    # A commit message and before/after versions (tests/behaviour/test_nfc_fixtures.py).
+    "behaviour": ("*.pair",),
+}
 DOC_SECTIONS = ("what it does", "why is this bad", "example", "confidence", "references")
 
 

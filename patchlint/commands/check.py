@@ -36,7 +36,11 @@ from patchlint.pipeline import CheckOptions, run_check
     help="Exit 2 when no kernel tree is given or found (instead of patch-only mode).",
 )
 @click.option(
-    "--verbose", "-v", is_flag=True, help="On stderr: how the series were grouped, and why."
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="On stderr: how the series were grouped, and why; the touched functions "
+    "that were not analysed, and why.",
 )
 @click.option(
     "--git",
@@ -50,6 +54,11 @@ from patchlint.pipeline import CheckOptions, run_check
     "--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged."
 )
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+@click.option(
+    "--no-behaviour",
+    is_flag=True,
+    help="Do not compare the changed functions before and after (differential execution).",
+)
 @jobs_option
 @click.option(
     "--patch-timeout",
@@ -81,6 +90,7 @@ def command(
     fail_on: str | None,
     show_all: bool,
     no_simulate: bool,
+    no_behaviour: bool,
     jobs: int | None,
     patch_timeout: float,
 ) -> None:
@@ -115,6 +125,7 @@ def command(
         ignore=settings.ignore,
         show_all=show_all,
         simulate=not no_simulate,
+        behaviour=not no_behaviour,
         severity_overrides=settings.severity,
         keep_images=False,
         patch_seconds=patch_timeout or None,
@@ -134,6 +145,9 @@ def command(
 
         for line in describe_series(result.series):
             click.echo(line, err=True)
+        for patch in result.patches:
+            for item in patch.not_analysed:
+                click.echo(f"{patch.message.subject}: {item}", err=True)
     rendering = render_options(
         output, settings.fail_on, quiet, terse, emacs, show_types, no_summary, mailback
     )

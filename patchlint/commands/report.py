@@ -37,6 +37,11 @@ from patchlint.report import format_for_path
     "--all", "show_all", is_flag=True, help="Also show findings the patch leaves unchanged."
 )
 @click.option("--no-simulate", is_flag=True, help="Do not run the semantic simulation.")
+@click.option(
+    "--no-behaviour",
+    is_flag=True,
+    help="Do not compare the changed functions before and after (differential execution).",
+)
 def command(
     paths: tuple[str, ...],
     output: Path,
@@ -49,6 +54,7 @@ def command(
     fail_on: str | None,
     show_all: bool,
     no_simulate: bool,
+    no_behaviour: bool,
 ) -> None:
     """Write a reviewer report of PATH... (mbox, patches, directory, '-' for stdin)."""
     fmt = format_for_path(output)
@@ -68,6 +74,7 @@ def command(
         ignore=settings.ignore,
         show_all=show_all,
         simulate=not no_simulate,
+        behaviour=not no_behaviour,
         severity_overrides=settings.severity,
     )
     with progress("checking", "patches") as report:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from patchlint.findings import Finding
 from patchlint.pipeline.partial import complete_functions, sparse_image
 from patchlint.pipeline.touched import functions_at, touched_lines
+from patchlint.result import NotAnalysed
 from patchlint.rules import AnalysisUnit, FunctionLookup, Rule, diff_findings, run_rules
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from patchlint.source import AppliedFile, Dialect, SourceFile
 
 C_SUFFIXES = (".c", ".h")
+ImageName = Literal["before", "after"]
 
 
 class ParseCache:
@@ -51,8 +53,24 @@ class FileAnalysis:
     touched_functions: set[str] = field(default_factory=set)
     partial: bool = False
     note: str | None = None
-    # Touched functions the lock analysis could not judge, with the reason.
-    not_analysed: list[str] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)
+
+
+def set_aside_unparsed(
+    names: set[str], images: list[tuple[SourceFile | None, str, ImageName]]
+) -> list[NotAnalysed]:
+    """The touched functions the front end could not parse in either image, removed
+    from ``names``: a rule never looks at them (a finding there would be a guess, and
+    one image alone would make a guessed introduced or resolved finding)."""
+    unparsed: list[NotAnalysed] = []
+    for source, path, image in images:
+        if source is None:
+            continue
+        for function, verdict in source.not_analysed(names):
+            reason = verdict.reason or "not analysable"
+            unparsed.append(NotAnalysed(path, function.name, image, function.start_line, reason))
+    names.difference_update(item.function for item in unparsed)
+    return unparsed
 
 
 def analyse_file(
@@ -94,12 +112,18 @@ def _analyse_images(
         names |= functions_at(post_source, touched.post)
     if not names:
         return FileAnalysis()
-    pre_findings = _run(pre_source, pre_path, names, rules, before)
-    post_unit = _unit(post_source, applied.path, names, after)
+    touched_functions = set(names)
+    unparsed = set_aside_unparsed(
+        names, [(pre_source, pre_path, "before"), (post_source, applied.path, "after")]
+    )
+    pre_findings = _run(pre_source, pre_path, names, rules, before) if names else []
+    post_unit = _unit(post_source, applied.path, names, after) if names else None
     post_findings = run_rules(post_unit, rules) if post_unit is not None else []
     findings = diff_findings(pre_findings, post_findings)
     return FileAnalysis(
-        findings=findings, touched_functions=names, not_analysed=_not_analysed(post_unit)
+        findings=findings,
+        touched_functions=touched_functions,
+        not_analysed=unparsed + _lock_not_analysed(post_unit),
     )
 
 
@@ -111,15 +135,15 @@ def _unit(
     return AnalysisUnit(source=source, path=path, functions=names, index=index)
 
 
-def _not_analysed(unit: AnalysisUnit | None) -> list[str]:
-    """ "path:line: f(): not analysed (reason)" for touched functions the lock analysis
-    could not judge (code the front end could not parse, inline asm, too many paths)."""
+def _lock_not_analysed(unit: AnalysisUnit | None) -> list[NotAnalysed]:
+    """Touched functions the front end parsed but the lock analysis could not judge
+    (inline asm, too many paths, nesting past the budget), with the reason."""
     if unit is None:
         return []
     from patchlint.analysis import not_analysed
 
     return [
-        f"{unit.path}:{item.line}: {item.function}(): not analysed ({item.reason})"
+        NotAnalysed(unit.path, item.function, "after", item.line, item.reason)
         for item in not_analysed(unit)
     ]
 
@@ -137,6 +161,10 @@ def _analyse_hunks_only(
         names |= complete_functions(pre_source, file_patch, "pre")
     if post_source is not None:
         names |= complete_functions(post_source, file_patch, "post")
+    touched_functions = set(names)
+    unparsed = set_aside_unparsed(
+        names, [(pre_source, path, "before"), (post_source, path, "after")]
+    )
     sections = {hunk.section.strip() for hunk in file_patch.hunks if hunk.section.strip()}
     reason = "no tree" if state == "no tree" else f"file {state}"
     note = (
@@ -158,7 +186,13 @@ def _analyse_hunks_only(
             finding.confidence = "low" if finding.confidence != "high" else "medium"
             if finding.confidence == "low":
                 finding.severity = "info"
-    return FileAnalysis(findings=findings, touched_functions=names, partial=True, note=note)
+    return FileAnalysis(
+        findings=findings,
+        touched_functions=touched_functions,
+        partial=True,
+        note=note,
+        not_analysed=unparsed,
+    )
 
 
 def _run(

@@ -26,7 +26,9 @@ from patchlint.result import (
     simulation_summary,
 )
 from patchlint.rules import (
+    Rule,
     SeriesUnit,
+    run_behaviour_rules,
     run_mail_rules,
     run_series_rules,
     select_rules,
@@ -35,6 +37,7 @@ from patchlint.source import AppliedFile, AppliedPatch, Tree, apply_series
 
 if TYPE_CHECKING:
     # Loaded when a patch touches C: a run on mail alone never loads tree-sitter.
+    from patchlint.behaviour import FunctionVerdict
     from patchlint.simulate import Scenario
     from patchlint.source import FunctionIndex
 
@@ -50,6 +53,8 @@ class CheckOptions:
     ignore: list[str] = field(default_factory=list)
     show_all: bool = False
     simulate: bool = True
+    # Differential execution of every changed function (patchlint.behaviour).
+    behaviour: bool = True
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     # Pre/post file texts kept for reports that show code excerpts; a plain check of
     # a large archive does not need them and should not hold them.
@@ -191,6 +196,7 @@ class SeriesChecker:
         overrides = options.severity_overrides
         self.c_rules = select_rules(options.enable, options.ignore, "function", overrides)
         self.mail_rules = select_rules(options.enable, options.ignore, "mail", overrides)
+        self.behaviour_rules = select_rules(options.enable, options.ignore, "behaviour", overrides)
         self.cache = ParseCache()
         self.index = LazyIndex(self.tree)
 
@@ -238,7 +244,7 @@ class SeriesChecker:
             )
             result.findings.extend(analysis.findings)
             touched_functions |= analysis.touched_functions
-            result.notes.extend(analysis.not_analysed)
+            result.not_analysed.extend(analysis.not_analysed)
             if analysis.partial:
                 result.partial = True
                 if analysis.note:
@@ -250,12 +256,44 @@ class SeriesChecker:
             ):
                 result.images[applied_file.path] = (applied_file.pre, applied_file.post)
         result.findings.extend(run_mail_rules(message, self.mail_rules))
+        if self.options.behaviour and self.tree is not None and touched_functions:
+            result.behaviour, found = behaviour_of(
+                message, applied, self.tree, self.behaviour_rules, views.state
+            )
+            result.findings.extend(found)
         if not self.options.show_all:
             result.findings = [f for f in result.findings if f.status != "unchanged"]
         _resolved_as_info(result.findings)
         if self.options.simulate and views.before is not None and touched_functions:
             result.simulation = simulate_in_series(views.before, applied.files, views.state)
         return result
+
+
+def behaviour_of(
+    message: Message,
+    applied: AppliedPatch,
+    tree: Tree,
+    rules: list[Rule],
+    state: Overlay | None = None,
+) -> tuple[list[FunctionVerdict], list[Finding]]:
+    """Differential execution of the functions the patch changes, and the behaviour
+    rules on each verdict (the patch's commit message says what it claims). ``state``:
+    the files patches 1..N-1 of the series changed (their helpers are visible)."""
+    from patchlint.behaviour import (
+        BehaviourOptions,
+        FileChange,
+        behaviour_of_patch,
+        behaviour_units,
+    )
+
+    files = [FileChange(f.path, f.old_path or f.path, f.pre, f.post) for f in applied.files if f.ok]
+    verdicts = behaviour_of_patch(files, tree.read, BehaviourOptions(), dict(state or {}))
+    found = [
+        finding
+        for unit in behaviour_units(message.subject, message.commit_message, verdicts)
+        for finding in run_behaviour_rules(unit, rules)
+    ]
+    return verdicts, found
 
 
 def simulate_in_series(

@@ -59,9 +59,11 @@ def patch_dict(patch: PatchResult) -> dict[str, object]:
         "findings": [finding_dict(f) for f in patch.findings],
         "partial": patch.partial,
         "notes": list(patch.notes),
+        "not_analysed": [asdict(item) for item in patch.not_analysed],
         "errors": list(patch.errors),
         "skipped": patch.skipped,
         "simulation": patch.simulation,
+        "behaviour": [verdict.to_dict() for verdict in patch.behaviour],
     }
 
 

@@ -8,6 +8,7 @@ import re
 from patchlint import __version__
 from patchlint.report.options import RenderOptions
 from patchlint.report.reviewer import (
+    BehaviourView,
     Excerpt,
     FindingView,
     PatchView,
@@ -116,6 +117,28 @@ def _simulation(sim: SimulationView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _code(text: str) -> str:
+    """Text for inside a code span: no escapes there, only backticks must go."""
+    return text.replace("`", "'")
+
+
+def _behaviour(view: BehaviourView) -> str:
+    lines = [
+        _anchor(view.anchor),
+        f"**`{_code(view.function)}()`** in `{_code(view.file)}`: **{md(view.verdict)}** "
+        f"({md(view.explored)}) — {md(view.reason)}",
+        "",
+    ]
+    if view.inputs:
+        inputs = ", ".join(f"`{_code(name)}` = {md(value)}" for name, value in view.inputs)
+        lines += [f"Witness inputs: {inputs}", ""]
+    if view.rows:
+        lines += ["| | Before the patch | After the patch |", "| --- | --- | --- |"]
+        lines += [f"| {md(r.what)} | {cell(r.before)} | {cell(r.after)} |" for r in view.rows]
+        lines += ["", f"First difference: {md(view.first_difference)}", ""]
+    return "\n".join(lines)
+
+
 def _hunk_states(file: FileResult) -> str:
     return ", ".join(file.hunks) + (f": {file.error}" if file.error else "")
 
@@ -170,6 +193,9 @@ def _patch(patch: PatchView) -> str:
     if patch.simulations:
         out += [_anchor(f"{patch.anchor}-simulation"), "### Simulation", ""]
         out += [_simulation(s) for s in patch.simulations]
+    if patch.behaviour:
+        out += [_anchor(f"{patch.anchor}-behaviour"), "### Behaviour before and after", ""]
+        out += [_behaviour(b) for b in patch.behaviour]
     if patch.hunks:
         out += [_anchor(f"{patch.anchor}-changes"), "### Changes", ""]
         for hunk in patch.hunks:
@@ -270,6 +296,8 @@ def render_report_markdown(report: ReviewReport) -> str:
         toc.append(f"  - [Findings resolved ({len(p.resolved)})](#{p.anchor}-resolved)")
         if p.simulations:
             toc.append(f"  - [Simulation](#{p.anchor}-simulation)")
+        if p.behaviour:
+            toc.append(f"  - [Behaviour before and after](#{p.anchor}-behaviour)")
         if p.hunks:
             toc.append(f"  - [Changes](#{p.anchor}-changes)")
     toc.append(f"- [Review discussion ({len(report.replies)})](#discussion)")

@@ -14,8 +14,10 @@ from email.utils import parseaddr
 
 from patchlint.findings import Evidence, Finding
 from patchlint.mail import Message
+from patchlint.report.behaviour_view import behaviour_view
 from patchlint.report.checkpatch import DiffLine, walk_diff
 from patchlint.report.views import (
+    BehaviourView,
     CodeLine,
     Excerpt,
     FindingView,
@@ -28,6 +30,7 @@ from patchlint.report.views import (
     SimulationView,
     TaskRow,
     TrailerView,
+    WitnessRow,
 )
 from patchlint.result import (
     CheckResult,
@@ -39,6 +42,8 @@ from patchlint.result import (
 
 # The view types are part of this module's interface (the renderers import them here).
 __all__ = [
+    "BehaviourView",
+    "WitnessRow",
     "CodeLine",
     "Excerpt",
     "FindingView",
@@ -381,6 +386,9 @@ def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
         hunks=_hunks(anchor, diff),
         notes=list(patch.notes),
         errors=list(patch.errors),
+        behaviour=[
+            behaviour_view(v, f"{anchor}-b{number}") for number, v in enumerate(patch.behaviour, 1)
+        ],
     )
 
 

@@ -35,6 +35,7 @@ from patchlint import __version__
 from patchlint.findings import Evidence, Finding
 from patchlint.report.options import RenderOptions
 from patchlint.result import CheckResult
+from patchlint.rules import all_rules
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -216,10 +217,17 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
     rule_index = {rule["id"]: number for number, rule in enumerate(rules)}
     resolved: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
+    behaviour_rules = {meta.id for meta in all_rules() if meta.scope == "behaviour"}
     for patch in result.patches:
+        verdicts = {(v.file, v.function): v for v in patch.behaviour}
         for finding in patch.findings:
             target = resolved if finding.status == "resolved" else results
-            target.append(result_object(finding, rule_index, patch.message))
+            obj = result_object(finding, rule_index, patch.message)
+            verdict = verdicts.get((finding.file or "", finding.function or ""))
+            if finding.rule in behaviour_rules and verdict is not None:
+                # The differential-execution witness, machine-readable (docs/behaviour.md).
+                obj["properties"]["behaviour"] = verdict.to_dict()
+            target.append(obj)
     heads = _series_heads(result)
     for finding in result.series_findings:
         series_key = finding.key.split(":", 1)[0] if finding.key else ""

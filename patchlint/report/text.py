@@ -119,6 +119,8 @@ def patch_block(patch: PatchResult, color: bool) -> list[str]:
         lines.append(f"  error: {error}")
     for note in patch.notes:
         lines.append(f"  note: {note}")
+    for item in patch.not_analysed:
+        lines.append(f"  not analysed: {item}")
     if patch.skipped:
         lines.append(f"  skipped: {patch.skipped}")
     visible = [f for f in patch.findings]
@@ -127,6 +129,25 @@ def patch_block(patch: PatchResult, color: bool) -> list[str]:
         lines.extend("  " + line for line in finding_lines(finding, color))
     for simulation in patch.simulation:
         lines.extend(_simulation_lines(simulation))
+    lines.extend(_behaviour_lines(patch))
+    return lines
+
+
+def _behaviour_lines(patch: PatchResult) -> list[str]:
+    """One line per changed function; a divergence with its witness."""
+    lines = []
+    for verdict in patch.behaviour:
+        explored = f"{verdict.explored.paths} paths" + (
+            "" if verdict.explored.complete else ", incomplete"
+        )
+        lines.append(
+            f"  behaviour {verdict.function}(): {verdict.verdict} ({explored}; {verdict.reason})"
+        )
+        witness = verdict.witness
+        if witness is not None:
+            inputs = ", ".join(f"{name} = {value}" for name, value in witness.inputs) or "any"
+            lines.append(f"    inputs: {inputs}")
+            lines.append(f"    first difference: {witness.first_difference}")
     return lines
 
 

@@ -77,6 +77,28 @@ class SimulationView:
 
 
 @dataclass
+class WitnessRow:
+    what: str  # "returns", "calls", "writes", "locks held", "crash", "log output"
+    before: str
+    after: str
+
+
+@dataclass
+class BehaviourView:
+    """One changed function's verdict (differential execution) and its witness table."""
+
+    anchor: str
+    function: str
+    file: str
+    verdict: str  # equivalent, diverges, unknown
+    explored: str  # "12 paths, complete"
+    reason: str
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[WitnessRow] = field(default_factory=list)
+    first_difference: str = ""
+
+
+@dataclass
 class HunkView:
     anchor: str
     path: str
@@ -106,6 +128,7 @@ class PatchView:
     hunks: list[HunkView]
     notes: list[str]
     errors: list[str]
+    behaviour: list[BehaviourView] = field(default_factory=list)
 
 
 @dataclass

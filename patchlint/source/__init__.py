@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .apply import AppliedFile, AppliedPatch, HunkResult, apply_hunks, apply_series
     from .functions import CallSite, FunctionIndex, callers_in_file, calls_in, enclosing_functions
-    from .normalise import Construct, Dialect, Normalised, normalise
-    from .parse import C_LANGUAGE, FunctionDef, SourceFile, parse_c
-    from .stats import format_stats_text, parse_stats
+    from .language import C_LANGUAGE, parse_bytes
+    from .normalise import Construct, Dialect, Normalised, normalise, normalise_and_parse
+    from .parse import FunctionDef, SourceFile, parse_c
+    from .protocols import FunctionLookup, OverlayReader, SourceReader, SourceTree
+    from .stats import ParseFigures, SideFigures, format_stats_text, parse_stats
     from .tree import (
         DirectoryTree,
         GitRevisionTree,
@@ -26,21 +28,32 @@ if TYPE_CHECKING:
         find_kernel_tree,
         open_tree,
     )
+    from .verdict import DEFAULT_MAX_NESTING, IssueKind, ParseIssue, ParseVerdict
 
 __all__ = [
-    "C_LANGUAGE",
     "AppliedFile",
     "AppliedPatch",
+    "C_LANGUAGE",
     "CallSite",
     "Construct",
+    "DEFAULT_MAX_NESTING",
     "Dialect",
     "DirectoryTree",
     "FunctionDef",
     "FunctionIndex",
+    "FunctionLookup",
     "GitRevisionTree",
     "HunkResult",
+    "IssueKind",
     "Normalised",
+    "OverlayReader",
+    "ParseFigures",
+    "ParseIssue",
+    "ParseVerdict",
+    "SideFigures",
     "SourceFile",
+    "SourceReader",
+    "SourceTree",
     "Tree",
     "TreeError",
     "UnsafePathError",
@@ -52,7 +65,9 @@ __all__ = [
     "find_kernel_tree",
     "format_stats_text",
     "normalise",
+    "normalise_and_parse",
     "open_tree",
+    "parse_bytes",
     "parse_c",
     "parse_stats",
 ]
@@ -69,14 +84,21 @@ _MODULES = {
     "callers_in_file": "functions",
     "calls_in": "functions",
     "enclosing_functions": "functions",
+    "C_LANGUAGE": "language",
+    "parse_bytes": "language",
     "Construct": "normalise",
     "Dialect": "normalise",
     "Normalised": "normalise",
-    "normalise": "normalise",
-    "C_LANGUAGE": "parse",
+    "normalise_and_parse": "normalise",
     "FunctionDef": "parse",
     "SourceFile": "parse",
     "parse_c": "parse",
+    "FunctionLookup": "protocols",
+    "OverlayReader": "protocols",
+    "SourceReader": "protocols",
+    "SourceTree": "protocols",
+    "ParseFigures": "stats",
+    "SideFigures": "stats",
     "format_stats_text": "stats",
     "parse_stats": "stats",
     "DirectoryTree": "tree",
@@ -86,6 +108,10 @@ _MODULES = {
     "UnsafePathError": "tree",
     "find_kernel_tree": "tree",
     "open_tree": "tree",
+    "DEFAULT_MAX_NESTING": "verdict",
+    "IssueKind": "verdict",
+    "ParseIssue": "verdict",
+    "ParseVerdict": "verdict",
 }
 
 

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from patchlint.treecache import read_json, tree_cache_file, write_json
 
 from .normalise import Dialect
 from .parse import FunctionDef, SourceFile, parse_c
+from .protocols import OverlayReader, SourceReader
 
-Reader = Callable[[str], "str | None"]
+Reader = SourceReader
 _SOURCE_SUFFIXES = (".c", ".h")
 
 
@@ -47,9 +48,10 @@ def _walk_calls(node: tree_sitter.Node) -> Iterable[tree_sitter.Node]:
     cursor = node.walk()
     visited_children = False
     while True:
+        current = cursor.node
         if not visited_children:
-            if cursor.node.type == "call_expression":
-                yield cursor.node
+            if current is not None and current.type == "call_expression":
+                yield current
             if cursor.goto_first_child():
                 continue
         if cursor.goto_next_sibling():
@@ -173,8 +175,8 @@ class FunctionIndex:
         return paths
 
     def _overlay_paths(self) -> list[str]:
-        paths = getattr(self.reader, "paths", None)
-        return list(paths()) if callable(paths) else []
+        reader = self.reader
+        return list(reader.paths()) if isinstance(reader, OverlayReader) else []
 
     def _mentions(self, path: str, name: str) -> bool:
         text = self._read(path)

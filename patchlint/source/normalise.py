@@ -10,17 +10,25 @@ constructs are rewritten into plain C of identical length:
 * attribute and annotation macros (``__init``, ``__must_hold(&l)``) become spaces;
 * ``SYSCALL_DEFINE3(name, int, a, ...)`` becomes ``long name(int  a, ...)``;
 * ``DEFINE_PER_CPU(type, name)`` becomes ``type name``;
-* type arguments (``container_of(p, struct foo, m)``) become same-length identifiers;
 * ``#if`` groups that split braces or statements are flattened to one branch.
 
-Only ASCII characters outside comments and string literals are ever replaced,
-and only by ASCII, which is what keeps character and byte offsets aligned.
+That first pass is driven by the name lists of ``rules/kernel/dialect.toml``.
+The text is then parsed; where the parse fails, a repair pass
+(``normalise_repair.py``) applies structural rules to the failing declarations
+only (type arguments, unknown loop and statement macros, unknown attribute
+macros in function heads, macros inside string concatenations and inline asm,
+conditionals inside initialisers) and the tree is updated incrementally.
+
+Only ASCII characters outside comments and string literals are ever replaced
+(save comments inside multi-line ``#define`` bodies, which tree-sitter-c cannot
+lex), and only by ASCII, which is what keeps character and byte offsets aligned.
 Every rewrite is recorded in ``Normalised.constructs`` with the original
 argument texts so later stages still see the kernel construct.
 
 Speed matters (the whole front end must stay within 70% of raw tree-sitter
 throughput), so scanning uses a handful of compiled regexes whose literal
-prefixes let ``re`` skip most of the text in C; Python only runs per match.
+prefixes let ``re`` skip most of the text in C; Python only runs per match,
+and the structural rules only run on the declarations that failed to parse.
 """
 
 from __future__ import annotations
@@ -29,12 +37,21 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import patchlint.knowledge as _knowledge
 
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
-from .normalise_preproc import Directive, flatten_conditionals
-from .normalise_rewrite import Rewriter, blank
+from .normalise_mask import SIMPLE_RUN, mask
+from .normalise_position import in_initialiser
+from .normalise_preproc import Directive, Group, flatten_conditionals
+from .normalise_rewrite import Rewriter
+from .normalise_scan import BraceDepth, Edit, Record, apply_edits
+
+if TYPE_CHECKING:
+    import tree_sitter
+
+    from .normalise_repair import Draft
 
 __all__ = [
     "Construct",
@@ -42,6 +59,7 @@ __all__ = [
     "FunctionMacro",
     "Normalised",
     "normalise",
+    "normalise_and_parse",
     "read_foreach_macros",
 ]
 
@@ -52,6 +70,9 @@ class Construct:
 
     ``start``/``end`` are UTF-8 byte offsets into the original text, the
     convention tree-sitter uses, so ``node.start_byte`` compares directly.
+    Kinds: iterator, scoped_guard, guard, annotation, attribute, definition,
+    type_arg, type_macro, statement_macro, string_macro, inline_asm,
+    case_range, preprocessor.
     """
 
     kind: str
@@ -83,67 +104,14 @@ class Normalised:
                     best = construct
         return best
 
-
-# Comments, string and character literals, and preprocessor directive lines
-# (with continuations).  The leading "\n" of the directive branch keeps a
-# literal first character so `re` can skip ahead quickly; the text is scanned
-# with a "\n" prepended for that reason.
-_COMMENT = r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|/\*.*|//[^\n]*"
-# No named groups at the top level: `re` then sees the branches' first
-# characters and skips ahead in C, which makes this scan several times faster.
-_TOKEN = re.compile(
-    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|/\*.*|//[^\n]*"
-    r"|\"(?:[^\"\\\n]+|\\.)*\"?|'(?:[^'\\\n]+|\\.)*'?"
-    r"|\n[ \t]*\#[ \t]*(\w*)((?:[^\n/\\]+|\\\r?\n|"
-    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|//[^\n]*|/|\\)*)",
-    re.S,
-)
-_DIRECTIVE_COMMENT = re.compile(r"/\*.*?(?:\*/|$)|//.*", re.S)
+    def constructs_between(self, start: int, end: int) -> list[Construct]:
+        """Constructs lying inside the byte span ``[start, end)``."""
+        first = bisect.bisect_left(self._starts, start)
+        last = bisect.bisect_left(self._starts, end)
+        return [c for c in self.constructs[first:last] if c.end <= end]
 
 
-def _blank_code(segment: str) -> str:
-    """Blank code but keep comments verbatim (they may hold non-ASCII text)."""
-    if "/" not in segment:
-        return blank(segment)
-    pieces: list[str] = []
-    pos = 0
-    for match in _DIRECTIVE_COMMENT.finditer(segment):
-        pieces.append(blank(segment[pos : match.start()]))
-        pieces.append(match.group())
-        pos = match.end()
-    pieces.append(blank(segment[pos:]))
-    return "".join(pieces)
-
-
-def _mask(text: str) -> tuple[str, list[Directive]]:
-    """Text with comments, literals and directive lines blanked, plus the directives.
-
-    The mask is pure ASCII with one character per original character, so it
-    can be turned into bytes whose indices are character offsets.
-    """
-    pieces: list[str] = []
-    directives: list[Directive] = []
-    pos = 0
-    for match in _TOKEN.finditer("\n" + text):
-        # Offsets are shifted by the prepended "\n"; a directive match starts
-        # at the newline before it, which itself stays in the text.
-        start, end = match.span()
-        directive = match.group(1)
-        start += -1 if directive is None else 0
-        end -= 1
-        pieces.append(text[pos:start])
-        pieces.append(blank(text[start:end]))
-        pos = end
-        if directive is not None:
-            directives.append((directive, start, end, match.group(2)))
-    pieces.append(text[pos:])
-    masked = "".join(pieces)
-    if not masked.isascii():
-        masked = masked.encode("ascii", "replace").decode("ascii")
-    return masked, directives
-
-
-_REWRITERS: dict[tuple, Rewriter] = {}
+_REWRITERS: dict[tuple[object, ...], Rewriter] = {}
 
 
 def _rewriter(dialect: Dialect) -> Rewriter:
@@ -161,55 +129,105 @@ def _default_dialect() -> Dialect:
     return Dialect.load()
 
 
-def normalise(text: str, dialect: Dialect | None = None) -> Normalised:
-    """Rewrite kernel C into same-length plain C; never raises on odd input."""
-    if dialect is None:
-        dialect = _default_dialect()
-    rewriter = _rewriter(dialect)
-    masked, directives = _mask(text)
-    records: list[tuple[str, str, tuple[str, ...], int, int]] = []
+def _first_pass(text: str, dialect: Dialect) -> Draft:
+    # tree-sitter loads only when C is parsed (a run touching no C never loads it).
+    from .normalise_repair import Draft
+
+    masked, directives = mask(text)
+    records: list[Record] = []
     blanks: list[tuple[int, int]] = []
-    if directives:
+    groups: list[Group] = []
+    if any(name != SIMPLE_RUN for name, _, _, _ in directives):
         mb = bytearray(masked.encode("ascii"))
-        blanks, records = flatten_conditionals(mb, directives)
+        blanks, records, groups = flatten_conditionals(mb, directives)
         if blanks:
             masked = mb.decode("ascii")
-    edits = rewriter.rewrite(text, masked, records)
-    for start, end in blanks:
+    edits = _rewriter(dialect).rewrite(text, masked, records)
+    edits.extend((start, end, None) for start, end in blanks)
+    in_tables = _defines_in_initialisers(text, masked, directives, records)
+    edits.extend(in_tables)
+    blanked = {start for start, _, _ in in_tables}
+    kept = [directive for directive in directives if directive[1] not in blanked]
+    edits.extend(_continued_define_comments(text, kept))
+    out, out_mask, _ = apply_edits(text, masked, edits)
+    return Draft(text, out, out_mask, records, groups, dialect)
+
+
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+def _continued_define_comments(text: str, directives: list[Directive]) -> list[Edit]:
+    """Blank the comments of ``#define`` bodies continued over several lines.
+
+    tree-sitter-c ends a macro body at a comment followed by a line continuation
+    (``\t/* Immediate based. */ \\``) and then reads the rest of the body as code,
+    which can wreck the parse of the whole file; nothing reads comments there.
+    """
+    edits: list[Edit] = []
+    for name, start, end, _ in directives:
+        if name != "define" or "\n" not in text[start:end] or "/*" not in text[start:end]:
+            continue
+        for match in _BLOCK_COMMENT.finditer(text, start, end):
+            comment = match.group()
+            if "\n" not in comment and comment.isascii():
+                edits.append((match.start(), match.end(), " " * len(comment)))
+    return edits
+
+
+def _defines_in_initialisers(
+    text: str, masked: str, directives: list[Directive], records: list[Record]
+) -> list[Edit]:
+    """Blank ``#define``/``#undef`` lines inside an initialiser list.
+
+    Tables of test cases define their row macros between the rows
+    (``lib/test_bpf.c``); tree-sitter-c takes directives only between declarations,
+    statements or members, so one such line turns the rest of the table, and the
+    functions after it, into an error.  Only the preprocessor reads them.
+    """
+    edits: list[Edit] = []
+    depth = BraceDepth(masked)
+    for name, start, end, _ in directives:
+        if name not in _DEFINING or depth.at(start) <= 0:
+            continue
+        if not in_initialiser(masked, start, limit=_TABLE_REACH):
+            continue
         edits.append((start, end, None))
-    out = _apply(text, edits)
-    return Normalised(out, _constructs(text, records))
+        word = _DIRECTIVE_WORD.match(text, start, end)
+        records.append(("preprocessor", "#" + (word.group(1) if word else name), (), start, end))
+    return edits
 
 
-def _apply(text: str, edits: list[tuple[int, int, str | None]]) -> str:
-    if not edits:
-        return text
-    edits.sort(key=lambda e: (e[0], -e[1]))
-    pieces: list[str] = []
-    pos = 0
-    for start, end, replacement in edits:
-        if start < pos:
-            # Overlaps an earlier edit (e.g. a blanked branch containing a
-            # directive); the part past the earlier edit still needs blanking.
-            if replacement is None and end > pos:
-                pieces.append(_blank_code(text[pos:end]))
-                pos = end
-            continue
-        segment = text[start:end]
-        if replacement is not None and ("\n" in segment or not segment.isascii()):
-            # A malformed invocation can make a handler's span cross a line
-            # or a non-ASCII character; the position guarantee wins.
-            continue
-        pieces.append(text[pos:start])
-        pieces.append(_blank_code(segment) if replacement is None else replacement)
-        pos = end
-    pieces.append(text[pos:])
-    return "".join(pieces)
+_DEFINING = frozenset({"define", "undef", SIMPLE_RUN})
+# How far back a table's `{` may be (lib/test_bpf.c's rows run to 500 kB).
+_TABLE_REACH = 1_000_000
+_DIRECTIVE_WORD = re.compile(r"[ \t]*#[ \t]*(\w+)")
 
 
-def _constructs(
-    text: str, records: list[tuple[str, str, tuple[str, ...], int, int]]
-) -> list[Construct]:
+def normalise_and_parse(
+    text: str, dialect: Dialect | None = None
+) -> tuple[Normalised, tree_sitter.Tree]:
+    """Normalise ``text`` and parse it; never raises on odd input.
+
+    The tree is the parse of ``Normalised.text`` encoded as UTF-8.
+    """
+    from .language import parse_bytes
+    from .normalise_repair import repair
+
+    if dialect is None:
+        dialect = _default_dialect()
+    draft = _first_pass(text, dialect)
+    tree = parse_bytes(draft.out.encode("utf-8", "surrogatepass"))
+    if tree.root_node.has_error:
+        tree = repair(draft, tree)
+    return Normalised(draft.out, _constructs(text, draft.records)), tree
+
+
+def normalise(text: str, dialect: Dialect | None = None) -> Normalised:
+    """Rewrite kernel C into same-length plain C; never raises on odd input."""
+    return normalise_and_parse(text, dialect)[0]
+
+
+def _constructs(text: str, records: list[Record]) -> list[Construct]:
     """Side-table entries with character offsets converted to UTF-8 byte offsets."""
     records.sort(key=lambda r: r[3])
     ascii_text = text.isascii()

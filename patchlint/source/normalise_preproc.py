@@ -4,16 +4,28 @@ tree-sitter-c accepts ``#if`` groups whose branches are whole declarations or
 statements.  Kernel code also splits braces, parentheses, ``else`` arms and
 function headers across branches; those groups are flattened: the directive
 lines are blanked, the first live branch is kept and the others are blanked.
-Groups that parse already are left alone so code in ``#else`` arms (often
-stub functions) stays visible to the function index.
+Groups of list elements (after a ``{`` or ``,``, each branch ending in a
+comma) are flattened too: tree-sitter-c takes no directive inside an
+initialiser list.  Groups that parse already are left alone so code in
+``#else`` arms (often stub functions) stays visible to the function index.  The groups left alone
+are returned: the repair pass flattens those that lie inside a declaration
+that still fails to parse (an ``#ifdef`` inside an initialiser list, after a
+label, ...), where keeping both arms cannot be right anyway.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+
+from .normalise_scan import Record
+
+__all__ = ["Directive", "Group", "flatten_conditionals", "flatten_group"]
 
 # Directive spans are (name, start, end, condition) with offsets into the text.
 Directive = tuple[str, int, int, str]
+# One #if ... #endif group: its directives in order.
+Group = list[Directive]
 
 _OPENERS = frozenset({"if", "ifdef", "ifndef"})
 _MIDDLES = frozenset({"elif", "else", "elifdef", "elifndef"})
@@ -21,18 +33,20 @@ _MIDDLES = frozenset({"elif", "else", "elifdef", "elifndef"})
 # (or an initialiser element, which flattening could not improve anyway).
 _GOOD_LAST = frozenset(b";}{,:")
 _BLANK_TABLE = bytes(b if b == 0x0A else 0x20 for b in range(256))
+# A goto label needs a statement after it; a branch ending in one cannot stand alone.
+_LABEL_AT_END = re.compile(rb"(?:^|[;{}\n])[ \t]*([A-Za-z_]\w*)[ \t]*:\Z")
 
 
 def _needs_flattening(mb: bytearray, branches: list[tuple[int, int]]) -> bool:
     for start, end in branches:
-        if mb.count(b"{", start, end) != mb.count(b"}", start, end):
-            return True
-        if mb.count(b"(", start, end) != mb.count(b")", start, end):
+        if _unbalanced(mb, start, end, b"{", b"}") or _unbalanced(mb, start, end, b"(", b")"):
             return True
         body = mb[start:end].strip()
         if not body:
             continue
         if body[-1] not in _GOOD_LAST:
+            return True
+        if body[-1] == 0x3A and _ends_with_label(body):
             return True
         if body.startswith(b"else") and (len(body) == 4 or not _is_word(body[4])):
             return True
@@ -41,24 +55,51 @@ def _needs_flattening(mb: bytearray, branches: list[tuple[int, int]]) -> bool:
     return False
 
 
+def _unbalanced(mb: bytearray, start: int, end: int, opener: bytes, closer: bytes) -> bool:
+    """Counts differ, or the branch closes before it opens (``} else {``)."""
+    closes = mb.count(closer, start, end)
+    if mb.count(opener, start, end) != closes:
+        return True
+    if not closes:
+        return False
+    first_open = mb.find(opener, start, end)
+    return first_open < 0 or mb.find(closer, start, end) < first_open
+
+
+def _list_elements(mb: bytearray, start: int, branches: list[tuple[int, int]]) -> bool:
+    """A group of list elements after a ``{`` or ``,``: tree-sitter-c takes no
+    directive inside an initialiser list."""
+    before = mb[max(start - 200, 0) : start].rstrip()
+    if not before or before[-1] not in b",{":
+        return False
+    bodies = [mb[a:b].strip() for a, b in branches]
+    return any(bodies) and all(body.endswith(b",") for body in bodies if body)
+
+
+def _ends_with_label(body: bytes | bytearray) -> bool:
+    match = _LABEL_AT_END.search(body)
+    return match is not None and match.group(1) not in (b"default", b"case")
+
+
 def _is_word(byte: int) -> bool:
     return byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
 def flatten_conditionals(
     mb: bytearray, directives: Iterable[Directive]
-) -> tuple[list[tuple[int, int]], list[tuple[str, str, tuple[str, ...], int, int]]]:
+) -> tuple[list[tuple[int, int]], list[Record], list[Group]]:
     """Decide which conditional groups to flatten.
 
     ``mb`` is the masked text (comments, strings and directive lines already
     blank) as ASCII bytes whose indices equal character offsets; it is blanked
     in place for every flattened region so enclosing groups see the result.
-    Returns the regions to blank and construct records
-    ``(kind, name, args, start, end)``.
+    Returns the regions to blank, construct records ``(kind, name, args,
+    start, end)`` and the complete groups left alone.
     """
     blanks: list[tuple[int, int]] = []
-    records: list[tuple[str, str, tuple[str, ...], int, int]] = []
-    stack: list[list[Directive]] = []
+    records: list[Record] = []
+    kept: list[Group] = []
+    stack: list[Group] = []
     for directive in directives:
         name = directive[0]
         if name in _OPENERS:
@@ -69,25 +110,28 @@ def flatten_conditionals(
         elif name == "endif" and stack:
             group = stack.pop()
             group.append(directive)
-            _process_group(mb, group, blanks, records)
-    return blanks, records
+            branches = _branches(group)
+            if _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
+                flatten_group(mb, group, blanks, records)
+            else:
+                kept.append(group)
+    return blanks, records, kept
 
 
-def _process_group(
-    mb: bytearray,
-    group: list[Directive],
-    blanks: list[tuple[int, int]],
-    records: list[tuple[str, str, tuple[str, ...], int, int]],
+def _branches(group: Group) -> list[tuple[int, int]]:
+    return [(group[i][2], group[i + 1][1]) for i in range(len(group) - 1)]
+
+
+def flatten_group(
+    mb: bytearray, group: Group, blanks: list[tuple[int, int]], records: list[Record]
 ) -> None:
-    branches = [(group[i][2], group[i + 1][1]) for i in range(len(group) - 1)]
-    if not _needs_flattening(mb, branches):
-        return
+    """Blank the directives and every branch but the first live one."""
     keep = 0
     if group[0][0] == "if" and group[0][3].strip() == "0":
-        keep = 1 if len(branches) > 1 else -1
+        keep = 1 if len(group) > 2 else -1
     for _, start, end, _ in group:
         blanks.append((start, end))
-    for index, (start, end) in enumerate(branches):
+    for index, (start, end) in enumerate(_branches(group)):
         if index != keep and end > start:
             blanks.append((start, end))
             mb[start:end] = mb[start:end].translate(_BLANK_TABLE)

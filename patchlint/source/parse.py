@@ -7,24 +7,35 @@ normalised text.  The normaliser only swaps ASCII for ASCII, so both encodings
 have identical length and byte offsets, which means a node's byte span can be
 read straight out of ``data`` to get the user's original text.
 ``Construct.start``/``end`` are byte offsets as well.
+
+Every ``FunctionDef`` carries the front end's verdict (``verdict()``,
+``analysable``, ``not_analysed_reason``): later stages list a function that is
+not analysable as "not analysed" with the reason instead of guessing.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter
-import tree_sitter_c
 
-from .normalise import Construct, Dialect, Normalised, normalise
+from .normalise import Construct, Dialect, Normalised, normalise_and_parse
+from .verdict import DEFAULT_MAX_NESTING, ParseIssue, ParseVerdict, nesting_depth, parse_issues
 
-C_LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
-_PARSER = tree_sitter.Parser(C_LANGUAGE)
+__all__ = [
+    "TRANSPARENT",
+    "FunctionDef",
+    "SourceFile",
+    "constructs_between",
+    "extract_functions",
+    "iter_top_level_functions",
+    "parse_c",
+]
 
 # Containers whose children are still at file scope.
-_TRANSPARENT = frozenset(
+TRANSPARENT = frozenset(
     {
         "preproc_if",
         "preproc_ifdef",
@@ -40,13 +51,10 @@ _DECLARATOR_WRAPPERS = frozenset(
 )
 
 
-def parse_bytes(data: bytes) -> tree_sitter.Tree:
-    """Parse with the shared module-level parser (tree-sitter parsers are reusable)."""
-    return _PARSER.parse(data)
-
-
 @dataclass
 class FunctionDef:
+    """One file-scope function definition (inside ``#if`` blocks too)."""
+
     name: str
     start_line: int
     end_line: int
@@ -59,6 +67,39 @@ class FunctionDef:
     params: list[str] = field(default_factory=list)
     annotations: list[Construct] = field(default_factory=list)
     has_errors: bool = False
+    # What the parse found wrong (ERROR/MISSING nodes, inline asm, computed goto).
+    issues: tuple[ParseIssue, ...] = ()
+    _depth: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+
+    def verdict(self, max_nesting: int = DEFAULT_MAX_NESTING) -> ParseVerdict:
+        """Analysable, or not with the reasons, for an analysis whose budget is
+        ``max_nesting`` levels of syntax tree."""
+        issues = self.issues
+        depth = self.nesting_depth(max_nesting)
+        if depth > max_nesting:
+            detail = f"nesting deeper than the budget ({max_nesting} levels)"
+            issues = (*issues, ParseIssue("too-deep", self.start_line, detail))
+        return ParseVerdict(issues)
+
+    def nesting_depth(self, limit: int = DEFAULT_MAX_NESTING) -> int:
+        """Depth of the definition's syntax tree, counted up to ``limit + 1``."""
+        if self._depth is not None:
+            depth, measured_to = self._depth
+            if depth <= measured_to or measured_to >= limit:
+                return depth  # exact, or already known to exceed ``limit``
+        depth = nesting_depth(self.node, limit)
+        self._depth = (depth, limit)
+        return depth
+
+    @property
+    def analysable(self) -> bool:
+        """The verdict under the default budget."""
+        return self.verdict().analysable
+
+    @property
+    def not_analysed_reason(self) -> str | None:
+        """Why the function is not analysed (default budget), or None."""
+        return self.verdict().reason
 
 
 @dataclass
@@ -91,15 +132,29 @@ class SourceFile:
     def function_at_line(self, line: int) -> FunctionDef | None:
         """The function whose definition spans 1-based ``line``."""
         index = bisect.bisect_right(self._starts, line)
-        for fn in reversed(self.functions[:index]):
+        for position in range(index - 1, max(index - 6, -1), -1):
+            fn = self.functions[position]
             if fn.start_line <= line <= fn.end_line:
                 return fn
-            if fn.end_line < line and index - self.functions.index(fn) > 4:
-                break
         return None
 
     def function(self, name: str) -> FunctionDef | None:
         return self._by_name.get(name)
+
+    def not_analysed(
+        self, names: Iterable[str] | None = None, max_nesting: int = DEFAULT_MAX_NESTING
+    ) -> list[tuple[FunctionDef, ParseVerdict]]:
+        """The functions (of ``names``, or all) later stages must list as "not
+        analysed", with their verdicts, in file order."""
+        wanted = None if names is None else set(names)
+        found: list[tuple[FunctionDef, ParseVerdict]] = []
+        for fn in self.functions:
+            if wanted is not None and fn.name not in wanted:
+                continue
+            verdict = fn.verdict(max_nesting)
+            if not verdict.analysable:
+                found.append((fn, verdict))
+        return found
 
     def node_text(self, node: tree_sitter.Node) -> str:
         """The ORIGINAL text of a node's span (rules see the kernel macro, not the rewrite)."""
@@ -113,15 +168,11 @@ class SourceFile:
 
     def constructs_in(self, node: tree_sitter.Node) -> list[Construct]:
         """Side-table constructs lying inside ``node``'s byte span."""
-        return constructs_between(self.normalised, node.start_byte, node.end_byte)
+        return self.normalised.constructs_between(node.start_byte, node.end_byte)
 
 
 def constructs_between(normalised: Normalised, start: int, end: int) -> list[Construct]:
-    constructs = normalised.constructs
-    starts = [c.start for c in constructs]
-    first = bisect.bisect_left(starts, start)
-    last = bisect.bisect_left(starts, end)
-    return [c for c in constructs[first:last] if c.end <= end]
+    return normalised.constructs_between(start, end)
 
 
 def iter_top_level_functions(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
@@ -131,7 +182,7 @@ def iter_top_level_functions(root: tree_sitter.Node) -> Iterator[tree_sitter.Nod
         node = stack.pop()
         if node.type == "function_definition":
             yield node
-        elif node.type in _TRANSPARENT:
+        elif node.type in TRANSPARENT:
             stack.extend(reversed(node.children))
 
 
@@ -156,7 +207,7 @@ def _declared_name(node: tree_sitter.Node | None, data: bytes) -> str | None:
 
 
 def _function_def(
-    node: tree_sitter.Node, data: bytes, normalised: Normalised
+    node: tree_sitter.Node, data: bytes, original: bytes, normalised: Normalised
 ) -> FunctionDef | None:
     declarator = _function_declarator(node.child_by_field_name("declarator"))
     if declarator is None:
@@ -178,15 +229,16 @@ def _function_def(
             word = data[child.start_byte : child.end_byte]
             is_static = is_static or word == b"static"
             is_inline = is_inline or word in (b"inline", b"__inline", b"__inline__")
-        elif child is not None and child.type.endswith("declarator"):
+        elif child.type.endswith("declarator"):
             break
     body = node.child_by_field_name("body")
     header_end = body.start_byte if body is not None else node.end_byte
     annotations = [
         c
-        for c in constructs_between(normalised, node.start_byte, header_end)
+        for c in normalised.constructs_between(node.start_byte, header_end)
         if c.kind == "annotation"
     ]
+    inside = normalised.constructs_between(node.start_byte, node.end_byte)
     return FunctionDef(
         name=name,
         start_line=node.start_point[0] + 1,
@@ -200,15 +252,18 @@ def _function_def(
         params=params,
         annotations=annotations,
         has_errors=node.has_error,
+        issues=parse_issues(node, original, data, inside),
     )
 
 
 def extract_functions(
-    root: tree_sitter.Node, data: bytes, normalised: Normalised
+    root: tree_sitter.Node, data: bytes, normalised: Normalised, original: bytes | None = None
 ) -> list[FunctionDef]:
+    """Definitions under ``root``; ``data`` is the normalised text's bytes and
+    ``original`` the file's own (the same when omitted)."""
     functions: list[FunctionDef] = []
     for node in iter_top_level_functions(root):
-        fn = _function_def(node, data, normalised)
+        fn = _function_def(node, data, data if original is None else original, normalised)
         if fn is not None:
             functions.append(fn)
     return functions
@@ -216,13 +271,12 @@ def extract_functions(
 
 def parse_c(text: str, path: str = "", dialect: Dialect | None = None) -> SourceFile:
     """Normalise and parse one C file; never raises on malformed input."""
-    normalised = normalise(text, dialect)
+    normalised, tree = normalise_and_parse(text, dialect)
     data = text.encode("utf-8", "surrogatepass")
     normalised_data = normalised.text.encode("utf-8", "surrogatepass")
-    tree = _PARSER.parse(normalised_data)
     # Names and specifiers are read from the normalised bytes: rewrites such
     # as SYSCALL_DEFINE0 move the name, and `__always_inline` reads `inline`.
-    functions = extract_functions(tree.root_node, normalised_data, normalised)
+    functions = extract_functions(tree.root_node, normalised_data, normalised, data)
     return SourceFile(
         path=path,
         text=text,

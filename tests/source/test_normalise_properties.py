@@ -38,6 +38,22 @@ _KERNELISH = st.sampled_from(
         "\n",
         " ",
         "ü",
+        # Shapes the repair pass rewrites where the parse fails.
+        "skb_queue_walk(q, s) {",
+        "STATIC int\n",
+        "io_kiocb_to_cmd(req, struct io_rw)",
+        "typeof(a->b) v",
+        'asm volatile(KVM_HYPERCALL : "=a"(r) : ASM_INPUT_RM (x));',
+        'KERN_ERR PFX "x"',
+        '"a" __stringify(L) "b"',
+        "goto *t[i];",
+        "f(a, , b,)",
+        "16 KB",
+        "1371_SMPRATE",
+        "nvkm_msec(d, 2, if (x) break;);",
+        "\tFOO(x)\n",
+        "out:\n#ifdef X\n",
+        "} else {\n",
     ]
 )
 
