@@ -142,6 +142,15 @@ class LockEffects:
             )
             pending = tuple(p for p in state.pending if p.key != key)
             return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
+        if effect.op == "try_release":
+            # Drops the lock on the paths its result names (`/* drops tasklist_lock if
+            # succeeds */`): nothing changes until the caller tests the result.
+            key = call.assigned_to or f"#{call.start}"
+            entry = Held(effect.kind, effect.lock, effect.mode, call.line, how, effect.via)
+            pending = tuple(p for p in state.pending if p.key != key)
+            return state._replace(
+                pending=(*pending, Pending(key, entry, effect.success, release=True))
+            )
         if effect.op == "maybe":
             match = state.holding(effect.kind, effect.lock)
             if match is not None and match.how in OWN:
@@ -256,7 +265,7 @@ class LockEffects:
             # release (`locked = spin_trylock(l); ...; spin_unlock(l);`): the release
             # does not depend on the try having succeeded.
             for pending in reversed(state.pending):
-                if pending.held.same_lock(effect.kind, effect.lock):
+                if not pending.release and pending.held.same_lock(effect.kind, effect.lock):
                     rest = tuple(p for p in state.pending if p != pending)
                     if (
                         events is not None

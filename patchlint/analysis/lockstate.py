@@ -30,13 +30,14 @@ from patchlint.analysis.conditions import (
     switch_subject,
     truths,
 )
-from patchlint.analysis.effects import LockEffects
+from patchlint.analysis.effects import MAX_DROPPED, LockEffects
 from patchlint.analysis.events import (
     Anomaly,
     CallSite,
     Events,
     FunctionContext,
     push,
+    without,
 )
 from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
@@ -44,9 +45,11 @@ from patchlint.analysis.state import (
     CALLERS,
     MAYBE,
     TAKEN,
+    Dropped,
     Effect,
     Held,
     LockState,
+    Pending,
 )
 from patchlint.source import Construct
 
@@ -492,6 +495,10 @@ class LockAnalysis(LockEffects):
                 state = state._replace(pending=tuple(p for p in state.pending if p != pending))
                 took = nonzero if pending.success in ("nonzero", "nonnull") else not nonzero
                 key_taken = (pending.held.kind, pending.held.lock)
+                if pending.release:
+                    if took:
+                        state = _released_by_callee(state, pending)
+                    continue
                 if took:
                     state = state._replace(
                         held=push(state.held, pending.held), taken=state.taken | {key_taken}
@@ -499,6 +506,17 @@ class LockAnalysis(LockEffects):
                 elif pending.held.lock and pending.held.how == TAKEN:
                     state = state._replace(failed=state.failed | {key_taken})
         return state
+
+
+def _released_by_callee(state: LockState, pending: Pending) -> LockState:
+    """The branch on which a conditional-release callee said it dropped the lock."""
+    dropped = pending.held
+    match = state.holding(dropped.kind, dropped.lock)
+    if match is not None:
+        released = state.released | {(match.kind, match.lock)}
+        return state._replace(held=without(state.held, match), released=released)
+    gone = Dropped(dropped.kind, dropped.lock, dropped.line)
+    return state._replace(dropped=(*state.dropped, gone)[-MAX_DROPPED:])
 
 
 def _after_unknown(held: Held, args: set[str], releasing: frozenset[str]) -> Held:

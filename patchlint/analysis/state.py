@@ -61,11 +61,12 @@ class Held(NamedTuple):
 
 
 class Pending(NamedTuple):
-    """A try-acquire whose outcome the code has not tested yet."""
+    """A try-acquire, or a conditional release, whose outcome the code has not tested yet."""
 
     key: str  # the variable holding the result, or "#<byte>" of the call
     held: Held
-    success: str  # "nonzero", "zero", "nonnull"
+    success: str  # "nonzero", "zero", "nonnull": the result that says it happened
+    release: bool = False  # a callee that drops the lock exactly when it says so
 
 
 class Dropped(NamedTuple):

@@ -44,7 +44,9 @@ Key = tuple[str, str]  # (kind, lock)
 class EffectTemplate:
     """An effect over argument slots ("{0}->lock"), instantiated at each call site."""
 
-    op: str  # acquire, release, try, maybe, unsure, cycle (takes and releases it)
+    # acquire, release, try, try_release (drops it when the result says so), maybe,
+    # unsure, cycle (takes and releases it)
+    op: str
     kind: str
     lock: str
     mode: str = ""
@@ -69,7 +71,7 @@ class Outcome:
 
     kind: str
     lock: str
-    verdict: str  # acquire, release, try, input, leak, unsure, balanced
+    verdict: str  # acquire, release, try, try-release, input, leak, unsure, balanced
     # Returns still holding it (node id, a state) and returns where it was released.
     holding: list[tuple[int, LockState]] = field(default_factory=list)
     released: list[tuple[int, LockState]] = field(default_factory=list)
@@ -197,6 +199,8 @@ def _classify(
             outcome.dropped_at.append((node_id, state))
         returned = returned_key(facts, node_id)
         for pending in state.pending:
+            if pending.release:
+                continue
             if returned is not None and pending.key == returned and pending.held.lock == lock:
                 tries.add(pending.success)
     if any(
@@ -205,6 +209,10 @@ def _classify(
         for d in state.dropped
     ):
         outcome.verdict = "unsure"  # a callee drops it on some paths only
+        return outcome
+    passed = _passed_releases(facts, lock, per_return)
+    if passed:
+        outcome.verdict = _passing_release(facts, key, per_return, passed, outcome)
         return outcome
     if tries and len(tries) == 1 and values <= {0}:
         outcome.verdict, outcome.success = "try", tries.pop()
@@ -225,6 +233,8 @@ def _classify(
         outcome.verdict = "balanced"
     elif values == {0, 1}:
         outcome.verdict = _conditional(facts, key, per_return, outcome)
+    elif values == {-1, 0}:
+        outcome.verdict = _conditional_release(facts, key, per_return, outcome)
     else:
         outcome.verdict = "unsure"
     return outcome
@@ -269,6 +279,71 @@ def _conditional(
     if _acquired_on_input(facts, key, fields=True):
         return "input"
     return "leak"
+
+
+def _conditional_release(
+    facts: FunctionFacts,
+    key: Key,
+    per_return: list[tuple[int, LockState, dict[Key, int]]],
+    outcome: Outcome,
+) -> str:
+    """Some paths drop the caller's lock, others keep it: a conditional release when
+    the return value says which (`/* drops tasklist_lock if succeeds */`), else unsure."""
+    dropped = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) < 0}
+    kept = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) == 0}
+    if dropped and kept:
+        if kept == {"zero"} and "zero" not in dropped and "void" not in dropped:
+            # 0 when it kept the lock, something else (a pid, a status a callee
+            # computed) after dropping it: wait_task_zombie() and its callers.
+            outcome.success = "nonzero"
+            return "try-release"
+        if dropped <= {"zero"} and kept and kept <= {"error", "positive", "nonzero"}:
+            outcome.success = "zero"
+            return "try-release"
+    return "unsure"
+
+
+def _passed_releases(
+    facts: FunctionFacts, lock: str, per_return: list[tuple[int, LockState, dict[Key, int]]]
+) -> dict[int, str]:
+    """Returns that hand a conditional-release callee's result straight to the caller
+    (`return wait_task_zombie(wo, p);`), with the result that means "dropped"."""
+    passed: dict[int, str] = {}
+    for node_id, state, _nets in per_return:
+        returned = returned_key(facts, node_id)
+        for pending in state.pending:
+            if pending.release and pending.key == returned and pending.held.lock == lock:
+                passed[node_id] = pending.success
+    return passed
+
+
+def _passing_release(
+    facts: FunctionFacts,
+    key: Key,
+    per_return: list[tuple[int, LockState, dict[Key, int]]],
+    passed: dict[int, str],
+    outcome: Outcome,
+) -> str:
+    """A conditional release when its own returns follow the passed result's convention."""
+    successes = set(passed.values())
+    if len(successes) != 1:
+        return "unsure"
+    success = successes.pop()
+    for node_id, state, nets in per_return:
+        if node_id in passed:
+            continue
+        value = return_value(facts, node_id, state)
+        net = nets.get(key, 0)
+        if net > 0:
+            return "unsure"
+        dropped = net < 0
+        zero = value == "zero"
+        if success == "zero" and (dropped != zero or value in ("unknown", "void")):
+            return "unsure"
+        if success != "zero" and (dropped == zero or value == "void"):
+            return "unsure"
+    outcome.success = success
+    return "try-release"
 
 
 def _lock_sites(facts: FunctionFacts, key: Key) -> list[tuple[Node, str]]:
@@ -485,6 +560,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             "acquire": "acquire",
             "release": "release",
             "try": "try",
+            "try-release": "try_release",
             "input": "maybe",
             "leak": "maybe",
             "unsure": "unsure",
