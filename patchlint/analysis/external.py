@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Protocol
 
 from patchlint.analysis.facts import FileFacts
-from patchlint.analysis.sleep import Deferred, SleepSummary
+from patchlint.analysis.gfp import allocating_gfp_params
+from patchlint.analysis.hostcode import not_kernel_code
+from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
 from patchlint.cachedir import cache_path
 
@@ -38,6 +40,10 @@ class TreeSummaries(Protocol):
 
     def sleep_summary(self, name: str) -> SleepSummary | Deferred | None: ...
 
+    def flagged_sleep(
+        self, name: str, positions: tuple[int, ...]
+    ) -> SleepSummary | Deferred | None: ...
+
 
 @dataclass(frozen=True)
 class SleepExport:
@@ -49,12 +55,23 @@ class SleepExport:
     externals: tuple[str, ...] = ()  # other files' functions it calls outside its sections
     guarded: bool = False  # its own sleep is on paths its inputs choose
     constant: tuple[str, ...] = ()  # externals it calls with a constant argument only
+    gfp_params: tuple[int, ...] = ()  # its gfp_t parameters that reach an allocation
+    flagged: Flagged = ()  # externals it passes blocking GFP flags (Deferred.flagged)
 
 
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
-# loads in a fraction of a second): path, chain, externals, guarded, constant.
-_Row = tuple[str, "tuple[str, ...] | None", "tuple[str, ...]", bool, "tuple[str, ...]"]
-TABLE_FORMAT = 2
+# loads in a fraction of a second): path, chain, externals, guarded, constant,
+# gfp_params, flagged.
+_Row = tuple[
+    str,
+    "tuple[str, ...] | None",
+    "tuple[str, ...]",
+    bool,
+    "tuple[str, ...]",
+    "tuple[int, ...]",
+    Flagged,
+]
+TABLE_FORMAT = 3
 
 
 @dataclass
@@ -72,7 +89,15 @@ class SummaryTable:
 
     def add(self, items: Iterable[SleepExport], macros: Iterable[str] = (), path: str = "") -> None:
         for item in items:
-            row = (item.path, item.chain, item.externals, item.guarded, item.constant)
+            row = (
+                item.path,
+                item.chain,
+                item.externals,
+                item.guarded,
+                item.constant,
+                item.gfp_params,
+                item.flagged,
+            )
             self.rows.setdefault(item.name, []).append(row)
         names = tuple(macros)
         if names:
@@ -125,9 +150,14 @@ class SummaryTable:
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for _path, own, externals, own_guarded, constant in definitions:
+        for _path, own, externals, own_guarded, constant, _gfp, flagged in definitions:
             chain = own
             guarded = guarded or own_guarded
+            if chain is None:
+                for callee, positions in flagged:
+                    if self.allocates_with(callee, positions):
+                        chain = (callee,)
+                        break
             if chain is None:
                 for callee in externals:
                     inner = self.sleeps_guarded(callee, depth + 1)
@@ -145,6 +175,15 @@ class SummaryTable:
         result = None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
         self._memo[name] = result
         return result
+
+    def allocates_with(self, name: str, positions: tuple[int, ...]) -> bool:
+        """Whether a call of NAME passed blocking GFP flags at ``positions`` may allocate
+        with them: the tree has no definition of it (call_kern.cocci's rule: it may), it
+        is a macro of some header, or every definition allocates with one of them."""
+        definitions = self.rows.get(name)
+        if not definitions or name in self.macros:
+            return True
+        return all(set(row[5]) & set(positions) for row in definitions)
 
     def definition_paths(self, name: str) -> list[str]:
         return [row[0] for row in self.rows.get(name, [])]
@@ -201,6 +240,11 @@ class TableSummaries:
         found = self.table.sleeps_guarded(name)
         return SleepSummary(found[0], guarded=found[1]) if found is not None else None
 
+    def flagged_sleep(
+        self, name: str, positions: tuple[int, ...]
+    ) -> SleepSummary | Deferred | None:
+        return SleepSummary((name,)) if self.table.allocates_with(name, positions) else None
+
 
 class DeferringSummaries:
     """Inside a scan: record the question, the scan answers it from its table."""
@@ -210,6 +254,11 @@ class DeferringSummaries:
 
     def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
         return Deferred((name,))
+
+    def flagged_sleep(
+        self, name: str, positions: tuple[int, ...]
+    ) -> SleepSummary | Deferred | None:
+        return Deferred((name,), flagged=((name, positions),))
 
 
 def provider(ff: FileFacts) -> TreeSummaries | None:
@@ -243,6 +292,18 @@ def tree_sleep_summary(ff: FileFacts, name: str) -> SleepSummary | Deferred | No
     return source.sleep_summary(name) if source is not None else None
 
 
+def tree_flagged_sleep(
+    ff: FileFacts, name: str, positions: tuple[int, ...]
+) -> SleepSummary | Deferred | None:
+    """A call of another file's NAME passed blocking GFP flags at ``positions``: it
+    sleeps (a summary), may (deferred to the scan's table), or the answer is its
+    ordinary summary (None). Without a table nothing says it does not allocate."""
+    source = provider(ff)
+    if source is None:
+        return SleepSummary((name,))
+    return source.flagged_sleep(name, positions)
+
+
 def defer_tree_questions(ff: FileFacts) -> None:
     """Inside a whole-tree scan: questions about other files wait for the table."""
     ff.memo[TREE_KEY] = DeferringSummaries()
@@ -259,14 +320,14 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
     (tools/...) defines functions under kernel names and is left out."""
     from patchlint.analysis.sleep import scan_calls
 
-    if ff.path.startswith(ff.kb.userspace_paths):
+    if not_kernel_code(ff):
         return []
     header = ff.path.endswith(".h")
     found: list[SleepExport] = []
     for fn in ff.source.functions:
         if fn.body is None or (fn.is_static and not header):
             continue
-        summary, externals, constant, _site = scan_calls(ff, fn)
+        summary, externals, constant, _site, flagged = scan_calls(ff, fn)
         chain = None
         guarded = False
         if summary is not None and summary.gfp_param is None and not summary.drops:
@@ -280,6 +341,8 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
                 outside,
                 guarded,
                 tuple(name for name in outside if name in constant),
+                allocating_gfp_params(ff, fn),
+                tuple((name, positions) for name, positions in flagged if name in outside),
             )
         )
     return found
@@ -287,7 +350,7 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
 
 def header_macros(ff: FileFacts) -> list[str]:
     """Function-like macros a header defines (a call by that name may reach them)."""
-    if not ff.path.endswith(".h") or ff.path.startswith(ff.kb.userspace_paths):
+    if not ff.path.endswith(".h") or not_kernel_code(ff):
         return []
     return sorted(ff.local_macros())
 

@@ -318,8 +318,12 @@ def _declared(node: Node | None) -> str | None:
         "array_declarator",
         "attributed_declarator",
         "parenthesized_declarator",
+        "function_declarator",  # a function-pointer local: `u64 (*read)(void)`
     ):
-        node = node.child_by_field_name("declarator")
+        inner = node.child_by_field_name("declarator")
+        if inner is None and node.type == "parenthesized_declarator" and node.named_children:
+            inner = node.named_children[0]  # the grammar gives it no field name
+        node = inner
     if node is not None and node.type == "identifier":
         return text(node)
     return None

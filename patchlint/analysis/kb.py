@@ -104,6 +104,15 @@ class Protection:
 
 
 @dataclass(frozen=True)
+class HostObjects:
+    """How a kernel Makefile marks objects built as host programs (UML's USER_OBJS)."""
+
+    variable: str  # the Makefile variable listing them
+    rules_file: str  # a directory's Makefile must include these build rules
+    object_suffix: str  # objects named so are host objects too
+
+
+@dataclass(frozen=True)
 class SleepDrop:
     """A sleeping call that drops a lock of its caller's while it sleeps."""
 
@@ -162,6 +171,7 @@ class Knowledge:
     drops: Mapping[str, SleepDrop]
     sleep_prefilter: tuple[str, ...]
     userspace_paths: tuple[str, ...]
+    host_objects: HostObjects
     blocking_masks: re.Pattern[str]
     task_lookup: frozenset[str]
     task_get_ref: frozenset[str]
@@ -219,6 +229,17 @@ class Knowledge:
 
     def sleep_names(self) -> frozenset[str]:
         return self.sleeping | self.allocators | frozenset(self.drops) | self.sleeping_conditional
+
+
+def _host_objects(sleeping: Mapping[str, object]) -> HostObjects:
+    table = _table(sleeping.get("host_objects", {}), "sleeping.toml [host_objects]")
+    values = {key: table.get(key, "") for key in ("variable", "rules_file", "object_suffix")}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise KnowledgeError(f"sleeping.toml [host_objects]: {key} must be a string")
+    return HostObjects(
+        str(values["variable"]), str(values["rules_file"]), str(values["object_suffix"])
+    )
 
 
 def _str_list(data: Mapping[str, object], key: str, where: str) -> list[str]:
@@ -479,6 +500,7 @@ def knowledge() -> Knowledge:
         drops=drops,
         sleep_prefilter=tuple(_str_list(sleeping, "prefilter_tokens", "sleeping.toml")),
         userspace_paths=tuple(_str_list(sleeping, "userspace_paths", "sleeping.toml")),
+        host_objects=_host_objects(sleeping),
         blocking_masks=re.compile(rf"~\s*\(?\s*(?:{_alternation(masks)})\b"),
         task_lookup=frozenset(_str_list(lookup, "unreferenced", "iterators.toml")),
         task_get_ref=frozenset(_str_list(lookup, "get_ref", "iterators.toml")),

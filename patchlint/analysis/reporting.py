@@ -12,6 +12,7 @@ from typing import Protocol
 from patchlint.analysis.balance import imbalances
 from patchlint.analysis.external import SummaryTable
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
+from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.inherited import inherited_sleep
 from patchlint.analysis.paths import describe, held_evidence, witness_path
 from patchlint.analysis.sleep import Deferred, SleepSite, forbidding, sleep_sites
@@ -62,7 +63,7 @@ def analysed_functions(unit: Unit) -> list[tuple[FunctionDef, FunctionFacts]]:
     if isinstance(cached, list):
         return cached
     found: list[tuple[FunctionDef, FunctionFacts]] = []
-    if unit.path.startswith(ff.kb.userspace_paths):
+    if not_kernel_code(ff):
         ff.memo[key] = found  # userspace code: mutex_lock() is pthread's there
         return found
     for fn in unit.source.functions:
@@ -131,7 +132,7 @@ def _inherited_findings(unit: Unit, ff: FileFacts, rule: str) -> Iterable[Findin
     """Sleeps of functions whose every caller holds an atomic lock (analysis.inherited)."""
     # The callers report the sleep at their call (same-file callees are followed):
     # a function is reported itself only when the patch changed it and not them.
-    if unit.functions is None or unit.path.startswith(ff.kb.userspace_paths):
+    if unit.functions is None or not_kernel_code(ff):
         return
     own = {site.site.call.start for site in _sleep_sites(unit)}
     for fn in unit.source.functions:
@@ -288,7 +289,11 @@ def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[
     """The deferred sleeping calls that the tree-wide table says may sleep."""
     found: list[Finding] = []
     for item in items:
+        flagged = dict(item.deferred.flagged)
         for name in item.deferred.names:
+            if name in flagged and table.allocates_with(name, flagged[name]):
+                found.append(complete_deferred(item, name, ()))
+                break
             sleeps = table.sleeps_guarded(name)
             if sleeps is None or (sleeps[1] and item.deferred.constant):
                 continue  # a constant argument may keep the callee off its sleep

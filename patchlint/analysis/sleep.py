@@ -54,6 +54,9 @@ class SleepSummary:
     guarded: bool = False
 
 
+Flagged = tuple[tuple[str, tuple[int, ...]], ...]
+
+
 @dataclass(frozen=True)
 class Deferred:
     """Whether the call sleeps depends on functions defined elsewhere in the tree:
@@ -63,6 +66,9 @@ class Deferred:
     names: tuple[str, ...]
     via: tuple[str, ...] = ()
     constant: bool = False  # a call on the way passed a constant argument
+    # Names passed blocking GFP flags at these argument positions: they sleep also when
+    # the tree has no definition of them, or when their definitions allocate with one.
+    flagged: Flagged = ()
 
 
 class Scanned(NamedTuple):
@@ -73,6 +79,7 @@ class Scanned(NamedTuple):
     constant: frozenset[str]  # those of them called with a constant argument
     # The call that sleeps unconditionally (the summary's first link), if any.
     site: Node | None = None
+    flagged: Flagged = ()  # externals passed blocking GFP flags (see Deferred.flagged)
 
 
 @dataclass
@@ -124,6 +131,10 @@ def call_sleeps(
     kb = ff.kb
     if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
+    if _names_a_variable(ff, caller, name):
+        # `read()` where `read` is a function-pointer parameter or local: whatever it
+        # points to, it is not the tree's function of that name.
+        return None
     drop = kb.drops.get(name)
     if drop is not None:
         lock = _drop_lock(ff, caller, drop.kind, drop.lock, args)
@@ -135,10 +146,15 @@ def call_sleeps(
         index = _gfp_argument(kb, args, params)
         return SleepSummary((name,), index) if index is not None else None
     callee = ff.source.function(name)
-    if callee is None and name not in kb.ops and any(_blocking_flags(kb, arg) for arg in args):
-        # Passing GFP_KERNEL says "you may block": whatever the callee is, it may
-        # allocate with it (call_kern.cocci's rule), unless its definition is at hand.
-        return SleepSummary((name,))
+    flagged = tuple(i for i, arg in enumerate(args) if _blocking_flags(kb, arg))
+    if callee is None and name not in kb.ops and flagged:
+        # Passing GFP_KERNEL says "you may block": the callee may allocate with it
+        # (call_kern.cocci's rule), unless its definition is seen and says it does not.
+        from patchlint.analysis.external import tree_flagged_sleep
+
+        answer = tree_flagged_sleep(ff, name, flagged)
+        if answer is not None:
+            return answer
     summary: SleepSummary | Deferred | None
     if callee is not None:
         summary = sleep_summary(ff, callee)
@@ -153,9 +169,14 @@ def call_sleeps(
     constant = constant_argument(args)
     if isinstance(summary, Deferred):
         if callee is None:
-            return Deferred(summary.names, summary.via, summary.constant or constant)
+            return Deferred(
+                summary.names, summary.via, summary.constant or constant, summary.flagged
+            )
         return Deferred(
-            summary.names, (name, *summary.via)[:MAX_CHAIN], summary.constant or constant
+            summary.names,
+            (name, *summary.via)[:MAX_CHAIN],
+            summary.constant or constant,
+            summary.flagged,
         )
     if len(summary.chain) >= MAX_CHAIN or (summary.guarded and constant):
         return None
@@ -171,6 +192,11 @@ def call_sleeps(
         return SleepSummary(chain, drops=drops, guarded=guarded)
     index = _gfp_argument(kb, (arg,), params)
     return SleepSummary(chain, index, drops, guarded) if index is not None else None
+
+
+def _names_a_variable(ff: FileFacts, caller: FunctionDef, name: str) -> bool:
+    resolver = _resolver(ff, caller)
+    return name in resolver.params or name in resolver.local_names
 
 
 def _blocking_flags(kb: Knowledge, arg: str) -> bool:
@@ -244,14 +270,12 @@ def sleep_summary(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | N
 
 
 def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None:
-    found, externals, constant, _site = scan_calls(ff, fn)
-    if found is not None and found.gfp_param is None:
-        return found
+    found, externals, constant, _site, flagged = scan_calls(ff, fn)
     if found is not None:
         return found
     # Called with constants only: a guarded callee among them does not count.
     every = bool(externals) and all(name in constant for name in externals)
-    return Deferred(tuple(externals), (), every) if externals else None
+    return Deferred(tuple(externals), (), every, flagged) if externals else None
 
 
 MAX_EXTERNALS = 32
@@ -273,6 +297,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     guarded: SleepSummary | None = None
     guarded_site: Node | None = None
     externals: list[str] = []
+    flagged: dict[str, tuple[int, ...]] = {}
     constant: set[str] = set()
     varying: set[str] = set()
     calls = ff.calls_in_function(fn)
@@ -300,20 +325,31 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                     if name not in externals and len(externals) < MAX_EXTERNALS:
                         externals.append(name)
                     (constant if verdict.constant else varying).add(name)
+                for name, positions in verdict.flagged:
+                    if name in externals:
+                        flagged[name] = tuple(sorted({*flagged.get(name, ()), *positions}))
         elif verdict is not None:
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
             chosen = verdict.guarded or tested or input_guarded(node, inputs)
             verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
             if verdict.gfp_param is None and not chosen:
-                return Scanned(verdict, externals, frozenset(constant - varying), node)
+                return Scanned(
+                    verdict, externals, frozenset(constant - varying), node, _pairs(flagged)
+                )
             if verdict.gfp_param is None:
                 if guarded is None:
                     guarded, guarded_site = verdict, node
             else:
                 conditional = conditional or verdict
     if guarded is not None:
-        return Scanned(guarded, externals, frozenset(constant - varying), guarded_site)
-    return Scanned(conditional, externals, frozenset(constant - varying))
+        return Scanned(
+            guarded, externals, frozenset(constant - varying), guarded_site, _pairs(flagged)
+        )
+    return Scanned(conditional, externals, frozenset(constant - varying), None, _pairs(flagged))
+
+
+def _pairs(flagged: dict[str, tuple[int, ...]]) -> Flagged:
+    return tuple(sorted(flagged.items()))
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:

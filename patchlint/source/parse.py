@@ -200,6 +200,9 @@ def _declared_name(node: tree_sitter.Node | None, data: bytes) -> str | None:
         if node.type in ("identifier", "field_identifier", "type_identifier"):
             return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
         inner = node.child_by_field_name("declarator")
+        if inner is None and node.type == "parenthesized_declarator" and node.named_children:
+            # `u64 (*read)(void)`: the grammar gives the parenthesised part no field name.
+            inner = node.named_children[0]
         if inner is None:
             return None
         node = inner

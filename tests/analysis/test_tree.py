@@ -86,3 +86,80 @@ def test_check_uses_the_table_of_an_earlier_scan(
     unit = AnalysisUnit(source=source, path="drivers/caller.c", index=index)
     findings = run_rules(unit, select_rules(enabled=["sleep-in-atomic"]))
     assert len(findings) == found
+
+
+GFP_CALLER = """
+static DEFINE_SPINLOCK(demo_lock);
+
+void poke_gfp(struct demo *d)
+{
+	spin_lock(&demo_lock);
+	demo_set_mask(d, GFP_KERNEL);
+	demo_alloc(d, GFP_KERNEL);
+	demo_unseen(d, GFP_KERNEL);
+	demo_prepare(d);
+	demo_fill(d);
+	spin_unlock(&demo_lock);
+}
+"""
+GFP_HELPERS = """
+static inline int demo_index(gfp_t flags)
+{
+	return flags & 1;
+}
+
+void demo_set_mask(struct demo *d, gfp_t mask)
+{
+	d->mask = mask;
+	d->index = demo_index(mask);
+}
+
+void demo_alloc(struct demo *d, gfp_t gfp)
+{
+	d->buf = demo_buffer(gfp);
+}
+
+static void *demo_buffer(gfp_t gfp)
+{
+	return kmalloc(64, gfp);
+}
+"""
+GFP_WRAPPERS = """
+void demo_locked(struct demo *d)
+{
+	spin_lock(&d->lock);
+	spin_unlock(&d->lock);
+}
+
+void demo_prepare(struct demo *d)
+{
+	demo_set_mask(d, GFP_KERNEL);
+}
+
+void demo_fill(struct demo *d)
+{
+	demo_alloc(d, GFP_NOFS);
+}
+"""
+
+
+def test_blocking_flags_count_for_callees_that_allocate_with_them(tmp_path: Path) -> None:
+    """A callee passed GFP_KERNEL sleeps when it is unseen or allocates with the flags,
+    not when its definition only stores them (mapping_set_gfp_mask())."""
+    root = tmp_path / "tree"
+    (root / "drivers").mkdir(parents=True)
+    (root / "drivers" / "caller.c").write_text(GFP_CALLER)
+    (root / "drivers" / "helpers.c").write_text(GFP_HELPERS)
+    (root / "drivers" / "wrappers.c").write_text(GFP_WRAPPERS)
+    result = scan_tree(root, ["sleep-in-atomic"], jobs=1)
+    assert sorted(f.line for f in result.findings) == [8, 9, 11]
+
+
+def test_allocates_with_needs_every_definition() -> None:
+    table = SummaryTable()
+    table.add([SleepExport("f", "a.c", None, gfp_params=(1,)), SleepExport("f", "b.c", None)])
+    assert not table.allocates_with("f", (1,))
+    assert table.allocates_with("unseen", (0,))
+    table = SummaryTable()
+    table.add([SleepExport("f", "a.c", None, gfp_params=(1,))])
+    assert table.allocates_with("f", (1,)) and not table.allocates_with("f", (0,))
