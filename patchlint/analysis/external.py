@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from patchlint.analysis.facts import FileFacts
-from patchlint.analysis.gfp import allocating_gfp_params
+from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
@@ -57,11 +57,12 @@ class SleepExport:
     constant: tuple[str, ...] = ()  # externals it calls with a constant argument only
     gfp_params: tuple[int, ...] = ()  # its gfp_t parameters that reach an allocation
     flagged: Flagged = ()  # externals it passes blocking GFP flags (Deferred.flagged)
+    gfp_forwards: tuple[Forward, ...] = ()  # gfp_t parameters passed to same-file callees
 
 
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
 # loads in a fraction of a second): path, chain, externals, guarded, constant,
-# gfp_params, flagged.
+# gfp_params, flagged, gfp_forwards.
 _Row = tuple[
     str,
     "tuple[str, ...] | None",
@@ -70,8 +71,9 @@ _Row = tuple[
     "tuple[str, ...]",
     "tuple[int, ...]",
     Flagged,
+    "tuple[Forward, ...]",
 ]
-TABLE_FORMAT = 3
+TABLE_FORMAT = 4
 
 
 @dataclass
@@ -97,6 +99,7 @@ class SummaryTable:
                 item.constant,
                 item.gfp_params,
                 item.flagged,
+                item.gfp_forwards,
             )
             self.rows.setdefault(item.name, []).append(row)
         names = tuple(macros)
@@ -150,7 +153,7 @@ class SummaryTable:
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for _path, own, externals, own_guarded, constant, _gfp, flagged in definitions:
+        for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd in definitions:
             chain = own
             guarded = guarded or own_guarded
             if chain is None:
@@ -176,14 +179,25 @@ class SummaryTable:
         self._memo[name] = result
         return result
 
-    def allocates_with(self, name: str, positions: tuple[int, ...]) -> bool:
+    def allocates_with(self, name: str, positions: tuple[int, ...], depth: int = 0) -> bool:
         """Whether a call of NAME passed blocking GFP flags at ``positions`` may allocate
         with them: the tree has no definition of it (call_kern.cocci's rule: it may), it
-        is a macro of some header, or every definition allocates with one of them."""
+        is a macro of some header, or a definition allocates with one of them. One is
+        enough, unlike for may-sleep: GFP_KERNEL under a lock is wrong even when some
+        configurations build a stub (zalloc_cpumask_var() without OFFSTACK)."""
         definitions = self.rows.get(name)
         if not definitions or name in self.macros:
             return True
-        return all(set(row[5]) & set(positions) for row in definitions)
+        if any(set(row[5]) & set(positions) for row in definitions):
+            return True
+        if depth >= MAX_TREE_DEPTH:
+            return False
+        return any(
+            self.allocates_with(callee, (argument,), depth + 1)
+            for row in definitions
+            for own, callee, argument in row[7]
+            if own in positions and callee != name and callee in self.rows
+        )
 
     def definition_paths(self, name: str) -> list[str]:
         return [row[0] for row in self.rows.get(name, [])]
@@ -343,6 +357,7 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
                 tuple(name for name in outside if name in constant),
                 allocating_gfp_params(ff, fn),
                 tuple((name, positions) for name, positions in flagged if name in outside),
+                gfp_forwards(ff, fn),
             )
         )
     return found

@@ -67,3 +67,27 @@ def _callee_allocates(ff: FileFacts, callee: str, position: int, depth: int) -> 
     if position >= len(definition.params):
         return True  # a variadic tail or a parameter the front end could not name
     return _reaches_allocation(ff, definition, definition.params[position], depth + 1)
+
+
+Forward = tuple[int, str, int]  # (gfp_t parameter position, same-file callee, its argument)
+
+
+def gfp_forwards(ff: FileFacts, fn: FunctionDef) -> tuple[Forward, ...]:
+    """Where ``fn`` passes its gfp_t parameters to functions of its own file. The file's
+    definition may be one configuration's stub (a header's ``alloc_cpumask_var_node()``
+    without CPUMASK_OFFSTACK) while the tree defines the function elsewhere too: the
+    scan's table looks every definition up (``SummaryTable.allocates_with``)."""
+    from patchlint.analysis.sleep import gfp_params
+
+    if fn.body is None:
+        return ()
+    found: set[Forward] = set()
+    params = gfp_params(fn, ff.kb)
+    for callee, node in ff.calls_in_function(fn):
+        if callee == fn.name or ff.source.function(callee) is None:
+            continue
+        for position, argument in enumerate(call_args(node)):
+            for name, own in params.items():
+                if re.search(rf"\b{re.escape(name)}\b", argument):
+                    found.add((own, callee, position))
+    return tuple(sorted(found))

@@ -60,6 +60,10 @@ def callee_effects(
     if call.name == caller.name:
         return None
     callee = ff.source.function(call.name)
+    if callee is not None and call.name in ff.local_macros():
+        # `#ifdef CONFIG_X` function `#else` empty macro: which one is built depends on
+        # the configuration, so its effects are not definite (xip_disable()).
+        return None
     if callee is not None:
         summary = lock_summary(ff, callee)
         return instantiate(summary, call, context, call.name) if summary is not None else None

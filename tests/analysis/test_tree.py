@@ -155,11 +155,31 @@ def test_blocking_flags_count_for_callees_that_allocate_with_them(tmp_path: Path
     assert sorted(f.line for f in result.findings) == [8, 9, 11]
 
 
-def test_allocates_with_needs_every_definition() -> None:
+def test_allocates_with_needs_one_allocating_definition() -> None:
     table = SummaryTable()
     table.add([SleepExport("f", "a.c", None, gfp_params=(1,)), SleepExport("f", "b.c", None)])
-    assert not table.allocates_with("f", (1,))
+    assert table.allocates_with("f", (1,))  # a stub for other configurations does not excuse it
+    table.add([SleepExport("g", "a.c", None), SleepExport("g", "b.c", None)])
+    assert not table.allocates_with("g", (1,))
     assert table.allocates_with("unseen", (0,))
     table = SummaryTable()
     table.add([SleepExport("f", "a.c", None, gfp_params=(1,))])
     assert table.allocates_with("f", (1,)) and not table.allocates_with("f", (0,))
+
+
+def test_flags_forwarded_to_a_function_defined_elsewhere_too() -> None:
+    """A header's wrapper passes its flags to a function the header defines as one
+    configuration's stub and lib/ defines for real (zalloc_cpumask_var())."""
+    table = SummaryTable()
+    table.add(
+        [
+            SleepExport("wrap", "x.h", None, gfp_forwards=((1, "real", 1),)),
+            SleepExport("real", "x.h", None),
+            SleepExport("real", "lib/x.c", None, gfp_params=(1,)),
+            SleepExport("store", "x.h", None, gfp_forwards=((1, "keep", 1),)),
+            SleepExport("keep", "x.h", None),
+        ]
+    )
+    assert table.allocates_with("wrap", (1,))
+    assert not table.allocates_with("wrap", (0,))
+    assert not table.allocates_with("store", (1,))
