@@ -7,8 +7,7 @@ lines are blanked, the first live branch is kept and the others are blanked.
 Groups of list elements (after a ``{`` or ``,``, each branch ending in a
 comma) are flattened too: tree-sitter-c takes no directive inside an
 initialiser list.  Groups that parse already are left alone so code in
-``#else`` arms (often stub functions) stays visible to the function index, but
-for ``#if 0`` groups, whose first branch is never compiled.  The groups left alone
+``#else`` arms (often stub functions) stays visible to the function index.  The groups left alone
 are returned: the repair pass flattens those that lie inside a declaration
 that still fails to parse (an ``#ifdef`` inside an initialiser list, after a
 label, ...), where keeping both arms cannot be right anyway.
@@ -112,20 +111,11 @@ def flatten_conditionals(
             group = stack.pop()
             group.append(directive)
             branches = _branches(group)
-            if (
-                _never_compiled(group)
-                or _needs_flattening(mb, branches)
-                or _list_elements(mb, group[0][1], branches)
-            ):
+            if _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
                 flatten_group(mb, group, blanks, records)
             else:
                 kept.append(group)
     return blanks, records, kept
-
-
-def _never_compiled(group: Group) -> bool:
-    """``#if 0``: its first branch is never compiled (flattening keeps the ``#else``)."""
-    return group[0][0] == "if" and group[0][3].strip() == "0"
 
 
 def _branches(group: Group) -> list[tuple[int, int]]:
