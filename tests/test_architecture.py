@@ -30,8 +30,10 @@ MAX_LINES = 600
 
 # Exports still carrying Any, being typed by their owners (issue 12's sweep).
 PENDING_ANY_EXPORTS: dict[str, set[str]] = {}
-# Signatures mentioning Any in the whole package, at most (target: 15, each commented).
-ANY_SIGNATURES_AT_MOST = 63
+# Signatures mentioning Any in the whole package, at most (issue 12 allows 15, each
+# commented: the TOML tables of knowledge.py and the JSON objects of report/sarif.py,
+# where the aliases Table and SarifObject say why).
+ANY_SIGNATURES_AT_MOST = 9
 
 
 def _modules() -> list[Path]:

@@ -24,14 +24,13 @@ from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import owners, pointer_roots, roots
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
+from patchlint.analysis.returns import return_value, returned_key
 from patchlint.analysis.state import OWN, Held, LockState
 from patchlint.analysis.summaries import (
     Outcome,
     declared_summary,
     lock_summary,
     outcomes,
-    return_value,
-    returned_key,
 )
 from patchlint.findings import Confidence, Evidence
 from patchlint.source import FunctionDef

@@ -26,18 +26,22 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from patchlint.analysis.calls import text
-from patchlint.analysis.conditions import constant_truth
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
 from patchlint.analysis.identity import canonical, is_path, roots
 from patchlint.analysis.lockstate import FunctionContext
+from patchlint.analysis.returns import (
+    Key,
+    conditional_release,
+    passed_releases,
+    passing_release,
+    return_value,
+    returned_key,
+    returns_pointer,
+)
 from patchlint.analysis.state import OWN, LockState
 from patchlint.source import FunctionDef
 
-_ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
-_CALLED = re.compile(r"^([A-Za-z_]\w*)\s*\(")
 _BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
-
-Key = tuple[str, str]  # (kind, lock)
 
 
 @dataclass(frozen=True)
@@ -77,64 +81,6 @@ class Outcome:
     released: list[tuple[int, LockState]] = field(default_factory=list)
     dropped_at: list[tuple[int, LockState]] = field(default_factory=list)  # the caller's
     success: str = "nonzero"
-
-
-def returned_key(facts: FunctionFacts, node_id: int) -> str | None:
-    """The variable or call ("#<byte>") a return statement returns, if that simple."""
-    node = facts.node(node_id).ast
-    value = node.named_children[0] if node is not None and node.named_children else None
-    while value is not None and value.type == "parenthesized_expression" and value.named_children:
-        value = value.named_children[0]
-    if value is None:
-        return None
-    if value.type == "identifier":
-        return text(value)
-    if value.type == "call_expression":
-        return f"#{value.start_byte}"
-    return None
-
-
-def _returns_pointer(fn: FunctionDef) -> bool:
-    declarator = fn.node.child_by_field_name("declarator")
-    return declarator is not None and declarator.type == "pointer_declarator"
-
-
-def _returns_bool(fn: FunctionDef) -> bool:
-    kind = fn.node.child_by_field_name("type")
-    return kind is not None and text(kind) in ("bool", "_Bool")
-
-
-def return_value(facts: FunctionFacts, node_id: int, state: LockState) -> str:
-    """What the caller can test after this return: "zero", "positive" (1, true),
-    "error" (-EINVAL, ERR_PTR()), "nonnull" (a pointer known non-NULL here),
-    "nonzero" (a variable known non-zero here), "void" or "unknown"."""
-    node = facts.node(node_id).ast
-    value = node.named_children[0] if node is not None and node.named_children else None
-    if value is None:
-        return "void"
-    expression = " ".join(text(value).split())
-    called = _CALLED.match(expression)
-    if _ERRNO.match(expression) or (called and called.group(1) in facts.analysis.kb.error_values):
-        return "error"
-    truth = constant_truth(expression)
-    if truth is not None:
-        return "positive" if truth else "zero"
-    if value.type == "identifier":
-        kb = facts.analysis.kb
-        if any((f"{test}({expression})", True) in state.facts for test in kb.error_tests):
-            return "error"
-        if (f"{expression}<0", True) in state.facts:
-            return "error"
-        if (f"{expression}<0", False) in state.facts:
-            return "nonneg"
-        if (expression, False) in state.facts:
-            return "zero"
-        if (expression, True) in state.facts:
-            if _returns_pointer(facts.fn):
-                return "nonnull"
-            # A bool's true is a success; an int's non-zero is as likely an error code.
-            return "positive" if _returns_bool(facts.fn) else "nonzero"
-    return "unknown"
 
 
 def _nets(facts: FunctionFacts, node_id: int, state: LockState) -> dict[Key, int]:
@@ -210,9 +156,9 @@ def _classify(
     ):
         outcome.verdict = "unsure"  # a callee drops it on some paths only
         return outcome
-    passed = _passed_releases(facts, lock, per_return)
+    passed = passed_releases(facts, lock, per_return)
     if passed:
-        outcome.verdict = _passing_release(facts, key, per_return, passed, outcome)
+        outcome.verdict, outcome.success = passing_release(facts, key, per_return, passed)
         return outcome
     if tries and len(tries) == 1 and values <= {0}:
         outcome.verdict, outcome.success = "try", tries.pop()
@@ -234,7 +180,8 @@ def _classify(
     elif values == {0, 1}:
         outcome.verdict = _conditional(facts, key, per_return, outcome)
     elif values == {-1, 0}:
-        outcome.verdict = _conditional_release(facts, key, per_return, outcome)
+        outcome.verdict, success = conditional_release(facts, key, per_return)
+        outcome.success = success or outcome.success
     else:
         outcome.verdict = "unsure"
     return outcome
@@ -259,7 +206,7 @@ def _conditional(
         if holding <= {"positive", "nonnull"} and free <= {"zero"}:
             outcome.success = "nonzero"
             return "try"
-        pointer = _returns_pointer(facts.fn)
+        pointer = returns_pointer(facts.fn)
         if pointer and holding <= {"nonnull", "unknown"} and free <= {"zero", "error"}:
             # Returns the object locked, or NULL / ERR_PTR() without the lock.
             outcome.success = "nonnull"
@@ -279,71 +226,6 @@ def _conditional(
     if _acquired_on_input(facts, key, fields=True):
         return "input"
     return "leak"
-
-
-def _conditional_release(
-    facts: FunctionFacts,
-    key: Key,
-    per_return: list[tuple[int, LockState, dict[Key, int]]],
-    outcome: Outcome,
-) -> str:
-    """Some paths drop the caller's lock, others keep it: a conditional release when
-    the return value says which (`/* drops tasklist_lock if succeeds */`), else unsure."""
-    dropped = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) < 0}
-    kept = {return_value(facts, n, s) for n, s, nets in per_return if nets.get(key, 0) == 0}
-    if dropped and kept:
-        if kept == {"zero"} and "zero" not in dropped and "void" not in dropped:
-            # 0 when it kept the lock, something else (a pid, a status a callee
-            # computed) after dropping it: wait_task_zombie() and its callers.
-            outcome.success = "nonzero"
-            return "try-release"
-        if dropped <= {"zero"} and kept and kept <= {"error", "positive", "nonzero"}:
-            outcome.success = "zero"
-            return "try-release"
-    return "unsure"
-
-
-def _passed_releases(
-    facts: FunctionFacts, lock: str, per_return: list[tuple[int, LockState, dict[Key, int]]]
-) -> dict[int, str]:
-    """Returns that hand a conditional-release callee's result straight to the caller
-    (`return wait_task_zombie(wo, p);`), with the result that means "dropped"."""
-    passed: dict[int, str] = {}
-    for node_id, state, _nets in per_return:
-        returned = returned_key(facts, node_id)
-        for pending in state.pending:
-            if pending.release and pending.key == returned and pending.held.lock == lock:
-                passed[node_id] = pending.success
-    return passed
-
-
-def _passing_release(
-    facts: FunctionFacts,
-    key: Key,
-    per_return: list[tuple[int, LockState, dict[Key, int]]],
-    passed: dict[int, str],
-    outcome: Outcome,
-) -> str:
-    """A conditional release when its own returns follow the passed result's convention."""
-    successes = set(passed.values())
-    if len(successes) != 1:
-        return "unsure"
-    success = successes.pop()
-    for node_id, state, nets in per_return:
-        if node_id in passed:
-            continue
-        value = return_value(facts, node_id, state)
-        net = nets.get(key, 0)
-        if net > 0:
-            return "unsure"
-        dropped = net < 0
-        zero = value == "zero"
-        if success == "zero" and (dropped != zero or value in ("unknown", "void")):
-            return "unsure"
-        if success != "zero" and (dropped == zero or value == "void"):
-            return "unsure"
-    outcome.success = success
-    return "try-release"
 
 
 def _lock_sites(facts: FunctionFacts, key: Key) -> list[tuple[Node, str]]:

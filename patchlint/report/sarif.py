@@ -33,9 +33,14 @@ from urllib.parse import quote
 
 from patchlint import __version__
 from patchlint.findings import Evidence, Finding
+from patchlint.mail import Message
 from patchlint.report.options import RenderOptions
 from patchlint.result import CheckResult
 from patchlint.rules import all_rules
+
+# A SARIF object is heterogeneous JSON (strings, numbers, nested objects and arrays);
+# its shape is checked against the vendored SARIF 2.1.0 schema by the tests, not here.
+SarifObject = dict[str, Any]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -70,7 +75,7 @@ def _doc_text(doc: str) -> str:
         return ""
 
 
-def rule_descriptors() -> list[dict[str, Any]]:
+def rule_descriptors() -> list[SarifObject]:
     from patchlint.rules.engine import all_rules
 
     descriptors = []
@@ -99,22 +104,22 @@ def rule_descriptors() -> list[dict[str, Any]]:
 
 def _physical(
     file: str, line: int | None, column: int | None = None, base: str | None = "SRCROOT"
-) -> dict[str, Any]:
-    artifact: dict[str, Any] = {"uri": quote(file)}
+) -> SarifObject:
+    artifact: SarifObject = {"uri": quote(file)}
     if base:
         artifact["uriBaseId"] = base
-    physical: dict[str, Any] = {"artifactLocation": artifact}
+    physical: SarifObject = {"artifactLocation": artifact}
     if line and line > 0:
-        region: dict[str, Any] = {"startLine": line}
+        region: SarifObject = {"startLine": line}
         if column and column > 0:
             region["startColumn"] = column
         physical["region"] = region
     return physical
 
 
-def _location(finding: Finding, message: Any) -> dict[str, Any] | None:
+def _location(finding: Finding, message: Message | None) -> SarifObject | None:
     if finding.file:
-        location: dict[str, Any] = {
+        location: SarifObject = {
             "physicalLocation": _physical(finding.file, finding.line, finding.column)
         }
         if finding.function:
@@ -132,15 +137,15 @@ def _location(finding: Finding, message: Any) -> dict[str, Any] | None:
     return None
 
 
-def _evidence_location(step: Evidence, finding: Finding, number: int) -> dict[str, Any]:
-    location: dict[str, Any] = {"id": number, "message": {"text": f"{step.kind}: {step.message}"}}
+def _evidence_location(step: Evidence, finding: Finding, number: int) -> SarifObject:
+    location: SarifObject = {"id": number, "message": {"text": f"{step.kind}: {step.message}"}}
     file = step.file or finding.file
     if file and step.line:
         location["physicalLocation"] = _physical(file, step.line)
     return location
 
 
-def _code_flow(finding: Finding) -> dict[str, Any] | None:
+def _code_flow(finding: Finding) -> SarifObject | None:
     steps = [s for s in finding.evidence if s.kind in _FLOW_KINDS and s.line]
     if not steps:
         return None
@@ -167,8 +172,10 @@ def _code_flow(finding: Finding) -> dict[str, Any] | None:
     return {"message": {"text": "path to the finding"}, "threadFlows": [{"locations": locations}]}
 
 
-def result_object(finding: Finding, rule_index: dict[str, int], message: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"ruleId": finding.rule, "message": {"text": finding.message}}
+def result_object(
+    finding: Finding, rule_index: dict[str, int], message: Message | None
+) -> SarifObject:
+    result: SarifObject = {"ruleId": finding.rule, "message": {"text": finding.message}}
     if finding.rule in rule_index:
         result["ruleIndex"] = rule_index[finding.rule]
     if finding.status == "resolved":
@@ -199,7 +206,7 @@ def result_object(finding: Finding, rule_index: dict[str, int], message: Any) ->
         ]
     if finding.status in _BASELINE:
         result["baselineState"] = _BASELINE[finding.status]
-    properties: dict[str, Any] = {
+    properties: SarifObject = {
         "status": finding.status,
         "confidence": finding.confidence,
         "severity": finding.severity,
@@ -212,11 +219,11 @@ def result_object(finding: Finding, rule_index: dict[str, int], message: Any) ->
     return result
 
 
-def sarif_dict(result: CheckResult) -> dict[str, Any]:
+def sarif_dict(result: CheckResult) -> SarifObject:
     rules = rule_descriptors()
     rule_index = {rule["id"]: number for number, rule in enumerate(rules)}
-    resolved: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
+    resolved: list[SarifObject] = []
+    results: list[SarifObject] = []
     behaviour_rules = {meta.id for meta in all_rules() if meta.scope == "behaviour"}
     for patch in result.patches:
         verdicts = {(v.file, v.function): v for v in patch.behaviour}
@@ -238,10 +245,10 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
             notifications.append({"level": "error", "message": {"text": error}})
         for note in patch.notes:
             notifications.append({"level": "note", "message": {"text": note}})
-    invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
+    invocation: SarifObject = {"executionSuccessful": not result.errors}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
-    run: dict[str, Any] = {
+    run: SarifObject = {
         "tool": {
             "driver": {
                 "name": "patchlint",
@@ -265,10 +272,10 @@ def sarif_dict(result: CheckResult) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _series_heads(result: CheckResult) -> dict[str, Any]:
+def _series_heads(result: CheckResult) -> dict[str, Message]:
     """Series key -> the message a series finding points at: the first patch, else
     the cover letter, else the first message of the input."""
-    heads: dict[str, Any] = {}
+    heads: dict[str, Message] = {}
     for series in getattr(result, "series", []) or []:
         head = series.patches[0] if series.patches else series.cover
         if head is not None:

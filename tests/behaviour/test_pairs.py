@@ -42,7 +42,10 @@ def check_pair(pair: Pair, replay_witness: bool) -> None:
         return
     assert verdict.verdict == "diverges", f"{pair.name}: {verdict.verdict} ({verdict.reason})"
     assert verdict.witness is not None
-    if replay_witness and GCC is not None:
+    # Every machine of this project has gcc: a missing compiler fails, it does not
+    # quietly turn the replay off.
+    assert GCC is not None, "gcc is needed to replay witnesses"
+    if replay_witness:
         result = replay(pair, verdict.witness)
         assert result.skipped is None, result.skipped
         assert result.differs, (
