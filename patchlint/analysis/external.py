@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from patchlint.analysis.alternatives import config_alternative
 from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
 from patchlint.cachedir import cache_path
+from patchlint.source import FunctionDef
 
 MAX_TREE_DEPTH = 3  # functions followed across files
 MAX_TREE_CHAIN = 3  # calls between the caller and the sleeping primitive, at most
@@ -58,12 +60,15 @@ class SleepExport:
     gfp_params: tuple[int, ...] = ()  # its gfp_t parameters that reach an allocation
     flagged: Flagged = ()  # externals it passes blocking GFP flags (Deferred.flagged)
     gfp_forwards: tuple[Forward, ...] = ()  # gfp_t parameters passed to same-file callees
+    # One configuration's choice: another arm of its #if declares or defines it too
+    # (patchlint.analysis.alternatives); it does not veto the other definitions.
+    alternative: bool = False
 
 
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
 # loads in a fraction of a second): path, chain, externals, guarded, constant,
-# gfp_params, flagged, gfp_forwards.
-_Row = tuple[
+# gfp_params, flagged, gfp_forwards, alternative.
+Row = tuple[
     str,
     "tuple[str, ...] | None",
     "tuple[str, ...]",
@@ -72,8 +77,23 @@ _Row = tuple[
     "tuple[int, ...]",
     Flagged,
     "tuple[Forward, ...]",
+    bool,
 ]
-TABLE_FORMAT = 4
+TABLE_FORMAT = 5
+
+
+def as_row(item: SleepExport) -> Row:
+    return (
+        item.path,
+        item.chain,
+        item.externals,
+        item.guarded,
+        item.constant,
+        item.gfp_params,
+        item.flagged,
+        item.gfp_forwards,
+        item.alternative,
+    )
 
 
 @dataclass
@@ -83,7 +103,7 @@ class SummaryTable:
     A name defined as a macro by some header is not answered: which definition a
     call reaches depends on what the caller includes."""
 
-    rows: dict[str, list[_Row]] = field(default_factory=dict)
+    rows: dict[str, list[Row]] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
     header_macros: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> names
     _macros: set[str] | None = field(default=None, repr=False)
@@ -91,17 +111,7 @@ class SummaryTable:
 
     def add(self, items: Iterable[SleepExport], macros: Iterable[str] = (), path: str = "") -> None:
         for item in items:
-            row = (
-                item.path,
-                item.chain,
-                item.externals,
-                item.guarded,
-                item.constant,
-                item.gfp_params,
-                item.flagged,
-                item.gfp_forwards,
-            )
-            self.rows.setdefault(item.name, []).append(row)
+            self.rows.setdefault(item.name, []).append(as_row(item))
         names = tuple(macros)
         if names:
             self.header_macros[path] = tuple(
@@ -147,13 +157,17 @@ class SummaryTable:
         that sleep is on paths chosen by its arguments (``guarded``)."""
         if name in self._memo:
             return self._memo[name]
-        definitions = self.rows.get(name)
-        if not definitions or depth >= MAX_TREE_DEPTH or name in self.macros:
+        if depth >= MAX_TREE_DEPTH:
+            return None
+        definitions = self.definitions_of(name)
+        if not definitions or self.is_macro(name):
             return None
         self._memo[name] = None  # a cycle does not sleep by itself
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd in definitions:
+        for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd, _alt in _decisive(
+            definitions
+        ):
             chain = own
             guarded = guarded or own_guarded
             if chain is None:
@@ -185,8 +199,8 @@ class SummaryTable:
         is a macro of some header, or a definition allocates with one of them. One is
         enough, unlike for may-sleep: GFP_KERNEL under a lock is wrong even when some
         configurations build a stub (zalloc_cpumask_var() without OFFSTACK)."""
-        definitions = self.rows.get(name)
-        if not definitions or name in self.macros:
+        definitions = self.definitions_of(name)
+        if not definitions or self.is_macro(name):
             return True
         if any(set(row[5]) & set(positions) for row in definitions):
             return True
@@ -196,8 +210,15 @@ class SummaryTable:
             self.allocates_with(callee, (argument,), depth + 1)
             for row in definitions
             for own, callee, argument in row[7]
-            if own in positions and callee != name and callee in self.rows
+            if own in positions and callee != name and self.definitions_of(callee)
         )
+
+    def definitions_of(self, name: str) -> list[Row]:
+        """The rows of NAME's definitions (a table filled on demand overrides this)."""
+        return self.rows.get(name, [])
+
+    def is_macro(self, name: str) -> bool:
+        return name in self.macros
 
     def definition_paths(self, name: str) -> list[str]:
         return [row[0] for row in self.rows.get(name, [])]
@@ -229,6 +250,13 @@ class SummaryTable:
         if not isinstance(header_macros, dict):
             return None
         return cls(rows, stamps, header_macros)
+
+
+def _decisive(definitions: list[Row]) -> list[Row]:
+    """The definitions that decide may-sleep: configuration alternatives (a stub of
+    the other arm of an #if) step aside when a definition that is not one exists."""
+    real = [row for row in definitions if not row[8]]
+    return real or definitions
 
 
 class TableSummaries:
@@ -275,25 +303,56 @@ class DeferringSummaries:
         return Deferred((name,), flagged=((name, positions),))
 
 
-def provider(ff: FileFacts) -> TreeSummaries | None:
-    """Who answers for other files: the scan's table for this tree when there is one.
+class IndexSummaries:
+    """A patch check: the scan's table answers what it says sleeps at once; any other
+    question about another file waits, like in a scan, and the finding that needs it
+    asks the function index (``patchlint.analysis.lookup``) before it is reported."""
 
-    Without a table nobody does: a tree search per callee (a grep of the whole tree
-    and a parse) costs more than a whole patch check, so a patch check relies on the
-    table an earlier `patchlint scan` of the tree left in the cache."""
+    def __init__(self, table: SummaryTable, scan: TableSummaries | None) -> None:
+        self.table = table
+        self.scan = scan
+
+    def lock_summary(self, name: str) -> LockSummary | None:
+        return None
+
+    def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
+        found = self.scan.sleep_summary(name) if self.scan is not None else None
+        return found if found is not None else Deferred((name,))
+
+    def flagged_sleep(
+        self, name: str, positions: tuple[int, ...]
+    ) -> SleepSummary | Deferred | None:
+        if self.scan is not None:
+            return self.scan.flagged_sleep(name, positions)
+        return Deferred((name,), flagged=((name, positions),))
+
+
+def provider(ff: FileFacts) -> TreeSummaries | None:
+    """Who answers for other files: in a scan, the scan's own table once it is built;
+    in a patch check, the table an earlier `patchlint scan` of the tree left in the
+    cache, completed by the function index for the findings that need an answer."""
     found = ff.memo.get(TREE_KEY)
-    if isinstance(found, (TableSummaries, DeferringSummaries)):
+    if isinstance(found, (TableSummaries, DeferringSummaries, IndexSummaries)):
         return found
-    root = getattr(ff.index, "root", None) if ff.index is not None else None
-    if not isinstance(root, Path):
+    index = ff.index
+    root = getattr(index, "root", None) if index is not None else None
+    if index is None or not isinstance(root, Path):
         return None
     path = table_path(root)
     table = load_table(path) if path is not None else None
-    if table is None:
-        return None
-    found_table = TableSummaries(table, root)
-    ff.memo[TREE_KEY] = found_table
-    return found_table
+    from patchlint.analysis.lookup import index_table
+
+    scan = TableSummaries(table, root) if table is not None else None
+    answering = IndexSummaries(index_table(index, table), scan)
+    ff.memo[TREE_KEY] = answering
+    return answering
+
+
+def answering_table(ff: FileFacts) -> SummaryTable | None:
+    """The table that decides this file's deferred findings now (a patch check), or
+    None when they wait for the whole-tree scan's table."""
+    source = provider(ff)
+    return source.table if isinstance(source, IndexSummaries) else None
 
 
 def tree_lock_summary(ff: FileFacts, name: str) -> LockSummary | None:
@@ -332,35 +391,45 @@ def sleep_exports(ff: FileFacts) -> list[SleepExport]:
     a header), for the scan's table: every one of them, sleeping or not, since a name
     sleeps tree-wide only if all its definitions do. Userspace code in the tree
     (tools/...) defines functions under kernel names and is left out."""
-    from patchlint.analysis.sleep import scan_calls
-
     if not_kernel_code(ff):
         return []
     header = ff.path.endswith(".h")
-    found: list[SleepExport] = []
-    for fn in ff.source.functions:
-        if fn.body is None or (fn.is_static and not header):
-            continue
-        summary, externals, constant, _site, flagged = scan_calls(ff, fn)
-        chain = None
-        guarded = False
-        if summary is not None and summary.gfp_param is None and not summary.drops:
-            chain, guarded = summary.chain, summary.guarded
-        outside = () if chain else tuple(externals)
-        found.append(
-            SleepExport(
-                fn.name,
-                ff.path,
-                chain,
-                outside,
-                guarded,
-                tuple(name for name in outside if name in constant),
-                allocating_gfp_params(ff, fn),
-                tuple((name, positions) for name, positions in flagged if name in outside),
-                gfp_forwards(ff, fn),
-            )
-        )
-    return found
+    return [
+        export_of(ff, fn)
+        for fn in ff.source.functions
+        if fn.body is not None and (header or not fn.is_static)
+    ]
+
+
+def export_of(ff: FileFacts, fn: FunctionDef) -> SleepExport:
+    """One function's may-sleep facts as other files see them."""
+    from patchlint.analysis.sleep import scan_calls
+
+    summary, externals, constant, _site, flagged = scan_calls(ff, fn)
+    chain = None
+    guarded = False
+    if summary is not None and summary.gfp_param is None and not summary.drops:
+        chain, guarded = summary.chain, summary.guarded
+    outside = () if chain else tuple(externals)
+    return SleepExport(
+        fn.name,
+        ff.path,
+        chain,
+        outside,
+        guarded,
+        tuple(name for name in outside if name in constant),
+        allocating_gfp_params(ff, fn),
+        tuple((name, positions) for name, positions in flagged if name in outside),
+        gfp_forwards(ff, fn),
+        _alternative(ff, fn),
+    )
+
+
+def _alternative(ff: FileFacts, fn: FunctionDef) -> bool:
+    text = ff.source.text
+    if "#el" not in text or text.count(fn.name) < 2:
+        return False
+    return config_alternative(text, fn.name, fn.start_line)
 
 
 def header_macros(ff: FileFacts) -> list[str]:

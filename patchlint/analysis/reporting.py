@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from patchlint.analysis.balance import imbalances
-from patchlint.analysis.external import SummaryTable
+from patchlint.analysis.external import SummaryTable, answering_table
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.inherited import inherited_sleep
@@ -120,9 +120,14 @@ def sleep_findings(unit: Unit, rule: str) -> Iterable[Finding]:
             continue
         finding, where = _sleep_finding(ff, site, f"{label}#{number}")
         if site.deferred is not None:
+            item = DeferredFinding(site.deferred, finding, call.name, where)
+            table = answering_table(ff)
+            if table is not None:
+                yield from resolve_deferred([item], table)  # a patch check: ask now
+                continue
             deferred = ff.memo.setdefault(DEFERRED_KEY, [])
             if isinstance(deferred, list):
-                deferred.append(DeferredFinding(site.deferred, finding, call.name, where))
+                deferred.append(item)
             continue
         yield finding
     yield from _inherited_findings(unit, ff, rule)

@@ -359,9 +359,20 @@ def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool
     if site is None or not site.states:
         return False
     return all(
-        state.dropped or any(h.how not in CALLERS for h in forbidding(state, kb))
+        _dropped_forbidding(state, kb) or any(h.how not in CALLERS for h in forbidding(state, kb))
         for state in site.states
     )
+
+
+def _dropped_forbidding(state: LockState, kb: Knowledge) -> bool:
+    """It dropped a caller's lock under which sleeping is forbidden. Dropping a mutex
+    or a semaphore (`super_unlock_excl(s)` before freeing `s`) leaves whatever atomic
+    context the caller is in as it was."""
+    for dropped in state.dropped:
+        kind = kb.kind(dropped.kind)
+        if kind is None or kind.atomic or kind.rcu or dropped.irq:
+            return True
+    return False
 
 
 def forbidding(

@@ -86,6 +86,15 @@ def callers_in_file(source: SourceFile, name: str) -> list[tuple[FunctionDef, Ca
     return found
 
 
+def _ranked(found: list[tuple[str, FunctionDef]]) -> list[tuple[str, FunctionDef]]:
+    def rank(item: tuple[str, FunctionDef]) -> tuple[int, int, str]:
+        path, fn = item
+        header = path.endswith(".h")
+        return (int(header), int(header and not (fn.is_static and fn.is_inline)), path)
+
+    return sorted(found, key=rank)
+
+
 class FunctionIndex:
     """Definitions and callers across a tree, parsing only candidate files."""
 
@@ -104,6 +113,7 @@ class FunctionIndex:
         self._candidates: dict[str, list[str]] = {}
         self._all_files: list[str] | None = None
         self._definition_files: dict[str, list[str]] = {}
+        self._macros: set[str] = set()
         self._search_order: list[str] = list(
             load_toml("kernel/dialect.toml").get("index", {}).get("definition_search_order", [])
         )
@@ -204,30 +214,48 @@ class FunctionIndex:
         return sorted(line[2:] if line.startswith("./") else line for line in proc.stdout.split())
 
     # -- lookups ----------------------------------------------------------
-    def _definition_candidates(self, name: str) -> list[str]:
+    def _definition_candidates(self, name: str, whole_tree: bool = False) -> list[str]:
         """Files that may define ``name``: they mention it at the start of a declarator
         line (kernel style puts definitions at column 0, calls are indented). The
-        common directories are searched first; the whole tree only when they fail."""
-        cached = self._definition_files.get(name)
+        common directories are searched first; the whole tree when they fail, or with
+        ``whole_tree`` (they held declarations only)."""
+        key = f"{name}\0whole" if whole_tree else name
+        cached = self._definition_files.get(key)
         if cached is not None:
             return cached
         declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}]*\W)?{re.escape(name)}\s*\(", re.M)
+        function_macro = re.compile(rf"^\s*#\s*define\s+{re.escape(name)}\(", re.M)
         overlay = [p for p in self._overlay_paths() if self._has(p, declarator)]
         found: list[str] = []
-        tiered = self._grep(name, self._search_order)
+        tiered = None if whole_tree else self._grep(name, self._search_order)
         if tiered is not None:
             found = [p for p in tiered if self._has(p, declarator)]
+            if any(p.endswith(".h") and self._has(p, function_macro) for p in tiered):
+                self._macros.add(name)
             macro = re.compile(rf"^\s*#\s*define\s+{re.escape(name)}\b", re.M)
             if not found and any(self._has(p, macro) for p in tiered):
                 # A macro in the shared headers: there is no C body to find elsewhere.
                 found = []
             elif not found:
-                found = [p for p in self.candidates(name) if self._has(p, declarator)]
+                found = self._whole_tree_definitions(name, declarator, function_macro)
         else:
-            found = [p for p in self.candidates(name) if self._has(p, declarator)]
+            found = self._whole_tree_definitions(name, declarator, function_macro)
         result = sorted(set(found) | set(overlay))
-        self._definition_files[name] = result
+        self._definition_files[key] = result
         return result
+
+    def _whole_tree_definitions(
+        self, name: str, declarator: re.Pattern[str], macro: re.Pattern[str]
+    ) -> list[str]:
+        paths = self.candidates(name)
+        if any(p.endswith(".h") and self._has(p, macro) for p in paths):
+            self._macros.add(name)
+        return [p for p in paths if self._has(p, declarator)]
+
+    def is_macro(self, name: str) -> bool:
+        """Whether a header among the files searched for ``name``'s definitions defines
+        it as a function-like macro (known after ``definitions(name)``)."""
+        return name in self._macros
 
     def _has(self, path: str, pattern: re.Pattern[str]) -> bool:
         text = self._read(path)
@@ -235,21 +263,33 @@ class FunctionIndex:
 
     def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
         """Definitions of ``name``: .c files first, then ``static inline`` in headers."""
+        found = self._parsed_definitions(name, self._definition_candidates(name))
+        return _ranked(found)
+
+    def complete_definitions(
+        self, name: str, whole_tree: bool = False
+    ) -> list[tuple[str, FunctionDef]]:
+        """``definitions``, searching the whole tree when the common directories hold
+        declarations only (include/linux/usb.h declares usb_kill_urb(),
+        drivers/usb/core/urb.c defines it), or with ``whole_tree``."""
+        candidates = self._definition_candidates(name)
+        found = self._parsed_definitions(name, candidates)
+        if candidates and (whole_tree or not any(fn.body is not None for _p, fn in found)):
+            wider = [
+                p for p in self._definition_candidates(name, whole_tree=True) if p not in candidates
+            ]
+            found += self._parsed_definitions(name, wider)
+        return _ranked(found)
+
+    def _parsed_definitions(self, name: str, paths: list[str]) -> list[tuple[str, FunctionDef]]:
         found: list[tuple[str, FunctionDef]] = []
-        for path in self._definition_candidates(name):
+        for path in paths:
             source = self.source(path)
             if source is None:
                 continue
             for fn in source.functions:
                 if fn.name == name:
                     found.append((path, fn))
-
-        def rank(item: tuple[str, FunctionDef]) -> tuple[int, int, str]:
-            path, fn = item
-            header = path.endswith(".h")
-            return (int(header), int(header and not (fn.is_static and fn.is_inline)), path)
-
-        found.sort(key=rank)
         return found
 
     def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:

@@ -1,0 +1,300 @@
+"""May-sleep of other files' functions for a patch check, found through the function
+index when a finding needs the answer.
+
+A whole-tree scan exports every function's may-sleep facts into a ``SummaryTable``.
+A patch check has no such pass: it asks the same questions (``Deferred``: "does one
+of these functions of other files sleep?") and answers them here, with a table that
+fills its rows on demand: a callee's definitions are found by the index
+(``FunctionIndex.complete_definitions``), parsed, and exported exactly as a scan
+exports them (``export_of``), then the table's own rule decides (every definition
+that is not a configuration's stub sleeps, chains of at most ``MAX_TREE_CHAIN``
+calls, ``MAX_TREE_DEPTH`` files deep).
+
+Cost is kept small three ways:
+
+* only calls made where sleeping is forbidden ask (a finding waits on the answer);
+* rows are cached per tree in patchlint's cache folder (``callees``), keyed by the
+  tree's identity and by the analysis code and data, so later checks read them; the
+  rows of a name one of the patch's files mentions are computed afresh;
+* each question visits at most ``MAX_NAMES`` functions (cached ones included, so the
+  answer is the same cold or warm): beyond that the answer is "unknown", never a
+  finding.
+
+A scan's table of the tree, when there is one, gives the rows of the files it saw
+unchanged since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol, TypeGuard
+
+from patchlint.analysis.alternatives import config_alternative
+from patchlint.analysis.external import (
+    Row,
+    SummaryTable,
+    as_row,
+    defer_tree_questions,
+    export_of,
+)
+from patchlint.analysis.facts import FileFacts, TreeIndex
+from patchlint.analysis.hostcode import not_kernel_code
+from patchlint.cachedir import cache_path
+from patchlint.source import FunctionDef, SourceFile
+from patchlint.treecache import tree_identity
+
+MAX_NAMES = 24  # functions one question may visit
+ROWS_FORMAT = 1
+_FILES_KEPT = 32  # parsed definition files kept per table
+
+
+class CompleteIndex(Protocol):
+    root: Path
+
+    def complete_definitions(
+        self, name: str, whole_tree: bool = False
+    ) -> list[tuple[str, FunctionDef]]: ...
+
+    def is_macro(self, name: str) -> bool: ...
+
+    def source(self, path: str) -> SourceFile | None: ...
+
+
+class IndexTable(SummaryTable):
+    """A SummaryTable whose rows come from the function index, name by name."""
+
+    def __init__(self, index: TreeIndex, scan: SummaryTable | None = None) -> None:
+        super().__init__()
+        base: object = getattr(index, "base", index)
+        overlay = getattr(index, "overlay", None)
+        self.index = index
+        self.base: CompleteIndex | None = base if _complete(base) else None
+        self.overlay: dict[str, str | None] = dict(overlay) if isinstance(overlay, dict) else {}
+        self.scan = scan
+        self._macro_names: set[str] = set()
+        self._facts: OrderedDict[str, FileFacts] = OrderedDict()
+        self._visits = 0
+        self._exhausted = False
+        self._asking = False
+
+    # ---- one question at a time, with its budget ----
+    def sleeps_guarded(self, name: str, depth: int = 0) -> tuple[tuple[str, ...], bool] | None:
+        if self._asking:
+            return super().sleeps_guarded(name, depth)
+        self._begin()
+        try:
+            answer = super().sleeps_guarded(name, depth)
+        finally:
+            self._asking = False
+        return None if self._exhausted else answer
+
+    def allocates_with(self, name: str, positions: tuple[int, ...], depth: int = 0) -> bool:
+        if self._asking:
+            return super().allocates_with(name, positions, depth)
+        self._begin()
+        try:
+            answer = super().allocates_with(name, positions, depth)
+        finally:
+            self._asking = False
+        # Out of budget: unknown, which is not "it allocates".
+        return answer and not self._exhausted
+
+    def _begin(self) -> None:
+        """A new question: its own budget, and no answer remembered from another one
+        (each is decided from the rows alone, whatever was asked before)."""
+        self._memo.clear()
+        self._visits, self._exhausted, self._asking = 0, False, True
+
+    # ---- rows ----
+    def definitions_of(self, name: str) -> list[Row]:
+        rows = self.rows.get(name)
+        if rows is not None:
+            if self._asking:
+                self._visits += 1
+            return rows
+        if self._asking:
+            if self._visits >= MAX_NAMES:
+                self._exhausted = True
+                return []
+            self._visits += 1
+        rows, macro = self._lookup(name)
+        self.rows[name] = rows
+        if macro:
+            self._macro_names.add(name)
+        return rows
+
+    def is_macro(self, name: str) -> bool:
+        return name in self._macro_names
+
+    def _lookup(self, name: str) -> tuple[list[Row], bool]:
+        if self.base is None:
+            return [], False
+        touched = self._touched(name)
+        if not touched:
+            scanned = self._from_scan(name)
+            if scanned is not None:
+                return scanned
+            cached = _read(self.base.root, name)
+            if cached is not None:
+                return cached
+        rows: list[Row] = []
+        for path, fn in self._definitions(name, touched):
+            if fn.body is None or (fn.is_static and not path.endswith(".h")):
+                continue  # a static function of another .c file is not what we call
+            facts = self._file_facts(path)
+            if facts is None or not_kernel_code(facts):
+                continue
+            rows.append(as_row(export_of(facts, fn)))
+        found = (rows, self.base.is_macro(name))
+        if not touched:
+            _write(self.base.root, name, found)
+        return found
+
+    def _touched(self, name: str) -> list[str]:
+        """The patched files that mention ``name`` (their definitions are new)."""
+        mention = re.compile(rf"\b{re.escape(name)}\b")
+        return sorted(
+            path
+            for path, text in self.overlay.items()
+            if path.endswith((".c", ".h")) and (text is None or mention.search(text))
+        )
+
+    def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]]:
+        assert self.base is not None
+        found = self.base.complete_definitions(name)
+        if found and all(_alternative(self.base, path, fn) for path, fn in found):
+            # Each one a configuration's choice (a stub): the definition the other
+            # configuration builds is elsewhere (drivers/base/power/wakeup.c).
+            found = self.base.complete_definitions(name, whole_tree=True)
+        found = [(p, fn) for p, fn in found if p not in self.overlay]
+        for path in touched:
+            source = self.index.source(path)
+            if source is not None:
+                found.extend((path, fn) for fn in source.functions if fn.name == name)
+        return found
+
+    def _from_scan(self, name: str) -> tuple[list[Row], bool] | None:
+        """The scan table's rows, if every file they come from is unchanged since."""
+        if self.scan is None or self.base is None:
+            return None
+        rows = self.scan.rows.get(name, [])
+        for row in rows:
+            stamp = self.scan.stamps.get(row[0])
+            try:
+                info = (self.base.root / row[0]).stat()
+            except OSError:
+                return None
+            if stamp is None or stamp != (int(info.st_mtime), info.st_size):
+                return None
+        return list(rows), name in self.scan.macros
+
+    def _file_facts(self, path: str) -> FileFacts | None:
+        found = self._facts.get(path)
+        if found is not None:
+            self._facts.move_to_end(path)
+            return found
+        source = self.index.source(path)
+        if source is None:
+            return None
+        found = FileFacts(source, path, self.index)
+        defer_tree_questions(found)  # its own callees elsewhere are rows of their own
+        self._facts[path] = found
+        while len(self._facts) > _FILES_KEPT:
+            self._facts.popitem(last=False)
+        return found
+
+
+def _alternative(index: CompleteIndex, path: str, fn: FunctionDef) -> bool:
+    source = index.source(path)
+    return source is not None and config_alternative(source.text, fn.name, fn.start_line)
+
+
+def _complete(index: object) -> TypeGuard[CompleteIndex]:
+    return all(
+        callable(getattr(index, name, None))
+        for name in ("complete_definitions", "is_macro", "source")
+    ) and isinstance(getattr(index, "root", None), Path)
+
+
+_TABLES: weakref.WeakKeyDictionary[object, IndexTable] = weakref.WeakKeyDictionary()
+
+
+def index_table(index: TreeIndex, scan: SummaryTable | None) -> IndexTable:
+    """The on-demand table of this index (one per index: a patch's pre and post views
+    each have theirs, and the tree's own index serves every patch of the run)."""
+    found = _TABLES.get(index)
+    if found is None or found.scan is not scan:
+        found = IndexTable(index, scan)
+        _TABLES[index] = found
+    return found
+
+
+# ---- the cache folder ----
+_VERSION: list[str] = []
+
+
+def _version() -> str:
+    """The analysis code and data the rows were computed with."""
+    if not _VERSION:
+        from patchlint.knowledge import data_dir, extensions
+
+        digest = hashlib.blake2b(digest_size=10)
+        package = Path(__file__).resolve().parent.parent
+        files = sorted((package / "analysis").glob("*.py")) + sorted(
+            (package / "source").glob("*.py")
+        )
+        for path in files + sorted(data_dir().rglob("*.toml")):
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                continue
+        digest.update(repr(sorted(extensions().items(), key=str)).encode())
+        _VERSION.append(f"{ROWS_FORMAT}-{digest.hexdigest()}")
+    return _VERSION[0]
+
+
+_IDENTITY: dict[Path, str] = {}
+
+
+def _cache_file(root: Path, name: str) -> Path | None:
+    identity = _IDENTITY.get(root)
+    if identity is None:
+        identity = _IDENTITY[root] = hashlib.blake2b(
+            "\0".join([*tree_identity(root), _version()]).encode(), digest_size=10
+        ).hexdigest()
+    return cache_path("callees", identity, f"{name}.pickle")
+
+
+def _read(root: Path, name: str) -> tuple[list[Row], bool] | None:
+    path = _cache_file(root, name)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], list):
+        rows: list[Row] = data[0]
+        return rows, bool(data[1])
+    return None
+
+
+def _write(root: Path, name: str, found: tuple[list[Row], bool]) -> None:
+    path = _cache_file(root, name)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(found, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs speed
