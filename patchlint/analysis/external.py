@@ -220,6 +220,10 @@ class SummaryTable:
     def is_macro(self, name: str) -> bool:
         return name in self.macros
 
+    def lock_summary_of(self, name: str) -> LockSummary | None:
+        """What calling NAME does to locks (a scan's table keeps may-sleep only)."""
+        return None
+
     def definition_paths(self, name: str) -> list[str]:
         return [row[0] for row in self.rows.get(name, [])]
 
@@ -313,7 +317,7 @@ class IndexSummaries:
         self.scan = scan
 
     def lock_summary(self, name: str) -> LockSummary | None:
-        return None
+        return self.table.lock_summary_of(name)
 
     def sleep_summary(self, name: str) -> SleepSummary | Deferred | None:
         found = self.scan.sleep_summary(name) if self.scan is not None else None

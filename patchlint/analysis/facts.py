@@ -235,22 +235,74 @@ class FileFacts:
     def opaque_macros(self) -> frozenset[str]:
         """Macros of this file whose expansion calls something that may take or drop a
         lock (a lock function, or a function the analysis does not know): a call to one
-        has unknown lock effects."""
+        has unknown lock effects. Other macros of the file are expanded (the file's
+        `uidhashentry()` calls its `__uidhashfn()`, arithmetic only)."""
         cached = self.memo.get("opaque-macros")
         if isinstance(cached, frozenset):
             return cached
-        kb = self.kb
-        found: set[str] = set()
+        found = frozenset(name for name in self._macro_bodies() if self._expansion(name) is None)
+        self.memo["opaque-macros"] = found
+        return found
+
+    def opaque_macro(self, name: str) -> bool:
+        """Whether a call to the macro ``name`` has unknown lock effects, once the
+        functions its expansion calls are looked up in the tree (a patch check: other
+        files' functions whose every definition leaves locks alone, like a header's
+        `__kuid_val()`). What cannot be found stays unknown."""
+        if name not in self.opaque_macros():
+            return False
+        key = f"opaque-macro:{name}"
+        cached = self.memo.get(key)
+        if isinstance(cached, bool):
+            return cached
+        self.memo[key] = True  # a macro reached again while deciding stays opaque
+        called = self._expansion(name, strict=False)
+        found = called is None or not all(self._leaves_locks(callee) for callee in called)
+        self.memo[key] = found
+        return found
+
+    def _macro_bodies(self) -> dict[str, str]:
+        cached = self.memo.get("macro-bodies")
+        if isinstance(cached, dict):
+            return cached
+        bodies: dict[str, str] = {}
         for name, body in _MACRO_BODY.findall(self.source.text):
-            for called in _CALLED_NAME.findall(body):
-                if called == name or called in ("sizeof", "typeof", "__typeof__"):
+            bodies[name] = bodies.get(name, "") + "\n" + body  # every #ifdef arm
+        self.memo["macro-bodies"] = bodies
+        return bodies
+
+    def _expansion(self, name: str, strict: bool = True) -> frozenset[str] | None:
+        """The functions the macro's expansion calls that the analysis does not know
+        (through the file's other macros): None if it calls a lock function, or (with
+        ``strict``) anything unknown."""
+        kb = self.kb
+        bodies = self._macro_bodies()
+        unknown: set[str] = set()
+        seen = {name}
+        pending = [name]
+        while pending:
+            for called in _CALLED_NAME.findall(bodies[pending.pop()]):
+                if called in seen or called in ("sizeof", "typeof", "__typeof__"):
                     continue
-                if called in kb.ops or not (kb.neutral(called) or called in kb.noreturn):
-                    found.add(name)
-                    break
-        result = frozenset(found)
-        self.memo["opaque-macros"] = result
-        return result
+                seen.add(called)
+                if called in kb.ops:
+                    return None
+                if called in bodies:
+                    pending.append(called)
+                elif not (kb.neutral(called) or called in kb.noreturn):
+                    if strict:
+                        return None
+                    unknown.add(called)
+        return frozenset(unknown)
+
+    def _leaves_locks(self, name: str) -> bool:
+        """Whether calling ``name`` takes or drops no lock, by its summary."""
+        from patchlint.analysis.external import tree_lock_summary
+        from patchlint.analysis.summaries import lock_summary
+
+        own = self.source.function(name)
+        summary = lock_summary(self, own) if own is not None else tree_lock_summary(self, name)
+        return summary is not None and not summary.effects and summary.returns
 
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""

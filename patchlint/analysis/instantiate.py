@@ -3,9 +3,9 @@ arguments in the argument slots (same-file callees first, then the tree's table)
 
 from __future__ import annotations
 
-from patchlint.analysis.calls import Call
+from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import FileFacts
-from patchlint.analysis.identity import fill
+from patchlint.analysis.identity import canonical, fill, roots
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.state import Effect
 from patchlint.analysis.summaries import LockSummary, lock_summary
@@ -67,7 +67,31 @@ def callee_effects(
     if callee is not None:
         summary = lock_summary(ff, callee)
         return instantiate(summary, call, context, call.name) if summary is not None else None
+    if not _passes_a_lock_owner(ff, caller, call):
+        # What another file's function does to locks matters most when it is handed
+        # a lock or its owner (it may drop it); other calls stay unknown, which spares
+        # a patch check looking up every callee.
+        return None
     from patchlint.analysis.external import tree_lock_summary
 
     summary = tree_lock_summary(ff, call.name)
     return instantiate(summary, call, context, call.name) if summary is not None else None
+
+
+def _passes_a_lock_owner(ff: FileFacts, caller: FunctionDef, call: Call) -> bool:
+    """Whether an argument of ``call`` is computed from a variable that names a lock
+    ``caller`` takes or drops (`br` of `spin_lock_bh(&br->hash_lock)`)."""
+    key = f"lock-roots:{caller.start_byte}"
+    found = ff.memo.get(key)
+    if not isinstance(found, frozenset):
+        kb = ff.kb
+        names: set[str] = set()
+        for name, node in ff.calls_in_function(caller):
+            for op in kb.ops.get(name, ()):
+                if isinstance(op.lock, int):
+                    args = call_args(node)
+                    if op.lock < len(args):
+                        names |= roots(canonical(args[op.lock]))
+        found = frozenset(names)
+        ff.memo[key] = found
+    return any(roots(canonical(arg)) & found for arg in call.args)

@@ -45,10 +45,12 @@ from patchlint.analysis.external import (
 )
 from patchlint.analysis.facts import FileFacts, TreeIndex
 from patchlint.analysis.hostcode import not_kernel_code
+from patchlint.analysis.summaries import LockSummary, lock_summary
 from patchlint.cachedir import cache_path
 from patchlint.source import FunctionDef, SourceFile
 from patchlint.treecache import tree_identity
 
+_UNKNOWN = "unknown"  # cached: no summary every definition agrees on
 MAX_NAMES = 24  # functions one question may visit
 ROWS_FORMAT = 1
 _FILES_KEPT = 32  # parsed definition files kept per table
@@ -78,6 +80,7 @@ class IndexTable(SummaryTable):
         self.overlay: dict[str, str | None] = dict(overlay) if isinstance(overlay, dict) else {}
         self.scan = scan
         self._macro_names: set[str] = set()
+        self._locks: dict[str, LockSummary | None] = {}
         self._facts: OrderedDict[str, FileFacts] = OrderedDict()
         self._visits = 0
         self._exhausted = False
@@ -132,6 +135,41 @@ class IndexTable(SummaryTable):
     def is_macro(self, name: str) -> bool:
         return name in self._macro_names
 
+    def lock_summary_of(self, name: str) -> LockSummary | None:
+        """The lock summary every definition of NAME agrees on (computed in its own
+        file, as for a callee of the same file), else None (unknown)."""
+        if name in self._locks:
+            return self._locks[name]
+        found: LockSummary | None = None
+        touched = self._touched(name)
+        cached = None if touched or self.base is None else _read(self.base.root, f"lock:{name}")
+        if isinstance(cached, LockSummary) or cached == _UNKNOWN:
+            found = cached if isinstance(cached, LockSummary) else None
+        elif self.base is not None:
+            found = self._lock_summary(name, touched)
+            if not touched:
+                _write(self.base.root, f"lock:{name}", found if found is not None else _UNKNOWN)
+        self._locks[name] = found
+        return found
+
+    def _lock_summary(self, name: str, touched: list[str]) -> LockSummary | None:
+        assert self.base is not None
+        summaries: list[LockSummary] = []
+        for path, fn in self._definitions(name, touched):
+            if fn.body is None or (fn.is_static and not path.endswith(".h")):
+                continue
+            facts = self._file_facts(path)
+            if facts is None or not_kernel_code(facts):
+                return None
+            summary = lock_summary(facts, fn)
+            if summary is None:
+                return None
+            summaries.append(summary)
+        if not summaries or self.base.is_macro(name):
+            return None
+        first = summaries[0]
+        return first if all(other == first for other in summaries[1:]) else None
+
     def _lookup(self, name: str) -> tuple[list[Row], bool]:
         if self.base is None:
             return [], False
@@ -140,7 +178,7 @@ class IndexTable(SummaryTable):
             scanned = self._from_scan(name)
             if scanned is not None:
                 return scanned
-            cached = _read(self.base.root, name)
+            cached = _read_rows(self.base.root, name)
             if cached is not None:
                 return cached
         rows: list[Row] = []
@@ -168,9 +206,10 @@ class IndexTable(SummaryTable):
     def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]]:
         assert self.base is not None
         found = self.base.complete_definitions(name)
-        if found and all(_alternative(self.base, path, fn) for path, fn in found):
-            # Each one a configuration's choice (a stub): the definition the other
-            # configuration builds is elsewhere (drivers/base/power/wakeup.c).
+        if len(found) == 1 and _alternative(self.base, *found[0]):
+            # One configuration's stub, whose other arm only declares it: the
+            # definition that configuration builds is elsewhere
+            # (drivers/base/power/wakeup.c).
             found = self.base.complete_definitions(name, whole_tree=True)
         found = [(p, fn) for p, fn in found if p not in self.overlay]
         for path in touched:
@@ -271,22 +310,27 @@ def _cache_file(root: Path, name: str) -> Path | None:
     return cache_path("callees", identity, f"{name}.pickle")
 
 
-def _read(root: Path, name: str) -> tuple[list[Row], bool] | None:
-    path = _cache_file(root, name)
-    if path is None:
-        return None
-    try:
-        with path.open("rb") as handle:
-            data = pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
-        return None
+def _read_rows(root: Path, name: str) -> tuple[list[Row], bool] | None:
+    data = _read(root, name)
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], list):
         rows: list[Row] = data[0]
         return rows, bool(data[1])
     return None
 
 
-def _write(root: Path, name: str, found: tuple[list[Row], bool]) -> None:
+def _read(root: Path, name: str) -> object:
+    path = _cache_file(root, name)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            data: object = pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    return data
+
+
+def _write(root: Path, name: str, found: object) -> None:
     path = _cache_file(root, name)
     if path is None:
         return

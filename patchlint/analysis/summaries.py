@@ -348,7 +348,9 @@ def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
     declared = declared_summary(ff, fn)
     computed: LockSummary | None = EMPTY
     opaque = ff.opaque_macros()
-    if opaque and any(callee in opaque for callee, _node in ff.calls_in_function(fn)):
+    if opaque and any(
+        callee in opaque and ff.opaque_macro(callee) for callee, _node in ff.calls_in_function(fn)
+    ):
         computed = None  # a macro of this file may take or drop locks we do not see
     elif relevant(ff, fn):
         facts = ff.facts(fn)
