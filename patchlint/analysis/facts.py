@@ -47,6 +47,10 @@ _MACRO_BODY = re.compile(
     r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\([^)]*\)((?:[^\n]*\\\n)*[^\n]*)", re.M
 )
 _CALLED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+# Words a macro body writes before "(" that call nothing (`do { } while (0)`).
+_NOT_CALLS = frozenset(
+    {"sizeof", "typeof", "__typeof__", "if", "while", "for", "switch", "return", "do"}
+)
 
 
 class TreeIndex(Protocol):
@@ -282,7 +286,7 @@ class FileFacts:
         pending = [name]
         while pending:
             for called in _CALLED_NAME.findall(bodies[pending.pop()]):
-                if called in seen or called in ("sizeof", "typeof", "__typeof__"):
+                if called in seen or called in _NOT_CALLS:
                     continue
                 seen.add(called)
                 if called in kb.ops:

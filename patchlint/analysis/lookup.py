@@ -52,6 +52,7 @@ from patchlint.treecache import tree_identity
 
 _UNKNOWN = "unknown"  # cached: no summary every definition agrees on
 MAX_NAMES = 24  # functions one question may visit
+MAX_FILES = 12  # files parsed to find one function's definitions
 ROWS_FORMAT = 1
 _FILES_KEPT = 32  # parsed definition files kept per table
 
@@ -60,8 +61,8 @@ class CompleteIndex(Protocol):
     root: Path
 
     def complete_definitions(
-        self, name: str, whole_tree: bool = False
-    ) -> list[tuple[str, FunctionDef]]: ...
+        self, name: str, whole_tree: bool = False, max_files: int | None = None
+    ) -> list[tuple[str, FunctionDef]] | None: ...
 
     def is_macro(self, name: str) -> bool: ...
 
@@ -81,6 +82,7 @@ class IndexTable(SummaryTable):
         self.scan = scan
         self._macro_names: set[str] = set()
         self._locks: dict[str, LockSummary | None] = {}
+        self._unknown: set[str] = set()
         self._facts: OrderedDict[str, FileFacts] = OrderedDict()
         self._visits = 0
         self._exhausted = False
@@ -116,21 +118,23 @@ class IndexTable(SummaryTable):
 
     # ---- rows ----
     def definitions_of(self, name: str) -> list[Row]:
-        rows = self.rows.get(name)
-        if rows is not None:
-            if self._asking:
-                self._visits += 1
-            return rows
-        if self._asking:
-            if self._visits >= MAX_NAMES:
+        if name not in self.rows and name not in self._unknown:
+            if self._asking and self._visits >= MAX_NAMES:
                 self._exhausted = True
                 return []
+            found = self._lookup(name)
+            if found is None:
+                self._unknown.add(name)
+            else:
+                self.rows[name] = found[0]
+                if found[1]:
+                    self._macro_names.add(name)
+        if self._asking:
             self._visits += 1
-        rows, macro = self._lookup(name)
-        self.rows[name] = rows
-        if macro:
-            self._macro_names.add(name)
-        return rows
+        if name in self._unknown:
+            self._exhausted = True  # too many files to search: the answer is unknown
+            return []
+        return self.rows[name]
 
     def is_macro(self, name: str) -> bool:
         return name in self._macro_names
@@ -155,7 +159,10 @@ class IndexTable(SummaryTable):
     def _lock_summary(self, name: str, touched: list[str]) -> LockSummary | None:
         assert self.base is not None
         summaries: list[LockSummary] = []
-        for path, fn in self._definitions(name, touched):
+        definitions = self._definitions(name, touched)
+        if definitions is None:
+            return None
+        for path, fn in definitions:
             if fn.body is None or (fn.is_static and not path.endswith(".h")):
                 continue
             facts = self._file_facts(path)
@@ -170,7 +177,8 @@ class IndexTable(SummaryTable):
         first = summaries[0]
         return first if all(other == first for other in summaries[1:]) else None
 
-    def _lookup(self, name: str) -> tuple[list[Row], bool]:
+    def _lookup(self, name: str) -> tuple[list[Row], bool] | None:
+        """NAME's rows and whether a header defines it as a macro; None: unknown."""
         if self.base is None:
             return [], False
         touched = self._touched(name)
@@ -178,11 +186,19 @@ class IndexTable(SummaryTable):
             scanned = self._from_scan(name)
             if scanned is not None:
                 return scanned
-            cached = _read_rows(self.base.root, name)
-            if cached is not None:
-                return cached
+            cached = _read(self.base.root, name)
+            if cached == _UNKNOWN:
+                return None
+            kept = _as_rows(cached)
+            if kept is not None:
+                return kept
+        definitions = self._definitions(name, touched)
+        if definitions is None:
+            if not touched:
+                _write(self.base.root, name, _UNKNOWN)
+            return None
         rows: list[Row] = []
-        for path, fn in self._definitions(name, touched):
+        for path, fn in definitions:
             if fn.body is None or (fn.is_static and not path.endswith(".h")):
                 continue  # a static function of another .c file is not what we call
             facts = self._file_facts(path)
@@ -203,14 +219,18 @@ class IndexTable(SummaryTable):
             if path.endswith((".c", ".h")) and (text is None or mention.search(text))
         )
 
-    def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]]:
+    def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]] | None:
+        """NAME's definitions, with the patched files' own; None: too many files to
+        parse for one name (it stays unknown)."""
         assert self.base is not None
-        found = self.base.complete_definitions(name)
-        if len(found) == 1 and _alternative(self.base, *found[0]):
+        found = self.base.complete_definitions(name, max_files=MAX_FILES)
+        if found is not None and len(found) == 1 and _alternative(self.base, *found[0]):
             # One configuration's stub, whose other arm only declares it: the
             # definition that configuration builds is elsewhere
             # (drivers/base/power/wakeup.c).
-            found = self.base.complete_definitions(name, whole_tree=True)
+            found = self.base.complete_definitions(name, whole_tree=True, max_files=MAX_FILES)
+        if found is None:
+            return None
         found = [(p, fn) for p, fn in found if p not in self.overlay]
         for path in touched:
             source = self.index.source(path)
@@ -310,8 +330,7 @@ def _cache_file(root: Path, name: str) -> Path | None:
     return cache_path("callees", identity, f"{name}.pickle")
 
 
-def _read_rows(root: Path, name: str) -> tuple[list[Row], bool] | None:
-    data = _read(root, name)
+def _as_rows(data: object) -> tuple[list[Row], bool] | None:
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], list):
         rows: list[Row] = data[0]
         return rows, bool(data[1])

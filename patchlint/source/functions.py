@@ -224,6 +224,10 @@ class FunctionIndex:
         if cached is not None:
             return cached
         declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}]*\W)?{re.escape(name)}\s*\(", re.M)
+        if whole_tree:
+            # One line only: the prefix may not run across lines into a call (a
+            # driver's hundred files of `mt76_wr(` calls are not its definitions).
+            declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}\n]*\W)?{re.escape(name)}\s*\(", re.M)
         function_macro = re.compile(rf"^\s*#\s*define\s+{re.escape(name)}\(", re.M)
         overlay = [p for p in self._overlay_paths() if self._has(p, declarator)]
         found: list[str] = []
@@ -267,17 +271,22 @@ class FunctionIndex:
         return _ranked(found)
 
     def complete_definitions(
-        self, name: str, whole_tree: bool = False
-    ) -> list[tuple[str, FunctionDef]]:
+        self, name: str, whole_tree: bool = False, max_files: int | None = None
+    ) -> list[tuple[str, FunctionDef]] | None:
         """``definitions``, searching the whole tree when the common directories hold
         declarations only (include/linux/usb.h declares usb_kill_urb(),
-        drivers/usb/core/urb.c defines it), or with ``whole_tree``."""
+        drivers/usb/core/urb.c defines it), or with ``whole_tree``. None when more
+        than ``max_files`` files would have to be parsed."""
         candidates = self._definition_candidates(name)
+        if max_files is not None and len(candidates) > max_files:
+            return None
         found = self._parsed_definitions(name, candidates)
         if candidates and (whole_tree or not any(fn.body is not None for _p, fn in found)):
             wider = [
                 p for p in self._definition_candidates(name, whole_tree=True) if p not in candidates
             ]
+            if max_files is not None and len(candidates) + len(wider) > max_files:
+                return None
             found += self._parsed_definitions(name, wider)
         return _ranked(found)
 
