@@ -54,7 +54,7 @@ _UNKNOWN = "unknown"  # cached: no summary every definition agrees on
 MAX_NAMES = 24  # functions one question may visit
 MAX_FILES = 12  # files parsed to find one function's definitions
 ROWS_FORMAT = 1
-_FILES_KEPT = 32  # parsed definition files kept per table
+_FILES_KEPT = 8  # parsed definition files kept per table
 
 
 class CompleteIndex(Protocol):
