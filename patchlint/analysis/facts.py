@@ -42,15 +42,6 @@ _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _query_cache: dict[int, Query] = {}
 _STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
 _MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
-# A macro definition with its continued lines: name, body.
-_MACRO_BODY = re.compile(
-    r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\([^)]*\)((?:[^\n]*\\\n)*[^\n]*)", re.M
-)
-_CALLED_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
-# Words a macro body writes before "(" that call nothing (`do { } while (0)`).
-_NOT_CALLS = frozenset(
-    {"sizeof", "typeof", "__typeof__", "if", "while", "for", "switch", "return", "do"}
-)
 
 
 class TreeIndex(Protocol):
@@ -238,75 +229,17 @@ class FileFacts:
 
     def opaque_macros(self) -> frozenset[str]:
         """Macros of this file whose expansion calls something that may take or drop a
-        lock (a lock function, or a function the analysis does not know): a call to one
-        has unknown lock effects. Other macros of the file are expanded (the file's
-        `uidhashentry()` calls its `__uidhashfn()`, arithmetic only)."""
-        cached = self.memo.get("opaque-macros")
-        if isinstance(cached, frozenset):
-            return cached
-        found = frozenset(name for name in self._macro_bodies() if self._expansion(name) is None)
-        self.memo["opaque-macros"] = found
-        return found
+        lock (patchlint.analysis.macros): a call to one has unknown lock effects."""
+        from patchlint.analysis.macros import opaque_macros
+
+        return opaque_macros(self)
 
     def opaque_macro(self, name: str) -> bool:
-        """Whether a call to the macro ``name`` has unknown lock effects, once the
-        functions its expansion calls are looked up in the tree (a patch check: other
-        files' functions whose every definition leaves locks alone, like a header's
-        `__kuid_val()`). What cannot be found stays unknown."""
-        if name not in self.opaque_macros():
-            return False
-        key = f"opaque-macro:{name}"
-        cached = self.memo.get(key)
-        if isinstance(cached, bool):
-            return cached
-        self.memo[key] = True  # a macro reached again while deciding stays opaque
-        called = self._expansion(name, strict=False)
-        found = called is None or not all(self._leaves_locks(callee) for callee in called)
-        self.memo[key] = found
-        return found
+        """Whether a call to the macro ``name`` has unknown lock effects, once the tree
+        is asked about what its expansion calls (patchlint.analysis.macros)."""
+        from patchlint.analysis.macros import opaque_macro
 
-    def _macro_bodies(self) -> dict[str, str]:
-        cached = self.memo.get("macro-bodies")
-        if isinstance(cached, dict):
-            return cached
-        bodies: dict[str, str] = {}
-        for name, body in _MACRO_BODY.findall(self.source.text):
-            bodies[name] = bodies.get(name, "") + "\n" + body  # every #ifdef arm
-        self.memo["macro-bodies"] = bodies
-        return bodies
-
-    def _expansion(self, name: str, strict: bool = True) -> frozenset[str] | None:
-        """The functions the macro's expansion calls that the analysis does not know
-        (through the file's other macros): None if it calls a lock function, or (with
-        ``strict``) anything unknown."""
-        kb = self.kb
-        bodies = self._macro_bodies()
-        unknown: set[str] = set()
-        seen = {name}
-        pending = [name]
-        while pending:
-            for called in _CALLED_NAME.findall(bodies[pending.pop()]):
-                if called in seen or called in _NOT_CALLS:
-                    continue
-                seen.add(called)
-                if called in kb.ops:
-                    return None
-                if called in bodies:
-                    pending.append(called)
-                elif not (kb.neutral(called) or called in kb.noreturn):
-                    if strict:
-                        return None
-                    unknown.add(called)
-        return frozenset(unknown)
-
-    def _leaves_locks(self, name: str) -> bool:
-        """Whether calling ``name`` takes or drops no lock, by its summary."""
-        from patchlint.analysis.external import tree_lock_summary
-        from patchlint.analysis.summaries import lock_summary
-
-        own = self.source.function(name)
-        summary = lock_summary(self, own) if own is not None else tree_lock_summary(self, name)
-        return summary is not None and not summary.effects and summary.returns
+        return opaque_macro(self, name)
 
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""
