@@ -20,14 +20,19 @@ timer (SIGVTALRM), so the limit is CPU seconds of the process, not wall clock, a
 loaded machine does not make more files time out. A file that times out for a script
 is "not compared" for that script: listed with the count, and patchlint's findings in
 it are left out of that script's both / only-patchlint counts (listed as not compared).
+The other spatch options are the scripts' own (`// Options: --no-includes
+--include-headers`, as coccicheck passes them) with `--jobs N --chunksize 1`;
 `--max-width` is not used: it only sets the column limit of generated code, and report
 mode generates none.
 
 The documented run (docs/triage/linux-6.12-locks.md, "Side by side with the kernel's
 Coccinelle lock scripts") is the default directory list, under `nice -n 10`:
 
-  nice -n 10 python bench/locks_vs_spatch.py TREE --jobs 2 --timeout 60 \
+  nice -n 10 python bench/locks_vs_spatch.py TREE --jobs 2 --timeout 30 \
       --scan-json SCAN.json --json OUT.json
+
+It may be run in parts (`--dirs ... --skip-scan --json PART.json` each), then matched
+once: `--spatch-json PART1.json --spatch-json PART2.json --scan-json SCAN.json`.
 
 Usage: python bench/locks_vs_spatch.py [TREE] [--dirs d1,d2] [--jobs N] [--timeout SEC]
        [--json OUT] [--skip-spatch] [--skip-scan] [--scan-json SCAN.json]
@@ -351,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout",
         type=int,
-        default=60,
+        default=30,
         help="spatch's limit per file, CPU seconds (0: none)",
     )
     parser.add_argument("--json", type=Path)
