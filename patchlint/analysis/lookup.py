@@ -83,6 +83,7 @@ class IndexTable(SummaryTable):
         self._macro_names: set[str] = set()
         self._locks: dict[str, LockSummary | None] = {}
         self._unknown: set[str] = set()
+        self._changed = False  # the last search found a definition the patch changes
         self._facts: OrderedDict[str, FileFacts] = OrderedDict()
         self._visits = 0
         self._exhausted = False
@@ -151,7 +152,7 @@ class IndexTable(SummaryTable):
             found = cached if isinstance(cached, LockSummary) else None
         elif self.base is not None:
             found = self._lock_summary(name, touched)
-            if not touched:
+            if not touched and not self._changed:
                 _write(self.base.root, f"lock:{name}", found if found is not None else _UNKNOWN)
         self._locks[name] = found
         return found
@@ -184,13 +185,13 @@ class IndexTable(SummaryTable):
         touched = self._touched(name)
         if not touched:
             scanned = self._from_scan(name)
-            if scanned is not None:
+            if scanned is not None and not self._stale(scanned[0]):
                 return scanned
             cached = _read(self.base.root, name)
             if cached == _UNKNOWN:
                 return None
             kept = _as_rows(cached)
-            if kept is not None:
+            if kept is not None and not self._stale(kept[0]):
                 return kept
         definitions = self._definitions(name, touched)
         if definitions is None:
@@ -206,23 +207,29 @@ class IndexTable(SummaryTable):
                 continue
             rows.append(as_row(export_of(facts, fn)))
         found = (rows, self.base.is_macro(name))
-        if not touched:
+        if not touched and not self._changed:
             _write(self.base.root, name, found)
         return found
 
+    def _stale(self, rows: list[Row]) -> bool:
+        """Rows of a file the patch changes (or deletes) are not the patched tree's."""
+        return any(row[0] in self.overlay for row in rows)
+
     def _touched(self, name: str) -> list[str]:
-        """The patched files that mention ``name`` (their definitions are new)."""
-        mention = re.compile(rf"\b{re.escape(name)}\b")
+        """The patched files that define ``name`` (their definitions are new). A file
+        that only calls it (the caller's own, always) changes nothing here."""
+        declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}\n]*\W)?{re.escape(name)}\s*\(", re.M)
         return sorted(
             path
             for path, text in self.overlay.items()
-            if path.endswith((".c", ".h")) and (text is None or mention.search(text))
+            if path.endswith((".c", ".h")) and text and declarator.search(text)
         )
 
     def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]] | None:
         """NAME's definitions, with the patched files' own; None: too many files to
         parse for one name (it stays unknown)."""
         assert self.base is not None
+        self._changed = False
         found = self.base.complete_definitions(name, max_files=MAX_FILES)
         if found is not None and len(found) == 1 and _alternative(self.base, *found[0]):
             # One configuration's stub, whose other arm only declares it: the
@@ -231,6 +238,8 @@ class IndexTable(SummaryTable):
             found = self.base.complete_definitions(name, whole_tree=True, max_files=MAX_FILES)
         if found is None:
             return None
+        # A definition the patch changes: the tree's rows are not this state's.
+        self._changed = any(p in self.overlay for p, _fn in found)
         found = [(p, fn) for p, fn in found if p not in self.overlay]
         for path in touched:
             source = self.index.source(path)
