@@ -20,11 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from patchlint.cachedir import cache_path
+from patchlint.cachedir import cache_path, summary_table_path
 from patchlint.findings import Finding, Severity
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.result import ScanResult
-from patchlint.scan_cache import ScanCache, Stat, file_stamp, grep_files, tree_stats
+from patchlint.scan_cache import (
+    FinalResult,
+    ScanCache,
+    Stat,
+    file_stamp,
+    grep_files,
+    tree_stats,
+)
 from patchlint.source import CallSite, Dialect, FunctionDef, FunctionIndex, SourceFile
 
 if TYPE_CHECKING:
@@ -384,12 +391,12 @@ def scan_tree(
 ) -> ScanResult:
     """Run C rules over every candidate file under ``root``.
 
-    ``use_cache`` keeps each file's findings keyed by its path, its content, the
-    tree's dialect and the version of the analysis code and knowledge, so an
-    unchanged tree is not analysed twice. Only files whose analysis consulted
-    nothing outside themselves are cached: a file that asked the tree-wide index
-    about callers is analysed again on every scan, so a change elsewhere in the
-    tree can never leave a stale result behind.
+    ``use_cache`` keeps each file's findings keyed by its path, its stat (content),
+    the Makefile beside it, the tree's dialect, the knowledge inferred from the tree
+    and the version of the analysis code and knowledge, so an unchanged tree is not
+    analysed twice (scan_cache). A file that asked the tree-wide index about callers
+    is analysed again whenever any source file of the tree changed, so a change
+    elsewhere in the tree can never leave a stale result behind.
     """
     from patchlint.rules import select_rules
 
@@ -397,16 +404,30 @@ def scan_tree(
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
     overrides = dict(severity or {})
-    tokens = candidate_tokens(ids, root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache_dir = cache_path("scan", _version(ids, overrides, root)) if use_cache else None
     cache = ScanCache.open(cache_dir) if cache_dir is not None else None
     stats_ns = time.time_ns()
     stats = tree_stats(root) if cache is not None else {}
+    if (
+        cache is not None
+        and cache.final is not None
+        and cache.unchanged(stats)
+        and cache.table == file_stamp(_table_file(root))
+    ):
+        # Nothing the last scan read has changed (sources, Makefiles, the summary
+        # table it resolved against): its result is this scan's result.
+        return _stored_result(root, cache.final, started)
+    tokens = candidate_tokens(ids, root)
+    knowledge = _knowledge_identity(ids, root)
+    if cache is not None and cache.valid and cache.knowledge != knowledge:
+        cache = ScanCache(cache.directory)  # the tree's inferred knowledge changed
+    if cache is not None and cache.valid:
+        cache.load_results()  # when they are lost, the cache is no longer valid
     changed, removed = cache.changes(stats) if cache is not None else (set(), set())
     table = _previous_table(root, cache) if cache is not None and cache.valid else None
     warm = cache is not None and cache.valid and table is not None
-    tree_unchanged = warm and not changed and not removed
+    tree_unchanged = warm and cache is not None and cache.unchanged(stats)
     if warm and cache is not None:
         # Unchanged files keep their candidacy; only new and changed ones are read.
         union = sorted({token for value in tokens.values() for token in value or ()})
@@ -418,7 +439,6 @@ def scan_tree(
         files = sorted(kept | set(fresh_candidates))
     else:
         files = candidate_files(root, tokens, jobs)
-    result = ScanResult(tree=str(root), files_candidate=len(files))
     if progress is not None:
         progress(0, len(files))
     final: list[Outcome] = []
@@ -434,24 +454,23 @@ def scan_tree(
     first = _run(root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final))
     asked: set[str] = set()
     again: list[str] = []
-    first_tree: dict[str, TreeFacts] = {}
+    first_pass: dict[str, Outcome] = {}
     for outcome in first:
         if outcome[3]:
             asked.update(outcome[3])
             again.append(outcome[0])
-            first_tree[outcome[0]] = outcome[4]
+            first_pass[outcome[0]] = outcome
         else:
             final.append(outcome)
-    mentions: dict[str, list[str]] = {}
     if again:
         mentions = _mentions_parallel(root, sorted(asked), jobs) or {}
-        for outcome in _run(
+        for relative, findings, error, _none, tree in _run(
             root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0
         ):
-            earlier = first_tree.get(outcome[0])
-            if earlier is not None:
-                outcome[4].exports, outcome[4].macros = earlier.exports, earlier.macros
-            final.append(outcome)
+            _file, _findings, _error, names, earlier = first_pass[relative]
+            tree.exports, tree.macros = earlier.exports, earlier.macros
+            # Keep what it asked: its result depends on other files (scan_cache).
+            final.append((relative, findings, error, names, tree))
     if warm and table is not None:
         analysed = set(todo)
         table.forget(changed | removed | analysed)
@@ -460,10 +479,21 @@ def scan_tree(
             _save_table(root, table)
     else:
         table = _summary_table(root, final, save=cache is not None, stats=stats)
+    result = _result(root, files, final, table)
     if cache is not None:
-        cache.save(stats, files, final, mentions, stats_ns, file_stamp(_table_file(root)))
+        stored = FinalResult(
+            result.files_candidate, result.files_scanned, result.findings, result.errors
+        )
+        table_stamp = file_stamp(_table_file(root))
+        cache.save(stats, files, final, stats_ns, knowledge, stored, table_stamp)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _result(root: Path, files: list[str], final: list[Outcome], table: SummaryTable) -> ScanResult:
     from patchlint.analysis import resolve_deferred
 
+    result = ScanResult(tree=str(root), files_candidate=len(files))
     for relative, findings, error, _asked, tree in final:
         result.files_scanned += 1
         result.findings.extend(findings)
@@ -472,8 +502,18 @@ def scan_tree(
         if error:
             result.errors.append((relative, error))
     result.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
-    result.seconds = time.perf_counter() - started
     return result
+
+
+def _stored_result(root: Path, stored: FinalResult, started: float) -> ScanResult:
+    return ScanResult(
+        tree=str(root),
+        findings=stored.findings,
+        files_scanned=stored.files_scanned,
+        files_candidate=stored.files_candidate,
+        errors=stored.errors,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _summary_table(
@@ -521,9 +561,7 @@ def _save_table(root: Path, table: SummaryTable) -> None:
 
 
 def _table_file(root: Path) -> Path | None:
-    from patchlint.analysis import table_path
-
-    return table_path(root)
+    return summary_table_path(root)
 
 
 def _previous_table(root: Path, cache: ScanCache) -> SummaryTable | None:
@@ -550,7 +588,8 @@ def _heavy_first(root: Path, files: list[str]) -> list[str]:
 
 def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) -> str:
     """Hash of the analysis code, the rules data, the rule selection and severities, and
-    the tree's own dialect (its .clang-format iterator list changes how files parse)."""
+    the tree's own dialect (its .clang-format iterator list changes how files parse).
+    What is inferred from the tree's sources is checked apart (_knowledge_identity)."""
     digest = hashlib.blake2b(digest_size=12)
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")) + sorted(data_dir().rglob("*.toml")):
@@ -568,8 +607,13 @@ def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) 
         digest.update((root / ".clang-format").read_bytes())
     except OSError:
         pass
+    return digest.hexdigest()
+
+
+def _knowledge_identity(rule_ids: list[str], root: Path) -> str:
+    """The identity of the knowledge the rules infer from the whole tree. It is
+    inferred from the tree's sources only, so it is recomputed (and compared with the
+    cache's) only when one of them changed."""
     from patchlint.rules.taskscope.scan_support import RULES, identity
 
-    if set(rule_ids) & set(RULES):
-        digest.update(identity(root).encode())  # knowledge inferred from the whole tree
-    return digest.hexdigest()
+    return identity(root) if set(rule_ids) & set(RULES) else ""

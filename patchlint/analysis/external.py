@@ -28,7 +28,7 @@ from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
-from patchlint.cachedir import cache_path
+from patchlint.cachedir import summary_table_path
 
 MAX_TREE_DEPTH = 3  # functions followed across files
 MAX_TREE_CHAIN = 3  # calls between the caller and the sleeping primitive, at most
@@ -375,10 +375,7 @@ _TABLES: dict[str, tuple[float, SummaryTable | None]] = {}
 
 def table_path(root: Path) -> Path | None:
     """Where the scan of ``root`` keeps its summary table (None: caching is off)."""
-    import hashlib
-
-    digest = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
-    return cache_path("summaries", f"{digest}.pickle")
+    return summary_table_path(root)
 
 
 def load_table(path: Path) -> SummaryTable | None:
