@@ -15,13 +15,11 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchlint.cachedir import cache_path, summary_table_path
-from patchlint.findings import Finding, Severity
+from patchlint.findings import Severity
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.result import ScanResult
 from patchlint.scan_cache import (
@@ -32,10 +30,10 @@ from patchlint.scan_cache import (
     grep_files,
     tree_stats,
 )
-from patchlint.source import CallSite, Dialect, FunctionDef, FunctionIndex, SourceFile
 
 if TYPE_CHECKING:
-    from patchlint.analysis import DeferredFinding, SleepExport, SummaryTable
+    from patchlint.analysis import SummaryTable
+    from patchlint.scan_workers import Outcome
 
 SOURCE_SUFFIXES = (".c", ".h")
 # Called with (files done, candidate files).
@@ -204,183 +202,6 @@ def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, lis
     return {word: sorted(paths) for word, paths in mentions.items()}
 
 
-# ---------------------------------------------------------------- workers
-#
-# Tree-wide caller lookups are the expensive part of a scan (each is a search
-# of the whole tree), so they are batched: a first pass records which function
-# names any rule wanted callers for and treats them as uncalled; one grep then
-# finds the files mentioning all those names at once; and only the files that
-# asked are analysed again with the answers at hand.
-
-
-@dataclass
-class _Worker:
-    root: Path
-    rule_ids: list[str]
-    severity: dict[str, Severity]
-    tokens: Tokens
-    dialect: Dialect
-    mentions: dict[str, list[str]] | None = None
-    index: FunctionIndex | None = None
-
-
-_WORKER: list[_Worker] = []
-
-
-def _worker_init(
-    root: str,
-    rule_ids: list[str],
-    severity: dict[str, Severity],
-    tokens: Tokens,
-    mentions: dict[str, list[str]] | None = None,
-) -> None:
-    from patchlint.rules import select_rules
-
-    # Import every rule module now: a broken one fails the scan, not each file.
-    for rule in select_rules(enabled=rule_ids):
-        rule.load()
-    _WORKER[:] = [
-        _Worker(
-            root=Path(root),
-            rule_ids=rule_ids,
-            severity=severity,
-            tokens=tokens,
-            dialect=Dialect.load(Path(root)),
-            mentions=mentions,
-        )
-    ]
-
-
-class _RecordingIndex:
-    """First pass: remember the names asked about, answer "no callers"."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.asked: set[str] = set()
-        self.root = root  # the tree, for knowledge inferred from it as a whole
-
-    def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
-        self.asked.add(name)
-        return []
-
-    def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
-        self.asked.add(name)
-        return []
-
-    def source(self, path: str) -> SourceFile | None:
-        return None
-
-
-class _BatchedIndex(FunctionIndex):
-    """Second pass: a FunctionIndex whose candidate files come from the batch grep."""
-
-    def __init__(self, root: Path, dialect: Dialect, mentions: Mapping[str, list[str]]) -> None:
-        super().__init__(root, dialect=dialect)
-        self.mentions = mentions
-
-    def candidates(self, name: str) -> list[str]:
-        if name in self.mentions:
-            return self.mentions[name]
-        return super().candidates(name)
-
-
-def _answering_index(worker: _Worker) -> FunctionIndex:
-    if worker.index is None:
-        worker.index = _BatchedIndex(worker.root, worker.dialect, worker.mentions or {})
-    return worker.index
-
-
-@dataclass
-class TreeFacts:
-    """What one file contributes to tree-wide questions (patchlint.analysis): findings
-    that wait for other files' summaries, and its own functions' summaries."""
-
-    deferred: list[DeferredFinding] = field(default_factory=list)
-    exports: list[SleepExport] = field(default_factory=list)
-    macros: list[str] = field(default_factory=list)  # function-like macros of a header
-
-
-Outcome = tuple[str, list[Finding], "str | None", list[str], TreeFacts]
-
-
-def _scan_one(relative: str) -> Outcome:
-    from patchlint import analysis
-    from patchlint.rules import AnalysisUnit, run_rules, select_rules
-    from patchlint.source import parse_c
-
-    (worker,) = _WORKER
-    try:
-        text = (worker.root / relative).read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        return relative, [], f"unreadable: {error}", [], TreeFacts()
-    wanted = [
-        rule_id
-        for rule_id in worker.rule_ids
-        if (needles := worker.tokens.get(rule_id)) is None or any(t in text for t in needles)
-    ]
-    if not wanted:
-        return relative, [], None, [], TreeFacts()
-    recording = _RecordingIndex(worker.root) if worker.mentions is None else None
-    index = recording if recording is not None else _answering_index(worker)
-    tree = TreeFacts()
-    try:
-        source = parse_c(text, relative, worker.dialect)
-        unit = AnalysisUnit(source=source, path=relative, index=index)
-        analysis.defer_tree_questions(unit)
-        findings = run_rules(unit, select_rules(enabled=wanted, severity=worker.severity))
-        tree.deferred = analysis.deferred_findings(unit)
-        if recording is not None:  # the second pass keeps the first one's exports
-            tree.exports = analysis.sleep_exports(unit)
-            tree.macros = analysis.header_macros(unit)
-    except RecursionError:
-        return relative, [], "recursion limit while analysing", [], TreeFacts()
-    except Exception as error:  # one bad file must not end a whole-tree scan
-        from patchlint.rules import RuleError
-
-        if isinstance(error, RuleError):
-            raise  # a broken rule is the tool's fault, not the file's: fail loudly
-        return relative, [], f"{type(error).__name__}: {error}", [], TreeFacts()
-    for finding in findings:
-        finding.file = relative
-    for item in tree.deferred:
-        item.finding.file = relative
-    asked = sorted(recording.asked) if recording is not None else []
-    return relative, findings, None, asked, tree
-
-
-def _run(
-    root: Path,
-    files: list[str],
-    ids: list[str],
-    severity: dict[str, Severity],
-    tokens: Tokens,
-    jobs: int,
-    mentions: dict[str, list[str]] | None,
-    progress: Progress | None,
-    total: int,
-    offset: int,
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, severity, tokens, mentions)
-        iterator: Iterable[Outcome] = map(_scan_one, files)
-        for outcome in iterator:
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(offset + len(outcomes), total)
-        return outcomes
-    chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        initializer=_worker_init,
-        initargs=(str(root), ids, severity, tokens, mentions),
-    ) as pool:
-        for outcome in pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize):
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(offset + len(outcomes), total)
-    return outcomes
-
-
 def scan_tree(
     root: Path,
     rule_ids: list[str] | None = None,
@@ -418,6 +239,8 @@ def scan_tree(
         # Nothing the last scan read has changed (sources, Makefiles, the summary
         # table it resolved against): its result is this scan's result.
         return _stored_result(root, cache.final, started)
+    from patchlint.scan_workers import run_files
+
     tokens = candidate_tokens(ids, root)
     knowledge = _knowledge_identity(ids, root)
     if cache is not None and cache.valid and cache.knowledge != knowledge:
@@ -451,7 +274,9 @@ def scan_tree(
                 todo.append(relative)
             else:
                 final.append(hit)
-    first = _run(root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final))
+    first = run_files(
+        root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final)
+    )
     asked: set[str] = set()
     again: list[str] = []
     first_pass: dict[str, Outcome] = {}
@@ -464,7 +289,7 @@ def scan_tree(
             final.append(outcome)
     if again:
         mentions = _mentions_parallel(root, sorted(asked), jobs) or {}
-        for relative, findings, error, _none, tree in _run(
+        for relative, findings, error, _none, tree in run_files(
             root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0
         ):
             _file, _findings, _error, names, earlier = first_pass[relative]
@@ -572,18 +397,6 @@ def _previous_table(root: Path, cache: ScanCache) -> SummaryTable | None:
     if path is None or cache.table is None or file_stamp(path) != cache.table:
         return None
     return SummaryTable.load(path)
-
-
-def _heavy_first(root: Path, files: list[str]) -> list[str]:
-    """Big files first, so one large file does not finish the run alone."""
-
-    def size(relative: str) -> int:
-        try:
-            return (root / relative).stat().st_size
-        except OSError:
-            return 0
-
-    return sorted(files, key=size, reverse=True)
 
 
 def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) -> str:

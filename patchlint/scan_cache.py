@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from patchlint.analysis import DeferredFinding
     from patchlint.findings import Finding
-    from patchlint.scan import Outcome
+    from patchlint.scan_workers import Outcome
 
 # (mtime_ns, ctime_ns, size, inode)
 Stat = tuple[int, int, int, int]
@@ -165,7 +165,7 @@ class ScanCache:
 
     def reuse(self, relative: str, tree_unchanged: bool) -> Outcome | None:
         """The last result for an unchanged candidate file (exports are in the table)."""
-        from patchlint.scan import TreeFacts
+        from patchlint.scan_workers import TreeFacts
 
         if relative not in self.candidates:
             return None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlint import scan, scan_cache
+from patchlint import scan_cache, scan_workers
 from patchlint.result import ScanResult
 from patchlint.scan import scan_tree
 
@@ -101,13 +101,13 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files each scan analyses (scans run in-process with jobs=1)."""
     seen: list[str] = []
-    original: Callable[[str], scan.Outcome] = scan._scan_one
+    original: Callable[[str], scan_workers.Outcome] = scan_workers.scan_file
 
-    def spy(relative: str) -> scan.Outcome:
+    def spy(relative: str) -> scan_workers.Outcome:
         seen.append(relative)
         return original(relative)
 
-    monkeypatch.setattr(scan, "_scan_one", spy)
+    monkeypatch.setattr(scan_workers, "scan_file", spy)
     return seen
 
 
