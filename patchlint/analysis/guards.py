@@ -257,7 +257,8 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
     branches around it, of the left operand of `&&`/`||` it is the right one of, and
     of the early exits before it. A test of an input another way (a field, a computed
     local, a parameter the function writes) is UNDECIDED; loop conditions are not
-    read (the body runs again after the test)."""
+    read (the body runs again after the test). Tests above a label do not dominate
+    the call (a `goto` may land there from anywhere): they are not read."""
     positions = _parameter_positions(fn)
     derived: set[str] | None = None
     found: list[Atom] = []
@@ -265,6 +266,8 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
     while current is not None and current.type != "function_definition":
         parent = current.parent
         if parent is None:
+            break
+        if current.type == "labeled_statement":
             break
         atoms: list[Atom] = []
         condition = parent.child_by_field_name("condition")
@@ -281,7 +284,7 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
                 atoms = _atoms(left, positions, derived, operator == "&&")
         elif parent.type == "compound_statement":
             sibling = current.prev_named_sibling
-            while sibling is not None:
+            while sibling is not None and sibling.type != "labeled_statement":
                 test = sibling.child_by_field_name("condition")
                 consequence = sibling.child_by_field_name("consequence")
                 if (

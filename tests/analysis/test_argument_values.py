@@ -99,3 +99,55 @@ def test_inherited_sleep_skips_callers_kept_off_by_their_constant() -> None:
     found = inherited_sleep(ff, fn)
     assert found is not None and found.call.name == "synchronize_net"
     assert [name for _path, name, _line in found.callers.chain] == ["with_lock"]
+
+
+def test_constant_mark_is_per_callee_across_files() -> None:
+    """A variable passed to one external callee does not lift the constant passed to
+    another on the same path (macii_queue_poll(): ffs(x) and adb_request(..,
+    ADBREQ_NOSEND, ..)): each name keeps its own mark for the table's answer."""
+    from patchlint.analysis.external import TREE_KEY, DeferringSummaries
+    from patchlint.analysis.sleep import Deferred
+
+    code = """
+static void queue_poll(struct demo *d)
+{
+	d->running = ffs(d->running);
+	other_request(d, REQ_NOSEND, 1);
+}
+
+void interrupt(struct demo *d)
+{
+	spin_lock(&d->lock);
+	queue_poll(d);
+	spin_unlock(&d->lock);
+}
+"""
+    source = parse_c(code, "t.c")
+    ff = FileFacts(source, "t.c")
+    ff.memo[TREE_KEY] = DeferringSummaries()
+    fn = source.function("queue_poll")
+    assert fn is not None
+    summary = sleep_summary(ff, fn)
+    assert isinstance(summary, Deferred)
+    assert set(summary.names) == {"ffs", "other_request"}
+    assert summary.constant == frozenset({"other_request"})
+
+
+def test_a_label_between_the_test_and_the_sleep_undecides_it() -> None:
+    code = """
+static void settle(struct demo *d, int flags)
+{
+	if (flags & REQ_NOSEND)
+		goto wait;
+	d->running = 1;
+wait:
+	msleep(10);
+}
+"""
+    source = parse_c(code, "t.c")
+    ff = FileFacts(source, "t.c")
+    fn = source.function("settle")
+    assert fn is not None
+    summary = sleep_summary(ff, fn)
+    # The goto lands on the sleep: it sleeps whatever the flags.
+    assert isinstance(summary, SleepSummary) and not summary.guarded
