@@ -252,6 +252,27 @@ def derived_inputs(fn: FunctionDef, inputs: set[str]) -> set[str]:
     return found
 
 
+def short_circuit_guarded(node: Node, fn: FunctionDef, inputs: set[str]) -> bool:
+    """Whether the call is the right operand of `&&`/`||` whose left one reads an
+    input, or a local computed from one (`timeo && !wait_for_more_packets(...)`)."""
+    current: Node | None = node
+    derived: set[str] | None = None
+    while current is not None and current.type != "function_definition":
+        parent = current.parent
+        if (
+            parent is not None
+            and parent.type == "binary_expression"
+            and current == parent.child_by_field_name("right")
+            and _operator(parent) in ("&&", "||")
+        ):
+            left = parent.child_by_field_name("left")
+            derived = derived if derived is not None else derived_inputs(fn, inputs)
+            if left is not None and derived & set(_INPUT.findall(text(left))):
+                return True
+        current = parent
+    return False
+
+
 def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunction:
     """What the parameters must be for the call at ``node`` to run: the tests of the
     branches around it, of the left operand of `&&`/`||` it is the right one of, and

@@ -34,6 +34,7 @@ from patchlint.analysis.guards import (
     flag_values,
     input_guarded,
     inputs_of,
+    short_circuit_guarded,
 )
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
@@ -366,7 +367,14 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
         elif verdict is not None:
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
             own = argument_condition(node, fn, inputs)
-            own_chosen = tested or input_guarded(node, inputs) or bool(own)
+            # An exit or branch testing an input another way (`if (dev->x) goto out;`)
+            # does not by itself make the sleep one its callers choose.
+            own_chosen = (
+                tested
+                or input_guarded(node, inputs)
+                or short_circuit_guarded(node, fn, inputs)
+                or any(position >= 0 for position, _mask, _outcome in own)
+            )
             chosen = verdict.guarded or own_chosen
             # A test another way (a field, a computed local) leaves the site undecided.
             site = _site_condition(own if own else ((UNDECIDED,) if own_chosen else ()), verdict)
