@@ -254,7 +254,9 @@ def derived_inputs(fn: FunctionDef, inputs: set[str]) -> set[str]:
 
 def short_circuit_guarded(node: Node, fn: FunctionDef, inputs: set[str]) -> bool:
     """Whether the call is the right operand of `&&`/`||` whose left one reads an
-    input, or a local computed from one (`timeo && !wait_for_more_packets(...)`)."""
+    input, or a local computed from one (`timeo && !wait_for_more_packets(...)`),
+    without calling anything (`hwreset(adapter, hard) && initadapter(adapter)` is
+    decided by what the first call returns, not by the caller)."""
     current: Node | None = node
     derived: set[str] | None = None
     while current is not None and current.type != "function_definition":
@@ -267,10 +269,22 @@ def short_circuit_guarded(node: Node, fn: FunctionDef, inputs: set[str]) -> bool
         ):
             left = parent.child_by_field_name("left")
             derived = derived if derived is not None else derived_inputs(fn, inputs)
-            if left is not None and derived & set(_INPUT.findall(text(left))):
+            if left is not None and _reads_without_calls(left, derived):
                 return True
         current = parent
     return False
+
+
+def _reads_without_calls(node: Node, names: set[str]) -> bool:
+    if not names & set(_INPUT.findall(text(node))):
+        return False
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.type == "call_expression":
+            return False
+        pending.extend(current.named_children)
+    return True
 
 
 def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunction:
