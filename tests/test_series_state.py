@@ -200,3 +200,22 @@ def test_simulation_of_a_later_patch_runs_a_function_an_earlier_one_added(
         index.view({}), applied[1].files, {}, scenarios=[_poke_scenario()]
     )
     assert alone["after"]["stopped"] is not None and "helper" in alone["after"]["stopped"]
+
+
+def test_view_state_key_tells_states_apart_and_repeats_for_equal_states(tmp_path: Path) -> None:
+    """Caches of other files' analysis are keyed by the view's state: two states
+    differing in one file's text must differ, equal states must agree, however the
+    texts were built (the digests are remembered per text object)."""
+    root = tmp_path / "tree"
+    (root / "kernel").mkdir(parents=True)
+    (root / "kernel" / "a.c").write_text(WALK_BEFORE)
+    index = LazyIndex(open_tree(root))
+    first = index.view({"kernel/a.c": WALK_AFTER, "kernel/b.c": None})
+    again = index.view({"kernel/a.c": "".join(WALK_AFTER), "kernel/b.c": None})
+    other = index.view({"kernel/a.c": WALK_AFTER + "\n", "kernel/b.c": None})
+    deleted = index.view({"kernel/a.c": WALK_AFTER})
+    keys = [getattr(view, "state", None) for view in (first, again, other, deleted)]
+    assert all(isinstance(key, str) and key for key in keys)
+    assert keys[0] == keys[1]
+    assert len({keys[0], keys[2], keys[3]}) == 3
+    assert getattr(index.view({}), "state", "") == ""

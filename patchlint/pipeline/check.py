@@ -38,6 +38,7 @@ from patchlint.source import AppliedFile, AppliedPatch, Tree, apply_series
 if TYPE_CHECKING:
     # Loaded when a patch touches C: a run on mail alone never loads tree-sitter.
     from patchlint.behaviour import FunctionVerdict
+    from patchlint.pipeline.series_view import TextDigests
     from patchlint.simulate import Scenario
     from patchlint.source import FunctionIndex
 
@@ -348,6 +349,7 @@ class LazyIndex:
     def __init__(self, tree: Tree | None) -> None:
         self._tree = tree
         self._index: FunctionIndex | None = None
+        self._digests: TextDigests | None = None
 
     def get(self) -> FunctionIndex | None:
         if self._tree is None:
@@ -363,6 +365,9 @@ class LazyIndex:
         base = self.get()
         if base is None or not state:
             return base
-        from patchlint.pipeline.series_view import SeriesView
+        from patchlint.pipeline.series_view import SeriesView, TextDigests
 
-        return SeriesView(base, state)
+        if self._digests is None:
+            self._digests = TextDigests()
+        self._digests.keep_only(state)
+        return SeriesView(base, state, self._digests)
