@@ -45,13 +45,16 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     # sleeping function would cost a whole-tree scan a second pass over most files.
     if not fn.is_static or fn.body is None:
         return None
+    sites = call_sites(ff, fn, False)
+    if not sites:
+        # Nobody here calls it (a callback of an ops table): nothing is inherited. Asked
+        # before its sleep summary, which may need the tree's table of other files.
+        return None
     early = sleep_summary(ff, fn)
     if not isinstance(early, SleepSummary) or early.gfp_param is not None:
         return None
     # A sleep its arguments choose counts when no caller passes a constant there.
-    if early.guarded and any(
-        constant_argument(call_args(node)) for _f, _c, node in call_sites(ff, fn, False) or []
-    ):
+    if early.guarded and any(constant_argument(call_args(node)) for _f, _c, node in sites):
         return None
     scanned = scan_calls(ff, fn)
     summary = scanned.summary
