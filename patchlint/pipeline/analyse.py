@@ -3,7 +3,6 @@ the touched functions, and classify each finding as introduced, resolved or unch
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -28,7 +27,9 @@ class ParseCache:
     archive touching one subsystem, parses each version once."""
 
     def __init__(self, capacity: int = 32, dialect: Dialect | None = None) -> None:
-        self._entries: OrderedDict[str, SourceFile] = OrderedDict()
+        # Keyed by (path, text): a text's hash is computed once and kept by the string,
+        # and a hit compares the texts themselves (the same object, most often).
+        self._entries: OrderedDict[tuple[str, str], SourceFile] = OrderedDict()
         self._capacity = capacity
         self.dialect = dialect
 
@@ -37,7 +38,7 @@ class ParseCache:
         parse reuses (a patch changes a few lines of a file)."""
         from patchlint.source import parse_c
 
-        key = hashlib.blake2b(f"{path}\0{text}".encode(errors="surrogateescape")).hexdigest()
+        key = (path, text)
         cached = self._entries.get(key)
         if cached is not None:
             self._entries.move_to_end(key)
