@@ -52,12 +52,28 @@ _C_FILE = re.compile(r"^\+\+\+ \S+\.[ch]\s*$", re.M)
 
 def _import_c_rules(work: list[SeriesPiece], options: CheckOptions) -> None:
     """Import the C rules (the analysis, tree-sitter) here, once, when some patch
-    touches C: the forked workers share them instead of importing them each."""
+    touches C, and run them on a one-line function in the tree's context: what they
+    load once per process (the tree's task-state knowledge, the scan's summary
+    table, the lock data) is then loaded before the workers fork, not in each."""
     if not any(_C_FILE.search(m.diff_text or "") for piece in work for m in piece.members):
         return
-    from patchlint.rules import select_rules
+    from patchlint.pipeline.check import LazyIndex, open_check_tree
+    from patchlint.rules import AnalysisUnit, run_rules, select_rules
+    from patchlint.source import parse_c
 
-    for rule in select_rules(
-        options.enable, options.ignore, "function", options.severity_overrides
-    ):
+    rules = select_rules(options.enable, options.ignore, "function", options.severity_overrides)
+    for rule in rules:
         rule.load()
+    tree = open_check_tree(options)
+    if tree is None:
+        return
+    try:
+        source = parse_c(_WARM_UP, _WARM_UP_PATH)
+        index = LazyIndex(tree).get()
+        run_rules(AnalysisUnit(source, _WARM_UP_PATH, {"patchlint_warm_up"}, index), rules)
+    finally:
+        tree.close()
+
+
+_WARM_UP_PATH = "patchlint-warm-up.c"
+_WARM_UP = "static void patchlint_warm_up(void)\n{\n}\n"
