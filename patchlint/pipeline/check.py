@@ -199,11 +199,12 @@ MIN_PIECE = 4
 
 def split_series(work: list[list[Message]], jobs: int) -> list[SeriesPiece]:
     """Series as pieces of work: whole, or a long one (a 100-patch series on a CI
-    bot) in up to two pieces per worker, so that it does not keep one core busy
-    while the others wait."""
+    bot) in one piece per worker, so that it does not keep one core busy while the
+    others wait (more pieces would balance better but apply the series' start again
+    in each: two pieces per worker cost 6 % more CPU on 100 patches)."""
     pieces: list[SeriesPiece] = []
     for members in work:
-        count = min(2 * jobs, len(members) // MIN_PIECE) if jobs > 1 else 1
+        count = min(jobs, len(members) // MIN_PIECE) if jobs > 1 else 1
         count = max(1, count)
         bounds = [len(members) * index // count for index in range(count + 1)]
         # A piece carries only the patches it needs: its own and those before it.
