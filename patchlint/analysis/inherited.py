@@ -51,6 +51,11 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     # sleeping function would cost a whole-tree scan a second pass over most files.
     if not fn.is_static or fn.body is None:
         return None
+    sites = call_sites(ff, fn, False)
+    if not sites:
+        # Nobody here calls it (a callback of an ops table): nothing is inherited. Asked
+        # before its sleep summary, which may need the tree's table of other files.
+        return None
     early = sleep_summary(ff, fn)
     if not isinstance(early, SleepSummary) or early.gfp_param is not None:
         return None
@@ -59,7 +64,7 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     # constants cannot be judged clears the function.
     kept_off: set[int] = set()
     if early.guarded:
-        for _file, caller, node in call_sites(ff, fn, False) or []:
+        for _file, caller, node in sites:
             args = call_args(node)
             outcome = decide(early.when, args, caller, file_flag_values(ff))
             if outcome == NEVER:
