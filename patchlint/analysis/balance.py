@@ -66,6 +66,33 @@ def _counting_resource(ff: FileFacts, kind: str) -> bool:
     return lock_kind is not None and lock_kind.recursive and lock_kind.keyed
 
 
+def _closes_section(facts: FunctionFacts, outcome: Outcome) -> bool:
+    """The function releases the semaphore itself on its main path: a release that is
+    a statement of the body, under no branch, loop or label (`down_trylock(&l); ...;
+    up(&l);`). It is used as a lock here, not as a count handed to other code (`down();
+    submit(); ... err: up();`), so a path returning with it held is a leak."""
+    body = facts.fn.body
+    if body is None:
+        return False
+    key = (outcome.kind, outcome.lock)
+    releases = {
+        site.call.start
+        for site in facts.events.calls.values()
+        if any(
+            e.op == "release" and (e.kind, e.lock) == key for e in facts.analysis.effects(site.call)
+        )
+    }
+    for statement in body.named_children:
+        if statement.type == "labeled_statement":
+            return False
+        if statement.type != "expression_statement":
+            continue
+        call = statement.named_children[0] if statement.named_children else None
+        if call is not None and call.type == "call_expression" and call.start_byte in releases:
+            return True
+    return False
+
+
 def _reachable(facts: FunctionFacts, start: int, goals: set[int]) -> bool:
     """Whether a CFG path leads from node ``start`` to one of ``goals``."""
     seen = {start}
@@ -105,7 +132,9 @@ def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imb
 def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imbalance]:
     declared = declared_summary(ff, fn) is not None
     for outcome in outcomes(facts):
-        if outcome.verdict != "leak" or declared or _counting_resource(ff, outcome.kind):
+        if outcome.verdict != "leak" or declared:
+            continue
+        if _counting_resource(ff, outcome.kind) and not _closes_section(facts, outcome):
             continue
         if _handed_off(ff, facts, outcome) or _returned_decides(facts, outcome):
             continue
@@ -185,9 +214,12 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
     reaching = owners(lock)
     field_name = _field(lock)
     params = set(facts.fn.params)
+    keeping = {node for node, _state in outcome.holding}
     for site in facts.events.calls.values():
         if not any(_holds_own(state, outcome) for state in site.states):
             continue
+        if site.node not in keeping and not _reachable(facts, site.node, keeping):
+            continue  # only on paths that release it: it was not handed over there
         call = site.call
         callee = ff.source.function(call.name)
         if callee is not None and callee is not facts.fn and lock_summary(ff, callee) is None:
@@ -372,7 +404,10 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
-        and any(not s.opaque for s in anomaly.states)
+        and any(
+            not s.opaque and not (s.unknown_ran and _under_branch(facts, call))
+            for s in anomaly.states
+        )
         and _acquired_unconditionally(facts, acquiring)
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
         and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))

@@ -283,9 +283,13 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     if not inputs:
         return False
     sites = _lock_sites(facts, key)
-    for node, side in sites:
-        branch = _input_branch(node, inputs, fields)
-        if branch is None:
+    branches = [(node, side, _input_branch(node, inputs, fields)) for node, side in sites]
+    # A release outside any such branch is the function's own: a path that keeps the
+    # lock while another releases it early under an input test (`if (!netif_running
+    # (dev)) { up(l); return; } ... up(l);`) is one the function forgot.
+    releases_anyway = any(side == "release" and b is None for _n, side, b in branches)
+    for _node, side, branch in branches:
+        if branch is None or (side == "release" and releases_anyway):
             continue
         counterparts = [
             other
