@@ -22,6 +22,7 @@ from tree_sitter import Node
 from patchlint.analysis.calls import INDIRECT, Call, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import owners, pointer_roots, roots
+from patchlint.analysis.inlines import lock_free_inline
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.returns import return_value, returned_key
@@ -400,13 +401,14 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     counting_resource = _counting_resource(ff, effect.kind)
     again = [] if counting_resource else [s for s in anomaly.states if key in s.released]
     acquiring = facts.events.clean_acquires.get(key, set())
+    under_branch = _under_branch(facts, call)
     callers_cannot_hold = (
         lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
-        and any(
-            not s.opaque and not (s.unknown_ran and _under_branch(facts, call))
-            for s in anomaly.states
+        and (
+            any(not s.opaque and not (s.unknown_ran and under_branch) for s in anomaly.states)
+            or (not under_branch and _reaching_calls_lock_free(ff, facts, anomaly.node))
         )
         and _acquired_unconditionally(facts, acquiring)
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
@@ -452,6 +454,24 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         evidence,
         "high" if again else "medium",
     )
+
+
+def _reaching_calls_lock_free(ff: FileFacts, facts: FunctionFacts, node_id: int) -> bool:
+    """Every unknown call within the locks' reach that may run before ``node_id`` turns
+    out to be a header inline taking no lock (inlines.py): asked only here, where a
+    finding waits on the answer."""
+    analysis = facts.analysis
+    resolve = facts.context.resolver.resolve
+    names: set[str] = set()
+    for site in facts.events.calls.values():
+        call = site.call
+        if not analysis.is_unknown(call) or not analysis.reach().reached_by(call.args, resolve):
+            continue
+        if site.node == node_id or _reachable(facts, site.node, {node_id}):
+            if call.name == INDIRECT:
+                return False
+            names.add(call.name)
+    return bool(names) and all(lock_free_inline(ff, name) for name in sorted(names))
 
 
 def _under_branch(facts: FunctionFacts, call: Call) -> bool:

@@ -295,6 +295,11 @@ class LockAnalysis(LockEffects):
             return ()
         return found
 
+    def is_unknown(self, call: Call) -> bool:
+        """Whether the analysis knows nothing of what the call does to locks."""
+        self.effects(call)
+        return call.start in self._unknown
+
     def conditional_call(self, node: CfgNode, call: Call) -> bool:
         """A call in one arm of `c ? f() : g()` or on the right of `&&` / `||`: it may
         not run on this path (the graph does not split expressions)."""
