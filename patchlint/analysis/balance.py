@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import INDIRECT, Call, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import owners, pointer_roots, roots
+from patchlint.analysis.identity import canonical, owners, pointer_roots, roots
 from patchlint.analysis.inlines import lock_free_inline
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
@@ -76,6 +76,11 @@ def _closes_section(facts: FunctionFacts, outcome: Outcome) -> bool:
     if body is None:
         return False
     key = (outcome.kind, outcome.lock)
+    handed = {outcome.lock, canonical("&" + outcome.lock)}
+    for node in facts.cfg.nodes:
+        for store in facts.analysis.node_stores(node):
+            if not store.simple and facts.context.resolver.expression(store.value) in handed:
+                return False  # `t.act.semaphore = &sem;`: other code ups it
     releases = {
         site.call.start
         for site in facts.events.calls.values()

@@ -287,7 +287,10 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     # A release outside any such branch is the function's own: a path that keeps the
     # lock while another releases it early under an input test (`if (!netif_running
     # (dev)) { up(l); return; } ... up(l);`) is one the function forgot.
-    releases_anyway = any(side == "release" and b is None for _n, side, b in branches)
+    body = facts.fn.body
+    releases_anyway = any(
+        side == "release" and _body_statement(node, body) for node, side, _b in branches
+    )
     for _node, side, branch in branches:
         if branch is None or (side == "release" and releases_anyway):
             continue
@@ -299,6 +302,19 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
         if not counterparts:
             return True
     return False
+
+
+def _body_statement(node: Node, body: Node | None) -> bool:
+    """A call that is a statement of the function body itself (no branch, no loop)."""
+    statement = node.parent
+    while statement is not None and statement.type in ("call_expression", "identifier"):
+        statement = statement.parent
+    return (
+        statement is not None
+        and statement.type == "expression_statement"
+        and statement.parent is not None
+        and statement.parent == body
+    )
 
 
 _VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
