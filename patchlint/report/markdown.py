@@ -170,6 +170,7 @@ def _patch(patch: PatchView) -> str:
         out.append("")
     out += [f"- **Error:** {md(x)}" for x in patch.errors]
     out += [f"- *Note:* {md(x)}" for x in patch.notes]
+    out += [f"- *Not analysed:* {md(x)}" for x in patch.not_analysed]
     out += ["", "### Trailers", ""]
     for t in patch.trailers:
         origin = f" — in {_link(t.reply_anchor, 'a reply')}" if t.from_reply else ""

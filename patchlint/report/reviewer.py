@@ -385,6 +385,7 @@ def _patch_view(patch: PatchResult, reply_anchors: dict[str, str]) -> PatchView:
         simulations=[simulation_view(sim) for sim in patch.simulation],
         hunks=_hunks(anchor, diff),
         notes=list(patch.notes),
+        not_analysed=[str(item) for item in patch.not_analysed],
         errors=list(patch.errors),
         behaviour=[
             behaviour_view(v, f"{anchor}-b{number}") for number, v in enumerate(patch.behaviour, 1)

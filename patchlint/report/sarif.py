@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -245,6 +246,21 @@ def sarif_dict(result: CheckResult) -> SarifObject:
             notifications.append({"level": "error", "message": {"text": error}})
         for note in patch.notes:
             notifications.append({"level": "note", "message": {"text": note}})
+        for item in patch.not_analysed:
+            # No rule looked at this function: say so where a code-scanning UI shows it.
+            notification: SarifObject = {
+                "level": "note",
+                "message": {"text": str(item)},
+                "properties": {"notAnalysed": asdict(item)},
+            }
+            if item.image == "after":  # a pre-image line would point at the wrong code
+                notification["locations"] = [
+                    {
+                        "physicalLocation": _physical(item.path, item.line),
+                        "logicalLocations": [{"name": item.function, "kind": "function"}],
+                    }
+                ]
+            notifications.append(notification)
     invocation: SarifObject = {"executionSuccessful": not result.errors}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

@@ -129,6 +129,7 @@ class PatchView:
     notes: list[str]
     errors: list[str]
     behaviour: list[BehaviourView] = field(default_factory=list)
+    not_analysed: list[str] = field(default_factory=list)  # functions no rule looked at
 
 
 @dataclass

@@ -95,3 +95,49 @@ def test_a_function_too_deep_for_the_budget_is_not_analysed(tmp_path: Path) -> N
     assert {item["image"] for item in patch["not_analysed"]} == {"before", "after"}
     assert all("nesting deeper than the budget" in i["reason"] for i in patch["not_analysed"])
     assert "f() not analysed (before): nesting deeper than the budget" in stderr
+
+
+def _report(repo: Path, mail: Path, form: str) -> str:
+    result = CliRunner().invoke(
+        main,
+        ["check", "--tree", str(repo), "--no-simulate", "--format", form, str(mail)],
+        catch_exceptions=False,
+    )
+    return result.stdout
+
+
+def _reviewer_report(repo: Path, mail: Path, output: Path) -> str:
+    CliRunner().invoke(
+        main,
+        ["report", "--tree", str(repo), "--no-simulate", "-o", str(output), str(mail)],
+        catch_exceptions=False,
+    )
+    return output.read_text(encoding="utf-8")
+
+
+def test_markdown_and_html_reports_list_it(tmp_path: Path) -> None:
+    repo, mail = _mail(tmp_path, " OR_FLAG(2) OR_FLAG(4)")
+    markdown = _reviewer_report(repo, mail, tmp_path / "report.md")
+    assert "- *Not analysed:* lib.c: f() not analysed (after): unsupported macro" in markdown
+    html = _reviewer_report(repo, mail, tmp_path / "report.html")
+    assert "Not analysed: lib.c: f() not analysed (before): unsupported macro" in html
+
+
+def test_sarif_says_it_as_a_notification_at_the_function(tmp_path: Path) -> None:
+    repo, mail = _mail(tmp_path, " OR_FLAG(2) OR_FLAG(4)")
+    document = json.loads(_report(repo, mail, "sarif"))
+    schema = json.loads((REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(document, schema)
+    (run,) = document["runs"]
+    notes = [
+        note
+        for note in run["invocations"][0].get("toolExecutionNotifications", [])
+        if "notAnalysed" in note.get("properties", {})
+    ]
+    assert {note["properties"]["notAnalysed"]["image"] for note in notes} == {"before", "after"}
+    (after,) = [note for note in notes if note["properties"]["notAnalysed"]["image"] == "after"]
+    location = after["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "lib.c"
+    assert location["physicalLocation"]["region"]["startLine"] == 5
+    assert location["logicalLocations"] == [{"name": "f", "kind": "function"}]
+    assert [r for r in run["results"] if r["ruleId"] != "missing-signoff"] == []
