@@ -26,7 +26,7 @@ from patchlint.analysis.inlines import lock_free_inline
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.returns import return_value, returned_key
-from patchlint.analysis.state import OWN, Held, LockState
+from patchlint.analysis.state import OWN, TAKEN, Held, LockState
 from patchlint.analysis.summaries import (
     Outcome,
     declared_summary,
@@ -76,6 +76,13 @@ def _closes_section(facts: FunctionFacts, outcome: Outcome) -> bool:
     if body is None:
         return False
     key = (outcome.kind, outcome.lock)
+    if not all(
+        h.how == TAKEN
+        for _n, state in outcome.holding
+        for h in state.held
+        if (h.kind, h.lock) == key
+    ):
+        return False  # taken inside a helper: an allocator of slots, not a section
     handed = {outcome.lock, canonical("&" + outcome.lock)}
     for node in facts.cfg.nodes:
         for store in facts.analysis.node_stores(node):

@@ -305,16 +305,19 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
 
 
 def _body_statement(node: Node, body: Node | None) -> bool:
-    """A call that is a statement of the function body itself (no branch, no loop)."""
+    """A call that is a statement of the function body itself, under no branch, loop
+    or label (on the path every run falls through, not one reached by a jump)."""
     statement = node.parent
     while statement is not None and statement.type in ("call_expression", "identifier"):
         statement = statement.parent
-    return (
-        statement is not None
-        and statement.type == "expression_statement"
-        and statement.parent is not None
-        and statement.parent == body
-    )
+    if body is None or statement is None or statement.type != "expression_statement":
+        return False
+    for child in body.named_children:
+        if child.type == "labeled_statement":
+            return False
+        if child == statement:
+            return True
+    return False
 
 
 _VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
