@@ -21,12 +21,13 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import INDIRECT, Call, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
-from patchlint.analysis.identity import canonical, owners, pointer_roots, roots
+from patchlint.analysis.identity import owners, pointer_roots, roots
 from patchlint.analysis.inlines import lock_free_inline
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.returns import return_value, returned_key
-from patchlint.analysis.state import OWN, TAKEN, Held, LockState
+from patchlint.analysis.sections import closes_section
+from patchlint.analysis.state import OWN, Held, LockState
 from patchlint.analysis.summaries import (
     Outcome,
     declared_summary,
@@ -65,45 +66,6 @@ def _counting_resource(ff: FileFacts, kind: str) -> bool:
     begin/end pair across functions) as often as it is a lock; not judged."""
     lock_kind = ff.kb.kind(kind)
     return lock_kind is not None and lock_kind.recursive and lock_kind.keyed
-
-
-def _closes_section(facts: FunctionFacts, outcome: Outcome) -> bool:
-    """The function releases the semaphore itself on its main path: a release that is
-    a statement of the body, under no branch, loop or label (`down_trylock(&l); ...;
-    up(&l);`). It is used as a lock here, not as a count handed to other code (`down();
-    submit(); ... err: up();`), so a path returning with it held is a leak."""
-    body = facts.fn.body
-    if body is None:
-        return False
-    key = (outcome.kind, outcome.lock)
-    if not all(
-        h.how == TAKEN
-        for _n, state in outcome.holding
-        for h in state.held
-        if (h.kind, h.lock) == key
-    ):
-        return False  # taken inside a helper: an allocator of slots, not a section
-    handed = {outcome.lock, canonical("&" + outcome.lock)}
-    for node in facts.cfg.nodes:
-        for store in facts.analysis.node_stores(node):
-            if not store.simple and facts.context.resolver.expression(store.value) in handed:
-                return False  # `t.act.semaphore = &sem;`: other code ups it
-    releases = {
-        site.call.start
-        for site in facts.events.calls.values()
-        if any(
-            e.op == "release" and (e.kind, e.lock) == key for e in facts.analysis.effects(site.call)
-        )
-    }
-    for statement in body.named_children:
-        if statement.type == "labeled_statement":
-            return False
-        if statement.type != "expression_statement":
-            continue
-        call = statement.named_children[0] if statement.named_children else None
-        if call is not None and call.type == "call_expression" and call.start_byte in releases:
-            return True
-    return False
 
 
 def _reachable(facts: FunctionFacts, start: int, goals: set[int]) -> bool:
@@ -147,7 +109,7 @@ def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imb
     for outcome in outcomes(facts):
         if outcome.verdict != "leak" or declared:
             continue
-        if _counting_resource(ff, outcome.kind) and not _closes_section(facts, outcome):
+        if _counting_resource(ff, outcome.kind) and not closes_section(facts, outcome):
             continue
         if _handed_off(ff, facts, outcome) or _returned_decides(facts, outcome):
             continue
