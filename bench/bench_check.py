@@ -1,6 +1,7 @@
 """Benchmark `patchlint check` against the kernel's own checkpatch.pl, side by side, in one run.
 
-Usage: python bench/bench_check.py TREE [--patches 200] [--jobs J] [--json OUT.json]
+Usage: python bench/bench_check.py TREE [--patches 200] [--jobs J] [--repeat N] [--bytecode]
+       [--json OUT.json]
 
 (a) throughput: `patchlint check --tree TREE corpus.mbox --format json` on a generated
     corpus (bench/make_patch_corpus.py) against `scripts/checkpatch.pl` run once per
@@ -85,6 +86,7 @@ def measure(
     cwd: Path | None = None,
     stdout: Path | None = None,
     timeout: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run one process; its own rusage comes from wait4, so runs never blur together."""
     out_handle = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
@@ -92,6 +94,7 @@ def measure(
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
+        env=env,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=out_handle,
         stderr=subprocess.DEVNULL,
@@ -320,6 +323,16 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="extra argument for every patchlint run (e.g. --no-simulate)",
     )
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="let patchlint's processes use compiled bytecode (as a pip install has), in a "
+        "temporary PYTHONPYCACHEPREFIX warmed by one run, even where the environment sets "
+        "PYTHONDONTWRITEBYTECODE (then every run compiles every module first)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the throughput comparison (medians)"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
@@ -338,34 +351,65 @@ def main(argv: list[str] | None = None) -> int:
         )
         index = json.loads(corpus.with_suffix(".json").read_text())
         mails = split_mails(corpus.read_bytes())
+        env: dict[str, str] | None = None
+        if args.bytecode:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            env["PYTHONPYCACHEPREFIX"] = str(work / "pyc")
+            warm = work / "warm.patch"
+            warm.write_bytes(min(mails, key=len))
+            measure(
+                patchlint_cmd(tree, [warm], work / "warm.json", 1, True, args.extra),
+                cwd=REPO,
+                env=env,
+            )
+        figures.machine["bytecode"] = args.bytecode
 
         if "throughput" not in args.skip:
-            print(f"(a) throughput on {len(mails)} patches")
+            print(f"(a) throughput on {len(mails)} patches, {args.repeat} round(s)")
             out = work / "check.json"
-            pl = measure(
-                patchlint_cmd(tree, [corpus], out, args.jobs, supports_jobs, args.extra),
-                cwd=REPO,
-                timeout=args.timeout,
-            )
-            print_row("patchlint check --tree", pl, len(mails))
-            cp, cp_findings = run_checkpatch(tree, mails)
-            print_row("checkpatch.pl per patch", cp, len(mails))
+            pl_runs: list[Run] = []
+            cp_runs: list[Run] = []
+            cp_findings = 0
+            for _ in range(args.repeat):
+                # Each round runs both tools back to back: on a shared machine the load
+                # changes over minutes, and the medians compare rounds run alike.
+                pl = measure(
+                    patchlint_cmd(tree, [corpus], out, args.jobs, supports_jobs, args.extra),
+                    cwd=REPO,
+                    timeout=args.timeout,
+                    env=env,
+                )
+                print_row("patchlint check --tree", pl, len(mails))
+                cp, cp_findings = run_checkpatch(tree, mails)
+                print_row("checkpatch.pl per patch", cp, len(mails))
+                pl_runs.append(pl)
+                cp_runs.append(cp)
             pl_findings = patchlint_findings(out, index)
             print(f"  patchlint findings: {pl_findings}")
             print(f"  checkpatch findings (ERROR/WARNING/CHECK lines): {cp_findings}")
+            walls = [ratio(c.wall, p.wall) or 0.0 for p, c in zip(pl_runs, cp_runs, strict=True)]
+            cpus = [ratio(c.cpu, p.cpu) or 0.0 for p, c in zip(pl_runs, cp_runs, strict=True)]
             figures.throughput = {
                 "patches": len(mails),
-                "patchlint": asdict(pl),
-                "checkpatch": asdict(cp),
+                "rounds": args.repeat,
+                "patchlint": [asdict(run) for run in pl_runs],
+                "checkpatch": [asdict(run) for run in cp_runs],
+                "patchlint_wall_median": round(statistics.median(r.wall for r in pl_runs), 2),
+                "checkpatch_wall_median": round(statistics.median(r.wall for r in cp_runs), 2),
+                "patchlint_cpu_median": round(statistics.median(r.cpu for r in pl_runs), 2),
+                "checkpatch_cpu_median": round(statistics.median(r.cpu for r in cp_runs), 2),
                 "patchlint_findings": pl_findings,
                 "checkpatch_findings": cp_findings,
-                "speedup_wall": ratio(cp.wall, pl.wall),
-                "speedup_cpu": ratio(cp.cpu, pl.cpu),
+                "speedup_wall_per_round": walls,
+                "speedup_cpu_per_round": cpus,
+                "speedup_wall": round(statistics.median(walls), 2),
+                "speedup_cpu": round(statistics.median(cpus), 2),
                 "target": ">= 10x",
             }
             print(
-                f"  speed-up: wall {figures.throughput['speedup_wall']}x, "
-                f"cpu {figures.throughput['speedup_cpu']}x (target >= 10x)"
+                f"  speed-up, median of {args.repeat} round(s): wall "
+                f"{figures.throughput['speedup_wall']}x {walls}, cpu "
+                f"{figures.throughput['speedup_cpu']}x {cpus} (target >= 10x)"
             )
 
         if "small" not in args.skip:
@@ -378,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     cwd=REPO,
                     timeout=args.timeout,
+                    env=env,
                 )
                 for _ in range(3)
             ]
@@ -407,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
                 patchlint_cmd(tree, [big], out, args.jobs, supports_jobs, args.extra),
                 cwd=REPO,
                 timeout=args.timeout,
+                env=env,
             )
             print_row("patchlint check --tree", mem)
             figures.memory = {

@@ -8,6 +8,7 @@ persistent cache off: results are then computed again on every run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -32,3 +33,15 @@ def cache_path(*parts: str) -> Path | None:
     if not cache_enabled():
         return None
     return cache_dir().joinpath(*parts)
+
+
+def tree_cache_path(kind: str, root: Path, suffix: str) -> Path | None:
+    """The cache file of ``kind`` kept for the tree at ``root`` (by its location)."""
+    digest = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
+    return cache_path(kind, f"{digest}{suffix}")
+
+
+def summary_table_path(root: Path) -> Path | None:
+    """The may-sleep summary table the scans of ``root`` keep (patchlint.analysis); here
+    so that a scan of an unchanged tree finds it without importing the analysis."""
+    return tree_cache_path("summaries", root, ".pickle")

@@ -15,20 +15,25 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from patchlint.cachedir import cache_path
-from patchlint.findings import Finding, Severity
+from patchlint.cachedir import cache_path, summary_table_path
+from patchlint.findings import Severity
 from patchlint.knowledge import data_dir, load_toml
 from patchlint.result import ScanResult
-from patchlint.scan_cache import ScanCache, Stat, file_stamp, grep_files, tree_stats
-from patchlint.source import CallSite, Dialect, FunctionDef, FunctionIndex, SourceFile
+from patchlint.scan_cache import (
+    FinalResult,
+    ScanCache,
+    Stat,
+    file_stamp,
+    grep_files,
+    tree_stats,
+)
 
 if TYPE_CHECKING:
-    from patchlint.analysis import DeferredFinding, SleepExport, SummaryTable
+    from patchlint.analysis import SummaryTable
+    from patchlint.scan_workers import Outcome
 
 SOURCE_SUFFIXES = (".c", ".h")
 # Called with (files done, candidate files).
@@ -197,183 +202,6 @@ def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, lis
     return {word: sorted(paths) for word, paths in mentions.items()}
 
 
-# ---------------------------------------------------------------- workers
-#
-# Tree-wide caller lookups are the expensive part of a scan (each is a search
-# of the whole tree), so they are batched: a first pass records which function
-# names any rule wanted callers for and treats them as uncalled; one grep then
-# finds the files mentioning all those names at once; and only the files that
-# asked are analysed again with the answers at hand.
-
-
-@dataclass
-class _Worker:
-    root: Path
-    rule_ids: list[str]
-    severity: dict[str, Severity]
-    tokens: Tokens
-    dialect: Dialect
-    mentions: dict[str, list[str]] | None = None
-    index: FunctionIndex | None = None
-
-
-_WORKER: list[_Worker] = []
-
-
-def _worker_init(
-    root: str,
-    rule_ids: list[str],
-    severity: dict[str, Severity],
-    tokens: Tokens,
-    mentions: dict[str, list[str]] | None = None,
-) -> None:
-    from patchlint.rules import select_rules
-
-    # Import every rule module now: a broken one fails the scan, not each file.
-    for rule in select_rules(enabled=rule_ids):
-        rule.load()
-    _WORKER[:] = [
-        _Worker(
-            root=Path(root),
-            rule_ids=rule_ids,
-            severity=severity,
-            tokens=tokens,
-            dialect=Dialect.load(Path(root)),
-            mentions=mentions,
-        )
-    ]
-
-
-class _RecordingIndex:
-    """First pass: remember the names asked about, answer "no callers"."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.asked: set[str] = set()
-        self.root = root  # the tree, for knowledge inferred from it as a whole
-
-    def callers(self, name: str) -> list[tuple[str, FunctionDef, CallSite]]:
-        self.asked.add(name)
-        return []
-
-    def definitions(self, name: str) -> list[tuple[str, FunctionDef]]:
-        self.asked.add(name)
-        return []
-
-    def source(self, path: str) -> SourceFile | None:
-        return None
-
-
-class _BatchedIndex(FunctionIndex):
-    """Second pass: a FunctionIndex whose candidate files come from the batch grep."""
-
-    def __init__(self, root: Path, dialect: Dialect, mentions: Mapping[str, list[str]]) -> None:
-        super().__init__(root, dialect=dialect)
-        self.mentions = mentions
-
-    def candidates(self, name: str) -> list[str]:
-        if name in self.mentions:
-            return self.mentions[name]
-        return super().candidates(name)
-
-
-def _answering_index(worker: _Worker) -> FunctionIndex:
-    if worker.index is None:
-        worker.index = _BatchedIndex(worker.root, worker.dialect, worker.mentions or {})
-    return worker.index
-
-
-@dataclass
-class TreeFacts:
-    """What one file contributes to tree-wide questions (patchlint.analysis): findings
-    that wait for other files' summaries, and its own functions' summaries."""
-
-    deferred: list[DeferredFinding] = field(default_factory=list)
-    exports: list[SleepExport] = field(default_factory=list)
-    macros: list[str] = field(default_factory=list)  # function-like macros of a header
-
-
-Outcome = tuple[str, list[Finding], "str | None", list[str], TreeFacts]
-
-
-def _scan_one(relative: str) -> Outcome:
-    from patchlint import analysis
-    from patchlint.rules import AnalysisUnit, run_rules, select_rules
-    from patchlint.source import parse_c
-
-    (worker,) = _WORKER
-    try:
-        text = (worker.root / relative).read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        return relative, [], f"unreadable: {error}", [], TreeFacts()
-    wanted = [
-        rule_id
-        for rule_id in worker.rule_ids
-        if (needles := worker.tokens.get(rule_id)) is None or any(t in text for t in needles)
-    ]
-    if not wanted:
-        return relative, [], None, [], TreeFacts()
-    recording = _RecordingIndex(worker.root) if worker.mentions is None else None
-    index = recording if recording is not None else _answering_index(worker)
-    tree = TreeFacts()
-    try:
-        source = parse_c(text, relative, worker.dialect)
-        unit = AnalysisUnit(source=source, path=relative, index=index)
-        analysis.defer_tree_questions(unit)
-        findings = run_rules(unit, select_rules(enabled=wanted, severity=worker.severity))
-        tree.deferred = analysis.deferred_findings(unit)
-        if recording is not None:  # the second pass keeps the first one's exports
-            tree.exports = analysis.sleep_exports(unit)
-            tree.macros = analysis.header_macros(unit)
-    except RecursionError:
-        return relative, [], "recursion limit while analysing", [], TreeFacts()
-    except Exception as error:  # one bad file must not end a whole-tree scan
-        from patchlint.rules import RuleError
-
-        if isinstance(error, RuleError):
-            raise  # a broken rule is the tool's fault, not the file's: fail loudly
-        return relative, [], f"{type(error).__name__}: {error}", [], TreeFacts()
-    for finding in findings:
-        finding.file = relative
-    for item in tree.deferred:
-        item.finding.file = relative
-    asked = sorted(recording.asked) if recording is not None else []
-    return relative, findings, None, asked, tree
-
-
-def _run(
-    root: Path,
-    files: list[str],
-    ids: list[str],
-    severity: dict[str, Severity],
-    tokens: Tokens,
-    jobs: int,
-    mentions: dict[str, list[str]] | None,
-    progress: Progress | None,
-    total: int,
-    offset: int,
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, severity, tokens, mentions)
-        iterator: Iterable[Outcome] = map(_scan_one, files)
-        for outcome in iterator:
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(offset + len(outcomes), total)
-        return outcomes
-    chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        initializer=_worker_init,
-        initargs=(str(root), ids, severity, tokens, mentions),
-    ) as pool:
-        for outcome in pool.map(_scan_one, _heavy_first(root, files), chunksize=chunksize):
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(offset + len(outcomes), total)
-    return outcomes
-
-
 def scan_tree(
     root: Path,
     rule_ids: list[str] | None = None,
@@ -384,12 +212,12 @@ def scan_tree(
 ) -> ScanResult:
     """Run C rules over every candidate file under ``root``.
 
-    ``use_cache`` keeps each file's findings keyed by its path, its content, the
-    tree's dialect and the version of the analysis code and knowledge, so an
-    unchanged tree is not analysed twice. Only files whose analysis consulted
-    nothing outside themselves are cached: a file that asked the tree-wide index
-    about callers is analysed again on every scan, so a change elsewhere in the
-    tree can never leave a stale result behind.
+    ``use_cache`` keeps each file's findings keyed by its path, its stat (content),
+    the Makefile beside it, the tree's dialect, the knowledge inferred from the tree
+    and the version of the analysis code and knowledge, so an unchanged tree is not
+    analysed twice (scan_cache). A file that asked the tree-wide index about callers
+    is analysed again whenever any source file of the tree changed, so a change
+    elsewhere in the tree can never leave a stale result behind.
     """
     from patchlint.rules import select_rules
 
@@ -397,16 +225,32 @@ def scan_tree(
     root = Path(root).resolve()
     ids = [meta.id for meta in select_rules(enabled=rule_ids)]
     overrides = dict(severity or {})
-    tokens = candidate_tokens(ids, root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     cache_dir = cache_path("scan", _version(ids, overrides, root)) if use_cache else None
     cache = ScanCache.open(cache_dir) if cache_dir is not None else None
     stats_ns = time.time_ns()
     stats = tree_stats(root) if cache is not None else {}
+    if (
+        cache is not None
+        and cache.final is not None
+        and cache.unchanged(stats)
+        and cache.table == file_stamp(_table_file(root))
+    ):
+        # Nothing the last scan read has changed (sources, Makefiles, the summary
+        # table it resolved against): its result is this scan's result.
+        return _stored_result(root, cache.final, started)
+    from patchlint.scan_workers import run_files
+
+    tokens = candidate_tokens(ids, root)
+    knowledge = _knowledge_identity(ids, root)
+    if cache is not None and cache.valid and cache.knowledge != knowledge:
+        cache = ScanCache(cache.directory)  # the tree's inferred knowledge changed
+    if cache is not None and cache.valid:
+        cache.load_results()  # when they are lost, the cache is no longer valid
     changed, removed = cache.changes(stats) if cache is not None else (set(), set())
     table = _previous_table(root, cache) if cache is not None and cache.valid else None
     warm = cache is not None and cache.valid and table is not None
-    tree_unchanged = warm and not changed and not removed
+    tree_unchanged = warm and cache is not None and cache.unchanged(stats)
     if warm and cache is not None:
         # Unchanged files keep their candidacy; only new and changed ones are read.
         union = sorted({token for value in tokens.values() for token in value or ()})
@@ -418,7 +262,6 @@ def scan_tree(
         files = sorted(kept | set(fresh_candidates))
     else:
         files = candidate_files(root, tokens, jobs)
-    result = ScanResult(tree=str(root), files_candidate=len(files))
     if progress is not None:
         progress(0, len(files))
     final: list[Outcome] = []
@@ -431,27 +274,28 @@ def scan_tree(
                 todo.append(relative)
             else:
                 final.append(hit)
-    first = _run(root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final))
+    first = run_files(
+        root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final)
+    )
     asked: set[str] = set()
     again: list[str] = []
-    first_tree: dict[str, TreeFacts] = {}
+    first_pass: dict[str, Outcome] = {}
     for outcome in first:
         if outcome[3]:
             asked.update(outcome[3])
             again.append(outcome[0])
-            first_tree[outcome[0]] = outcome[4]
+            first_pass[outcome[0]] = outcome
         else:
             final.append(outcome)
-    mentions: dict[str, list[str]] = {}
     if again:
         mentions = _mentions_parallel(root, sorted(asked), jobs) or {}
-        for outcome in _run(
+        for relative, findings, error, _none, tree in run_files(
             root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0
         ):
-            earlier = first_tree.get(outcome[0])
-            if earlier is not None:
-                outcome[4].exports, outcome[4].macros = earlier.exports, earlier.macros
-            final.append(outcome)
+            _file, _findings, _error, names, earlier = first_pass[relative]
+            tree.exports, tree.macros = earlier.exports, earlier.macros
+            # Keep what it asked: its result depends on other files (scan_cache).
+            final.append((relative, findings, error, names, tree))
     if warm and table is not None:
         analysed = set(todo)
         table.forget(changed | removed | analysed)
@@ -460,10 +304,21 @@ def scan_tree(
             _save_table(root, table)
     else:
         table = _summary_table(root, final, save=cache is not None, stats=stats)
+    result = _result(root, files, final, table)
     if cache is not None:
-        cache.save(stats, files, final, mentions, stats_ns, file_stamp(_table_file(root)))
+        stored = FinalResult(
+            result.files_candidate, result.files_scanned, result.findings, result.errors
+        )
+        table_stamp = file_stamp(_table_file(root))
+        cache.save(stats, files, final, stats_ns, knowledge, stored, table_stamp)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _result(root: Path, files: list[str], final: list[Outcome], table: SummaryTable) -> ScanResult:
     from patchlint.analysis import resolve_deferred
 
+    result = ScanResult(tree=str(root), files_candidate=len(files))
     for relative, findings, error, _asked, tree in final:
         result.files_scanned += 1
         result.findings.extend(findings)
@@ -472,8 +327,18 @@ def scan_tree(
         if error:
             result.errors.append((relative, error))
     result.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
-    result.seconds = time.perf_counter() - started
     return result
+
+
+def _stored_result(root: Path, stored: FinalResult, started: float) -> ScanResult:
+    return ScanResult(
+        tree=str(root),
+        findings=stored.findings,
+        files_scanned=stored.files_scanned,
+        files_candidate=stored.files_candidate,
+        errors=stored.errors,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _summary_table(
@@ -521,9 +386,7 @@ def _save_table(root: Path, table: SummaryTable) -> None:
 
 
 def _table_file(root: Path) -> Path | None:
-    from patchlint.analysis import table_path
-
-    return table_path(root)
+    return summary_table_path(root)
 
 
 def _previous_table(root: Path, cache: ScanCache) -> SummaryTable | None:
@@ -536,21 +399,10 @@ def _previous_table(root: Path, cache: ScanCache) -> SummaryTable | None:
     return SummaryTable.load(path)
 
 
-def _heavy_first(root: Path, files: list[str]) -> list[str]:
-    """Big files first, so one large file does not finish the run alone."""
-
-    def size(relative: str) -> int:
-        try:
-            return (root / relative).stat().st_size
-        except OSError:
-            return 0
-
-    return sorted(files, key=size, reverse=True)
-
-
 def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) -> str:
     """Hash of the analysis code, the rules data, the rule selection and severities, and
-    the tree's own dialect (its .clang-format iterator list changes how files parse)."""
+    the tree's own dialect (its .clang-format iterator list changes how files parse).
+    What is inferred from the tree's sources is checked apart (_knowledge_identity)."""
     digest = hashlib.blake2b(digest_size=12)
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")) + sorted(data_dir().rglob("*.toml")):
@@ -568,8 +420,13 @@ def _version(rule_ids: list[str], severity: Mapping[str, Severity], root: Path) 
         digest.update((root / ".clang-format").read_bytes())
     except OSError:
         pass
+    return digest.hexdigest()
+
+
+def _knowledge_identity(rule_ids: list[str], root: Path) -> str:
+    """The identity of the knowledge the rules infer from the whole tree. It is
+    inferred from the tree's sources only, so it is recomputed (and compared with the
+    cache's) only when one of them changed."""
     from patchlint.rules.taskscope.scan_support import RULES, identity
 
-    if set(rule_ids) & set(RULES):
-        digest.update(identity(root).encode())  # knowledge inferred from the whole tree
-    return digest.hexdigest()
+    return identity(root) if set(rule_ids) & set(RULES) else ""

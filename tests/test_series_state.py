@@ -200,3 +200,78 @@ def test_simulation_of_a_later_patch_runs_a_function_an_earlier_one_added(
         index.view({}), applied[1].files, {}, scenarios=[_poke_scenario()]
     )
     assert alone["after"]["stopped"] is not None and "helper" in alone["after"]["stopped"]
+
+
+def test_view_state_key_tells_states_apart_and_repeats_for_equal_states(tmp_path: Path) -> None:
+    """Caches of other files' analysis are keyed by the view's state: two states
+    differing in one file's text must differ, equal states must agree, however the
+    texts were built (the digests are remembered per text object)."""
+    root = tmp_path / "tree"
+    (root / "kernel").mkdir(parents=True)
+    (root / "kernel" / "a.c").write_text(WALK_BEFORE)
+    index = LazyIndex(open_tree(root))
+    first = index.view({"kernel/a.c": WALK_AFTER, "kernel/b.c": None})
+    again = index.view({"kernel/a.c": "".join(WALK_AFTER), "kernel/b.c": None})
+    other = index.view({"kernel/a.c": WALK_AFTER + "\n", "kernel/b.c": None})
+    deleted = index.view({"kernel/a.c": WALK_AFTER})
+    keys = [getattr(view, "state", None) for view in (first, again, other, deleted)]
+    assert all(isinstance(key, str) and key for key in keys)
+    assert keys[0] == keys[1]
+    assert len({keys[0], keys[2], keys[3]}) == 3
+    assert getattr(index.view({}), "state", "") == ""
+
+
+def test_split_series_keeps_every_patch_once_in_order() -> None:
+    from patchlint.pipeline.check import split_series
+
+    series = [[object()] * 9, [object()] * 3]  # messages are only counted here
+    pieces = split_series(series, 2)  # type: ignore[arg-type]
+    assert [(len(p.members), p.start, p.stop) for p in pieces] == [
+        (4, 0, 4),
+        (9, 4, 9),
+        (3, 0, 3),
+    ]
+    assert [(p.start, p.stop) for p in split_series(series, 1)] == [(0, 9), (0, 3)]  # type: ignore[arg-type]
+
+
+def test_a_long_series_checked_in_pieces_sees_the_earlier_patches(tmp_path: Path) -> None:
+    """9 patches: 8/9 adds a caller under RCU, 9/9 makes the callee walk the task list.
+    With two workers the series is cut in two pieces; the second applies 1..4 again."""
+    repo = tmp_path / "repo"
+    (repo / "kernel").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "dev@example.org")
+    _git(repo, "config", "user.name", "Dev Eloper")
+    (repo / "kernel" / "walk.c").write_text(WALK_BEFORE)
+    (repo / "kernel" / "other.c").write_text("int other(int x)\n{\n\treturn x;\n}\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    sign = "\n\nSigned-off-by: Dev Eloper <dev@example.org>"
+    for step in range(7):
+        body = "".join(f"\tx += {i};\n" for i in range(step + 1))
+        (repo / "kernel" / "other.c").write_text(f"int other(int x)\n{{\n{body}\treturn x;\n}}\n")
+        _git(repo, "commit", "-qam", f"other: step {step}{sign}")
+    (repo / "kernel" / "user.c").write_text(USER)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", f"user: walk the tasks under RCU{sign}")
+    (repo / "kernel" / "walk.c").write_text(WALK_AFTER)
+    _git(repo, "commit", "-qam", f"walk: count each task{sign}")
+    mbox = _git(repo, "format-patch", "--stdout", "--thread", "HEAD~9..HEAD")
+    last_alone = _git(repo, "format-patch", "--stdout", "-1", "HEAD")
+    _git(repo, "checkout", "-q", "HEAD~9")
+
+    def findings(jobs: str, mails: bytes) -> list[list[str]]:
+        result = CliRunner().invoke(
+            main,
+            ["check", "--tree", str(repo), "--no-simulate", "--no-behaviour"]
+            + ["--format", "json", "--all", "-j", jobs, "-"],
+            input=mails,
+        )
+        data = json.loads(result.stdout)
+        return [[f["rule"] + ":" + f["status"] for f in p["findings"]] for p in data["patches"]]
+
+    serial = findings("1", mbox)
+    assert serial == [[]] * 9, serial
+    assert findings("2", mbox) == serial
+    # Control: 9/9 without the earlier patches has its walk reported.
+    assert findings("1", last_alone) == [["task-iter-unlocked:introduced"]]

@@ -149,13 +149,17 @@ def callers_holding(
     declared_by: Declared | None = None,
     depth: int = 0,
     seen: frozenset[str] = frozenset(),
+    skip: Callable[[Node], bool] | None = None,
 ) -> CallerVerdict:
     """Whether every caller of ``fn`` calls it holding what ``holder`` looks for, on
-    every path to the call (or, up to MAX_DEPTH, is itself called so)."""
+    every path to the call (or, up to MAX_DEPTH, is itself called so). Calls ``skip``
+    accepts (the arguments keep the callee off the path in question) do not count."""
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
     sites = call_sites(ff, fn, remote=depth == 0)
+    if sites and skip is not None:
+        sites = [site for site in sites if not skip(site[2])]
     if not sites:
         return verdict
     verdict.callers = len(sites)

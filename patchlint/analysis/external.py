@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -28,7 +28,7 @@ from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
-from patchlint.cachedir import cache_path
+from patchlint.cachedir import summary_table_path
 
 MAX_TREE_DEPTH = 3  # functions followed across files
 MAX_TREE_CHAIN = 3  # calls between the caller and the sleeping primitive, at most
@@ -63,7 +63,7 @@ class SleepExport:
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
 # loads in a fraction of a second): path, chain, externals, guarded, constant,
 # gfp_params, flagged, gfp_forwards.
-_Row = tuple[
+Row = tuple[
     str,
     "tuple[str, ...] | None",
     "tuple[str, ...]",
@@ -83,8 +83,11 @@ class SummaryTable:
     A name defined as a macro by some header is not answered: which definition a
     call reaches depends on what the caller includes."""
 
-    rows: dict[str, list[_Row]] = field(default_factory=dict)
-    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime, size)
+    # Dicts, or read from the index beside a saved table (table_index.IndexedTable).
+    rows: MutableMapping[str, list[Row]] = field(default_factory=dict)
+    stamps: MutableMapping[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # path -> (mtime, size)
     header_macros: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> names
     _macros: set[str] | None = field(default=None, repr=False)
     _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(default_factory=dict, repr=False)
@@ -375,10 +378,7 @@ _TABLES: dict[str, tuple[float, SummaryTable | None]] = {}
 
 def table_path(root: Path) -> Path | None:
     """Where the scan of ``root`` keeps its summary table (None: caching is off)."""
-    import hashlib
-
-    digest = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
-    return cache_path("summaries", f"{digest}.pickle")
+    return summary_table_path(root)
 
 
 def load_table(path: Path) -> SummaryTable | None:
@@ -390,6 +390,8 @@ def load_table(path: Path) -> SummaryTable | None:
     cached = _TABLES.get(str(path))
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    table = SummaryTable.load(path)
+    from patchlint.analysis.table_index import load_indexed
+
+    table = load_indexed(path)
     _TABLES[str(path)] = (stamp, table)
     return table

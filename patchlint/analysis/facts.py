@@ -259,7 +259,8 @@ class FileFacts:
             captures = QueryCursor(query).captures(self.source.tree.root_node)
             self._asm = sorted(node.start_byte for node in captures.get("asm", []))
             by_name: dict[str, list[Node]] = {}
-            for node in captures.get("name", []):
+            # Captures come in no stable order (tree-sitter 0.25+): evidence would vary.
+            for node in sorted(captures.get("name", []), key=lambda node: node.start_byte):
                 call = node.parent
                 if call is not None:
                     by_name.setdefault(text(node), []).append(call)

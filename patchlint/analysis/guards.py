@@ -12,6 +12,7 @@ does not claim the call sleeps (it says nothing rather than guess).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from tree_sitter import Node
 
@@ -142,3 +143,301 @@ def _constant(arg: str) -> bool:
         if token not in _OPERATORS:
             return False
     return True
+
+
+# ---------------------------------------------------------------- argument conditions
+
+# One test of a parameter on the way to a sleep: (its position, the constant it is
+# masked with, "" for the value itself, the outcome the path needs). `if (sync)` is
+# (1, "", True); `if (flags & ADBREQ_NOSEND) return;` before the sleep is
+# (2, "ADBREQ_NOSEND", False).
+Atom = tuple[int, str, bool]
+# The tests a path to one sleeping call passes, all needed.
+Conjunction = tuple[Atom, ...]
+# Each sleeping site's conjunction: the function sleeps when one of them holds. None
+# when unknown.
+Condition = tuple[Conjunction, ...] | None
+# A test of an input in another form (a field, a computed local, a parameter the
+# function writes): the caller's arguments do not decide it.
+UNDECIDED: Atom = (-1, "", True)
+
+_ASSIGNMENT = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)\s*=(?!=)\s*([^;]+);")
+_EXITS = frozenset({"return_statement", "goto_statement", "break_statement", "continue_statement"})
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+_DEFINE = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+([A-Z_][A-Z0-9_]*)[ \t]+\(?[ \t]*"
+    r"(?:(0x[0-9a-fA-F]+|\d+)[uUlL]*|BIT\((\d+)\)|1[uUlL]*[ \t]*<<[ \t]*(\d+))[ \t]*\)?[ \t]*$",
+    re.MULTILINE,
+)
+_NUMBER = re.compile(r"^(?:0x[0-9a-fA-F]+|\d+)[uUlL]*$")
+
+
+def _parameter_positions(fn: FunctionDef) -> dict[str, int]:
+    return {name: position for position, name in enumerate(fn.params)}
+
+
+def _assigned(fn: FunctionDef, name: str) -> bool:
+    """Whether the function writes (or takes the address of) a parameter: a test of it
+    then no longer tells what the caller passed."""
+    body = text(fn.body) if fn.body is not None else ""
+    word = rf"(?<![\w>.]){re.escape(name)}\b"
+    pattern = (
+        rf"(?:\+\+|--)\s*{word}|[(,=]\s*&\s*{word}(?!\s*(?:->|\.|\[))"
+        rf"|{word}\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|{word}\s*(?:\+\+|--)"
+    )
+    return re.search(pattern, body) is not None
+
+
+def _strip_parentheses(node: Node) -> Node:
+    while node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
+def _operator(node: Node) -> str:
+    operator = node.child_by_field_name("operator")
+    return text(operator) if operator is not None else ""
+
+
+def _atoms(node: Node, positions: dict[str, int], inputs: set[str], outcome: bool) -> list[Atom]:
+    """The parameter tests ``node`` evaluating to ``outcome`` implies, all needed; []
+    when it tests no input; UNDECIDED for a test of one in another form."""
+    node = _strip_parentheses(node)
+    if not inputs & set(_INPUT.findall(text(node))):
+        return []
+    if node.type == "unary_expression" and _operator(node) == "!":
+        argument = node.child_by_field_name("argument")
+        return _atoms(argument, positions, inputs, not outcome) if argument else [UNDECIDED]
+    if node.type == "identifier" and text(node) in positions:
+        return [(positions[text(node)], "", outcome)]
+    if node.type != "binary_expression":
+        return [UNDECIDED]
+    operator = _operator(node)
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if left is None or right is None:
+        return [UNDECIDED]
+    if (operator == "&&" and outcome) or (operator == "||" and not outcome):
+        return _atoms(left, positions, inputs, outcome) + _atoms(right, positions, inputs, outcome)
+    if operator == "&":
+        for value, mask in ((left, right), (right, left)):
+            value = _strip_parentheses(value)
+            if value.type == "identifier" and text(value) in positions and _constant(text(mask)):
+                return [(positions[text(value)], squash_spaces(text(mask)), outcome)]
+    return [UNDECIDED]
+
+
+def squash_spaces(value: str) -> str:
+    return re.sub(r"\s+", "", value)
+
+
+def _exit_statement(statement: Node) -> bool:
+    last = statement
+    if last.type == "compound_statement":
+        if not last.named_children:
+            return False
+        last = last.named_children[-1]
+    return last.type in _EXITS
+
+
+def derived_inputs(fn: FunctionDef, inputs: set[str]) -> set[str]:
+    """Inputs, and locals assigned from expressions that read one
+    (`timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT)`)."""
+    body = text(fn.body) if fn.body is not None else ""
+    found = set(inputs)
+    assignments = _ASSIGNMENT.findall(body)
+    for _round in range(2):
+        for name, value in assignments:
+            if name not in found and found & set(_INPUT.findall(value)):
+                found.add(name)
+    return found
+
+
+def short_circuit_guarded(node: Node, fn: FunctionDef, inputs: set[str]) -> bool:
+    """Whether the call is the right operand of `&&`/`||` whose left one reads an
+    input, or a local computed from one (`timeo && !wait_for_more_packets(...)`),
+    without calling anything (`hwreset(adapter, hard) && initadapter(adapter)` is
+    decided by what the first call returns, not by the caller)."""
+    current: Node | None = node
+    derived: set[str] | None = None
+    while current is not None and current.type != "function_definition":
+        parent = current.parent
+        if (
+            parent is not None
+            and parent.type == "binary_expression"
+            and current == parent.child_by_field_name("right")
+            and _operator(parent) in ("&&", "||")
+        ):
+            left = parent.child_by_field_name("left")
+            derived = derived if derived is not None else derived_inputs(fn, inputs)
+            if left is not None and _reads_without_calls(left, derived):
+                return True
+        current = parent
+    return False
+
+
+def _reads_without_calls(node: Node, names: set[str]) -> bool:
+    if not names & set(_INPUT.findall(text(node))):
+        return False
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.type == "call_expression":
+            return False
+        pending.extend(current.named_children)
+    return True
+
+
+def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunction:
+    """What the parameters must be for the call at ``node`` to run: the tests of the
+    branches around it, of the left operand of `&&`/`||` it is the right one of, and
+    of the early exits before it. A test of an input another way (a field, a computed
+    local, a parameter the function writes) is UNDECIDED; loop conditions are not
+    read (the body runs again after the test). Tests above a label do not dominate
+    the call (a `goto` may land there from anywhere): they are not read."""
+    positions = _parameter_positions(fn)
+    derived: set[str] | None = None
+    found: list[Atom] = []
+    current: Node | None = node
+    while current is not None and current.type != "function_definition":
+        parent = current.parent
+        if parent is None:
+            break
+        if current.type == "labeled_statement":
+            break
+        atoms: list[Atom] = []
+        condition = parent.child_by_field_name("condition")
+        if parent.type in ("if_statement", "conditional_expression") and condition is not None:
+            if current == parent.child_by_field_name("consequence"):
+                atoms = _atoms(condition, positions, inputs, True)
+            elif current != condition:
+                atoms = _atoms(condition, positions, inputs, False)
+        elif parent.type == "binary_expression" and current == parent.child_by_field_name("right"):
+            operator = _operator(parent)
+            left = parent.child_by_field_name("left")
+            if operator in ("&&", "||") and left is not None:
+                derived = derived if derived is not None else derived_inputs(fn, inputs)
+                atoms = _atoms(left, positions, derived, operator == "&&")
+        elif parent.type == "compound_statement":
+            sibling = current.prev_named_sibling
+            while sibling is not None and sibling.type != "labeled_statement":
+                test = sibling.child_by_field_name("condition")
+                consequence = sibling.child_by_field_name("consequence")
+                if (
+                    sibling.type == "if_statement"
+                    and test is not None
+                    and consequence is not None
+                    and sibling.child_by_field_name("alternative") is None
+                    and _exit_statement(consequence)
+                ):
+                    atoms += _atoms(test, positions, inputs, False)
+                sibling = sibling.prev_named_sibling
+        found.extend(atoms)
+        current = parent
+    written = {p for p, _m, _o in found if p >= 0 and _assigned(fn, fn.params[p])}
+    return tuple(dict.fromkeys(UNDECIDED if atom[0] in written else atom for atom in found))
+
+
+def _atom_value(atom: Atom, argument: str, values: Mapping[str, int] | None) -> bool | None:
+    """The test's outcome when the caller passes ``argument`` (a constant), if known
+    (flag names by the values the caller's file defines them to)."""
+    _position, mask, _outcome = atom
+    value = squash_spaces(argument)
+    if values:
+        value = _NAME.sub(lambda m: str(values.get(m.group(0), m.group(0))), value)
+        mask = _NAME.sub(lambda m: str(values.get(m.group(0), m.group(0))), mask)
+    while value.startswith("(") and value.endswith(")"):
+        value = value[1:-1]
+    if value in ("0", "false", "NULL", "0U", "0UL"):
+        return False
+    if not mask:
+        if value in ("true",) or (_NUMBER.match(value) and int(value.rstrip("uUlL"), 0) != 0):
+            return True
+        return None
+    parts = value.split("|")
+    if mask in parts and not _NUMBER.match(mask):
+        return True
+    if all(_NUMBER.match(p) for p in [*parts, mask]):
+        combined = 0
+        for part in parts:
+            combined |= int(part.rstrip("uUlL"), 0)
+        return bool(combined & int(mask.rstrip("uUlL"), 0))
+    return None
+
+
+# What a call's arguments make of a callee's condition.
+NEVER = "never"  # no sleeping path is open for these arguments
+ALWAYS = "always"  # a sleeping path's tests all pass for these arguments
+# The constants pass every test of theirs on a sleeping path, which other tests (of
+# objects' state) still guard: as open as for a caller passing variables.
+OPEN = "open"
+
+
+def decide(
+    condition: Condition,
+    args: tuple[str, ...],
+    caller: FunctionDef | None,
+    values: Mapping[str, int] | None = None,
+) -> str | Condition:
+    """NEVER, ALWAYS, OPEN, or the condition left over the caller's own parameters
+    (an argument that is one of them passes its test on), None when unknown."""
+    if condition is None:
+        return None
+    positions = _parameter_positions(caller) if caller is not None else {}
+    left: list[Conjunction] = []
+    unknown = False
+    opened = False
+    for conjunction in condition:
+        remaining: list[Atom] = []
+        dead = False
+        undecided = False
+        passed = False
+        unjudged = False  # a test of a parameter whose argument could not be judged
+        for atom in conjunction:
+            position, mask, outcome = atom
+            argument = args[position].strip() if 0 <= position < len(args) else ""
+            if position < 0:
+                undecided = True
+            elif argument and _constant(argument):
+                value = _atom_value(atom, argument, values)
+                if value is None:
+                    undecided = unjudged = True
+                elif value != outcome:
+                    dead = True
+                    break
+                else:
+                    passed = True
+            elif caller is not None and argument in positions and not _assigned(caller, argument):
+                remaining.append((positions[argument], mask, outcome))
+            else:
+                undecided = unjudged = True
+        if dead:
+            continue
+        if undecided:
+            # Still open for some values: kept over the caller's parameters when
+            # it can be, so that the caller's own callers may close it.
+            unknown = unknown or not remaining
+            opened = opened or (passed and not remaining and not unjudged)
+            left.append((*remaining, UNDECIDED))
+            continue
+        if not remaining:
+            return ALWAYS
+        left.append(tuple(remaining))
+    if not left:
+        return NEVER
+    if opened:
+        return OPEN
+    if unknown:
+        return None
+    return tuple(left)
+
+
+def flag_values(source_text: str) -> dict[str, int]:
+    """The numeric object-like macros a file defines (`#define REQ_SYNC 2`, `BIT(3)`,
+    `(1 << 4)`): what a caller's flag arguments stand for."""
+    found: dict[str, int] = {}
+    for name, number, bit, shift in _DEFINE.findall(source_text):
+        if number:
+            found[name] = int(number, 0)
+        else:
+            found[name] = 1 << int(bit or shift)
+    return found

@@ -28,12 +28,19 @@ def is_host_code(root: Path | None, path: str, spec: HostObjects) -> bool:
     if root is None or not spec.variable or not path.endswith(".c"):
         return False
     relative = PurePosixPath(path)
-    objects = _host_objects(str(root), str(relative.parent), spec)
+    try:  # the Makefile's stat keys the memo: a long-lived process sees its edits
+        info = (root / relative.parent / "Makefile").stat()
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+    except OSError:
+        stamp = None
+    objects = _host_objects(str(root), str(relative.parent), spec, stamp)
     return relative.with_suffix(".o").name in objects
 
 
 @lru_cache(maxsize=4096)
-def _host_objects(root: str, directory: str, spec: HostObjects) -> frozenset[str]:
+def _host_objects(
+    root: str, directory: str, spec: HostObjects, _stamp: tuple[int, int, int] | None
+) -> frozenset[str]:
     try:
         text = (Path(root) / directory / "Makefile").read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from patchlint.analysis.callers import call_sites, callers_holding
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import Assumption, FileFacts
-from patchlint.analysis.guards import constant_argument
-from patchlint.analysis.sleep import SleepSummary, forbidding, scan_calls, sleep_summary
+from patchlint.analysis.guards import NEVER, constant_argument, decide
+from patchlint.analysis.sleep import (
+    SleepSummary,
+    file_flag_values,
+    forbidding,
+    scan_calls,
+    sleep_summary,
+)
 from patchlint.analysis.state import Held, LockState
 from patchlint.source import FunctionDef
 
@@ -45,14 +51,26 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     # sleeping function would cost a whole-tree scan a second pass over most files.
     if not fn.is_static or fn.body is None:
         return None
+    sites = call_sites(ff, fn, False)
+    if not sites:
+        # Nobody here calls it (a callback of an ops table): nothing is inherited. Asked
+        # before its sleep summary, which may need the tree's table of other files.
+        return None
     early = sleep_summary(ff, fn)
     if not isinstance(early, SleepSummary) or early.gfp_param is not None:
         return None
-    # A sleep its arguments choose counts when no caller passes a constant there.
-    if early.guarded and any(
-        constant_argument(call_args(node)) for _f, _c, node in call_sites(ff, fn, False) or []
-    ):
-        return None
+    # A sleep its arguments choose is judged per call: a caller whose constants keep
+    # it off the sleeping path is not one of those that must hold the lock; one whose
+    # constants cannot be judged clears the function.
+    kept_off: set[int] = set()
+    if early.guarded:
+        for _file, caller, node in sites:
+            args = call_args(node)
+            outcome = decide(early.when, args, caller, file_flag_values(ff))
+            if outcome == NEVER:
+                kept_off.add(node.start_byte)
+            elif outcome is None and constant_argument(args):
+                return None
     scanned = scan_calls(ff, fn)
     summary = scanned.summary
     if summary is None or scanned.site is None or summary.gfp_param is not None or summary.drops:
@@ -75,7 +93,7 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
         seen.append((atomic or list(held))[0])
         return seen[-1]
 
-    verdict = callers_holding(ff, fn, holder)
+    verdict = callers_holding(ff, fn, holder, skip=lambda node: node.start_byte in kept_off)
     if verdict.protected is None or not seen:
         return None
     node = scanned.site

@@ -295,7 +295,7 @@ def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[
                 found.append(complete_deferred(item, name, ()))
                 break
             sleeps = table.sleeps_guarded(name)
-            if sleeps is None or (sleeps[1] and item.deferred.constant):
+            if sleeps is None or (sleeps[1] and name in item.deferred.constant):
                 continue  # a constant argument may keep the callee off its sleep
             found.append(complete_deferred(item, name, sleeps[0]))
             break

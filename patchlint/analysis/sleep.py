@@ -20,11 +20,21 @@ from tree_sitter import Node
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.guards import (
+    ALWAYS,
+    NEVER,
+    OPEN,
+    UNDECIDED,
+    Condition,
+    Conjunction,
     after_flag_exit,
+    argument_condition,
     bool_params,
     constant_argument,
+    decide,
+    flag_values,
     input_guarded,
     inputs_of,
+    short_circuit_guarded,
 )
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
@@ -52,6 +62,10 @@ class SleepSummary:
     # argument's object (patchlint.analysis.guards): a call passing a constant does
     # not count as sleeping.
     guarded: bool = False
+    # When guarded: the tests of its parameters on the way to each sleeping call
+    # (patchlint.analysis.guards.Condition), so that a call passing constants is
+    # judged by them; None when they are not simple tests of parameters.
+    when: Condition = None
 
 
 Flagged = tuple[tuple[str, tuple[int, ...]], ...]
@@ -65,7 +79,9 @@ class Deferred:
 
     names: tuple[str, ...]
     via: tuple[str, ...] = ()
-    constant: bool = False  # a call on the way passed a constant argument
+    # Names reached only through calls passing a constant argument: a guarded sleep of
+    # theirs may be kept off by it.
+    constant: frozenset[str] = frozenset()
     # Names passed blocking GFP flags at these argument positions: they sleep also when
     # the tree has no definition of them, or when their definitions allocate with one.
     flagged: Flagged = ()
@@ -168,30 +184,49 @@ def call_sleeps(
         return None
     constant = constant_argument(args)
     if isinstance(summary, Deferred):
-        if callee is None:
-            return Deferred(
-                summary.names, summary.via, summary.constant or constant, summary.flagged
-            )
-        return Deferred(
-            summary.names,
-            (name, *summary.via)[:MAX_CHAIN],
-            summary.constant or constant,
-            summary.flagged,
-        )
-    if len(summary.chain) >= MAX_CHAIN or (summary.guarded and constant):
+        names = summary.constant | frozenset(summary.names) if constant else summary.constant
+        via = summary.via if callee is None else (name, *summary.via)[:MAX_CHAIN]
+        return Deferred(summary.names, via, names, summary.flagged)
+    if len(summary.chain) >= MAX_CHAIN:
         return None
+    guarded, when = summary.guarded, summary.when
+    if guarded:
+        # The callee's tests of its parameters, with these arguments.
+        outcome = decide(summary.when, args, caller, file_flag_values(ff))
+        if outcome == NEVER:
+            return None
+        if outcome == ALWAYS:
+            guarded, when = False, None
+        elif outcome == OPEN:
+            when = None
+        elif outcome is None or isinstance(outcome, str):
+            if constant:
+                return None  # a constant may keep the callee off its sleep
+            when = None
+        else:
+            when = outcome
     chain = (name, *summary.chain)
     drops = _instantiate_drops(ff, caller, summary.drops, args)
-    guarded = summary.guarded
     if summary.gfp_param is None:
-        return SleepSummary(chain, drops=drops, guarded=guarded)
+        return SleepSummary(chain, drops=drops, guarded=guarded, when=when)
     if summary.gfp_param >= len(args):
         return None
     arg = args[summary.gfp_param]
     if kb.blocking(arg):
-        return SleepSummary(chain, drops=drops, guarded=guarded)
+        return SleepSummary(chain, drops=drops, guarded=guarded, when=when)
     index = _gfp_argument(kb, (arg,), params)
-    return SleepSummary(chain, index, drops, guarded) if index is not None else None
+    return SleepSummary(chain, index, drops, guarded, when) if index is not None else None
+
+
+def file_flag_values(ff: FileFacts) -> dict[str, int]:
+    """The numeric macros of the file (cached): what its flag arguments stand for."""
+    key = "flag-values"
+    cached = ff.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
+    found = flag_values(ff.source.text)
+    ff.memo[key] = found
+    return found
 
 
 def _names_a_variable(ff: FileFacts, caller: FunctionDef, name: str) -> bool:
@@ -273,9 +308,8 @@ def _summarise(ff: FileFacts, fn: FunctionDef) -> SleepSummary | Deferred | None
     found, externals, constant, _site, flagged = scan_calls(ff, fn)
     if found is not None:
         return found
-    # Called with constants only: a guarded callee among them does not count.
-    every = bool(externals) and all(name in constant for name in externals)
-    return Deferred(tuple(externals), (), every, flagged) if externals else None
+    # Those called with constants only: a guarded sleep of theirs does not count.
+    return Deferred(tuple(externals), (), constant, flagged) if externals else None
 
 
 MAX_EXTERNALS = 32
@@ -296,6 +330,8 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     conditional: SleepSummary | None = None
     guarded: SleepSummary | None = None
     guarded_site: Node | None = None
+    # Each guarded site's tests of the parameters; None once one is unknown.
+    conditions: list[Conjunction] | None = []
     externals: list[str] = []
     flagged: dict[str, tuple[int, ...]] = {}
     constant: set[str] = set()
@@ -324,13 +360,24 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                 for name in verdict.names:
                     if name not in externals and len(externals) < MAX_EXTERNALS:
                         externals.append(name)
-                    (constant if verdict.constant else varying).add(name)
+                    (constant if name in verdict.constant else varying).add(name)
                 for name, positions in verdict.flagged:
                     if name in externals:
                         flagged[name] = tuple(sorted({*flagged.get(name, ()), *positions}))
         elif verdict is not None:
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
-            chosen = verdict.guarded or tested or input_guarded(node, inputs)
+            own = argument_condition(node, fn, inputs)
+            # An exit or branch testing an input another way (`if (dev->x) goto out;`)
+            # does not by itself make the sleep one its callers choose.
+            own_chosen = (
+                tested
+                or input_guarded(node, inputs)
+                or short_circuit_guarded(node, fn, inputs)
+                or any(position >= 0 for position, _mask, _outcome in own)
+            )
+            chosen = verdict.guarded or own_chosen
+            # A test another way (a field, a computed local) leaves the site undecided.
+            site = _site_condition(own if own else ((UNDECIDED,) if own_chosen else ()), verdict)
             verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
             if verdict.gfp_param is None and not chosen:
                 return Scanned(
@@ -339,13 +386,26 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             if verdict.gfp_param is None:
                 if guarded is None:
                     guarded, guarded_site = verdict, node
+                conditions = None if conditions is None or site is None else conditions + site
             else:
                 conditional = conditional or verdict
     if guarded is not None:
+        when = tuple(dict.fromkeys(conditions)) if conditions else None
+        guarded = SleepSummary(guarded.chain, None, guarded.drops, True, when)
         return Scanned(
             guarded, externals, frozenset(constant - varying), guarded_site, _pairs(flagged)
         )
     return Scanned(conditional, externals, frozenset(constant - varying), None, _pairs(flagged))
+
+
+def _site_condition(own: Conjunction, verdict: SleepSummary) -> list[Conjunction] | None:
+    """The tests of the parameters on the way to one sleeping call: its own branches'
+    and, through a guarded callee, the callee's over the arguments passed on."""
+    if not verdict.guarded:
+        return [own]
+    if verdict.when is None:
+        return None
+    return [own + inner for inner in verdict.when]
 
 
 def _pairs(flagged: dict[str, tuple[int, ...]]) -> Flagged:

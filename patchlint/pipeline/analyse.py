@@ -3,7 +3,6 @@ the touched functions, and classify each finding as introduced, resolved or unch
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -28,19 +27,23 @@ class ParseCache:
     archive touching one subsystem, parses each version once."""
 
     def __init__(self, capacity: int = 32, dialect: Dialect | None = None) -> None:
-        self._entries: OrderedDict[str, SourceFile] = OrderedDict()
+        # Keyed by (path, text): a text's hash is computed once and kept by the string,
+        # and a hit compares the texts themselves (the same object, most often).
+        self._entries: OrderedDict[tuple[str, str], SourceFile] = OrderedDict()
         self._capacity = capacity
         self.dialect = dialect
 
-    def parse(self, text: str, path: str) -> SourceFile:
+    def parse(self, text: str, path: str, previous: SourceFile | None = None) -> SourceFile:
+        """``previous``: the other image of the same file, whose unchanged parts the
+        parse reuses (a patch changes a few lines of a file)."""
         from patchlint.source import parse_c
 
-        key = hashlib.blake2b(f"{path}\0{text}".encode(errors="surrogateescape")).hexdigest()
+        key = (path, text)
         cached = self._entries.get(key)
         if cached is not None:
             self._entries.move_to_end(key)
             return cached
-        source = parse_c(text, path, self.dialect)
+        source = parse_c(text, path, self.dialect, previous)
         self._entries[key] = source
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
@@ -104,7 +107,7 @@ def _analyse_images(
     touched = touched_lines(file_patch, applied.hunks)
     pre_path = file_patch.old_path or applied.path
     pre_source = cache.parse(applied.pre, pre_path) if applied.pre else None
-    post_source = cache.parse(applied.post, applied.path) if applied.post else None
+    post_source = cache.parse(applied.post, applied.path, pre_source) if applied.post else None
     names: set[str] = set()
     if pre_source is not None:
         names |= functions_at(pre_source, touched.pre)
@@ -155,7 +158,7 @@ def _analyse_hunks_only(
     pre_text = sparse_image(file_patch, "pre") if file_patch.status != "added" else ""
     post_text = sparse_image(file_patch, "post") if file_patch.status != "deleted" else ""
     pre_source = cache.parse(pre_text, path) if pre_text else None
-    post_source = cache.parse(post_text, path) if post_text else None
+    post_source = cache.parse(post_text, path, pre_source) if post_text else None
     names: set[str] = set()
     if pre_source is not None:
         names |= complete_functions(pre_source, file_patch, "pre")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 from patchlint.pipeline.series_state import Overlay
 from patchlint.source import (
@@ -25,17 +26,29 @@ class SeriesView(FunctionIndex):
     series did not change, and parse the overlaid ones.
     """
 
-    def __init__(self, base: FunctionIndex, overlay: Overlay) -> None:
+    def __init__(
+        self, base: FunctionIndex, overlay: Overlay, digests: TextDigests | None = None
+    ) -> None:
         super().__init__(base.root, reader=None, dialect=base.dialect, cache_size=0)
         self.base = base
         self.overlay = dict(overlay)
         self.reader = self.read
         self._parsed: dict[str, SourceFile | None] = {}
-        # Identifies the overlay for caches keyed by path (analysis of other files).
+        self._digests = digests if digests is not None else TextDigests()
+
+    @cached_property
+    def state(self) -> str:
+        """Identifies the overlay for caches keyed by path (analysis of other files).
+
+        Computed on first use only, from per-file digests that the views of one series
+        share: hashing every overlaid file again for each patch of a long series made
+        the views quadratic in the series length."""
+        if not self.overlay:
+            return ""
         digest = hashlib.blake2b(digest_size=8)
         for path in sorted(self.overlay):
-            digest.update(f"{path}\0{self.overlay[path]}\0".encode(errors="surrogateescape"))
-        self.state = digest.hexdigest() if self.overlay else ""
+            digest.update(f"{path}\0{self._digests.of(self.overlay[path])}\0".encode())
+        return digest.hexdigest()
 
     def read(self, path: str) -> str | None:
         """Text of ``path`` in this state; a file the series deleted reads as empty."""
@@ -82,6 +95,30 @@ class SeriesView(FunctionIndex):
             found.extend((path, fn, site) for fn, site in callers_in_file(source, name))
         found.sort(key=lambda item: (item[0], item[2].line))
         return found
+
+
+class TextDigests:
+    """Digests of overlay texts, remembered across the views of a series (each view's
+    overlay holds the same text objects as the one before, plus the patch's files)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[str, str]] = {}
+
+    def of(self, text: str | None) -> str:
+        if text is None:
+            return "deleted"
+        known = self._known.get(id(text))
+        # The text is kept with its digest, so its id cannot be reused by another.
+        if known is not None and known[0] is text:
+            return known[1]
+        digest = hashlib.blake2b(text.encode(errors="surrogateescape"), digest_size=16)
+        self._known[id(text)] = (text, digest.hexdigest())
+        return digest.hexdigest()
+
+    def keep_only(self, overlay: Overlay) -> None:
+        """Forget the texts no longer in the series state (a new series starts empty)."""
+        live = {id(text) for text in overlay.values() if text is not None}
+        self._known = {key: value for key, value in self._known.items() if key in live}
 
 
 def _definition_rank(item: tuple[str, FunctionDef]) -> tuple[int, int, str]:

@@ -204,22 +204,99 @@ _DIRECTIVE_WORD = re.compile(r"[ \t]*#[ \t]*(\w+)")
 
 
 def normalise_and_parse(
-    text: str, dialect: Dialect | None = None
+    text: str, dialect: Dialect | None = None, previous: Reparse | None = None
 ) -> tuple[Normalised, tree_sitter.Tree]:
     """Normalise ``text`` and parse it; never raises on odd input.
 
-    The tree is the parse of ``Normalised.text`` encoded as UTF-8.
+    The tree is the parse of ``Normalised.text`` encoded as UTF-8. ``previous``: the
+    normalised bytes of another version of the file and their plain parse (the
+    pre-image of a patch): the parse of this one reuses its unchanged subtrees.
     """
+    normalised, tree, _plain = normalise_and_parse_plain(text, dialect, previous)
+    return normalised, tree
+
+
+def normalise_and_parse_plain(
+    text: str, dialect: Dialect | None = None, previous: Reparse | None = None
+) -> tuple[Normalised, tree_sitter.Tree, Reparse | None]:
+    """As ``normalise_and_parse``, and the plain parse when no repair was needed (what
+    a later version of the file may be parsed from)."""
     from .language import parse_bytes
     from .normalise_repair import repair
 
     if dialect is None:
         dialect = _default_dialect()
     draft = _first_pass(text, dialect)
-    tree = parse_bytes(draft.out.encode("utf-8", "surrogatepass"))
+    data = draft.out.encode("utf-8", "surrogatepass")
+    tree = _reparse(previous, data) if previous is not None else None
+    if tree is None or tree.root_node.has_error:
+        # Where the parse needs repairs, they start from the plain parse, as always.
+        tree = parse_bytes(data)
+    plain = None
     if tree.root_node.has_error:
         tree = repair(draft, tree)
-    return Normalised(draft.out, _constructs(text, draft.records)), tree
+    else:
+        plain = Reparse(data, tree)
+    return Normalised(draft.out, _constructs(text, draft.records)), tree, plain
+
+
+@dataclass(frozen=True)
+class Reparse:
+    """Normalised bytes and their tree as tree-sitter produced it, unrepaired."""
+
+    data: bytes
+    tree: tree_sitter.Tree
+
+
+def _reparse(previous: Reparse, data: bytes) -> tree_sitter.Tree | None:
+    """Parse ``data`` incrementally from ``previous``: one edit spanning everything
+    between their common prefix and common suffix."""
+    from .language import parse_bytes
+
+    old = previous.data
+    if old == data:
+        return previous.tree.copy()
+    prefix = _common_prefix(old, data)
+    suffix = _common_suffix(old, data, prefix)
+    old_end, new_end = len(old) - suffix, len(data) - suffix
+    tree = previous.tree.copy()
+    tree.edit(
+        start_byte=prefix,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, prefix),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(data, new_end),
+    )
+    return parse_bytes(data, tree)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    low, high = 0, min(len(a), len(b))
+    view_a, view_b = memoryview(a), memoryview(b)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if view_a[low:middle] == view_b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: bytes, b: bytes, prefix: int) -> int:
+    low, high = 0, min(len(a), len(b)) - prefix
+    view_a, view_b = memoryview(a), memoryview(b)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if view_a[len(a) - middle : len(a) - low] == view_b[len(b) - middle : len(b) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
 
 
 def normalise(text: str, dialect: Dialect | None = None) -> Normalised:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from .normalise import Construct, Dialect, Normalised, normalise_and_parse
+from .normalise import Construct, Dialect, Normalised, Reparse, normalise_and_parse_plain
 from .verdict import DEFAULT_MAX_NESTING, ParseIssue, ParseVerdict, nesting_depth, parse_issues
 
 __all__ = [
@@ -111,6 +111,9 @@ class SourceFile:
     data: bytes = field(repr=False, default=b"")
     normalised_data: bytes = field(repr=False, default=b"")
     functions: list[FunctionDef] = field(default_factory=list)
+    # The unrepaired parse of ``normalised_data`` (None after repairs): a later
+    # version of the file is parsed from it incrementally (``parse_c(previous=)``).
+    reparse: Reparse | None = field(repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         self._by_name: dict[str, FunctionDef] = {}
@@ -272,9 +275,14 @@ def extract_functions(
     return functions
 
 
-def parse_c(text: str, path: str = "", dialect: Dialect | None = None) -> SourceFile:
-    """Normalise and parse one C file; never raises on malformed input."""
-    normalised, tree = normalise_and_parse(text, dialect)
+def parse_c(
+    text: str, path: str = "", dialect: Dialect | None = None, previous: SourceFile | None = None
+) -> SourceFile:
+    """Normalise and parse one C file; never raises on malformed input. ``previous``:
+    another version of the same file (a patch's pre-image), parsed with the same
+    dialect, whose unchanged parts the parse reuses (the result is the same)."""
+    reparse = previous.reparse if previous is not None else None
+    normalised, tree, plain = normalise_and_parse_plain(text, dialect, reparse)
     data = text.encode("utf-8", "surrogatepass")
     normalised_data = normalised.text.encode("utf-8", "surrogatepass")
     # Names and specifiers are read from the normalised bytes: rewrites such
@@ -288,4 +296,6 @@ def parse_c(text: str, path: str = "", dialect: Dialect | None = None) -> Source
         data=data,
         normalised_data=normalised_data,
         functions=functions,
+        # The same bytes as the plain parse's: kept once.
+        reparse=Reparse(normalised_data, tree) if plain is not None else None,
     )

@@ -178,6 +178,8 @@ def _macro_in(text: bytes) -> str | None:
 
 def _asm_issues(node: tree_sitter.Node, normalised: bytes) -> list[ParseIssue]:
     issues: list[ParseIssue] = []
+    if normalised.find(b"asm", node.start_byte, node.end_byte) < 0:
+        return issues  # most functions: a plain search is far cheaper than the pattern
     for match in _ASM_WORD.finditer(normalised, node.start_byte, node.end_byte):
         leaf = node.descendant_for_byte_range(match.start(), match.end())
         ancestor = leaf
