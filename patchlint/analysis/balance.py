@@ -22,9 +22,11 @@ from tree_sitter import Node
 from patchlint.analysis.calls import INDIRECT, Call, squash, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts
 from patchlint.analysis.identity import owners, pointer_roots, roots
+from patchlint.analysis.inlines import lock_free_inline
 from patchlint.analysis.lockstate import Anomaly
 from patchlint.analysis.paths import describe, held_evidence, how_taken, witness_path
 from patchlint.analysis.returns import return_value, returned_key
+from patchlint.analysis.sections import closes_section
 from patchlint.analysis.state import OWN, Held, LockState
 from patchlint.analysis.summaries import (
     Outcome,
@@ -105,7 +107,9 @@ def imbalances(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Imb
 def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imbalance]:
     declared = declared_summary(ff, fn) is not None
     for outcome in outcomes(facts):
-        if outcome.verdict != "leak" or declared or _counting_resource(ff, outcome.kind):
+        if outcome.verdict != "leak" or declared:
+            continue
+        if _counting_resource(ff, outcome.kind) and not closes_section(facts, outcome):
             continue
         if _handed_off(ff, facts, outcome) or _returned_decides(facts, outcome):
             continue
@@ -185,9 +189,12 @@ def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
     reaching = owners(lock)
     field_name = _field(lock)
     params = set(facts.fn.params)
+    keeping = {node for node, _state in outcome.holding}
     for site in facts.events.calls.values():
         if not any(_holds_own(state, outcome) for state in site.states):
             continue
+        if site.node not in keeping and not _reachable(facts, site.node, keeping):
+            continue  # only on paths that release it: it was not handed over there
         call = site.call
         callee = ff.source.function(call.name)
         if callee is not None and callee is not facts.fn and lock_summary(ff, callee) is None:
@@ -368,11 +375,15 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
     counting_resource = _counting_resource(ff, effect.kind)
     again = [] if counting_resource else [s for s in anomaly.states if key in s.released]
     acquiring = facts.events.clean_acquires.get(key, set())
+    under_branch = _under_branch(facts, call)
     callers_cannot_hold = (
         lock_kind is not None
         and lock_kind.keyed
         and not lock_kind.recursive
-        and any(not s.opaque for s in anomaly.states)
+        and (
+            any(not s.opaque and not (s.unknown_ran and under_branch) for s in anomaly.states)
+            or (not under_branch and _reaching_calls_lock_free(ff, facts, anomaly.node))
+        )
         and _acquired_unconditionally(facts, acquiring)
         # Dropping the caller's lock to take it again (say read, then write) is a choice.
         and not _reachable(facts, anomaly.node, _acquiring_nodes(facts, key))
@@ -417,6 +428,24 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         evidence,
         "high" if again else "medium",
     )
+
+
+def _reaching_calls_lock_free(ff: FileFacts, facts: FunctionFacts, node_id: int) -> bool:
+    """Every unknown call within the locks' reach that may run before ``node_id`` turns
+    out to be a header inline taking no lock (inlines.py): asked only here, where a
+    finding waits on the answer."""
+    analysis = facts.analysis
+    resolve = facts.context.resolver.resolve
+    names: set[str] = set()
+    for site in facts.events.calls.values():
+        call = site.call
+        if not analysis.is_unknown(call) or not analysis.reach().reached_by(call.args, resolve):
+            continue
+        if site.node == node_id or _reachable(facts, site.node, {node_id}):
+            if call.name == INDIRECT:
+                return False
+            names.add(call.name)
+    return bool(names) and all(lock_free_inline(ff, name) for name in sorted(names))
 
 
 def _under_branch(facts: FunctionFacts, call: Call) -> bool:

@@ -41,6 +41,7 @@ from patchlint.analysis.events import (
 )
 from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
+from patchlint.analysis.reach import LockReach
 from patchlint.analysis.state import (
     CALLERS,
     MAYBE,
@@ -85,6 +86,7 @@ class LockAnalysis(LockEffects):
         self._effects: dict[int, tuple[Effect, ...]] = {}
         self._unknown: set[int] = set()  # calls whose effect on locks is unknown
         self._conditional: dict[int, bool] = {}
+        self._reach: LockReach | None = None
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
@@ -293,6 +295,11 @@ class LockAnalysis(LockEffects):
             return ()
         return found
 
+    def is_unknown(self, call: Call) -> bool:
+        """Whether the analysis knows nothing of what the call does to locks."""
+        self.effects(call)
+        return call.start in self._unknown
+
     def conditional_call(self, node: CfgNode, call: Call) -> bool:
         """A call in one arm of `c ? f() : g()` or on the right of `&&` / `||`: it may
         not run on this path (the graph does not split expressions)."""
@@ -317,14 +324,36 @@ class LockAnalysis(LockEffects):
         return found
 
     def unknown_call(self, state: LockState, call: Call) -> LockState:
-        """A callee we know nothing about ran: it may have taken or dropped any lock,
-        most of all one it was handed (the lock, or an object on its path)."""
+        """A callee we know nothing about ran: it may have taken or dropped any lock
+        within its reach (one it was handed, the lock or an object on its path, or a
+        global); see reach.py."""
         args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
         releasing = self.kb.annotations.release
         held = tuple(_after_unknown(h, args, releasing) for h in state.held)
-        if state.opaque and not state.released and held == state.held:
+        if self.reach().reached_by(call.args, self.context.resolver.resolve):
+            if state.opaque and not state.released and held == state.held:
+                return state
+            return state._replace(opaque=True, released=frozenset(), held=held)
+        if state.unknown_ran and not state.released and held == state.held:
             return state
-        return state._replace(opaque=True, released=frozenset(), held=held)
+        return state._replace(unknown_ran=True, released=frozenset(), held=held)
+
+    def reach(self) -> LockReach:
+        """What an unknown callee must be handed to reach this function's locks."""
+        if self._reach is None:
+            locks = {h.lock for h in self.context.entry.held}
+            stores: list[Store] = []
+            for node in self.cfg.nodes:
+                if node.kind == "guard" or node.releases:
+                    locks.add("")  # a guard's lock: not followed here, assume reachable
+                for call in self.node_calls(node):
+                    locks |= {e.lock for e in self.effects(call) if e.op != "noreturn"}
+                stores += self.node_stores(node)
+            resolver = self.context.resolver
+            self._reach = LockReach(
+                resolver.params, resolver.local_names, stores, locks, resolver.resolve
+            )
+        return self._reach
 
     def stores(self, node: CfgNode, state: LockState, fresh: set[str]) -> LockState:
         if node.kind in ("iter", "guard"):

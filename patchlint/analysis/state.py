@@ -98,6 +98,10 @@ class LockState(NamedTuple):
     # A call the analysis knows nothing about ran on this path: it may have taken
     # any lock, so a release is not claimed to find the lock free.
     opaque: bool = False
+    # Only calls the analysis knows nothing about that could not reach the function's
+    # locks ran (reach.py): a release is still claimed to find the lock as it was,
+    # unless a branch decides it (the branch may test what such a call returned).
+    unknown_ran: bool = False
     # Locks whose try-acquire failed on this path: releasing one is releasing a lock
     # this path knows it does not hold.
     failed: frozenset[tuple[str, str]] = frozenset()

@@ -283,9 +283,16 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     if not inputs:
         return False
     sites = _lock_sites(facts, key)
-    for node, side in sites:
-        branch = _input_branch(node, inputs, fields)
-        if branch is None:
+    branches = [(node, side, _input_branch(node, inputs, fields)) for node, side in sites]
+    # A release outside any such branch is the function's own: a path that keeps the
+    # lock while another releases it early under an input test (`if (!netif_running
+    # (dev)) { up(l); return; } ... up(l);`) is one the function forgot.
+    body = facts.fn.body
+    releases_anyway = any(
+        side == "release" and _body_statement(node, body) for node, side, _b in branches
+    )
+    for _node, side, branch in branches:
+        if branch is None or (side == "release" and releases_anyway):
             continue
         counterparts = [
             other
@@ -293,6 +300,22 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
             if other_side != side and branch.start_byte <= other.start_byte < branch.end_byte
         ]
         if not counterparts:
+            return True
+    return False
+
+
+def _body_statement(node: Node, body: Node | None) -> bool:
+    """A call that is a statement of the function body itself, under no branch, loop
+    or label (on the path every run falls through, not one reached by a jump)."""
+    statement = node.parent
+    while statement is not None and statement.type in ("call_expression", "identifier"):
+        statement = statement.parent
+    if body is None or statement is None or statement.type != "expression_statement":
+        return False
+    for child in body.named_children:
+        if child.type == "labeled_statement":
+            return False
+        if child == statement:
             return True
     return False
 
