@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from patchlint.analysis.calls import squash, text
+from patchlint.source import c_integer
 
 Facts = frozenset[tuple[str, bool]]
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*$")
@@ -289,7 +290,5 @@ def constant_truth(value: str) -> bool | None:
         return False
     if squashed == "true":
         return True
-    try:
-        return int(squashed.rstrip("uUlL"), 0) != 0
-    except ValueError:
-        return None
+    number = c_integer(squashed.removeprefix("-"))
+    return None if number is None else number != 0

@@ -18,7 +18,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import text
 from patchlint.analysis.identity import Resolver, roots
-from patchlint.source import FunctionDef
+from patchlint.source import FunctionDef, c_integer
 
 _BRANCHES = frozenset(
     {
@@ -350,17 +350,18 @@ def _atom_value(atom: Atom, argument: str, values: Mapping[str, int] | None) -> 
     if value in ("0", "false", "NULL", "0U", "0UL"):
         return False
     if not mask:
-        if value in ("true",) or (_NUMBER.match(value) and int(value.rstrip("uUlL"), 0) != 0):
+        if value in ("true",) or (_NUMBER.match(value) and c_integer(value)):
             return True
         return None
     parts = value.split("|")
     if mask in parts and not _NUMBER.match(mask):
         return True
-    if all(_NUMBER.match(p) for p in [*parts, mask]):
+    numbers = [c_integer(p) if _NUMBER.match(p) else None for p in [*parts, mask]]
+    if all(number is not None for number in numbers):
         combined = 0
-        for part in parts:
-            combined |= int(part.rstrip("uUlL"), 0)
-        return bool(combined & int(mask.rstrip("uUlL"), 0))
+        for number in numbers[:-1]:
+            combined |= number or 0
+        return bool(combined & (numbers[-1] or 0))
     return None
 
 
@@ -437,7 +438,9 @@ def flag_values(source_text: str) -> dict[str, int]:
     found: dict[str, int] = {}
     for name, number, bit, shift in _DEFINE.findall(source_text):
         if number:
-            found[name] = int(number, 0)
+            value = c_integer(number)
+            if value is not None:
+                found[name] = value
         else:
             found[name] = 1 << int(bit or shift)
     return found

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from patchlint.simulate.preproc import line_activity
+from patchlint.source import c_integer
 
 Reader = Callable[[str], "str | None"]
 
@@ -233,7 +234,7 @@ class ConstantResolver:
             value, i = self._parse_unary(tokens, i + 1)
             return {"~": ~value, "-": -value, "+": value}[text], i
         if kind == "num":
-            return int(text, 0), i + 1
+            return c_integer(text) or 0, i + 1
         if kind == "op" and text == "(":
             # A cast like `(unsigned long)` is skipped: the value is what matters.
             j = i + 1

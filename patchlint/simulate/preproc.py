@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import re
 
+from patchlint.source import c_integer
+
 _DIRECTIVE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(?P<id>[A-Za-z_]\w*)"
@@ -57,7 +59,7 @@ def eval_condition(condition: str, defined: frozenset[str]) -> bool:
         if kind == "id":
             out.append("1" if value in defined else "0")
         elif kind == "num":
-            out.append(str(int(value, 0)))
+            out.append(str(c_integer(value) or 0))
         elif value == "&&":
             out.append(" and ")
         elif value == "||":

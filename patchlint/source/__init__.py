@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .apply import AppliedFile, AppliedPatch, HunkResult, apply_hunks, apply_series
     from .functions import CallSite, FunctionIndex, callers_in_file, calls_in, enclosing_functions
     from .language import C_LANGUAGE, parse_bytes
+    from .literals import c_integer
     from .normalise import Construct, Dialect, Normalised, normalise, normalise_and_parse
     from .parse import FunctionDef, SourceFile, parse_c
     from .protocols import FunctionLookup, OverlayReader, SourceReader, SourceTree
@@ -60,6 +61,7 @@ __all__ = [
     "apply_hunks",
     "apply_series",
     "callers_in_file",
+    "c_integer",
     "calls_in",
     "enclosing_functions",
     "find_kernel_tree",
@@ -85,6 +87,7 @@ _MODULES = {
     "calls_in": "functions",
     "enclosing_functions": "functions",
     "C_LANGUAGE": "language",
+    "c_integer": "literals",
     "parse_bytes": "language",
     "Construct": "normalise",
     "Dialect": "normalise",
