@@ -218,11 +218,11 @@ class IndexTable(SummaryTable):
     def _touched(self, name: str) -> list[str]:
         """The patched files that define ``name`` (their definitions are new). A file
         that only calls it (the caller's own, always) changes nothing here."""
-        declarator = re.compile(rf"^(?:[A-Za-z_][^;{{}}\n]*\W)?{re.escape(name)}\s*\(", re.M)
+        mention = re.compile(rf"{re.escape(name)}\s*\(")  # a literal prefix: a fast search
         return sorted(
             path
             for path, text in self.overlay.items()
-            if path.endswith((".c", ".h")) and text and declarator.search(text)
+            if path.endswith((".c", ".h")) and text and _declares(text, mention)
         )
 
     def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]] | None:
@@ -370,3 +370,20 @@ def _write(root: Path, name: str, found: object) -> None:
         temporary.replace(path)
     except OSError:
         pass  # a read-only cache only costs speed
+
+
+def _declares(text: str, mention: re.Pattern[str]) -> bool:
+    """Whether a line of ``text`` declares or defines the name ``mention`` finds: the
+    name opens the line, or the line starts with a word and holds no ``;{}`` before
+    it (``static int name(``, ``void *\nname(``). A search per mention, not a regular
+    expression anchored at every line: the series' overlay is searched once per name."""
+    for found in mention.finditer(text):
+        start = text.rfind("\n", 0, found.start()) + 1
+        prefix = text[start : found.start()]
+        if not prefix:
+            return True
+        if prefix[-1].isalnum() or prefix[-1] == "_":
+            continue  # a longer name ending in this one
+        if (prefix[0].isalpha() or prefix[0] == "_") and not any(c in prefix for c in ";{}"):
+            return True
+    return False
