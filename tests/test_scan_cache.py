@@ -12,31 +12,11 @@ import pytest
 from patchlint import scan_cache, scan_workers
 from patchlint.result import ScanResult
 from patchlint.scan import scan_tree
+from tests.test_scan import CALLER as LOCKED_CALLER
+from tests.test_scan import HELPER as WALK
 
 RULES = ["task-iter-unlocked", "sleep-in-atomic"]
 
-WALK = """
-int walk(void)
-{
-	struct task_struct *p;
-	int n = 0;
-
-	for_each_process(p)
-		n++;
-	return n;
-}
-"""
-LOCKED_CALLER = """
-int user(void)
-{
-	int n;
-
-	rcu_read_lock();
-	n = walk();
-	rcu_read_unlock();
-	return n;
-}
-"""
 SPIN_CALLER = """
 #include "demo.h"
 

@@ -12,6 +12,7 @@ from patchlint.analysis import lookup
 from patchlint.analysis.alternatives import config_alternative
 from patchlint.rules import AnalysisUnit, run_rules, select_rules
 from patchlint.source import FunctionIndex, parse_c
+from tests.analysis.test_tree import NOT_A_SLEEPER, SLEEPER
 
 CALLER = """
 struct demo { spinlock_t lock; };
@@ -29,23 +30,6 @@ extern void demo_settle(struct demo *d);
 #else
 static inline void demo_settle(struct demo *d) {}
 #endif
-"""
-SLEEPER = """
-static void demo_wait(struct demo *d)
-{
-	msleep(10);
-}
-
-void demo_settle(struct demo *d)
-{
-	demo_wait(d);
-}
-"""
-NOT_A_SLEEPER = """
-void demo_settle(struct demo *d)
-{
-	d->ready = 1;
-}
 """
 
 
