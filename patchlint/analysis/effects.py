@@ -8,7 +8,7 @@ import re
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
 from patchlint.analysis.events import Anomaly, CallSite, Events, FunctionContext, push, without
-from patchlint.analysis.identity import dereferenced, fill, pointee, shape
+from patchlint.analysis.identity import dereferenced, fill, kind_by_shape, pointee
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -102,7 +102,9 @@ class LockEffects:
         takes it, else how the file takes the same field, else unknown ("any")."""
         found = self.context.kinds_by_lock.get(lock)
         if found is None:
-            found = self.context.kinds_by_shape.get(shape(lock), ANY_KIND)
+            found = kind_by_shape(
+                self.context.kinds_by_shape, lock, self.context.struct_types, ANY_KIND
+            )
         return found
 
     # ---- applying one effect ----

@@ -28,9 +28,12 @@ from patchlint.analysis.deep import call_deep
 from patchlint.analysis.identity import (
     canonical,
     function_resolver,
+    kind_by_shape,
     pointee,
     pointer_roots,
     shape,
+    struct_pointers,
+    typed_shape,
 )
 from patchlint.analysis.kb import ANY_KIND, Knowledge, knowledge
 from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
@@ -193,7 +196,12 @@ class FileFacts:
                 for node in nodes:
                     args = call_args(node)
                     if op.lock < len(args):
-                        seen.setdefault(shape(pointee(args[op.lock])), set()).add(op.kind)
+                        lock = pointee(args[op.lock])
+                        fn = self.function_containing(node.start_byte)
+                        typed = typed_shape(lock, struct_pointers(text(fn.node))) if fn else None
+                        for key in (shape(lock), typed):
+                            if key is not None:
+                                seen.setdefault(key, set()).add(op.kind)
         found = {key: kinds.pop() for key, kinds in seen.items() if len(kinds) == 1}
         self.memo["kinds-by-shape"] = found
         return found
@@ -321,6 +329,7 @@ class FileFacts:
             name=fn.name,
             resolver=function_resolver(fn.params, fn.body),
             kinds_by_shape=self.kinds_by_shape(),
+            struct_types=struct_pointers(text(fn.node)),
             pinning=self.kb.task_pinned_by,
             pure_calls=self.kb.pure_calls | self.kb.error_tests | self.kb.bit_tests,
             noreturn=self.noreturn_names(),
@@ -461,7 +470,9 @@ class FileFacts:
         if value in fn.params:
             value = "*" + value
         lock = context.resolver.resolve(canonical(value))
-        kind = context.kinds_by_lock.get(lock) or context.kinds_by_shape.get(shape(lock), ANY_KIND)
+        kind = context.kinds_by_lock.get(lock) or kind_by_shape(
+            context.kinds_by_shape, lock, context.struct_types, ANY_KIND
+        )
         return kind, lock
 
     def _loop_of(self, node: Node) -> Construct | None:

@@ -104,6 +104,49 @@ def pointer_roots(identity: str) -> frozenset[str]:
 _LEADING_ROOT = re.compile(r"^(\*?)[A-Za-z_]\w*(?=->|\.|$)")
 
 
+_STRUCT_POINTER = re.compile(r"\bstruct\s+(\w+)\s*(?:\*\s*(?:const\s+)?)+(\w+)\s*[,;)=\[]")
+
+
+@functools.lru_cache(maxsize=4096)
+def struct_pointers(function_text: str) -> dict[str, str]:
+    """The struct type of each pointer the function declares (parameters and locals:
+    `struct usnic_ib_vf *vf` gives `vf: usnic_ib_vf`). A name declared with two types
+    (in two blocks) has none: the kind of its lock is not guessed from it."""
+    found: dict[str, str] = {}
+    clashing: set[str] = set()
+    for struct, name in _STRUCT_POINTER.findall(function_text):
+        if found.setdefault(name, struct) != struct:
+            clashing.add(name)
+    for name in clashing:
+        del found[name]
+    return found
+
+
+def typed_shape(identity: str, types: dict[str, str]) -> str | None:
+    """``shape()`` qualified by the struct type of the lock's leading pointer
+    (`usnic_ib_vf:?->lock`), or None when that type is not declared here."""
+    leading = _LEADING_ROOT.match(identity)
+    if leading is None or "->" not in identity:
+        return None
+    struct = types.get(leading.group(0).lstrip("*"))
+    return f"{struct}:{shape(identity)}" if struct else None
+
+
+def kind_by_shape(kinds: dict[str, str], identity: str, types: dict[str, str], unknown: str) -> str:
+    """The kind the file takes a lock of this shape with: of the same struct type when
+    the lock's pointer has a declared type (a same-named field of another struct, such
+    as a mutex `vf->lock` beside a spinlock `qp_grp->lock`, says nothing), else of
+    the bare shape."""
+    plain = shape(identity)
+    typed = typed_shape(identity, types)
+    if typed is not None:
+        if typed in kinds:
+            return kinds[typed]
+        if any(key.endswith(":" + plain) for key in kinds):
+            return unknown  # the file takes that field of other structs only
+    return kinds.get(plain, unknown)
+
+
 _DEREFERENCED = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?=->)|^\*([A-Za-z_]\w*)$")
 
 
