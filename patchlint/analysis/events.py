@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from patchlint.analysis.calls import Call
@@ -20,7 +21,7 @@ class FunctionContext:
     tracked: frozenset[str] = frozenset()  # condition atoms worth remembering
     kinds_by_lock: dict[str, str] = field(default_factory=dict)  # for lockdep_assert_held
     kinds_by_shape: dict[str, str] = field(default_factory=dict)  # the file's, see facts.py
-    struct_types: dict[str, str] = field(default_factory=dict)  # pointer -> struct declared
+    struct_types: Mapping[str, str] = field(default_factory=dict)  # pointer -> struct declared
     entry: LockState = LockState()
     pinning: tuple[str, ...] = ()  # protections that keep a found task alive (tasklist...)
     pure_calls: frozenset[str] = frozenset()

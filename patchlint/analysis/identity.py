@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from tree_sitter import Node
 
@@ -108,7 +109,7 @@ _STRUCT_POINTER = re.compile(r"\bstruct\s+(\w+)\s*(?:\*\s*(?:const\s+)?)+(\w+)\s
 
 
 @functools.lru_cache(maxsize=4096)
-def struct_pointers(function_text: str) -> dict[str, str]:
+def struct_pointers(function_text: str) -> Mapping[str, str]:
     """The struct type of each pointer the function declares (parameters and locals:
     `struct usnic_ib_vf *vf` gives `vf: usnic_ib_vf`). A name declared with two types
     (in two blocks) has none: the kind of its lock is not guessed from it."""
@@ -119,10 +120,10 @@ def struct_pointers(function_text: str) -> dict[str, str]:
             clashing.add(name)
     for name in clashing:
         del found[name]
-    return found
+    return MappingProxyType(found)  # cached and shared: read-only
 
 
-def typed_shape(identity: str, types: dict[str, str]) -> str | None:
+def typed_shape(identity: str, types: Mapping[str, str]) -> str | None:
     """``shape()`` qualified by the struct type of the lock's leading pointer
     (`usnic_ib_vf:?->lock`), or None when that type is not declared here."""
     leading = _LEADING_ROOT.match(identity)
@@ -132,7 +133,9 @@ def typed_shape(identity: str, types: dict[str, str]) -> str | None:
     return f"{struct}:{shape(identity)}" if struct else None
 
 
-def kind_by_shape(kinds: dict[str, str], identity: str, types: dict[str, str], unknown: str) -> str:
+def kind_by_shape(
+    kinds: Mapping[str, str], identity: str, types: Mapping[str, str], unknown: str
+) -> str:
     """The kind the file takes a lock of this shape with: of the same struct type when
     the lock's pointer has a declared type (a same-named field of another struct, such
     as a mutex `vf->lock` beside a spinlock `qp_grp->lock`, says nothing), else of
