@@ -64,6 +64,9 @@ class LockOp:
     flags: int | None = None
     success: Success = "nonzero"
     sleeps: bool = False
+    # An owner hand-off (`down_read_non_owner()`): the lock is taken for, or released
+    # on behalf of, another context, so one function's paths need not balance it.
+    handoff: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,10 @@ class Knowledge:
 
     def kind(self, kind_id: str) -> LockKind | None:
         return self.kinds.get(kind_id)
+
+    def handoff(self, name: str) -> bool:
+        """Whether a lock function hands the lock to another owner (locks.toml `handoff`)."""
+        return any(op.handoff for op in self.ops.get(name, ()))
 
     def sleeping_op(self, name: str) -> bool:
         """Whether a lock function of the data may sleep (mutex_lock, down_read...)."""
@@ -326,6 +333,7 @@ def _ops(
                     flags=flags,
                     success=success,  # type: ignore[arg-type]  # checked against _SUCCESS
                     sleeps=bool(table.get("sleeps", default_sleeps)),
+                    handoff=bool(table.get("handoff", False)),
                 )
             )
     return {name: tuple(found) for name, found in ops.items()}
