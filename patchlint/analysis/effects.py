@@ -141,6 +141,7 @@ class LockEffects:
                 effect.via,
                 _irq_tag(effect),
                 shown=effect.shown,
+                alias=effect.alias,
             )
             pending = tuple(p for p in state.pending if p.key != key)
             return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
@@ -240,6 +241,7 @@ class LockEffects:
             effect.via,
             _irq_tag(effect),
             shown=effect.shown,
+            alias=effect.alias,
         )
         taken = state.taken
         if (effect.kind, effect.lock) not in taken:

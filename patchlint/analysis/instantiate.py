@@ -36,6 +36,10 @@ def instantiate(
             irq = "enable"
         elif template.op in ("acquire", "try") and irq == "restore":
             irq = "save"
+        alias = ""
+        if template.returned and call.assigned_to:
+            named = fill(template.returned, call.args, call.assigned_to)
+            alias = context.resolver.resolve(named) if named is not None else ""
         found.append(
             Effect(
                 template.op,
@@ -48,6 +52,7 @@ def instantiate(
                 via,
                 helper=True,
                 shown=fill(template.lock, call.args, call.assigned_to) or lock if lock else "",
+                alias=alias if alias != lock else "",
             )
         )
     return tuple(found)

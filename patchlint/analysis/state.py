@@ -132,3 +132,6 @@ class Effect(NamedTuple):
     via: str = ""
     helper: bool = False  # the effect comes from a callee's summary, not the data
     shown: str = ""  # the lock as the call site writes it
+    # The same lock named through the pointer the call returned (`m = lock_it(kn);`
+    # then `mutex_unlock(m)`), for a helper that takes a lock and returns it.
+    alias: str = ""
