@@ -8,7 +8,7 @@ import re
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
 from patchlint.analysis.events import Anomaly, CallSite, Events, FunctionContext, push, without
-from patchlint.analysis.identity import dereferenced, fill, kind_by_shape, pointee
+from patchlint.analysis.identity import dereferenced, fill, kind_by_shape, pointee, typed_shape
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -117,6 +117,8 @@ class LockEffects:
             return self.acquire(effect, call, node, state, events, how)
         if effect.op == "release":
             return self.release(effect, call, node, state, events)
+        if effect.op == "release_like":
+            return self.release_like(effect, call, node, state, events)
         if effect.op == "assert":
             if state.holding(effect.kind, effect.lock) is not None:
                 return state
@@ -331,6 +333,26 @@ class LockEffects:
         if lock_kind is not None and lock_kind.rcu:
             state = self.section_ended(state, call.line)
         return state
+
+    def release_like(
+        self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
+    ) -> LockState:
+        """A callee releases a lock of this struct type and field that it names in a way
+        the caller's names cannot be related to (summaries._release_by_shape): it is the
+        caller's lock when the caller holds exactly one lock of that kind and shape.
+        Several candidates, or none: nothing is claimed either way."""
+        types = self.context.struct_types
+        candidates = {
+            held.lock
+            for held in state.held
+            if held.kind == effect.kind
+            and held.matchable
+            and typed_shape(held.lock, types) == effect.shape
+        }
+        if len(candidates) != 1:
+            return state
+        (lock,) = candidates
+        return self.release(effect._replace(op="release", lock=lock), call, node, state, events)
 
     def _drop_standalone(self, held: tuple[Held, ...], effect: Effect) -> tuple[Held, ...]:
         """spin_unlock_irq() after local_irq_disable(); spin_lock(): the irq-off ends too."""

@@ -20,6 +20,11 @@ def instantiate(
         return (Effect("noreturn", "", "", via=via, helper=True),)
     found: list[Effect] = []
     for template in summary.effects:
+        if template.shape:
+            found.append(
+                Effect(template.op, template.kind, "", via=via, helper=True, shape=template.shape)
+            )
+            continue
         lock = ""
         if template.lock:
             filled = fill(template.lock, call.args, call.assigned_to)

@@ -135,3 +135,6 @@ class Effect(NamedTuple):
     # The same lock named through the pointer the call returned (`m = lock_it(kn);`
     # then `mutex_unlock(m)`), for a helper that takes a lock and returns it.
     alias: str = ""
+    # op "release_like": the lock as a typed shape ("drm_device:?->object_name_lock"),
+    # for a callee's release named through its own local (identity.typed_shape).
+    shape: str = ""

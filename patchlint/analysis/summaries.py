@@ -27,7 +27,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.identity import Resolver, canonical, is_path, roots
+from patchlint.analysis.identity import Resolver, canonical, is_path, roots, typed_shape
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.returns import (
     Key,
@@ -60,6 +60,10 @@ class EffectTemplate:
     # The lock named through the returned pointer ("*{ret}"): the function takes the
     # lock and returns its address, so the caller's variable names it too.
     returned: str = ""
+    # For op "release_like": a lock the function releases on every path but names
+    # through a local of its own (`dev = obj->dev;` with ``obj`` assigned again): its
+    # struct type and field (identity.typed_shape), matched against the caller's locks.
+    shape: str = ""
 
 
 @dataclass(frozen=True)
@@ -482,6 +486,8 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             returned = returned_key(facts, outcome.holding[0][0])
         template = resolver.template(outcome.lock, returned)
         if template is None:
+            if op == "release":
+                effects.extend(_release_by_shape(facts, outcome))
             continue
         through_return = ""
         if op in ("acquire", "try") and returned is not None:
@@ -523,6 +529,17 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             )
         )
     return LockSummary(tuple(effects), returns=bool(facts.events.returns))
+
+
+def _release_by_shape(facts: FunctionFacts, outcome: Outcome) -> tuple[EffectTemplate, ...]:
+    """A lock every path releases, named through a local the summary cannot put in
+    argument slots (`struct drm_device *dev = obj->dev; ... mutex_unlock(&dev->l)` where
+    ``obj`` is assigned again later): the release as "a lock of this struct type and
+    field", which the caller applies only to the one lock it holds of that shape."""
+    shape = typed_shape(outcome.lock, facts.context.struct_types)
+    if shape is None:
+        return ()
+    return (EffectTemplate("release_like", outcome.kind, "", shape=shape),)
 
 
 def _named_through(resolver: Resolver, lock: str, returned: str) -> str | None:
