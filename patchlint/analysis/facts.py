@@ -333,6 +333,7 @@ class FileFacts:
             pinning=self.kb.task_pinned_by,
             pure_calls=self.kb.pure_calls | self.kb.error_tests | self.kb.bit_tests,
             noreturn=self.noreturn_names(),
+            drops_callers=any(n.name in self.kb.annotations.release for n in fn.annotations),
         )
         analysis = LockAnalysis(
             cfg,

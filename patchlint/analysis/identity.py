@@ -400,6 +400,63 @@ def owners(lock: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_CALL_HEAD = re.compile(r"[A-Za-z_]\w*\(")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at ``start``, or -1."""
+    depth = 0
+    for position in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return position
+    return -1
+
+
+@functools.lru_cache(maxsize=65536)
+def _computing_call(lock: str) -> tuple[str, tuple[str, ...]] | None:
+    """The call a lock is computed by and its arguments (`group_lock_ptr`, (`sb`,
+    `group`) of `*(group_lock_ptr(sb,group))` or `(slot_of(page))->lock`), or None."""
+    value = lock[1:] if lock.startswith("*") else lock
+    if value.startswith("("):
+        end = _closing(value, 0)
+        if end < 0:
+            return None
+        value, rest = value[1:end], value[end + 1 :]
+    else:
+        rest = ""
+    head = _CALL_HEAD.match(value)
+    if head is None:
+        return None
+    end = _closing(value, head.end() - 1)
+    if end < 0:
+        return None
+    rest = value[end + 1 :] + rest
+    if rest and not rest.startswith(("->", ".")):
+        return None
+    inner = value[head.end() : end]
+    args: list[str] = []
+    depth, start = 0, 0
+    for position, char in enumerate(inner):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            args.append(canonical(inner[start:position]))
+            start = position + 1
+    args.append(canonical(inner[start:]))
+    found = tuple(arg for arg in args if arg)
+    return (head.group(0)[:-1], found) if found else None
+
+
+def computed_from(lock: str, values: set[str], callee: str) -> bool:
+    """Whether ``values`` hold every argument of the call the lock is computed by: a
+    callee given them can compute the lock itself (`unlock_group(sb, group)` for
+    `*(group_lock_ptr(sb,group))`). The computing function itself only names it."""
+    found = _computing_call(lock)
+    if found is None or found[0] == callee:
+        return False
+    return all(arg in values for arg in found[1])
+
+
 def _unwrapped(expression: str) -> str:
     """``expression`` without parentheses around all of it."""
     while expression.startswith("(") and expression.endswith(")"):

@@ -39,7 +39,13 @@ from patchlint.analysis.events import (
     push,
     without,
 )
-from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
+from patchlint.analysis.identity import (
+    computed_from,
+    dereferenced,
+    owners,
+    pointer_roots,
+    rename_root,
+)
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.reach import LockReach
 from patchlint.analysis.state import (
@@ -329,7 +335,8 @@ class LockAnalysis(LockEffects):
         global); see reach.py."""
         args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
         releasing = self.kb.annotations.release
-        held = tuple(_after_unknown(h, args, releasing) for h in state.held)
+        drops = self.context.drops_callers
+        held = tuple(_after_unknown(h, args, releasing, drops, call.name) for h in state.held)
         if self.reach().reached_by(call.args, self.context.resolver.resolve):
             if state.opaque and not state.released and held == state.held:
                 return state
@@ -548,11 +555,15 @@ def _released_by_callee(state: LockState, pending: Pending) -> LockState:
     return state._replace(dropped=(*state.dropped, gone)[-MAX_DROPPED:])
 
 
-def _after_unknown(held: Held, args: set[str], releasing: frozenset[str]) -> Held:
+def _after_unknown(
+    held: Held, args: set[str], releasing: frozenset[str], drops_callers: bool, callee: str
+) -> Held:
     # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
     # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
-    ours = held.how not in CALLERS or held.via in releasing
-    handed = held.handed or bool(held.lock and ours and args & owners(held.lock))
+    ours = held.how not in CALLERS or held.via in releasing or drops_callers
+    handed = held.handed or bool(
+        held.lock and ours and (args & owners(held.lock) or computed_from(held.lock, args, callee))
+    )
     if held.opaque and handed == held.handed:
         return held
     return held._replace(opaque=True, handed=handed)
