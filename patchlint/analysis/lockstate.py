@@ -561,9 +561,14 @@ def _after_unknown(
     # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
     # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
     ours = held.how not in CALLERS or held.via in releasing or drops_callers
-    handed = held.handed or bool(
-        held.lock and ours and (args & owners(held.lock) or computed_from(held.lock, args, callee))
-    )
+    reaches = bool(held.lock and args & owners(held.lock))
+    if not reaches and drops_callers and held.how in CALLERS:
+        # Such a function drops its caller's lock through helpers handed what the lock
+        # is computed from: `ext4_unlock_group(sb, group)` for `ext4_group_lock_ptr(sb,
+        # group)`. Not extended to the function's own locks (`spin_lock(pmd_lockptr(mm,
+        # pmd)); set_pmd_at(mm, addr, pmd, v);` keeps the lock).
+        reaches = computed_from(held.lock, args, callee)
+    handed = held.handed or (ours and reaches)
     if held.opaque and handed == held.handed:
         return held
     return held._replace(opaque=True, handed=handed)
