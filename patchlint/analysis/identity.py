@@ -35,6 +35,8 @@ _DEREF_ADDRESS = re.compile(rf"\*\(&({_PATH})\)")
 _ADDRESS_DEREF = re.compile(rf"&\(\*({_PATH})\)")
 _ROOTS = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _SLOT = re.compile(r"\{(\d+|ret)\}")
+# `container_of(&p->member, T, member)` is `p` again (a callback handed `&p->ref`).
+_CONTAINER_OF = re.compile(rf"container_of\(\(?&\(?({_PATH})->(\w+)\)?\)?,[^,()]*,\2\)")
 # Values a local may stand for in a lock name: an access path, its address, or a
 # call over such values (`this_cpu_ptr(&pcp)`), with no side effects we care about.
 _ALIAS_VALUE = re.compile(rf"^&?{_PATH}$|^[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)$")
@@ -55,6 +57,7 @@ def canonical(expression: str) -> str:
         value = _NUMBER_PARENS.sub(r"\1", value)
         value = _DEREF_ADDRESS.sub(r"\1", value)
         value = _ADDRESS_DEREF.sub(r"\1", value)
+        value = _CONTAINER_OF.sub(r"(\1)", value)
         value = value.replace("*&", "").replace("&*", "")
         while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
             value = value[1:-1]

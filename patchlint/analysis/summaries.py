@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import text
+from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
 from patchlint.analysis.identity import Resolver, canonical, is_path, roots, typed_shape
 from patchlint.analysis.lockstate import FunctionContext
@@ -419,8 +419,11 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
     ff.memo[key] = False
     found = ff.mentions_locks(fn)
     if not found:
-        for callee, _node in ff.calls_in_function(fn):
+        for callee, node in ff.calls_in_function(fn):
             other = ff.source.function(callee)
+            if other is None and _hands_a_releasing_callback(ff, fn, node):
+                found = True
+                break
             if other is None or other is fn:
                 continue
             summary = lock_summary(ff, other)
@@ -429,6 +432,13 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
                 break
     ff.memo[key] = found
     return found
+
+
+def _hands_a_releasing_callback(ff: FileFacts, fn: FunctionDef, call: Node) -> bool:
+    """A call passing a function of this file that drops a lock (instantiate.py)."""
+    from patchlint.analysis.instantiate import callback_releases
+
+    return any(callback_releases(ff, fn, argument) is not None for argument in call_args(call))
 
 
 def _cycles(outcome: Outcome, returning: int) -> bool:
