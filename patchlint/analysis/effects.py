@@ -8,7 +8,15 @@ import re
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
 from patchlint.analysis.events import Anomaly, CallSite, Events, FunctionContext, push, without
-from patchlint.analysis.identity import dereferenced, fill, kind_by_shape, pointee, typed_shape
+from patchlint.analysis.identity import (
+    computed_from,
+    dereferenced,
+    fill,
+    kind_by_shape,
+    owners,
+    pointee,
+    typed_shape,
+)
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -462,6 +470,27 @@ class LockEffects:
         return state
 
     # ---- writes ----
+
+
+def after_unknown(
+    held: Held, args: set[str], releasing: frozenset[str], drops_callers: bool, callee: str
+) -> Held:
+    """A held lock after a call the analysis knows nothing about (lockstate.unknown_call):
+    opaque, and handed over when the call can reach it and may drop it."""
+    # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
+    # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
+    ours = held.how not in CALLERS or held.via in releasing or drops_callers
+    reaches = bool(held.lock and args & owners(held.lock))
+    if not reaches and drops_callers and held.how in CALLERS:
+        # Such a function drops its caller's lock through helpers handed what the lock
+        # is computed from: `ext4_unlock_group(sb, group)` for `ext4_group_lock_ptr(sb,
+        # group)`. Not extended to the function's own locks (`spin_lock(pmd_lockptr(mm,
+        # pmd)); set_pmd_at(mm, addr, pmd, v);` keeps the lock).
+        reaches = computed_from(held.lock, args, callee)
+    handed = held.handed or (ours and reaches)
+    if held.opaque and handed == held.handed:
+        return held
+    return held._replace(opaque=True, handed=handed)
 
 
 def _irq_tag(effect: Effect) -> str:

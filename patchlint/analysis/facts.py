@@ -344,8 +344,7 @@ class FileFacts:
         )
         self._prepare(fn, cfg, analysis, context)
         analysis.run()
-        events = analysis.replay()
-        return FunctionFacts(fn, cfg, analysis, events, context)
+        return FunctionFacts(fn, cfg, analysis, analysis.replay(), context)
 
     def static_verdict(self, fn: FunctionDef) -> Verdict:
         """Reasons visible in the syntax alone: no body, unparsed code, inline asm."""

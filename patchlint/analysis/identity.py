@@ -254,6 +254,23 @@ class Resolver:
         value = _ROOTS.sub(slot, identity)
         return None if locals_named else value
 
+    def named_through(self, lock: str, returned: str) -> str | None:
+        """The lock as a template over the returned variable (`*{ret}` when the function
+        returns the lock's address: `lock = lock_ptr(kn); mutex_lock(lock); return
+        lock;`), or None when the returned value does not lead to it. The variable stands
+        for its value in ``lock`` (an alias), so the value is put back as the variable."""
+        if not returned.isidentifier():
+            return None
+        value = self.expression(returned)
+        if value == returned:
+            return None  # not an alias: a lock named through it already says {ret}
+        for written in (f"({value})", value):
+            if written in lock:
+                candidate = canonical(lock.replace(written, returned))
+                if candidate != lock and self.resolve(candidate) == lock:
+                    return self.template(candidate, returned)
+        return None
+
 
 def function_resolver(params: list[str], body: Node | None) -> Resolver:
     """Aliases of one function: locals assigned exactly once from an alias-able value."""

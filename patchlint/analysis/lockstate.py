@@ -30,7 +30,7 @@ from patchlint.analysis.conditions import (
     switch_subject,
     truths,
 )
-from patchlint.analysis.effects import MAX_DROPPED, LockEffects
+from patchlint.analysis.effects import MAX_DROPPED, LockEffects, after_unknown
 from patchlint.analysis.events import (
     Anomaly,
     CallSite,
@@ -39,17 +39,10 @@ from patchlint.analysis.events import (
     push,
     without,
 )
-from patchlint.analysis.identity import (
-    computed_from,
-    dereferenced,
-    owners,
-    pointer_roots,
-    rename_root,
-)
+from patchlint.analysis.identity import dereferenced, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.reach import LockReach
 from patchlint.analysis.state import (
-    CALLERS,
     MAYBE,
     TAKEN,
     Dropped,
@@ -336,7 +329,7 @@ class LockAnalysis(LockEffects):
         args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
         releasing = self.kb.annotations.release
         drops = self.context.drops_callers
-        held = tuple(_after_unknown(h, args, releasing, drops, call.name) for h in state.held)
+        held = tuple(after_unknown(h, args, releasing, drops, call.name) for h in state.held)
         if self.reach().reached_by(call.args, self.context.resolver.resolve):
             if state.opaque and not state.released and held == state.held:
                 return state
@@ -553,25 +546,6 @@ def _released_by_callee(state: LockState, pending: Pending) -> LockState:
         return state._replace(held=without(state.held, match), released=released)
     gone = Dropped(dropped.kind, dropped.lock, dropped.line)
     return state._replace(dropped=(*state.dropped, gone)[-MAX_DROPPED:])
-
-
-def _after_unknown(
-    held: Held, args: set[str], releasing: frozenset[str], drops_callers: bool, callee: str
-) -> Held:
-    # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
-    # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
-    ours = held.how not in CALLERS or held.via in releasing or drops_callers
-    reaches = bool(held.lock and args & owners(held.lock))
-    if not reaches and drops_callers and held.how in CALLERS:
-        # Such a function drops its caller's lock through helpers handed what the lock
-        # is computed from: `ext4_unlock_group(sb, group)` for `ext4_group_lock_ptr(sb,
-        # group)`. Not extended to the function's own locks (`spin_lock(pmd_lockptr(mm,
-        # pmd)); set_pmd_at(mm, addr, pmd, v);` keeps the lock).
-        reaches = computed_from(held.lock, args, callee)
-    handed = held.handed or (ours and reaches)
-    if held.opaque and handed == held.handed:
-        return held
-    return held._replace(opaque=True, handed=handed)
 
 
 def _is_error_value(value: str, error_values: frozenset[str]) -> bool:

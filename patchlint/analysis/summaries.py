@@ -27,7 +27,7 @@ from tree_sitter import Node
 
 from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.identity import Resolver, canonical, is_path, roots, typed_shape
+from patchlint.analysis.identity import canonical, is_path, roots, typed_shape
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.returns import (
     Key,
@@ -501,7 +501,7 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             continue
         through_return = ""
         if op in ("acquire", "try") and returned is not None:
-            through_return = _named_through(resolver, outcome.lock, returned) or ""
+            through_return = resolver.named_through(outcome.lock, returned) or ""
         sample = outcome.holding[0][1] if outcome.holding else None
         entry = None
         if sample is not None:
@@ -550,24 +550,6 @@ def _release_by_shape(facts: FunctionFacts, outcome: Outcome) -> tuple[EffectTem
     if shape is None:
         return ()
     return (EffectTemplate("release_like", outcome.kind, "", shape=shape),)
-
-
-def _named_through(resolver: Resolver, lock: str, returned: str) -> str | None:
-    """The lock as a template over the returned variable (`*{ret}` when the function
-    returns the lock's address: `lock = lock_ptr(kn); mutex_lock(lock); return lock;`),
-    or None when the returned value does not lead to it. The variable stands for its
-    value in ``lock`` (an alias), so the value is put back as the variable."""
-    if not returned.isidentifier():
-        return None
-    value = resolver.expression(returned)
-    if value == returned:
-        return None  # not an alias: a lock named through it already says {ret}
-    for written in (f"({value})", value):
-        if written in lock:
-            candidate = canonical(lock.replace(written, returned))
-            if candidate != lock and resolver.resolve(candidate) == lock:
-                return resolver.template(candidate, returned)
-    return None
 
 
 def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
