@@ -122,7 +122,7 @@ class LockState(NamedTuple):
 class Effect(NamedTuple):
     """What one call does to the lock state, with the lock named at the call site."""
 
-    op: str  # "acquire", "release", "try", "assert", "maybe"
+    op: str  # "acquire", "release", "try", "assert", "maybe", "unsure", "release_like"...
     kind: str
     lock: str
     mode: str = ""
