@@ -12,7 +12,7 @@ other files through ``patchlint.analysis.external``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -90,6 +90,9 @@ class Deferred:
     # Names passed blocking GFP flags at these argument positions: they sleep also when
     # the tree has no definition of them, or when their definitions allocate with one.
     flagged: Flagged = ()
+    # Page faults are disabled on every path to the call: a sleep that is only a user
+    # access faulting does not count (patchlint.analysis.faults).
+    faults_off: bool = False
 
 
 class Scanned(NamedTuple):
@@ -562,6 +565,8 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             ff, fn, verdict.chain, verdict.gfp_param, states
         ):
             continue
+        if isinstance(verdict, Deferred) and faults_disabled_on_every_path(states, kb):
+            verdict = replace(verdict, faults_off=True)
         atomic = [
             [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
             for held in held_per_state

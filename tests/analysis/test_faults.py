@@ -101,3 +101,48 @@ def test_renaming_macros_only_rename() -> None:
     text = HEADER + "#define demo_twice(u, o) (demo_op_local(u, o) + demo_op_local(u, o))\n"
     source = parse_c(text, "demo.h")
     assert renaming_macros(FileFacts(source, "demo.h", None), "demo_op_local") == ("demo_op",)
+
+
+CROSS_CALLER = """
+static DEFINE_SPINLOCK(demo_lock);
+
+int demo_peek(u32 __user *uaddr, u32 *out)
+{
+	int ret;
+
+	spin_lock(&demo_lock);
+	pagefault_disable();
+	ret = demo_fetch(uaddr, out);
+	ret |= demo_fetch_and_wait(uaddr, out);
+	pagefault_enable();
+	spin_unlock(&demo_lock);
+	return ret;
+}
+"""
+CROSS_HELPERS = """
+int demo_fetch(u32 __user *uaddr, u32 *out)
+{
+	return get_user(*out, uaddr);
+}
+
+int demo_fetch_and_wait(u32 __user *uaddr, u32 *out)
+{
+	int ret = get_user(*out, uaddr);
+
+	msleep(1);
+	return ret;
+}
+"""
+
+
+def test_scan_callee_in_another_file_only_faulting_with_page_faults_disabled(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "tree"
+    (root / "drivers").mkdir(parents=True)
+    (root / "drivers" / "caller.c").write_text(CROSS_CALLER)
+    (root / "drivers" / "helpers.c").write_text(CROSS_HELPERS)
+    result = scan_tree(root, ["sleep-in-atomic"], jobs=1)
+    assert [(f.file, f.line, f.message.split(":")[0]) for f in result.findings] == [
+        ("drivers/caller.c", 11, "demo_fetch_and_wait() may sleep (via demo_fetch_and_wait)")
+    ]
