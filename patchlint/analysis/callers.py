@@ -92,7 +92,7 @@ def call_sites(
 ) -> list[tuple[FileFacts, FunctionDef, Node]] | None:
     """(facts of the caller's file, caller FunctionDef, call node) for each call."""
     sites: list[tuple[FileFacts, FunctionDef, Node]] = []
-    for node in ff.calls_by_name().get(fn.name, []):
+    for node in ff.call_index.calls_of(fn.name):
         caller = ff.function_containing(node.start_byte)
         if caller is not None and caller.name != fn.name:
             sites.append((ff, caller, node))
