@@ -370,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
             pl_runs: list[Run] = []
             cp_runs: list[Run] = []
             cp_findings = 0
+            loads: list[tuple[float, float]] = []
             for _ in range(args.repeat):
                 # Each round runs both tools back to back: on a shared machine the load
                 # changes over minutes, and the medians compare rounds run alike.
+                load_before = os.getloadavg()[0]
                 pl = measure(
                     patchlint_cmd(tree, [corpus], out, args.jobs, supports_jobs, args.extra),
                     cwd=REPO,
@@ -384,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                 print_row("checkpatch.pl per patch", cp, len(mails))
                 pl_runs.append(pl)
                 cp_runs.append(cp)
+                loads.append((load_before, os.getloadavg()[0]))
+                print(f"  load average (1 min) {loads[-1][0]:.1f} -> {loads[-1][1]:.1f}")
             pl_findings = patchlint_findings(out, index)
             print(f"  patchlint findings: {pl_findings}")
             print(f"  checkpatch findings (ERROR/WARNING/CHECK lines): {cp_findings}")
@@ -400,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 "checkpatch_cpu_median": round(statistics.median(r.cpu for r in cp_runs), 2),
                 "patchlint_findings": pl_findings,
                 "checkpatch_findings": cp_findings,
+                "load_average_per_round": [[round(a, 1), round(b, 1)] for a, b in loads],
                 "speedup_wall_per_round": walls,
                 "speedup_cpu_per_round": cpus,
                 "speedup_wall": round(statistics.median(walls), 2),

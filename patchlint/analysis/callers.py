@@ -98,9 +98,8 @@ def call_sites(
     renames it (`#define alias(a, b) fn(a, b)`) as calls of it."""
     names = [fn.name, *(renaming_macros(ff, fn.name) if tree_wide else ())]
     sites: list[tuple[FileFacts, FunctionDef, Node]] = []
-    by_name = ff.calls_by_name()
     for name in names:
-        for node in by_name.get(name, []):
+        for node in ff.call_index.calls_of(name):
             caller = ff.function_containing(node.start_byte)
             if caller is not None and caller.name != fn.name:
                 sites.append((ff, caller, node))

@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol, TypeGuard
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node
 
+from patchlint.analysis.callindex import CallIndex
 from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.conditions import (
@@ -40,9 +41,7 @@ from patchlint.analysis.lockstate import Events, FunctionContext, LockAnalysis
 from patchlint.analysis.state import ENTRY, Held, LockState
 from patchlint.source import CallSite, Construct, FunctionDef, SourceFile
 
-_CALL_QUERY_SOURCE = "(call_expression function: (identifier) @name) (gnu_asm_expression) @asm"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_query_cache: dict[int, Query] = {}
 _STATEMENT_ARG = re.compile(r"^(?:return|goto|break|continue)\b|[;{]")
 _MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
 
@@ -110,7 +109,7 @@ class FileFacts:
         self._facts: dict[str, FunctionFacts | None] = {}
         self._verdicts: dict[str, Verdict] = {}
         self._in_progress: set[str] = set()
-        self._calls_by_name: dict[str, list[Node]] | None = None
+        self.call_index = CallIndex(source)
         self._starts = [fn.start_byte for fn in source.functions]
         self.loops: dict[int, Construct] = {
             c.start: c for c in source.constructs if c.kind in ("iterator", "scoped_guard")
@@ -133,8 +132,6 @@ class FileFacts:
             or (c.kind == "iterator" and c.name in kb.iterators)
             or (c.kind == "guard")
         )
-        self._calls_sorted: tuple[list[int], list[tuple[str, Node]]] | None = None
-        self._asm: list[int] | None = None
         self._positions: dict[str, list[int]] = {}
         self._macros: frozenset[str] | None = None
         # Cross-function knowledge, filled by patchlint.analysis.summaries / sleep.
@@ -251,34 +248,11 @@ class FileFacts:
 
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""
-        if self._calls_by_name is None:
-            query = _query(self.source, _CALL_QUERY_SOURCE)
-            captures = QueryCursor(query).captures(self.source.tree.root_node)
-            self._asm = sorted(node.start_byte for node in captures.get("asm", []))
-            by_name: dict[str, list[Node]] = {}
-            # Captures come in no stable order (tree-sitter 0.25+): evidence would vary.
-            for node in sorted(captures.get("name", []), key=lambda node: node.start_byte):
-                call = node.parent
-                if call is not None:
-                    by_name.setdefault(text(node), []).append(call)
-            self._calls_by_name = by_name
-        return self._calls_by_name
-
-    def _call_index(self) -> tuple[list[int], list[tuple[str, Node]]]:
-        if self._calls_sorted is None:
-            calls = sorted(
-                ((name, node) for name, nodes in self.calls_by_name().items() for node in nodes),
-                key=lambda item: item[1].start_byte,
-            )
-            self._calls_sorted = ([node.start_byte for _n, node in calls], calls)
-        return self._calls_sorted
+        return self.call_index.by_name()
 
     def calls_in_function(self, fn: FunctionDef) -> list[tuple[str, Node]]:
         """Direct calls inside ``fn``, in source order."""
-        starts, calls = self._call_index()
-        first = bisect.bisect_left(starts, fn.start_byte)
-        last = bisect.bisect_left(starts, fn.end_byte)
-        return calls[first:last]
+        return self.call_index.calls_in(fn.start_byte, fn.end_byte)
 
     def address_taken(self, name: str) -> bool:
         """Whether ``name`` is mentioned other than by its definition and direct calls."""
@@ -358,12 +332,9 @@ class FileFacts:
                 f"code the front end could not parse at line {line} (an unknown macro?)",
                 line,
             )
-        if self._asm is None:
-            self.calls_by_name()
-        assert self._asm is not None
-        index = bisect.bisect_left(self._asm, fn.start_byte)
-        if index < len(self._asm) and self._asm[index] < fn.end_byte:
-            line = self.source.data.count(b"\n", 0, self._asm[index]) + 1
+        asm = self.call_index.first_asm(fn.start_byte, fn.end_byte)
+        if asm is not None:
+            line = self.source.data.count(b"\n", 0, asm) + 1
             return Verdict(
                 False, f"inline asm at line {line} may change interrupt or preemption state", line
             )
@@ -562,15 +533,6 @@ def _first_error(node: Node) -> Node | None:
         if current.has_error:
             stack.extend(reversed(current.children))
     return None
-
-
-def _query(source: SourceFile, text_: str) -> Query:
-    language = source.tree.language
-    key = hash((id(language), text_))
-    query = _query_cache.get(key)
-    if query is None:
-        query = _query_cache[key] = Query(language, text_)
-    return query
 
 
 class HasAnalysisCache(Protocol):

@@ -84,7 +84,12 @@ def _expand(variables: dict[str, list[str]], name: str, depth: int = 0) -> list[
 
 def not_kernel_code(ff: FileFacts) -> bool:
     """Userspace parts of the tree (tools/...) and UML's host-built files."""
-    if ff.path.startswith(ff.kb.userspace_paths):
-        return True
-    root = getattr(ff.index, "root", None) if ff.index is not None else None
-    return is_host_code(root if isinstance(root, Path) else None, ff.path, ff.kb.host_objects)
+    cached = ff.memo.get("not-kernel-code")  # asked by every lock rule of the image
+    if isinstance(cached, bool):
+        return cached
+    found = ff.path.startswith(ff.kb.userspace_paths)
+    if not found:
+        root = getattr(ff.index, "root", None) if ff.index is not None else None
+        found = is_host_code(root if isinstance(root, Path) else None, ff.path, ff.kb.host_objects)
+    ff.memo["not-kernel-code"] = found
+    return found

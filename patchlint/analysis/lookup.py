@@ -222,7 +222,7 @@ class IndexTable(SummaryTable):
         return sorted(
             path
             for path, text in self.overlay.items()
-            if path.endswith((".c", ".h")) and text and _declares(text, mention)
+            if path.endswith((".c", ".h")) and text and name in text and _declares(text, mention)
         )
 
     def _definitions(self, name: str, touched: list[str]) -> list[tuple[str, FunctionDef]] | None:

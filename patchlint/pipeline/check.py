@@ -18,6 +18,7 @@ from patchlint.mail import Collection, Message, collect
 from patchlint.patch import FilePatch, Patch, parse_patch
 from patchlint.pipeline.analyse import ParseCache, analyse_file
 from patchlint.pipeline.budget import BudgetExceeded, patch_budget
+from patchlint.pipeline.collector import tuned_collector
 from patchlint.pipeline.series_state import Overlay, advance, carried_files
 from patchlint.result import (
     CheckResult,
@@ -76,6 +77,16 @@ def open_check_tree(options: CheckOptions) -> Tree | None:
 
 
 def run_check(
+    messages: Iterable[Message],
+    options: CheckOptions,
+    inputs: list[str],
+    progress: Progress | None = None,
+) -> CheckResult:
+    with tuned_collector():
+        return _run_check(messages, options, inputs, progress)
+
+
+def _run_check(
     messages: Iterable[Message],
     options: CheckOptions,
     inputs: list[str],

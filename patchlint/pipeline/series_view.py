@@ -70,9 +70,11 @@ class SeriesView(FunctionIndex):
         return self._parsed[path]
 
     def _overlaid_sources(self, name: str) -> Iterable[tuple[str, SourceFile]]:
+        # A plain search first: a pattern opening with \b is tried at every offset.
+        word = re.compile(rf"\b{re.escape(name)}\b")
         for path in self.paths():
             text = self.overlay[path]
-            if text and path.endswith((".c", ".h")) and re.search(rf"\b{re.escape(name)}\b", text):
+            if text and path.endswith((".c", ".h")) and name in text and word.search(text):
                 source = self.source(path)
                 if source is not None:
                     yield path, source

@@ -75,9 +75,7 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
     if view is None or not view.knowledge.thread_facts:
         return
     forms = thread_forms(view)
-    for fv in view.functions:
-        if not unit.wants(fv.fn.name):
-            continue
+    for fv in view.wanted:
         done: set[tuple[int, int]] = set()
         for located in fv.located:
             access = located.site.access

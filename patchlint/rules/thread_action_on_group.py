@@ -62,9 +62,7 @@ def check(unit: AnalysisUnit) -> Iterator[Finding]:
     if view is None:
         return
     events = set(view.knowledge.group_state)
-    for fv in view.functions:
-        if not unit.wants(fv.fn.name):
-            continue
+    for fv in view.wanted:
         done: set[tuple[int, int]] = set()
         for wake, node in fv.reading.wakes:
             span = (node.start_byte, node.end_byte)

@@ -94,9 +94,18 @@ def _key(raw: str) -> str:
     return raw
 
 
-def _dominant_eol(lines: list[str]) -> str:
-    crlf = sum(1 for raw in lines if raw.endswith("\r\n"))
-    lf = sum(1 for raw in lines if raw.endswith("\n"))
+def _keys(text: str, lines: list[str]) -> list[str]:
+    """``_key`` of every line; a file without CR is split once (the common case)."""
+    if "\r" in text:
+        return [_key(raw) for raw in lines]
+    parts = text.split("\n")
+    return parts if parts[-1] else parts[:-1]
+
+
+def _dominant_eol(text: str) -> str:
+    # Only "\n" ends a line: the lines ending in CRLF, against those ending in LF.
+    crlf = text.count("\r\n")
+    lf = text.count("\n")
     return "\r\n" if crlf * 2 > lf else "\n"
 
 
@@ -111,6 +120,12 @@ class _Output:
         if self.parts and not self.parts[-1].endswith("\n"):
             self.parts[-1] += self.eol
         self.parts.append(raw)
+
+    def extend(self, lines: list[str]) -> None:
+        """``add`` of each line: only the last line of a file lacks its terminator."""
+        if lines:
+            self.add(lines[0])
+            self.parts.extend(lines[1:])
 
     def text(self) -> str:
         return "".join(self.parts)
@@ -140,8 +155,8 @@ def _expected_line(hunk: Hunk) -> int:
 class _Applier:
     def __init__(self, pre: str, patch_has_cr: bool) -> None:
         self.lines = _split(pre)
-        self.keys = [_key(raw) for raw in self.lines]
-        self.eol = _dominant_eol(self.lines)
+        self.keys = _keys(pre, self.lines)
+        self.eol = _dominant_eol(pre)
         self.patch_has_cr = patch_has_cr
         self.out = _Output(self.eol)
         self.frozen = 0  # input lines already copied or deleted
@@ -195,9 +210,9 @@ class _Applier:
         return None
 
     def _copy_till(self, upto: int) -> None:
-        while self.frozen < upto:
-            self.out.add(self.lines[self.frozen])
-            self.frozen += 1
+        if self.frozen < upto:
+            self.out.extend(self.lines[self.frozen : upto])
+            self.frozen = upto
 
     def _new_line(self, line: HunkLine) -> str:
         if line.no_newline_at_end:

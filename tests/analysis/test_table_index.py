@@ -104,3 +104,26 @@ def test_no_table_no_index(tmp_path: Path) -> None:
     (tmp_path / "bad.pickle").write_bytes(b"garbage")
     assert load_indexed(tmp_path / "bad.pickle") is None
     assert not (tmp_path / "bad.sqlite").exists()
+
+
+def test_a_table_of_another_format_is_not_unpickled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import patchlint.analysis.table_index as table_index
+
+    path = tmp_path / "table.pickle"
+    _table().save(path)
+    assert load_indexed(path) is not None  # writes the index, stamped with our format
+    index = path.with_suffix(".sqlite")
+    # As another version finds them: the pickle and its index say format N, it reads N+1.
+    monkeypatch.setattr(table_index, "TABLE_FORMAT", table_index.TABLE_FORMAT + 1)
+
+    def unpickled(_path: Path) -> SummaryTable | None:
+        raise AssertionError("the pickle was read although its index tells its format")
+
+    monkeypatch.setattr(table_index, "_load_whole", unpickled)
+    assert load_indexed(path) is None and index.is_file()
+    # A pickle the index was not built from (another size or mtime) is read as before.
+    os.utime(path, ns=(1, 1))
+    monkeypatch.undo()
+    assert load_indexed(path) is not None

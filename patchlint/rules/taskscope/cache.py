@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -95,14 +96,69 @@ def _load(path: Path, files: TreeFiles) -> Knowledge | None:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
     manifest = cast(dict[str, str], data.get("manifest", {}))
-    for file, digest in manifest.items():
-        text = files.text(file)
-        if text is None or content_hash(text) != digest:
-            return None
+    if not _still_hashes(path, files, manifest):
+        return None
     try:
         return knowledge_from_json(cast(JSON, data["knowledge"]))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+# A file modified this close to when its stat was recorded may change again within
+# the clock's resolution without its stat changing (git's "racy" entries): read again.
+_RACY_NS = 2_000_000_000
+Stat = tuple[int, int, int, int]
+
+
+def _stat(root: Path, file: str) -> Stat | None:
+    try:
+        info = (root / file).stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
+
+
+def _still_hashes(path: Path, files: TreeFiles, manifest: dict[str, str]) -> bool:
+    """Every file the inference read still has its recorded content hash. A file on
+    disk whose stat is the one recorded beside the entry when it last hashed the same
+    is not read again (as git's index): checking a patch then stats the ~900 files
+    instead of reading and hashing them."""
+    on_disk = files.reader is None and files.listing is None
+    sidecar = path.with_suffix(".stat.json")
+    known: dict[str, list[object]] = {}
+    if on_disk:
+        try:
+            loaded = json.loads(sidecar.read_text(encoding="utf-8"))
+            known = cast(dict[str, list[object]], loaded) if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+    now = time.time_ns()
+    verified: dict[str, list[object]] = {}
+    read = False
+    for file, digest in manifest.items():
+        stat = _stat(files.root, file) if on_disk else None
+        if stat is not None and known.get(file) == [*stat, digest]:
+            verified[file] = [*stat, digest]
+            continue
+        text = files.text(file)
+        if text is None or content_hash(text) != digest:
+            return False
+        read = True
+        if stat is not None and max(stat[0], stat[1]) < now - _RACY_NS:
+            verified[file] = [*stat, digest]
+    if on_disk and read:
+        _write_quietly(sidecar, verified)
+    return True
+
+
+def _write_quietly(target: Path, document: object) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(document, out, separators=(",", ":"))
+        os.replace(temporary, target)
+    except OSError:
+        pass  # only costs the next run the hashing
 
 
 def _save(

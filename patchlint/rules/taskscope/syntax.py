@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -40,6 +41,23 @@ def strip(node: Node | None) -> Node | None:
 
 def nodes(root: Node) -> Iterator[Node]:
     """Pre-order over named descendants, in source order."""
+    if root.type != "compound_statement":
+        return _walk(root)
+    # A function body is walked by each pass of the reader and by the rules (five
+    # or six times per function): the walk is kept for the last bodies seen.
+    walked = _BODIES.get(root)
+    if walked is None:
+        walked = _BODIES[root] = tuple(_walk(root))
+        if len(_BODIES) > _BODIES_KEPT:
+            _BODIES.popitem(last=False)
+    return iter(walked)
+
+
+_BODIES: OrderedDict[Node, tuple[Node, ...]] = OrderedDict()
+_BODIES_KEPT = 8
+
+
+def _walk(root: Node) -> Iterator[Node]:
     stack = [root]
     while stack:
         current = stack.pop()

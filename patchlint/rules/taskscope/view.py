@@ -24,7 +24,7 @@ from patchlint.rules.taskscope.extract import Call, FunctionReading, Site
 from patchlint.rules.taskscope.infer import Knowledge, infer
 from patchlint.rules.taskscope.model import Fact, Summary, ThreadFact
 from patchlint.rules.taskscope.registry import tree_for_patch_only
-from patchlint.rules.taskscope.scopes import ScopeModel, roots
+from patchlint.rules.taskscope.scopes import Roots, ScopeModel, roots
 from patchlint.rules.taskscope.summaries import SummaryStore, constructs_of
 from patchlint.rules.taskscope.treefiles import TreeFiles
 from patchlint.source import FunctionDef, SourceFile
@@ -34,6 +34,7 @@ Node = tree_sitter.Node
 _CACHE_KEY = "taskscope:view"
 _trees: dict[str, Knowledge] = {}
 _lock = threading.Lock()
+_models: list[tuple[Knowledge, Roots, ScopeModel]] = []
 
 
 def tree_knowledge(root: Path) -> Knowledge:
@@ -56,6 +57,20 @@ def _with_overrides(knowledge: Knowledge) -> None:
 
 def _forget() -> None:
     _trees.clear()
+    _models.clear()
+
+
+def _model_of(knowledge: Knowledge) -> ScopeModel:
+    """One scope model per knowledge, shared by the views of every file image (its
+    index of member holders costs about a millisecond to build)."""
+    scope_roots = roots()
+    with _lock:
+        for known, known_roots, model in _models:
+            if known is knowledge and known_roots is scope_roots:
+                return model
+        model = ScopeModel(scope_roots, knowledge.structs)
+        _models[:] = [(knowledge, scope_roots, model)]
+        return model
 
 
 _knowledge.on_change(_forget)
@@ -90,13 +105,40 @@ class FunctionView:
 
 @dataclass
 class TaskView:
+    """The analysed functions of one file image read against the tree's knowledge.
+
+    The functions the unit wants are read when the view is built; their same-file
+    callers (which tell how a wanted function is called) only when a rule first asks
+    for them (``functions``, ``by_name``, ``callers``): most images have nothing to
+    judge, and the callers' reading was then most of the view's cost."""
+
     knowledge: Knowledge
     model: ScopeModel
     source: SourceFile
     origin: str  # "tree", "file", or "cached <version> tree at <root>"
     store: SummaryStore
-    functions: list[FunctionView] = field(default_factory=list)
-    by_name: dict[str, FunctionView] = field(default_factory=dict)
+    wanted: list[FunctionView] = field(default_factory=list)
+    wanted_names: set[str] = field(default_factory=set)
+    _functions: list[FunctionView] | None = field(default=None, repr=False)
+    _by_name: dict[str, FunctionView] = field(default_factory=dict, repr=False)
+
+    @property
+    def functions(self) -> list[FunctionView]:
+        """Every function read, in source order: the wanted ones and their callers."""
+        if self._functions is None:
+            read = {id(fv.fn): fv for fv in self.wanted}
+            for fn in self.source.functions:
+                if id(fn) not in read and _calls(self.source, fn, self.wanted_names):
+                    read[id(fn)] = _read(self, fn)
+            self._functions = [read[id(fn)] for fn in self.source.functions if id(fn) in read]
+            for function_view in self._functions:
+                self._by_name.setdefault(function_view.fn.name, function_view)
+        return self._functions
+
+    @property
+    def by_name(self) -> dict[str, FunctionView]:
+        self.functions  # noqa: B018 - completes the reading
+        return self._by_name
 
     def origin_note(self) -> str:
         """How the knowledge was come by, when it is not the tree's own."""
@@ -153,34 +195,39 @@ def _build(unit: AnalysisUnit) -> TaskView | None:
             origin = f"cached linux {borrowed.version} tree at {borrowed.root}"
     if not knowledge.structs:
         return None
-    model = ScopeModel(roots(), knowledge.structs)
+    model = _model_of(knowledge)
     store = SummaryStore(None, model, knowledge.summaries.get)
     for fn in source.functions:
         if fn.body is not None:
             store.local.setdefault(fn.name, (source, fn))
     view = TaskView(knowledge, model, source, origin, store)
-    wanted = {fn.name for fn in source.functions if unit.wants(fn.name)}
+    view.wanted_names = {fn.name for fn in source.functions if unit.wants(fn.name)}
     for fn in source.functions:
-        if fn.body is None or fn.name not in wanted and not _calls(source, fn, wanted):
-            continue
-        reading = store.reader(source.path).read(
-            fn.node, fn.body, fn.name, source.path, None, constructs_of(source, fn)
-        )
-        located = []
-        for site in reading.sites:
-            fact = fact_of(site, model)
-            anchor = anchor_of(site.access.loc, model)
-            if fact is not None and anchor is not None:
-                fact = normalised(fact, site.access.plain, knowledge.flag_words)
-                located.append(Located(site, fact, anchor))
-        function_view = FunctionView(fn, reading, located)
-        view.functions.append(function_view)
-        view.by_name.setdefault(fn.name, function_view)
+        if fn.body is not None and fn.name in view.wanted_names:
+            view.wanted.append(_read(view, fn))
     return view
+
+
+def _read(view: TaskView, fn: FunctionDef) -> FunctionView:
+    source, model, knowledge = view.source, view.model, view.knowledge
+    assert fn.body is not None
+    reading = view.store.reader(source.path).read(
+        fn.node, fn.body, fn.name, source.path, None, constructs_of(source, fn)
+    )
+    located = []
+    for site in reading.sites:
+        fact = fact_of(site, model)
+        anchor = anchor_of(site.access.loc, model)
+        if fact is not None and anchor is not None:
+            fact = normalised(fact, site.access.plain, knowledge.flag_words)
+            located.append(Located(site, fact, anchor))
+    return FunctionView(fn, reading, located)
 
 
 def _calls(source: SourceFile, fn: FunctionDef, names: set[str]) -> bool:
     """Same-file callers of the analysed functions are read too: they tell how a
     function is called (on each thread of a walk, on each process of one)."""
-    body = source.node_text(fn.body) if fn.body is not None else ""
+    if fn.body is None:
+        return False
+    body = source.node_text(fn.body)
     return any(f"{name}(" in body for name in names)
