@@ -15,7 +15,7 @@ from typing import Protocol, TypeGuard
 
 from tree_sitter import Node, Query, QueryCursor
 
-from patchlint.analysis.calls import call_args, text
+from patchlint.analysis.calls import Store, call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.conditions import (
     atom_text,
@@ -377,6 +377,7 @@ class FileFacts:
         atoms: Counter[str] = Counter()
         constants: set[str] = set()
         returned: set[str] = set()
+        called: list[Store] = []  # `v = f(...)`: a constant result decides tests of v
         for node in cfg.nodes:
             for call in analysis.node_calls(node):
                 if call.name in kb.task_lookup:
@@ -399,10 +400,14 @@ class FileFacts:
             for store in analysis.node_stores(node):
                 if constant_truth(store.value) is not None:
                     constants.add(atom_text(store.target))
+                elif store.simple and store.value.endswith(")"):
+                    called.append(store)
             if node.kind == "return" and node.ast is not None and node.ast.named_children:
                 returned_node = node.ast.named_children[0]
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
+        if context.kinds_by_lock:
+            constants |= _constant_calls(self, called, set(atoms), context.constant_calls)
         # The cursor of a walk that ends NULL: tested after the loop to learn if it broke.
         cursors = {
             construct.args[0].strip()
@@ -592,6 +597,25 @@ def file_facts(unit: HasAnalysisCache) -> FileFacts:
     facts = FileFacts(unit.source, unit.path, index if _is_index(index) else None)
     unit.cache["analysis"] = facts
     return facts
+
+
+def _constant_calls(
+    ff: FileFacts, stores: list[Store], atoms: set[str], found: dict[str, int]
+) -> set[str]:
+    """Variables assigned the result of a callee that returns one literal on every path
+    (patchlint.analysis.constant_returns), among those a condition tests."""
+    from patchlint.analysis.constant_returns import called_name, constant_result
+
+    targets: set[str] = set()
+    for store in stores:
+        if store.target not in atoms:
+            continue
+        name = called_name(store.value)
+        value = constant_result(ff, name) if name else None
+        if name and value is not None:
+            found[name] = value
+            targets.add(store.target)
+    return targets
 
 
 def _is_index(value: object) -> TypeGuard[TreeIndex]:
