@@ -324,7 +324,9 @@ class FileFacts:
         from patchlint.analysis.instantiate import callee_effects
 
         assert fn.body is not None
-        cfg = build_cfg(fn.body, self._guard_of, self._loop_of)
+        from patchlint.analysis.file_constants import integer_macros
+
+        cfg = build_cfg(fn.body, self._guard_of, self._loop_of, integer_macros(self).get)
         context = FunctionContext(
             name=fn.name,
             resolver=function_resolver(fn.params, fn.body),
