@@ -47,9 +47,16 @@ from patchlint.source import FunctionDef, SourceFile, c_integer
 if TYPE_CHECKING:
     from tree_sitter import Node
 
+    from patchlint.analysis.calls import Store
     from patchlint.analysis.facts import FileFacts
 
-__all__ = ["called_name", "constant_call_truth", "constant_result", "constant_return"]
+__all__ = [
+    "called_name",
+    "constant_call_truth",
+    "constant_result",
+    "constant_return",
+    "constant_stores",
+]
 
 MEMO_KEY = "constant-returns"
 # Directories with more source files than this are not searched (one regex pass over
@@ -119,6 +126,24 @@ def _literal(node: Node) -> int | None:
     return c_integer(value.text.decode("ascii", "replace"))
 
 
+def constant_stores(
+    ff: FileFacts, stores: list[Store], atoms: set[str], found: dict[str, int]
+) -> set[str]:
+    """The variables of ``stores`` (`v = f(...)`) a condition tests (``atoms``) that are
+    assigned the result of a callee returning one literal on every path; ``found``
+    gets each such callee and its literal."""
+    targets: set[str] = set()
+    for store in stores:
+        if store.target not in atoms:
+            continue
+        name = called_name(store.value)
+        value = constant_result(ff, name) if name else None
+        if name and value is not None:
+            found[name] = value
+            targets.add(store.target)
+    return targets
+
+
 def constant_result(ff: FileFacts, name: str) -> int | None:
     """The constant a call of ``name`` from this file returns, if every definition it
     may reach returns that one literal (None: unknown, or not constant)."""
@@ -143,12 +168,19 @@ def _constant_result(ff: FileFacts, name: str) -> int | None:
     if not _has_root(index):
         return None
     directory = os.path.dirname(ff.path)
-    paths = [p for p in _definition_files(index.root, directory, name) if p != ff.path]
+    overlay = _overlay(index, directory)
+    paths = [
+        p
+        for p in _definition_files(index.root, directory, name)
+        if p != ff.path and p not in overlay
+    ]
+    paths += sorted(p for p, text in overlay.items() if p != ff.path and name in text)
     if not paths or len(paths) > MAX_DEFINITION_FILES:
         return None
     values: set[int] = set()
     for path in paths:
-        possible = _may_return_constant(index.root, path, name)
+        text = overlay[path] if path in overlay else _read(index, path)
+        possible = _may_return_constant(text, name) if text is not None else False
         if possible is None:
             continue  # declarations only
         if not possible:
@@ -184,14 +216,38 @@ _RETURN = re.compile(r"\breturn\b([^;]*);")
 _LITERAL_RETURN = re.compile(r"\s*\(?\s*(\w+)\s*\)?\s*")
 
 
-def _may_return_constant(root: Path, path: str, name: str) -> bool | None:
+def _overlay(index: DirectoryIndex, directory: str) -> dict[str, str]:
+    """The files of ``directory`` a patch (series) changes, with their new text."""
+    overlay = getattr(index, "overlay", None)
+    if not isinstance(overlay, dict):
+        return {}
+    return {
+        path: text or ""
+        for path, text in overlay.items()
+        if isinstance(path, str)
+        and isinstance(text, (str, type(None)))
+        and os.path.dirname(path) == directory
+        and path.endswith((".c", ".h"))
+    }
+
+
+def _read(index: DirectoryIndex, path: str) -> str | None:
+    """The tree's text of ``path`` (through the index's reader: a git tree's blob)."""
+    reader = getattr(index, "reader", None)
+    if callable(reader):
+        text = reader(path)
+        if isinstance(text, str):
+            return text
+    try:
+        return (index.root / path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _may_return_constant(text: str, name: str) -> bool | None:
     """A cheap look at the file's text before it is parsed: whether its first
     definition of ``name`` returns one and the same plain word everywhere (None: the
     file only declares it)."""
-    try:
-        text = (root / path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
     masked = _COMMENT_OR_LITERAL.sub(" ", text)
     head = re.compile(rf"^(?:[A-Za-z_][^;{{}}()=\n]*[\s*])?{re.escape(name)}\s*\(", re.M)
     for match in head.finditer(masked):

@@ -409,7 +409,9 @@ class FileFacts:
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
         if context.kinds_by_lock:
-            constants |= _constant_calls(self, called, set(atoms), context.constant_calls)
+            from patchlint.analysis.constant_returns import constant_stores
+
+            constants |= constant_stores(self, called, set(atoms), context.constant_calls)
         # The cursor of a walk that ends NULL: tested after the loop to learn if it broke.
         cursors = {
             construct.args[0].strip()
@@ -599,25 +601,6 @@ def file_facts(unit: HasAnalysisCache) -> FileFacts:
     facts = FileFacts(unit.source, unit.path, index if _is_index(index) else None)
     unit.cache["analysis"] = facts
     return facts
-
-
-def _constant_calls(
-    ff: FileFacts, stores: list[Store], atoms: set[str], found: dict[str, int]
-) -> set[str]:
-    """Variables assigned the result of a callee that returns one literal on every path
-    (patchlint.analysis.constant_returns), among those a condition tests."""
-    from patchlint.analysis.constant_returns import called_name, constant_result
-
-    targets: set[str] = set()
-    for store in stores:
-        if store.target not in atoms:
-            continue
-        name = called_name(store.value)
-        value = constant_result(ff, name) if name else None
-        if name and value is not None:
-            found[name] = value
-            targets.add(store.target)
-    return targets
 
 
 def _is_index(value: object) -> TypeGuard[TreeIndex]:
