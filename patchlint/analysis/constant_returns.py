@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeGuard
 
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
     from patchlint.analysis.calls import Store
+    from patchlint.analysis.cfg import CfgNode
+    from patchlint.analysis.events import FunctionContext
     from patchlint.analysis.facts import FileFacts
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "constant_result",
     "constant_return",
     "constant_stores",
+    "file_integer_macros",
+    "integer_macros",
 ]
 
 MEMO_KEY = "constant-returns"
@@ -127,14 +131,23 @@ def _literal(node: Node) -> int | None:
 
 
 def constant_stores(
-    ff: FileFacts, stores: list[Store], atoms: set[str], found: dict[str, int]
+    ff: FileFacts,
+    nodes: Iterable[CfgNode],
+    stores_of: Callable[[CfgNode], list[Store]],
+    atoms: Iterable[str],
+    context: FunctionContext,
 ) -> set[str]:
-    """The variables of ``stores`` (`v = f(...)`) a condition tests (``atoms``) that are
-    assigned the result of a callee returning one literal on every path; ``found``
-    gets each such callee and its literal."""
+    """The variables stored (`v = f(...)`) in ``nodes`` that a condition tests
+    (``atoms``) and that are assigned the result of a callee returning one literal on
+    every path, in a function that takes or drops a lock; ``context.constant_calls``
+    gets each such callee."""
+    if not context.kinds_by_lock:
+        return set()
+    tested = set(atoms)
+    found = context.constant_calls
     targets: set[str] = set()
-    for store in stores:
-        if store.target not in atoms:
+    for store in (store for node in nodes for store in stores_of(node)):
+        if not store.simple or store.target not in tested or not store.value.endswith(")"):
             continue
         name = called_name(store.value)
         value = constant_result(ff, name) if name else None
@@ -361,3 +374,42 @@ def _one_call(value: str, opening: int) -> bool:
             if depth == 0:
                 return index == len(value) - 1
     return False
+
+
+# ---- integer macros of the file: what a loop bound stands for (cfg.py) ----
+
+INTEGER_MACROS_KEY = "integer-macros"
+_INTEGER_DEFINE = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+\(?[ \t]*((?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)"
+    r"[ \t]*\)?[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?$",
+    re.M,
+)
+_UNDEF = re.compile(r"^[ \t]*#[ \t]*undef[ \t]+([A-Za-z_]\w*)", re.M)
+
+
+def integer_macros(ff: FileFacts) -> dict[str, int]:
+    """The file's macros defined as one integer literal (cached per file)."""
+    found = ff.memo.get(INTEGER_MACROS_KEY)
+    if isinstance(found, dict):
+        return found
+    values = file_integer_macros(ff.source.text)
+    ff.memo[INTEGER_MACROS_KEY] = values
+    return values
+
+
+def file_integer_macros(text: str) -> dict[str, int]:
+    """Macros of ``text`` defined as one integer literal, once (or always alike) and
+    never ``#undef``'d: `#define IWL_MEI_PLDR_NUM_RETRIES 3`."""
+    if "define" not in text:
+        return {}
+    values: dict[str, int] = {}
+    conflicting: set[str] = set(_UNDEF.findall(text)) if "undef" in text else set()
+    for name, literal in _INTEGER_DEFINE.findall(text):
+        value = c_integer(literal)
+        if value is None or values.get(name, value) != value:
+            conflicting.add(name)
+            continue
+        values[name] = value
+    for name in conflicting:
+        values.pop(name, None)
+    return values

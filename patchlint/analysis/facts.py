@@ -15,7 +15,7 @@ from typing import Protocol, TypeGuard
 
 from tree_sitter import Node, Query, QueryCursor
 
-from patchlint.analysis.calls import Store, call_args, text
+from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.cfg import Cfg, CfgNode, GuardInfo, build_cfg
 from patchlint.analysis.conditions import (
     atom_text,
@@ -24,6 +24,7 @@ from patchlint.analysis.conditions import (
     constant_truth,
     switch_subject,
 )
+from patchlint.analysis.constant_returns import constant_stores, integer_macros
 from patchlint.analysis.deep import call_deep
 from patchlint.analysis.identity import (
     canonical,
@@ -324,8 +325,6 @@ class FileFacts:
         from patchlint.analysis.instantiate import callee_effects
 
         assert fn.body is not None
-        from patchlint.analysis.file_constants import integer_macros
-
         cfg = build_cfg(fn.body, self._guard_of, self._loop_of, integer_macros(self).get)
         context = FunctionContext(
             name=fn.name,
@@ -379,7 +378,6 @@ class FileFacts:
         atoms: Counter[str] = Counter()
         constants: set[str] = set()
         returned: set[str] = set()
-        called: list[Store] = []  # `v = f(...)`: a constant result decides tests of v
         for node in cfg.nodes:
             for call in analysis.node_calls(node):
                 if call.name in kb.task_lookup:
@@ -402,16 +400,11 @@ class FileFacts:
             for store in analysis.node_stores(node):
                 if constant_truth(store.value) is not None:
                     constants.add(atom_text(store.target))
-                elif store.simple and store.value.endswith(")"):
-                    called.append(store)
             if node.kind == "return" and node.ast is not None and node.ast.named_children:
                 returned_node = node.ast.named_children[0]
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
-        if context.kinds_by_lock:
-            from patchlint.analysis.constant_returns import constant_stores
-
-            constants |= constant_stores(self, called, set(atoms), context.constant_calls)
+        constants |= constant_stores(self, cfg.nodes, analysis.node_stores, atoms, context)
         # The cursor of a walk that ends NULL: tested after the loop to learn if it broke.
         cursors = {
             construct.args[0].strip()
@@ -422,8 +415,7 @@ class FileFacts:
             and construct.args
         }
         repeated = {atom for atom, count in atoms.items() if count > 1} | (cursors & set(atoms))
-        # What a returned variable is known to be (an error, negative) says whether the
-        # function locked: `if (IS_ERR(p)) { unlock; return p; }`, `if (ret < 0) ...`.
+        # A returned variable known an error says if it locked: `if (IS_ERR(p)) ...`.
         verdicts = {
             atom
             for atom in atoms
@@ -473,8 +465,7 @@ class FileFacts:
             return kind, ""
         value = canonical(stripped).lstrip("&")
         if pointer_roots(value) - set(fn.params):
-            # Names an object that is not a parameter (`__must_hold(&dev->tc_lock)` in a
-            # function without `dev`): which lock it means is unknown.
+            # Names a non-parameter (`__must_hold(&dev->lock)`, no `dev`): lock unknown.
             return "", ""
         if value in fn.params:
             value = "*" + value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from patchlint.analysis.cfg import build_cfg
-from patchlint.analysis.file_constants import file_integer_macros
+from patchlint.analysis.constant_returns import file_integer_macros
 from patchlint.source.parse import parse_c
 
 
