@@ -226,7 +226,7 @@ _COMMENT_OR_LITERAL = re.compile(
 )
 # Every return of a body, as text: `return 0;`, `return (0);`.
 _RETURN = re.compile(r"\breturn\b([^;]*);")
-_LITERAL_RETURN = re.compile(r"\s*\(?\s*(\w+)\s*\)?\s*")
+_LITERAL_RETURN = re.compile(r"\s*\(?\s*(\d\w*)\s*\)?\s*")
 
 
 def _overlay(index: DirectoryIndex, directory: str) -> dict[str, str]:
@@ -259,51 +259,40 @@ def _read(index: DirectoryIndex, path: str) -> str | None:
 
 def _may_return_constant(text: str, name: str) -> bool | None:
     """A cheap look at the file's text before it is parsed: whether its first
-    definition of ``name`` returns one and the same plain word everywhere (None: the
-    file only declares it)."""
-    masked = _COMMENT_OR_LITERAL.sub(" ", text)
+    definition of ``name`` returns one and the same number everywhere (None: the
+    file only declares it).  Kernel style is assumed (the head at column 0, the body
+    closed by a ``}`` at column 0): the parse decides, this only spares it."""
     head = re.compile(rf"^(?:[A-Za-z_][^;{{}}()=\n]*[\s*])?{re.escape(name)}\s*\(", re.M)
-    for match in head.finditer(masked):
-        opening = masked.find("{", match.end())
-        if opening < 0 or ";" in masked[match.end() : opening]:
+    for match in head.finditer(text):
+        opening = text.find("{", match.end())
+        if opening < 0 or ";" in text[match.end() : opening]:
             continue  # a declaration
-        closing = _closing_brace(masked, opening)
+        closing = text.find("\n}", opening)
         if closing < 0:
             return False
+        body = _COMMENT_OR_LITERAL.sub(" ", text[opening:closing])
         words = {
             literal.group(1) if (literal := _LITERAL_RETURN.fullmatch(found.group(1))) else ""
-            for found in _RETURN.finditer(masked, opening, closing)
+            for found in _RETURN.finditer(body)
         }
         return len(words) == 1 and "" not in words
     return None
 
 
-def _closing_brace(masked: str, opening: int) -> int:
-    depth = 0
-    for index in range(opening, len(masked)):
-        character = masked[index]
-        if character == "{":
-            depth += 1
-        elif character == "}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
-
-
 def _agreed(source: SourceFile, definitions: list[FunctionDef]) -> int | None:
+    bodies = [fn for fn in definitions if fn.body is not None]
+    # The AST first: most callees return more than a literal, and the text checks
+    # below read the whole file.
+    values = {constant_return(fn) for fn in bodies}
+    if len(values) != 1 or None in values:
+        return None
     macros = frozenset(_RETURNING_MACRO.findall(source.text))
-    values: set[int] = set()
-    for fn in definitions:
-        if fn.body is None:
-            continue
+    for fn in bodies:
         if config_alternative(source.text, fn.name, fn.start_line):
             return None
-        value = constant_return(fn, macros)
-        if value is None:
+        if macros and constant_return(fn, macros) is None:
             return None
-        values.add(value)
-    return values.pop() if len(values) == 1 else None
+    return values.pop()
 
 
 _DIRECTORIES: OrderedDict[tuple[str, str], Mapping[str, tuple[str, ...]]] = OrderedDict()
