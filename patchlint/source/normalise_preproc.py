@@ -115,7 +115,7 @@ def flatten_conditionals(
             group.append(directive)
             live = decided.get(group[0][1]) if decided else None
             if live is not None:
-                _decided_group(mb, group, live, blanks, records, kept)
+                _decided_group(mb, group, live, blanks, records)
                 continue
             branches = _branches(group)
             if _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
@@ -131,14 +131,13 @@ def _decided_group(
     live: int,
     blanks: list[tuple[int, int]],
     records: list[Record],
-    kept: list[Group],
 ) -> None:
     """Blank the arms of a group the file decides (normalise_decide.py) that are never
-    compiled.  Where the group parses as it is and the compiled arm is the first (or
-    none is), its directive lines stay: an empty ``#if 0`` group still separates what
-    comes before it (``static DEF_SCSI_QCMD(blogic_qcmd)`` has no ``;``) from the next
-    definition.  Otherwise the group is flattened to the compiled arm, as the control
-    flow walks the first arm of a group."""
+    compiled.  Where no arm is and the group parses as it is, its directive lines
+    stay: an empty ``#if 0`` group still separates what comes before it (``static
+    DEF_SCSI_QCMD(blogic_qcmd)`` has no ``;``) from the next definition.  Otherwise
+    the group is flattened to the compiled arm (a group left with an empty ``#elif``
+    arm does not always parse: fealnx.c)."""
     if live < NO_ARM:
         return  # in a dead arm of an enclosing group, blanked with it
     branches = _branches(group)
@@ -147,14 +146,17 @@ def _decided_group(
         for index, (start, end) in enumerate(branches)
         if index != live and end > start
     )
-    if live > 0 or _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
+    if (
+        live != NO_ARM
+        or _needs_flattening(mb, branches)
+        or _list_elements(mb, group[0][1], branches)
+    ):
         flatten_group(mb, group, blanks, records, keep=live)
         return
     for index, (start, end) in enumerate(branches):
         if index != live and end > start:
             blanks.append((start, end))
             mb[start:end] = mb[start:end].translate(_BLANK_TABLE)
-    kept.append(group)
 
 
 def _branches(group: Group) -> list[tuple[int, int]]:
