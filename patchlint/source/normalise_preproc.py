@@ -133,11 +133,11 @@ def _decided_group(
     records: list[Record],
 ) -> None:
     """Blank the arms of a group the file decides (normalise_decide.py) that are never
-    compiled.  Where no arm is and the group parses as it is, its directive lines
-    stay: an empty ``#if 0`` group still separates what comes before it (``static
-    DEF_SCSI_QCMD(blogic_qcmd)`` has no ``;``) from the next definition.  Otherwise
-    the group is flattened to the compiled arm (a group left with an empty ``#elif``
-    arm does not always parse: fealnx.c)."""
+    compiled.  Where no arm is, the group parses as it is and follows a ``)``, its
+    directive lines stay: an empty ``#if 0`` group still ends ``static
+    DEF_SCSI_QCMD(blogic_qcmd)``, which has no ``;``.  Otherwise the group is
+    flattened to the compiled arm (an ``#elif`` left empty, or an empty group after a
+    label, does not parse: fealnx.c, btrfs/extent-tree.c)."""
     if live < NO_ARM:
         return  # in a dead arm of an enclosing group, blanked with it
     branches = _branches(group)
@@ -146,11 +146,8 @@ def _decided_group(
         for index, (start, end) in enumerate(branches)
         if index != live and end > start
     )
-    if (
-        live != NO_ARM
-        or _needs_flattening(mb, branches)
-        or _list_elements(mb, group[0][1], branches)
-    ):
+    before = mb[max(group[0][1] - 200, 0) : group[0][1]].rstrip()
+    if live != NO_ARM or not before.endswith(b")") or _needs_flattening(mb, branches):
         flatten_group(mb, group, blanks, records, keep=live)
         return
     for index, (start, end) in enumerate(branches):
