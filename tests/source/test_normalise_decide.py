@@ -98,7 +98,8 @@ def test_dead_functions_leave_the_parse_and_offsets_stay() -> None:
 def test_a_compiled_first_arm_stands_alone_and_an_empty_group_keeps_its_lines() -> None:
     text = (
         "#define ONE\nint f(void)\n{\n#if defined(ONE)\n\treturn 1;\n#elif defined(TWO)\n"
-        "\treturn 2;\n#endif\n}\nstatic DEF_QCMD(h)\n#if 0\nint g(void)\n{\n\treturn 3;\n}\n#endif\n"
+        "\treturn 2;\n#endif\n}\nstatic DEF_QCMD(h)\n"
+        "#if 0\nint g(void)\n{\n\treturn 3;\n}\n#endif\n"
     )
     out = normalise(text).text
     assert len(out) == len(text)
