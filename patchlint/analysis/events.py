@@ -32,6 +32,10 @@ class FunctionContext:
     # Callees whose every return is this literal (constant_returns.py), for stores
     # `ret = f(...)` the function tests.
     constant_calls: dict[str, int] = field(default_factory=dict)
+    # The function's annotations say it releases a lock its caller holds (`__releases`,
+    # `__releases(x) __acquires(x)` to drop and retake it): a caller's lock it asserts is
+    # one a callee handed that lock may drop.
+    drops_callers: bool = False
 
 
 @dataclass
