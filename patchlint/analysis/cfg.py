@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.source import Construct
+from patchlint.source import Construct, c_integer
 
 # Edge labels on condition nodes; plain edges carry None. A switch head's edges
 # carry CASE + the case label node's id, or NO_CASE when no case matches.
@@ -75,15 +75,20 @@ class Cfg:
 # Hooks the caller provides so this module stays free of kernel knowledge.
 GuardHook = Callable[[Node], "GuardInfo | None"]
 LoopHook = Callable[[Node], "Construct | None"]
+# The integer a name stands for (a macro of the file), None when unknown.
+ConstantHook = Callable[[str], "int | None"]
 
 Frontier = list[tuple[int, "str | None"]]
 
 
 class _Builder:
-    def __init__(self, guard_of: GuardHook, loop_of: LoopHook) -> None:
+    def __init__(
+        self, guard_of: GuardHook, loop_of: LoopHook, constant_of: ConstantHook | None = None
+    ) -> None:
         self.nodes: list[CfgNode] = []
         self.guard_of = guard_of
         self.loop_of = loop_of
+        self.constant_of: ConstantHook = constant_of or (lambda _name: None)
         # (loop-or-switch node, break pending edges, continue target id or None)
         self.breakables: list[tuple[Node, Frontier, int | None, bool]] = []
         self.scopes: list[tuple[Node, list[GuardInfo]]] = []
@@ -246,10 +251,18 @@ class _Builder:
             out.append((head.id, FALSE))
         return out
 
-    def loop(self, node: Node, head: CfgNode, body: Node | None, cont: int) -> Frontier:
+    def loop(
+        self,
+        node: Node,
+        head: CfgNode,
+        body: Node | None,
+        cont: int,
+        entered: Frontier | None = None,
+    ) -> Frontier:
+        """``entered``: edges into the body that skip the first test (it holds)."""
         pending: Frontier = []
         self.breakables.append((node, pending, cont, True))
-        start: Frontier = [(head.id, TRUE)]
+        start: Frontier = [(head.id, TRUE), *(entered or [])]
         out = self.stmt(body, start)
         self.breakables.pop()
         self.link(out, cont)
@@ -271,12 +284,21 @@ class _Builder:
         head = self.new("cond", cond, cond=cond)
         if cond is None:
             head.line = node.start_point[0] + 1
-        self.link(frontier, head.id)
+        # `for (i = 0; i < 3; i++)`: the first test holds, the body runs at least once.
+        entered: Frontier = []
+        if (
+            init is not None
+            and cond is not None
+            and _first_test_holds(init, cond, self.constant_of)
+        ):
+            entered = frontier
+        else:
+            self.link(frontier, head.id)
         update = node.child_by_field_name("update")
         cont = self.new("stmt", update) if update is not None else head
         if cont is not head:
             cont.succ.append((head.id, None))
-        out = self.loop(node, head, body, cont.id)
+        out = self.loop(node, head, body, cont.id, entered)
         if cond is None:
             # for (;;): only breaks, returns and gotos leave.
             out = [edge for edge in out if edge != (head.id, FALSE)]
@@ -424,16 +446,24 @@ def _collect_labels(body: Node) -> dict[str, Node]:
 
 
 def build_cfg(
-    body: Node, guard_of: GuardHook | None = None, loop_of: LoopHook | None = None
+    body: Node,
+    guard_of: GuardHook | None = None,
+    loop_of: LoopHook | None = None,
+    constant_of: ConstantHook | None = None,
 ) -> Cfg:
     """The CFG of a function body (a compound_statement), however deeply nested."""
     from patchlint.analysis.deep import call_deep
 
-    return call_deep(_build_cfg, body, guard_of, loop_of)
+    return call_deep(_build_cfg, body, guard_of, loop_of, constant_of)
 
 
-def _build_cfg(body: Node, guard_of: GuardHook | None, loop_of: LoopHook | None) -> Cfg:
-    builder = _Builder(guard_of or (lambda _n: None), loop_of or (lambda _n: None))
+def _build_cfg(
+    body: Node,
+    guard_of: GuardHook | None,
+    loop_of: LoopHook | None,
+    constant_of: ConstantHook | None,
+) -> Cfg:
+    builder = _Builder(guard_of or (lambda _n: None), loop_of or (lambda _n: None), constant_of)
     builder.label_nodes = _collect_labels(body)
     entry = builder.new("entry", None)
     entry.line = body.start_point[0] + 1
@@ -455,3 +485,79 @@ def _build_cfg(body: Node, guard_of: GuardHook | None, loop_of: LoopHook | None)
         else:
             builder.nodes[jump].succ.append((target, None))
     return Cfg(builder.nodes, entry.id, exit_node.id, builder.labels, builder.complete)
+
+
+_HOLDS: dict[str, Callable[[int, int], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+_MIRRORED = {"<": ">", "<=": ">=", "!=": "!=", ">": "<", ">=": "<="}
+
+
+def _first_test_holds(init: Node, cond: Node, constant_of: ConstantHook) -> bool:
+    """``for (i = A; i < B; ...)`` with A and B integers (literals, or macros of the
+    file): the first test is decided and true.  The test is a plain comparison, so
+    skipping its first evaluation skips no side effect."""
+    start = _initialised(init)
+    if start is None or cond.type != "binary_expression":
+        return False
+    left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+    operator = cond.child_by_field_name("operator")
+    if left is None or right is None or operator is None or operator.text is None:
+        return False
+    symbol = operator.text.decode()
+    if symbol not in _HOLDS:
+        return False
+    variable, initial = start
+    if _word(right) == variable:
+        left, right, symbol = right, left, _MIRRORED[symbol]
+    if _word(left) != variable:
+        return False
+    bound = _integer(right, constant_of)
+    return bound is not None and _HOLDS[symbol](initial, bound)
+
+
+def _initialised(init: Node) -> tuple[str, int] | None:
+    """The variable and integer of `i = 0` or `int i = 0`."""
+    if init.type == "assignment_expression":
+        operator = init.child_by_field_name("operator")
+        target, value = init.child_by_field_name("left"), init.child_by_field_name("right")
+        if operator is None or operator.text != b"=":
+            return None
+    elif init.type == "declaration" and len(init.named_children) >= 2:
+        declarator = init.named_children[-1]
+        if (
+            declarator.type != "init_declarator"
+            or len(init.children_by_field_name("declarator")) != 1
+        ):
+            return None
+        target, value = (
+            declarator.child_by_field_name("declarator"),
+            declarator.child_by_field_name("value"),
+        )
+    else:
+        return None
+    name = _word(target)
+    number = _integer(value, lambda _name: None)
+    return (name, number) if name and number is not None else None
+
+
+def _word(node: Node | None) -> str:
+    if node is None or node.type != "identifier" or node.text is None:
+        return ""
+    return node.text.decode()
+
+
+def _integer(node: Node | None, constant_of: ConstantHook) -> int | None:
+    while node is not None and node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    if node is None or node.text is None:
+        return None
+    if node.type == "number_literal":
+        return c_integer(node.text.decode("ascii", "replace"))
+    if node.type == "identifier":
+        return constant_of(node.text.decode())
+    return None

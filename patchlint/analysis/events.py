@@ -29,6 +29,9 @@ class FunctionContext:
     # Returned variables and the atom that says they hold an error (`IS_ERR(p)`).
     error_atoms: dict[str, str] = field(default_factory=dict)
     finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
+    # Callees whose every return is this literal (constant_returns.py), for stores
+    # `ret = f(...)` the function tests.
+    constant_calls: dict[str, int] = field(default_factory=dict)
     # The function's annotations say it releases a lock its caller holds (`__releases`,
     # `__releases(x) __acquires(x)` to drop and retake it): a caller's lock it asserts is
     # one a callee handed that lock may drop.

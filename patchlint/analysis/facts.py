@@ -25,6 +25,7 @@ from patchlint.analysis.conditions import (
     constant_truth,
     switch_subject,
 )
+from patchlint.analysis.constant_returns import constant_stores, integer_macros
 from patchlint.analysis.deep import call_deep
 from patchlint.analysis.identity import (
     canonical,
@@ -298,7 +299,7 @@ class FileFacts:
         from patchlint.analysis.instantiate import callee_effects
 
         assert fn.body is not None
-        cfg = build_cfg(fn.body, self._guard_of, self._loop_of)
+        cfg = build_cfg(fn.body, self._guard_of, self._loop_of, integer_macros(self).get)
         context = FunctionContext(
             name=fn.name,
             resolver=function_resolver(fn.params, fn.body),
@@ -374,6 +375,7 @@ class FileFacts:
                 returned_node = node.ast.named_children[0]
                 if returned_node.type == "identifier":
                     returned.add(text(returned_node))
+        constants |= constant_stores(self, cfg.nodes, analysis.node_stores, atoms, context)
         # The cursor of a walk that ends NULL: tested after the loop to learn if it broke.
         cursors = {
             construct.args[0].strip()
@@ -384,8 +386,7 @@ class FileFacts:
             and construct.args
         }
         repeated = {atom for atom, count in atoms.items() if count > 1} | (cursors & set(atoms))
-        # What a returned variable is known to be (an error, negative) says whether the
-        # function locked: `if (IS_ERR(p)) { unlock; return p; }`, `if (ret < 0) ...`.
+        # A returned variable known an error says if it locked: `if (IS_ERR(p)) ...`.
         verdicts = {
             atom
             for atom in atoms
@@ -435,8 +436,7 @@ class FileFacts:
             return kind, ""
         value = canonical(stripped).lstrip("&")
         if pointer_roots(value) - set(fn.params):
-            # Names an object that is not a parameter (`__must_hold(&dev->tc_lock)` in a
-            # function without `dev`): which lock it means is unknown.
+            # Names a non-parameter (`__must_hold(&dev->lock)`, no `dev`): lock unknown.
             return "", ""
         if value in fn.params:
             value = "*" + value

@@ -30,6 +30,7 @@ from patchlint.analysis.conditions import (
     switch_subject,
     truths,
 )
+from patchlint.analysis.constant_returns import constant_call_truth
 from patchlint.analysis.effects import MAX_DROPPED, LockEffects, after_unknown
 from patchlint.analysis.events import (
     Anomaly,
@@ -369,6 +370,8 @@ class LockAnalysis(LockEffects):
         target = store.target if store.simple else atom_text(store.target)
         facts = forget(state.facts, target)
         truth = constant_truth(store.value)
+        if truth is None and self.context.constant_calls:
+            truth = constant_call_truth(store.value, self.context.constant_calls)
         if truth is None and target in self.context.tracked and store.value.isidentifier():
             # A copy: `ret = key;` is as NULL as key is, and a locked `key->lock`
             # says key is not.

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import patchlint.knowledge as _knowledge
 
+from .normalise_decide import decide_conditionals
 from .normalise_dialect import Dialect, FunctionMacro, read_foreach_macros
 from .normalise_mask import SIMPLE_RUN, mask
 from .normalise_position import in_initialiser
@@ -72,7 +73,8 @@ class Construct:
     convention tree-sitter uses, so ``node.start_byte`` compares directly.
     Kinds: iterator, scoped_guard, guard, annotation, attribute, definition,
     type_arg, type_macro, statement_macro, string_macro, inline_asm,
-    case_range, preprocessor.
+    case_range, preprocessor, dead_code (an arm of a conditional the file itself
+    decides is never compiled: ``normalise_decide.py``; it is blank in the text).
     """
 
     kind: str
@@ -139,7 +141,8 @@ def _first_pass(text: str, dialect: Dialect) -> Draft:
     groups: list[Group] = []
     if any(name != SIMPLE_RUN for name, _, _, _ in directives):
         mb = bytearray(masked.encode("ascii"))
-        blanks, records, groups = flatten_conditionals(mb, directives)
+        decided = decide_conditionals(text, directives)
+        blanks, records, groups = flatten_conditionals(mb, directives, decided)
         if blanks:
             masked = mb.decode("ascii")
     edits = _rewriter(dialect).rewrite(text, masked, records)

@@ -16,17 +16,18 @@ label, ...), where keeping both arms cannot be right anyway.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .normalise_scan import Record
 
-__all__ = ["Directive", "Group", "flatten_conditionals", "flatten_group"]
+__all__ = ["NO_ARM", "Directive", "Group", "flatten_conditionals", "flatten_group"]
 
 # Directive spans are (name, start, end, condition) with offsets into the text.
 Directive = tuple[str, int, int, str]
 # One #if ... #endif group: its directives in order.
 Group = list[Directive]
 
+NO_ARM = -1
 _OPENERS = frozenset({"if", "ifdef", "ifndef"})
 _MIDDLES = frozenset({"elif", "else", "elifdef", "elifndef"})
 # A branch that ends in one of these bytes is a complete statement/declaration
@@ -86,7 +87,7 @@ def _is_word(byte: int) -> bool:
 
 
 def flatten_conditionals(
-    mb: bytearray, directives: Iterable[Directive]
+    mb: bytearray, directives: Iterable[Directive], decided: Mapping[int, int] | None = None
 ) -> tuple[list[tuple[int, int]], list[Record], list[Group]]:
     """Decide which conditional groups to flatten.
 
@@ -94,7 +95,9 @@ def flatten_conditionals(
     blank) as ASCII bytes whose indices equal character offsets; it is blanked
     in place for every flattened region so enclosing groups see the result.
     Returns the regions to blank, construct records ``(kind, name, args,
-    start, end)`` and the complete groups left alone.
+    start, end)`` and the complete groups left alone.  ``decided`` maps the
+    opening offset of a group the file itself decides to the arm compiled (-1:
+    none, -2: the group lies in a dead arm, which is blanked whole).
     """
     blanks: list[tuple[int, int]] = []
     records: list[Record] = []
@@ -110,6 +113,10 @@ def flatten_conditionals(
         elif name == "endif" and stack:
             group = stack.pop()
             group.append(directive)
+            live = decided.get(group[0][1]) if decided else None
+            if live is not None:
+                _decided_group(mb, group, live, blanks, records)
+                continue
             branches = _branches(group)
             if _needs_flattening(mb, branches) or _list_elements(mb, group[0][1], branches):
                 flatten_group(mb, group, blanks, records)
@@ -118,17 +125,54 @@ def flatten_conditionals(
     return blanks, records, kept
 
 
+def _decided_group(
+    mb: bytearray,
+    group: Group,
+    live: int,
+    blanks: list[tuple[int, int]],
+    records: list[Record],
+) -> None:
+    """Blank the arms of a group the file decides (normalise_decide.py) that are never
+    compiled.  Where no arm is, the group parses as it is and follows a ``)``, its
+    directive lines stay: an empty ``#if 0`` group still ends ``static
+    DEF_SCSI_QCMD(blogic_qcmd)``, which has no ``;``.  Otherwise the group is
+    flattened to the compiled arm (an ``#elif`` left empty, or an empty group after a
+    label, does not parse: fealnx.c, btrfs/extent-tree.c)."""
+    if live < NO_ARM:
+        return  # in a dead arm of an enclosing group, blanked with it
+    branches = _branches(group)
+    records.extend(
+        ("dead_code", "#" + group[index][0], (group[index][3].strip(),), start, end)
+        for index, (start, end) in enumerate(branches)
+        if index != live and end > start
+    )
+    before = mb[max(group[0][1] - 200, 0) : group[0][1]].rstrip()
+    if live != NO_ARM or not before.endswith(b")") or _needs_flattening(mb, branches):
+        flatten_group(mb, group, blanks, records, keep=live)
+        return
+    for index, (start, end) in enumerate(branches):
+        if index != live and end > start:
+            blanks.append((start, end))
+            mb[start:end] = mb[start:end].translate(_BLANK_TABLE)
+
+
 def _branches(group: Group) -> list[tuple[int, int]]:
     return [(group[i][2], group[i + 1][1]) for i in range(len(group) - 1)]
 
 
 def flatten_group(
-    mb: bytearray, group: Group, blanks: list[tuple[int, int]], records: list[Record]
+    mb: bytearray,
+    group: Group,
+    blanks: list[tuple[int, int]],
+    records: list[Record],
+    keep: int | None = None,
 ) -> None:
-    """Blank the directives and every branch but the first live one."""
-    keep = 0
-    if group[0][0] == "if" and group[0][3].strip() == "0":
-        keep = 1 if len(group) > 2 else -1
+    """Blank the directives and every branch but ``keep`` (by default the first
+    live one; -1: none)."""
+    if keep is None:
+        keep = 0
+        if group[0][0] == "if" and group[0][3].strip() == "0":
+            keep = 1 if len(group) > 2 else -1
     for _, start, end, _ in group:
         blanks.append((start, end))
     for index, (start, end) in enumerate(_branches(group)):

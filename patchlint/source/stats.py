@@ -28,7 +28,7 @@ from typing import TypedDict
 import tree_sitter
 
 from .language import parse_bytes
-from .normalise import Dialect, normalise_and_parse
+from .normalise import Dialect, Normalised, normalise_and_parse
 from .parse import iter_top_level_functions
 
 __all__ = [
@@ -51,6 +51,7 @@ class SideFigures(TypedDict):
     files_with_errors_pct: float
     functions: int
     functions_lost: int
+    functions_in_dead_arms: int
     functions_with_errors: int
     functions_with_errors_pct: float
 
@@ -90,6 +91,18 @@ def lost_functions(root: tree_sitter.Node, data: bytes) -> int:
     return count
 
 
+def dead_functions(root: tree_sitter.Node, normalised: Normalised) -> int:
+    """Definitions of the raw parse in an arm no configuration compiles (the file decides
+    the condition itself): the front end drops them on purpose."""
+    dead = [c for c in normalised.constructs if c.kind == "dead_code"]
+    if not dead:
+        return 0
+    return sum(
+        any(c.start <= node.start_byte < c.end for c in dead)
+        for node in iter_top_level_functions(root)
+    )
+
+
 class _Side:
     def __init__(self) -> None:
         self.files = 0
@@ -99,6 +112,7 @@ class _Side:
         self.functions = 0
         self.functions_with_errors = 0
         self.lost = 0
+        self.dead = 0
 
     def count(self, tree: tree_sitter.Tree, data: bytes) -> None:
         root = tree.root_node
@@ -121,6 +135,7 @@ class _Side:
             "files_with_errors_pct": _pct(self.files_with_errors, self.files),
             "functions": self.functions,
             "functions_lost": self.lost,
+            "functions_in_dead_arms": self.dead,
             "functions_with_errors": bad,
             "functions_with_errors_pct": _pct(bad, self.functions + self.lost),
         }
@@ -155,6 +170,7 @@ def parse_stats(paths: Sequence[Path], dialect: Dialect | None = None) -> ParseF
 
         raw.count(raw_tree, data)
         normalised.count(norm[1], norm[0].text.encode("utf-8"))
+        normalised.dead += dead_functions(raw_tree.root_node, norm[0])
     raw_figures, norm_figures = raw.figures(), normalised.figures()
     raw_rate = raw_figures["mb_per_s"]
     ratio = round(norm_figures["mb_per_s"] / raw_rate, 3) if raw_rate else 0.0
@@ -169,6 +185,7 @@ _ROWS: tuple[tuple[str, Callable[[SideFigures], float], str], ...] = (
     ("files with errors %", lambda s: s["files_with_errors_pct"], "{:.2f}"),
     ("function definitions", lambda s: s["functions"], "{:.0f}"),
     ("functions lost", lambda s: s["functions_lost"], "{:.0f}"),
+    ("functions in dead arms", lambda s: s["functions_in_dead_arms"], "{:.0f}"),
     ("functions with errors %", lambda s: s["functions_with_errors_pct"], "{:.2f}"),
 )
 
