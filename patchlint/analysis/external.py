@@ -110,7 +110,12 @@ class SummaryTable:
     )  # path -> (mtime, size)
     header_macros: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> names
     _macros: set[str] | None = field(default=None, repr=False)
-    _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(default_factory=dict, repr=False)
+    # (name, depth) -> complete answers of sleeps_guarded; the names being answered.
+    _memo: dict[tuple[str, int], tuple[tuple[str, ...], bool] | None] = field(
+        default_factory=dict, repr=False
+    )
+    _active: set[str] = field(default_factory=set, repr=False)
+    _cycles_cut: int = field(default=0, repr=False)
 
     def add(self, items: Iterable[SleepExport], macros: Iterable[str] = (), path: str = "") -> None:
         for item in items:
@@ -157,15 +162,38 @@ class SummaryTable:
 
     def sleeps_guarded(self, name: str, depth: int = 0) -> tuple[tuple[str, ...], bool] | None:
         """The chain by which NAME may sleep, if every definition of it may, and whether
-        that sleep is on paths chosen by its arguments (``guarded``)."""
-        if name in self._memo:
-            return self._memo[name]
+        that sleep is on paths chosen by its arguments (``guarded``).
+
+        The answer depends on the rows only, never on the questions asked before: an
+        answer is remembered per depth (a deeper question has a shorter chain left),
+        and only when complete, that is when no call cycle was cut on its way (a name
+        already being answered counts as not sleeping there, which holds for that
+        path only). Among the definitions, the shortest chain wins, ties broken by the
+        names (rows come in the order files were scanned or rescanned)."""
+        key = (name, depth)
+        if key in self._memo:
+            return self._memo[key]
         if depth >= MAX_TREE_DEPTH:
             return None
         definitions = self.definitions_of(name)
         if not definitions or self.is_macro(name):
             return None
-        self._memo[name] = None  # a cycle does not sleep by itself
+        if name in self._active:
+            self._cycles_cut += 1
+            return None  # a cycle does not sleep by itself
+        cut_before = self._cycles_cut
+        self._active.add(name)
+        try:
+            result = self._sleeps_uncached(definitions, depth)
+        finally:
+            self._active.discard(name)
+        if self._cycles_cut == cut_before:
+            self._memo[key] = result
+        return result
+
+    def _sleeps_uncached(
+        self, definitions: list[Row], depth: int
+    ) -> tuple[tuple[str, ...], bool] | None:
         chains: list[tuple[str, ...]] = []
         guarded = False
         for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd, _alt in _decisive(
@@ -187,14 +215,11 @@ class SummaryTable:
                     guarded = guarded or inner[1]
                     break
             if chain is None:
-                self._memo[name] = None
                 return None
             chains.append(chain)
-        shortest = min(chains, key=len)
+        shortest = min(chains, key=lambda chain: (len(chain), chain))
         # A long chain is a chain of conditions the callers may not meet.
-        result = None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
-        self._memo[name] = result
-        return result
+        return None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
 
     def allocates_with(self, name: str, positions: tuple[int, ...], depth: int = 0) -> bool:
         """Whether a call of NAME passed blocking GFP flags at ``positions`` may allocate
