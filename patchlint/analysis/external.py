@@ -26,6 +26,7 @@ from typing import Protocol
 from patchlint.analysis.alternatives import config_alternative
 from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
+from patchlint.analysis.guards import NEVER, Condition, Conjunction, decide
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
@@ -63,11 +64,14 @@ class SleepExport:
     # One configuration's choice: another arm of its #if declares or defines it too
     # (patchlint.analysis.alternatives); it does not veto the other definitions.
     alternative: bool = False
+    # When its own sleep is guarded: the tests of its parameters on the way to each
+    # sleeping call (SleepSummary.when), so that a caller's arguments judge it.
+    when: Condition = None
 
 
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
 # loads in a fraction of a second): path, chain, externals, guarded, constant,
-# gfp_params, flagged, gfp_forwards, alternative.
+# gfp_params, flagged, gfp_forwards, alternative, when.
 Row = tuple[
     str,
     "tuple[str, ...] | None",
@@ -78,8 +82,9 @@ Row = tuple[
     Flagged,
     "tuple[Forward, ...]",
     bool,
+    Condition,
 ]
-TABLE_FORMAT = 5
+TABLE_FORMAT = 6
 
 
 def as_row(item: SleepExport) -> Row:
@@ -93,6 +98,7 @@ def as_row(item: SleepExport) -> Row:
         item.flagged,
         item.gfp_forwards,
         item.alternative,
+        item.when,
     )
 
 
@@ -196,9 +202,8 @@ class SummaryTable:
     ) -> tuple[tuple[str, ...], bool] | None:
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd, _alt in _decisive(
-            definitions
-        ):
+        for row in _decisive(definitions):
+            _path, own, externals, own_guarded, constant, _gfp, flagged = row[:7]
             chain = own
             guarded = guarded or own_guarded
             if chain is None:
@@ -220,6 +225,17 @@ class SummaryTable:
         shortest = min(chains, key=lambda chain: (len(chain), chain))
         # A long chain is a chain of conditions the callers may not meet.
         return None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
+
+    def own_condition(self, name: str) -> Condition:
+        """The tests of NAME's parameters on the way to its own guarded sleep, over all
+        its deciding definitions (it sleeps when one of them holds); None unless
+        every one sleeps by itself with such tests known."""
+        found: list[Conjunction] = []
+        for row in _decisive(self.definitions_of(name)):
+            if row[1] is None or not row[3] or row[9] is None:
+                return None
+            found.extend(row[9])
+        return tuple(found) if found else None
 
     def allocates_with(self, name: str, positions: tuple[int, ...], depth: int = 0) -> bool:
         """Whether a call of NAME passed blocking GFP flags at ``positions`` may allocate
@@ -284,6 +300,20 @@ class SummaryTable:
         return cls(rows, stamps, header_macros)
 
 
+def deferred_kept_off(table: SummaryTable, deferred: Deferred, name: str) -> bool:
+    """Whether the call a deferred finding waits on keeps NAME, another file's
+    function whose sleep is guarded, off that sleep: what it passes (Deferred.calls)
+    closes every sleeping path of NAME's own, or, when that cannot be told, it
+    passes a constant (which may)."""
+    outcome = None
+    for called, call in deferred.calls:
+        if called == name:
+            outcome = decide(table.own_condition(name), call.args, None, None, call.nonnull)
+    if outcome == NEVER:
+        return True
+    return outcome is None and name in deferred.constant
+
+
 def _decisive(definitions: list[Row]) -> list[Row]:
     """The definitions that decide may-sleep: configuration alternatives (a stub of
     the other arm of an #if) step aside when a definition that is not one exists."""
@@ -312,7 +342,10 @@ class TableSummaries:
                 if stamp is not None and stamp != (int(info.st_mtime), info.st_size):
                     return None
         found = self.table.sleeps_guarded(name)
-        return SleepSummary(found[0], guarded=found[1]) if found is not None else None
+        if found is None:
+            return None
+        when = self.table.own_condition(name) if found[1] else None
+        return SleepSummary(found[0], guarded=found[1], when=when)
 
     def flagged_sleep(
         self, name: str, positions: tuple[int, ...]
@@ -440,8 +473,9 @@ def export_of(ff: FileFacts, fn: FunctionDef) -> SleepExport:
     summary, externals, constant, _site, flagged = scan_calls(ff, fn)
     chain = None
     guarded = False
+    when: Condition = None
     if summary is not None and summary.gfp_param is None and not summary.drops:
-        chain, guarded = summary.chain, summary.guarded
+        chain, guarded, when = summary.chain, summary.guarded, summary.when
     outside = () if chain else tuple(externals)
     return SleepExport(
         fn.name,
@@ -454,6 +488,7 @@ def export_of(ff: FileFacts, fn: FunctionDef) -> SleepExport:
         tuple((name, positions) for name, positions in flagged if name in outside),
         gfp_forwards(ff, fn),
         _alternative(ff, fn),
+        when if guarded else None,
     )
 
 

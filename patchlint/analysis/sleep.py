@@ -24,11 +24,13 @@ from patchlint.analysis.guards import (
     NEVER,
     OPEN,
     UNDECIDED,
+    CallFacts,
     Condition,
     Conjunction,
     after_flag_exit,
     argument_condition,
     bool_params,
+    call_facts,
     constant_argument,
     decide,
     flag_values,
@@ -39,6 +41,7 @@ from patchlint.analysis.guards import (
 from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
+from patchlint.analysis.pathfacts import nonnull_arguments
 from patchlint.analysis.state import CALLERS, OWN, Held, LockState
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
@@ -85,6 +88,9 @@ class Deferred:
     # Names passed blocking GFP flags at these argument positions: they sleep also when
     # the tree has no definition of them, or when their definitions allocate with one.
     flagged: Flagged = ()
+    # The names called here directly, with what the call passes: a guarded sleep of
+    # theirs is judged by it once their conditions are known (SummaryTable.kept_off).
+    calls: tuple[tuple[str, CallFacts], ...] = ()
 
 
 class Scanned(NamedTuple):
@@ -141,9 +147,15 @@ def _gfp_argument(kb: Knowledge, args: tuple[str, ...], params: dict[str, int]) 
 
 
 def call_sleeps(
-    ff: FileFacts, caller: FunctionDef, name: str, args: tuple[str, ...]
+    ff: FileFacts,
+    caller: FunctionDef,
+    name: str,
+    args: tuple[str, ...],
+    site: Node | None = None,
 ) -> SleepSummary | Deferred | None:
-    """Whether this call may sleep: a chain, "decided tree-wide", or None."""
+    """Whether this call may sleep: a chain, "decided tree-wide", or None. ``site``,
+    the call's node, lets facts of the caller's path (an argument known not NULL)
+    judge a callee's guarded sleep."""
     kb = ff.kb
     if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
@@ -183,16 +195,18 @@ def call_sleeps(
     if summary is None:
         return None
     constant = constant_argument(args)
+    nonnull = nonnull_arguments(site, args) if site is not None else frozenset()
     if isinstance(summary, Deferred):
         names = summary.constant | frozenset(summary.names) if constant else summary.constant
         via = summary.via if callee is None else (name, *summary.via)[:MAX_CHAIN]
-        return Deferred(summary.names, via, names, summary.flagged)
+        calls = ((name, call_facts(args, nonnull)),) if callee is None else ()
+        return Deferred(summary.names, via, names, summary.flagged, calls)
     if len(summary.chain) >= MAX_CHAIN:
         return None
     guarded, when = summary.guarded, summary.when
     if guarded:
         # The callee's tests of its parameters, with these arguments.
-        outcome = decide(summary.when, args, caller, file_flag_values(ff))
+        outcome = decide(summary.when, args, caller, file_flag_values(ff), nonnull)
         if outcome == NEVER:
             return None
         if outcome == ALWAYS:
@@ -354,7 +368,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             continue
         if facts is not None and _inside_own_section(facts, node, kb):
             continue
-        verdict = call_sleeps(ff, fn, callee, call_args(node))
+        verdict = call_sleeps(ff, fn, callee, call_args(node), node)
         if isinstance(verdict, Deferred):
             if not verdict.via and not tested:
                 for name in verdict.names:
@@ -366,7 +380,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                         flagged[name] = tuple(sorted({*flagged.get(name, ()), *positions}))
         elif verdict is not None:
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
-            own = argument_condition(node, fn, inputs)
+            own = argument_condition(node, fn, inputs, kb.zeroing_allocators)
             # An exit or branch testing an input another way (`if (dev->x) goto out;`)
             # does not by itself make the sleep one its callers choose.
             own_chosen = (
@@ -469,6 +483,15 @@ def _inside_unlocked_argument(ff: FileFacts, fn: FunctionDef, call: Call) -> boo
     return False
 
 
+def _call_node(fn: FunctionDef, call: Call) -> Node | None:
+    if call.start < 0:
+        return None
+    node = fn.node.descendant_for_byte_range(call.start, call.start)
+    while node is not None and node.type not in ("call_expression", "function_definition"):
+        node = node.parent
+    return node if node is not None and node.type == "call_expression" else None
+
+
 def _released_before(
     ff: FileFacts, fn: FunctionDef, facts: FunctionFacts, call: Call
 ) -> tuple[tuple[str, str], ...]:
@@ -525,7 +548,7 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             states = _decided_by_tests(states, kb)
             if not states:
                 continue
-        verdict = call_sleeps(ff, fn, site.call.name, site.call.args)
+        verdict = call_sleeps(ff, fn, site.call.name, site.call.args, _call_node(fn, site.call))
         if verdict is None:
             continue
         dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
