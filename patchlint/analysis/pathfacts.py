@@ -20,22 +20,25 @@ from patchlint.analysis.guards import exit_statement, operator_of, strip_parenth
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
-def nonnull_arguments(call: Node, args: tuple[str, ...]) -> frozenset[int]:
+def nonnull_arguments(
+    call: Node, args: tuple[str, ...], transparent: frozenset[str] = frozenset()
+) -> frozenset[int]:
     """Positions of the arguments the caller's path says are not NULL: an address
     (`&n->crypto_rx`), or a variable an earlier `if (!n) return/goto ...;` of an
     enclosing block tests, not assigned since (`n = kzalloc(...); if (!n) goto exit;
-    ...; start(&n->rx, n);`)."""
+    ...; start(&n->rx, n);`). ``transparent``: calls that return their argument's
+    truth (`unlikely(!n)`, from the data)."""
     found: set[int] = set()
     for position, argument in enumerate(args):
         value = argument.strip()
         if value.startswith("&") and not value.startswith("&&"):
             found.add(position)
-        elif _NAME.fullmatch(value) and _null_exit_before(call, value):
+        elif _NAME.fullmatch(value) and _null_exit_before(call, value, transparent):
             found.add(position)
     return frozenset(found)
 
 
-def _null_exit_before(call: Node, name: str) -> bool:
+def _null_exit_before(call: Node, name: str, transparent: frozenset[str]) -> bool:
     current: Node | None = call
     function: Node | None = call
     while function is not None and function.type != "function_definition":
@@ -47,7 +50,7 @@ def _null_exit_before(call: Node, name: str) -> bool:
         if parent is not None and parent.type == "compound_statement":
             sibling = current.prev_named_sibling
             while sibling is not None and sibling.type != "labeled_statement":
-                if sibling.type == "if_statement" and _null_exit(sibling, name):
+                if sibling.type == "if_statement" and _null_exit(sibling, name, transparent):
                     between = function.text[
                         sibling.end_byte - function.start_byte : call.start_byte
                         - function.start_byte
@@ -60,7 +63,7 @@ def _null_exit_before(call: Node, name: str) -> bool:
     return False
 
 
-def _null_exit(statement: Node, name: str) -> bool:
+def _null_exit(statement: Node, name: str, transparent: frozenset[str]) -> bool:
     """`if (!name) <exit>` or `if (name == NULL || ...) <exit>`, with no else."""
     condition = statement.child_by_field_name("condition")
     consequence = statement.child_by_field_name("consequence")
@@ -68,12 +71,17 @@ def _null_exit(statement: Node, name: str) -> bool:
         return False
     if statement.child_by_field_name("alternative") is not None:
         return False
-    return exit_statement(consequence) and _tests_null(condition, name)
+    return exit_statement(consequence) and _tests_null(condition, name, transparent)
 
 
-def _tests_null(node: Node, name: str) -> bool:
+def _tests_null(node: Node, name: str, transparent: frozenset[str]) -> bool:
     """Whether ``node`` holds whenever ``name`` is NULL."""
     node = strip_parentheses(node)
+    function = node.child_by_field_name("function") if node.type == "call_expression" else None
+    if function is not None and text(function) in transparent:
+        arguments = node.child_by_field_name("arguments")
+        inner = arguments.named_children if arguments is not None else []
+        return len(inner) == 1 and _tests_null(inner[0], name, transparent)
     operator = operator_of(node) if node.type in ("binary_expression", "unary_expression") else ""
     if node.type == "unary_expression" and operator == "!":
         argument = node.child_by_field_name("argument")
@@ -84,7 +92,7 @@ def _tests_null(node: Node, name: str) -> bool:
     if left is None or right is None:
         return False
     if operator == "||":
-        return _tests_null(left, name) or _tests_null(right, name)
+        return _tests_null(left, name, transparent) or _tests_null(right, name, transparent)
     if operator == "==":
         sides = {text(strip_parentheses(left)), text(strip_parentheses(right))}
         return sides == {name, "NULL"}

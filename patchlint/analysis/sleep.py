@@ -195,7 +195,7 @@ def call_sleeps(
     if summary is None:
         return None
     constant = constant_argument(args)
-    nonnull = nonnull_arguments(site, args) if site is not None else frozenset()
+    nonnull = nonnull_arguments(site, args, kb.transparent) if site is not None else frozenset()
     if isinstance(summary, Deferred):
         names = summary.constant | frozenset(summary.names) if constant else summary.constant
         via = summary.via if callee is None else (name, *summary.via)[:MAX_CHAIN]
