@@ -25,7 +25,8 @@ def nonnull_arguments(
 ) -> frozenset[int]:
     """Positions of the arguments the caller's path says are not NULL: an address
     (`&n->crypto_rx`), or a variable an earlier `if (!n) return/goto ...;` of an
-    enclosing block tests, not assigned since (`n = kzalloc(...); if (!n) goto exit;
+    enclosing block tests, or an earlier statement of one dereferences (`n->id =
+    id;`), not assigned since (`n = kzalloc(...); if (!n) goto exit;
     ...; start(&n->rx, n);`). ``transparent``: calls that return their argument's
     truth (`unlikely(!n)`, from the data)."""
     found: set[int] = set()
@@ -50,7 +51,10 @@ def _null_exit_before(call: Node, name: str, transparent: frozenset[str]) -> boo
         if parent is not None and parent.type == "compound_statement":
             sibling = current.prev_named_sibling
             while sibling is not None and sibling.type != "labeled_statement":
-                if sibling.type == "if_statement" and _null_exit(sibling, name, transparent):
+                if (sibling.type == "if_statement" and _null_exit(sibling, name, transparent)) or (
+                    sibling.type in ("expression_statement", "declaration")
+                    and _dereferences(text(sibling), name)
+                ):
                     between = function.text[
                         sibling.end_byte - function.start_byte : call.start_byte
                         - function.start_byte
@@ -61,6 +65,15 @@ def _null_exit_before(call: Node, name: str, transparent: frozenset[str]) -> boo
             return False  # a goto may land below the test
         current = parent
     return False
+
+
+def _dereferences(code: str, name: str) -> bool:
+    """`name->field` read or written (not only its address taken, `&name->field`, nor
+    under `sizeof`): a NULL ``name`` would have oopsed there."""
+    if "sizeof" in code:
+        return False
+    pattern = rf"(&\s*)?(?<![\w>.]){re.escape(name)}\s*->"
+    return any(not match.group(1) for match in re.finditer(pattern, code))
 
 
 def _null_exit(statement: Node, name: str, transparent: frozenset[str]) -> bool:
