@@ -358,6 +358,9 @@ def _field_set_condition(
     if holder is None or holder.type != "identifier" or text(holder) in inputs:
         return []
     local, target = text(holder), squash_spaces(text(test))
+    body = text(fn.body)
+    if not any(name in body for name in zeroed):
+        return []  # the common case, without walking the body
     allocations: list[Node] = []
     settings: list[Node] = []
     passing: list[Node] = []

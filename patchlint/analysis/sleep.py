@@ -152,10 +152,12 @@ def call_sleeps(
     name: str,
     args: tuple[str, ...],
     site: Node | None = None,
+    record_calls: bool = False,
 ) -> SleepSummary | Deferred | None:
     """Whether this call may sleep: a chain, "decided tree-wide", or None. ``site``,
     the call's node, lets facts of the caller's path (an argument known not NULL)
-    judge a callee's guarded sleep."""
+    judge a callee's guarded sleep; with ``record_calls`` (a call made where sleeping
+    is forbidden) a deferred answer keeps them for the callee of another file."""
     kb = ff.kb
     if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
@@ -195,17 +197,19 @@ def call_sleeps(
     if summary is None:
         return None
     constant = constant_argument(args)
-    nonnull = nonnull_arguments(site, args, kb.transparent) if site is not None else frozenset()
     if isinstance(summary, Deferred):
         names = summary.constant | frozenset(summary.names) if constant else summary.constant
         via = summary.via if callee is None else (name, *summary.via)[:MAX_CHAIN]
-        calls = ((name, call_facts(args, nonnull)),) if callee is None else ()
+        calls: tuple[tuple[str, CallFacts], ...] = ()
+        if record_calls and callee is None and site is not None:
+            calls = ((name, call_facts(args, nonnull_arguments(site, args, kb.transparent))),)
         return Deferred(summary.names, via, names, summary.flagged, calls)
     if len(summary.chain) >= MAX_CHAIN:
         return None
     guarded, when = summary.guarded, summary.when
     if guarded:
         # The callee's tests of its parameters, with these arguments.
+        nonnull = nonnull_arguments(site, args, kb.transparent) if site is not None else frozenset()
         outcome = decide(summary.when, args, caller, file_flag_values(ff), nonnull)
         if outcome == NEVER:
             return None
@@ -548,7 +552,8 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             states = _decided_by_tests(states, kb)
             if not states:
                 continue
-        verdict = call_sleeps(ff, fn, site.call.name, site.call.args, _call_node(fn, site.call))
+        node = _call_node(fn, site.call)
+        verdict = call_sleeps(ff, fn, site.call.name, site.call.args, node, record_calls=True)
         if verdict is None:
             continue
         dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
