@@ -46,12 +46,17 @@ def _null_exit_before(call: Node, name: str, transparent: frozenset[str]) -> boo
         function = function.parent
     if function is None or function.text is None:
         return False
+    word = name.encode()
     while current is not None and current.type != "function_definition":
         parent = current.parent
         if parent is not None and parent.type == "compound_statement":
             sibling = current.prev_named_sibling
             while sibling is not None and sibling.type != "labeled_statement":
-                if (sibling.type == "if_statement" and _null_exit(sibling, name, transparent)) or (
+                if sibling.text is None or word not in sibling.text:
+                    pass  # the common case: the statement does not mention it
+                elif (
+                    sibling.type == "if_statement" and _null_exit(sibling, name, transparent)
+                ) or (
                     sibling.type in ("expression_statement", "declaration")
                     and _dereferences(text(sibling), name)
                 ):

@@ -209,7 +209,9 @@ def call_sleeps(
     guarded, when = summary.guarded, summary.when
     if guarded:
         # The callee's tests of its parameters, with these arguments.
-        nonnull = nonnull_arguments(site, args, kb.transparent) if site is not None else frozenset()
+        nonnull: frozenset[int] = frozenset()
+        if site is not None and summary.when is not None:
+            nonnull = nonnull_arguments(site, args, kb.transparent)
         outcome = decide(summary.when, args, caller, file_flag_values(ff), nonnull)
         if outcome == NEVER:
             return None
