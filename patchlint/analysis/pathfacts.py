@@ -11,6 +11,7 @@ no label lets a `goto` jump past the test.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -77,8 +78,18 @@ def _dereferences(code: str, name: str) -> bool:
     under `sizeof`): a NULL ``name`` would have oopsed there."""
     if "sizeof" in code:
         return False
-    pattern = rf"(&\s*)?(?<![\w>.]){re.escape(name)}\s*->"
-    return any(not match.group(1) for match in re.finditer(pattern, code))
+    return any(not match.group(1) for match in _dereference_pattern(name).finditer(code))
+
+
+@lru_cache(maxsize=1024)
+def _dereference_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(&\s*)?(?<![\w>.]){re.escape(name)}\s*->")
+
+
+@lru_cache(maxsize=1024)
+def _write_pattern(name: str) -> re.Pattern[str]:
+    word = rf"(?<![\w>.]){re.escape(name)}\b"
+    return re.compile(rf"{word}\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|&\s*{word}(?!\s*(?:->|\.|\[))")
 
 
 def _null_exit(statement: Node, name: str, transparent: frozenset[str]) -> bool:
@@ -118,6 +129,4 @@ def _tests_null(node: Node, name: str, transparent: frozenset[str]) -> bool:
 
 
 def _written(code: str, name: str) -> bool:
-    word = rf"(?<![\w>.]){re.escape(name)}\b"
-    pattern = rf"{word}\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|&\s*{word}(?!\s*(?:->|\.|\[))"
-    return re.search(pattern, code) is not None
+    return _write_pattern(name).search(code) is not None
