@@ -12,13 +12,19 @@ other files through ``patchlint.analysis.external``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import FileFacts, FunctionFacts
+from patchlint.analysis.faults import (
+    fault_only,
+    faults_disabled_on_every_path,
+    user_access_cannot_sleep,
+)
+from patchlint.analysis.gfp import blocking_flags, gfp_argument, gfp_params
 from patchlint.analysis.guards import (
     ALWAYS,
     NEVER,
@@ -38,7 +44,7 @@ from patchlint.analysis.guards import (
     inputs_of,
     short_circuit_guarded,
 )
-from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
+from patchlint.analysis.identity import Resolver, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
 from patchlint.analysis.pathfacts import nonnull_arguments
@@ -91,6 +97,9 @@ class Deferred:
     # The names called here directly, with what the call passes: a guarded sleep of
     # theirs is judged by it once their conditions are known (SummaryTable.kept_off).
     calls: tuple[tuple[str, CallFacts], ...] = ()
+    # Page faults are disabled on every path to the call: a sleep that is only a user
+    # access faulting does not count (patchlint.analysis.faults).
+    faults_off: bool = False
 
 
 class Scanned(NamedTuple):
@@ -116,34 +125,6 @@ class SleepSite:
     chain: tuple[str, ...] = ()
     deferred: Deferred | None = None  # decided tree-wide before reporting
     states: list[LockState] = field(default_factory=list)
-
-
-def gfp_params(fn: FunctionDef, kb: Knowledge) -> dict[str, int]:
-    """Parameters of type gfp_t (by name), with their positions."""
-    found: dict[str, int] = {}
-    declarator = fn.node.child_by_field_name("declarator")
-    while declarator is not None and declarator.type != "function_declarator":
-        declarator = declarator.child_by_field_name("declarator")
-    parameters = declarator.child_by_field_name("parameters") if declarator else None
-    position = 0
-    for param in parameters.named_children if parameters is not None else []:
-        if param.type != "parameter_declaration":
-            continue
-        kind = param.child_by_field_name("type")
-        if kind is not None and kind.text is not None and kind.text.decode() in kb.gfp_types:
-            name = param.child_by_field_name("declarator")
-            if name is not None and name.text is not None:
-                found[name.text.decode().lstrip("*")] = position
-        position += 1
-    return found
-
-
-def _gfp_argument(kb: Knowledge, args: tuple[str, ...], params: dict[str, int]) -> int | None:
-    for arg in args:
-        value = canonical(arg)
-        if value in params:
-            return params[value]
-    return None
 
 
 def call_sleeps(
@@ -173,10 +154,10 @@ def call_sleeps(
         return SleepSummary((name,))
     params = gfp_params(caller, kb)
     if name in kb.allocators:
-        index = _gfp_argument(kb, args, params)
+        index = gfp_argument(kb, args, params)
         return SleepSummary((name,), index) if index is not None else None
     callee = ff.source.function(name)
-    flagged = tuple(i for i, arg in enumerate(args) if _blocking_flags(kb, arg))
+    flagged = tuple(i for i, arg in enumerate(args) if blocking_flags(kb, arg))
     if callee is None and name not in kb.ops and flagged:
         # Passing GFP_KERNEL says "you may block": the callee may allocate with it
         # (call_kern.cocci's rule), unless its definition is seen and says it does not.
@@ -234,7 +215,7 @@ def call_sleeps(
     arg = args[summary.gfp_param]
     if kb.blocking(arg):
         return SleepSummary(chain, drops=drops, guarded=guarded, when=when)
-    index = _gfp_argument(kb, (arg,), params)
+    index = gfp_argument(kb, (arg,), params)
     return SleepSummary(chain, index, drops, guarded, when) if index is not None else None
 
 
@@ -252,11 +233,6 @@ def file_flag_values(ff: FileFacts) -> dict[str, int]:
 def _names_a_variable(ff: FileFacts, caller: FunctionDef, name: str) -> bool:
     resolver = _resolver(ff, caller)
     return name in resolver.params or name in resolver.local_names
-
-
-def _blocking_flags(kb: Knowledge, arg: str) -> bool:
-    """A GFP flags argument allowing to block, written as flags only (no call in it)."""
-    return "(" not in arg and "?" not in arg and kb.blocking(arg)
 
 
 def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
@@ -350,6 +326,9 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     conditional: SleepSummary | None = None
     guarded: SleepSummary | None = None
     guarded_site: Node | None = None
+    # An unconditional sleep that is only a user access faulting: another one, later,
+    # says more (a caller disabling page faults does not stop it).
+    faulting: tuple[SleepSummary, Node] | None = None
     # Each guarded site's tests of the parameters; None once one is unknown.
     conditions: list[Conjunction] | None = []
     externals: list[str] = []
@@ -385,6 +364,8 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                     if name in externals:
                         flagged[name] = tuple(sorted({*flagged.get(name, ()), *positions}))
         elif verdict is not None:
+            if fault_only(verdict.chain, verdict.gfp_param, kb) and _faults_off(facts, node, kb):
+                continue
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
             own = argument_condition(node, fn, inputs, kb.zeroing_allocators)
             # An exit or branch testing an input another way (`if (dev->x) goto out;`)
@@ -399,6 +380,9 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             # A test another way (a field, a computed local) leaves the site undecided.
             site = _site_condition(own if own else ((UNDECIDED,) if own_chosen else ()), verdict)
             verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
+            if verdict.gfp_param is None and not chosen and fault_only(verdict.chain, None, kb):
+                faulting = faulting or (verdict, node)
+                continue
             if verdict.gfp_param is None and not chosen:
                 return Scanned(
                     verdict, externals, frozenset(constant - varying), node, _pairs(flagged)
@@ -409,6 +393,10 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                 conditions = None if conditions is None or site is None else conditions + site
             else:
                 conditional = conditional or verdict
+    if faulting is not None:
+        return Scanned(
+            faulting[0], externals, frozenset(constant - varying), faulting[1], _pairs(flagged)
+        )
     if guarded is not None:
         when = tuple(dict.fromkeys(conditions)) if conditions else None
         guarded = SleepSummary(guarded.chain, None, guarded.drops, True, when)
@@ -430,6 +418,12 @@ def _site_condition(own: Conjunction, verdict: SleepSummary) -> list[Conjunction
 
 def _pairs(flagged: dict[str, tuple[int, ...]]) -> Flagged:
     return tuple(sorted(flagged.items()))
+
+
+def _faults_off(facts: FunctionFacts | None, node: Node, kb: Knowledge) -> bool:
+    """Page faults disabled on every path of the function to this call."""
+    site = facts.events.calls.get(node.start_byte) if facts is not None else None
+    return site is not None and faults_disabled_on_every_path(site.states, kb)
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
@@ -565,6 +559,12 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             continue
         if isinstance(verdict, SleepSummary) and verdict.gfp_param is not None:
             continue  # sleeps only if our caller passed a blocking flag
+        if isinstance(verdict, SleepSummary) and user_access_cannot_sleep(
+            ff, fn, verdict.chain, verdict.gfp_param, states
+        ):
+            continue
+        if isinstance(verdict, Deferred) and faults_disabled_on_every_path(states, kb):
+            verdict = replace(verdict, faults_off=True)
         atomic = [
             [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
             for held in held_per_state

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import text
+from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.identity import canonical, is_path, roots
+from patchlint.analysis.identity import canonical, is_path, roots, typed_shape
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.returns import (
     Key,
@@ -57,6 +57,13 @@ class EffectTemplate:
     irq: str = ""
     flags: str = ""
     success: str = "nonzero"
+    # The lock named through the returned pointer ("*{ret}"): the function takes the
+    # lock and returns its address, so the caller's variable names it too.
+    returned: str = ""
+    # For op "release_like": a lock the function releases on every path but names
+    # through a local of its own (`dev = obj->dev;` with ``obj`` assigned again): its
+    # struct type and field (identity.typed_shape), matched against the caller's locks.
+    shape: str = ""
 
 
 @dataclass(frozen=True)
@@ -412,8 +419,11 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
     ff.memo[key] = False
     found = ff.mentions_locks(fn)
     if not found:
-        for callee, _node in ff.calls_in_function(fn):
+        for callee, node in ff.calls_in_function(fn):
             other = ff.source.function(callee)
+            if other is None and _hands_a_releasing_callback(ff, fn, node):
+                found = True
+                break
             if other is None or other is fn:
                 continue
             summary = lock_summary(ff, other)
@@ -422,6 +432,13 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
                 break
     ff.memo[key] = found
     return found
+
+
+def _hands_a_releasing_callback(ff: FileFacts, fn: FunctionDef, call: Node) -> bool:
+    """A call passing a function of this file that drops a lock (instantiate.py)."""
+    from patchlint.analysis.instantiate import callback_releases
+
+    return any(callback_releases(ff, fn, argument) is not None for argument in call_args(call))
 
 
 def _cycles(outcome: Outcome, returning: int) -> bool:
@@ -479,7 +496,12 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             returned = returned_key(facts, outcome.holding[0][0])
         template = resolver.template(outcome.lock, returned)
         if template is None:
+            if op == "release":
+                effects.extend(_release_by_shape(facts, outcome))
             continue
+        through_return = ""
+        if op in ("acquire", "try") and returned is not None:
+            through_return = resolver.named_through(outcome.lock, returned) or ""
         sample = outcome.holding[0][1] if outcome.holding else None
         entry = None
         if sample is not None:
@@ -513,9 +535,21 @@ def summarise(facts: FunctionFacts) -> LockSummary:
                 irq,
                 flags,
                 outcome.success,
+                through_return,
             )
         )
     return LockSummary(tuple(effects), returns=bool(facts.events.returns))
+
+
+def _release_by_shape(facts: FunctionFacts, outcome: Outcome) -> tuple[EffectTemplate, ...]:
+    """A lock every path releases, named through a local the summary cannot put in
+    argument slots (`struct drm_device *dev = obj->dev; ... mutex_unlock(&dev->l)` where
+    ``obj`` is assigned again later): the release as "a lock of this struct type and
+    field", which the caller applies only to the one lock it holds of that shape."""
+    shape = typed_shape(outcome.lock, facts.context.struct_types)
+    if shape is None:
+        return ()
+    return (EffectTemplate("release_like", outcome.kind, "", shape=shape),)
 
 
 def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
