@@ -26,6 +26,7 @@ from typing import Protocol
 from patchlint.analysis.alternatives import config_alternative
 from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.gfp import Forward, allocating_gfp_params, gfp_forwards
+from patchlint.analysis.guards import NEVER, Condition, Conjunction, decide
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
@@ -63,11 +64,14 @@ class SleepExport:
     # One configuration's choice: another arm of its #if declares or defines it too
     # (patchlint.analysis.alternatives); it does not veto the other definitions.
     alternative: bool = False
+    # When its own sleep is guarded: the tests of its parameters on the way to each
+    # sleeping call (SleepSummary.when), so that a caller's arguments judge it.
+    when: Condition = None
 
 
 # One definition as the table keeps it (a tuple: a table holds ~200,000 of them and
 # loads in a fraction of a second): path, chain, externals, guarded, constant,
-# gfp_params, flagged, gfp_forwards, alternative.
+# gfp_params, flagged, gfp_forwards, alternative, when.
 Row = tuple[
     str,
     "tuple[str, ...] | None",
@@ -78,8 +82,9 @@ Row = tuple[
     Flagged,
     "tuple[Forward, ...]",
     bool,
+    Condition,
 ]
-TABLE_FORMAT = 5
+TABLE_FORMAT = 6
 
 
 def as_row(item: SleepExport) -> Row:
@@ -93,6 +98,7 @@ def as_row(item: SleepExport) -> Row:
         item.flagged,
         item.gfp_forwards,
         item.alternative,
+        item.when,
     )
 
 
@@ -110,7 +116,12 @@ class SummaryTable:
     )  # path -> (mtime, size)
     header_macros: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> names
     _macros: set[str] | None = field(default=None, repr=False)
-    _memo: dict[str, tuple[tuple[str, ...], bool] | None] = field(default_factory=dict, repr=False)
+    # (name, depth) -> complete answers of sleeps_guarded; the names being answered.
+    _memo: dict[tuple[str, int], tuple[tuple[str, ...], bool] | None] = field(
+        default_factory=dict, repr=False
+    )
+    _active: set[str] = field(default_factory=set, repr=False)
+    _cycles_cut: int = field(default=0, repr=False)
 
     def add(self, items: Iterable[SleepExport], macros: Iterable[str] = (), path: str = "") -> None:
         for item in items:
@@ -157,20 +168,42 @@ class SummaryTable:
 
     def sleeps_guarded(self, name: str, depth: int = 0) -> tuple[tuple[str, ...], bool] | None:
         """The chain by which NAME may sleep, if every definition of it may, and whether
-        that sleep is on paths chosen by its arguments (``guarded``)."""
-        if name in self._memo:
-            return self._memo[name]
+        that sleep is on paths chosen by its arguments (``guarded``).
+
+        The answer depends on the rows only, never on the questions asked before: an
+        answer is remembered per depth (a deeper question has a shorter chain left),
+        and only when complete, that is when no call cycle was cut on its way (a name
+        already being answered counts as not sleeping there, which holds for that
+        path only). Among the definitions, the shortest chain wins, ties broken by the
+        names (rows come in the order files were scanned or rescanned)."""
+        key = (name, depth)
+        if key in self._memo:
+            return self._memo[key]
         if depth >= MAX_TREE_DEPTH:
             return None
         definitions = self.definitions_of(name)
         if not definitions or self.is_macro(name):
             return None
-        self._memo[name] = None  # a cycle does not sleep by itself
+        if name in self._active:
+            self._cycles_cut += 1
+            return None  # a cycle does not sleep by itself
+        cut_before = self._cycles_cut
+        self._active.add(name)
+        try:
+            result = self._sleeps_uncached(definitions, depth)
+        finally:
+            self._active.discard(name)
+        if self._cycles_cut == cut_before:
+            self._memo[key] = result
+        return result
+
+    def _sleeps_uncached(
+        self, definitions: list[Row], depth: int
+    ) -> tuple[tuple[str, ...], bool] | None:
         chains: list[tuple[str, ...]] = []
         guarded = False
-        for _path, own, externals, own_guarded, constant, _gfp, flagged, _fwd, _alt in _decisive(
-            definitions
-        ):
+        for row in _decisive(definitions):
+            _path, own, externals, own_guarded, constant, _gfp, flagged = row[:7]
             chain = own
             guarded = guarded or own_guarded
             if chain is None:
@@ -187,14 +220,22 @@ class SummaryTable:
                     guarded = guarded or inner[1]
                     break
             if chain is None:
-                self._memo[name] = None
                 return None
             chains.append(chain)
-        shortest = min(chains, key=len)
+        shortest = min(chains, key=lambda chain: (len(chain), chain))
         # A long chain is a chain of conditions the callers may not meet.
-        result = None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
-        self._memo[name] = result
-        return result
+        return None if depth + len(shortest) > MAX_TREE_CHAIN else (shortest, guarded)
+
+    def own_condition(self, name: str) -> Condition:
+        """The tests of NAME's parameters on the way to its own guarded sleep, over all
+        its deciding definitions (it sleeps when one of them holds); None unless
+        every one sleeps by itself with such tests known."""
+        found: list[Conjunction] = []
+        for row in _decisive(self.definitions_of(name)):
+            if row[1] is None or not row[3] or row[9] is None:
+                return None
+            found.extend(row[9])
+        return tuple(found) if found else None
 
     def allocates_with(self, name: str, positions: tuple[int, ...], depth: int = 0) -> bool:
         """Whether a call of NAME passed blocking GFP flags at ``positions`` may allocate
@@ -259,6 +300,20 @@ class SummaryTable:
         return cls(rows, stamps, header_macros)
 
 
+def deferred_kept_off(table: SummaryTable, deferred: Deferred, name: str) -> bool:
+    """Whether the call a deferred finding waits on keeps NAME, another file's
+    function whose sleep is guarded, off that sleep: what it passes (Deferred.calls)
+    closes every sleeping path of NAME's own, or, when that cannot be told, it
+    passes a constant (which may)."""
+    outcome = None
+    for called, call in deferred.calls:
+        if called == name:
+            outcome = decide(table.own_condition(name), call.args, None, None, call.nonnull)
+    if outcome == NEVER:
+        return True
+    return outcome is None and name in deferred.constant
+
+
 def _decisive(definitions: list[Row]) -> list[Row]:
     """The definitions that decide may-sleep: configuration alternatives (a stub of
     the other arm of an #if) step aside when a definition that is not one exists."""
@@ -287,7 +342,10 @@ class TableSummaries:
                 if stamp is not None and stamp != (int(info.st_mtime), info.st_size):
                     return None
         found = self.table.sleeps_guarded(name)
-        return SleepSummary(found[0], guarded=found[1]) if found is not None else None
+        if found is None:
+            return None
+        when = self.table.own_condition(name) if found[1] else None
+        return SleepSummary(found[0], guarded=found[1], when=when)
 
     def flagged_sleep(
         self, name: str, positions: tuple[int, ...]
@@ -415,8 +473,9 @@ def export_of(ff: FileFacts, fn: FunctionDef) -> SleepExport:
     summary, externals, constant, _site, flagged = scan_calls(ff, fn)
     chain = None
     guarded = False
+    when: Condition = None
     if summary is not None and summary.gfp_param is None and not summary.drops:
-        chain, guarded = summary.chain, summary.guarded
+        chain, guarded, when = summary.chain, summary.guarded, summary.when
     outside = () if chain else tuple(externals)
     return SleepExport(
         fn.name,
@@ -429,6 +488,7 @@ def export_of(ff: FileFacts, fn: FunctionDef) -> SleepExport:
         tuple((name, positions) for name, positions in flagged if name in outside),
         gfp_forwards(ff, fn),
         _alternative(ff, fn),
+        when if guarded else None,
     )
 
 

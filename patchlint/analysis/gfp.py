@@ -17,6 +17,8 @@ import re
 
 from patchlint.analysis.calls import call_args
 from patchlint.analysis.facts import FileFacts
+from patchlint.analysis.identity import canonical
+from patchlint.analysis.kb import Knowledge
 from patchlint.source import FunctionDef
 
 MAX_DEPTH = 8  # same-file functions followed; deeper counts as allocating
@@ -24,8 +26,6 @@ MAX_DEPTH = 8  # same-file functions followed; deeper counts as allocating
 
 def allocating_gfp_params(ff: FileFacts, fn: FunctionDef) -> tuple[int, ...]:
     """Positions of ``fn``'s gfp_t parameters that reach an allocation."""
-    from patchlint.analysis.sleep import gfp_params
-
     if fn.body is None:
         return ()
     found = [
@@ -77,8 +77,6 @@ def gfp_forwards(ff: FileFacts, fn: FunctionDef) -> tuple[Forward, ...]:
     definition may be one configuration's stub (a header's ``alloc_cpumask_var_node()``
     without CPUMASK_OFFSTACK) while the tree defines the function elsewhere too: the
     scan's table looks every definition up (``SummaryTable.allocates_with``)."""
-    from patchlint.analysis.sleep import gfp_params
-
     if fn.body is None:
         return ()
     found: set[Forward] = set()
@@ -91,3 +89,36 @@ def gfp_forwards(ff: FileFacts, fn: FunctionDef) -> tuple[Forward, ...]:
                 if re.search(rf"\b{re.escape(name)}\b", argument):
                     found.add((own, callee, position))
     return tuple(sorted(found))
+
+
+def gfp_params(fn: FunctionDef, kb: Knowledge) -> dict[str, int]:
+    """Parameters of type gfp_t (by name), with their positions."""
+    found: dict[str, int] = {}
+    declarator = fn.node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    parameters = declarator.child_by_field_name("parameters") if declarator else None
+    position = 0
+    for param in parameters.named_children if parameters is not None else []:
+        if param.type != "parameter_declaration":
+            continue
+        kind = param.child_by_field_name("type")
+        if kind is not None and kind.text is not None and kind.text.decode() in kb.gfp_types:
+            name = param.child_by_field_name("declarator")
+            if name is not None and name.text is not None:
+                found[name.text.decode().lstrip("*")] = position
+        position += 1
+    return found
+
+
+def gfp_argument(kb: Knowledge, args: tuple[str, ...], params: dict[str, int]) -> int | None:
+    for arg in args:
+        value = canonical(arg)
+        if value in params:
+            return params[value]
+    return None
+
+
+def blocking_flags(kb: Knowledge, arg: str) -> bool:
+    """A GFP flags argument allowing to block, written as flags only (no call in it)."""
+    return "(" not in arg and "?" not in arg and kb.blocking(arg)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
@@ -188,13 +189,13 @@ def _assigned(fn: FunctionDef, name: str) -> bool:
     return re.search(pattern, body) is not None
 
 
-def _strip_parentheses(node: Node) -> Node:
+def strip_parentheses(node: Node) -> Node:
     while node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[0]
     return node
 
 
-def _operator(node: Node) -> str:
+def operator_of(node: Node) -> str:
     operator = node.child_by_field_name("operator")
     return text(operator) if operator is not None else ""
 
@@ -202,17 +203,17 @@ def _operator(node: Node) -> str:
 def _atoms(node: Node, positions: dict[str, int], inputs: set[str], outcome: bool) -> list[Atom]:
     """The parameter tests ``node`` evaluating to ``outcome`` implies, all needed; []
     when it tests no input; UNDECIDED for a test of one in another form."""
-    node = _strip_parentheses(node)
+    node = strip_parentheses(node)
     if not inputs & set(_INPUT.findall(text(node))):
         return []
-    if node.type == "unary_expression" and _operator(node) == "!":
+    if node.type == "unary_expression" and operator_of(node) == "!":
         argument = node.child_by_field_name("argument")
         return _atoms(argument, positions, inputs, not outcome) if argument else [UNDECIDED]
     if node.type == "identifier" and text(node) in positions:
         return [(positions[text(node)], "", outcome)]
     if node.type != "binary_expression":
         return [UNDECIDED]
-    operator = _operator(node)
+    operator = operator_of(node)
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
     if left is None or right is None:
         return [UNDECIDED]
@@ -220,7 +221,7 @@ def _atoms(node: Node, positions: dict[str, int], inputs: set[str], outcome: boo
         return _atoms(left, positions, inputs, outcome) + _atoms(right, positions, inputs, outcome)
     if operator == "&":
         for value, mask in ((left, right), (right, left)):
-            value = _strip_parentheses(value)
+            value = strip_parentheses(value)
             if value.type == "identifier" and text(value) in positions and _constant(text(mask)):
                 return [(positions[text(value)], squash_spaces(text(mask)), outcome)]
     return [UNDECIDED]
@@ -230,7 +231,7 @@ def squash_spaces(value: str) -> str:
     return re.sub(r"\s+", "", value)
 
 
-def _exit_statement(statement: Node) -> bool:
+def exit_statement(statement: Node) -> bool:
     last = statement
     if last.type == "compound_statement":
         if not last.named_children:
@@ -265,7 +266,7 @@ def short_circuit_guarded(node: Node, fn: FunctionDef, inputs: set[str]) -> bool
             parent is not None
             and parent.type == "binary_expression"
             and current == parent.child_by_field_name("right")
-            and _operator(parent) in ("&&", "||")
+            and operator_of(parent) in ("&&", "||")
         ):
             left = parent.child_by_field_name("left")
             derived = derived if derived is not None else derived_inputs(fn, inputs)
@@ -287,13 +288,18 @@ def _reads_without_calls(node: Node, names: set[str]) -> bool:
     return True
 
 
-def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunction:
+def argument_condition(
+    node: Node, fn: FunctionDef, inputs: set[str], zeroed: frozenset[str] = frozenset()
+) -> Conjunction:
     """What the parameters must be for the call at ``node`` to run: the tests of the
     branches around it, of the left operand of `&&`/`||` it is the right one of, and
     of the early exits before it. A test of an input another way (a field, a computed
     local, a parameter the function writes) is UNDECIDED; loop conditions are not
     read (the body runs again after the test). Tests above a label do not dominate
-    the call (a `goto` may land there from anywhere): they are not read."""
+    the call (a `goto` may land there from anywhere): they are not read. A test of
+    a field of an object this function allocated zeroed (``zeroed``, the allocators'
+    names) passes only where the field was set: it needs the tests of the one
+    assignment of that field (`if (!node) c->wq = alloc(...); ... if (c->wq) ...`)."""
     positions = _parameter_positions(fn)
     derived: set[str] | None = None
     found: list[Atom] = []
@@ -309,10 +315,12 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
         if parent.type in ("if_statement", "conditional_expression") and condition is not None:
             if current == parent.child_by_field_name("consequence"):
                 atoms = _atoms(condition, positions, inputs, True)
+                if not atoms and zeroed:
+                    atoms = _field_set_condition(condition, fn, inputs, zeroed)
             elif current != condition:
                 atoms = _atoms(condition, positions, inputs, False)
         elif parent.type == "binary_expression" and current == parent.child_by_field_name("right"):
-            operator = _operator(parent)
+            operator = operator_of(parent)
             left = parent.child_by_field_name("left")
             if operator in ("&&", "||") and left is not None:
                 derived = derived if derived is not None else derived_inputs(fn, inputs)
@@ -327,7 +335,7 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
                     and test is not None
                     and consequence is not None
                     and sibling.child_by_field_name("alternative") is None
-                    and _exit_statement(consequence)
+                    and exit_statement(consequence)
                 ):
                     atoms += _atoms(test, positions, inputs, False)
                 sibling = sibling.prev_named_sibling
@@ -335,6 +343,75 @@ def argument_condition(node: Node, fn: FunctionDef, inputs: set[str]) -> Conjunc
         current = parent
     written = {p for p, _m, _o in found if p >= 0 and _assigned(fn, fn.params[p])}
     return tuple(dict.fromkeys(UNDECIDED if atom[0] in written else atom for atom in found))
+
+
+def _field_set_condition(
+    condition: Node, fn: FunctionDef, inputs: set[str], zeroed: frozenset[str]
+) -> list[Atom]:
+    """`if (c->wq)` where ``c`` is a local allocated zeroed, assigned once, and its
+    field ``wq`` assigned once before the test, with ``c`` passed to no call in
+    between (but in a block that returns): the tests that lead to that assignment."""
+    test = strip_parentheses(condition)
+    if test.type != "field_expression" or fn.body is None:
+        return []
+    holder = test.child_by_field_name("argument")
+    if holder is None or holder.type != "identifier" or text(holder) in inputs:
+        return []
+    local, target = text(holder), squash_spaces(text(test))
+    body = text(fn.body)
+    if not any(name in body for name in zeroed):
+        return []  # the common case, without walking the body
+    allocations: list[Node] = []
+    settings: list[Node] = []
+    passing: list[Node] = []
+    pending = [fn.body]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.named_children)
+        if current.type in ("assignment_expression", "init_declarator"):
+            left = current.child_by_field_name("left" if current.type[0] == "a" else "declarator")
+            right = current.child_by_field_name("right" if current.type[0] == "a" else "value")
+            written = squash_spaces(text(left)).lstrip("*") if left is not None else ""
+            if written == local:
+                allocations.append(right if right is not None else current)
+            elif written == target:
+                settings.append(current)
+        elif current.type == "call_expression":
+            arguments = current.child_by_field_name("arguments")
+            names = [
+                squash_spaces(text(a)) for a in (arguments.named_children if arguments else [])
+            ]
+            if local in names or f"&{target}" in names:
+                passing.append(current)
+    if len(allocations) != 1 or len(settings) != 1:
+        return []
+    allocation, setting = strip_parentheses(allocations[0]), settings[0]
+    function = allocation.child_by_field_name("function")
+    if allocation.type != "call_expression" or function is None or text(function) not in zeroed:
+        return []
+    if not allocation.start_byte < setting.start_byte < test.start_byte:
+        return []
+    for call in passing:
+        if allocation.end_byte <= call.start_byte < test.start_byte and not _returns_after(
+            call, test
+        ):
+            return []
+    return [atom for atom in argument_condition(setting, fn, inputs) if atom != UNDECIDED]
+
+
+def _returns_after(node: Node, test: Node) -> bool:
+    """Whether ``node`` is in a block, not around ``test``, that ends in a return."""
+    current = node.parent
+    while current is not None and current.type != "function_definition":
+        if (
+            current.type == "compound_statement"
+            and current.named_children
+            and current.named_children[-1].type == "return_statement"
+            and not current.start_byte <= test.start_byte < current.end_byte
+        ):
+            return True
+        current = current.parent
+    return False
 
 
 def _atom_value(atom: Atom, argument: str, values: Mapping[str, int] | None) -> bool | None:
@@ -365,6 +442,20 @@ def _atom_value(atom: Atom, argument: str, values: Mapping[str, int] | None) -> 
     return None
 
 
+@dataclass(frozen=True)
+class CallFacts:
+    """What one call passes, as far as it can be judged away from the caller: its
+    constant arguments (others are ""), and the positions of arguments its path
+    says are not NULL."""
+
+    args: tuple[str, ...]
+    nonnull: frozenset[int] = frozenset()
+
+
+def call_facts(args: tuple[str, ...], nonnull: frozenset[int]) -> CallFacts:
+    return CallFacts(tuple(a if _constant(a) else "" for a in args), nonnull)
+
+
 # What a call's arguments make of a callee's condition.
 NEVER = "never"  # no sleeping path is open for these arguments
 ALWAYS = "always"  # a sleeping path's tests all pass for these arguments
@@ -378,9 +469,12 @@ def decide(
     args: tuple[str, ...],
     caller: FunctionDef | None,
     values: Mapping[str, int] | None = None,
+    nonnull: frozenset[int] = frozenset(),
 ) -> str | Condition:
     """NEVER, ALWAYS, OPEN, or the condition left over the caller's own parameters
-    (an argument that is one of them passes its test on), None when unknown."""
+    (an argument that is one of them passes its test on), None when unknown.
+    ``nonnull``: positions of arguments the caller's path says are not NULL (see
+    ``nonnull_arguments``): a test of the value itself (`if (!node)`) is decided."""
     if condition is None:
         return None
     positions = _parameter_positions(caller) if caller is not None else {}
@@ -398,6 +492,11 @@ def decide(
             argument = args[position].strip() if 0 <= position < len(args) else ""
             if position < 0:
                 undecided = True
+            elif position in nonnull and not mask:
+                if not outcome:
+                    dead = True
+                    break
+                passed = True
             elif argument and _constant(argument):
                 value = _atom_value(atom, argument, values)
                 if value is None:

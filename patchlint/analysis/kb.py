@@ -186,6 +186,8 @@ class Knowledge:
     exclusive_paths: tuple[re.Pattern[str], ...]
     exclusive_comments: tuple[re.Pattern[str], ...]
     prefilter: Mapping[str, tuple[str, ...]]
+    # Allocators whose object starts zeroed: a field of it is set only where assigned.
+    zeroing_allocators: frozenset[str] = frozenset()
 
     def kind(self, kind_id: str) -> LockKind | None:
         return self.kinds.get(kind_id)
@@ -539,6 +541,7 @@ def knowledge() -> Knowledge:
             re.compile(p, re.I) for p in _str_list(exclusive, "comment_patterns", "iterators.toml")
         ),
         prefilter=_prefilter(locks, iter_data, sleep_data),
+        zeroing_allocators=frozenset(_str_list(sleeping, "zeroing_allocators", "sleeping.toml")),
     )
 
 

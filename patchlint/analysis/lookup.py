@@ -53,7 +53,7 @@ from patchlint.treecache import tree_identity
 _UNKNOWN = "unknown"  # cached: no summary every definition agrees on
 MAX_NAMES = 24  # functions one question may visit
 MAX_FILES = 12  # files parsed to find one function's definitions
-ROWS_FORMAT = 1
+ROWS_FORMAT = 2
 _FILES_KEPT = 8  # parsed definition files kept per table
 
 

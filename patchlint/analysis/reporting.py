@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from patchlint.analysis.balance import imbalances
-from patchlint.analysis.external import SummaryTable, answering_table
+from patchlint.analysis.external import SummaryTable, answering_table, deferred_kept_off
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
 from patchlint.analysis.faults import fault_only
 from patchlint.analysis.hostcode import not_kernel_code
@@ -302,8 +302,8 @@ def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[
                 found.append(complete_deferred(item, name, ()))
                 break
             sleeps = table.sleeps_guarded(name)
-            if sleeps is None or (sleeps[1] and name in item.deferred.constant):
-                continue  # a constant argument may keep the callee off its sleep
+            if sleeps is None or (sleeps[1] and deferred_kept_off(table, item.deferred, name)):
+                continue  # what the call passes (a constant) may keep the callee off
             if item.deferred.faults_off and fault_only(sleeps[0], None, knowledge()):
                 continue  # a user access, with page faults disabled
             found.append(complete_deferred(item, name, sleeps[0]))

@@ -24,16 +24,19 @@ from patchlint.analysis.faults import (
     faults_disabled_on_every_path,
     user_access_cannot_sleep,
 )
+from patchlint.analysis.gfp import blocking_flags, gfp_argument, gfp_params
 from patchlint.analysis.guards import (
     ALWAYS,
     NEVER,
     OPEN,
     UNDECIDED,
+    CallFacts,
     Condition,
     Conjunction,
     after_flag_exit,
     argument_condition,
     bool_params,
+    call_facts,
     constant_argument,
     decide,
     flag_values,
@@ -41,9 +44,10 @@ from patchlint.analysis.guards import (
     inputs_of,
     short_circuit_guarded,
 )
-from patchlint.analysis.identity import Resolver, canonical, fill, function_resolver
+from patchlint.analysis.identity import Resolver, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
+from patchlint.analysis.pathfacts import nonnull_arguments
 from patchlint.analysis.state import CALLERS, OWN, Held, LockState
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
@@ -90,6 +94,9 @@ class Deferred:
     # Names passed blocking GFP flags at these argument positions: they sleep also when
     # the tree has no definition of them, or when their definitions allocate with one.
     flagged: Flagged = ()
+    # The names called here directly, with what the call passes: a guarded sleep of
+    # theirs is judged by it once their conditions are known (SummaryTable.kept_off).
+    calls: tuple[tuple[str, CallFacts], ...] = ()
     # Page faults are disabled on every path to the call: a sleep that is only a user
     # access faulting does not count (patchlint.analysis.faults).
     faults_off: bool = False
@@ -120,38 +127,18 @@ class SleepSite:
     states: list[LockState] = field(default_factory=list)
 
 
-def gfp_params(fn: FunctionDef, kb: Knowledge) -> dict[str, int]:
-    """Parameters of type gfp_t (by name), with their positions."""
-    found: dict[str, int] = {}
-    declarator = fn.node.child_by_field_name("declarator")
-    while declarator is not None and declarator.type != "function_declarator":
-        declarator = declarator.child_by_field_name("declarator")
-    parameters = declarator.child_by_field_name("parameters") if declarator else None
-    position = 0
-    for param in parameters.named_children if parameters is not None else []:
-        if param.type != "parameter_declaration":
-            continue
-        kind = param.child_by_field_name("type")
-        if kind is not None and kind.text is not None and kind.text.decode() in kb.gfp_types:
-            name = param.child_by_field_name("declarator")
-            if name is not None and name.text is not None:
-                found[name.text.decode().lstrip("*")] = position
-        position += 1
-    return found
-
-
-def _gfp_argument(kb: Knowledge, args: tuple[str, ...], params: dict[str, int]) -> int | None:
-    for arg in args:
-        value = canonical(arg)
-        if value in params:
-            return params[value]
-    return None
-
-
 def call_sleeps(
-    ff: FileFacts, caller: FunctionDef, name: str, args: tuple[str, ...]
+    ff: FileFacts,
+    caller: FunctionDef,
+    name: str,
+    args: tuple[str, ...],
+    site: Node | None = None,
+    record_calls: bool = False,
 ) -> SleepSummary | Deferred | None:
-    """Whether this call may sleep: a chain, "decided tree-wide", or None."""
+    """Whether this call may sleep: a chain, "decided tree-wide", or None. ``site``,
+    the call's node, lets facts of the caller's path (an argument known not NULL)
+    judge a callee's guarded sleep; with ``record_calls`` (a call made where sleeping
+    is forbidden) a deferred answer keeps them for the callee of another file."""
     kb = ff.kb
     if name in kb.not_sleeping or name == caller.name or name in ff.local_macros():
         return None
@@ -167,10 +154,10 @@ def call_sleeps(
         return SleepSummary((name,))
     params = gfp_params(caller, kb)
     if name in kb.allocators:
-        index = _gfp_argument(kb, args, params)
+        index = gfp_argument(kb, args, params)
         return SleepSummary((name,), index) if index is not None else None
     callee = ff.source.function(name)
-    flagged = tuple(i for i, arg in enumerate(args) if _blocking_flags(kb, arg))
+    flagged = tuple(i for i, arg in enumerate(args) if blocking_flags(kb, arg))
     if callee is None and name not in kb.ops and flagged:
         # Passing GFP_KERNEL says "you may block": the callee may allocate with it
         # (call_kern.cocci's rule), unless its definition is seen and says it does not.
@@ -194,13 +181,19 @@ def call_sleeps(
     if isinstance(summary, Deferred):
         names = summary.constant | frozenset(summary.names) if constant else summary.constant
         via = summary.via if callee is None else (name, *summary.via)[:MAX_CHAIN]
-        return Deferred(summary.names, via, names, summary.flagged)
+        calls: tuple[tuple[str, CallFacts], ...] = ()
+        if record_calls and callee is None and site is not None:
+            calls = ((name, call_facts(args, nonnull_arguments(site, args, kb.transparent))),)
+        return Deferred(summary.names, via, names, summary.flagged, calls)
     if len(summary.chain) >= MAX_CHAIN:
         return None
     guarded, when = summary.guarded, summary.when
     if guarded:
         # The callee's tests of its parameters, with these arguments.
-        outcome = decide(summary.when, args, caller, file_flag_values(ff))
+        nonnull: frozenset[int] = frozenset()
+        if site is not None and summary.when is not None:
+            nonnull = nonnull_arguments(site, args, kb.transparent)
+        outcome = decide(summary.when, args, caller, file_flag_values(ff), nonnull)
         if outcome == NEVER:
             return None
         if outcome == ALWAYS:
@@ -222,7 +215,7 @@ def call_sleeps(
     arg = args[summary.gfp_param]
     if kb.blocking(arg):
         return SleepSummary(chain, drops=drops, guarded=guarded, when=when)
-    index = _gfp_argument(kb, (arg,), params)
+    index = gfp_argument(kb, (arg,), params)
     return SleepSummary(chain, index, drops, guarded, when) if index is not None else None
 
 
@@ -240,11 +233,6 @@ def file_flag_values(ff: FileFacts) -> dict[str, int]:
 def _names_a_variable(ff: FileFacts, caller: FunctionDef, name: str) -> bool:
     resolver = _resolver(ff, caller)
     return name in resolver.params or name in resolver.local_names
-
-
-def _blocking_flags(kb: Knowledge, arg: str) -> bool:
-    """A GFP flags argument allowing to block, written as flags only (no call in it)."""
-    return "(" not in arg and "?" not in arg and kb.blocking(arg)
 
 
 def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
@@ -365,7 +353,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             continue
         if facts is not None and _inside_own_section(facts, node, kb):
             continue
-        verdict = call_sleeps(ff, fn, callee, call_args(node))
+        verdict = call_sleeps(ff, fn, callee, call_args(node), node)
         if isinstance(verdict, Deferred):
             if not verdict.via and not tested:
                 for name in verdict.names:
@@ -379,7 +367,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             if fault_only(verdict.chain, verdict.gfp_param, kb) and _faults_off(facts, node, kb):
                 continue
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
-            own = argument_condition(node, fn, inputs)
+            own = argument_condition(node, fn, inputs, kb.zeroing_allocators)
             # An exit or branch testing an input another way (`if (dev->x) goto out;`)
             # does not by itself make the sleep one its callers choose.
             own_chosen = (
@@ -495,6 +483,15 @@ def _inside_unlocked_argument(ff: FileFacts, fn: FunctionDef, call: Call) -> boo
     return False
 
 
+def _call_node(fn: FunctionDef, call: Call) -> Node | None:
+    if call.start < 0:
+        return None
+    node = fn.node.descendant_for_byte_range(call.start, call.start)
+    while node is not None and node.type not in ("call_expression", "function_definition"):
+        node = node.parent
+    return node if node is not None and node.type == "call_expression" else None
+
+
 def _released_before(
     ff: FileFacts, fn: FunctionDef, facts: FunctionFacts, call: Call
 ) -> tuple[tuple[str, str], ...]:
@@ -551,7 +548,8 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             states = _decided_by_tests(states, kb)
             if not states:
                 continue
-        verdict = call_sleeps(ff, fn, site.call.name, site.call.args)
+        node = _call_node(fn, site.call)
+        verdict = call_sleeps(ff, fn, site.call.name, site.call.args, node, record_calls=True)
         if verdict is None:
             continue
         dropped = verdict.drops if isinstance(verdict, SleepSummary) else ()
