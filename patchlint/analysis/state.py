@@ -138,3 +138,12 @@ class Effect(NamedTuple):
     # op "release_like": the lock as a typed shape ("drm_device:?->object_name_lock"),
     # for a callee's release named through its own local (identity.typed_shape).
     shape: str = ""
+
+
+def state_order(state: LockState) -> str:
+    """A key that orders states the same way in every run: a set of states iterates
+    in an order that follows the hash seed, and a summary read off the first
+    matching state would change between runs."""
+    return repr(
+        tuple(sorted(map(repr, part)) if isinstance(part, frozenset) else part for part in state)
+    )

@@ -38,7 +38,7 @@ from patchlint.analysis.returns import (
     returned_key,
     returns_pointer,
 )
-from patchlint.analysis.state import OWN, LockState
+from patchlint.analysis.state import OWN, LockState, state_order
 from patchlint.source import FunctionDef
 
 _BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
@@ -113,7 +113,9 @@ def _nets(facts: FunctionFacts, node_id: int, state: LockState) -> dict[Key, int
 def outcomes(facts: FunctionFacts) -> list[Outcome]:
     """Per lock the function takes or drops, how its returns end up."""
     returns = [
-        (node_id, state) for node_id, states in facts.events.returns.items() for state in states
+        (node_id, state)
+        for node_id, states in sorted(facts.events.returns.items())
+        for state in sorted(states, key=state_order)
     ]
     keys: set[Key] = set()
     per_return: list[tuple[int, LockState, dict[Key, int]]] = []
