@@ -5,17 +5,21 @@ value says which happened (a conditional release, the mirror of a trylock)."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple, TypeVar
+
+from tree_sitter import Node
 
 from patchlint.analysis.calls import text
 from patchlint.analysis.conditions import constant_truth
 from patchlint.analysis.facts import FunctionFacts
-from patchlint.analysis.state import LockState
+from patchlint.analysis.state import Dropped, Held, LockState
 from patchlint.source import FunctionDef
 
 _ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
 _CALLED = re.compile(r"^([A-Za-z_]\w*)\s*\(")
 
 Key = tuple[str, str]  # (kind, lock)
+T = TypeVar("T", Held, Dropped)
 
 
 def returned_key(facts: FunctionFacts, node_id: int) -> str | None:
@@ -134,3 +138,140 @@ def passing_release(
         if success != "zero" and (dropped == zero or value == "void"):
             return "unsure", ""
     return "try-release", success
+
+
+class Alternative(NamedTuple):
+    """One way a helper takes or drops a lock, chosen by a value's truth."""
+
+    when: str  # "{ret}" (the result) or "{<i>}" (a parameter)
+    value: bool
+    irq: str
+    mode: str = ""
+
+
+def value_alternatives(
+    facts: FunctionFacts,
+    key: Key,
+    verdict: str,
+    holding: list[tuple[int, LockState]],
+    dropped_at: list[tuple[int, LockState]],
+) -> list[Alternative]:
+    """A lock taken (or dropped) on every path, interrupts disabled (or enabled) as a
+    value says: the result for an acquiring helper, a parameter for a releasing one.
+    Empty when the paths agree or nothing tells the caller which happened. Interrupt
+    states saved in a variable are left out: the caller could not name it."""
+    if verdict == "acquire":
+        taken = result_alternatives(facts, key, holding) or []
+        if any(":" in entry.irq for _truth, entry in taken):
+            return []
+        return [Alternative("{ret}", truth, e.irq, e.mode) for truth, e in taken]
+    if verdict == "release":
+        chosen = parameter_alternatives(facts, key, dropped_at)
+        if chosen is None or any(drop.flags for _truth, drop in chosen[1]):
+            return []
+        index, drops = chosen
+        return [Alternative(f"{{{index}}}", truth, drop.irq) for truth, drop in drops]
+    return []
+
+
+_TRUTH = {"zero": False, "positive": True, "nonzero": True, "nonnull": True}
+
+
+def result_alternatives(
+    facts: FunctionFacts, key: Key, holding: list[tuple[int, LockState]]
+) -> list[tuple[bool, Held]] | None:
+    """Every path returns holding ``key`` but they disagree on how it treats interrupts
+    (`spin_lock()` or `spin_lock_bh()` as `in_softirq()` says), and the return value
+    tells the caller which: per truth of the result, the entry held. The first is the
+    first path's, what a summary without alternatives takes."""
+    found: dict[bool, Held] = {}
+    for node_id, state in holding:
+        entry = next((h for h in state.held if (h.kind, h.lock) == key), None)
+        truth = _TRUTH.get(return_value(facts, node_id, state))
+        if entry is None or truth is None:
+            return None
+        other = found.setdefault(truth, entry)
+        if (other.irq, other.mode) != (entry.irq, entry.mode):
+            return None  # the result does not say which
+    if len(found) != 2 or found[True].irq == found[False].irq:
+        return None
+    return _interrupts_first(found)
+
+
+def parameter_alternatives(
+    facts: FunctionFacts, key: Key, dropped_at: list[tuple[int, LockState]]
+) -> tuple[int, list[tuple[bool, Dropped]]] | None:
+    """Every path drops the caller's ``key`` but they disagree on how it treats
+    interrupts, each release standing in one arm of an `if` on the same parameter
+    (`if (in_softirq) spin_unlock(l); else spin_unlock_bh(l);`): the parameter's
+    index, and per truth of it the release. The first is the first path's."""
+    params = facts.fn.params
+    sites: dict[int, Node] = {}
+    for site in facts.events.calls.values():
+        if any(
+            e.op == "release" and (e.kind, e.lock) == key for e in facts.analysis.effects(site.call)
+        ):
+            node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
+            if node is not None:
+                sites[site.call.line] = node
+    found: dict[bool, Dropped] = {}
+    tested = set()
+    for _node_id, state in dropped_at:
+        drops = [d for d in state.dropped if (d.kind, d.lock) == key]
+        if len(drops) != 1 or drops[0].line not in sites:
+            return None
+        arm = parameter_arm(sites[drops[0].line], params)
+        if arm is None:
+            return None
+        name, truth = arm
+        tested.add(name)
+        other = found.setdefault(truth, drops[0])
+        if other.irq != drops[0].irq:
+            return None
+    if len(tested) != 1 or len(found) != 2 or found[True].irq == found[False].irq:
+        return None
+    return params.index(tested.pop()), _interrupts_first(found)
+
+
+def _interrupts_first(found: dict[bool, T]) -> list[tuple[bool, T]]:
+    """The alternative that disables (or enables) interrupts first: a caller that does
+    not tell which case happened gets it, so a section taken one way and ended the
+    other way stays balanced."""
+    return sorted(found.items(), key=lambda item: (not item[1].irq, item[0]))
+
+
+def parameter_arm(node: Node, params: list[str]) -> tuple[str, bool] | None:
+    """(parameter, its truth) when the innermost branch around ``node`` is an `if`
+    testing a parameter by itself (`if (flag)`, `if (!flag)`)."""
+    current = node
+    while current.parent is not None and current.type != "function_definition":
+        parent = current.parent
+        if parent.type in _BRANCHING:
+            if parent.type != "if_statement" or parent.child_by_field_name("condition") == current:
+                return None
+            condition = parent.child_by_field_name("condition")
+            truth = parent.child_by_field_name("consequence") == current
+            while condition is not None and condition.type == "parenthesized_expression":
+                condition = condition.named_children[0] if condition.named_children else None
+            if condition is not None and condition.type == "unary_expression":
+                if text(condition.child_by_field_name("operator")) != "!":
+                    return None
+                condition, truth = condition.child_by_field_name("argument"), not truth
+            name = text(condition)
+            return (name, truth) if condition is not None and name in params else None
+        current = parent
+    return None
+
+
+_BRANCHING = frozenset(
+    {
+        "if_statement",
+        "switch_statement",
+        "conditional_expression",
+        "while_statement",
+        "for_statement",
+        "do_statement",
+        "binary_expression",
+        "case_statement",
+    }
+)

@@ -132,3 +132,9 @@ class Effect(NamedTuple):
     via: str = ""
     helper: bool = False  # the effect comes from a callee's summary, not the data
     shown: str = ""  # the lock as the call site writes it
+    # An alternative of a conditional summary (choices.py): applies on the paths where
+    # the atom ``when`` (an argument, or with ``when_result`` the variable the result
+    # is stored in) has the truth ``when_value``.
+    when: str = ""
+    when_value: bool = True
+    when_result: bool = False

@@ -37,6 +37,7 @@ from patchlint.analysis.returns import (
     return_value,
     returned_key,
     returns_pointer,
+    value_alternatives,
 )
 from patchlint.analysis.state import OWN, LockState
 from patchlint.source import FunctionDef
@@ -57,6 +58,9 @@ class EffectTemplate:
     irq: str = ""
     flags: str = ""
     success: str = "nonzero"
+    # An alternative (choices.py): applies where the slot ("{ret}", "{1}") has this truth.
+    when: str = ""
+    when_value: bool = True
 
 
 @dataclass(frozen=True)
@@ -479,6 +483,22 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             returned = returned_key(facts, outcome.holding[0][0])
         template = resolver.template(outcome.lock, returned)
         if template is None:
+            continue
+        # Taken or dropped on every path, interrupts as a value says (returns.py).
+        chosen = value_alternatives(
+            facts,
+            (outcome.kind, outcome.lock),
+            outcome.verdict,
+            outcome.holding,
+            outcome.dropped_at,
+        )
+        if chosen:
+            for a in chosen:
+                effects.append(
+                    EffectTemplate(
+                        op, outcome.kind, template, a.mode, a.irq, when=a.when, when_value=a.value
+                    )
+                )
             continue
         sample = outcome.holding[0][1] if outcome.holding else None
         entry = None
