@@ -12,14 +12,14 @@ from tree_sitter import Node
 from patchlint.analysis.calls import text
 from patchlint.analysis.conditions import constant_truth
 from patchlint.analysis.facts import FunctionFacts
-from patchlint.analysis.state import Dropped, Held, LockState
+from patchlint.analysis.state import Held, LockState
 from patchlint.source import FunctionDef
 
 _ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
 _CALLED = re.compile(r"^([A-Za-z_]\w*)\s*\(")
 
 Key = tuple[str, str]  # (kind, lock)
-T = TypeVar("T", Held, Dropped)
+T = TypeVar("T", Held, "Ending")
 
 
 def returned_key(facts: FunctionFacts, node_id: int) -> str | None:
@@ -157,21 +157,39 @@ def value_alternatives(
     dropped_at: list[tuple[int, LockState]],
 ) -> list[Alternative]:
     """A lock taken (or dropped) on every path, interrupts disabled (or enabled) as a
-    value says: the result for an acquiring helper, a parameter for a releasing one.
-    Empty when the paths agree or nothing tells the caller which happened. Interrupt
-    states saved in a variable are left out: the caller could not name it."""
+    value says: the result or a parameter for an acquiring helper, a parameter for a
+    releasing one. Empty when the paths agree or nothing tells the caller which
+    happened. Interrupt states saved in a variable are left out: the caller could
+    not name it."""
+    ends: list[Ending] = []
     if verdict == "acquire":
-        taken = result_alternatives(facts, key, holding) or []
-        if any(":" in entry.irq for _truth, entry in taken):
-            return []
-        return [Alternative("{ret}", truth, e.irq, e.mode) for truth, e in taken]
-    if verdict == "release":
-        chosen = parameter_alternatives(facts, key, dropped_at)
-        if chosen is None or any(drop.flags for _truth, drop in chosen[1]):
-            return []
-        index, drops = chosen
-        return [Alternative(f"{{{index}}}", truth, drop.irq) for truth, drop in drops]
-    return []
+        taken = result_alternatives(facts, key, holding)
+        if taken is not None:
+            if any(":" in entry.irq for _truth, entry in taken):
+                return []
+            return [Alternative("{ret}", truth, e.irq, e.mode) for truth, e in taken]
+        for _node_id, state in holding:
+            ends += [Ending(h.line, h.irq, h.mode) for h in state.held if (h.kind, h.lock) == key]
+    elif verdict == "release":
+        for _node_id, state in dropped_at:
+            ends += [Ending(d.line, d.irq) for d in state.dropped if (d.kind, d.lock) == key]
+    else:
+        return []
+    if len(ends) != len(holding if verdict == "acquire" else dropped_at):
+        return []  # one entry per path, or the paths are not simply one way or the other
+    chosen = parameter_alternatives(facts, key, ends)
+    if chosen is None or any(":" in end.irq for _truth, end in chosen[1]):
+        return []
+    index, by_truth = chosen
+    return [Alternative(f"{{{index}}}", truth, end.irq, end.mode) for truth, end in by_truth]
+
+
+class Ending(NamedTuple):
+    """Where one path takes or drops a lock, and how it treats interrupts."""
+
+    line: int
+    irq: str
+    mode: str = ""
 
 
 _TRUTH = {"zero": False, "positive": True, "nonzero": True, "nonnull": True}
@@ -199,34 +217,31 @@ def result_alternatives(
 
 
 def parameter_alternatives(
-    facts: FunctionFacts, key: Key, dropped_at: list[tuple[int, LockState]]
-) -> tuple[int, list[tuple[bool, Dropped]]] | None:
-    """Every path drops the caller's ``key`` but they disagree on how it treats
-    interrupts, each release standing in one arm of an `if` on the same parameter
+    facts: FunctionFacts, key: Key, ends: list[Ending]
+) -> tuple[int, list[tuple[bool, Ending]]] | None:
+    """Every path takes (or drops) ``key`` but they disagree on how it treats
+    interrupts, each call standing in one arm of an `if` on the same parameter
     (`if (in_softirq) spin_unlock(l); else spin_unlock_bh(l);`): the parameter's
-    index, and per truth of it the release. The first is the first path's."""
+    index, and per truth of it the path's call."""
     params = facts.fn.params
     sites: dict[int, Node] = {}
     for site in facts.events.calls.values():
         if any(
-            e.op == "release" and (e.kind, e.lock) == key for e in facts.analysis.effects(site.call)
+            e.op in ("acquire", "release") and (e.kind, e.lock) == key
+            for e in facts.analysis.effects(site.call)
         ):
             node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
             if node is not None:
                 sites[site.call.line] = node
-    found: dict[bool, Dropped] = {}
+    found: dict[bool, Ending] = {}
     tested = set()
-    for _node_id, state in dropped_at:
-        drops = [d for d in state.dropped if (d.kind, d.lock) == key]
-        if len(drops) != 1 or drops[0].line not in sites:
-            return None
-        arm = parameter_arm(sites[drops[0].line], params)
+    for end in ends:
+        arm = parameter_arm(sites[end.line], params) if end.line in sites else None
         if arm is None:
             return None
         name, truth = arm
         tested.add(name)
-        other = found.setdefault(truth, drops[0])
-        if other.irq != drops[0].irq:
+        if found.setdefault(truth, end)[1:] != end[1:]:
             return None
     if len(tested) != 1 or len(found) != 2 or found[True].irq == found[False].irq:
         return None
