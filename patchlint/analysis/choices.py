@@ -19,7 +19,9 @@ alternatives would have said), so nothing changes for callers that do not tell.
 
 from __future__ import annotations
 
-from patchlint.analysis.conditions import atom_text, constant_truth
+from tree_sitter import Node
+
+from patchlint.analysis.conditions import Formula, assume, atom_text, constant_truth
 from patchlint.analysis.state import Effect
 
 Fact = tuple[str, bool]
@@ -46,6 +48,9 @@ def alternatives(
         value = (atom, True) in facts
     if value is not None:
         return [(plain + tuple(chosen.get((atom, value), ())), None)]
+    if len({value for _atom, value in chosen}) == 1:
+        # One-sided (`takes it when C`): nothing unless the path knows C.
+        return [(plain, None)]
     result = any(effect.when_result for effect in effects if effect.when)
     target = atom_text(assigned_to) if assigned_to else ""
     if result and target == atom and (atom, True) in chosen and (atom, False) in chosen:
@@ -64,3 +69,23 @@ def _fallback(effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
             first is not None and (effect.when, effect.when_value) == (first.when, first.when_value)
         )
     )
+
+
+def fatal_condition(fragment: Node | None, start: int) -> Node | None:
+    """The condition of the `BUG_ON(c)` call starting at byte ``start``."""
+    if fragment is None:
+        return None
+    current: Node | None = fragment.descendant_for_byte_range(start, start)
+    while current is not None and not (
+        current.type == "call_expression" and current.start_byte == start
+    ):
+        current = current.parent
+    args = current.child_by_field_name("arguments") if current is not None else None
+    return args.named_children[0] if args is not None and args.named_children else None
+
+
+def refuted(condition: Formula, facts: frozenset[Fact]) -> frozenset[Fact] | None:
+    """The facts of a path on which ``condition`` is false (None: it cannot be). Its
+    atoms are remembered whether or not the function tests them: what a callee does
+    may depend on them (`BUG_ON(!PageHighMem(page))` before `page_address(page)`)."""
+    return assume(condition, False, facts, frozenset(condition.atoms()))

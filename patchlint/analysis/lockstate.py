@@ -16,19 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from patchlint.analysis.calls import Call, Store, calls_in, stores_in, text
-from patchlint.analysis.cfg import CASE, FALSE, NO_CASE, TRUE, Cfg, CfgNode, GuardInfo
-from patchlint.analysis.choices import Fact, alternatives
+from patchlint.analysis.cfg import FALSE, TRUE, Cfg, CfgNode, GuardInfo
+from patchlint.analysis.choices import Fact, alternatives, fatal_condition, refuted
 from patchlint.analysis.conditions import (
     Formula,
     assume,
     atom_text,
     bit_atom,
-    case_formula,
     constant_condition,
     constant_truth,
     forget,
     formula,
-    switch_subject,
     truths,
 )
 from patchlint.analysis.effects import MAX_DROPPED, LockEffects
@@ -54,6 +52,7 @@ from patchlint.analysis.state import (
     LockState,
     Pending,
 )
+from patchlint.analysis.switches import SwitchFacts
 from patchlint.source import Construct
 
 MAX_STATES = 64
@@ -63,7 +62,7 @@ EffectsHook = Callable[[Call], "tuple[Effect, ...] | None"]
 IterVarHook = Callable[[CfgNode], "str | None"]
 
 
-class LockAnalysis(TaskEscapes, LockEffects):
+class LockAnalysis(SwitchFacts, TaskEscapes, LockEffects):
     def __init__(
         self,
         cfg: Cfg,
@@ -89,6 +88,7 @@ class LockAnalysis(TaskEscapes, LockEffects):
         self._unknown: set[int] = set()  # calls whose effect on locks is unknown
         self._conditional: dict[int, bool] = {}
         self._reach: LockReach | None = None
+        self._tracked: frozenset[str] | None = None
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
@@ -112,6 +112,20 @@ class LockAnalysis(TaskEscapes, LockEffects):
                 node.cond, self.kb.transparent, self.context.pure_calls
             )
         return found
+
+    def tracked(self) -> frozenset[str]:
+        """Condition atoms worth remembering: the function's (facts.py), and those a
+        callee's conditional summary is chosen by (choices.py)."""
+        if self._tracked is None:
+            chosen = {
+                effect.when
+                for node in self.cfg.nodes
+                for call in self.node_calls(node)
+                for effect in self.effects(call)
+                if effect.when
+            }
+            self._tracked = self.context.tracked | chosen
+        return self._tracked
 
     # ---- the fixpoint ----
     def run(self) -> None:
@@ -216,53 +230,6 @@ class LockAnalysis(TaskEscapes, LockEffects):
             state = refined
         return [state]
 
-    def case_values(self, node: CfgNode) -> list[tuple[int, str | None]]:
-        """(case label node, its value text or None for default) of a switch head."""
-        found: list[tuple[int, str | None]] = []
-        for target, label in node.succ:
-            if label is not None and label.startswith(CASE):
-                value = self.cfg.nodes[target].ast
-                found.append((target, text(value) if value is not None else None))
-        return found
-
-    def refine_switch(self, node: CfgNode, state: LockState, label: str) -> LockState | None:
-        subject = switch_subject(node.cond, self.kb.transparent)
-        if not subject:
-            return state
-        cases = self.case_values(node)
-        facts: frozenset[tuple[str, bool]] | None = state.facts
-        if label.startswith(CASE):
-            target = int(label[len(CASE) :])
-            value = next((v for t, v in cases if t == target), None)
-            if value is not None:
-                facts = assume(
-                    case_formula(subject, value), True, state.facts, self.context.tracked
-                )
-                # C makes a switch's case values distinct: on this case the subject
-                # equals none of the others (a later switch on it cannot take them).
-                others: list[tuple[int, str | None]] = [
-                    (t, v) for t, v in cases if v is not None and v != value
-                ]
-                if facts is not None:
-                    facts = self._no_case(subject, others, facts)
-            else:
-                facts = self._no_case(subject, cases, state.facts)
-        elif label == NO_CASE:
-            facts = self._no_case(subject, cases, state.facts)
-        if facts is None:
-            return None
-        return state._replace(facts=facts) if facts != state.facts else state
-
-    def _no_case(
-        self, subject: str, cases: list[tuple[int, str | None]], facts: frozenset[tuple[str, bool]]
-    ) -> frozenset[tuple[str, bool]] | None:
-        current: frozenset[tuple[str, bool]] | None = facts
-        for _target, value in cases:
-            if value is None or current is None:
-                continue
-            current = assume(case_formula(subject, value), False, current, self.context.tracked)
-        return current
-
     def call(
         self, node: CfgNode, call: Call, state: LockState, events: Events | None
     ) -> LockState | None:
@@ -281,6 +248,15 @@ class LockAnalysis(TaskEscapes, LockEffects):
             site.states.add(state)
         if call.name in self.kb.noreturn or call.name in self.context.noreturn:
             return []
+        if call.name in self.kb.fatal_asserts:
+            # `BUG_ON(c)` does not return when c holds: from here on c is false.
+            condition = fatal_condition(node.ast, call.start)
+            proved = refuted(
+                formula(condition, self.kb.transparent, self.context.pure_calls), state.facts
+            )
+            if proved is None:
+                return []
+            state = state._replace(facts=proved) if proved != state.facts else state
         return [
             (after, fact)
             for chosen, fact in alternatives(self.effects(call), state.facts, call.assigned_to)
@@ -489,8 +465,9 @@ class LockAnalysis(TaskEscapes, LockEffects):
             constant = self._constants[node.id] = constant_condition(node.cond, self.kb.transparent)
         if constant is not None and constant != positive:
             return None  # `while (1)` never exits through its condition
-        if self.context.tracked:
-            facts = assume(self.node_formula(node), positive, state.facts, self.context.tracked)
+        tracked = self.tracked()
+        if tracked:
+            facts = assume(self.node_formula(node), positive, state.facts, tracked)
             if facts is None:
                 return None  # contradicts what an earlier test of the same condition said
             if facts != state.facts:

@@ -10,7 +10,7 @@ from typing import NamedTuple, TypeVar
 from tree_sitter import Node
 
 from patchlint.analysis.calls import text
-from patchlint.analysis.conditions import constant_truth
+from patchlint.analysis.conditions import constant_truth, formula
 from patchlint.analysis.facts import FunctionFacts
 from patchlint.analysis.state import Held, LockState
 from patchlint.source import FunctionDef
@@ -290,3 +290,88 @@ _BRANCHING = frozenset(
         "case_statement",
     }
 )
+
+
+def guarded_cycle(
+    facts: FunctionFacts, key: Key, released: list[tuple[int, LockState]]
+) -> tuple[str, bool] | None:
+    """The function takes and drops ``key`` on every path but those leaving early
+    under one condition over its parameters (`if (!PageHighMem(page)) return
+    lowmem_page_address(page);` before `spin_lock_irqsave(&pas->lock, flags)`): that
+    condition over argument slots, and its truth on the paths that take the lock.
+
+    Only a caller that knows the condition's value learns anything (choices.py): one
+    computing the lock's window in ways the callee tests again (qla82xx_wr_32())
+    does not, and stays as it was."""
+    taking = {node_id for node_id, _state in released}
+    exits = {
+        node_id
+        for node_id, states in facts.events.returns.items()
+        if node_id not in taking or any(key not in state.taken for state in states)
+    }
+    if not exits or not taking or exits & taking:
+        return None
+    first_site = min(
+        (
+            site.call.start
+            for site in facts.events.calls.values()
+            if any((e.kind, e.lock) == key for e in facts.analysis.effects(site.call))
+        ),
+        default=None,
+    )
+    found: set[tuple[str, bool]] = set()
+    for node_id in exits:
+        exit_node = facts.node(node_id).ast
+        arm = early_exit(exit_node, facts.fn.body) if exit_node is not None else None
+        if arm is None or first_site is None or arm[0].end_byte > first_site:
+            return None
+        branch, truth = arm
+        condition = formula(
+            branch.child_by_field_name("condition"),
+            facts.analysis.kb.transparent,
+            facts.context.pure_calls,
+        )
+        while condition.op == "not" and condition.left is not None:
+            condition, truth = condition.left, not truth
+        if condition.op != "atom" or _assigned(facts.fn.body, condition.atom):
+            return None
+        found.add((condition.atom, not truth))
+    if len(found) != 1:
+        return None
+    atom, taking_truth = found.pop()
+    template = facts.context.resolver.template(atom)
+    if template is None or "{" not in template:
+        return None  # over locals or globals only: not the caller's to tell
+    return template, taking_truth
+
+
+def early_exit(node: Node, body: Node | None) -> tuple[Node, bool] | None:
+    """The `if` statement of the function body one of whose arms holds this return,
+    and which arm (true: its consequence)."""
+    arm: Node | None = node.parent
+    if arm is not None and arm.type == "compound_statement":
+        holder = arm.parent
+    else:
+        holder, arm = arm, node
+    truth = True
+    if holder is not None and holder.type == "else_clause":
+        arm, holder, truth = holder, holder.parent, False
+    if holder is None or holder.type != "if_statement" or holder.parent != body:
+        return None
+    if truth and holder.child_by_field_name("consequence") != arm:
+        return None
+    return holder, truth
+
+
+def _assigned(body: Node | None, atom: str) -> bool:
+    """Whether a variable the atom reads is written in the function."""
+    names = set(re.findall(r"(?<![\w>.])[A-Za-z_]\w*", atom))
+    stack = [body] if body is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in ("assignment_expression", "update_expression"):
+            target = node.child_by_field_name("left") or node.child_by_field_name("argument")
+            if target is not None and text(target) in names:
+                return True
+        stack.extend(node.named_children)
+    return False

@@ -32,6 +32,7 @@ from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.returns import (
     Key,
     conditional_release,
+    guarded_cycle,
     passed_releases,
     passing_release,
     return_value,
@@ -448,6 +449,21 @@ def _cycles(outcome: Outcome, returning: int) -> bool:
     )
 
 
+def _guarded_cycle(facts: FunctionFacts, outcome: Outcome) -> EffectTemplate | None:
+    """Takes and releases the lock on every path but an early exit (returns.py)."""
+    key = (outcome.kind, outcome.lock)
+    if outcome.verdict != "balanced" or outcome.holding or outcome.dropped_at:
+        return None
+    if any((d.kind, d.lock) == key for _n, state in outcome.released for d in state.dropped):
+        return None
+    guard = guarded_cycle(facts, key, outcome.released)
+    template = facts.context.resolver.template(outcome.lock, None) if guard else None
+    if guard is None or template is None:
+        return None
+    mode = _acquire_mode(facts, key)
+    return EffectTemplate("cycle", outcome.kind, template, mode, when=guard[0], when_value=guard[1])
+
+
 def _acquire_mode(facts: FunctionFacts, key: Key) -> str:
     for site in facts.events.calls.values():
         for effect in facts.analysis.effects(site.call):
@@ -466,6 +482,10 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             if template is not None:
                 mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
                 effects.append(EffectTemplate("cycle", outcome.kind, template, mode))
+            continue
+        guard = _guarded_cycle(facts, outcome)
+        if guard is not None:
+            effects.append(guard)
             continue
         op = {
             "acquire": "acquire",
