@@ -251,8 +251,12 @@ class LockAnalysis(SwitchFacts, TaskEscapes, LockEffects):
         if call.name in self.kb.fatal_asserts:
             # `BUG_ON(c)` does not return when c holds: from here on c is false.
             condition = fatal_condition(node.ast, call.start)
+            # Its calls are taken as readers: the fact is only used where a callee's
+            # summary, which checked that they are (purity.py), names the same atom.
+            called = frozenset(c.name for c in calls_in(condition))
             proved = refuted(
-                formula(condition, self.kb.transparent, self.context.pure_calls), state.facts
+                formula(condition, self.kb.transparent, self.context.pure_calls | called),
+                state.facts,
             )
             if proved is None:
                 return []

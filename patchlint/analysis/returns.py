@@ -5,11 +5,12 @@ value says which happened (a conditional release, the mirror of a trylock)."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, TypeVar
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, TypeVar
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import text
+from patchlint.analysis.calls import calls_in, text
 from patchlint.analysis.conditions import constant_truth, formula
 from patchlint.analysis.facts import FunctionFacts
 from patchlint.analysis.state import Held, LockState
@@ -149,18 +150,25 @@ class Alternative(NamedTuple):
     mode: str = ""
 
 
-def value_alternatives(
-    facts: FunctionFacts,
-    key: Key,
-    verdict: str,
-    holding: list[tuple[int, LockState]],
-    dropped_at: list[tuple[int, LockState]],
-) -> list[Alternative]:
+class Ends(Protocol):
+    """How one lock ends up across a function's returns (summaries.Outcome)."""
+
+    kind: str
+    lock: str
+    verdict: str
+    holding: list[tuple[int, LockState]]
+    released: list[tuple[int, LockState]]
+    dropped_at: list[tuple[int, LockState]]
+
+
+def value_alternatives(facts: FunctionFacts, outcome: Ends) -> list[Alternative]:
     """A lock taken (or dropped) on every path, interrupts disabled (or enabled) as a
     value says: the result or a parameter for an acquiring helper, a parameter for a
     releasing one. Empty when the paths agree or nothing tells the caller which
     happened. Interrupt states saved in a variable are left out: the caller could
     not name it."""
+    key, verdict = (outcome.kind, outcome.lock), outcome.verdict
+    holding, dropped_at = outcome.holding, outcome.dropped_at
     ends: list[Ending] = []
     if verdict == "acquire":
         taken = result_alternatives(facts, key, holding)
@@ -224,19 +232,20 @@ def parameter_alternatives(
     (`if (in_softirq) spin_unlock(l); else spin_unlock_bh(l);`): the parameter's
     index, and per truth of it the path's call."""
     params = facts.fn.params
-    sites: dict[int, Node] = {}
+    sites: dict[int, Node | None] = {}  # by line: what a path's entry records
     for site in facts.events.calls.values():
         if any(
             e.op in ("acquire", "release") and (e.kind, e.lock) == key
             for e in facts.analysis.effects(site.call)
         ):
             node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
-            if node is not None:
-                sites[site.call.line] = node
+            # Two calls on one line: which one a path made is not known.
+            sites[site.call.line] = None if site.call.line in sites else node
     found: dict[bool, Ending] = {}
     tested = set()
     for end in ends:
-        arm = parameter_arm(sites[end.line], params) if end.line in sites else None
+        node = sites.get(end.line)
+        arm = parameter_arm(node, params) if node is not None else None
         if arm is None:
             return None
         name, truth = arm
@@ -293,7 +302,7 @@ _BRANCHING = frozenset(
 
 
 def guarded_cycle(
-    facts: FunctionFacts, key: Key, released: list[tuple[int, LockState]]
+    facts: FunctionFacts, outcome: Ends, reads_only: Callable[[str], bool]
 ) -> tuple[str, bool] | None:
     """The function takes and drops ``key`` on every path but those leaving early
     under one condition over its parameters (`if (!PageHighMem(page)) return
@@ -303,6 +312,14 @@ def guarded_cycle(
     Only a caller that knows the condition's value learns anything (choices.py): one
     computing the lock's window in ways the callee tests again (qla82xx_wr_32())
     does not, and stays as it was."""
+    key, released = (outcome.kind, outcome.lock), outcome.released
+    if (
+        outcome.verdict != "balanced"
+        or outcome.holding
+        or outcome.dropped_at
+        or any((d.kind, d.lock) == key for _n, state in released for d in state.dropped)
+    ):
+        return None  # dropping the caller's lock and taking it again expects it held
     taking = {node_id for node_id, _state in released}
     exits = {
         node_id
@@ -326,10 +343,11 @@ def guarded_cycle(
         if arm is None or first_site is None or arm[0].end_byte > first_site:
             return None
         branch, truth = arm
+        tested = branch.child_by_field_name("condition")
+        # Callees that only read (purity.py): the caller evaluating it gets the same.
+        readers = {call.name for call in calls_in(tested) if reads_only(call.name)}
         condition = formula(
-            branch.child_by_field_name("condition"),
-            facts.analysis.kb.transparent,
-            facts.context.pure_calls,
+            tested, facts.analysis.kb.transparent, facts.context.pure_calls | readers
         )
         while condition.op == "not" and condition.left is not None:
             condition, truth = condition.left, not truth

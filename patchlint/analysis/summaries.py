@@ -29,6 +29,7 @@ from patchlint.analysis.calls import text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
 from patchlint.analysis.identity import canonical, is_path, roots
 from patchlint.analysis.lockstate import FunctionContext
+from patchlint.analysis.purity import reads_only
 from patchlint.analysis.returns import (
     Key,
     conditional_release,
@@ -382,7 +383,7 @@ def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
         computed = None  # a macro of this file may take or drop locks we do not see
     elif relevant(ff, fn):
         facts = ff.facts(fn)
-        computed = summarise(facts) if facts is not None and facts.precise else None
+        computed = summarise(facts, ff) if facts is not None and facts.precise else None
     result = _merge(computed, declared)
     ff.memo[key] = result
     return result
@@ -449,21 +450,6 @@ def _cycles(outcome: Outcome, returning: int) -> bool:
     )
 
 
-def _guarded_cycle(facts: FunctionFacts, outcome: Outcome) -> EffectTemplate | None:
-    """Takes and releases the lock on every path but an early exit (returns.py)."""
-    key = (outcome.kind, outcome.lock)
-    if outcome.verdict != "balanced" or outcome.holding or outcome.dropped_at:
-        return None
-    if any((d.kind, d.lock) == key for _n, state in outcome.released for d in state.dropped):
-        return None
-    guard = guarded_cycle(facts, key, outcome.released)
-    template = facts.context.resolver.template(outcome.lock, None) if guard else None
-    if guard is None or template is None:
-        return None
-    mode = _acquire_mode(facts, key)
-    return EffectTemplate("cycle", outcome.kind, template, mode, when=guard[0], when_value=guard[1])
-
-
 def _acquire_mode(facts: FunctionFacts, key: Key) -> str:
     for site in facts.events.calls.values():
         for effect in facts.analysis.effects(site.call):
@@ -472,7 +458,7 @@ def _acquire_mode(facts: FunctionFacts, key: Key) -> str:
     return ""
 
 
-def summarise(facts: FunctionFacts) -> LockSummary:
+def summarise(facts: FunctionFacts, ff: FileFacts | None = None) -> LockSummary:
     effects: list[EffectTemplate] = []
     resolver = facts.context.resolver
     returning = sum(len(states) for states in facts.events.returns.values())
@@ -483,9 +469,14 @@ def summarise(facts: FunctionFacts) -> LockSummary:
                 mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
                 effects.append(EffectTemplate("cycle", outcome.kind, template, mode))
             continue
-        guard = _guarded_cycle(facts, outcome)
-        if guard is not None:
-            effects.append(guard)
+        guard = guarded_cycle(facts, outcome, lambda name: ff is not None and reads_only(ff, name))
+        template = resolver.template(outcome.lock, None) if guard is not None else None
+        if guard is not None and template is not None:  # unless an early exit's test says
+            mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
+            when, value = guard
+            effects.append(
+                EffectTemplate("cycle", outcome.kind, template, mode, when=when, when_value=value)
+            )
             continue
         op = {
             "acquire": "acquire",
@@ -505,20 +496,14 @@ def summarise(facts: FunctionFacts) -> LockSummary:
         if template is None:
             continue
         # Taken or dropped on every path, interrupts as a value says (returns.py).
-        chosen = value_alternatives(
-            facts,
-            (outcome.kind, outcome.lock),
-            outcome.verdict,
-            outcome.holding,
-            outcome.dropped_at,
-        )
+        chosen = value_alternatives(facts, outcome)
+        effects += [
+            EffectTemplate(
+                op, outcome.kind, template, a.mode, a.irq, when=a.when, when_value=a.value
+            )
+            for a in chosen
+        ]
         if chosen:
-            for a in chosen:
-                effects.append(
-                    EffectTemplate(
-                        op, outcome.kind, template, a.mode, a.irq, when=a.when, when_value=a.value
-                    )
-                )
             continue
         sample = outcome.holding[0][1] if outcome.holding else None
         entry = None
