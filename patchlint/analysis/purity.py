@@ -6,7 +6,8 @@ a summary only if evaluating it at the call site means the same thing: it calls
 nothing but such readers. This is decided from their definitions, never from
 their names: a function of the file, a header's static inline or a header macro
 (every definition, as configurations choose between them), whose body writes
-only its own locals and calls only readers in turn, down to ``MAX_DEPTH``. The
+only its own locals and calls only readers in turn, down to ``MAX_DEPTH`` (other
+files are read in patch checks, not inside a whole-tree scan). The
 data's ``pure`` list (rules/kernel/locks.toml) holds what cannot be read so (the
 compiler's builtins, KCSAN's assertions). What cannot be found is not a reader.
 """
@@ -68,7 +69,7 @@ def _decide(ff: FileFacts, name: str, depth: int) -> bool:
     own = ff.source.function(name)
     if own is not None:
         return _function_reads_only(ff, own, depth)
-    if ff.index is None:
+    if ff.index is None or _deferring(ff):
         return False
     definitions = ff.index.definitions(name)
     if definitions:
@@ -87,6 +88,14 @@ def _decide(ff: FileFacts, name: str, depth: int) -> bool:
         if source is not None:
             found += _macro_bodies(source.text, name)
     return bool(found) and all(_macro_reads_only(ff, body, depth) for body in found)
+
+
+def _deferring(ff: FileFacts) -> bool:
+    """Inside a whole-tree scan other files are not read for a summary (as
+    inlines.py): the tree's readers are asked about in patch checks only."""
+    from patchlint.analysis.external import TREE_KEY, DeferringSummaries
+
+    return isinstance(ff.memo.get(TREE_KEY), DeferringSummaries)
 
 
 def _macro_bodies(source: str, name: str) -> list[str]:
