@@ -111,7 +111,9 @@ def _leaks(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> Iterator[Imb
             continue
         if _counting_resource(ff, outcome.kind) and not closes_section(facts, outcome):
             continue
-        if _handed_off(ff, facts, outcome) or _returned_decides(facts, outcome):
+        if _owner_handoff(ff, outcome) or _handed_off(ff, facts, outcome):
+            continue
+        if _returned_decides(facts, outcome):
             continue
         holding = outcome.holding
         values = {return_value(facts, n, s) for n, s in holding}
@@ -177,6 +179,19 @@ def _leak(
         evidence=evidence,
         confidence="high" if len(holding) == len(states) else "medium",
     )
+
+
+def _owner_handoff(ff: FileFacts, outcome: Outcome) -> bool:
+    """Every path keeping the lock took it by an owner hand-off (`down_read_non_owner()`,
+    locks.toml `handoff`): another context releases it (the async completion), so
+    returning with it held is the point, not a leak."""
+    takers = {
+        held.via
+        for _node, state in outcome.holding
+        for held in state.held
+        if (held.kind, held.lock) == (outcome.kind, outcome.lock) and held.how in OWN
+    }
+    return bool(takers) and all(ff.kb.handoff(via) for via in takers)
 
 
 def _handed_off(ff: FileFacts, facts: FunctionFacts, outcome: Outcome) -> bool:
@@ -394,6 +409,10 @@ def _underflow(ff: FileFacts, facts: FunctionFacts, anomaly: Anomaly) -> Imbalan
         # (`if (vn) spin_unlock(...)`) may be what tells the failed try apart.
         failed = [s for s in anomaly.states if key in s.failed]
     if not again and not callers_cannot_hold and not failed:
+        return None
+    if not again and ff.kb.handoff(call.name):
+        # A release for another owner (`up_read_non_owner()`): the lock this path does
+        # not hold may be the one another context took and handed over.
         return None
     name = _name(ff, effect.kind, effect.lock, effect.shown)
     evidence = witness_path(

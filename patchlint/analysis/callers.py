@@ -10,6 +10,7 @@ the rules report with lower confidence).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -88,31 +89,79 @@ def _facts_for(ff: FileFacts, path: str) -> FileFacts | None:
 
 
 def call_sites(
-    ff: FileFacts, fn: FunctionDef, remote: bool = True
+    ff: FileFacts, fn: FunctionDef, remote: bool = True, tree_wide: bool = False
 ) -> list[tuple[FileFacts, FunctionDef, Node]] | None:
-    """(facts of the caller's file, caller FunctionDef, call node) for each call."""
+    """(facts of the caller's file, caller FunctionDef, call node) for each call.
+
+    ``tree_wide`` also asks the tree about a static function of a header (the files
+    including it call it) and counts the calls of a macro of its file that only
+    renames it (`#define alias(a, b) fn(a, b)`) as calls of it."""
+    names = [fn.name, *(renaming_macros(ff, fn.name) if tree_wide else ())]
     sites: list[tuple[FileFacts, FunctionDef, Node]] = []
-    for node in ff.calls_by_name().get(fn.name, []):
-        caller = ff.function_containing(node.start_byte)
-        if caller is not None and caller.name != fn.name:
-            sites.append((ff, caller, node))
-    # Tree-wide callers are asked for only about the function itself: following
-    # global chains across files costs a tree search per link and rarely decides.
-    if not fn.is_static and ff.index is not None and remote:
-        try:
-            found = ff.index.callers(fn.name)
-        except (OSError, ValueError, RuntimeError):
-            found = []
-        for path, caller, site in found:
-            if path == ff.path or caller is None or caller.name == fn.name:
-                continue
-            other = _facts_for(ff, path)
-            if other is None:
+    by_name = ff.calls_by_name()
+    for name in names:
+        for node in by_name.get(name, []):
+            caller = ff.function_containing(node.start_byte)
+            if caller is not None and caller.name != fn.name:
+                sites.append((ff, caller, node))
+    shared = not fn.is_static or (tree_wide and ff.path.endswith(".h"))
+    # Tree-wide callers are asked for only about the function itself (unless
+    # ``tree_wide``): following global chains across files costs a tree search per
+    # link and rarely decides.
+    if shared and ff.index is not None and remote:
+        for name in names:
+            try:
+                found = ff.index.callers(name)
+            except (OSError, ValueError, RuntimeError):
+                found = []
+            for path, caller, site in found:
+                if path == ff.path or caller is None or caller.name == fn.name:
+                    continue
+                other = _facts_for(ff, path)
+                if other is None:
+                    return None
+                sites.append((other, other.source.function(caller.name) or caller, site.node))
+            if len(sites) > MAX_CALLERS:
                 return None
-            sites.append((other, other.source.function(caller.name) or caller, site.node))
-        if len(sites) > MAX_CALLERS:
-            return None
     return sites
+
+
+# `#define name(params) body`, with continued lines.
+_MACRO = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:[^\n]*\\\n)*[^\n]*)", re.M
+)
+
+
+def renaming_macros(ff: FileFacts, name: str) -> tuple[str, ...]:
+    """Macros of the file whose whole expansion is one call of ``name``
+    (`#define arch_op(a, b) op_local(a, b)`): calling them calls it."""
+    key = f"renaming-macros:{name}"
+    cached = ff.memo.get(key)
+    if isinstance(cached, tuple):
+        return cached
+    found: list[str] = []
+    text = ff.source.text
+    if name in text:
+        for match in _MACRO.finditer(text):
+            body = match.group(3).replace("\\\n", " ").strip()
+            if match.group(1) != name and _one_call(body, name):
+                found.append(match.group(1))
+    result = tuple(found)
+    ff.memo[key] = result
+    return result
+
+
+def _one_call(body: str, name: str) -> bool:
+    """``body`` is `name(...)` and nothing else (its parentheses close at the end)."""
+    rest = body[len(name) :].lstrip() if body.startswith(name) else ""
+    if not rest.startswith("("):
+        return False
+    depth = 0
+    for position, char in enumerate(rest):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return position == len(rest) - 1
+    return False
 
 
 def caller_protection(
@@ -150,14 +199,17 @@ def callers_holding(
     depth: int = 0,
     seen: frozenset[str] = frozenset(),
     skip: Callable[[Node], bool] | None = None,
+    tree_wide: bool = False,
 ) -> CallerVerdict:
     """Whether every caller of ``fn`` calls it holding what ``holder`` looks for, on
     every path to the call (or, up to MAX_DEPTH, is itself called so). Calls ``skip``
-    accepts (the arguments keep the callee off the path in question) do not count."""
+    accepts (the arguments keep the callee off the path in question) do not count.
+    ``tree_wide``: callers are looked for in the whole tree at every depth (see
+    ``call_sites``), and the first caller without it decides."""
     verdict = CallerVerdict(None)
     if depth >= MAX_DEPTH or fn.name in seen:
         return verdict
-    sites = call_sites(ff, fn, remote=depth == 0)
+    sites = call_sites(ff, fn, remote=depth == 0 or tree_wide, tree_wide=tree_wide)
     if sites and skip is not None:
         sites = [site for site in sites if not skip(site[2])]
     if not sites:
@@ -186,13 +238,17 @@ def callers_holding(
                 chain_example = [(facts_file.path, caller.name, line)]
                 lock_example = declared[0].message
             continue
-        inner = callers_holding(facts_file, caller, holder, declared_by, depth + 1, seen)
+        inner = callers_holding(
+            facts_file, caller, holder, declared_by, depth + 1, seen, tree_wide=tree_wide
+        )
         if inner.protected is not None:
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line), *inner.protected.chain]
                 lock_example = inner.protected.lock
             continue
         verdict.unprotected.append((facts_file.path, caller.name, line))
+        if tree_wide:
+            return verdict  # asking the tree about the others would decide nothing
     if verdict.unprotected:
         return verdict
     names = " <- ".join(f"{name}() at {path}:{line}" for path, name, line in chain_example)

@@ -8,7 +8,15 @@ import re
 from patchlint.analysis.calls import Call
 from patchlint.analysis.cfg import CfgNode, GuardInfo
 from patchlint.analysis.events import Anomaly, CallSite, Events, FunctionContext, push, without
-from patchlint.analysis.identity import dereferenced, fill, kind_by_shape, pointee
+from patchlint.analysis.identity import (
+    computed_from,
+    dereferenced,
+    fill,
+    kind_by_shape,
+    owners,
+    pointee,
+    typed_shape,
+)
 from patchlint.analysis.kb import ANY_KIND, Knowledge, LockOp
 from patchlint.analysis.state import (
     ASSERTED,
@@ -117,6 +125,8 @@ class LockEffects:
             return self.acquire(effect, call, node, state, events, how)
         if effect.op == "release":
             return self.release(effect, call, node, state, events)
+        if effect.op == "release_like":
+            return self.release_like(effect, call, node, state, events)
         if effect.op == "assert":
             if state.holding(effect.kind, effect.lock) is not None:
                 return state
@@ -141,6 +151,7 @@ class LockEffects:
                 effect.via,
                 _irq_tag(effect),
                 shown=effect.shown,
+                alias=effect.alias,
             )
             pending = tuple(p for p in state.pending if p.key != key)
             return state._replace(pending=(*pending, Pending(key, entry, effect.success)))
@@ -240,6 +251,7 @@ class LockEffects:
             effect.via,
             _irq_tag(effect),
             shown=effect.shown,
+            alias=effect.alias,
         )
         taken = state.taken
         if (effect.kind, effect.lock) not in taken:
@@ -329,6 +341,26 @@ class LockEffects:
         if lock_kind is not None and lock_kind.rcu:
             state = self.section_ended(state, call.line)
         return state
+
+    def release_like(
+        self, effect: Effect, call: Call, node: CfgNode, state: LockState, events: Events | None
+    ) -> LockState:
+        """A callee releases a lock of this struct type and field that it names in a way
+        the caller's names cannot be related to (summaries._release_by_shape): it is the
+        caller's lock when the caller holds exactly one lock of that kind and shape.
+        Several candidates, or none: nothing is claimed either way."""
+        types = self.context.struct_types
+        candidates = {
+            held.lock
+            for held in state.held
+            if held.kind == effect.kind
+            and held.matchable
+            and typed_shape(held.lock, types) == effect.shape
+        }
+        if len(candidates) != 1:
+            return state
+        (lock,) = candidates
+        return self.release(effect._replace(op="release", lock=lock), call, node, state, events)
 
     def _drop_standalone(self, held: tuple[Held, ...], effect: Effect) -> tuple[Held, ...]:
         """spin_unlock_irq() after local_irq_disable(); spin_lock(): the irq-off ends too."""
@@ -438,6 +470,27 @@ class LockEffects:
         return state
 
     # ---- writes ----
+
+
+def after_unknown(
+    held: Held, args: set[str], releasing: frozenset[str], drops_callers: bool, callee: str
+) -> Held:
+    """A held lock after a call the analysis knows nothing about (lockstate.unknown_call):
+    opaque, and handed over when the call can reach it and may drop it."""
+    # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
+    # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
+    ours = held.how not in CALLERS or held.via in releasing or drops_callers
+    reaches = bool(held.lock and args & owners(held.lock))
+    if not reaches and drops_callers and held.how in CALLERS:
+        # Such a function drops its caller's lock through helpers handed what the lock
+        # is computed from: `ext4_unlock_group(sb, group)` for `ext4_group_lock_ptr(sb,
+        # group)`. Not extended to the function's own locks (`spin_lock(pmd_lockptr(mm,
+        # pmd)); set_pmd_at(mm, addr, pmd, v);` keeps the lock).
+        reaches = computed_from(held.lock, args, callee)
+    handed = held.handed or (ours and reaches)
+    if held.opaque and handed == held.handed:
+        return held
+    return held._replace(opaque=True, handed=handed)
 
 
 def _irq_tag(effect: Effect) -> str:

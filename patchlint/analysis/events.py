@@ -29,6 +29,10 @@ class FunctionContext:
     # Returned variables and the atom that says they hold an error (`IS_ERR(p)`).
     error_atoms: dict[str, str] = field(default_factory=dict)
     finds_tasks: bool = False  # the function calls a task lookup (rcu-task-escape)
+    # The function's annotations say it releases a lock its caller holds (`__releases`,
+    # `__releases(x) __acquires(x)` to drop and retake it): a caller's lock it asserts is
+    # one a callee handed that lock may drop.
+    drops_callers: bool = False
 
 
 @dataclass

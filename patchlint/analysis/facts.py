@@ -333,6 +333,7 @@ class FileFacts:
             pinning=self.kb.task_pinned_by,
             pure_calls=self.kb.pure_calls | self.kb.error_tests | self.kb.bit_tests,
             noreturn=self.noreturn_names(),
+            drops_callers=any(n.name in self.kb.annotations.release for n in fn.annotations),
         )
         analysis = LockAnalysis(
             cfg,
@@ -343,8 +344,7 @@ class FileFacts:
         )
         self._prepare(fn, cfg, analysis, context)
         analysis.run()
-        events = analysis.replay()
-        return FunctionFacts(fn, cfg, analysis, events, context)
+        return FunctionFacts(fn, cfg, analysis, analysis.replay(), context)
 
     def static_verdict(self, fn: FunctionDef) -> Verdict:
         """Reasons visible in the syntax alone: no body, unparsed code, inline asm."""

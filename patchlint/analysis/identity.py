@@ -35,6 +35,8 @@ _DEREF_ADDRESS = re.compile(rf"\*\(&({_PATH})\)")
 _ADDRESS_DEREF = re.compile(rf"&\(\*({_PATH})\)")
 _ROOTS = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _SLOT = re.compile(r"\{(\d+|ret)\}")
+# `container_of(&p->member, T, member)` is `p` again (a callback handed `&p->ref`).
+_CONTAINER_OF = re.compile(rf"container_of\(\(?&\(?({_PATH})->(\w+)\)?\)?,[^,()]*,\2\)")
 # Values a local may stand for in a lock name: an access path, its address, or a
 # call over such values (`this_cpu_ptr(&pcp)`), with no side effects we care about.
 _ALIAS_VALUE = re.compile(rf"^&?{_PATH}$|^[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)$")
@@ -55,6 +57,7 @@ def canonical(expression: str) -> str:
         value = _NUMBER_PARENS.sub(r"\1", value)
         value = _DEREF_ADDRESS.sub(r"\1", value)
         value = _ADDRESS_DEREF.sub(r"\1", value)
+        value = _CONTAINER_OF.sub(r"(\1)", value)
         value = value.replace("*&", "").replace("&*", "")
         while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
             value = value[1:-1]
@@ -251,6 +254,23 @@ class Resolver:
         value = _ROOTS.sub(slot, identity)
         return None if locals_named else value
 
+    def named_through(self, lock: str, returned: str) -> str | None:
+        """The lock as a template over the returned variable (`*{ret}` when the function
+        returns the lock's address: `lock = lock_ptr(kn); mutex_lock(lock); return
+        lock;`), or None when the returned value does not lead to it. The variable stands
+        for its value in ``lock`` (an alias), so the value is put back as the variable."""
+        if not returned.isidentifier():
+            return None
+        value = self.expression(returned)
+        if value == returned:
+            return None  # not an alias: a lock named through it already says {ret}
+        for written in (f"({value})", value):
+            if written in lock:
+                candidate = canonical(lock.replace(written, returned))
+                if candidate != lock and self.resolve(candidate) == lock:
+                    return self.template(candidate, returned)
+        return None
+
 
 def function_resolver(params: list[str], body: Node | None) -> Resolver:
     """Aliases of one function: locals assigned exactly once from an alias-able value."""
@@ -401,6 +421,63 @@ def owners(lock: str) -> frozenset[str]:
     # `(rxrpc_sk(sock->sk))->sk.sk_lock` is reached from `rxrpc_sk(sock->sk)` too.
     found |= {_unwrapped(item) for item in found}
     return frozenset(found)
+
+
+_CALL_HEAD = re.compile(r"[A-Za-z_]\w*\(")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at ``start``, or -1."""
+    depth = 0
+    for position in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return position
+    return -1
+
+
+@functools.lru_cache(maxsize=65536)
+def _computing_call(lock: str) -> tuple[str, tuple[str, ...]] | None:
+    """The call a lock is computed by and its arguments (`group_lock_ptr`, (`sb`,
+    `group`) of `*(group_lock_ptr(sb,group))` or `(slot_of(page))->lock`), or None."""
+    value = lock[1:] if lock.startswith("*") else lock
+    if value.startswith("("):
+        end = _closing(value, 0)
+        if end < 0:
+            return None
+        value, rest = value[1:end], value[end + 1 :]
+    else:
+        rest = ""
+    head = _CALL_HEAD.match(value)
+    if head is None:
+        return None
+    end = _closing(value, head.end() - 1)
+    if end < 0:
+        return None
+    rest = value[end + 1 :] + rest
+    if rest and not rest.startswith(("->", ".")):
+        return None
+    inner = value[head.end() : end]
+    args: list[str] = []
+    depth, start = 0, 0
+    for position, char in enumerate(inner):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            args.append(canonical(inner[start:position]))
+            start = position + 1
+    args.append(canonical(inner[start:]))
+    found = tuple(arg for arg in args if arg)
+    return (head.group(0)[:-1], found) if found else None
+
+
+def computed_from(lock: str, values: set[str], callee: str) -> bool:
+    """Whether ``values`` hold every argument of the call the lock is computed by: a
+    callee given them can compute the lock itself (`unlock_group(sb, group)` for
+    `*(group_lock_ptr(sb,group))`). The computing function itself only names it."""
+    found = _computing_call(lock)
+    if found is None or found[0] == callee:
+        return False
+    return all(arg in values for arg in found[1])
 
 
 def _unwrapped(expression: str) -> str:

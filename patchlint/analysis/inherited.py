@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from patchlint.analysis.callers import call_sites, callers_holding
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import Assumption, FileFacts
+from patchlint.analysis.faults import fault_only, faults_disabled
 from patchlint.analysis.guards import NEVER, constant_argument, decide
 from patchlint.analysis.sleep import (
     SleepSummary,
@@ -78,6 +79,8 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
     kb = ff.kb
     kinds: set[str] = set()
     seen: list[Held] = []
+    # A user access faulting is no sleep for a caller with page faults disabled.
+    faulting = fault_only(summary.chain, summary.gfp_param, kb)
 
     def holder(state: LockState) -> Held | None:
         # A lock whose owner a caller passed to a function we do not know may have
@@ -86,7 +89,7 @@ def inherited_sleep(ff: FileFacts, fn: FunctionDef) -> InheritedSleep | None:
         held = forbidding(
             state._replace(held=tuple(h._replace(handed=False) for h in state.held)), kb
         )
-        if not held:
+        if not held or (faulting and faults_disabled(state, kb) is not None):
             return None
         atomic = [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
         kinds.add("atomic" if atomic else "rcu")

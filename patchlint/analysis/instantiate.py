@@ -21,6 +21,11 @@ def instantiate(
         return (Effect("noreturn", "", "", via=via, helper=True),)
     found: list[Effect] = []
     for template in summary.effects:
+        if template.shape:
+            found.append(
+                Effect(template.op, template.kind, "", via=via, helper=True, shape=template.shape)
+            )
+            continue
         lock = ""
         if template.lock:
             filled = fill(template.lock, call.args, call.assigned_to)
@@ -43,6 +48,10 @@ def instantiate(
             # (the slot itself, which no fact names, when the call does not pass it).
             filled = fill(template.when, call.args, call.assigned_to)
             when = atom_text(filled) if filled else template.when
+        alias = ""
+        if template.returned and call.assigned_to:
+            named = fill(template.returned, call.args, call.assigned_to)
+            alias = context.resolver.resolve(named) if named is not None else ""
         found.append(
             Effect(
                 template.op,
@@ -58,6 +67,7 @@ def instantiate(
                 when=when,
                 when_value=template.when_value,
                 when_result=template.when == "{ret}",
+                alias=alias if alias != lock else "",
             )
         )
     return tuple(found)
@@ -70,6 +80,10 @@ def callee_effects(
     if call.name == caller.name:
         return None
     callee = ff.source.function(call.name)
+    if callee is None:
+        handed = callback_effects(ff, caller, context, call)
+        if handed:
+            return handed
     if callee is not None and call.name in ff.local_macros():
         # `#ifdef CONFIG_X` function `#else` empty macro: which one is built depends on
         # the configuration, so its effects are not definite (xip_disable()).
@@ -86,6 +100,45 @@ def callee_effects(
 
     summary = tree_lock_summary(ff, call.name)
     return instantiate(summary, call, context, call.name) if summary is not None else None
+
+
+def callback_releases(ff: FileFacts, caller: FunctionDef, name: str) -> LockSummary | None:
+    """The summary of a function of this file passed by name as an argument, when it
+    drops a lock (on some paths or all), else None."""
+    if name == caller.name or not name.isidentifier():
+        return None
+    function = ff.source.function(name)
+    if function is None:
+        return None
+    summary = lock_summary(ff, function)
+    if summary is None or not any(t.op in _DROPPING for t in summary.effects):
+        return None
+    return summary
+
+
+_DROPPING = frozenset({"release", "unsure", "try_release"})
+
+
+def callback_effects(
+    ff: FileFacts, caller: FunctionDef, context: FunctionContext, call: Call
+) -> tuple[Effect, ...]:
+    """A call to another file's function handed a function of this file that drops a
+    lock (`kref_put(&zhdr->refcount, release_locked)`, whose release callback unlocks
+    the object it gets): the call may run it, with one of the call's other arguments,
+    so the lock it reaches is maybe released (op "unsure"); nothing else is claimed."""
+    found: list[Effect] = []
+    for position, argument in enumerate(call.args):
+        summary = callback_releases(ff, caller, argument.strip())
+        if summary is None:
+            continue
+        for other, value in enumerate(call.args):
+            if other == position:
+                continue
+            handed = Call(argument.strip(), (value,), call.line, call.column, call.start)
+            for effect in instantiate(summary, handed, context, argument.strip()):
+                if effect.op in _DROPPING and effect.lock:
+                    found.append(effect._replace(op="unsure", via=call.name))
+    return tuple(found)
 
 
 def _passes_a_lock_owner(ff: FileFacts, caller: FunctionDef, call: Call) -> bool:

@@ -46,6 +46,9 @@ class LockKind:
     counting: bool = True  # False: taking it twice needs one release (interrupts)
     balance_rule: str = "lock-unbalanced"
     sleep_rule: str = "sleep-in-atomic"
+    # While held, a user access that faults fails with -EFAULT instead of sleeping
+    # (pagefault_disable()): the calls of sleeping.toml's `faulting` do not sleep.
+    faults_disabled: bool = False
 
     def may_nest(self, mode: str) -> bool:
         return self.recursive or mode in self.recursive_modes
@@ -64,6 +67,9 @@ class LockOp:
     flags: int | None = None
     success: Success = "nonzero"
     sleeps: bool = False
+    # An owner hand-off (`down_read_non_owner()`): the lock is taken for, or released
+    # on behalf of, another context, so one function's paths need not balance it.
+    handoff: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ class Knowledge:
     gfp_types: frozenset[str]
     sleeping_conditional: frozenset[str]
     not_sleeping: frozenset[str]
+    faulting: frozenset[str]  # sleep only to fault a user page in (user accessors)
     drops: Mapping[str, SleepDrop]
     sleep_prefilter: tuple[str, ...]
     userspace_paths: tuple[str, ...]
@@ -183,6 +190,10 @@ class Knowledge:
 
     def kind(self, kind_id: str) -> LockKind | None:
         return self.kinds.get(kind_id)
+
+    def handoff(self, name: str) -> bool:
+        """Whether a lock function hands the lock to another owner (locks.toml `handoff`)."""
+        return any(op.handoff for op in self.ops.get(name, ()))
 
     def sleeping_op(self, name: str) -> bool:
         """Whether a lock function of the data may sleep (mutex_lock, down_read...)."""
@@ -282,6 +293,7 @@ def _kinds(data: Mapping[str, object]) -> dict[str, LockKind]:
             counting=bool(table.get("counting", True)),
             balance_rule=str(table.get("balance_rule", "lock-unbalanced")),
             sleep_rule=str(table.get("sleep_rule", "sleep-in-atomic")),
+            faults_disabled=bool(table.get("faults_disabled", False)),
         )
     return kinds
 
@@ -327,6 +339,7 @@ def _ops(
                     flags=flags,
                     success=success,  # type: ignore[arg-type]  # checked against _SUCCESS
                     sleeps=bool(table.get("sleeps", default_sleeps)),
+                    handoff=bool(table.get("handoff", False)),
                 )
             )
     return {name: tuple(found) for name, found in ops.items()}
@@ -378,6 +391,19 @@ def _protections(data: Mapping[str, object]) -> dict[str, Protection]:
             ),
         )
     return found
+
+
+def _faulting(sleeping: Mapping[str, object], patterns: list[str]) -> frozenset[str]:
+    """sleeping.toml's `faulting`: sleeping calls whose only sleep is a page fault."""
+    names = _str_list(sleeping, "names", "sleeping.toml")
+    pattern = re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)")
+    faulting = _str_list(sleeping, "faulting", "sleeping.toml")
+    for name in faulting:
+        if name not in names and not pattern.search(name):
+            raise KnowledgeError(
+                f"sleeping.toml [sleeping] faulting: {name!r} is not a sleeping call (names)"
+            )
+    return frozenset(faulting)
 
 
 def _annotations(data: Mapping[str, object]) -> Annotations:
@@ -499,6 +525,7 @@ def knowledge() -> Knowledge:
         gfp_types=frozenset(_str_list(sleeping, "gfp_parameter_types", "sleeping.toml")),
         sleeping_conditional=frozenset(_str_list(sleeping, "conditional", "sleeping.toml")),
         not_sleeping=frozenset(_str_list(sleeping, "not_sleeping", "sleeping.toml")),
+        faulting=_faulting(sleeping, patterns),
         drops=drops,
         sleep_prefilter=tuple(_str_list(sleeping, "prefilter_tokens", "sleeping.toml")),
         userspace_paths=tuple(_str_list(sleeping, "userspace_paths", "sleeping.toml")),

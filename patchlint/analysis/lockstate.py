@@ -29,7 +29,7 @@ from patchlint.analysis.conditions import (
     formula,
     truths,
 )
-from patchlint.analysis.effects import MAX_DROPPED, LockEffects
+from patchlint.analysis.effects import MAX_DROPPED, LockEffects, after_unknown
 from patchlint.analysis.escapes import TaskEscapes
 from patchlint.analysis.events import (
     Anomaly,
@@ -39,11 +39,10 @@ from patchlint.analysis.events import (
     push,
     without,
 )
-from patchlint.analysis.identity import dereferenced, owners, pointer_roots, rename_root
+from patchlint.analysis.identity import dereferenced, pointer_roots, rename_root
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.reach import LockReach
 from patchlint.analysis.state import (
-    CALLERS,
     MAYBE,
     TAKEN,
     Dropped,
@@ -352,7 +351,8 @@ class LockAnalysis(SwitchFacts, TaskEscapes, LockEffects):
         global); see reach.py."""
         args = {self.context.resolver.expression(arg) for arg in call.args} if call.args else set()
         releasing = self.kb.annotations.release
-        held = tuple(_after_unknown(h, args, releasing) for h in state.held)
+        drops = self.context.drops_callers
+        held = tuple(after_unknown(h, args, releasing, drops, call.name) for h in state.held)
         if self.reach().reached_by(call.args, self.context.resolver.resolve):
             if state.opaque and not state.released and held == state.held:
                 return state
@@ -513,16 +513,6 @@ def _released_by_callee(state: LockState, pending: Pending) -> LockState:
         return state._replace(held=without(state.held, match), released=released)
     gone = Dropped(dropped.kind, dropped.lock, dropped.line)
     return state._replace(dropped=(*state.dropped, gone)[-MAX_DROPPED:])
-
-
-def _after_unknown(held: Held, args: set[str], releasing: frozenset[str]) -> Held:
-    # A caller's lock (asserted, annotated) is not the callee's to drop, unless the
-    # function says it releases it (`__releases(p->pi_lock)`: task_rq_unlock(rq, p, rf)).
-    ours = held.how not in CALLERS or held.via in releasing
-    handed = held.handed or bool(held.lock and ours and args & owners(held.lock))
-    if held.opaque and handed == held.handed:
-        return held
-    return held._replace(opaque=True, handed=handed)
 
 
 def _is_error_value(value: str, error_values: frozenset[str]) -> bool:

@@ -12,8 +12,10 @@ from typing import Protocol
 from patchlint.analysis.balance import imbalances
 from patchlint.analysis.external import SummaryTable, answering_table
 from patchlint.analysis.facts import FileFacts, FunctionFacts, Verdict, file_facts
+from patchlint.analysis.faults import fault_only
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.inherited import inherited_sleep
+from patchlint.analysis.kb import knowledge
 from patchlint.analysis.paths import describe, held_evidence, witness_path
 from patchlint.analysis.sleep import Deferred, SleepSite, forbidding, sleep_sites
 from patchlint.analysis.summaries import relevant
@@ -302,6 +304,8 @@ def resolve_deferred(items: list[DeferredFinding], table: SummaryTable) -> list[
             sleeps = table.sleeps_guarded(name)
             if sleeps is None or (sleeps[1] and name in item.deferred.constant):
                 continue  # a constant argument may keep the callee off its sleep
+            if item.deferred.faults_off and fault_only(sleeps[0], None, knowledge()):
+                continue  # a user access, with page faults disabled
             found.append(complete_deferred(item, name, sleeps[0]))
             break
     return found

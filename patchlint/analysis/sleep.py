@@ -12,13 +12,18 @@ other files through ``patchlint.analysis.external``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from tree_sitter import Node
 
 from patchlint.analysis.calls import Call, call_args
 from patchlint.analysis.facts import FileFacts, FunctionFacts
+from patchlint.analysis.faults import (
+    fault_only,
+    faults_disabled_on_every_path,
+    user_access_cannot_sleep,
+)
 from patchlint.analysis.guards import (
     ALWAYS,
     NEVER,
@@ -85,6 +90,9 @@ class Deferred:
     # Names passed blocking GFP flags at these argument positions: they sleep also when
     # the tree has no definition of them, or when their definitions allocate with one.
     flagged: Flagged = ()
+    # Page faults are disabled on every path to the call: a sleep that is only a user
+    # access faulting does not count (patchlint.analysis.faults).
+    faults_off: bool = False
 
 
 class Scanned(NamedTuple):
@@ -330,6 +338,9 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     conditional: SleepSummary | None = None
     guarded: SleepSummary | None = None
     guarded_site: Node | None = None
+    # An unconditional sleep that is only a user access faulting: another one, later,
+    # says more (a caller disabling page faults does not stop it).
+    faulting: tuple[SleepSummary, Node] | None = None
     # Each guarded site's tests of the parameters; None once one is unknown.
     conditions: list[Conjunction] | None = []
     externals: list[str] = []
@@ -365,6 +376,8 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                     if name in externals:
                         flagged[name] = tuple(sorted({*flagged.get(name, ()), *positions}))
         elif verdict is not None:
+            if fault_only(verdict.chain, verdict.gfp_param, kb) and _faults_off(facts, node, kb):
+                continue
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
             own = argument_condition(node, fn, inputs)
             # An exit or branch testing an input another way (`if (dev->x) goto out;`)
@@ -379,6 +392,9 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             # A test another way (a field, a computed local) leaves the site undecided.
             site = _site_condition(own if own else ((UNDECIDED,) if own_chosen else ()), verdict)
             verdict = SleepSummary(verdict.chain, verdict.gfp_param, drops, chosen)
+            if verdict.gfp_param is None and not chosen and fault_only(verdict.chain, None, kb):
+                faulting = faulting or (verdict, node)
+                continue
             if verdict.gfp_param is None and not chosen:
                 return Scanned(
                     verdict, externals, frozenset(constant - varying), node, _pairs(flagged)
@@ -389,6 +405,10 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
                 conditions = None if conditions is None or site is None else conditions + site
             else:
                 conditional = conditional or verdict
+    if faulting is not None:
+        return Scanned(
+            faulting[0], externals, frozenset(constant - varying), faulting[1], _pairs(flagged)
+        )
     if guarded is not None:
         when = tuple(dict.fromkeys(conditions)) if conditions else None
         guarded = SleepSummary(guarded.chain, None, guarded.drops, True, when)
@@ -410,6 +430,12 @@ def _site_condition(own: Conjunction, verdict: SleepSummary) -> list[Conjunction
 
 def _pairs(flagged: dict[str, tuple[int, ...]]) -> Flagged:
     return tuple(sorted(flagged.items()))
+
+
+def _faults_off(facts: FunctionFacts | None, node: Node, kb: Knowledge) -> bool:
+    """Page faults disabled on every path of the function to this call."""
+    site = facts.events.calls.get(node.start_byte) if facts is not None else None
+    return site is not None and faults_disabled_on_every_path(site.states, kb)
 
 
 def _inside_own_section(facts: FunctionFacts, node: Node, kb: Knowledge) -> bool:
@@ -535,6 +561,12 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
             continue
         if isinstance(verdict, SleepSummary) and verdict.gfp_param is not None:
             continue  # sleeps only if our caller passed a blocking flag
+        if isinstance(verdict, SleepSummary) and user_access_cannot_sleep(
+            ff, fn, verdict.chain, verdict.gfp_param, states
+        ):
+            continue
+        if isinstance(verdict, Deferred) and faults_disabled_on_every_path(states, kb):
+            verdict = replace(verdict, faults_off=True)
         atomic = [
             [h for h in held if (k := kb.kind(h.kind)) is not None and k.atomic]
             for held in held_per_state

@@ -122,7 +122,7 @@ class LockState(NamedTuple):
 class Effect(NamedTuple):
     """What one call does to the lock state, with the lock named at the call site."""
 
-    op: str  # "acquire", "release", "try", "assert", "maybe"
+    op: str  # "acquire", "release", "try", "assert", "maybe", "unsure", "release_like"...
     kind: str
     lock: str
     mode: str = ""
@@ -132,6 +132,12 @@ class Effect(NamedTuple):
     via: str = ""
     helper: bool = False  # the effect comes from a callee's summary, not the data
     shown: str = ""  # the lock as the call site writes it
+    # The same lock named through the pointer the call returned (`m = lock_it(kn);`
+    # then `mutex_unlock(m)`), for a helper that takes a lock and returns it.
+    alias: str = ""
+    # op "release_like": the lock as a typed shape ("drm_device:?->object_name_lock"),
+    # for a callee's release named through its own local (identity.typed_shape).
+    shape: str = ""
     # An alternative of a conditional summary (choices.py): applies on the paths where
     # the atom ``when`` (an argument, or with ``when_result`` the variable the result
     # is stored in) has the truth ``when_value``.

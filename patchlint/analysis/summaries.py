@@ -19,15 +19,22 @@ the function's own word and override what its paths say.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from patchlint.analysis.calls import text
+from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.identity import canonical, is_path, roots
+from patchlint.analysis.identity import canonical, typed_shape
+from patchlint.analysis.inputs import (
+    VALUE_NAMES,
+    body_statement,
+    input_branch,
+    input_values,
+)
+
+# sleep.py asks for this one through here.
+from patchlint.analysis.inputs import under_parameter_test as under_parameter_test
 from patchlint.analysis.lockstate import FunctionContext
 from patchlint.analysis.purity import reads_only
 from patchlint.analysis.returns import (
@@ -44,8 +51,6 @@ from patchlint.analysis.returns import (
 from patchlint.analysis.state import OWN, LockState
 from patchlint.source import FunctionDef
 
-_BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
-
 
 @dataclass(frozen=True)
 class EffectTemplate:
@@ -60,6 +65,13 @@ class EffectTemplate:
     irq: str = ""
     flags: str = ""
     success: str = "nonzero"
+    # The lock named through the returned pointer ("*{ret}"): the function takes the
+    # lock and returns its address, so the caller's variable names it too.
+    returned: str = ""
+    # For op "release_like": a lock the function releases on every path but names
+    # through a local of its own (`dev = obj->dev;` with ``obj`` assigned again): its
+    # struct type and field (identity.typed_shape), matched against the caller's locks.
+    shape: str = ""
     # An alternative (choices.py): applies where the slot ("{ret}", "{1}") has this truth.
     when: str = ""
     when_value: bool = True
@@ -271,7 +283,7 @@ def _flag_locking(facts: FunctionFacts, key: Key) -> bool:
                         and parent.start_byte <= other.start_byte < parent.end_byte
                     ]
                     if not others:
-                        tested[side] |= set(_VALUE.findall(text(condition))) - _NOT_FLAGS
+                        tested[side] |= set(VALUE_NAMES.findall(text(condition))) - _NOT_FLAGS
                     break
             current = parent
     return bool(tested["acquire"] & tested["release"])
@@ -289,13 +301,13 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     if not inputs:
         return False
     sites = _lock_sites(facts, key)
-    branches = [(node, side, _input_branch(node, inputs, fields)) for node, side in sites]
+    branches = [(node, side, input_branch(node, inputs, fields)) for node, side in sites]
     # A release outside any such branch is the function's own: a path that keeps the
     # lock while another releases it early under an input test (`if (!netif_running
     # (dev)) { up(l); return; } ... up(l);`) is one the function forgot.
     body = facts.fn.body
     releases_anyway = any(
-        side == "release" and _body_statement(node, body) for node, side, _b in branches
+        side == "release" and body_statement(node, body) for node, side, _b in branches
     )
     for _node, side, branch in branches:
         if branch is None or (side == "release" and releases_anyway):
@@ -308,60 +320,6 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
         if not counterparts:
             return True
     return False
-
-
-def _body_statement(node: Node, body: Node | None) -> bool:
-    """A call that is a statement of the function body itself, under no branch, loop
-    or label (on the path every run falls through, not one reached by a jump)."""
-    statement = node.parent
-    while statement is not None and statement.type in ("call_expression", "identifier"):
-        statement = statement.parent
-    if body is None or statement is None or statement.type != "expression_statement":
-        return False
-    for child in body.named_children:
-        if child.type == "labeled_statement":
-            return False
-        if child == statement:
-            return True
-    return False
-
-
-_VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
-_INPUT = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:\w|\())")
-
-
-def input_values(params: list[str], aliases: Mapping[str, str]) -> set[str]:
-    """Names whose value (or fields) the caller chose: parameters, and locals set once
-    from a parameter's field (`int flags = nd->flags;`), not from a call."""
-    found = set(params)
-    for name, value in aliases.items():
-        if is_path(value) and roots(value) & set(params):
-            found.add(name)
-    return found
-
-
-def _input_branch(node: Node, inputs: set[str], fields: bool = False) -> Node | None:
-    """The innermost branch around ``node`` whose condition tests an input value (or,
-    with ``fields``, a field of one)."""
-    pattern = _INPUT if fields else _VALUE
-    current: Node | None = node
-    while current is not None and current.type != "function_definition":
-        parent = current.parent
-        if parent is not None and parent.type in _BRANCHES:
-            condition = parent.child_by_field_name("condition")
-            if condition is not None and condition != current:
-                if inputs & set(pattern.findall(text(condition))):
-                    return parent
-        current = parent
-    return None
-
-
-def under_parameter_test(node: Node, params: set[str]) -> bool:
-    """Whether a branch around ``node`` tests a parameter's value.
-
-    `if (sync) synchronize_net();` sleeps only for callers that ask it to.
-    """
-    return _input_branch(node, params) is not None
 
 
 # ---------------------------------------------------------------- summaries
@@ -418,8 +376,11 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
     ff.memo[key] = False
     found = ff.mentions_locks(fn)
     if not found:
-        for callee, _node in ff.calls_in_function(fn):
+        for callee, node in ff.calls_in_function(fn):
             other = ff.source.function(callee)
+            if other is None and _hands_a_releasing_callback(ff, fn, node):
+                found = True
+                break
             if other is None or other is fn:
                 continue
             summary = lock_summary(ff, other)
@@ -428,6 +389,13 @@ def relevant(ff: FileFacts, fn: FunctionDef) -> bool:
                 break
     ff.memo[key] = found
     return found
+
+
+def _hands_a_releasing_callback(ff: FileFacts, fn: FunctionDef, call: Node) -> bool:
+    """A call passing a function of this file that drops a lock (instantiate.py)."""
+    from patchlint.analysis.instantiate import callback_releases
+
+    return any(callback_releases(ff, fn, argument) is not None for argument in call_args(call))
 
 
 def _cycles(outcome: Outcome, returning: int) -> bool:
@@ -494,6 +462,8 @@ def summarise(facts: FunctionFacts, ff: FileFacts | None = None) -> LockSummary:
             returned = returned_key(facts, outcome.holding[0][0])
         template = resolver.template(outcome.lock, returned)
         if template is None:
+            if op == "release":
+                effects.extend(_release_by_shape(facts, outcome))
             continue
         # Taken or dropped on every path, interrupts as a value says (returns.py).
         chosen = value_alternatives(facts, outcome)
@@ -505,6 +475,9 @@ def summarise(facts: FunctionFacts, ff: FileFacts | None = None) -> LockSummary:
         ]
         if chosen:
             continue
+        through_return = ""
+        if op in ("acquire", "try") and returned is not None:
+            through_return = resolver.named_through(outcome.lock, returned) or ""
         sample = outcome.holding[0][1] if outcome.holding else None
         entry = None
         if sample is not None:
@@ -538,9 +511,21 @@ def summarise(facts: FunctionFacts, ff: FileFacts | None = None) -> LockSummary:
                 irq,
                 flags,
                 outcome.success,
+                through_return,
             )
         )
     return LockSummary(tuple(effects), returns=bool(facts.events.returns))
+
+
+def _release_by_shape(facts: FunctionFacts, outcome: Outcome) -> tuple[EffectTemplate, ...]:
+    """A lock every path releases, named through a local the summary cannot put in
+    argument slots (`struct drm_device *dev = obj->dev; ... mutex_unlock(&dev->l)` where
+    ``obj`` is assigned again later): the release as "a lock of this struct type and
+    field", which the caller applies only to the one lock it holds of that shape."""
+    shape = typed_shape(outcome.lock, facts.context.struct_types)
+    if shape is None:
+        return ()
+    return (EffectTemplate("release_like", outcome.kind, "", shape=shape),)
 
 
 def declared_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:

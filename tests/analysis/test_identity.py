@@ -5,6 +5,7 @@ from __future__ import annotations
 from patchlint.analysis.identity import (
     Resolver,
     canonical,
+    computed_from,
     fill,
     function_resolver,
     pointee,
@@ -56,3 +57,20 @@ def test_pointer_roots_and_shapes() -> None:
     assert pointer_roots("p->lock") == {"p"}
     assert pointer_roots("locks[i]") == {"locks", "i"}
     assert shape("dev->lock") == shape("d->lock") == "?->lock"
+
+
+def test_container_of_a_member_address_is_the_object() -> None:
+    lock = "(container_of((&zhdr->refcount),struct z3fold_header,refcount))->page_lock"
+    assert canonical(lock) == "zhdr->page_lock"
+    # Another member than the one addressed: not the object.
+    assert canonical("container_of(&p->ref, struct x, other)->l") != "p->l"
+
+
+def test_lock_computed_from_the_arguments_of_a_call() -> None:
+    lock = "*(group_lock_ptr(sb,b->group))"
+    assert computed_from(lock, {"sb", "b->group"}, "group_unlock")
+    assert not computed_from(lock, {"sb"}, "group_stats")
+    # The computing function only names the lock.
+    assert not computed_from(lock, {"sb", "b->group"}, "group_lock_ptr")
+    assert computed_from("(slot_of(page))->lock", {"page"}, "put_slot")
+    assert not computed_from("dev->lock", {"dev"}, "helper")
