@@ -368,13 +368,16 @@ def _writes(node: Node) -> bool:
 
 
 def _identifiers(node: Node) -> set[str]:
+    """The variables an iterator macro's arguments name as such: its cursors. An
+    argument that only reads through a variable (`&pas->lh`) does not change it."""
     found: set[str] = set()
     stack = [node]
     while stack:
         current = stack.pop()
         if current.type == "identifier":
             found.add(text(current))
-        stack.extend(current.named_children)
+        elif current.type in ("comma_expression", "parenthesized_expression"):
+            stack.extend(current.named_children)
     return found
 
 

@@ -4,6 +4,7 @@ arguments in the argument slots (same-file callees first, then the tree's table)
 from __future__ import annotations
 
 from patchlint.analysis.calls import Call, call_args
+from patchlint.analysis.conditions import atom_text
 from patchlint.analysis.facts import FileFacts
 from patchlint.analysis.identity import canonical, fill, roots
 from patchlint.analysis.lockstate import FunctionContext
@@ -41,6 +42,12 @@ def instantiate(
             irq = "enable"
         elif template.op in ("acquire", "try") and irq == "restore":
             irq = "save"
+        when = ""
+        if template.when:
+            # The value choosing this alternative, as the caller's conditions spell it
+            # (the slot itself, which no fact names, when the call does not pass it).
+            filled = fill(template.when, call.args, call.assigned_to)
+            when = atom_text(filled) if filled else template.when
         alias = ""
         if template.returned and call.assigned_to:
             named = fill(template.returned, call.args, call.assigned_to)
@@ -57,6 +64,9 @@ def instantiate(
                 via,
                 helper=True,
                 shown=fill(template.lock, call.args, call.assigned_to) or lock if lock else "",
+                when=when,
+                when_value=template.when_value,
+                when_result=template.when == "{ret}",
                 alias=alias if alias != lock else "",
             )
         )

@@ -147,6 +147,7 @@ class Knowledge:
     predicates: Mapping[str, AssertPredicate]
     positive_asserts: frozenset[str]
     negated_asserts: frozenset[str]
+    fatal_asserts: frozenset[str]  # do not return when their condition holds (BUG_ON)
     annotations: Annotations
     protections: Mapping[str, Protection]
     noreturn: frozenset[str]
@@ -489,6 +490,7 @@ def knowledge() -> Knowledge:
         predicates=_predicates(locks),
         positive_asserts=frozenset(_str_list(assertions, "positive", "locks.toml")),
         negated_asserts=frozenset(_str_list(assertions, "negated", "locks.toml")),
+        fatal_asserts=frozenset(_str_list(assertions, "fatal", "locks.toml")),
         annotations=_annotations(locks),
         protections=protections,
         noreturn=frozenset(_str_list(flow, "noreturn", "locks.toml [flow]")),

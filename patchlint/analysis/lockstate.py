@@ -15,23 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from patchlint.analysis.calls import Call, Store, calls_in, stores_in, text, uses_in
-from patchlint.analysis.cfg import CASE, FALSE, NO_CASE, TRUE, Cfg, CfgNode, GuardInfo
+from patchlint.analysis.calls import Call, Store, calls_in, stores_in, text
+from patchlint.analysis.cfg import FALSE, TRUE, Cfg, CfgNode, GuardInfo
+from patchlint.analysis.choices import Fact, alternatives, fatal_condition, refuted
 from patchlint.analysis.conditions import (
     Formula,
     assume,
     atom_text,
     bit_atom,
-    case_formula,
     constant_condition,
     constant_truth,
     forget,
     formula,
-    switch_subject,
     truths,
 )
 from patchlint.analysis.constant_returns import constant_call_truth
 from patchlint.analysis.effects import MAX_DROPPED, LockEffects, after_unknown
+from patchlint.analysis.escapes import TaskEscapes
 from patchlint.analysis.events import (
     Anomaly,
     CallSite,
@@ -52,6 +52,7 @@ from patchlint.analysis.state import (
     LockState,
     Pending,
 )
+from patchlint.analysis.switches import SwitchFacts
 from patchlint.source import Construct
 
 MAX_STATES = 64
@@ -61,7 +62,7 @@ EffectsHook = Callable[[Call], "tuple[Effect, ...] | None"]
 IterVarHook = Callable[[CfgNode], "str | None"]
 
 
-class LockAnalysis(LockEffects):
+class LockAnalysis(SwitchFacts, TaskEscapes, LockEffects):
     def __init__(
         self,
         cfg: Cfg,
@@ -87,6 +88,7 @@ class LockAnalysis(LockEffects):
         self._unknown: set[int] = set()  # calls whose effect on locks is unknown
         self._conditional: dict[int, bool] = {}
         self._reach: LockReach | None = None
+        self._tracked: frozenset[str] | None = None
 
     # ---- per-node facts, computed once ----
     def node_calls(self, node: CfgNode) -> list[Call]:
@@ -110,6 +112,20 @@ class LockAnalysis(LockEffects):
                 node.cond, self.kb.transparent, self.context.pure_calls
             )
         return found
+
+    def tracked(self) -> frozenset[str]:
+        """Condition atoms worth remembering: the function's (facts.py), and those a
+        callee's conditional summary is chosen by (choices.py)."""
+        if self._tracked is None:
+            chosen = {
+                effect.when
+                for node in self.cfg.nodes
+                for call in self.node_calls(node)
+                for effect in self.effects(call)
+                if effect.when
+            }
+            self._tracked = self.context.tracked | chosen
+        return self._tracked
 
     # ---- the fixpoint ----
     def run(self) -> None:
@@ -168,14 +184,34 @@ class LockAnalysis(LockEffects):
         if events is not None and state.dangling:
             self.record_escapes(node, state, events)
         fresh: set[str] = set()
+        paths: list[tuple[LockState, frozenset[Fact]]] = [(state, frozenset())]
         for call in self.node_calls(node):
-            after = self.call(node, call, state, events)
-            if after is None:
-                return []  # a call that does not return ends the path
-            if after.pending != state.pending and call.assigned_to:
-                fresh.add(call.assigned_to)
-            state = after
+            forked: list[tuple[LockState, frozenset[Fact]]] = []
+            for before, learnt in paths:
+                # A call that does not return ends the path (no outcome).
+                for after, fact in self.call_outcomes(node, call, before, events):
+                    if after.pending != before.pending and call.assigned_to:
+                        fresh.add(call.assigned_to)
+                    forked.append((after, learnt | {fact} if fact is not None else learnt))
+            paths = forked
+        found: list[LockState] = []
+        for after, learnt in paths:
+            found += self.after_calls(node, after, learnt, fresh, label, events)
+        return found
+
+    def after_calls(
+        self,
+        node: CfgNode,
+        state: LockState,
+        learnt: frozenset[Fact],
+        fresh: set[str],
+        label: str | None,
+        events: Events | None,
+    ) -> list[LockState]:
         state = self.stores(node, state, fresh)
+        if learnt:
+            # What a conditional helper's result said on this path (choices.py).
+            state = state._replace(facts=state.facts | learnt)
         if self.context.finds_tasks:
             state = self.found_task(state, node)
         for guard in node.releases:
@@ -194,64 +230,51 @@ class LockAnalysis(LockEffects):
             state = refined
         return [state]
 
-    def case_values(self, node: CfgNode) -> list[tuple[int, str | None]]:
-        """(case label node, its value text or None for default) of a switch head."""
-        found: list[tuple[int, str | None]] = []
-        for target, label in node.succ:
-            if label is not None and label.startswith(CASE):
-                value = self.cfg.nodes[target].ast
-                found.append((target, text(value) if value is not None else None))
-        return found
-
-    def refine_switch(self, node: CfgNode, state: LockState, label: str) -> LockState | None:
-        subject = switch_subject(node.cond, self.kb.transparent)
-        if not subject:
-            return state
-        cases = self.case_values(node)
-        facts: frozenset[tuple[str, bool]] | None = state.facts
-        if label.startswith(CASE):
-            target = int(label[len(CASE) :])
-            value = next((v for t, v in cases if t == target), None)
-            if value is not None:
-                facts = assume(
-                    case_formula(subject, value), True, state.facts, self.context.tracked
-                )
-                # C makes a switch's case values distinct: on this case the subject
-                # equals none of the others (a later switch on it cannot take them).
-                others: list[tuple[int, str | None]] = [
-                    (t, v) for t, v in cases if v is not None and v != value
-                ]
-                if facts is not None:
-                    facts = self._no_case(subject, others, facts)
-            else:
-                facts = self._no_case(subject, cases, state.facts)
-        elif label == NO_CASE:
-            facts = self._no_case(subject, cases, state.facts)
-        if facts is None:
-            return None
-        return state._replace(facts=facts) if facts != state.facts else state
-
-    def _no_case(
-        self, subject: str, cases: list[tuple[int, str | None]], facts: frozenset[tuple[str, bool]]
-    ) -> frozenset[tuple[str, bool]] | None:
-        current: frozenset[tuple[str, bool]] | None = facts
-        for _target, value in cases:
-            if value is None or current is None:
-                continue
-            current = assume(case_formula(subject, value), False, current, self.context.tracked)
-        return current
-
     def call(
         self, node: CfgNode, call: Call, state: LockState, events: Events | None
     ) -> LockState | None:
+        outcomes = self.call_outcomes(node, call, state, events)
+        return outcomes[0][0] if outcomes else None
+
+    def call_outcomes(
+        self, node: CfgNode, call: Call, state: LockState, events: Events | None
+    ) -> list[tuple[LockState, Fact | None]]:
+        """The states after the call (none if it does not return), each with what the
+        path learnt from the call's result, when a conditional summary splits it."""
         if events is not None:
             site = events.calls.get(call.start)
             if site is None:
                 site = events.calls[call.start] = CallSite(call, node.id)
             site.states.add(state)
         if call.name in self.kb.noreturn or call.name in self.context.noreturn:
-            return None
-        effects = self.effects(call)
+            return []
+        if call.name in self.kb.fatal_asserts:
+            # `BUG_ON(c)` does not return when c holds: from here on c is false.
+            condition = fatal_condition(node.ast, call.start)
+            # Its calls are taken as readers: the fact is only used where a callee's
+            # summary, which checked that they are (purity.py), names the same atom.
+            called = frozenset(c.name for c in calls_in(condition))
+            proved = refuted(
+                formula(condition, self.kb.transparent, self.context.pure_calls | called),
+                state.facts,
+            )
+            if proved is None:
+                return []
+            state = state._replace(facts=proved) if proved != state.facts else state
+        return [
+            (after, fact)
+            for chosen, fact in alternatives(self.effects(call), state.facts, call.assigned_to)
+            if (after := self.call_effects(node, call, state, chosen, events)) is not None
+        ]
+
+    def call_effects(
+        self,
+        node: CfgNode,
+        call: Call,
+        state: LockState,
+        effects: tuple[Effect, ...],
+        events: Events | None,
+    ) -> LockState | None:
         if effects and self.conditional_call(node, call):
             effects = tuple(_maybe(effect) for effect in effects)
         for effect in effects:
@@ -416,52 +439,6 @@ class LockAnalysis(LockEffects):
             state = self.taint_store(state, store)
         return state
 
-    def taint_store(self, state: LockState, store: Store) -> LockState:
-        var = store.target
-        taint = {t for t in state.taint if t[0] != var}
-        dangling = {d for d in state.dangling if d[0] != var}
-        if self.in_rcu(state):
-            found = [line for name, line in state.taint if name == store.value]
-            if found:
-                taint.add((var, found[0]))
-        return state._replace(taint=frozenset(taint), dangling=frozenset(dangling))
-
-    # ---- RCU-found task pointers (rcu-task-escape) ----
-    def in_rcu(self, state: LockState) -> bool:
-        return any(h.definite and self._is_rcu(h.kind) for h in state.held)
-
-    def _is_rcu(self, kind: str) -> bool:
-        lock_kind = self.kb.kind(kind)
-        return lock_kind is not None and lock_kind.rcu
-
-    def pinned(self, state: LockState) -> bool:
-        for held in state.held:
-            for name in self.context.pinning:
-                protection = self.kb.protections.get(name)
-                if protection is not None and protection.lock is not None:
-                    if held.definite and protection.lock.search(held.lock):
-                        return True
-        return False
-
-    def section_ended(self, state: LockState, line: int) -> LockState:
-        if self.in_rcu(state) or not state.taint or self.pinned(state):
-            return state
-        moved = frozenset((var, found, line) for var, found in state.taint)
-        return state._replace(taint=frozenset(), dangling=state.dangling | moved)
-
-    def found_task(self, state: LockState, node: CfgNode) -> LockState:
-        calls = self.node_calls(node)
-        if not calls or not self.in_rcu(state):
-            return state
-        taint = set(state.taint)
-        for call in calls:
-            if call.name in self.kb.task_lookup and call.assigned_to:
-                taint = {t for t in taint if t[0] != call.assigned_to}
-                taint.add((call.assigned_to, call.line))
-        if taint == set(state.taint):
-            return state
-        return state._replace(taint=frozenset(taint))
-
     def iterate(self, node: CfgNode, state: LockState, label: str | None) -> LockState:
         construct = node.info
         var = self.iter_task_var(node)
@@ -485,17 +462,6 @@ class LockAnalysis(LockEffects):
             taint = taint | {(var, node.line)}
         return state._replace(taint=taint, dangling=dangling)
 
-    def record_escapes(self, node: CfgNode, state: LockState, events: Events) -> None:
-        if self.in_rcu(state) or self.pinned(state) or node.kind in ("iter", "guard"):
-            return
-        names = {var for var, _, _ in state.dangling}
-        for use in uses_in(node.ast, names):
-            if use.callee in self.kb.task_get_ref:
-                continue
-            for var, found, unlocked in state.dangling:
-                if var == use.name:
-                    events.escapes.append((node.id, var, found, unlocked, use.line, use.how))
-
     # ---- branches ----
     def refine(self, node: CfgNode, state: LockState, positive: bool) -> LockState | None:
         if node.cond is None:
@@ -506,8 +472,9 @@ class LockAnalysis(LockEffects):
             constant = self._constants[node.id] = constant_condition(node.cond, self.kb.transparent)
         if constant is not None and constant != positive:
             return None  # `while (1)` never exits through its condition
-        if self.context.tracked:
-            facts = assume(self.node_formula(node), positive, state.facts, self.context.tracked)
+        tracked = self.tracked()
+        if tracked:
+            facts = assume(self.node_formula(node), positive, state.facts, tracked)
             if facts is None:
                 return None  # contradicts what an earlier test of the same condition said
             if facts != state.facts:

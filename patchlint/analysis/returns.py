@@ -5,17 +5,22 @@ value says which happened (a conditional release, the mirror of a trylock)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, TypeVar
 
-from patchlint.analysis.calls import text
-from patchlint.analysis.conditions import constant_truth
+from tree_sitter import Node
+
+from patchlint.analysis.calls import calls_in, text
+from patchlint.analysis.conditions import constant_truth, formula
 from patchlint.analysis.facts import FunctionFacts
-from patchlint.analysis.state import LockState
+from patchlint.analysis.state import Held, LockState
 from patchlint.source import FunctionDef
 
 _ERRNO = re.compile(r"^-\s*(?:E[A-Z0-9_]+|\d+)$")
 _CALLED = re.compile(r"^([A-Za-z_]\w*)\s*\(")
 
 Key = tuple[str, str]  # (kind, lock)
+T = TypeVar("T", Held, "Ending")
 
 
 def returned_key(facts: FunctionFacts, node_id: int) -> str | None:
@@ -134,3 +139,257 @@ def passing_release(
         if success != "zero" and (dropped == zero or value == "void"):
             return "unsure", ""
     return "try-release", success
+
+
+class Alternative(NamedTuple):
+    """One way a helper takes or drops a lock, chosen by a value's truth."""
+
+    when: str  # "{ret}" (the result) or "{<i>}" (a parameter)
+    value: bool
+    irq: str
+    mode: str = ""
+
+
+class Ends(Protocol):
+    """How one lock ends up across a function's returns (summaries.Outcome)."""
+
+    kind: str
+    lock: str
+    verdict: str
+    holding: list[tuple[int, LockState]]
+    released: list[tuple[int, LockState]]
+    dropped_at: list[tuple[int, LockState]]
+
+
+def value_alternatives(facts: FunctionFacts, outcome: Ends) -> list[Alternative]:
+    """A lock taken (or dropped) on every path, interrupts disabled (or enabled) as a
+    value says: the result or a parameter for an acquiring helper, a parameter for a
+    releasing one. Empty when the paths agree or nothing tells the caller which
+    happened. Interrupt states saved in a variable are left out: the caller could
+    not name it."""
+    key, verdict = (outcome.kind, outcome.lock), outcome.verdict
+    holding, dropped_at = outcome.holding, outcome.dropped_at
+    ends: list[Ending] = []
+    if verdict == "acquire":
+        taken = result_alternatives(facts, key, holding)
+        if taken is not None:
+            if any(":" in entry.irq for _truth, entry in taken):
+                return []
+            return [Alternative("{ret}", truth, e.irq, e.mode) for truth, e in taken]
+        for _node_id, state in holding:
+            ends += [Ending(h.line, h.irq, h.mode) for h in state.held if (h.kind, h.lock) == key]
+    elif verdict == "release":
+        for _node_id, state in dropped_at:
+            ends += [Ending(d.line, d.irq) for d in state.dropped if (d.kind, d.lock) == key]
+    else:
+        return []
+    if len(ends) != len(holding if verdict == "acquire" else dropped_at):
+        return []  # one entry per path, or the paths are not simply one way or the other
+    chosen = parameter_alternatives(facts, key, ends)
+    if chosen is None or any(":" in end.irq for _truth, end in chosen[1]):
+        return []
+    index, by_truth = chosen
+    return [Alternative(f"{{{index}}}", truth, end.irq, end.mode) for truth, end in by_truth]
+
+
+class Ending(NamedTuple):
+    """Where one path takes or drops a lock, and how it treats interrupts."""
+
+    line: int
+    irq: str
+    mode: str = ""
+
+
+_TRUTH = {"zero": False, "positive": True, "nonzero": True, "nonnull": True}
+
+
+def result_alternatives(
+    facts: FunctionFacts, key: Key, holding: list[tuple[int, LockState]]
+) -> list[tuple[bool, Held]] | None:
+    """Every path returns holding ``key`` but they disagree on how it treats interrupts
+    (`spin_lock()` or `spin_lock_bh()` as `in_softirq()` says), and the return value
+    tells the caller which: per truth of the result, the entry held. The first is the
+    first path's, what a summary without alternatives takes."""
+    found: dict[bool, Held] = {}
+    for node_id, state in holding:
+        entry = next((h for h in state.held if (h.kind, h.lock) == key), None)
+        truth = _TRUTH.get(return_value(facts, node_id, state))
+        if entry is None or truth is None:
+            return None
+        other = found.setdefault(truth, entry)
+        if (other.irq, other.mode) != (entry.irq, entry.mode):
+            return None  # the result does not say which
+    if len(found) != 2 or found[True].irq == found[False].irq:
+        return None
+    return _interrupts_first(found)
+
+
+def parameter_alternatives(
+    facts: FunctionFacts, key: Key, ends: list[Ending]
+) -> tuple[int, list[tuple[bool, Ending]]] | None:
+    """Every path takes (or drops) ``key`` but they disagree on how it treats
+    interrupts, each call standing in one arm of an `if` on the same parameter
+    (`if (in_softirq) spin_unlock(l); else spin_unlock_bh(l);`): the parameter's
+    index, and per truth of it the path's call."""
+    params = facts.fn.params
+    sites: dict[int, Node | None] = {}  # by line: what a path's entry records
+    for site in facts.events.calls.values():
+        if any(
+            e.op in ("acquire", "release") and (e.kind, e.lock) == key
+            for e in facts.analysis.effects(site.call)
+        ):
+            node = facts.fn.node.descendant_for_byte_range(site.call.start, site.call.start)
+            # Two calls on one line: which one a path made is not known.
+            sites[site.call.line] = None if site.call.line in sites else node
+    found: dict[bool, Ending] = {}
+    tested = set()
+    for end in ends:
+        node = sites.get(end.line)
+        arm = parameter_arm(node, params) if node is not None else None
+        if arm is None:
+            return None
+        name, truth = arm
+        tested.add(name)
+        if found.setdefault(truth, end)[1:] != end[1:]:
+            return None
+    if len(tested) != 1 or len(found) != 2 or found[True].irq == found[False].irq:
+        return None
+    return params.index(tested.pop()), _interrupts_first(found)
+
+
+def _interrupts_first(found: dict[bool, T]) -> list[tuple[bool, T]]:
+    """The alternative that disables (or enables) interrupts first: a caller that does
+    not tell which case happened gets it, so a section taken one way and ended the
+    other way stays balanced."""
+    return sorted(found.items(), key=lambda item: (not item[1].irq, item[0]))
+
+
+def parameter_arm(node: Node, params: list[str]) -> tuple[str, bool] | None:
+    """(parameter, its truth) when the innermost branch around ``node`` is an `if`
+    testing a parameter by itself (`if (flag)`, `if (!flag)`)."""
+    current = node
+    while current.parent is not None and current.type != "function_definition":
+        parent = current.parent
+        if parent.type in _BRANCHING:
+            if parent.type != "if_statement" or parent.child_by_field_name("condition") == current:
+                return None
+            condition = parent.child_by_field_name("condition")
+            truth = parent.child_by_field_name("consequence") == current
+            while condition is not None and condition.type == "parenthesized_expression":
+                condition = condition.named_children[0] if condition.named_children else None
+            if condition is not None and condition.type == "unary_expression":
+                if text(condition.child_by_field_name("operator")) != "!":
+                    return None
+                condition, truth = condition.child_by_field_name("argument"), not truth
+            name = text(condition)
+            return (name, truth) if condition is not None and name in params else None
+        current = parent
+    return None
+
+
+_BRANCHING = frozenset(
+    {
+        "if_statement",
+        "switch_statement",
+        "conditional_expression",
+        "while_statement",
+        "for_statement",
+        "do_statement",
+        "binary_expression",
+        "case_statement",
+    }
+)
+
+
+def guarded_cycle(
+    facts: FunctionFacts, outcome: Ends, reads_only: Callable[[str], bool]
+) -> tuple[str, bool] | None:
+    """The function takes and drops ``key`` on every path but those leaving early
+    under one condition over its parameters (`if (!PageHighMem(page)) return
+    lowmem_page_address(page);` before `spin_lock_irqsave(&pas->lock, flags)`): that
+    condition over argument slots, and its truth on the paths that take the lock.
+
+    Only a caller that knows the condition's value learns anything (choices.py): one
+    computing the lock's window in ways the callee tests again (qla82xx_wr_32())
+    does not, and stays as it was."""
+    key, released = (outcome.kind, outcome.lock), outcome.released
+    if (
+        outcome.verdict != "balanced"
+        or outcome.holding
+        or outcome.dropped_at
+        or any((d.kind, d.lock) == key for _n, state in released for d in state.dropped)
+    ):
+        return None  # dropping the caller's lock and taking it again expects it held
+    taking = {node_id for node_id, _state in released}
+    exits = {
+        node_id
+        for node_id, states in facts.events.returns.items()
+        if node_id not in taking or any(key not in state.taken for state in states)
+    }
+    if not exits or not taking or exits & taking:
+        return None
+    first_site = min(
+        (
+            site.call.start
+            for site in facts.events.calls.values()
+            if any((e.kind, e.lock) == key for e in facts.analysis.effects(site.call))
+        ),
+        default=None,
+    )
+    found: set[tuple[str, bool]] = set()
+    for node_id in exits:
+        exit_node = facts.node(node_id).ast
+        arm = early_exit(exit_node, facts.fn.body) if exit_node is not None else None
+        if arm is None or first_site is None or arm[0].end_byte > first_site:
+            return None
+        branch, truth = arm
+        tested = branch.child_by_field_name("condition")
+        # Callees that only read (purity.py): the caller evaluating it gets the same.
+        readers = {call.name for call in calls_in(tested) if reads_only(call.name)}
+        condition = formula(
+            tested, facts.analysis.kb.transparent, facts.context.pure_calls | readers
+        )
+        while condition.op == "not" and condition.left is not None:
+            condition, truth = condition.left, not truth
+        if condition.op != "atom" or _assigned(facts.fn.body, condition.atom):
+            return None
+        found.add((condition.atom, not truth))
+    if len(found) != 1:
+        return None
+    atom, taking_truth = found.pop()
+    template = facts.context.resolver.template(atom)
+    if template is None or "{" not in template:
+        return None  # over locals or globals only: not the caller's to tell
+    return template, taking_truth
+
+
+def early_exit(node: Node, body: Node | None) -> tuple[Node, bool] | None:
+    """The `if` statement of the function body one of whose arms holds this return,
+    and which arm (true: its consequence)."""
+    arm: Node | None = node.parent
+    if arm is not None and arm.type == "compound_statement":
+        holder = arm.parent
+    else:
+        holder, arm = arm, node
+    truth = True
+    if holder is not None and holder.type == "else_clause":
+        arm, holder, truth = holder, holder.parent, False
+    if holder is None or holder.type != "if_statement" or holder.parent != body:
+        return None
+    if truth and holder.child_by_field_name("consequence") != arm:
+        return None
+    return holder, truth
+
+
+def _assigned(body: Node | None, atom: str) -> bool:
+    """Whether a variable the atom reads is written in the function."""
+    names = set(re.findall(r"(?<![\w>.])[A-Za-z_]\w*", atom))
+    stack = [body] if body is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in ("assignment_expression", "update_expression"):
+            target = node.child_by_field_name("left") or node.child_by_field_name("argument")
+            if target is not None and text(target) in names:
+                return True
+        stack.extend(node.named_children)
+    return False

@@ -138,6 +138,12 @@ class Effect(NamedTuple):
     # op "release_like": the lock as a typed shape ("drm_device:?->object_name_lock"),
     # for a callee's release named through its own local (identity.typed_shape).
     shape: str = ""
+    # An alternative of a conditional summary (choices.py): applies on the paths where
+    # the atom ``when`` (an argument, or with ``when_result`` the variable the result
+    # is stored in) has the truth ``when_value``.
+    when: str = ""
+    when_value: bool = True
+    when_result: bool = False
 
 
 def state_order(state: LockState) -> str:

@@ -19,29 +19,37 @@ the function's own word and override what its paths say.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from patchlint.analysis.calls import call_args, text
 from patchlint.analysis.facts import FileFacts, FunctionFacts, inner_annotated
-from patchlint.analysis.identity import canonical, is_path, roots, typed_shape
+from patchlint.analysis.identity import canonical, typed_shape
+from patchlint.analysis.inputs import (
+    VALUE_NAMES,
+    body_statement,
+    input_branch,
+    input_values,
+)
+
+# sleep.py asks for this one through here.
+from patchlint.analysis.inputs import under_parameter_test as under_parameter_test
 from patchlint.analysis.lockstate import FunctionContext
+from patchlint.analysis.purity import reads_only
 from patchlint.analysis.returns import (
     Key,
     conditional_release,
+    guarded_cycle,
     passed_releases,
     passing_release,
     return_value,
     returned_key,
     returns_pointer,
+    value_alternatives,
 )
 from patchlint.analysis.state import OWN, LockState, state_order
 from patchlint.source import FunctionDef
-
-_BRANCHES = ("if_statement", "switch_statement", "conditional_expression", "while_statement")
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,9 @@ class EffectTemplate:
     # through a local of its own (`dev = obj->dev;` with ``obj`` assigned again): its
     # struct type and field (identity.typed_shape), matched against the caller's locks.
     shape: str = ""
+    # An alternative (choices.py): applies where the slot ("{ret}", "{1}") has this truth.
+    when: str = ""
+    when_value: bool = True
 
 
 @dataclass(frozen=True)
@@ -274,7 +285,7 @@ def _flag_locking(facts: FunctionFacts, key: Key) -> bool:
                         and parent.start_byte <= other.start_byte < parent.end_byte
                     ]
                     if not others:
-                        tested[side] |= set(_VALUE.findall(text(condition))) - _NOT_FLAGS
+                        tested[side] |= set(VALUE_NAMES.findall(text(condition))) - _NOT_FLAGS
                     break
             current = parent
     return bool(tested["acquire"] & tested["release"])
@@ -292,13 +303,13 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
     if not inputs:
         return False
     sites = _lock_sites(facts, key)
-    branches = [(node, side, _input_branch(node, inputs, fields)) for node, side in sites]
+    branches = [(node, side, input_branch(node, inputs, fields)) for node, side in sites]
     # A release outside any such branch is the function's own: a path that keeps the
     # lock while another releases it early under an input test (`if (!netif_running
     # (dev)) { up(l); return; } ... up(l);`) is one the function forgot.
     body = facts.fn.body
     releases_anyway = any(
-        side == "release" and _body_statement(node, body) for node, side, _b in branches
+        side == "release" and body_statement(node, body) for node, side, _b in branches
     )
     for _node, side, branch in branches:
         if branch is None or (side == "release" and releases_anyway):
@@ -311,60 +322,6 @@ def _acquired_on_input(facts: FunctionFacts, key: Key, fields: bool) -> bool:
         if not counterparts:
             return True
     return False
-
-
-def _body_statement(node: Node, body: Node | None) -> bool:
-    """A call that is a statement of the function body itself, under no branch, loop
-    or label (on the path every run falls through, not one reached by a jump)."""
-    statement = node.parent
-    while statement is not None and statement.type in ("call_expression", "identifier"):
-        statement = statement.parent
-    if body is None or statement is None or statement.type != "expression_statement":
-        return False
-    for child in body.named_children:
-        if child.type == "labeled_statement":
-            return False
-        if child == statement:
-            return True
-    return False
-
-
-_VALUE = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:->|\.|\w|\())")
-_INPUT = re.compile(r"(?<![\w>.])([A-Za-z_]\w*)(?!\s*(?:\w|\())")
-
-
-def input_values(params: list[str], aliases: Mapping[str, str]) -> set[str]:
-    """Names whose value (or fields) the caller chose: parameters, and locals set once
-    from a parameter's field (`int flags = nd->flags;`), not from a call."""
-    found = set(params)
-    for name, value in aliases.items():
-        if is_path(value) and roots(value) & set(params):
-            found.add(name)
-    return found
-
-
-def _input_branch(node: Node, inputs: set[str], fields: bool = False) -> Node | None:
-    """The innermost branch around ``node`` whose condition tests an input value (or,
-    with ``fields``, a field of one)."""
-    pattern = _INPUT if fields else _VALUE
-    current: Node | None = node
-    while current is not None and current.type != "function_definition":
-        parent = current.parent
-        if parent is not None and parent.type in _BRANCHES:
-            condition = parent.child_by_field_name("condition")
-            if condition is not None and condition != current:
-                if inputs & set(pattern.findall(text(condition))):
-                    return parent
-        current = parent
-    return None
-
-
-def under_parameter_test(node: Node, params: set[str]) -> bool:
-    """Whether a branch around ``node`` tests a parameter's value.
-
-    `if (sync) synchronize_net();` sleeps only for callers that ask it to.
-    """
-    return _input_branch(node, params) is not None
 
 
 # ---------------------------------------------------------------- summaries
@@ -386,7 +343,7 @@ def lock_summary(ff: FileFacts, fn: FunctionDef) -> LockSummary | None:
         computed = None  # a macro of this file may take or drop locks we do not see
     elif relevant(ff, fn):
         facts = ff.facts(fn)
-        computed = summarise(facts) if facts is not None and facts.precise else None
+        computed = summarise(facts, ff) if facts is not None and facts.precise else None
     result = _merge(computed, declared)
     ff.memo[key] = result
     return result
@@ -471,7 +428,7 @@ def _acquire_mode(facts: FunctionFacts, key: Key) -> str:
     return ""
 
 
-def summarise(facts: FunctionFacts) -> LockSummary:
+def summarise(facts: FunctionFacts, ff: FileFacts | None = None) -> LockSummary:
     effects: list[EffectTemplate] = []
     resolver = facts.context.resolver
     returning = sum(len(states) for states in facts.events.returns.values())
@@ -481,6 +438,15 @@ def summarise(facts: FunctionFacts) -> LockSummary:
             if template is not None:
                 mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
                 effects.append(EffectTemplate("cycle", outcome.kind, template, mode))
+            continue
+        guard = guarded_cycle(facts, outcome, lambda name: ff is not None and reads_only(ff, name))
+        template = resolver.template(outcome.lock, None) if guard is not None else None
+        if guard is not None and template is not None:  # unless an early exit's test says
+            mode = _acquire_mode(facts, (outcome.kind, outcome.lock))
+            when, value = guard
+            effects.append(
+                EffectTemplate("cycle", outcome.kind, template, mode, when=when, when_value=value)
+            )
             continue
         op = {
             "acquire": "acquire",
@@ -500,6 +466,16 @@ def summarise(facts: FunctionFacts) -> LockSummary:
         if template is None:
             if op == "release":
                 effects.extend(_release_by_shape(facts, outcome))
+            continue
+        # Taken or dropped on every path, interrupts as a value says (returns.py).
+        chosen = value_alternatives(facts, outcome)
+        effects += [
+            EffectTemplate(
+                op, outcome.kind, template, a.mode, a.irq, when=a.when, when_value=a.value
+            )
+            for a in chosen
+        ]
+        if chosen:
             continue
         through_return = ""
         if op in ("acquire", "try") and returned is not None:
