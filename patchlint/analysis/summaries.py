@@ -245,7 +245,36 @@ def _conditional(
         return "leak"  # an error returned with the lock held: the kernel's classic leak
     if _acquired_on_input(facts, key, fields=True):
         return "input"
+    if _returns_its_object_locked(facts, key, per_return):
+        return "input"
     return "leak"
+
+
+def _returns_its_object_locked(
+    facts: FunctionFacts, key: Key, per_return: list[tuple[int, LockState, dict[Key, int]]]
+) -> bool:
+    """Every path keeping the lock returns its object (`return s;` holding s->s_umount)
+    and no path returning that object drops it: the caller gets the object locked, the
+    other paths return an error or another object (`sget_fc()`'s superblock)."""
+    if not returns_pointer(facts.fn):
+        return False
+    kept: set[str] = set()
+    for node_id, state, nets in per_return:
+        if nets.get(key, 0) <= 0:
+            continue
+        returned = returned_key(facts, node_id)
+        if returned is None or returned.startswith("#"):
+            return False
+        names = {n for h in state.held if (h.kind, h.lock) == key for n in (h.lock, h.alias)}
+        value = facts.context.resolver.expression(returned)
+        owners = tuple(f"{o}->" for o in {returned, f"({returned})", value, f"({value})"})
+        if not any(n.startswith(owners) for n in names):
+            return False
+        kept.add(returned)
+    return bool(kept) and not any(
+        nets.get(key, 0) <= 0 and returned_key(facts, node_id) in kept
+        for node_id, _state, nets in per_return
+    )
 
 
 def _lock_sites(facts: FunctionFacts, key: Key) -> list[tuple[Node, str]]:
