@@ -30,6 +30,7 @@ from patchlint.analysis.guards import NEVER, Condition, Conjunction, decide
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.sleep import Deferred, Flagged, SleepSummary
 from patchlint.analysis.summaries import LockSummary
+from patchlint.analysis.version import analysis_version
 from patchlint.cachedir import summary_table_path
 from patchlint.source import FunctionDef
 
@@ -85,6 +86,12 @@ Row = tuple[
     Condition,
 ]
 TABLE_FORMAT = 6
+
+
+def table_version() -> str:
+    """The table's format and the analysis that computed its rows: a table another
+    version of the analysis wrote is not read (the next scan writes this one's)."""
+    return f"{TABLE_FORMAT}.{analysis_version()}"
 
 
 def as_row(item: SleepExport) -> Row:
@@ -277,7 +284,7 @@ class SummaryTable:
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
             pickle.dump(
-                (TABLE_FORMAT, self.rows, self.stamps, self.header_macros),
+                (table_version(), self.rows, self.stamps, self.header_macros),
                 handle,
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
@@ -290,7 +297,7 @@ class SummaryTable:
                 data = pickle.load(handle)
         except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
             return None
-        if not isinstance(data, tuple) or len(data) != 4 or data[0] != TABLE_FORMAT:
+        if not isinstance(data, tuple) or len(data) != 4 or data[0] != table_version():
             return None  # another version's table: the next scan writes a new one
         _format, rows, stamps, header_macros = data
         if not isinstance(rows, dict) or not isinstance(stamps, dict):

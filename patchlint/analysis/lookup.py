@@ -46,6 +46,7 @@ from patchlint.analysis.external import (
 from patchlint.analysis.facts import FileFacts, TreeIndex
 from patchlint.analysis.hostcode import not_kernel_code
 from patchlint.analysis.summaries import LockSummary, lock_summary
+from patchlint.analysis.version import analysis_version
 from patchlint.cachedir import cache_path
 from patchlint.source import FunctionDef, SourceFile
 from patchlint.treecache import tree_identity
@@ -304,27 +305,9 @@ def index_table(index: TreeIndex, scan: SummaryTable | None) -> IndexTable:
 
 
 # ---- the cache folder ----
-_VERSION: list[str] = []
-
-
 def _version() -> str:
     """The analysis code and data the rows were computed with."""
-    if not _VERSION:
-        from patchlint.knowledge import data_dir, extensions
-
-        digest = hashlib.blake2b(digest_size=10)
-        package = Path(__file__).resolve().parent.parent
-        files = sorted((package / "analysis").glob("*.py")) + sorted(
-            (package / "source").glob("*.py")
-        )
-        for path in files + sorted(data_dir().rglob("*.toml")):
-            try:
-                digest.update(path.read_bytes())
-            except OSError:
-                continue
-        digest.update(repr(sorted(extensions().items(), key=str)).encode())
-        _VERSION.append(f"{ROWS_FORMAT}-{digest.hexdigest()}")
-    return _VERSION[0]
+    return f"{ROWS_FORMAT}-{analysis_version()}"
 
 
 _IDENTITY: dict[Path, str] = {}

@@ -25,7 +25,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from patchlint.analysis.external import TABLE_FORMAT, Row, SummaryTable
+from patchlint.analysis.external import Row, SummaryTable, table_version
 
 INDEX_FORMAT = 1
 SUFFIX = ".sqlite"
@@ -39,7 +39,7 @@ def load_indexed(path: Path) -> SummaryTable | None:
         info = path.stat()
     except OSError:
         return None
-    stamp = f"{TABLE_FORMAT}:{INDEX_FORMAT}:{info.st_size}:{info.st_mtime_ns}"
+    stamp = f"{table_version()}:{INDEX_FORMAT}:{info.st_size}:{info.st_mtime_ns}"
     index = path.with_suffix(SUFFIX)
     opened = _open(index, stamp)
     if opened is not None:

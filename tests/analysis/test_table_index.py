@@ -116,7 +116,8 @@ def test_a_table_of_another_format_is_not_unpickled_again(
     assert load_indexed(path) is not None  # writes the index, stamped with our format
     index = path.with_suffix(".sqlite")
     # As another version finds them: the pickle and its index say format N, it reads N+1.
-    monkeypatch.setattr(table_index, "TABLE_FORMAT", table_index.TABLE_FORMAT + 1)
+    other = table_index.table_version() + "-other"
+    monkeypatch.setattr(table_index, "table_version", lambda: other)
 
     def unpickled(_path: Path) -> SummaryTable | None:
         raise AssertionError("the pickle was read although its index tells its format")
@@ -127,3 +128,20 @@ def test_a_table_of_another_format_is_not_unpickled_again(
     os.utime(path, ns=(1, 1))
     monkeypatch.undo()
     assert load_indexed(path) is not None
+
+
+def test_a_table_another_analysis_wrote_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same table format, other analysis code or data: its rows are that version's
+    answers, so a patch check must not take them for this one's."""
+    import patchlint.analysis.external as external
+
+    path = tmp_path / "table.pickle"
+    _table().save(path)
+    assert SummaryTable.load(path) is not None
+    assert load_indexed(path) is not None
+    ours = external.analysis_version()
+    monkeypatch.setattr(external, "analysis_version", lambda: ours + "-changed")
+    assert SummaryTable.load(path) is None
+    assert load_indexed(path) is None
