@@ -45,20 +45,39 @@ def _searchable(index: TreeIndex | None) -> TypeGuard[MacroIndex]:
     return index is not None and callable(getattr(index, "candidates", None))
 
 
+# Answers about other files' definitions, per tree index (the index itself is kept
+# to tell a new index that reuses an old one's id).
+_TREE_ANSWERS: dict[tuple[int, str], tuple[object, bool]] = {}
+
+
 def reads_only(ff: FileFacts, name: str, depth: int = 0) -> bool:
     """Whether every definition of ``name`` only reads (see the module docstring)."""
     kb = ff.kb
     if name in kb.pure_calls or name in kb.error_tests or name in kb.bit_tests:
         return True
+    if name in kb.transparent:
+        return True  # its value is its argument's (`unlikely(x)`, `WARN_ON_ONCE(x)`)
+    if name in kb.ops or name in kb.sleep_names():
+        return False  # takes or drops a lock, or may sleep: known without reading it
     key = f"reads-only:{name}"
     cached = ff.memo.get(key)
     if isinstance(cached, bool):
         return cached
     if depth >= MAX_DEPTH:
         return False
+    tree_key = (id(ff.index), name)
+    if ff.source.function(name) is None and name not in ff.local_macros():
+        # Another file's definition: the same answer for every file of the tree.
+        known = _TREE_ANSWERS.get(tree_key)
+        if known is not None and known[0] is ff.index:
+            ff.memo[key] = known[1]
+            return known[1]
     ff.memo[key] = False  # a recursive definition is not taken on trust
     found = _decide(ff, name, depth)
     ff.memo[key] = found
+    if ff.index is not None and ff.source.function(name) is None and depth == 0:
+        if name not in ff.local_macros() and not _deferring(ff):
+            _TREE_ANSWERS[tree_key] = (ff.index, found)
     return found
 
 
