@@ -109,7 +109,6 @@ def test_too_many_definition_files_leave_the_callee_unknown(
     root = _tree(tmp_path / "tree", files)
     assert len(_check(root, "drivers/caller.c", ["sleep-in-atomic"])) == 1
     monkeypatch.setattr(lookup, "MAX_FILES", 2)
-    lookup._VERSION.clear()
     lookup._IDENTITY.clear()
     monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "other-cache"))
     assert _check(root, "drivers/caller.c", ["sleep-in-atomic"]) == []
