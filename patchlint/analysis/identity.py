@@ -35,8 +35,22 @@ _DEREF_ADDRESS = re.compile(rf"\*\(&({_PATH})\)")
 _ADDRESS_DEREF = re.compile(rf"&\(\*({_PATH})\)")
 _ROOTS = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _SLOT = re.compile(r"\{(\d+|ret)\}")
-# `container_of(&p->member, T, member)` is `p` again (a callback handed `&p->ref`).
-_CONTAINER_OF = re.compile(rf"container_of\(\(?&\(?({_PATH})->(\w+)\)?\)?,[^,()]*,\2\)")
+# `container_of(&p->member, T, member)` is `p` again (a callback handed `&p->ref`); the
+# macros that say so are data (locks.toml [flow] member_owners).
+_CONTAINER_OF: list[re.Pattern[str]] = []
+
+
+def _container_of() -> re.Pattern[str]:
+    if not _CONTAINER_OF:
+        from patchlint.analysis.kb import knowledge
+
+        names = "|".join(sorted(map(re.escape, knowledge().member_owners))) or "(?!)"
+        _CONTAINER_OF.append(
+            re.compile(rf"(?<!\w)(?:{names})\(\(?&\(?({_PATH})->(\w+)\)?\)?,[^,()]*,\2\)")
+        )
+    return _CONTAINER_OF[0]
+
+
 # Values a local may stand for in a lock name: an access path, its address, or a
 # call over such values (`this_cpu_ptr(&pcp)`), with no side effects we care about.
 _ALIAS_VALUE = re.compile(rf"^&?{_PATH}$|^[A-Za-z_]\w*\((?:[^()]|\([^()]*\))*\)$")
@@ -57,7 +71,7 @@ def canonical(expression: str) -> str:
         value = _NUMBER_PARENS.sub(r"\1", value)
         value = _DEREF_ADDRESS.sub(r"\1", value)
         value = _ADDRESS_DEREF.sub(r"\1", value)
-        value = _CONTAINER_OF.sub(r"(\1)", value)
+        value = _container_of().sub(r"(\1)", value)
         value = value.replace("*&", "").replace("&*", "")
         while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
             value = value[1:-1]

@@ -152,6 +152,7 @@ class Knowledge:
     protections: Mapping[str, Protection]
     noreturn: frozenset[str]
     transparent: frozenset[str]
+    member_owners: frozenset[str]  # container_of(&p->m, T, m) is p
     null_at_end: frozenset[str]
     pure_calls: frozenset[str]
     error_tests: frozenset[str]
@@ -495,6 +496,7 @@ def knowledge() -> Knowledge:
         protections=protections,
         noreturn=frozenset(_str_list(flow, "noreturn", "locks.toml [flow]")),
         transparent=frozenset(_str_list(flow, "transparent", "locks.toml [flow]")),
+        member_owners=frozenset(_str_list(flow, "member_owners", "locks.toml [flow]")),
         null_at_end=frozenset(_str_list(flow, "null_at_end", "locks.toml [flow]")),
         pure_calls=frozenset(_str_list(flow, "pure", "locks.toml [flow]")),
         error_tests=frozenset(_str_list(flow, "error_tests", "locks.toml [flow]")),
