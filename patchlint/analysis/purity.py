@@ -15,6 +15,7 @@ compiler's builtins, KCSAN's assertions). What cannot be found is not a reader.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Protocol, TypeGuard
 
 from tree_sitter import Node
@@ -45,9 +46,9 @@ def _searchable(index: TreeIndex | None) -> TypeGuard[MacroIndex]:
     return index is not None and callable(getattr(index, "candidates", None))
 
 
-# Answers about other files' definitions, per tree index (the index itself is kept
-# to tell a new index that reuses an old one's id).
-_TREE_ANSWERS: dict[tuple[int, str], tuple[object, bool]] = {}
+# Answers about other files' definitions, per tree index; held weakly, so a patch's
+# view of the tree (with its overlay) goes when the patch is done.
+_TREE_ANSWERS: weakref.WeakKeyDictionary[object, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
 def reads_only(ff: FileFacts, name: str, depth: int = 0) -> bool:
@@ -65,20 +66,28 @@ def reads_only(ff: FileFacts, name: str, depth: int = 0) -> bool:
         return cached
     if depth >= MAX_DEPTH:
         return False
-    tree_key = (id(ff.index), name)
-    if ff.source.function(name) is None and name not in ff.local_macros():
-        # Another file's definition: the same answer for every file of the tree.
-        known = _TREE_ANSWERS.get(tree_key)
-        if known is not None and known[0] is ff.index:
-            ff.memo[key] = known[1]
-            return known[1]
+    answers = _tree_answers(ff)
+    if answers is not None and ff.source.function(name) is None:
+        if name not in ff.local_macros() and name in answers:
+            # Another file's definition: the same answer for every file of the tree.
+            ff.memo[key] = answers[name]
+            return answers[name]
     ff.memo[key] = False  # a recursive definition is not taken on trust
     found = _decide(ff, name, depth)
     ff.memo[key] = found
-    if ff.index is not None and ff.source.function(name) is None and depth == 0:
+    if answers is not None and ff.source.function(name) is None and depth == 0:
         if name not in ff.local_macros() and not _deferring(ff):
-            _TREE_ANSWERS[tree_key] = (ff.index, found)
+            answers[name] = found
     return found
+
+
+def _tree_answers(ff: FileFacts) -> dict[str, bool] | None:
+    if ff.index is None:
+        return None
+    try:
+        return _TREE_ANSWERS.setdefault(ff.index, {})
+    except TypeError:  # an index that cannot be referred to weakly is not shared
+        return None
 
 
 def _decide(ff: FileFacts, name: str, depth: int) -> bool:
