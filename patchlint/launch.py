@@ -25,6 +25,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _socket import socket as Socket
+    from collections.abc import Callable
 
 PROTOCOL = 1
 SWITCH = "PATCHLINT_SERVER"
@@ -85,8 +86,47 @@ def main() -> None:
         if mode == "auto" and supported():
             start_in_background()
     from patchlint.cli import main as cli_main
+    from patchlint.collector import tune_for_process
 
-    cli_main()
+    tune_for_process()
+    exit_without_teardown(_run_status(cli_main))
+
+
+def _run_status(run: Callable[[], object]) -> int:
+    """The exit status of ``run`` (a click command line, which ends in SystemExit)."""
+    try:
+        run()
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        sys.stderr.write(f"{stop.code}\n")
+        return 1
+    return 0
+
+
+def exit_without_teardown(status: int) -> None:
+    """End the process as Python's exit would, without tearing the heap down.
+
+    A check leaves millions of objects (syntax nodes, lock states, knowledge) that the
+    interpreter's shutdown would walk in a last garbage collection and free one by one:
+    0.1-0.2 s of a 3-second run over 100 patches, for memory the OS takes back anyway.
+    Exit handlers still run (multiprocessing's, tempfile's) and the standard streams
+    are flushed; a failed flush of stdout ends with status 120, as Python's does.
+    An uncaught exception never reaches here: it ends the run the usual way. Under a
+    profiler or a debugger (``python -m cProfile``, which writes its output after the
+    program returns) the process exits the usual way too.
+    """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(status)
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream, failed_status in ((sys.stdout, 120), (sys.stderr, status)):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
+            status = status or failed_status
+    os._exit(status)
 
 
 def run_on_server(argv: list[str]) -> int | None:

@@ -189,6 +189,22 @@ def candidate_files(root: Path, tokens: Tokens, jobs: int = 1) -> list[str]:
     return found if found is not None else _walk_candidates(root, union)
 
 
+def rule_files(root: Path, tokens: Tokens, jobs: int = 1) -> dict[str, frozenset[str]] | None:
+    """Per rule with tokens, the files mentioning one of them: a `grep -lF` per rule
+    (Aho-Corasick over the tree) instead of each worker testing every token of every
+    rule against every file's text (~100 s of CPU over a whole tree). None when grep
+    is not there or fails: the workers test the tokens themselves."""
+    found: dict[str, frozenset[str]] = {}
+    for rule_id, needles in tokens.items():
+        if needles is None:
+            continue
+        files = _grep_candidates(root, list(needles), jobs) if needles else []
+        if files is None:
+            return None
+        found[rule_id] = frozenset(files)
+    return found
+
+
 def _mentions_parallel(root: Path, words: list[str], jobs: int) -> dict[str, list[str]] | None:
     """For each word, the files mentioning it as a word: one parallel pass."""
     output = _parallel_grep(root, ["-owF"], words, jobs)
@@ -260,8 +276,13 @@ def scan_tree(
         else:
             fresh_candidates = grep_files(root, changed, union)
         files = sorted(kept | set(fresh_candidates))
+        present = None  # the few new and changed files test their own tokens
     else:
-        files = candidate_files(root, tokens, jobs)
+        present = rule_files(root, tokens, jobs)
+        if present is not None and all(value is not None for value in tokens.values()):
+            files = sorted(set().union(*present.values()))
+        else:
+            files = candidate_files(root, tokens, jobs)
     if progress is not None:
         progress(0, len(files))
     final: list[Outcome] = []
@@ -275,7 +296,7 @@ def scan_tree(
             else:
                 final.append(hit)
     first = run_files(
-        root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final)
+        root, todo, ids, overrides, tokens, jobs, None, progress, len(files), len(final), present
     )
     asked: set[str] = set()
     again: list[str] = []
@@ -290,7 +311,7 @@ def scan_tree(
     if again:
         mentions = _mentions_parallel(root, sorted(asked), jobs) or {}
         for relative, findings, error, _none, tree in run_files(
-            root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0
+            root, again, ids, overrides, tokens, jobs, mentions, None, len(again), 0, present
         ):
             _file, _findings, _error, names, earlier = first_pass[relative]
             tree.exports, tree.macros = earlier.exports, earlier.macros

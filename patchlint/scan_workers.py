@@ -32,6 +32,15 @@ class _Worker:
     dialect: Dialect
     mentions: dict[str, list[str]] | None = None
     index: FunctionIndex | None = None
+    # Per rule, the files mentioning its tokens (patchlint.scan.rule_files), if known.
+    present: Mapping[str, frozenset[str]] | None = None
+
+    def wants(self, rule_id: str, relative: str, text: str) -> bool:
+        needles = self.tokens.get(rule_id)
+        if needles is None:
+            return True
+        found = self.present.get(rule_id) if self.present is not None else None
+        return relative in found if found is not None else any(t in text for t in needles)
 
 
 _WORKER: list[_Worker] = []
@@ -43,9 +52,14 @@ def _worker_init(
     severity: dict[str, Severity],
     tokens: Tokens,
     mentions: dict[str, list[str]] | None = None,
+    present: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
+    from patchlint.analysis.constant_returns import keep_directory_listings
     from patchlint.rules import select_rules
 
+    # A scan reads each directory once and caches its own results: the listings kept
+    # for one-patch runs would only be written, thousands of them.
+    keep_directory_listings(False)
     # Import every rule module now: a broken one fails the scan, not each file.
     for rule in select_rules(enabled=rule_ids):
         rule.load()
@@ -57,6 +71,7 @@ def _worker_init(
             tokens=tokens,
             dialect=Dialect.load(Path(root)),
             mentions=mentions,
+            present=present,
         )
     ]
 
@@ -122,11 +137,7 @@ def scan_file(relative: str) -> Outcome:
         text = (worker.root / relative).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         return relative, [], f"unreadable: {error}", [], TreeFacts()
-    wanted = [
-        rule_id
-        for rule_id in worker.rule_ids
-        if (needles := worker.tokens.get(rule_id)) is None or any(t in text for t in needles)
-    ]
+    wanted = [rule_id for rule_id in worker.rule_ids if worker.wants(rule_id, relative, text)]
     if not wanted:
         return relative, [], None, [], TreeFacts()
     recording = _RecordingIndex(worker.root) if worker.mentions is None else None
@@ -168,10 +179,11 @@ def run_files(
     progress: Progress | None,
     total: int,
     offset: int,
+    present: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, severity, tokens, mentions)
+        _worker_init(str(root), ids, severity, tokens, mentions, present)
         iterator: Iterable[Outcome] = map(scan_file, files)
         for outcome in iterator:
             outcomes.append(outcome)
@@ -182,7 +194,7 @@ def run_files(
     with ProcessPoolExecutor(
         max_workers=jobs,
         initializer=_worker_init,
-        initargs=(str(root), ids, severity, tokens, mentions),
+        initargs=(str(root), ids, severity, tokens, mentions, present),
     ) as pool:
         for outcome in pool.map(scan_file, _heavy_first(root, files), chunksize=chunksize):
             outcomes.append(outcome)

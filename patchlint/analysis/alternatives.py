@@ -19,6 +19,8 @@ keeps the strict rule (all of them must sleep).
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
@@ -29,34 +31,49 @@ def _directive(line: str) -> str | None:
     return match.group(1) if match else None
 
 
+@functools.lru_cache(maxsize=8)
+def _conditionals(text: str) -> tuple[list[str], list[int], list[str]]:
+    """The lines of ``text``, and the index and kind of each conditional directive
+    line: every exported function of a file asks, and the lines are the same."""
+    lines = text.splitlines()
+    indices: list[int] = []
+    kinds: list[str] = []
+    for index, line in enumerate(lines):
+        kind = _directive(line) if "#" in line else None
+        if kind is not None:
+            indices.append(index)
+            kinds.append(kind)
+    return lines, indices, kinds
+
+
 def config_alternative(text: str, name: str, line: int) -> bool:
     """Whether the definition of ``name`` starting at 1-based ``line`` of ``text`` is in
     an arm of a preprocessor conditional whose other arms mention ``name(`` (declare
     or define it): it is one configuration's choice among several."""
-    lines = text.splitlines()
+    lines, indices, kinds = _conditionals(text)
     if not 0 < line <= len(lines):
         return False
     # The innermost conditional around the line: its opening directive.
     depth = 0
     start = None
-    for index in range(line - 2, -1, -1):
-        kind = _directive(lines[index])
+    for position in range(bisect.bisect_left(indices, line - 1) - 1, -1, -1):
+        kind = kinds[position]
         if kind == "endif":
             depth += 1
         elif kind in ("if", "ifdef", "ifndef"):
             if depth == 0:
-                start = index
+                start = position
                 break
             depth -= 1
     if start is None:
         return False
     # Its arms at depth 0, up to the matching #endif.
     arms: list[tuple[int, int]] = []
-    arm_start = start
+    arm_start = indices[start]
     depth = 0
     end = None
-    for index in range(start + 1, len(lines)):
-        kind = _directive(lines[index])
+    for position in range(start + 1, len(indices)):
+        kind, index = kinds[position], indices[position]
         if kind in ("if", "ifdef", "ifndef"):
             depth += 1
         elif kind == "endif":

@@ -20,7 +20,7 @@ from tree_sitter import Node
 from patchlint.analysis.assumptions import declared_assumptions
 from patchlint.analysis.facts import Assumption, FileFacts
 from patchlint.analysis.kb import Knowledge, Protection
-from patchlint.analysis.state import MAYBE, Held, LockState
+from patchlint.analysis.state import MAYBE, Held, LockState, in_order
 from patchlint.source import FunctionDef
 
 MAX_DEPTH = 3
@@ -227,7 +227,7 @@ def callers_holding(
         if states and all(holder(state) is not None for state in states):
             if not chain_example:
                 chain_example = [(facts_file.path, caller.name, line)]
-                held = holder(next(iter(states)))
+                held = holder(in_order(states)[0])
                 lock_example = f"{held.lock or held.kind} taken at line {held.line}" if held else ""
             continue
         # The caller itself may be protected on entry.

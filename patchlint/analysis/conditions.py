@@ -275,11 +275,18 @@ def forget(facts: Facts, target: str) -> Facts:
     kept = frozenset(
         (atom, value)
         for atom, value in facts
-        if not (target in _ROOT.findall(atom) if simple else target in atom)
+        if not (target in _roots(atom) if simple else target in atom)
     )
     return kept if len(kept) != len(facts) else facts
 
 
+@functools.lru_cache(maxsize=65536)
+def _roots(atom: str) -> frozenset[str]:
+    # Every assignment on every path asks this of every fact: the atoms repeat.
+    return frozenset(_ROOT.findall(atom))
+
+
+@functools.lru_cache(maxsize=65536)
 def constant_truth(value: str) -> bool | None:
     squashed = value.strip()
     if _ERRNO_CONSTANT.match(squashed):

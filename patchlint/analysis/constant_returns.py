@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from patchlint.analysis.alternatives import config_alternative
 from patchlint.source import FunctionDef, SourceFile, c_integer
+from patchlint.treecache import read_json, tree_cache_file, write_json
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -64,7 +65,7 @@ __all__ = [
 
 MEMO_KEY = "constant-returns"
 # Directories with more source files than this are not searched (one regex pass over
-# each file, once per process and directory, is the cost).
+# each file, once per directory while its files stay the same, is the cost).
 MAX_DIRECTORY_FILES = 200
 MAX_DEFINITION_FILES = 4
 _DIRECTORIES_KEPT = 32
@@ -296,6 +297,12 @@ def _agreed(source: SourceFile, definitions: list[FunctionDef]) -> int | None:
 
 
 _DIRECTORIES: OrderedDict[tuple[str, str], Mapping[str, tuple[str, ...]]] = OrderedDict()
+_KEEP_LISTINGS = [True]
+
+
+def keep_directory_listings(keep: bool) -> None:
+    """Whether a directory's declarators are kept in the cache folder (on for checks)."""
+    _KEEP_LISTINGS[0] = keep
 
 
 def _definition_files(root: Path, directory: str, name: str) -> tuple[str, ...]:
@@ -314,9 +321,12 @@ def _definition_files(root: Path, directory: str, name: str) -> tuple[str, ...]:
 
 
 def _directory_declarators(root: Path, directory: str) -> Mapping[str, tuple[str, ...]]:
+    """Declared name -> the directory's files declaring it; kept in the cache folder
+    under the directory's listing with each file's size and modification time (as
+    git's index), so that a one-patch run reads one file instead of the directory."""
     try:
         entries = sorted(
-            entry.name
+            (entry.name, entry.stat())
             for entry in os.scandir(root / directory)
             if entry.name.endswith((".c", ".h")) and entry.is_file()
         )
@@ -324,16 +334,35 @@ def _directory_declarators(root: Path, directory: str) -> Mapping[str, tuple[str
         return {}
     if len(entries) > MAX_DIRECTORY_FILES:
         return {}
+    listing = "\0".join(f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in entries)
+    stored_at = (
+        tree_cache_file("declarators", root, directory, listing) if _KEEP_LISTINGS[0] else None
+    )
+    stored = _stored_declarators(read_json(stored_at))
+    if stored is not None:
+        return stored
     by_name: dict[str, list[str]] = {}
-    for entry in entries:
-        path = os.path.join(directory, entry) if directory else entry
+    for name, _info in entries:
+        path = os.path.join(directory, name) if directory else name
         try:
             text = (root / path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         for declared in set(_DECLARATOR.findall(text)):
             by_name.setdefault(declared, []).append(path)
+    write_json(stored_at, by_name)
     return {declared: tuple(paths) for declared, paths in by_name.items()}
+
+
+def _stored_declarators(data: object) -> dict[str, tuple[str, ...]] | None:
+    if not isinstance(data, dict):
+        return None
+    found: dict[str, tuple[str, ...]] = {}
+    for declared, paths in data.items():
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            return None
+        found[str(declared)] = tuple(paths)
+    return found
 
 
 def called_name(value: str) -> str | None:

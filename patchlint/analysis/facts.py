@@ -31,6 +31,7 @@ from patchlint.analysis.identity import (
     canonical,
     function_resolver,
     kind_by_shape,
+    local_names,
     pointee,
     pointer_roots,
     shape,
@@ -250,6 +251,17 @@ class FileFacts:
     def calls_by_name(self) -> dict[str, list[Node]]:
         """Every direct call in the file, by callee name (one tree-sitter query)."""
         return self.call_index.by_name()
+
+    def local_names(self, fn: FunctionDef) -> frozenset[str]:
+        """The names ``fn`` declares: its analysis's, else a query (not a resolver,
+        a walk of the whole body, for most functions a call's only question)."""
+        facts = self.facts(fn) if self.mentions_locks(fn) else None
+        if facts is not None:
+            return facts.context.resolver.local_names
+        found = self.memo.get(key := f"locals:{fn.start_byte}")
+        if not isinstance(found, frozenset):
+            found = self.memo[key] = local_names(fn.body)
+        return found
 
     def calls_in_function(self, fn: FunctionDef) -> list[tuple[str, Node]]:
         """Direct calls inside ``fn``, in source order."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tree_sitter import Node
+from tree_sitter import Node, Query, QueryCursor
 
 from patchlint.analysis.calls import text
 
@@ -221,8 +221,17 @@ class Resolver:
     params: tuple[str, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)
     local_names: frozenset[str] = frozenset()
+    # The analysis asks the same names again on every path: answers kept (the
+    # aliases are fixed once the resolver is built).
+    _resolved: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def resolve(self, identity: str) -> str:
+        found = self._resolved.get(identity)
+        if found is None:
+            found = self._resolved[identity] = self._resolve(identity)
+        return found
+
+    def _resolve(self, identity: str) -> str:
         value = identity
         for _ in range(MAX_SUBSTITUTIONS):
             changed = False
@@ -284,6 +293,27 @@ class Resolver:
                 if candidate != lock and self.resolve(candidate) == lock:
                     return self.template(candidate, returned)
         return None
+
+
+_DECLARATION_QUERY: list[Query] = []
+
+
+def local_names(body: Node | None) -> frozenset[str]:
+    """The names ``body`` declares (``function_resolver(...).local_names``), from a
+    query for its declarations: most questions are only "is this name a local?", and
+    the resolver is a walk of every node of the body."""
+    if body is None:
+        return frozenset()
+    if not _DECLARATION_QUERY:
+        from patchlint.source import C_LANGUAGE
+
+        query = "(declaration) @declaration (init_declarator) @init"
+        _DECLARATION_QUERY.append(Query(C_LANGUAGE, query))
+    captures = QueryCursor(_DECLARATION_QUERY[0]).captures(body)
+    names = [_declared(n.child_by_field_name("declarator")) for n in captures.get("init", [])]
+    for node in captures.get("declaration", []):
+        names.extend(_declared(c) for c in node.named_children if c.type != "init_declarator")
+    return frozenset(name for name in names if name)
 
 
 def function_resolver(params: list[str], body: Node | None) -> Resolver:

@@ -48,7 +48,7 @@ from patchlint.analysis.identity import Resolver, fill, function_resolver
 from patchlint.analysis.kb import Knowledge
 from patchlint.analysis.lockstate import CallSite
 from patchlint.analysis.pathfacts import nonnull_arguments
-from patchlint.analysis.state import CALLERS, OWN, Held, LockState
+from patchlint.analysis.state import CALLERS, OWN, Held, LockState, in_order
 from patchlint.analysis.summaries import relevant, under_parameter_test
 from patchlint.source import FunctionDef
 
@@ -231,8 +231,7 @@ def file_flag_values(ff: FileFacts) -> dict[str, int]:
 
 
 def _names_a_variable(ff: FileFacts, caller: FunctionDef, name: str) -> bool:
-    resolver = _resolver(ff, caller)
-    return name in resolver.params or name in resolver.local_names
+    return name in caller.params or name in ff.local_names(caller)
 
 
 def _resolver(ff: FileFacts, fn: FunctionDef) -> Resolver:
@@ -322,7 +321,7 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
     facts = ff.facts(fn) if relevant(ff, fn) else None
     params = set(fn.params)
     flags = bool_params(fn)
-    inputs = inputs_of(fn, _resolver(ff, fn))
+    inputs: set[str] | None = None  # built at the first sleeping call: most have none
     conditional: SleepSummary | None = None
     guarded: SleepSummary | None = None
     guarded_site: Node | None = None
@@ -367,6 +366,8 @@ def scan_calls(ff: FileFacts, fn: FunctionDef) -> Scanned:
             if fault_only(verdict.chain, verdict.gfp_param, kb) and _faults_off(facts, node, kb):
                 continue
             drops = _as_templates(ff, fn, verdict.drops) if verdict.drops else ()
+            if inputs is None:
+                inputs = inputs_of(fn, _resolver(ff, fn))
             own = argument_condition(node, fn, inputs, kb.zeroing_allocators)
             # An exit or branch testing an input another way (`if (dev->x) goto out;`)
             # does not by itself make the sleep one its callers choose.
@@ -543,7 +544,7 @@ def sleep_sites(ff: FileFacts, fn: FunctionDef, facts: FunctionFacts) -> list[Sl
     for site in sorted(sites, key=lambda s: (s.call.line, s.call.start)):
         if not site.states or _inside_unlocked_argument(ff, fn, site.call):
             continue
-        states = list(site.states)
+        states = in_order(site.states)  # the first one's locks are the evidence
         if not all(forbidding(state, kb) for state in states):
             states = _decided_by_tests(states, kb)
             if not states:

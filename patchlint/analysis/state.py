@@ -7,6 +7,7 @@ CFG node (paths are not merged), so a rule can tell "held on every path" from
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 # How a held entry came to be held.
@@ -153,3 +154,10 @@ def state_order(state: LockState) -> str:
     return repr(
         tuple(sorted(map(repr, part)) if isinstance(part, frozenset) else part for part in state)
     )
+
+
+def in_order(states: Iterable[LockState]) -> list[LockState]:
+    """States in a fixed order (by what they hold, then their facts): where the first
+    one is shown as evidence, a set's order would follow the hash seed, and a lock taken
+    at two lines on the way (before a loop and again inside it) gave either line."""
+    return sorted(states, key=lambda state: (state.held, sorted(state.facts)))

@@ -13,12 +13,12 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from patchlint.collector import tuned_collector
 from patchlint.findings import Finding, Severity
 from patchlint.mail import Collection, Message, collect
 from patchlint.patch import FilePatch, Patch, parse_patch
 from patchlint.pipeline.analyse import ParseCache, analyse_file
 from patchlint.pipeline.budget import BudgetExceeded, patch_budget
-from patchlint.pipeline.collector import tuned_collector
 from patchlint.pipeline.series_state import Overlay, advance, carried_files
 from patchlint.result import (
     CheckResult,

@@ -3,6 +3,7 @@ found in the caller's file or in the other files of its directory."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,32 @@ def test_constant_return(body: str, expected: int | None) -> None:
 )
 def test_called_name(value: str, name: str | None) -> None:
     assert called_name(value) == name
+
+
+def test_a_directorys_declarators_are_kept_until_one_of_its_files_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "linux"
+    directory = root / "drivers" / "demo"
+    directory.mkdir(parents=True)
+    (directory / "suspend.c").write_text(POWERUP.format(storage="", early="0"))
+    found = constant_returns._directory_declarators(root, "drivers/demo")
+    assert found == {"demo_powerup": ("drivers/demo/suspend.c",)}
+    kept = tmp_path / "cache" / "declarators"
+    assert len(list(kept.glob("*.json"))) == 1
+    # Read back from the cache folder, not from the files (a pattern finding nothing
+    # would find nothing there).
+    monkeypatch.setattr(constant_returns, "_DECLARATOR", re.compile(r"(?!x)x"))
+    assert constant_returns._directory_declarators(root, "drivers/demo") == found
+    # A file of the directory changed (size and time): read again.
+    (directory / "suspend.c").write_text(POWERUP.format(storage="static ", early="1") + "\n")
+    assert constant_returns._directory_declarators(root, "drivers/demo") == {}
+    assert len(list(kept.glob("*.json"))) == 2
+    # A scan keeps none.
+    constant_returns.keep_directory_listings(False)
+    try:
+        (directory / "resume.c").write_text(CALLER)
+        constant_returns._directory_declarators(root, "drivers/demo")
+    finally:
+        constant_returns.keep_directory_listings(True)
+    assert len(list(kept.glob("*.json"))) == 2

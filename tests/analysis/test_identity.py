@@ -8,6 +8,7 @@ from patchlint.analysis.identity import (
     computed_from,
     fill,
     function_resolver,
+    local_names,
     pointee,
     pointer_roots,
     shape,
@@ -74,3 +75,34 @@ def test_lock_computed_from_the_arguments_of_a_call() -> None:
     assert not computed_from(lock, {"sb", "b->group"}, "group_lock_ptr")
     assert computed_from("(slot_of(page))->lock", {"page"}, "put_slot")
     assert not computed_from("dev->lock", {"dev"}, "helper")
+
+
+LOCALS = """
+int demo(struct dev *dev, int (*op)(int))
+{
+	int (*read)(void) = dev->read, ret;
+	extern void demo_hook(int);
+	struct item *items[4], *it;
+	u32 flags;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned long saved = i;
+		ret = read() + op(i) + saved;
+	}
+	{
+		spinlock_t *lock = &dev->lock;
+		spin_lock(lock);
+	}
+	this is not C = ;
+	return ret;
+}
+"""
+
+
+def test_local_names_are_the_resolvers() -> None:
+    (fn,) = parse_c(LOCALS, "demo.c").functions
+    found = local_names(fn.body)
+    assert found == function_resolver(fn.params, fn.body).local_names
+    assert {"read", "ret", "demo_hook", "items", "it", "flags", "i", "saved", "lock"} <= found
+    assert not found & {"dev", "op", "spin_lock"}
+    assert local_names(None) == frozenset()

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 import patchlint.knowledge as knowledge_module
 from patchlint.findings import Finding
 from patchlint.rules import AnalysisUnit, diff_findings, run_rules, select_rules
-from patchlint.rules.taskscope.cache import knowledge_from_json, knowledge_to_json, load_or_infer
+from patchlint.rules.taskscope.cache import (
+    StoredSummaries,
+    _summary,
+    knowledge_from_json,
+    knowledge_to_json,
+    load_or_infer,
+)
 from patchlint.rules.taskscope.infer import Knowledge, infer
 from patchlint.rules.taskscope.treefiles import TreeFiles
 from patchlint.source import parse_c
@@ -335,6 +341,20 @@ def test_knowledge_survives_the_json_round_trip(model: Knowledge) -> None:
     first = knowledge_to_json(model)
     again = knowledge_to_json(knowledge_from_json(json.loads(json.dumps(first))))
     assert again == first
+
+
+def test_cached_summaries_are_built_when_first_asked_for(model: Knowledge) -> None:
+    data = json.loads(json.dumps(knowledge_to_json(model)))
+    name = sorted(model.summaries)[0]
+    data["summaries"].append({"n": "corrupt_entry"})
+    loaded = knowledge_from_json(data).summaries
+    assert isinstance(loaded, StoredSummaries)
+    assert not loaded._built  # nothing built by the load itself
+    stored = next(entry for entry in data["summaries"] if entry["n"] == name)
+    assert _summary(loaded[name]) == stored
+    assert set(loaded._built) == {name}
+    # An entry that does not read as a summary is an unknown function, not a crash.
+    assert loaded.get("corrupt_entry") is None and "corrupt_entry" not in loaded
 
 
 def write_tree(root: Path, text: str) -> None:

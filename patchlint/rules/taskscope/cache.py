@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import cast
 
@@ -480,9 +480,9 @@ def knowledge_from_json(data: JSON) -> Knowledge:
             name, line, target = _l(member)
             info.fields[_s(name)] = FieldInfo(_s(name), _i(line), _os(target))
         knowledge.structs[info.name] = info
-    for item in _l(data["summaries"]):
-        summary = _summary_of(item)
-        knowledge.summaries[summary.name] = summary
+    knowledge.summaries = StoredSummaries(
+        {_s(_d(item)["n"]): item for item in _l(data["summaries"])}
+    )
     for item in _l(data["thread_facts"]):
         entry = _d(item)
         fact = _fact_of(entry["f"])
@@ -541,3 +541,38 @@ def knowledge_from_json(data: JSON) -> Knowledge:
             knowledge.bits[fact.bit] = fact
     knowledge.stats = {k: float(cast(float, v)) for k, v in _d(data["stats"]).items()}
     return knowledge
+
+
+class StoredSummaries(MutableMapping[str, Summary]):
+    """The summaries of a cache entry, each built when first asked for: a patch check
+    asks for a few of the ~2,400 (building all of them cost 0.1 s per process). An entry
+    that does not read as a summary is not there (a missing one is an unknown function,
+    as for a function the inference never saw)."""
+
+    def __init__(self, stored: dict[str, object]) -> None:
+        self._stored = stored
+        self._built: dict[str, Summary] = {}
+
+    def __getitem__(self, name: str) -> Summary:
+        built = self._built.get(name)
+        if built is None:
+            try:
+                built = _summary_of(self._stored[name])
+            except (TypeError, ValueError) as error:
+                raise KeyError(name) from error
+            self._built[name] = built
+        return built
+
+    def __setitem__(self, name: str, summary: Summary) -> None:
+        self._stored[name] = None
+        self._built[name] = summary
+
+    def __delitem__(self, name: str) -> None:
+        del self._stored[name]
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)

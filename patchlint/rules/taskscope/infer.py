@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from patchlint.rules.taskscope.evidence import (
@@ -64,7 +65,9 @@ class Knowledge:
     """What the inference found in one tree."""
 
     structs: dict[str, StructInfo] = field(default_factory=dict)
-    summaries: dict[str, Summary] = field(default_factory=dict)
+    # A plain dict when inferred; read from the cache, a mapping that builds each
+    # summary on first use (cache.StoredSummaries).
+    summaries: MutableMapping[str, Summary] = field(default_factory=dict)
     thread_facts: dict[str, ThreadFact] = field(default_factory=dict)
     predicates: dict[str, Predicate] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
@@ -411,7 +414,7 @@ def _scope_of_read(
 
 
 def predicates(
-    summaries: dict[str, Summary], model: ScopeModel, single_file: bool = False
+    summaries: Mapping[str, Summary], model: ScopeModel, single_file: bool = False
 ) -> dict[str, Predicate]:
     """Static functions of a .c file are predicates only for that file: kept when the
     knowledge is that one file's."""
@@ -441,7 +444,7 @@ def predicates(
 
 
 def actions(
-    summaries: dict[str, Summary],
+    summaries: Mapping[str, Summary],
 ) -> tuple[dict[str, Action], dict[str, list[GroupForm]], dict[str, Where]]:
     found: dict[str, Action] = {}
     forms: dict[str, list[GroupForm]] = defaultdict(list)

@@ -8,6 +8,11 @@ before the check (modules, the loaded knowledge) are frozen out of the collector
 walks (``gc.freeze``: also what keeps forked workers from touching, and so copying,
 the pages they share with the parent). Both are undone when the check returns, so a
 program calling ``run_check`` keeps its own settings.
+
+The ``patchlint`` executable runs one command and exits (``tune_for_process``): its
+collector keeps these thresholds for the whole process, so that restoring them after
+the check does not set off a full collection of everything the check left (0.1 s of a
+100-patch run) just before the process ends.
 """
 
 from __future__ import annotations
@@ -35,3 +40,10 @@ def tuned_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*previous)
         gc.unfreeze()
+
+
+def tune_for_process() -> None:
+    """The thresholds of a check for the rest of this process (a one-command process)."""
+    gc.set_threshold(
+        *(max(old, new) for old, new in zip(gc.get_threshold(), THRESHOLDS, strict=True))
+    )
