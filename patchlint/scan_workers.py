@@ -183,12 +183,18 @@ def run_files(
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if jobs == 1 or len(files) < 8:
-        _worker_init(str(root), ids, severity, tokens, mentions, present)
-        iterator: Iterable[Outcome] = map(scan_file, files)
-        for outcome in iterator:
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(offset + len(outcomes), total)
+        from patchlint.analysis.constant_returns import keep_directory_listings
+
+        kept = keep_directory_listings(False)  # _worker_init's, undone for this process
+        try:
+            _worker_init(str(root), ids, severity, tokens, mentions, present)
+            iterator: Iterable[Outcome] = map(scan_file, files)
+            for outcome in iterator:
+                outcomes.append(outcome)
+                if progress is not None:
+                    progress(offset + len(outcomes), total)
+        finally:
+            keep_directory_listings(kept)
         return outcomes
     chunksize = max(1, min(16, len(files) // (jobs * 8) or 1))
     with ProcessPoolExecutor(

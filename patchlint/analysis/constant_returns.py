@@ -300,9 +300,11 @@ _DIRECTORIES: OrderedDict[tuple[str, str], Mapping[str, tuple[str, ...]]] = Orde
 _KEEP_LISTINGS = [True]
 
 
-def keep_directory_listings(keep: bool) -> None:
-    """Whether a directory's declarators are kept in the cache folder (on for checks)."""
-    _KEEP_LISTINGS[0] = keep
+def keep_directory_listings(keep: bool) -> bool:
+    """Whether a directory's declarators are kept in the cache folder (on for checks);
+    returns the previous setting."""
+    previous, _KEEP_LISTINGS[0] = _KEEP_LISTINGS[0], keep
+    return previous
 
 
 def _definition_files(root: Path, directory: str, name: str) -> tuple[str, ...]:

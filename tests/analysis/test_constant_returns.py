@@ -47,6 +47,7 @@ POWERUP = """
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATCHLINT_CACHE", str(tmp_path / "cache"))
     constant_returns._DIRECTORIES.clear()
+    assert constant_returns.keep_directory_listings(True)  # no scan left it off
 
 
 def _leaks(root: Path, files: dict[str, str]) -> int:
