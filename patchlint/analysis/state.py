@@ -157,7 +157,8 @@ def state_order(state: LockState) -> str:
 
 
 def in_order(states: Iterable[LockState]) -> list[LockState]:
-    """States in a fixed order (by what they hold, then their facts): where the first
-    one is shown as evidence, a set's order would follow the hash seed, and a lock taken
-    at two lines on the way (before a loop and again inside it) gave either line."""
-    return sorted(states, key=lambda state: (state.held, sorted(state.facts)))
+    """States in a fixed order, by what they hold (lines as numbers: the first
+    acquisition first), then by ``state_order``: where the first one is shown as
+    evidence, a set's order would follow the hash seed, and a lock taken at two lines on
+    the way (before a loop and again inside it) gave either line."""
+    return sorted(states, key=lambda state: (state.held, state_order(state)))
